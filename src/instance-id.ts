@@ -1,0 +1,62 @@
+import { RegistryError } from './errors.js';
+
+/** The longest instance ID accepted, in UTF-16 code units (JavaScript string length). */
+export const MAX_INSTANCE_ID_LENGTH = 256;
+
+// C0 controls and DEL: they break logs, file names and HTTP paths, and no real
+// caller means them. Everything else (slashes, dots, spaces, any Unicode) is an ID.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Checks an instance ID and returns it, or throws `INVALID_INSTANCE_ID`.
+ * Valid: any string of 1 to 256 characters without control characters
+ * (U+0000 to U+001F, U+007F); slashes, dots, `..`, spaces and any Unicode are fine.
+ *
+ * @example
+ * ```ts
+ * assertInstanceId('tenant/42/nightly'); // 'tenant/42/nightly'
+ * assertInstanceId('');                  // throws RegistryError INVALID_INSTANCE_ID
+ * ```
+ */
+export function assertInstanceId(id: unknown): string {
+  if (typeof id !== 'string') {
+    throw new RegistryError(
+      'INVALID_INSTANCE_ID',
+      `Instance ID must be a string, got ${id === null ? 'null' : typeof id}.`,
+      { details: { id: String(id) } },
+    );
+  }
+  if (id.length === 0 || id.length > MAX_INSTANCE_ID_LENGTH) {
+    throw new RegistryError(
+      'INVALID_INSTANCE_ID',
+      `Instance ID must be 1 to ${MAX_INSTANCE_ID_LENGTH} characters long, got ${id.length}.`,
+      { details: { length: id.length } },
+    );
+  }
+  if (CONTROL.test(id)) {
+    throw new RegistryError(
+      'INVALID_INSTANCE_ID',
+      'Instance ID must not contain control characters (U+0000 to U+001F, U+007F).',
+      { details: { id: JSON.stringify(id) } },
+    );
+  }
+  return id;
+}
+
+/**
+ * Whether `id` is a valid instance ID (see {@link assertInstanceId}).
+ *
+ * @example
+ * ```ts
+ * isValidInstanceId('../etc/passwd'); // true: IDs are names, never paths
+ * ```
+ */
+export function isValidInstanceId(id: unknown): id is string {
+  try {
+    assertInstanceId(id);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,86 @@
+import type { AnyActor } from 'xstate';
+import type { SerializedError } from './errors.js';
+import type { ResolvedMachine } from './machines.js';
+import type { InstanceRecord, InstanceStatusName } from './record.js';
+import { type PersistedTimer, readTimers } from './xstate-internals.js';
+
+/**
+ * The registry's bookkeeping for one instance ID: the live actor if there is one,
+ * its lifecycle, and the counters the persister uses to know what is durable.
+ * Internal: users see actors and {@link InstanceStatus} objects, never this.
+ */
+export class Instance {
+  readonly id: string;
+  readonly def: ResolvedMachine;
+  readonly createdAt: number;
+  updatedAt: number;
+  status: InstanceStatusName = 'running';
+  actor: AnyActor | undefined;
+  stopReason: string | undefined;
+  error: SerializedError | undefined;
+  /**
+   * The last state, captured when the actor stopped being hosted (stop, close)
+   * or as loaded for an instance that is not live.
+   */
+  frozen: { snapshot: unknown; timers: PersistedTimer[] } | undefined;
+  /** Set while the registry itself stops the actor, so its 'stopped' is not mistaken for the user's. */
+  detaching = false;
+  /** Bumped on every change; `durable` trails it until the store has the change. */
+  version = 0;
+  durable = 0;
+  gone = false;
+  readonly waiters = new Set<() => void>();
+
+  constructor(id: string, def: ResolvedMachine, createdAt: number) {
+    this.id = id;
+    this.def = def;
+    this.createdAt = createdAt;
+    this.updatedAt = createdAt;
+  }
+
+  get type(): string {
+    return this.def.type;
+  }
+
+  /** Captures the actor's last persisted state before the registry stops hosting it. */
+  freeze(withTimers: boolean): void {
+    const actor = this.actor;
+    if (!actor || this.frozen) return;
+    this.frozen = {
+      snapshot: actor.getPersistedSnapshot(),
+      timers: withTimers && this.status === 'running' ? readTimers(actor) : [],
+    };
+  }
+
+  /** The persisted snapshot as of now. */
+  snapshot(): unknown {
+    if (this.frozen) return this.frozen.snapshot;
+    return this.actor?.getPersistedSnapshot();
+  }
+
+  /** The envelope to write, built from the latest state (so coalesced writes carry the newest). */
+  toRecord(): InstanceRecord {
+    const record: InstanceRecord = {
+      format: 'xstate-registry/1',
+      id: this.id,
+      type: this.def.type,
+      machineVersion: this.def.version,
+      status: this.status,
+      createdAt: this.createdAt,
+      updatedAt: this.updatedAt,
+      snapshot: this.snapshot(),
+      timers: this.frozen
+        ? this.frozen.timers
+        : this.actor && this.status === 'running'
+          ? readTimers(this.actor)
+          : [],
+    };
+    if (this.stopReason !== undefined) record.stopReason = this.stopReason;
+    if (this.error !== undefined) record.error = this.error;
+    return record;
+  }
+
+  notifyWaiters(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}

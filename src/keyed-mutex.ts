@@ -1,0 +1,42 @@
+/**
+ * Serialises async work per key: work for one key runs one at a time, in call
+ * order; work for different keys never waits on each other. The map holds only
+ * keys with work queued, so it does not grow with the number of keys ever seen.
+ *
+ * @example
+ * ```ts
+ * const mutex = new KeyedMutex();
+ * await mutex.run('order-42', async () => { ...check, then create... });
+ * ```
+ */
+export class KeyedMutex {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  /** Runs `fn` once every earlier `run` for `key` has settled; resolves to its result. */
+  run<T>(key: string, fn: () => T | Promise<T>): Promise<T> {
+    const previous = this.#tails.get(key);
+    const result = previous ? previous.then(fn, fn) : Promise.resolve().then(fn);
+    // The tail never rejects, so the next waiter's `then(fn, fn)` runs exactly once.
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#tails.set(key, tail);
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+    return result;
+  }
+
+  /** Whether any work for `key` is queued or running. */
+  isLocked(key: string): boolean {
+    return this.#tails.has(key);
+  }
+
+  /** Resolves once all work queued so far, for every key, has settled. */
+  async drain(): Promise<void> {
+    while (this.#tails.size > 0) {
+      await Promise.all([...this.#tails.values()]);
+    }
+  }
+}

@@ -1,0 +1,127 @@
+import { RegistryError } from './errors.js';
+import type { Instance } from './instance.js';
+import type { InstanceStatusName } from './record.js';
+
+/** A moment in time: a `Date`, epoch milliseconds, or an ISO 8601 string. */
+export type TimeInput = Date | number | string;
+
+/**
+ * Which instances `registry.list()` returns. Every field is optional; ranges are
+ * inclusive. Results are ordered by creation time, then ID, and paged by `cursor`.
+ */
+export interface ListFilter {
+  status?: InstanceStatusName | readonly InstanceStatusName[];
+  type?: string | readonly string[];
+  createdFrom?: TimeInput;
+  createdTo?: TimeInput;
+  updatedFrom?: TimeInput;
+  updatedTo?: TimeInput;
+  /** Page size, 1 to 1000. Default 100. */
+  limit?: number;
+  /** The `cursor` of the previous page. */
+  cursor?: string;
+}
+
+/** One page of statuses, and the cursor of the next page if there is one. */
+export interface ListPage<T> {
+  items: T[];
+  cursor?: string;
+}
+
+export const MAX_LIST_LIMIT = 1000;
+const STATUSES: readonly InstanceStatusName[] = ['running', 'done', 'error', 'stopped'];
+
+function toTime(value: TimeInput | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms =
+    value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Date.parse(value);
+  if (!Number.isFinite(ms)) {
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      `list(): ${name} is not a valid time; pass a Date, epoch milliseconds or an ISO 8601 string.`,
+      { details: { [name]: String(value) } },
+    );
+  }
+  return ms;
+}
+
+function toSet<T extends string>(value: T | readonly T[] | undefined): Set<T> | undefined {
+  if (value === undefined) return undefined;
+  return new Set(typeof value === 'string' ? [value] : value);
+}
+
+function encodeCursor(instance: Instance): string {
+  return Buffer.from(JSON.stringify([instance.createdAt, instance.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [number, string] {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(parsed) && typeof parsed[0] === 'number' && typeof parsed[1] === 'string') {
+      return [parsed[0], parsed[1]];
+    }
+  } catch {}
+  throw new RegistryError(
+    'INVALID_ARGUMENT',
+    'list(): cursor is not one this registry handed out; pass the `cursor` of the previous page unchanged.',
+  );
+}
+
+const byCreation = (a: Instance, b: Instance) =>
+  a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * Selects one page of instances. The cursor names the last item returned, so
+ * paging stays stable while instances are created or purged between pages.
+ */
+export function queryInstances(
+  all: Iterable<Instance>,
+  filter: ListFilter = {},
+): ListPage<Instance> {
+  if (filter === null || typeof filter !== 'object') {
+    throw new RegistryError('INVALID_ARGUMENT', 'list() takes a filter object.');
+  }
+  const limit = filter.limit ?? 100;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      `list(): limit must be an integer from 1 to ${MAX_LIST_LIMIT}.`,
+      { details: { limit } },
+    );
+  }
+  const statuses = toSet(filter.status);
+  for (const s of statuses ?? []) {
+    if (!STATUSES.includes(s)) {
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        `list(): unknown status ${JSON.stringify(s)}; use one of ${STATUSES.join(', ')}.`,
+      );
+    }
+  }
+  const types = toSet(filter.type);
+  const createdFrom = toTime(filter.createdFrom, 'createdFrom');
+  const createdTo = toTime(filter.createdTo, 'createdTo');
+  const updatedFrom = toTime(filter.updatedFrom, 'updatedFrom');
+  const updatedTo = toTime(filter.updatedTo, 'updatedTo');
+  const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
+
+  const matches: Instance[] = [];
+  for (const inst of all) {
+    if (statuses && !statuses.has(inst.status)) continue;
+    if (types && !types.has(inst.type)) continue;
+    if (createdFrom !== undefined && inst.createdAt < createdFrom) continue;
+    if (createdTo !== undefined && inst.createdAt > createdTo) continue;
+    if (updatedFrom !== undefined && inst.updatedAt < updatedFrom) continue;
+    if (updatedTo !== undefined && inst.updatedAt > updatedTo) continue;
+    if (
+      after &&
+      (inst.createdAt < after[0] || (inst.createdAt === after[0] && inst.id <= after[1]))
+    )
+      continue;
+    matches.push(inst);
+  }
+  matches.sort(byCreation);
+  const items = matches.slice(0, limit);
+  const last = items[items.length - 1];
+  return matches.length > limit && last ? { items, cursor: encodeCursor(last) } : { items };
+}

@@ -1,0 +1,194 @@
+import { RegistryError } from './errors.js';
+import type { Instance } from './instance.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import type { Store } from './stores/store.js';
+
+export interface PersisterOptions {
+  store: Store;
+  /** Largest record accepted, in bytes of UTF-8 JSON. */
+  maxRecordBytes: number;
+  report: (error: RegistryError) => void;
+  /** First retry delay after a failed write; doubles up to 30 s. */
+  retryDelayMs?: number;
+}
+
+interface Waiter {
+  version: number;
+  resolve: () => void;
+  reject: (err: RegistryError) => void;
+}
+
+/**
+ * Write-behind persistence with coalescing. A change only marks its instance
+ * dirty; the write happens on a later turn of the event loop and serialises the
+ * state as it is then, so a burst of 10,000 transitions costs a handful of writes
+ * and the latest state always wins. At most one write per instance is in flight;
+ * store calls for one ID are ordered (a purge never races a late write).
+ */
+export class Persister {
+  readonly #store: Store;
+  readonly #maxBytes: number;
+  readonly #report: (error: RegistryError) => void;
+  readonly #retryBase: number;
+  readonly #ids = new KeyedMutex();
+  /** Instances whose latest change is not yet durable. */
+  readonly #pending = new Set<Instance>();
+  readonly #queued = new Set<Instance>();
+  readonly #writing = new Set<Instance>();
+  readonly #waiters = new Map<Instance, Waiter[]>();
+  readonly #retries = new Map<Instance, { timer: ReturnType<typeof setTimeout>; delay: number }>();
+  #scheduled = false;
+
+  constructor(options: PersisterOptions) {
+    this.#store = options.store;
+    this.#maxBytes = options.maxRecordBytes;
+    this.#report = options.report;
+    this.#retryBase = options.retryDelayMs ?? 100;
+  }
+
+  /** Records that `instance` changed; it will be written soon. */
+  markDirty(instance: Instance): void {
+    instance.version++;
+    this.#pending.add(instance);
+    this.#queued.add(instance);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#drain);
+    }
+  }
+
+  /** How many instances have changes not yet durable. */
+  get backlog(): number {
+    return this.#pending.size;
+  }
+
+  readonly #drain = (): void => {
+    this.#scheduled = false;
+    const batch = [...this.#queued];
+    this.#queued.clear();
+    for (const instance of batch) void this.#write(instance);
+  };
+
+  async #write(instance: Instance): Promise<void> {
+    if (this.#writing.has(instance)) return;
+    this.#writing.add(instance);
+    this.#clearRetry(instance);
+    try {
+      while (instance.durable < instance.version && !instance.gone) {
+        const version = instance.version;
+        const text = this.#serialize(instance);
+        await this.#ids.run(instance.id, () =>
+          instance.gone ? undefined : this.#store.write(instance.id, text),
+        );
+        instance.durable = version;
+        this.#settle(instance, version);
+      }
+      const retry = this.#retries.get(instance);
+      if (retry) this.#clearRetry(instance);
+    } catch (cause) {
+      const error =
+        cause instanceof RegistryError && cause.code !== 'STORE_CLOSED'
+          ? cause
+          : new RegistryError(
+              'PERSIST_FAILED',
+              `Writing instance '${instance.id}' failed; the actor keeps running and the write is retried. Check the store (disk space, permissions).`,
+              { cause, details: { id: instance.id } },
+            );
+      this.#fail(instance, error);
+      this.#report(error);
+      if (error.code === 'PERSIST_FAILED') this.#scheduleRetry(instance);
+    } finally {
+      this.#writing.delete(instance);
+      if (instance.durable >= instance.version || instance.gone) this.#pending.delete(instance);
+    }
+  }
+
+  #serialize(instance: Instance): string {
+    let text: string;
+    try {
+      text = JSON.stringify(instance.toRecord());
+    } catch (cause) {
+      throw new RegistryError(
+        'NOT_SERIALIZABLE',
+        `The state of instance '${instance.id}' cannot be turned into JSON (a BigInt, a cycle, or similar in its context or events); keep context JSON-serialisable.`,
+        { cause, details: { id: instance.id } },
+      );
+    }
+    const bytes = Buffer.byteLength(text);
+    if (bytes > this.#maxBytes) {
+      throw new RegistryError(
+        'SNAPSHOT_TOO_LARGE',
+        `The state of instance '${instance.id}' is ${bytes} bytes, over the limit of ${this.#maxBytes}; keep large data outside the actor's context or raise maxRecordBytes.`,
+        { details: { id: instance.id, bytes, limit: this.#maxBytes } },
+      );
+    }
+    return text;
+  }
+
+  #settle(instance: Instance, version: number): void {
+    const list = this.#waiters.get(instance);
+    if (!list) return;
+    const rest = list.filter((w) => {
+      if (w.version > version) return true;
+      w.resolve();
+      return false;
+    });
+    if (rest.length) this.#waiters.set(instance, rest);
+    else this.#waiters.delete(instance);
+  }
+
+  #fail(instance: Instance, error: RegistryError): void {
+    const list = this.#waiters.get(instance);
+    this.#waiters.delete(instance);
+    for (const w of list ?? []) w.reject(error);
+  }
+
+  #scheduleRetry(instance: Instance): void {
+    const delay = Math.min((this.#retries.get(instance)?.delay ?? this.#retryBase / 2) * 2, 30_000);
+    const timer = setTimeout(() => {
+      this.#retries.delete(instance);
+      void this.#write(instance);
+    }, delay);
+    timer.unref?.();
+    this.#retries.set(instance, { timer, delay });
+  }
+
+  #clearRetry(instance: Instance): void {
+    const retry = this.#retries.get(instance);
+    if (retry) clearTimeout(retry.timer);
+    this.#retries.delete(instance);
+  }
+
+  /** Resolves once the current state of `instance` is durable; rejects if writing it fails. */
+  durable(instance: Instance): Promise<void> {
+    if (instance.durable >= instance.version || instance.gone) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const list = this.#waiters.get(instance) ?? [];
+      list.push({ version: instance.version, resolve, reject });
+      this.#waiters.set(instance, list);
+      this.#queued.delete(instance);
+      void this.#write(instance);
+    });
+  }
+
+  /** Resolves once every change made before the call is durable; rejects with the first failure. */
+  async flush(): Promise<void> {
+    const results = await Promise.allSettled([...this.#pending].map((i) => this.durable(i)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Forgets `instance` in the store, after any write of it already under way. */
+  async remove(instance: Instance): Promise<void> {
+    instance.gone = true;
+    this.#clearRetry(instance);
+    this.#pending.delete(instance);
+    this.#settle(instance, Number.POSITIVE_INFINITY);
+    await this.#ids.run(instance.id, () => this.#store.remove(instance.id));
+  }
+
+  /** Stops retrying; pending writes are abandoned (used only after a final flush). */
+  dispose(): void {
+    for (const instance of [...this.#retries.keys()]) this.#clearRetry(instance);
+  }
+}

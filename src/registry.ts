@@ -1,0 +1,756 @@
+import { nanoid } from 'nanoid';
+import {
+  type Actor,
+  type AnyActor,
+  type AnyEventObject,
+  createActor,
+  type InputFrom,
+  type InspectionEvent,
+  type Observer,
+} from 'xstate';
+import { type Clock, systemClock } from './clock.js';
+import { RegistryError, serializeError } from './errors.js';
+import { Instance } from './instance.js';
+import { assertInstanceId } from './instance-id.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { type ListFilter, type ListPage, queryInstances } from './list-query.js';
+import {
+  type MachineMap,
+  type MachineOf,
+  type ResolvedMachine,
+  resolveMachines,
+} from './machines.js';
+import { Persister } from './persister.js';
+import type { InstanceStatusName } from './record.js';
+import { RegistryEmitter, type RegistryEventName, type RegistryEvents } from './registry-events.js';
+import { restoreStore, type StartSummary } from './restore.js';
+import { type InstanceStatus, statusOf } from './status.js';
+import { MemoryStore } from './stores/memory-store.js';
+import type { Store } from './stores/store.js';
+import { trackTimers } from './xstate-internals.js';
+
+/**
+ * When a change counts as done. `'relaxed'` (default): `send` resolves once the
+ * actor has processed the event; the change is written shortly after, coalesced
+ * with others, and `flush()` waits for it. `'strict'`: `send`, `spawnSingleton`,
+ * `stop` resolve only once the resulting state is durable in the store.
+ */
+export type Durability = 'relaxed' | 'strict';
+
+export interface RegistryOptions<M extends MachineMap> {
+  /** Type name to machine. The type name is persisted; keep it stable. */
+  machines: M;
+  /** Where instances are kept. Default: a fresh in-memory store. */
+  store?: Store;
+  /** Drives every timer of every actor, and timestamps. Default: wall time. */
+  clock?: Clock;
+  durability?: Durability;
+  /** Passed to every actor: XState inspection (e.g. the Stately inspector). */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Passed to every actor as XState's `logger`; also where unheard registry errors go. */
+  logger?: (...args: any[]) => void;
+  /** Largest persisted record, in bytes. Default 16 MiB. */
+  maxRecordBytes?: number;
+  /** With strict durability: how many changes may wait for the store before `send` waits too. Default 10,000. */
+  maxPendingWrites?: number;
+}
+
+export interface SpawnSingletonOptions<TInput = unknown> {
+  /** The machine's input; applied only by the call that creates the instance. */
+  input?: TInput;
+  /** When the instance is running: return it (default) or throw `INSTANCE_EXISTS`. */
+  ifRunning?: 'return' | 'throw';
+  /** When it is done, failed or stopped: return it (default), replace it with a fresh actor, or throw `INSTANCE_EXISTS`. */
+  ifFinished?: 'return' | 'replace' | 'throw';
+}
+
+/** What {@link Registry.ensureSingleton} resolves to. */
+export interface SingletonResult<TActor> {
+  actor: TActor;
+  /** Whether this call created the actor (an HTTP layer answers 201 rather than 200). */
+  created: boolean;
+  status: InstanceStatus;
+}
+
+/** A status name, a list of them, or a predicate over the status: what {@link Registry.waitFor} waits for. */
+export type WaitCondition =
+  | InstanceStatusName
+  | readonly InstanceStatusName[]
+  | ((status: InstanceStatus) => boolean);
+
+type ActorOf<M extends MachineMap, K extends keyof M> = Actor<MachineOf<M[K]>>;
+type InputOf<M extends MachineMap, K extends keyof M> = InputFrom<MachineOf<M[K]>>;
+
+type Phase = 'new' | 'starting' | 'open' | 'closing' | 'closed';
+
+/**
+ * Hosts live XState actors by instance ID, at most one per ID, and keeps them in a
+ * store so that a restart resumes them. Create one with {@link createRegistry}.
+ */
+export class Registry<M extends MachineMap = MachineMap> {
+  readonly #machines: Map<string, ResolvedMachine>;
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #durability: Durability;
+  readonly #inspect: RegistryOptions<M>['inspect'];
+  readonly #logger: (...args: any[]) => void;
+  readonly #maxPending: number;
+  readonly #instances = new Map<string, Instance>();
+  readonly #locks = new KeyedMutex();
+  readonly #emitter: RegistryEmitter;
+  readonly #persister: Persister;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #phase: Phase = 'new';
+  #starting: Promise<StartSummary> | undefined;
+  #closing: Promise<void> | undefined;
+  #backpressure: Array<() => void> = [];
+
+  constructor(options: RegistryOptions<M>) {
+    if (!options || typeof options !== 'object') {
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        'createRegistry needs an options object with `machines`.',
+      );
+    }
+    this.#machines = resolveMachines(options.machines);
+    this.#store = options.store ?? new MemoryStore();
+    this.#clock = options.clock ?? systemClock;
+    this.#durability = options.durability ?? 'relaxed';
+    if (this.#durability !== 'relaxed' && this.#durability !== 'strict') {
+      throw new RegistryError('INVALID_ARGUMENT', "durability must be 'relaxed' or 'strict'.");
+    }
+    this.#inspect = options.inspect;
+    this.#logger = options.logger ?? console.error.bind(console);
+    this.#maxPending = options.maxPendingWrites ?? 10_000;
+    this.#emitter = new RegistryEmitter((err) => this.#logger('[xstate-registry]', err));
+    this.#persister = new Persister({
+      store: this.#store,
+      maxRecordBytes: options.maxRecordBytes ?? 16 * 1024 * 1024,
+      report: (err) => this.#emitter.emit('error', err),
+    });
+  }
+
+  /** The clock every actor of this registry runs on. */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
+  /** Subscribes to a lifecycle event. A listener that throws is reported, never propagated. */
+  on<K extends RegistryEventName>(name: K, listener: (payload: RegistryEvents[K]) => void): this {
+    this.#emitter.on(name, listener);
+    return this;
+  }
+
+  /** Subscribes for one occurrence. */
+  once<K extends RegistryEventName>(name: K, listener: (payload: RegistryEvents[K]) => void): this {
+    this.#emitter.on(name, listener, true);
+    return this;
+  }
+
+  off<K extends RegistryEventName>(name: K, listener: (payload: RegistryEvents[K]) => void): this {
+    this.#emitter.off(name, listener);
+    return this;
+  }
+
+  /**
+   * Opens the store and resumes every running instance it holds, timers included.
+   * Resolves to a summary, with every record that could not be loaded (each one
+   * moved aside and reported). Calls made while it runs wait for it.
+   */
+  start(): Promise<StartSummary> {
+    if (this.#starting) return this.#starting;
+    if (this.#phase !== 'new') return Promise.reject(this.#closedError());
+    this.#phase = 'starting';
+    this.#starting = (async () => {
+      try {
+        await this.#store.open();
+        const summary = await restoreStore({
+          store: this.#store,
+          machines: this.#machines,
+          clock: this.#clock,
+          has: (id) => this.#instances.has(id),
+          add: (instance) => this.#instances.set(instance.id, instance),
+          host: (instance, snapshot) => this.#host(instance, { snapshot }),
+          changed: (instance) => this.#changed(instance),
+          emit: (name, payload) => this.#emitter.emit(name, payload),
+        });
+        this.#phase = 'open';
+        return summary;
+      } catch (err) {
+        this.#phase = 'closed';
+        throw err;
+      }
+    })();
+    return this.#starting;
+  }
+
+  /** Returns the running actor for `id`, creating it if there is none. See {@link ensureSingleton}. */
+  async spawnSingleton<K extends keyof M & string>(
+    type: K,
+    id: string,
+    options: SpawnSingletonOptions<InputOf<M, K>> = {},
+  ): Promise<ActorOf<M, K>> {
+    return (await this.ensureSingleton(type, id, options)).actor;
+  }
+
+  /**
+   * The atomic check-and-create behind {@link spawnSingleton}, which also tells
+   * whether this call created the instance. Any number of concurrent calls for
+   * one ID get one actor; calls for different IDs never wait on each other.
+   *
+   * @example
+   * ```ts
+   * const { actor, created } = await registry.ensureSingleton('job', 'nightly-report', { input: { day } });
+   * return new Response(null, { status: created ? 201 : 200 });
+   * ```
+   */
+  async ensureSingleton<K extends keyof M & string>(
+    type: K,
+    id: string,
+    options: SpawnSingletonOptions<InputOf<M, K>> = {},
+  ): Promise<SingletonResult<ActorOf<M, K>>> {
+    assertInstanceId(id);
+    const def = this.#machine(type);
+    const ifRunning = options.ifRunning ?? 'return';
+    const ifFinished = options.ifFinished ?? 'return';
+    if (ifRunning !== 'return' && ifRunning !== 'throw')
+      throw new RegistryError('INVALID_ARGUMENT', "ifRunning must be 'return' or 'throw'.");
+    if (ifFinished !== 'return' && ifFinished !== 'replace' && ifFinished !== 'throw')
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        "ifFinished must be 'return', 'replace' or 'throw'.",
+      );
+    await this.#ready();
+    return this.#exclusive(id, () => {
+      this.#assertOpen();
+      const existing = this.#instances.get(id);
+      if (existing) {
+        if (existing.type !== type) {
+          throw new RegistryError(
+            'TYPE_MISMATCH',
+            `Instance '${id}' exists with type '${existing.type}', not '${type}'; use another ID or purge it first.`,
+            { details: { id, type, existingType: existing.type } },
+          );
+        }
+        const finished = existing.status !== 'running';
+        const policy = finished ? ifFinished : ifRunning;
+        if (policy === 'throw') {
+          throw new RegistryError(
+            'INSTANCE_EXISTS',
+            `Instance '${id}' already exists (status '${existing.status}').`,
+            { details: { id, status: existing.status } },
+          );
+        }
+        if (policy === 'return') {
+          return {
+            actor: this.#materialize(existing) as ActorOf<M, K>,
+            created: false,
+            status: statusOf(existing),
+          };
+        }
+        this.#persister.remove(existing).catch(() => {}); // the new record overwrites it; its removal is only ordering
+        existing.gone = true;
+      }
+      const instance = new Instance(id, def, this.#clock.now());
+      this.#instances.set(id, instance);
+      const actor = this.#host(instance, { input: options.input });
+      this.#emitter.emit('spawned', { id, type, actor, replaced: existing !== undefined });
+      return this.#whenDurable(instance, () => ({
+        actor: actor as ActorOf<M, K>,
+        created: true,
+        status: statusOf(instance),
+      }));
+    });
+  }
+
+  /**
+   * Creates an instance under a new, generated ID (nanoid).
+   *
+   * @example
+   * ```ts
+   * const actor = await registry.spawn('session', { input: { user } });
+   * console.log(actor.id); // 'V1StGXR8_Z5jdHi6B-myT'
+   * ```
+   */
+  async spawn<K extends keyof M & string>(
+    type: K,
+    options: { input?: InputOf<M, K> } = {},
+  ): Promise<ActorOf<M, K>> {
+    return this.spawnSingleton(type, nanoid(), {
+      ...options,
+      ifRunning: 'throw',
+      ifFinished: 'throw',
+    });
+  }
+
+  /** The live, running actor for `id`, or `undefined`. Synchronous. */
+  get(id: string): AnyActor | undefined {
+    const instance = this.#instances.get(id);
+    return instance?.status === 'running' ? instance.actor : undefined;
+  }
+
+  /** The status of `id`, or `undefined` if there is no such instance. */
+  async getStatus(id: string): Promise<InstanceStatus | undefined> {
+    assertInstanceId(id);
+    await this.#ready();
+    const instance = this.#instances.get(id);
+    return instance && statusOf(instance);
+  }
+
+  /**
+   * One page of statuses, ordered by creation time.
+   *
+   * @example
+   * ```ts
+   * let page = await registry.list({ status: 'running', type: 'job', limit: 50 });
+   * while (page.cursor) page = await registry.list({ status: 'running', type: 'job', limit: 50, cursor: page.cursor });
+   * ```
+   */
+  async list(filter: ListFilter = {}): Promise<ListPage<InstanceStatus>> {
+    await this.#ready();
+    const page = queryInstances(this.#instances.values(), filter);
+    const result: ListPage<InstanceStatus> = { items: page.items.map(statusOf) };
+    if (page.cursor) result.cursor = page.cursor;
+    return result;
+  }
+
+  /**
+   * Delivers an event to the running instance `id`. Resolves once the actor has
+   * processed it (and, with strict durability, once the result is durable).
+   */
+  async send(id: string, event: AnyEventObject): Promise<void> {
+    assertInstanceId(id);
+    assertEvent(event);
+    await this.#ready();
+    const deliver = () => {
+      this.#assertOpen();
+      const instance = this.#instances.get(id);
+      if (!instance)
+        throw new RegistryError(
+          'INSTANCE_NOT_FOUND',
+          `No instance '${id}'; create it with spawnSingleton first.`,
+          { details: { id } },
+        );
+      if (instance.status !== 'running' || !instance.actor) {
+        throw new RegistryError(
+          'INSTANCE_NOT_RUNNING',
+          `Instance '${id}' is ${instance.status} and takes no more events; replace it with spawnSingleton(..., { ifFinished: 'replace' }).`,
+          { details: { id, status: instance.status } },
+        );
+      }
+      instance.actor.send(event);
+      return instance;
+    };
+    if (this.#durability === 'strict' && this.#persister.backlog >= this.#maxPending) {
+      await new Promise<void>((resolve) => this.#backpressure.push(resolve));
+    }
+    const instance = this.#locks.isLocked(id) ? await this.#exclusive(id, deliver) : deliver();
+    if (this.#durability === 'strict') await this.#persister.durable(instance);
+  }
+
+  /**
+   * Resolves with the status of `id` once it matches `condition`; rejects with
+   * `TIMEOUT` after `timeoutMs` on the registry's clock.
+   *
+   * @example
+   * ```ts
+   * const { output } = await registry.waitFor('nightly', 'done', { timeoutMs: 60_000 });
+   * await registry.waitFor('order-7', (s) => s.value === 'shipped');
+   * ```
+   */
+  async waitFor(
+    id: string,
+    condition: WaitCondition,
+    options: { timeoutMs?: number } = {},
+  ): Promise<InstanceStatus> {
+    assertInstanceId(id);
+    const test = toPredicate(condition);
+    await this.#ready();
+    const instance = this.#instances.get(id);
+    if (!instance)
+      throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to wait for.`, {
+        details: { id },
+      });
+    const initial = statusOf(instance);
+    if (test(initial)) return initial;
+    return new Promise<InstanceStatus>((resolve, reject) => {
+      let timer: unknown;
+      const done = (err?: RegistryError, status?: InstanceStatus) => {
+        instance.waiters.delete(check);
+        if (timer !== undefined) this.#clock.clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(status!);
+      };
+      const check = () => {
+        if (instance.gone)
+          return done(
+            new RegistryError(
+              'INSTANCE_NOT_FOUND',
+              `Instance '${id}' was purged while waiting for it.`,
+              { details: { id } },
+            ),
+          );
+        if (this.#phase === 'closing' || this.#phase === 'closed') return done(this.#closedError());
+        const status = statusOf(instance);
+        if (test(status)) done(undefined, status);
+      };
+      instance.waiters.add(check);
+      if (options.timeoutMs !== undefined) {
+        timer = this.#clock.setTimeout(
+          () =>
+            done(
+              new RegistryError(
+                'TIMEOUT',
+                `Instance '${id}' did not reach the awaited condition within ${options.timeoutMs} ms.`,
+                { details: { id, timeoutMs: options.timeoutMs } },
+              ),
+            ),
+          options.timeoutMs,
+        );
+      }
+    });
+  }
+
+  /** Stops the running instance `id` and records it as `stopped`. Stopping a finished instance does nothing. */
+  async stop(id: string, reason?: string): Promise<InstanceStatus> {
+    assertInstanceId(id);
+    await this.#ready();
+    return this.#exclusive(id, () => {
+      this.#assertOpen();
+      const instance = this.#instances.get(id);
+      if (!instance)
+        throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to stop.`, {
+          details: { id },
+        });
+      if (instance.status !== 'running') return statusOf(instance);
+      this.#detach(instance, false);
+      instance.status = 'stopped';
+      instance.stopReason = reason;
+      this.#changed(instance);
+      this.#emitter.emit('stopped', { id, type: instance.type, reason });
+      return this.#whenDurable(instance, () => statusOf(instance));
+    });
+  }
+
+  /** Forgets a finished instance entirely, in memory and in the store. A running one only with `{ force: true }`. */
+  async purge(id: string, options: { force?: boolean } = {}): Promise<void> {
+    assertInstanceId(id);
+    await this.#ready();
+    return this.#exclusive(id, async () => {
+      this.#assertOpen();
+      const instance = this.#instances.get(id);
+      if (!instance)
+        throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to purge.`, {
+          details: { id },
+        });
+      if (instance.status === 'running') {
+        if (!options.force)
+          throw new RegistryError(
+            'INSTANCE_RUNNING',
+            `Instance '${id}' is running; stop it first or purge with { force: true }.`,
+            { details: { id } },
+          );
+        this.#detach(instance, false);
+      }
+      this.#instances.delete(id);
+      await this.#persister.remove(instance);
+      instance.notifyWaiters();
+      this.#emitter.emit('purged', { id, type: instance.type });
+    });
+  }
+
+  /** Resolves once every change made before the call is durable in the store. */
+  async flush(): Promise<void> {
+    await this.#ready();
+    await this.#persister.flush();
+  }
+
+  /**
+   * Stops hosting every actor without marking any of them stopped, writes their
+   * last state, and releases the store: a later `start()` on the same store
+   * resumes them all. Calls made after it began reject with `REGISTRY_CLOSED`.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    const wasStarting = this.#starting;
+    const phase = this.#phase;
+    this.#phase = 'closing';
+    this.#closing = (async () => {
+      if (phase === 'new') return;
+      await wasStarting?.catch(() => {});
+      await Promise.allSettled([...this.#inFlight]);
+      await this.#locks.drain();
+      for (const instance of this.#instances.values()) {
+        if (instance.status === 'running') this.#detach(instance, true);
+        instance.notifyWaiters();
+      }
+      for (const release of this.#backpressure.splice(0)) release();
+      try {
+        await this.#persister.flush();
+      } finally {
+        this.#persister.dispose();
+        await this.#store.close();
+        this.#phase = 'closed';
+      }
+    })();
+    return this.#closing;
+  }
+
+  // ---- internals ----
+
+  #machine(type: string): ResolvedMachine {
+    const def = this.#machines.get(type);
+    if (!def) {
+      throw new RegistryError(
+        'UNKNOWN_MACHINE',
+        `No machine registered under type '${type}'; known types: ${[...this.#machines.keys()].join(', ') || '(none)'}.`,
+        { details: { type } },
+      );
+    }
+    return def;
+  }
+
+  async #ready(): Promise<void> {
+    if (this.#phase === 'open') return;
+    if (this.#phase === 'starting') {
+      await this.#starting;
+      return;
+    }
+    if (this.#phase === 'new') {
+      throw new RegistryError(
+        'REGISTRY_NOT_STARTED',
+        'The registry is not started; await registry.start() first.',
+      );
+    }
+    throw this.#closedError();
+  }
+
+  #assertOpen(): void {
+    if (this.#phase !== 'open') throw this.#closedError();
+  }
+
+  #closedError(): RegistryError {
+    return new RegistryError(
+      'REGISTRY_CLOSED',
+      'The registry is closed; create a new one (createRegistry) over the same store to continue.',
+    );
+  }
+
+  #exclusive<T>(id: string, fn: () => T | Promise<T>): Promise<T> {
+    const run = this.#locks.run(id, fn);
+    this.#inFlight.add(run);
+    const forget = () => this.#inFlight.delete(run);
+    run.then(forget, forget);
+    return run;
+  }
+
+  #whenDurable<T>(instance: Instance, result: () => T): T | Promise<T> {
+    if (this.#durability !== 'strict') return result();
+    return this.#persister.durable(instance).then(result);
+  }
+
+  /** Creates, wires and starts the actor of `instance`: fresh (input) or restored (snapshot + timers). */
+  #host(instance: Instance, from: { input?: unknown; snapshot?: unknown }): AnyActor {
+    const userInspect = this.#inspect;
+    const actor: AnyActor = createActor(instance.def.machine, {
+      id: instance.id,
+      clock: this.#clock,
+      ...(this.#logger === console.error ? {} : { logger: this.#logger }),
+      ...(from.snapshot === undefined
+        ? { input: from.input }
+        : { snapshot: from.snapshot as never }),
+      inspect: (event: InspectionEvent) => {
+        if (event.type === '@xstate.snapshot') this.#onSnapshot(instance, actor, event);
+        if (userInspect) {
+          try {
+            if (typeof userInspect === 'function') userInspect(event);
+            else userInspect.next?.(event);
+          } catch (err) {
+            this.#emitter.emit(
+              'error',
+              new RegistryError(
+                'LISTENER_FAILED',
+                'The inspect observer threw; fix the observer.',
+                { cause: err },
+              ),
+            );
+          }
+        }
+      },
+    });
+    if (from.snapshot !== undefined) {
+      const restored = actor.getSnapshot() as { status: string; error?: unknown };
+      // XState does not throw on a snapshot it cannot restore: it yields status 'error'.
+      if (restored.status !== 'active') {
+        throw new RegistryError(
+          'RESTORE_FAILED',
+          `XState could not restore the snapshot of instance '${instance.id}' (status '${restored.status}'); the machine may have changed incompatibly: add a version and a migration.`,
+          { cause: restored.error, details: { id: instance.id } },
+        );
+      }
+    }
+    instance.actor = actor;
+    trackTimers(actor, this.#clock);
+    actor.subscribe({ error: (err: unknown) => this.#onFailed(instance, actor, err) });
+    // Starting a restored actor re-emits its current snapshot; that is not a change to persist.
+    instance.detaching = from.snapshot !== undefined;
+    try {
+      actor.start();
+    } finally {
+      instance.detaching = false;
+    }
+    if (from.snapshot === undefined && instance.status === 'running') this.#changed(instance);
+    return actor;
+  }
+
+  #onSnapshot(
+    instance: Instance,
+    actor: AnyActor,
+    event: InspectionEvent & { type: '@xstate.snapshot' },
+  ): void {
+    if (instance.actor !== actor || instance.detaching || instance.gone) return;
+    if (event.actorRef !== actor) {
+      this.#changed(instance);
+      return;
+    }
+    const snapshot = event.snapshot as { status: string; output?: unknown; error?: unknown };
+    switch (snapshot.status) {
+      case 'active':
+        this.#changed(instance);
+        if (this.#emitter.has('transition'))
+          this.#emitter.emit('transition', {
+            id: instance.id,
+            type: instance.type,
+            snapshot,
+            event: event.event,
+          });
+        return;
+      case 'done':
+        if (instance.status !== 'running') return;
+        instance.status = 'done';
+        this.#changed(instance);
+        if (this.#emitter.has('transition'))
+          this.#emitter.emit('transition', {
+            id: instance.id,
+            type: instance.type,
+            snapshot,
+            event: event.event,
+          });
+        this.#emitter.emit('done', {
+          id: instance.id,
+          type: instance.type,
+          output: snapshot.output,
+        });
+        return;
+      case 'error':
+        this.#onFailed(instance, actor, snapshot.error);
+        return;
+      case 'stopped':
+        // Someone called actor.stop() directly: the registry records what happened.
+        if (instance.status !== 'running') return;
+        instance.status = 'stopped';
+        instance.stopReason = 'actor.stop() was called directly';
+        this.#changed(instance);
+        this.#emitter.emit('stopped', {
+          id: instance.id,
+          type: instance.type,
+          reason: instance.stopReason,
+        });
+    }
+  }
+
+  #onFailed(instance: Instance, actor: AnyActor, err: unknown): void {
+    if (
+      instance.actor !== actor ||
+      instance.detaching ||
+      instance.gone ||
+      instance.status !== 'running'
+    )
+      return;
+    instance.status = 'error';
+    instance.error = serializeError(err);
+    this.#changed(instance);
+    this.#emitter.emit('failed', { id: instance.id, type: instance.type, error: instance.error });
+  }
+
+  #changed(instance: Instance): void {
+    instance.updatedAt = this.#clock.now();
+    this.#persister.markDirty(instance);
+    if (instance.waiters.size) instance.notifyWaiters();
+    if (this.#backpressure.length && this.#persister.backlog < this.#maxPending) {
+      for (const release of this.#backpressure.splice(0)) release();
+    }
+  }
+
+  /** Stops the actor on the registry's behalf; `keepTimers` when it will be resumed later (close). */
+  #detach(instance: Instance, keepTimers: boolean): void {
+    instance.freeze(keepTimers);
+    instance.detaching = true;
+    instance.actor?.stop();
+  }
+
+  /** An actor object for an instance that is not running: the live one if we have it, else an inert one built from its last snapshot. */
+  #materialize(instance: Instance): AnyActor {
+    if (instance.actor) return instance.actor;
+    const actor = createActor(instance.def.machine, {
+      id: instance.id,
+      snapshot: instance.snapshot() as never,
+      clock: this.#clock,
+    });
+    actor.stop();
+    instance.actor = actor;
+    return actor;
+  }
+}
+
+function assertEvent(event: unknown): asserts event is AnyEventObject {
+  if (
+    !event ||
+    typeof event !== 'object' ||
+    Array.isArray(event) ||
+    typeof (event as { type?: unknown }).type !== 'string' ||
+    (event as { type: string }).type === ''
+  ) {
+    throw new RegistryError(
+      'INVALID_EVENT',
+      'An event must be an object with a non-empty string `type`, e.g. { type: "APPROVE" }.',
+      { details: { received: describe(event) } },
+    );
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+const STATUS_NAMES = new Set<string>(['running', 'done', 'error', 'stopped']);
+
+function toPredicate(condition: WaitCondition): (status: InstanceStatus) => boolean {
+  if (typeof condition === 'function') return condition;
+  const wanted = typeof condition === 'string' ? [condition] : condition;
+  if (!Array.isArray(wanted) || wanted.length === 0 || !wanted.every((s) => STATUS_NAMES.has(s))) {
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      "waitFor: pass a status ('running', 'done', 'error', 'stopped'), a list of them, or a predicate.",
+    );
+  }
+  return (status) => wanted.includes(status.status);
+}
+
+/**
+ * Creates a registry. Call `await registry.start()` before using it.
+ *
+ * @example
+ * ```ts
+ * import { createRegistry, FileStore } from 'xstate-registry';
+ *
+ * const registry = createRegistry({ machines: { job: jobMachine }, store: new FileStore({ dir: './data' }) });
+ * await registry.start();
+ * const actor = await registry.spawnSingleton('job', 'nightly-report', { input: { day: '2026-11-27' } });
+ * ```
+ */
+export function createRegistry<M extends MachineMap>(options: RegistryOptions<M>): Registry<M> {
+  return new Registry(options);
+}

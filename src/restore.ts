@@ -1,0 +1,174 @@
+import type { AnyActor } from 'xstate';
+import type { Clock } from './clock.js';
+import { RegistryError } from './errors.js';
+import { Instance } from './instance.js';
+import type { ResolvedMachine } from './machines.js';
+import { type InstanceRecord, parseRecord } from './record.js';
+import type { RegistryEvents } from './registry-events.js';
+import type { Store } from './stores/store.js';
+import { type PersistedTimer, restoreTimers } from './xstate-internals.js';
+
+/** One stored record that `start()` could not load, and moved aside. */
+export interface QuarantinedRecord {
+  key: string;
+  id?: string;
+  code: string;
+  message: string;
+}
+
+/**
+ * What `registry.start()` found in the store.
+ *
+ * @example
+ * ```ts
+ * const summary = await registry.start();
+ * if (summary.quarantined.length) log.warn(summary.quarantined, 'records moved aside');
+ * ```
+ */
+export interface StartSummary {
+  /** Running instances brought back to life. */
+  restored: number;
+  /** Done, failed or stopped instances, known again but not live. */
+  finished: number;
+  /** Migrated from an older machine version. */
+  migrated: number;
+  /** Delayed events that fell due while nothing hosted them, delivered at start. */
+  overdueTimers: number;
+  quarantined: QuarantinedRecord[];
+}
+
+export interface RestoreContext {
+  store: Store;
+  machines: Map<string, ResolvedMachine>;
+  clock: Clock;
+  has: (id: string) => boolean;
+  add: (instance: Instance) => void;
+  host: (instance: Instance, snapshot: unknown) => AnyActor;
+  changed: (instance: Instance) => void;
+  emit: <K extends keyof RegistryEvents>(name: K, payload: RegistryEvents[K]) => void;
+}
+
+function migrate(
+  record: InstanceRecord,
+  def: ResolvedMachine,
+): { snapshot: unknown; migrated: boolean } {
+  if (record.machineVersion === def.version) return { snapshot: record.snapshot, migrated: false };
+  if (record.machineVersion > def.version) {
+    throw new RegistryError(
+      'MIGRATION_FAILED',
+      `Instance '${record.id}' was written by version ${record.machineVersion} of machine '${def.type}', newer than the registered version ${def.version}; deploy the newer machine.`,
+      { details: { id: record.id } },
+    );
+  }
+  if (!def.migrate) {
+    throw new RegistryError(
+      'MIGRATION_FAILED',
+      `Instance '${record.id}' was written by version ${record.machineVersion} of machine '${def.type}' (now ${def.version}) and the machine has no migrate function.`,
+      { details: { id: record.id } },
+    );
+  }
+  try {
+    return { snapshot: def.migrate(record.snapshot, record.machineVersion), migrated: true };
+  } catch (cause) {
+    throw new RegistryError(
+      'MIGRATION_FAILED',
+      `Migrating instance '${record.id}' from version ${record.machineVersion} to ${def.version} threw.`,
+      { cause, details: { id: record.id } },
+    );
+  }
+}
+
+/**
+ * Loads every stored record into the registry: running instances are re-created
+ * from their snapshots with their pending delayed events; finished ones are
+ * indexed; anything that cannot be loaded is quarantined and reported, and the
+ * rest carry on.
+ */
+export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
+  const summary: StartSummary = {
+    restored: 0,
+    finished: 0,
+    migrated: 0,
+    overdueTimers: 0,
+    quarantined: [],
+  };
+  const now = ctx.clock.now();
+  for await (const entry of ctx.store.load()) {
+    let id: string | undefined;
+    try {
+      if (entry.text === undefined) {
+        throw new RegistryError(
+          'CORRUPT_RECORD',
+          `Stored entry '${entry.key}' could not be read.`,
+          { cause: entry.error },
+        );
+      }
+      const record = parseRecord(entry.text);
+      id = record.id;
+      if (ctx.has(record.id)) {
+        throw new RegistryError(
+          'CORRUPT_RECORD',
+          `A second record for instance '${record.id}' was found; the first one was kept.`,
+          { details: { id } },
+        );
+      }
+      const def = ctx.machines.get(record.type);
+      if (!def) {
+        throw new RegistryError(
+          'UNKNOWN_MACHINE',
+          `Instance '${record.id}' has type '${record.type}', which is not registered; register the machine and move the record back.`,
+          { details: { id, type: record.type } },
+        );
+      }
+      const { snapshot, migrated } = migrate(record, def);
+      const instance = new Instance(record.id, def, record.createdAt);
+      instance.updatedAt = record.updatedAt;
+      instance.status = record.status;
+      instance.stopReason = record.stopReason;
+      instance.error = record.error;
+      if (record.status !== 'running') {
+        instance.frozen = { snapshot, timers: [] };
+        ctx.add(instance);
+        summary.finished++;
+      } else {
+        const actor = ctx.host(instance, snapshot);
+        ctx.add(instance);
+        summary.overdueTimers += record.timers.filter((t: PersistedTimer) => t.dueAt <= now).length;
+        for (const dropped of restoreTimers(actor, record.timers, ctx.clock)) {
+          ctx.emit(
+            'error',
+            new RegistryError(
+              'RESTORE_FAILED',
+              `A delayed event ${JSON.stringify(dropped.timer.event.type)} of instance '${record.id}' was dropped: ${dropped.reason}.`,
+              { details: { id } },
+            ),
+          );
+        }
+        summary.restored++;
+        ctx.emit('restored', { id: record.id, type: def.type, actor });
+      }
+      if (migrated) {
+        summary.migrated++;
+        ctx.changed(instance);
+      }
+    } catch (cause) {
+      const error =
+        cause instanceof RegistryError
+          ? cause
+          : new RegistryError(
+              'RESTORE_FAILED',
+              `Instance in '${entry.key}' could not be restored.`,
+              { cause },
+            );
+      await ctx.store.quarantine(entry.key, `${error.code}: ${error.message}`);
+      summary.quarantined.push({
+        key: entry.key,
+        ...(id === undefined ? {} : { id }),
+        code: error.code,
+        message: error.message,
+      });
+      ctx.emit('quarantined', { key: entry.key, id, error });
+    }
+  }
+  return summary;
+}

@@ -1,0 +1,56 @@
+import type { SerializedError } from './errors.js';
+import type { Instance } from './instance.js';
+import type { InstanceStatusName } from './record.js';
+
+/**
+ * A JSON-serialisable view of one instance, modelled on Durable Functions'
+ * `GetStatus`: safe to log, send over HTTP or keep; a copy, never live state.
+ */
+export interface InstanceStatus {
+  id: string;
+  type: string;
+  status: InstanceStatusName;
+  /** The machine's state value, e.g. `'running'` or `{ upload: 'retrying' }`. */
+  value: unknown;
+  context: unknown;
+  /** The machine's output, once `status` is `'done'`. */
+  output?: unknown;
+  /** What went wrong, once `status` is `'error'`. */
+  error?: SerializedError;
+  /** Why it was stopped, once `status` is `'stopped'`. */
+  stopReason?: string;
+  /** ISO 8601 times on the registry's clock. */
+  createdAt: string;
+  updatedAt: string;
+}
+
+function jsonCopy(value: unknown): unknown {
+  if (value === undefined) return undefined;
+  try {
+    return JSON.parse(JSON.stringify(value));
+  } catch {
+    return null;
+  }
+}
+
+/** Builds the status of an instance from its persisted snapshot (which already renders child actors as references). */
+export function statusOf(instance: Instance): InstanceStatus {
+  const snapshot = (instance.snapshot() ?? {}) as {
+    value?: unknown;
+    context?: unknown;
+    output?: unknown;
+  };
+  const status: InstanceStatus = {
+    id: instance.id,
+    type: instance.type,
+    status: instance.status,
+    value: jsonCopy(snapshot.value) ?? null,
+    context: jsonCopy(snapshot.context) ?? null,
+    createdAt: new Date(instance.createdAt).toISOString(),
+    updatedAt: new Date(instance.updatedAt).toISOString(),
+  };
+  if (instance.status === 'done') status.output = jsonCopy(snapshot.output) ?? null;
+  if (instance.error) status.error = { ...instance.error };
+  if (instance.stopReason !== undefined) status.stopReason = instance.stopReason;
+  return status;
+}

@@ -1,0 +1,88 @@
+import { RegistryError } from '../errors.js';
+import type { Store, StoredEntry } from './store.js';
+
+/**
+ * A store in process memory: the default, and what `createTestRegistry` uses.
+ * It keeps JSON text rather than objects so that a registry restarted over it
+ * sees exactly what a real store would give back (and nothing shared by reference).
+ * One registry at a time may own it, like a real store.
+ *
+ * @example
+ * ```ts
+ * const store = new MemoryStore();
+ * const a = createRegistry({ machines, store });
+ * await a.start();
+ * // ... later, as after a restart:
+ * await a.close();
+ * const b = createRegistry({ machines, store });
+ * await b.start(); // resumes what `a` had
+ * ```
+ */
+export class MemoryStore implements Store {
+  readonly #entries = new Map<string, string>();
+  readonly #quarantined = new Map<string, { text: string; reason: string }>();
+  #open = false;
+
+  async open(): Promise<void> {
+    if (this.#open) {
+      throw new RegistryError(
+        'STORE_LOCKED',
+        'This MemoryStore is already owned by a running registry; close that registry first.',
+      );
+    }
+    this.#open = true;
+  }
+
+  async *load(): AsyncIterable<StoredEntry> {
+    for (const [key, text] of [...this.#entries]) yield { key, text };
+  }
+
+  async write(id: string, text: string): Promise<void> {
+    this.#assertOpen();
+    this.#entries.set(id, text);
+  }
+
+  async remove(id: string): Promise<void> {
+    this.#assertOpen();
+    this.#entries.delete(id);
+  }
+
+  async quarantine(key: string, reason: string): Promise<void> {
+    const text = this.#entries.get(key);
+    if (text === undefined) return;
+    this.#entries.delete(key);
+    this.#quarantined.set(key, { text, reason });
+  }
+
+  async close(): Promise<void> {
+    this.#open = false;
+  }
+
+  /** The stored text of `id`, for tests and tools. */
+  peek(id: string): string | undefined {
+    return this.#entries.get(id);
+  }
+
+  /** How many entries are stored. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Entries moved aside by `quarantine`, with the reason. */
+  get quarantined(): ReadonlyMap<string, { text: string; reason: string }> {
+    return this.#quarantined;
+  }
+
+  /** Puts raw text in the store as if written by someone else (tests of bad records). */
+  inject(key: string, text: string): void {
+    this.#entries.set(key, text);
+  }
+
+  #assertOpen(): void {
+    if (!this.#open)
+      throw new RegistryError(
+        'STORE_CLOSED',
+        'This MemoryStore is not open; start a registry over it first.',
+      );
+  }
+}

@@ -1,0 +1,60 @@
+import { SimulatedClock } from 'xstate';
+import type { MachineMap } from '../machines.js';
+import { createRegistry, type Registry, type RegistryOptions } from '../registry.js';
+import { MemoryStore } from '../stores/memory-store.js';
+
+/** A started registry over an in-memory store, with a simulated clock and a restart. */
+export type TestRegistry<M extends MachineMap> = Registry<M> & {
+  /** Drives every timer of the registry: `clock.increment(ms)` fires what falls due. */
+  readonly clock: SimulatedClock;
+  /** The store, shared by every registry `restart()` makes. */
+  readonly store: MemoryStore;
+  /**
+   * Closes this registry (if it is not closed) and resolves to a new, started one
+   * over the same store and clock, as after a process restart.
+   */
+  restart(): Promise<TestRegistry<M>>;
+};
+
+export interface TestRegistryOptions<M extends MachineMap>
+  extends Omit<RegistryOptions<M>, 'clock' | 'store'> {
+  clock?: SimulatedClock;
+  store?: MemoryStore;
+  /** Where the simulated clock starts, epoch ms. Default 2026-01-01T00:00:00Z, so timestamps read as dates. */
+  startTime?: number;
+}
+
+const DEFAULT_START = Date.UTC(2026, 0, 1);
+
+/**
+ * Creates and starts a registry for tests: in-memory store, simulated clock.
+ *
+ * @example
+ * ```ts
+ * import { createTestRegistry } from 'xstate-registry/testing';
+ *
+ * const registry = await createTestRegistry({ machines: { reminder } });
+ * const actor = await registry.spawnSingleton('reminder', 'r1');
+ * registry.clock.increment(60_000);           // the `after: { 60000: ... }` fires
+ * const again = await registry.restart();     // as after a process restart
+ * expect(again.get('r1')?.getSnapshot().value).toBe('sent');
+ * ```
+ */
+export async function createTestRegistry<M extends MachineMap>(
+  options: TestRegistryOptions<M>,
+): Promise<TestRegistry<M>> {
+  const { startTime, clock: givenClock, store: givenStore, ...rest } = options;
+  const clock = givenClock ?? new SimulatedClock();
+  if (!givenClock) clock.set(startTime ?? DEFAULT_START);
+  const store = givenStore ?? new MemoryStore();
+  const registry = createRegistry({ ...rest, clock, store } as RegistryOptions<M>);
+  await registry.start();
+  // `clock` needs no assignment: the registry's own `clock` getter returns this SimulatedClock.
+  return Object.assign(registry, {
+    store,
+    async restart() {
+      await registry.close();
+      return createTestRegistry<M>({ ...options, clock, store });
+    },
+  }) as TestRegistry<M>;
+}

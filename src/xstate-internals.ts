@@ -1,0 +1,159 @@
+/**
+ * The one place where xstate-registry reaches into XState's internals.
+ *
+ * XState v5 keeps pending delayed events (`after`, delayed `raise`, delayed
+ * `sendTo`) in its actor system's scheduler, and `getPersistedSnapshot()` leaves
+ * them out (statelyai/xstate #5331, #4860): a restored actor waiting on `after`
+ * would wait forever. There is no public API for them, so this module reads and
+ * re-creates them through `actor.system.scheduler`, `system._snapshot._scheduledEvents`,
+ * `system._relay` and `actorRef._parent`. `test/xstate-internals.test.ts` pins every
+ * one of those shapes, so an XState upgrade that changes them fails loudly there.
+ */
+import type { AnyActorRef, AnyEventObject } from 'xstate';
+import type { Clock } from './clock.js';
+
+/** A pending delayed event as persisted: actors are addressed by their path of IDs from the root. */
+export interface PersistedTimer {
+  /** XState's scheduled-event ID (the `id` of a delayed action, or XState's generated one). */
+  id: string;
+  /** Path of child IDs from the root actor to the actor that scheduled the event (`[]` = the root). */
+  source: string[];
+  /** Path of child IDs from the root actor to the receiving actor. */
+  target: string[];
+  event: AnyEventObject;
+  /** Absolute due time, epoch milliseconds on the registry's clock. */
+  dueAt: number;
+}
+
+interface ScheduledEvent {
+  source: AnyActorRef;
+  target: AnyActorRef;
+  event: AnyEventObject;
+  delay: number;
+  id: string;
+  dueAt?: number;
+}
+
+interface InternalSystem {
+  scheduler: {
+    schedule(
+      source: AnyActorRef,
+      target: AnyActorRef,
+      event: AnyEventObject,
+      delay: number,
+      id?: string,
+    ): void;
+    cancel(source: AnyActorRef, id: string): void;
+  };
+  _snapshot: { _scheduledEvents: Record<string, ScheduledEvent> };
+  _relay(source: AnyActorRef | undefined, target: AnyActorRef, event: AnyEventObject): void;
+  __registryTracked?: true;
+}
+
+function systemOf(actor: AnyActorRef): InternalSystem {
+  const system = (actor as unknown as { system?: InternalSystem }).system;
+  if (
+    !system ||
+    typeof system.scheduler?.schedule !== 'function' ||
+    typeof system._snapshot?._scheduledEvents !== 'object' ||
+    typeof system._relay !== 'function'
+  ) {
+    throw new Error(
+      'xstate-registry: this XState version does not expose the scheduler internals ' +
+        'it relies on (system.scheduler, system._snapshot._scheduledEvents, system._relay). ' +
+        'Pin xstate to a version xstate-registry supports.',
+    );
+  }
+  return system;
+}
+
+/**
+ * Makes the actor's system record each delayed event's absolute due time on
+ * `clock`. Call once per root actor, before `start()`.
+ */
+export function trackTimers(root: AnyActorRef, clock: Clock): void {
+  const system = systemOf(root);
+  if (system.__registryTracked) return;
+  system.__registryTracked = true;
+  const original = system.scheduler.schedule.bind(system.scheduler);
+  system.scheduler.schedule = (source, target, event, delay, id) => {
+    const eventId = id ?? Math.random().toString(36).slice(2);
+    original(source, target, event, delay, eventId);
+    const entry = system._snapshot._scheduledEvents[`${source.sessionId}.${eventId}`];
+    if (entry) entry.dueAt = clock.now() + delay;
+  };
+}
+
+function pathOf(root: AnyActorRef, actor: AnyActorRef): string[] | undefined {
+  const path: string[] = [];
+  let current: AnyActorRef | undefined = actor;
+  while (current && current !== root) {
+    path.unshift(current.id);
+    current = (current as unknown as { _parent?: AnyActorRef })._parent;
+  }
+  return current === root ? path : undefined;
+}
+
+function resolvePath(root: AnyActorRef, path: readonly string[]): AnyActorRef | undefined {
+  let current: AnyActorRef | undefined = root;
+  for (const id of path) {
+    const snapshot: { children?: Record<string, AnyActorRef> } | undefined = current?.getSnapshot();
+    current = snapshot?.children?.[id];
+    if (!current) return undefined;
+  }
+  return current;
+}
+
+/**
+ * The pending delayed events of `root`'s actor tree, with due times. Events whose
+ * source or target lies outside the tree cannot be addressed after a restart and
+ * are left out.
+ */
+export function readTimers(root: AnyActorRef): PersistedTimer[] {
+  const out: PersistedTimer[] = [];
+  const scheduled = systemOf(root)._snapshot._scheduledEvents;
+  for (const key in scheduled) {
+    const entry = scheduled[key];
+    if (!entry || entry.dueAt === undefined) continue;
+    const source = pathOf(root, entry.source);
+    const target = pathOf(root, entry.target);
+    if (!source || !target) continue;
+    out.push({ id: entry.id, source, target, event: entry.event, dueAt: entry.dueAt });
+  }
+  return out;
+}
+
+/** What {@link restoreTimers} could not re-create, and why. */
+export interface DroppedTimer {
+  timer: PersistedTimer;
+  reason: string;
+}
+
+/**
+ * Re-creates persisted delayed events on a started, restored root actor: those
+ * not yet due are scheduled for their original due time; those that fell due
+ * while nothing hosted the actor are delivered now, oldest first.
+ */
+export function restoreTimers(
+  root: AnyActorRef,
+  timers: readonly PersistedTimer[],
+  clock: Clock,
+): DroppedTimer[] {
+  const system = systemOf(root);
+  const dropped: DroppedTimer[] = [];
+  const overdue: Array<{ source: AnyActorRef; target: AnyActorRef; timer: PersistedTimer }> = [];
+  const now = clock.now();
+  for (const timer of timers) {
+    const source = resolvePath(root, timer.source);
+    const target = resolvePath(root, timer.target);
+    if (!source || !target) {
+      dropped.push({ timer, reason: 'its source or target actor no longer exists' });
+      continue;
+    }
+    if (timer.dueAt <= now) overdue.push({ source, target, timer });
+    else system.scheduler.schedule(source, target, timer.event, timer.dueAt - now, timer.id);
+  }
+  overdue.sort((a, b) => a.timer.dueAt - b.timer.dueAt);
+  for (const { source, target, timer } of overdue) system._relay(source, target, timer.event);
+  return dropped;
+}
