@@ -25,6 +25,8 @@ export class Instance {
   frozen: { snapshot: unknown; timers: PersistedTimer[] } | undefined;
   /** Set while the registry itself stops the actor, so its 'stopped' is not mistaken for the user's. */
   detaching = false;
+  /** Set while the actor's `start()` runs. */
+  starting = false;
   /** Bumped on every change; `durable` trails it until the store has the change. */
   version = 0;
   durable = 0;

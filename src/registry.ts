@@ -158,8 +158,9 @@ export class Registry<M extends MachineMap = MachineMap> {
    * moved aside and reported). Calls made while it runs wait for it.
    */
   start(): Promise<StartSummary> {
+    if (this.#phase === 'closing' || this.#phase === 'closed')
+      return Promise.reject(this.#closedError());
     if (this.#starting) return this.#starting;
-    if (this.#phase !== 'new') return Promise.reject(this.#closedError());
     this.#phase = 'starting';
     this.#starting = (async () => {
       try {
@@ -365,6 +366,9 @@ export class Registry<M extends MachineMap = MachineMap> {
   ): Promise<InstanceStatus> {
     assertInstanceId(id);
     const test = toPredicate(condition);
+    // The timeout counts from the call, not from when the registry got round to it.
+    const deadline =
+      options.timeoutMs === undefined ? undefined : this.#clock.now() + options.timeoutMs;
     await this.#ready();
     const instance = this.#instances.get(id);
     if (!instance)
@@ -395,7 +399,7 @@ export class Registry<M extends MachineMap = MachineMap> {
         if (test(status)) done(undefined, status);
       };
       instance.waiters.add(check);
-      if (options.timeoutMs !== undefined) {
+      if (deadline !== undefined) {
         timer = this.#clock.setTimeout(
           () =>
             done(
@@ -405,7 +409,7 @@ export class Registry<M extends MachineMap = MachineMap> {
                 { details: { id, timeoutMs: options.timeoutMs } },
               ),
             ),
-          options.timeoutMs,
+          Math.max(0, deadline - this.#clock.now()),
         );
       }
     });
@@ -592,12 +596,13 @@ export class Registry<M extends MachineMap = MachineMap> {
     instance.actor = actor;
     trackTimers(actor, this.#clock);
     actor.subscribe({ error: (err: unknown) => this.#onFailed(instance, actor, err) });
-    // Starting a restored actor re-emits its current snapshot; that is not a change to persist.
-    instance.detaching = from.snapshot !== undefined;
+    // Starting re-emits the initial (or restored) snapshot: not a transition, and
+    // for a restored actor not a change to persist. Done and error still count.
+    instance.starting = true;
     try {
       actor.start();
     } finally {
-      instance.detaching = false;
+      instance.starting = false;
     }
     if (from.snapshot === undefined && instance.status === 'running') this.#changed(instance);
     return actor;
@@ -616,6 +621,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     const snapshot = event.snapshot as { status: string; output?: unknown; error?: unknown };
     switch (snapshot.status) {
       case 'active':
+        if (instance.starting) return;
         this.#changed(instance);
         if (this.#emitter.has('transition'))
           this.#emitter.emit('transition', {

@@ -1,0 +1,197 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  assign,
+  cancel,
+  createActor,
+  createMachine,
+  raise,
+  SimulatedClock,
+  sendTo,
+  setup,
+} from 'xstate';
+import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
+import { readTimers, restoreTimers, trackTimers } from '../src/xstate-internals.js';
+import { machines } from './fixtures.js';
+
+// These tests pin the XState internals that src/xstate-internals.ts relies on.
+// If an XState upgrade breaks one, fix that module before anything else.
+describe('XState internals the registry relies on', () => {
+  it('the system exposes scheduler.schedule/cancel, _snapshot._scheduledEvents and _relay', () => {
+    const actor = createActor(createMachine({})) as unknown as { system: Record<string, any> };
+    expect(typeof actor.system.scheduler.schedule).toBe('function');
+    expect(typeof actor.system.scheduler.cancel).toBe('function');
+    expect(typeof actor.system._relay).toBe('function');
+    expect(actor.system._snapshot._scheduledEvents).toEqual({});
+  });
+
+  it('a delayed event is kept as { source, target, event, delay, id } keyed by sessionId.id', () => {
+    const clock = new SimulatedClock();
+    const actor = createActor(
+      createMachine({ initial: 'a', states: { a: { after: { 100: 'b' } }, b: {} } }),
+      { clock },
+    );
+    actor.start();
+    const scheduled = (actor as any).system._snapshot._scheduledEvents as Record<string, any>;
+    const [key, entry] = Object.entries(scheduled)[0] ?? [];
+    expect(key).toBe(`${actor.sessionId}.${entry.id}`);
+    expect(entry.source).toBe(actor);
+    expect(entry.target).toBe(actor);
+    expect(entry.delay).toBe(100);
+    expect(entry.event.type).toMatch(/^xstate\.after\.100\./);
+    clock.increment(100);
+    expect(scheduled).toEqual({});
+  });
+
+  it('getPersistedSnapshot still drops delayed events (why this module exists)', () => {
+    const clock = new SimulatedClock();
+    const machine = createMachine({ initial: 'a', states: { a: { after: { 100: 'b' } }, b: {} } });
+    const actor = createActor(machine, { clock }).start();
+    const restored = createActor(machine, {
+      clock,
+      snapshot: actor.getPersistedSnapshot(),
+    }).start();
+    actor.stop();
+    clock.increment(1000);
+    // If XState ever persists delayed events itself, this fails: then drop our copy to avoid double delivery.
+    expect(restored.getSnapshot().value).toBe('a');
+  });
+
+  it('child actors keep their parent in _parent', () => {
+    const actor = createActor(machines.reminder).start();
+    const kid = actor.getSnapshot().children.kid as any;
+    expect(kid._parent).toBe(actor);
+    actor.stop();
+  });
+});
+
+describe('persisted timers', () => {
+  const clock = new SimulatedClock();
+  const kid = createMachine({
+    on: { HI: { actions: () => {} } },
+    initial: 'x',
+    states: { x: { after: { 50: 'y' } }, y: {} },
+  });
+  const machine = setup({
+    types: { context: {} as { got: string[] } },
+    actors: { kid },
+  }).createMachine({
+    context: { got: [] },
+    initial: 'idle',
+    invoke: { id: 'kid', src: 'kid' },
+    states: {
+      idle: {
+        entry: [
+          raise({ type: 'LATE' }, { delay: 300, id: 'late' }),
+          raise({ type: 'CANCELLED' }, { delay: 200, id: 'c' }),
+          cancel('c'),
+          sendTo('kid', { type: 'HI' }, { delay: 400 }),
+        ],
+        on: { LATE: { actions: assign({ got: ({ context }) => [...context.got, 'LATE'] }) } },
+        after: { 1000: 'later' },
+      },
+      later: {},
+    },
+  });
+
+  it('are read with absolute due times and paths from the root, and cancelled ones are gone', () => {
+    clock.set(10_000);
+    const actor = createActor(machine, { clock });
+    trackTimers(actor, clock);
+    actor.start();
+    const timers = readTimers(actor).sort((a, b) => a.dueAt - b.dueAt);
+    expect(
+      timers.map((t) => [t.event.type.replace(/\..*$/, '.*'), t.source, t.target, t.dueAt]),
+    ).toEqual([
+      ['xstate.*', ['kid'], ['kid'], 10_050],
+      ['LATE', [], [], 10_300],
+      ['HI', [], ['kid'], 10_400],
+      ['xstate.*', [], [], 11_000],
+    ]);
+    actor.stop();
+  });
+
+  it('are re-created: future ones at their original time, overdue ones at once, oldest first', () => {
+    const c = new SimulatedClock();
+    c.set(0);
+    const original = createActor(machine, { clock: c });
+    trackTimers(original, c);
+    original.start();
+    const snapshot = original.getPersistedSnapshot();
+    const timers = readTimers(original);
+    original.stop();
+
+    c.set(350); // LATE (300) and the child's after (50) fell due while "down"
+    const restored = createActor(machine, { clock: c, snapshot });
+    trackTimers(restored, c);
+    restored.start();
+    const dropped = restoreTimers(restored, timers, c);
+    expect(dropped).toEqual([]);
+    expect(restored.getSnapshot().context.got).toEqual(['LATE']);
+    expect((restored.getSnapshot().children as any).kid.getSnapshot().value).toBe('y');
+    c.increment(649);
+    expect(restored.getSnapshot().value).toBe('idle');
+    c.increment(1);
+    expect(restored.getSnapshot().value).toBe('later');
+    // Rescheduled events are tracked again, so they survive a second restart.
+    restored.stop();
+  });
+
+  it('reports timers whose actor no longer exists instead of failing', () => {
+    const c = new SimulatedClock();
+    const actor = createActor(createMachine({}), { clock: c });
+    trackTimers(actor, c);
+    actor.start();
+    const dropped = restoreTimers(
+      actor,
+      [{ id: 't', source: ['gone'], target: [], event: { type: 'X' }, dueAt: 5 }],
+      c,
+    );
+    expect(dropped).toHaveLength(1);
+    actor.stop();
+  });
+});
+
+describe('delayed events across a registry restart (simulated clock)', () => {
+  let r: TestRegistry<typeof machines>;
+  afterEach(() => r?.close());
+
+  it('a pending `after` fires at its original due time after restart', async () => {
+    r = await createTestRegistry({ machines });
+    await r.spawnSingleton('reminder', 'rem');
+    r.clock.increment(600);
+    r = await r.restart();
+    r.clock.increment(399);
+    expect((await r.getStatus('rem'))?.value).toBe('waiting');
+    r.clock.increment(1);
+    expect((await r.getStatus('rem'))?.value).toBe('reminded');
+  });
+
+  it('one that fell due while down fires right after start, and so does a delayed sendTo to a child', async () => {
+    r = await createTestRegistry({ machines });
+    await r.spawnSingleton('reminder', 'rem');
+    await r.close();
+    r.clock.increment(2500); // nobody hosts the actor meanwhile
+    r = await createTestRegistry({ machines, clock: r.clock, store: r.store });
+    const status = await r.getStatus('rem');
+    expect(status?.value).toBe('reminded');
+    const kid = r.get('rem')?.getSnapshot().children.kid;
+    expect(kid?.getSnapshot().value).toBe('pinged'); // the PING sent with delay 2000 arrived
+    r.clock.increment(500);
+    expect(r.get('rem')?.getSnapshot().children.kid?.getSnapshot().value).toBe('ponged');
+  });
+
+  it('a day-long timer survives several restarts and fires once', async () => {
+    r = await createTestRegistry({ machines });
+    const done: string[] = [];
+    await r.spawnSingleton('reminder', 'rem');
+    r.clock.increment(1000);
+    for (let i = 0; i < 3; i++) {
+      r.clock.increment(10_000_000);
+      r = await r.restart();
+    }
+    r.on('done', ({ id }) => done.push(id));
+    r.clock.increment(86_400_000 - 30_000_000);
+    expect(done).toEqual(['rem']);
+    expect((await r.getStatus('rem'))?.status).toBe('done');
+  });
+});
