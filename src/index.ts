@@ -34,6 +34,9 @@ export {
 export type { RegistryEventName, RegistryEvents } from './registry-events.js';
 export type { QuarantinedRecord, StartSummary } from './restore.js';
 export type { InstanceStatus } from './status.js';
+export { FileStore, type FileStoreOptions } from './stores/file-store.js';
+export type { FileHandleLike, FsLayer } from './stores/fs-layer.js';
+export { nodeFs } from './stores/fs-layer.js';
 export { MemoryStore } from './stores/memory-store.js';
 export type { Store, StoredEntry } from './stores/store.js';
 export type { PersistedTimer } from './xstate-internals.js';

@@ -8,6 +8,8 @@ export interface PersisterOptions {
   /** Largest record accepted, in bytes of UTF-8 JSON. */
   maxRecordBytes: number;
   report: (error: RegistryError) => void;
+  /** Called whenever an instance's changes became durable (or were abandoned), so waiters can re-check the backlog. */
+  onProgress?: () => void;
   /** First retry delay after a failed write; doubles up to 30 s. */
   retryDelayMs?: number;
 }
@@ -30,6 +32,7 @@ export class Persister {
   readonly #maxBytes: number;
   readonly #report: (error: RegistryError) => void;
   readonly #retryBase: number;
+  readonly #onProgress: () => void;
   readonly #ids = new KeyedMutex();
   /** Instances whose latest change is not yet durable. */
   readonly #pending = new Set<Instance>();
@@ -44,6 +47,7 @@ export class Persister {
     this.#maxBytes = options.maxRecordBytes;
     this.#report = options.report;
     this.#retryBase = options.retryDelayMs ?? 100;
+    this.#onProgress = options.onProgress ?? (() => {});
   }
 
   /** Records that `instance` changed; it will be written soon. */
@@ -99,7 +103,10 @@ export class Persister {
       if (error.code === 'PERSIST_FAILED') this.#scheduleRetry(instance);
     } finally {
       this.#writing.delete(instance);
-      if (instance.durable >= instance.version || instance.gone) this.#pending.delete(instance);
+      if (instance.durable >= instance.version || instance.gone) {
+        this.#pending.delete(instance);
+        this.#onProgress();
+      }
     }
   }
 

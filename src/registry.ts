@@ -127,6 +127,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       store: this.#store,
       maxRecordBytes: options.maxRecordBytes ?? 16 * 1024 * 1024,
       report: (err) => this.#emitter.emit('error', err),
+      onProgress: () => this.#releaseBackpressure(),
     });
   }
 
@@ -342,8 +343,11 @@ export class Registry<M extends MachineMap = MachineMap> {
       instance.actor.send(event);
       return instance;
     };
-    if (this.#durability === 'strict' && this.#persister.backlog >= this.#maxPending) {
+    // Strict mode: while the store lags too far behind, callers wait here, before
+    // the event changes anything, rather than piling up undurable state.
+    while (this.#durability === 'strict' && this.#persister.backlog >= this.#maxPending) {
       await new Promise<void>((resolve) => this.#backpressure.push(resolve));
+      this.#assertOpen();
     }
     const instance = this.#locks.isLocked(id) ? await this.#exclusive(id, deliver) : deliver();
     if (this.#durability === 'strict') await this.#persister.durable(instance);
@@ -683,6 +687,9 @@ export class Registry<M extends MachineMap = MachineMap> {
     instance.updatedAt = this.#clock.now();
     this.#persister.markDirty(instance);
     if (instance.waiters.size) instance.notifyWaiters();
+  }
+
+  #releaseBackpressure(): void {
     if (this.#backpressure.length && this.#persister.backlog < this.#maxPending) {
       for (const release of this.#backpressure.splice(0)) release();
     }

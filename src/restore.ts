@@ -97,6 +97,7 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
     let id: string | undefined;
     try {
       if (entry.text === undefined) {
+        if (entry.error instanceof RegistryError) throw entry.error;
         throw new RegistryError(
           'CORRUPT_RECORD',
           `Stored entry '${entry.key}' could not be read.`,

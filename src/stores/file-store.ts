@@ -1,0 +1,190 @@
+import { join, resolve } from 'node:path';
+import { RegistryError } from '../errors.js';
+import { FileLock } from './file-lock.js';
+import { fileNameFor, isInstanceFileName } from './file-name.js';
+import { type FsLayer, nodeFs } from './fs-layer.js';
+import type { Store, StoredEntry } from './store.js';
+
+export interface FileStoreOptions {
+  /** The directory that holds everything: `instances/`, `quarantine/` and `LOCK`. Created if missing. */
+  dir: string;
+  /** Files larger than this are refused before parsing. Default 64 MiB. */
+  maxFileBytes?: number;
+  /** The file-system layer; tests inject faults through it. Default: Node's fs. */
+  fs?: FsLayer;
+}
+
+/**
+ * Keeps one human-readable JSON file per instance under `dir/instances/`.
+ *
+ * Every write is atomic and durable: the text goes to a temporary file in the
+ * same directory, which is fsynced, renamed over the old file, and the directory
+ * is fsynced. A crash at any moment leaves the old version or the new one, never
+ * a torn or empty file. Directory fsyncs of concurrent writes are shared (group
+ * commit), so many actors writing at once pay for one.
+ *
+ * @example
+ * ```ts
+ * import { createRegistry, FileStore } from 'xstate-registry';
+ * const registry = createRegistry({ machines, store: new FileStore({ dir: './data' }) });
+ * await registry.start(); // STORE_LOCKED if another process owns ./data
+ * ```
+ */
+export class FileStore implements Store {
+  readonly dir: string;
+  readonly #instances: string;
+  readonly #quarantine: string;
+  readonly #fs: FsLayer;
+  readonly #maxFileBytes: number;
+  readonly #lock: FileLock;
+  #open = false;
+  #dirSync: Promise<void> | undefined;
+  #dirSyncQueued: Promise<void> | undefined;
+
+  constructor(options: FileStoreOptions) {
+    if (!options || typeof options.dir !== 'string' || options.dir === '') {
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        'FileStore needs { dir }: the directory to keep instances in.',
+      );
+    }
+    this.dir = resolve(options.dir);
+    this.#instances = join(this.dir, 'instances');
+    this.#quarantine = join(this.dir, 'quarantine');
+    this.#fs = options.fs ?? nodeFs;
+    this.#maxFileBytes = options.maxFileBytes ?? 64 * 1024 * 1024;
+    this.#lock = new FileLock(this.#fs, this.dir);
+  }
+
+  /** The path of the file that holds instance `id` (whether or not it exists). */
+  pathOf(id: string): string {
+    return join(this.#instances, fileNameFor(id));
+  }
+
+  async open(): Promise<void> {
+    await this.#fs.mkdir(this.#instances);
+    await this.#fs.mkdir(this.#quarantine);
+    await this.#lock.acquire();
+    this.#open = true;
+  }
+
+  async *load(): AsyncIterable<StoredEntry> {
+    this.#assertOpen();
+    const names = (await this.#fs.readdir(this.#instances)).sort();
+    for (const name of names) {
+      const path = join(this.#instances, name);
+      if (name.startsWith('.tmp-')) {
+        // A write that crashed before its rename: the old file (if any) is intact.
+        await this.#fs.unlink(path).catch(() => {});
+        continue;
+      }
+      if (!isInstanceFileName(name)) continue;
+      try {
+        const bytes = await this.#fs.size(path);
+        if (bytes > this.#maxFileBytes) {
+          yield {
+            key: name,
+            error: new RegistryError(
+              'SNAPSHOT_TOO_LARGE',
+              `${path} is ${bytes} bytes, over maxFileBytes (${this.#maxFileBytes}); it was not parsed.`,
+              { details: { path, bytes } },
+            ),
+          };
+          continue;
+        }
+        yield { key: name, text: await this.#fs.readFile(path) };
+      } catch (error) {
+        yield { key: name, error };
+      }
+    }
+  }
+
+  async write(id: string, text: string): Promise<void> {
+    this.#assertOpen();
+    const target = this.pathOf(id);
+    const tmp = join(
+      this.#instances,
+      `.tmp-${fileNameFor(id).slice(0, 32)}-${Math.random().toString(36).slice(2)}`,
+    );
+    try {
+      const handle = await this.#fs.open(tmp, 'wx');
+      try {
+        await handle.writeFile(text);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await this.#fs.rename(tmp, target);
+    } catch (err) {
+      await this.#fs.unlink(tmp).catch(() => {});
+      throw err;
+    }
+    await this.#syncDir();
+  }
+
+  async remove(id: string): Promise<void> {
+    this.#assertOpen();
+    try {
+      await this.#fs.unlink(this.pathOf(id));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    await this.#syncDir();
+  }
+
+  async quarantine(key: string, reason: string): Promise<void> {
+    this.#assertOpen();
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const base = `${key.replace(/\.json$/, '')}.${stamp}.${Math.random().toString(36).slice(2, 8)}`;
+    const note = await this.#fs.open(join(this.#quarantine, `${base}.reason.txt`), 'wx');
+    try {
+      await note.writeFile(`${reason}\n`);
+      await note.sync();
+    } finally {
+      await note.close();
+    }
+    // link + unlink rather than rename: never overwrites anything in quarantine/.
+    await this.#fs.link(join(this.#instances, key), join(this.#quarantine, `${base}.json`));
+    await this.#fs.syncDir(this.#quarantine);
+    await this.#fs.unlink(join(this.#instances, key));
+    await this.#syncDir();
+  }
+
+  async close(): Promise<void> {
+    if (!this.#open) return;
+    this.#open = false;
+    await this.#lock.release();
+  }
+
+  /**
+   * fsyncs `instances/`. A caller arriving while a sync runs waits for the next
+   * one (its rename may have missed the running one); all callers arriving in
+   * the meantime share that next sync.
+   */
+  #syncDir(): Promise<void> {
+    if (!this.#dirSync) {
+      this.#dirSync = this.#fs.syncDir(this.#instances).finally(() => {
+        this.#dirSync = undefined;
+      });
+      return this.#dirSync;
+    }
+    if (!this.#dirSyncQueued) {
+      this.#dirSyncQueued = this.#dirSync
+        .catch(() => {})
+        .then(() => {
+          this.#dirSyncQueued = undefined;
+          return this.#syncDir();
+        });
+    }
+    return this.#dirSyncQueued;
+  }
+
+  #assertOpen(): void {
+    if (!this.#open)
+      throw new RegistryError(
+        'STORE_CLOSED',
+        `The FileStore at ${this.dir} is not open; start a registry over it first.`,
+      );
+  }
+}
