@@ -1,12 +1,17 @@
-import { SimulatedClock } from 'xstate';
 import type { MachineMap } from '../machines.js';
 import { createRegistry, type Registry, type RegistryOptions } from '../registry.js';
 import { MemoryStore } from '../stores/memory-store.js';
+import { type ManualClock, TestClock } from './test-clock.js';
+
+export { type ManualClock, TestClock } from './test-clock.js';
 
 /** A started registry over an in-memory store, with a simulated clock and a restart. */
 export type TestRegistry<M extends MachineMap> = Registry<M> & {
-  /** Drives every timer of the registry: `clock.increment(ms)` fires what falls due. */
-  readonly clock: SimulatedClock;
+  /**
+   * Drives every timer of the registry: `clock.increment(ms)` fires what falls
+   * due, each at its own due time. A {@link TestClock} unless you passed an XState `SimulatedClock`.
+   */
+  readonly clock: ManualClock;
   /** The store, shared by every registry `restart()` makes. */
   readonly store: MemoryStore;
   /**
@@ -18,7 +23,7 @@ export type TestRegistry<M extends MachineMap> = Registry<M> & {
 
 export interface TestRegistryOptions<M extends MachineMap>
   extends Omit<RegistryOptions<M>, 'clock' | 'store'> {
-  clock?: SimulatedClock;
+  clock?: ManualClock;
   store?: MemoryStore;
   /** Where the simulated clock starts, epoch ms. Default 2026-01-01T00:00:00Z, so timestamps read as dates. */
   startTime?: number;
@@ -44,12 +49,11 @@ export async function createTestRegistry<M extends MachineMap>(
   options: TestRegistryOptions<M>,
 ): Promise<TestRegistry<M>> {
   const { startTime, clock: givenClock, store: givenStore, ...rest } = options;
-  const clock = givenClock ?? new SimulatedClock();
-  if (!givenClock) clock.set(startTime ?? DEFAULT_START);
+  const clock = givenClock ?? new TestClock(startTime ?? DEFAULT_START);
   const store = givenStore ?? new MemoryStore();
   const registry = createRegistry({ ...rest, clock, store } as RegistryOptions<M>);
   await registry.start();
-  // `clock` needs no assignment: the registry's own `clock` getter returns this SimulatedClock.
+  // `clock` needs no assignment: the registry's own `clock` getter returns this same clock.
   return Object.assign(registry, {
     store,
     async restart() {
