@@ -25,7 +25,14 @@ export type RegistryErrorCode =
   | 'CORRUPT_RECORD'
   | 'RESTORE_FAILED'
   | 'MIGRATION_FAILED'
-  | 'BACKPRESSURE';
+  | 'BACKPRESSURE'
+  // HTTP layer
+  | 'INVALID_JSON'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'METHOD_NOT_ALLOWED'
+  | 'ROUTE_NOT_FOUND'
+  | 'INTERNAL';
 
 /**
  * The one error class of xstate-registry. `code` is stable; `message` says what

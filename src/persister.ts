@@ -16,6 +16,8 @@ export interface PersisterOptions {
 
 interface Waiter {
   version: number;
+  /** The first attempt that started after the waiter arrived: only its failure, or a later one's, rejects it. */
+  since: number;
   resolve: () => void;
   reject: (err: RegistryError) => void;
 }
@@ -39,6 +41,8 @@ export class Persister {
   readonly #queued = new Set<Instance>();
   readonly #writing = new Set<Instance>();
   readonly #waiters = new Map<Instance, Waiter[]>();
+  readonly #backoff = new Map<Instance, number>();
+  #attemptSeq = 0;
   readonly #retries = new Map<Instance, { timer: ReturnType<typeof setTimeout>; delay: number }>();
   #scheduled = false;
 
@@ -77,9 +81,12 @@ export class Persister {
     if (this.#writing.has(instance)) return;
     this.#writing.add(instance);
     this.#clearRetry(instance);
+    let attempt = 0;
+    let retryNow = false;
     try {
       while (instance.durable < instance.version && !instance.gone) {
         const version = instance.version;
+        attempt = ++this.#attemptSeq;
         const text = this.#serialize(instance);
         await this.#ids.run(instance.id, () =>
           instance.gone ? undefined : this.#store.write(instance.id, text),
@@ -87,8 +94,7 @@ export class Persister {
         instance.durable = version;
         this.#settle(instance, version);
       }
-      const retry = this.#retries.get(instance);
-      if (retry) this.#clearRetry(instance);
+      this.#backoff.delete(instance);
     } catch (cause) {
       const error =
         cause instanceof RegistryError && cause.code !== 'STORE_CLOSED'
@@ -98,11 +104,13 @@ export class Persister {
               `Writing instance '${instance.id}' failed; the actor keeps running and the write is retried. Check the store (disk space, permissions).`,
               { cause, details: { id: instance.id } },
             );
-      this.#fail(instance, error);
+      // Waiters that arrived during this attempt get an attempt of their own.
+      retryNow = this.#fail(instance, error, attempt);
       this.#report(error);
-      if (error.code === 'PERSIST_FAILED') this.#scheduleRetry(instance);
+      if (error.code === 'PERSIST_FAILED' && !retryNow) this.#scheduleRetry(instance);
     } finally {
       this.#writing.delete(instance);
+      if (retryNow) void this.#write(instance);
       if (instance.durable >= instance.version || instance.gone) {
         this.#pending.delete(instance);
         this.#onProgress();
@@ -144,14 +152,19 @@ export class Persister {
     else this.#waiters.delete(instance);
   }
 
-  #fail(instance: Instance, error: RegistryError): void {
-    const list = this.#waiters.get(instance);
-    this.#waiters.delete(instance);
-    for (const w of list ?? []) w.reject(error);
+  /** Rejects the waiters this attempt was for; returns whether later waiters remain. */
+  #fail(instance: Instance, error: RegistryError, attempt: number): boolean {
+    const list = this.#waiters.get(instance) ?? [];
+    const later = list.filter((w) => w.since > attempt);
+    for (const w of list) if (w.since <= attempt) w.reject(error);
+    if (later.length) this.#waiters.set(instance, later);
+    else this.#waiters.delete(instance);
+    return later.length > 0;
   }
 
   #scheduleRetry(instance: Instance): void {
-    const delay = Math.min((this.#retries.get(instance)?.delay ?? this.#retryBase / 2) * 2, 30_000);
+    const delay = Math.min((this.#backoff.get(instance) ?? this.#retryBase / 2) * 2, 30_000);
+    this.#backoff.set(instance, delay);
     const timer = setTimeout(() => {
       this.#retries.delete(instance);
       void this.#write(instance);
@@ -171,7 +184,7 @@ export class Persister {
     if (instance.durable >= instance.version || instance.gone) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const list = this.#waiters.get(instance) ?? [];
-      list.push({ version: instance.version, resolve, reject });
+      list.push({ version: instance.version, since: this.#attemptSeq + 1, resolve, reject });
       this.#waiters.set(instance, list);
       this.#queued.delete(instance);
       void this.#write(instance);
@@ -189,6 +202,7 @@ export class Persister {
   async remove(instance: Instance): Promise<void> {
     instance.gone = true;
     this.#clearRetry(instance);
+    this.#backoff.delete(instance);
     this.#pending.delete(instance);
     this.#settle(instance, Number.POSITIVE_INFINITY);
     await this.#ids.run(instance.id, () => this.#store.remove(instance.id));

@@ -1,0 +1,51 @@
+/**
+ * The demo host that `npm start` runs: the demo machines (the seed's background
+ * job under the type name `job`, an eternal heartbeat, a day-long approval) on
+ * the file store in ./data, served over HTTP on 127.0.0.1.
+ *
+ * Environment: PORT (default 3000; 0 picks a free port), DATA_DIR (default ./data).
+ * SIGINT/SIGTERM flush and close; starting again resumes every instance.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHttpHandler, toNodeListener } from '../src/http/index.js';
+import { createRegistry, FileStore } from '../src/index.js';
+import { demoMachines } from './machines.js';
+
+const port = Number(process.env.PORT ?? 3000);
+const dir = process.env.DATA_DIR ?? './data';
+
+const registry = createRegistry({ machines: demoMachines, store: new FileStore({ dir }) });
+registry.on('error', (err) => console.error(`[registry] ${err.code}: ${err.message}`));
+registry.on('quarantined', ({ key, error }) =>
+  console.error(`[registry] moved aside ${key}: ${error.message}`),
+);
+const summary = await registry.start();
+console.log(
+  `Resumed ${summary.restored} running instance(s), ${summary.finished} finished, from ${new FileStore({ dir }).dir}`,
+);
+
+const server = createServer(toNodeListener(createHttpHandler(registry)));
+server.listen(port, '127.0.0.1', () => {
+  const { port: actual } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${actual}`;
+  console.log(`xstate-registry demo listening on ${url}`);
+  console.log(`Dashboard: ${url}/`);
+  console.log(
+    `Try: curl -i -X POST ${url}/instances/job/nightly-report -H 'content-type: application/json' -d '{"steps":5,"stepMs":2000}'`,
+  );
+});
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${signal}: flushing and closing…`);
+  server.closeAllConnections?.();
+  server.close();
+  await registry.close();
+  console.log('closed cleanly');
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
