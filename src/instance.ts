@@ -1,5 +1,5 @@
 import type { AnyActor } from 'xstate';
-import type { SerializedError } from './errors.js';
+import { RegistryError, type SerializedError } from './errors.js';
 import type { ResolvedMachine } from './machines.js';
 import type { InstanceRecord, InstanceStatusName } from './record.js';
 import { type PersistedTimer, readTimers } from './xstate-internals.js';
@@ -48,16 +48,37 @@ export class Instance {
   freeze(withTimers: boolean): void {
     const actor = this.actor;
     if (!actor || this.frozen) return;
-    this.frozen = {
-      snapshot: actor.getPersistedSnapshot(),
-      timers: withTimers && this.status === 'running' ? readTimers(actor) : [],
-    };
+    try {
+      this.frozen = {
+        snapshot: this.snapshot(),
+        timers: withTimers && this.status === 'running' ? readTimers(actor) : [],
+      };
+    } catch {
+      // Not persistable (see snapshot()); the write that follows reports it.
+    }
   }
 
-  /** The persisted snapshot as of now. */
+  /** The persisted snapshot as of now; throws `NOT_SERIALIZABLE` when XState cannot persist it. */
   snapshot(): unknown {
     if (this.frozen) return this.frozen.snapshot;
-    return this.actor?.getPersistedSnapshot();
+    try {
+      return this.actor?.getPersistedSnapshot();
+    } catch (cause) {
+      throw new RegistryError(
+        'NOT_SERIALIZABLE',
+        `XState cannot persist instance '${this.id}': ${(cause as Error)?.message ?? String(cause)} Register child logic in setup({ actors }) and invoke or spawn it by name, so it can be restored.`,
+        { cause, details: { id: this.id } },
+      );
+    }
+  }
+
+  /** The current snapshot for display: the persisted one, or the live one when XState cannot persist it. */
+  viewSnapshot(): unknown {
+    try {
+      return this.snapshot();
+    } catch {
+      return this.actor?.getSnapshot();
+    }
   }
 
   /** The envelope to write, built from the latest state (so coalesced writes carry the newest). */

@@ -123,6 +123,7 @@ export class Persister {
     try {
       text = JSON.stringify(instance.toRecord());
     } catch (cause) {
+      if (cause instanceof RegistryError) throw cause;
       throw new RegistryError(
         'NOT_SERIALIZABLE',
         `The state of instance '${instance.id}' cannot be turned into JSON (a BigInt, a cycle, or similar in its context or events); keep context JSON-serialisable.`,

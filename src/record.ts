@@ -62,6 +62,12 @@ const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFi
 /**
  * Parses and validates a stored record; throws `CORRUPT_RECORD` with what is
  * wrong. Stores hand the registry text; only this function decides what is valid.
+ *
+ * @example
+ * ```ts
+ * const record = parseRecord(await readFile(store.pathOf('nightly'), 'utf8'));
+ * console.log(record.status, record.timers.map((t) => new Date(t.dueAt)));
+ * ```
  */
 export function parseRecord(text: string): InstanceRecord {
   let raw: unknown;

@@ -86,6 +86,16 @@ type Phase = 'new' | 'starting' | 'open' | 'closing' | 'closed';
 /**
  * Hosts live XState actors by instance ID, at most one per ID, and keeps them in a
  * store so that a restart resumes them. Create one with {@link createRegistry}.
+ *
+ * @example
+ * ```ts
+ * const registry = createRegistry({ machines: { job } });
+ * await registry.start();
+ * await registry.spawnSingleton('job', 'nightly');
+ * await registry.send('nightly', { type: 'CANCEL' });
+ * console.log(await registry.getStatus('nightly'));
+ * await registry.close();
+ * ```
  */
 export class Registry<M extends MachineMap = MachineMap> {
   readonly #machines: Map<string, ResolvedMachine>;

@@ -35,7 +35,7 @@ function jsonCopy(value: unknown): unknown {
 
 /** Builds the status of an instance from its persisted snapshot (which already renders child actors as references). */
 export function statusOf(instance: Instance): InstanceStatus {
-  const snapshot = (instance.snapshot() ?? {}) as {
+  const snapshot = (instance.viewSnapshot() ?? {}) as {
     value?: unknown;
     context?: unknown;
     output?: unknown;

@@ -40,6 +40,14 @@ export function json(
  * The JSON error answer for anything thrown while handling a request:
  * `{ error: { code, message, details } }` with the status that fits the code.
  * Errors that are not ours become a 500 with code `INTERNAL` and no internals.
+ *
+ * @example
+ * ```ts
+ * app.post('/jobs/:id', async (c) => {
+ *   try { await registry.spawnSingleton('job', c.req.param('id'), { ifRunning: 'throw' }); }
+ *   catch (err) { return errorResponse(err); } // 409 { error: { code: 'INSTANCE_EXISTS', ... } }
+ * });
+ * ```
  */
 export function errorResponse(err: unknown, headers: Record<string, string> = {}): Response {
   const error =
