@@ -160,7 +160,13 @@ describe('persisting every change', () => {
   it('coalesces a burst of 10,000 transitions into a few writes, latest state winning', async () => {
     const dir = await tempDir();
     let writes = 0;
-    const counting: FsLayer = { ...nodeFs, rename: (a, b) => (writes++, nodeFs.rename(a, b)) };
+    const counting: FsLayer = {
+      ...nodeFs,
+      rename: (a, b) => {
+        writes++;
+        return nodeFs.rename(a, b);
+      },
+    };
     const { registry } = await startOn(dir, { fs: counting });
     const actor = await registry.spawnSingleton('counter', 'c');
     for (let i = 0; i < 10_000; i++) actor.send({ type: 'INC' });

@@ -227,7 +227,10 @@ describe('bad input gets a clear JSON error and never crashes the server', () =>
     ['unknown type', () => post('/instances/nope/x'), 404, 'UNKNOWN_MACHINE'],
     [
       'type mismatch',
-      async () => (await post('/instances/approval/typed'), post('/instances/job/typed')),
+      async () => {
+        await post('/instances/approval/typed');
+        return post('/instances/job/typed');
+      },
       409,
       'TYPE_MISMATCH',
     ],
