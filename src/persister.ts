@@ -199,13 +199,18 @@ export class Persister {
     if (failed) throw failed.reason;
   }
 
-  /** Forgets `instance` in the store, after any write of it already under way. */
-  async remove(instance: Instance): Promise<void> {
+  /** Drops the pending writes of an instance replaced by a new one under the same ID (whose writes come after). */
+  retire(instance: Instance): void {
     instance.gone = true;
     this.#clearRetry(instance);
     this.#backoff.delete(instance);
     this.#pending.delete(instance);
     this.#settle(instance, Number.POSITIVE_INFINITY);
+  }
+
+  /** Forgets `instance` in the store, after any write of it already under way. */
+  async remove(instance: Instance): Promise<void> {
+    this.retire(instance);
     await this.#ids.run(instance.id, () => this.#store.remove(instance.id));
   }
 

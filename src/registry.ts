@@ -2,6 +2,7 @@ import { nanoid } from 'nanoid';
 import {
   type Actor,
   type AnyActor,
+  type AnyActorRef,
   type AnyEventObject,
   createActor,
   type InputFrom,
@@ -27,7 +28,7 @@ import { restoreStore, type StartSummary } from './restore.js';
 import { type InstanceStatus, statusOf } from './status.js';
 import { MemoryStore } from './stores/memory-store.js';
 import type { Store } from './stores/store.js';
-import { trackTimers } from './xstate-internals.js';
+import { trackTimers, watchSnapshots } from './xstate-internals.js';
 
 /**
  * When a change counts as done. `'relaxed'` (default): `send` resolves once the
@@ -81,6 +82,14 @@ export type WaitCondition =
 type ActorOf<M extends MachineMap, K extends keyof M> = Actor<MachineOf<M[K]>>;
 type InputOf<M extends MachineMap, K extends keyof M> = InputFrom<MachineOf<M[K]>>;
 
+interface EnsureResult {
+  actor: AnyActor;
+  created: boolean;
+  instance: Instance;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
 type Phase = 'new' | 'starting' | 'open' | 'closing' | 'closed';
 
 /**
@@ -102,7 +111,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #durability: Durability;
-  readonly #inspect: RegistryOptions<M>['inspect'];
+  readonly #actorOptions: Record<string, unknown>;
   readonly #logger: (...args: any[]) => void;
   readonly #maxPending: number;
   readonly #instances = new Map<string, Instance>();
@@ -129,7 +138,25 @@ export class Registry<M extends MachineMap = MachineMap> {
     if (this.#durability !== 'relaxed' && this.#durability !== 'strict') {
       throw new RegistryError('INVALID_ARGUMENT', "durability must be 'relaxed' or 'strict'.");
     }
-    this.#inspect = options.inspect;
+    this.#actorOptions = { clock: this.#clock };
+    if (options.logger) this.#actorOptions.logger = options.logger;
+    const userInspect = options.inspect;
+    if (userInspect) {
+      // XState calls inspectors inside transitions: one that throws must not break the actor.
+      this.#actorOptions.inspect = (event: InspectionEvent) => {
+        try {
+          if (typeof userInspect === 'function') userInspect(event);
+          else userInspect.next?.(event);
+        } catch (err) {
+          this.#emitter.emit(
+            'error',
+            new RegistryError('LISTENER_FAILED', 'The inspect observer threw; fix the observer.', {
+              cause: err,
+            }),
+          );
+        }
+      };
+    }
     this.#logger = options.logger ?? console.error.bind(console);
     this.#maxPending = options.maxPendingWrites ?? 10_000;
     this.#emitter = new RegistryEmitter((err) => this.#logger('[xstate-registry]', err));
@@ -197,12 +224,12 @@ export class Registry<M extends MachineMap = MachineMap> {
   }
 
   /** Returns the running actor for `id`, creating it if there is none. See {@link ensureSingleton}. */
-  async spawnSingleton<K extends keyof M & string>(
+  spawnSingleton<K extends keyof M & string>(
     type: K,
     id: string,
     options: SpawnSingletonOptions<InputOf<M, K>> = {},
   ): Promise<ActorOf<M, K>> {
-    return (await this.ensureSingleton(type, id, options)).actor;
+    return this.#ensure(type, id, options).then((r) => r.actor as ActorOf<M, K>);
   }
 
   /**
@@ -216,63 +243,101 @@ export class Registry<M extends MachineMap = MachineMap> {
    * return new Response(null, { status: created ? 201 : 200 });
    * ```
    */
-  async ensureSingleton<K extends keyof M & string>(
+  ensureSingleton<K extends keyof M & string>(
     type: K,
     id: string,
     options: SpawnSingletonOptions<InputOf<M, K>> = {},
   ): Promise<SingletonResult<ActorOf<M, K>>> {
-    assertInstanceId(id);
-    const def = this.#machine(type);
-    const ifRunning = options.ifRunning ?? 'return';
-    const ifFinished = options.ifFinished ?? 'return';
-    if (ifRunning !== 'return' && ifRunning !== 'throw')
-      throw new RegistryError('INVALID_ARGUMENT', "ifRunning must be 'return' or 'throw'.");
-    if (ifFinished !== 'return' && ifFinished !== 'replace' && ifFinished !== 'throw')
-      throw new RegistryError(
-        'INVALID_ARGUMENT',
-        "ifFinished must be 'return', 'replace' or 'throw'.",
-      );
-    await this.#ready();
-    return this.#exclusive(id, () => {
-      this.#assertOpen();
+    return this.#ensure(type, id, options).then((r) => ({
+      actor: r.actor as ActorOf<M, K>,
+      created: r.created,
+      status: statusOf(r.instance),
+    }));
+  }
+
+  /**
+   * Check-and-create. Everything between the check and the creation is
+   * synchronous, so it is atomic on Node's event loop; an ID with an operation
+   * in flight (a purge awaiting the store) queues behind it on the ID's lock.
+   */
+  #ensure(
+    type: string,
+    id: string,
+    options: SpawnSingletonOptions,
+  ): Promise<{ actor: AnyActor; created: boolean; instance: Instance }> {
+    try {
       const existing = this.#instances.get(id);
-      if (existing) {
-        if (existing.type !== type) {
-          throw new RegistryError(
-            'TYPE_MISMATCH',
-            `Instance '${id}' exists with type '${existing.type}', not '${type}'; use another ID or purge it first.`,
-            { details: { id, type, existingType: existing.type } },
-          );
-        }
-        const finished = existing.status !== 'running';
-        const policy = finished ? ifFinished : ifRunning;
-        if (policy === 'throw') {
-          throw new RegistryError(
-            'INSTANCE_EXISTS',
-            `Instance '${id}' already exists (status '${existing.status}').`,
-            { details: { id, status: existing.status } },
-          );
-        }
-        if (policy === 'return') {
-          return {
-            actor: this.#materialize(existing) as ActorOf<M, K>,
-            created: false,
-            status: statusOf(existing),
-          };
-        }
-        this.#persister.remove(existing).catch(() => {}); // the new record overwrites it; its removal is only ordering
-        existing.gone = true;
+      // Fast path: the live instance, nothing in flight for it.
+      if (
+        existing?.actor &&
+        existing.status === 'running' &&
+        existing.type === type &&
+        this.#phase === 'open' &&
+        (options.ifRunning === undefined || options.ifRunning === 'return') &&
+        !this.#locks.isLocked(id) &&
+        (this.#durability === 'relaxed' || existing.durable >= existing.version)
+      ) {
+        return Promise.resolve({ actor: existing.actor, created: false, instance: existing });
       }
-      const instance = new Instance(id, def, this.#clock.now());
-      this.#instances.set(id, instance);
-      const actor = this.#host(instance, { input: options.input });
-      this.#emitter.emit('spawned', { id, type, actor, replaced: existing !== undefined });
-      return this.#whenDurable(instance, () => ({
-        actor: actor as ActorOf<M, K>,
-        created: true,
-        status: statusOf(instance),
-      }));
-    });
+      if (!existing) assertInstanceId(id);
+      const def = this.#machine(type);
+      const ifRunning = options.ifRunning ?? 'return';
+      const ifFinished = options.ifFinished ?? 'return';
+      if (ifRunning !== 'return' && ifRunning !== 'throw') {
+        throw new RegistryError('INVALID_ARGUMENT', "ifRunning must be 'return' or 'throw'.");
+      }
+      if (ifFinished !== 'return' && ifFinished !== 'replace' && ifFinished !== 'throw') {
+        throw new RegistryError(
+          'INVALID_ARGUMENT',
+          "ifFinished must be 'return', 'replace' or 'throw'.",
+        );
+      }
+      const run = () => this.#ensureNow(def, id, options.input, ifRunning, ifFinished);
+      if (this.#phase === 'open' && !this.#locks.isLocked(id)) return Promise.resolve(run());
+      return this.#ready().then(() => this.#exclusive(id, run));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  #ensureNow(
+    def: ResolvedMachine,
+    id: string,
+    input: unknown,
+    ifRunning: 'return' | 'throw',
+    ifFinished: 'return' | 'replace' | 'throw',
+  ): EnsureResult | Promise<EnsureResult> {
+    this.#assertOpen();
+    const type = def.type;
+    const existing = this.#instances.get(id);
+    if (existing) {
+      if (existing.type !== type) {
+        throw new RegistryError(
+          'TYPE_MISMATCH',
+          `Instance '${id}' exists with type '${existing.type}', not '${type}'; use another ID or purge it first.`,
+          { details: { id, type, existingType: existing.type } },
+        );
+      }
+      const policy = existing.status === 'running' ? ifRunning : ifFinished;
+      if (policy === 'throw') {
+        throw new RegistryError(
+          'INSTANCE_EXISTS',
+          `Instance '${id}' already exists (status '${existing.status}').`,
+          { details: { id, status: existing.status } },
+        );
+      }
+      if (policy === 'return') {
+        const actor = this.#materialize(existing);
+        return this.#whenDurable(existing, () => ({ actor, created: false, instance: existing }));
+      }
+      // 'replace': the new record overwrites the old one; the old one's pending writes are dropped.
+      this.#persister.retire(existing);
+    }
+    const instance = new Instance(id, def, this.#clock.now());
+    this.#instances.set(id, instance);
+    const actor = this.#host(instance, { input });
+    this.#emitter.emit('spawned', { id, type, actor, replaced: existing !== undefined });
+    return this.#whenDurable(instance, () => ({ actor, created: true, instance }));
   }
 
   /**
@@ -330,7 +395,24 @@ export class Registry<M extends MachineMap = MachineMap> {
    * Delivers an event to the running instance `id`. Resolves once the actor has
    * processed it (and, with strict durability, once the result is durable).
    */
-  async send(id: string, event: AnyEventObject): Promise<void> {
+  send(id: string, event: AnyEventObject): Promise<void> {
+    // Fast path (relaxed durability, nothing in flight for the ID): deliver now.
+    const instance = this.#instances.get(id);
+    if (
+      instance?.actor &&
+      instance.status === 'running' &&
+      this.#phase === 'open' &&
+      this.#durability === 'relaxed' &&
+      isEvent(event) &&
+      !this.#locks.isLocked(id)
+    ) {
+      instance.actor.send(event);
+      return RESOLVED;
+    }
+    return this.#sendSlow(id, event);
+  }
+
+  async #sendSlow(id: string, event: AnyEventObject): Promise<void> {
     assertInstanceId(id);
     assertEvent(event);
     await this.#ready();
@@ -569,33 +651,10 @@ export class Registry<M extends MachineMap = MachineMap> {
 
   /** Creates, wires and starts the actor of `instance`: fresh (input) or restored (snapshot + timers). */
   #host(instance: Instance, from: { input?: unknown; snapshot?: unknown }): AnyActor {
-    const userInspect = this.#inspect;
-    const actor: AnyActor = createActor(instance.def.machine, {
-      id: instance.id,
-      clock: this.#clock,
-      ...(this.#logger === console.error ? {} : { logger: this.#logger }),
-      ...(from.snapshot === undefined
-        ? { input: from.input }
-        : { snapshot: from.snapshot as never }),
-      inspect: (event: InspectionEvent) => {
-        if (event.type === '@xstate.snapshot') this.#onSnapshot(instance, actor, event);
-        if (userInspect) {
-          try {
-            if (typeof userInspect === 'function') userInspect(event);
-            else userInspect.next?.(event);
-          } catch (err) {
-            this.#emitter.emit(
-              'error',
-              new RegistryError(
-                'LISTENER_FAILED',
-                'The inspect observer threw; fix the observer.',
-                { cause: err },
-              ),
-            );
-          }
-        }
-      },
-    });
+    const options: Record<string, unknown> = { ...this.#actorOptions, id: instance.id };
+    if (from.snapshot === undefined) options.input = from.input;
+    else options.snapshot = from.snapshot;
+    const actor: AnyActor = createActor(instance.def.machine, options);
     if (from.snapshot !== undefined) {
       const restored = actor.getSnapshot() as { status: string; error?: unknown };
       // XState does not throw on a snapshot it cannot restore: it yields status 'error'.
@@ -609,6 +668,9 @@ export class Registry<M extends MachineMap = MachineMap> {
     }
     instance.actor = actor;
     trackTimers(actor, this.#clock);
+    watchSnapshots(actor, (ref, snapshot, event) =>
+      this.#onSnapshot(instance, actor, ref, snapshot, event),
+    );
     actor.subscribe({ error: (err: unknown) => this.#onFailed(instance, actor, err) });
     // Starting re-emits the initial (or restored) snapshot: not a transition, and
     // for a restored actor not a change to persist. Done and error still count.
@@ -625,14 +687,16 @@ export class Registry<M extends MachineMap = MachineMap> {
   #onSnapshot(
     instance: Instance,
     actor: AnyActor,
-    event: InspectionEvent & { type: '@xstate.snapshot' },
+    ref: AnyActorRef,
+    rawSnapshot: unknown,
+    event: AnyEventObject,
   ): void {
     if (instance.actor !== actor || instance.detaching || instance.gone) return;
-    if (event.actorRef !== actor) {
+    if (ref !== actor) {
       this.#changed(instance);
       return;
     }
-    const snapshot = event.snapshot as { status: string; output?: unknown; error?: unknown };
+    const snapshot = rawSnapshot as { status: string; output?: unknown; error?: unknown };
     switch (snapshot.status) {
       case 'active':
         if (instance.starting) return;
@@ -642,7 +706,7 @@ export class Registry<M extends MachineMap = MachineMap> {
             id: instance.id,
             type: instance.type,
             snapshot,
-            event: event.event,
+            event,
           });
         return;
       case 'done':
@@ -654,7 +718,7 @@ export class Registry<M extends MachineMap = MachineMap> {
             id: instance.id,
             type: instance.type,
             snapshot,
-            event: event.event,
+            event,
           });
         this.#emitter.emit('done', {
           id: instance.id,
@@ -726,14 +790,18 @@ export class Registry<M extends MachineMap = MachineMap> {
   }
 }
 
+function isEvent(event: unknown): event is AnyEventObject {
+  return (
+    typeof event === 'object' &&
+    event !== null &&
+    !Array.isArray(event) &&
+    typeof (event as { type?: unknown }).type === 'string' &&
+    (event as { type: string }).type !== ''
+  );
+}
+
 function assertEvent(event: unknown): asserts event is AnyEventObject {
-  if (
-    !event ||
-    typeof event !== 'object' ||
-    Array.isArray(event) ||
-    typeof (event as { type?: unknown }).type !== 'string' ||
-    (event as { type: string }).type === ''
-  ) {
+  if (!isEvent(event)) {
     throw new RegistryError(
       'INVALID_EVENT',
       'An event must be an object with a non-empty string `type`, e.g. { type: "APPROVE" }.',

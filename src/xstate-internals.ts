@@ -6,7 +6,10 @@
  * them out (statelyai/xstate #5331, #4860): a restored actor waiting on `after`
  * would wait forever. There is no public API for them, so this module reads and
  * re-creates them through `actor.system.scheduler`, `system._snapshot._scheduledEvents`,
- * `system._relay` and `actorRef._parent`. `test/xstate-internals.test.ts` pins every
+ * `system._relay` and `actorRef._parent`. It also watches every snapshot change in
+ * an actor tree through `system._sendInspectionEvent`: the public `inspect` option
+ * sees the same events, but makes XState copy every inspection event of every
+ * transition, which cost a fifth of the time of each `send`. `test/xstate-internals.test.ts` pins every
  * one of those shapes, so an XState upgrade that changes them fails loudly there.
  */
 import type { AnyActorRef, AnyEventObject } from 'xstate';
@@ -47,6 +50,12 @@ interface InternalSystem {
   };
   _snapshot: { _scheduledEvents: Record<string, ScheduledEvent> };
   _relay(source: AnyActorRef | undefined, target: AnyActorRef, event: AnyEventObject): void;
+  _sendInspectionEvent(event: {
+    type: string;
+    actorRef?: AnyActorRef;
+    snapshot?: unknown;
+    event?: AnyEventObject;
+  }): void;
   __registryTracked?: true;
 }
 
@@ -56,11 +65,13 @@ function systemOf(actor: AnyActorRef): InternalSystem {
     !system ||
     typeof system.scheduler?.schedule !== 'function' ||
     typeof system._snapshot?._scheduledEvents !== 'object' ||
-    typeof system._relay !== 'function'
+    typeof system._relay !== 'function' ||
+    typeof system._sendInspectionEvent !== 'function'
   ) {
     throw new Error(
       'xstate-registry: this XState version does not expose the scheduler internals ' +
-        'it relies on (system.scheduler, system._snapshot._scheduledEvents, system._relay). ' +
+        'it relies on (system.scheduler, system._snapshot._scheduledEvents, system._relay, ' +
+        'system._sendInspectionEvent). ' +
         'Pin xstate to a version xstate-registry supports.',
     );
   }
@@ -156,4 +167,26 @@ export function restoreTimers(
   overdue.sort((a, b) => a.timer.dueAt - b.timer.dueAt);
   for (const { source, target, timer } of overdue) system._relay(source, target, timer.event);
   return dropped;
+}
+
+/** Called for every snapshot update of any actor in a root's tree (root or child). */
+export type SnapshotWatcher = (
+  actorRef: AnyActorRef,
+  snapshot: unknown,
+  event: AnyEventObject,
+) => void;
+
+/**
+ * Calls `watcher` for every snapshot update in `root`'s actor tree, children
+ * included (the root's `subscribe` does not fire for child-only changes). Install
+ * before `start()`. XState's own inspection observers still receive everything.
+ */
+export function watchSnapshots(root: AnyActorRef, watcher: SnapshotWatcher): void {
+  const system = systemOf(root);
+  const original = system._sendInspectionEvent;
+  system._sendInspectionEvent = (event) => {
+    if (event.type === '@xstate.snapshot' && event.actorRef)
+      watcher(event.actorRef, event.snapshot, event.event as AnyEventObject);
+    original(event);
+  };
 }

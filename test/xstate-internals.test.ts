@@ -10,7 +10,7 @@ import {
   setup,
 } from 'xstate';
 import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
-import { readTimers, restoreTimers, trackTimers } from '../src/xstate-internals.js';
+import { readTimers, restoreTimers, trackTimers, watchSnapshots } from '../src/xstate-internals.js';
 import { machines } from './fixtures.js';
 
 // These tests pin the XState internals that src/xstate-internals.ts relies on.
@@ -56,10 +56,40 @@ describe('XState internals the registry relies on', () => {
     expect(restored.getSnapshot().value).toBe('a');
   });
 
+  it('every actor of a system reports snapshot updates through system._sendInspectionEvent', () => {
+    const actor = createActor(machines.reminder) as any;
+    const seen: string[] = [];
+    const original = actor.system._sendInspectionEvent;
+    actor.system._sendInspectionEvent = (e: any) => {
+      if (e.type === '@xstate.snapshot') seen.push(e.actorRef.id);
+      original(e);
+    };
+    actor.start();
+    actor.getSnapshot().children.kid.send({ type: 'PING' });
+    expect(seen).toContain(actor.id);
+    expect(seen.filter((id) => id === 'kid').length).toBeGreaterThanOrEqual(2);
+    actor.stop();
+  });
+
   it('child actors keep their parent in _parent', () => {
     const actor = createActor(machines.reminder).start();
     const kid = actor.getSnapshot().children.kid as any;
     expect(kid._parent).toBe(actor);
+    actor.stop();
+  });
+});
+
+describe('watchSnapshots', () => {
+  it('sees root and child-only changes and leaves inspection observers their events', () => {
+    const inspected: string[] = [];
+    const actor = createActor(machines.reminder, { inspect: (e) => inspected.push(e.type) });
+    const seen: string[] = [];
+    watchSnapshots(actor, (ref) => seen.push(ref.id));
+    actor.start();
+    const before = seen.length;
+    (actor.getSnapshot().children as any).kid.send({ type: 'PING' });
+    expect(seen.slice(before)).toEqual(['kid']);
+    expect(inspected).toContain('@xstate.snapshot');
     actor.stop();
   });
 });
