@@ -1,14 +1,15 @@
 /**
  * `npm run bench`: measures xstate-registry against bare XState in the same run
  * and prints a table of rates and ratios. Run with --expose-gc (the npm script does).
- * Set BENCH_QUICK=1 for a fast smoke run with small counts.
+ * Set BENCH_QUICK=1 for a fast smoke run with small counts. It measures the built
+ * package (dist/), as users run it: `npm run bench` builds first.
  */
 import { mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AnyActor, assign, createActor, setup } from 'xstate';
-import { createRegistry, FileStore, MemoryStore, type Store } from '../src/index.js';
-import { fileNameFor } from '../src/stores/file-name.js';
+import { createRegistry, FileStore, MemoryStore, type Store } from '../dist/index.js';
+import { fileNameFor } from '../dist/stores/file-name.js';
 import {
   fmtBytes,
   fmtMs,
@@ -236,7 +237,8 @@ async function restore() {
   }
   const bareMs = await time(() => {
     const map = new Map<number, AnyActor>();
-    snapshots.forEach((s, i) => map.set(i, createActor(counter, { snapshot: s as never }).start()));
+    for (const [i, s] of snapshots.entries())
+      map.set(i, createActor(counter, { snapshot: s as never }).start());
     for (const a of map.values()) a.stop();
   });
   let restored = 0;

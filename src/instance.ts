@@ -31,7 +31,8 @@ export class Instance {
   version = 0;
   durable = 0;
   gone = false;
-  readonly waiters = new Set<() => void>();
+  /** Created on first use: most instances are never waited for. */
+  waiters: Set<() => void> | undefined;
 
   constructor(id: string, def: ResolvedMachine, createdAt: number) {
     this.id = id;
@@ -104,6 +105,6 @@ export class Instance {
   }
 
   notifyWaiters(): void {
-    for (const waiter of [...this.waiters]) waiter();
+    if (this.waiters) for (const waiter of [...this.waiters]) waiter();
   }
 }

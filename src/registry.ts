@@ -476,7 +476,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     return new Promise<InstanceStatus>((resolve, reject) => {
       let timer: unknown;
       const done = (err?: RegistryError, status?: InstanceStatus) => {
-        instance.waiters.delete(check);
+        instance.waiters?.delete(check);
         if (timer !== undefined) this.#clock.clearTimeout(timer);
         if (err) reject(err);
         else resolve(status!);
@@ -494,6 +494,7 @@ export class Registry<M extends MachineMap = MachineMap> {
         const status = statusOf(instance);
         if (test(status)) done(undefined, status);
       };
+      instance.waiters ??= new Set();
       instance.waiters.add(check);
       if (deadline !== undefined) {
         timer = this.#clock.setTimeout(
@@ -760,7 +761,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   #changed(instance: Instance): void {
     instance.updatedAt = this.#clock.now();
     this.#persister.markDirty(instance);
-    if (instance.waiters.size) instance.notifyWaiters();
+    if (instance.waiters?.size) instance.notifyWaiters();
   }
 
   #releaseBackpressure(): void {

@@ -272,12 +272,12 @@ describe('bad files are quarantined, the rest start', () => {
       await writeFile(join(inst, fileNameFor(id)), text);
     const failingRead: FsLayer = {
       ...nodeFs,
-      readFile: (p) =>
+      readFile: (p, m) =>
         p.endsWith(fileNameFor('unreadable'))
           ? Promise.reject(
               Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }),
             )
-          : nodeFs.readFile(p),
+          : nodeFs.readFile(p, m),
     };
     const store = new FileStore({ dir, fs: failingRead, maxFileBytes: 4000 });
     const registry = createRegistry({ machines, store, clock });

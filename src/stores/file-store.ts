@@ -94,20 +94,18 @@ export class FileStore implements Store {
   async #read(name: string): Promise<StoredEntry> {
     const path = join(this.#instances, name);
     try {
-      const bytes = await this.#fs.size(path);
-      if (bytes > this.#maxFileBytes) {
-        return {
-          key: name,
-          error: new RegistryError(
-            'SNAPSHOT_TOO_LARGE',
-            `${path} is ${bytes} bytes, over maxFileBytes (${this.#maxFileBytes}); it was not parsed.`,
-            { details: { path, bytes } },
-          ),
-        };
-      }
-      return { key: name, text: await this.#fs.readFile(path) };
+      return { key: name, text: await this.#fs.readFile(path, this.#maxFileBytes) };
     } catch (error) {
-      return { key: name, error };
+      const { code, size } = error as { code?: string; size?: number };
+      if (code !== 'EFBIG') return { key: name, error };
+      return {
+        key: name,
+        error: new RegistryError(
+          'SNAPSHOT_TOO_LARGE',
+          `${path} is ${size} bytes, over maxFileBytes (${this.#maxFileBytes}); it was not read.`,
+          { details: { path, bytes: size } },
+        ),
+      };
     }
   }
 

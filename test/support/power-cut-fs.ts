@@ -87,8 +87,13 @@ export class PowerCutFs {
         this.#dirs.set(p, { entries: new Map(), durable: new Map() });
     },
     readdir: async (path) => [...this.#dir(path).entries.keys()],
-    readFile: async (path) => this.#lookup(path).data,
-    size: async (path) => Buffer.byteLength(this.#lookup(path).data),
+    readFile: async (path, maxBytes) => {
+      const data = this.#lookup(path).data;
+      const size = Buffer.byteLength(data);
+      if (maxBytes !== undefined && size > maxBytes)
+        throw Object.assign(new Error('EFBIG'), { code: 'EFBIG', size });
+      return data;
+    },
     open: async (path, flags): Promise<FileHandleLike> => {
       this.#step(`open ${basename(path)}`);
       const dir = this.#dir(dirname(path));
