@@ -48,6 +48,9 @@ const machines = { counter };
 class NullStore implements Store {
   async open() {}
   async *load() {}
+  async read() {
+    return undefined;
+  }
   async write() {}
   async remove() {}
   async quarantine() {}

@@ -1,16 +1,8 @@
 import { nanoid } from 'nanoid';
-import {
-  type Actor,
-  type AnyActor,
-  type AnyActorRef,
-  type AnyEventObject,
-  createActor,
-  type InputFrom,
-  type InspectionEvent,
-  type Observer,
-} from 'xstate';
+import type { Actor, AnyActor, AnyEventObject, InputFrom, InspectionEvent, Observer } from 'xstate';
+import { ActorHost } from './actor-host.js';
 import { type Clock, systemClock } from './clock.js';
-import { RegistryError, serializeError } from './errors.js';
+import { RegistryError } from './errors.js';
 import { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -28,7 +20,6 @@ import { restoreStore, type StartSummary } from './restore.js';
 import { type InstanceStatus, statusOf } from './status.js';
 import { MemoryStore } from './stores/memory-store.js';
 import type { Store } from './stores/store.js';
-import { trackTimers, watchSnapshots } from './xstate-internals.js';
 
 /**
  * When a change counts as done. `'relaxed'` (default): `send` resolves once the
@@ -118,6 +109,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #locks = new KeyedMutex();
   readonly #emitter: RegistryEmitter;
   readonly #persister: Persister;
+  readonly #actors: ActorHost;
   readonly #inFlight = new Set<Promise<unknown>>();
   #phase: Phase = 'new';
   #starting: Promise<StartSummary> | undefined;
@@ -166,6 +158,12 @@ export class Registry<M extends MachineMap = MachineMap> {
       report: (err) => this.#emitter.emit('error', err),
       onProgress: () => this.#releaseBackpressure(),
     });
+    this.#actors = new ActorHost({
+      clock: this.#clock,
+      actorOptions: this.#actorOptions,
+      emitter: this.#emitter,
+      changed: (instance) => this.#changed(instance),
+    });
   }
 
   /** The clock every actor of this registry runs on. */
@@ -209,7 +207,7 @@ export class Registry<M extends MachineMap = MachineMap> {
           clock: this.#clock,
           has: (id) => this.#instances.has(id),
           add: (instance) => this.#instances.set(instance.id, instance),
-          host: (instance, snapshot) => this.#host(instance, { snapshot }),
+          host: (instance, snapshot) => this.#actors.host(instance, { snapshot }),
           changed: (instance) => this.#changed(instance),
           emit: (name, payload) => this.#emitter.emit(name, payload),
         });
@@ -327,7 +325,7 @@ export class Registry<M extends MachineMap = MachineMap> {
         );
       }
       if (policy === 'return') {
-        const actor = this.#materialize(existing);
+        const actor = this.#actors.materialize(existing);
         return this.#whenDurable(existing, () => ({ actor, created: false, instance: existing }));
       }
       // 'replace': the new record overwrites the old one; the old one's pending writes are dropped.
@@ -335,7 +333,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     }
     const instance = new Instance(id, def, this.#clock.now());
     this.#instances.set(id, instance);
-    const actor = this.#host(instance, { input });
+    const actor = this.#actors.host(instance, { input });
     this.#emitter.emit('spawned', { id, type, actor, replaced: existing !== undefined });
     return this.#whenDurable(instance, () => ({ actor, created: true, instance }));
   }
@@ -524,7 +522,7 @@ export class Registry<M extends MachineMap = MachineMap> {
           details: { id },
         });
       if (instance.status !== 'running') return statusOf(instance);
-      this.#detach(instance, false);
+      this.#actors.detach(instance, false);
       instance.status = 'stopped';
       instance.stopReason = reason;
       this.#changed(instance);
@@ -551,7 +549,7 @@ export class Registry<M extends MachineMap = MachineMap> {
             `Instance '${id}' is running; stop it first or purge with { force: true }.`,
             { details: { id } },
           );
-        this.#detach(instance, false);
+        this.#actors.detach(instance, false);
       }
       this.#instances.delete(id);
       await this.#persister.remove(instance);
@@ -582,7 +580,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       await Promise.allSettled([...this.#inFlight]);
       await this.#locks.drain();
       for (const instance of this.#instances.values()) {
-        if (instance.status === 'running') this.#detach(instance, true);
+        if (instance.status === 'running') this.#actors.detach(instance, true);
         instance.notifyWaiters();
       }
       for (const release of this.#backpressure.splice(0)) release();
@@ -650,114 +648,6 @@ export class Registry<M extends MachineMap = MachineMap> {
     return this.#persister.durable(instance).then(result);
   }
 
-  /** Creates, wires and starts the actor of `instance`: fresh (input) or restored (snapshot + timers). */
-  #host(instance: Instance, from: { input?: unknown; snapshot?: unknown }): AnyActor {
-    const options: Record<string, unknown> = { ...this.#actorOptions, id: instance.id };
-    if (from.snapshot === undefined) options.input = from.input;
-    else options.snapshot = from.snapshot;
-    const actor: AnyActor = createActor(instance.def.machine, options);
-    if (from.snapshot !== undefined) {
-      const restored = actor.getSnapshot() as { status: string; error?: unknown };
-      // XState does not throw on a snapshot it cannot restore: it yields status 'error'.
-      if (restored.status !== 'active') {
-        throw new RegistryError(
-          'RESTORE_FAILED',
-          `XState could not restore the snapshot of instance '${instance.id}' (status '${restored.status}'); the machine may have changed incompatibly: add a version and a migration.`,
-          { cause: restored.error, details: { id: instance.id } },
-        );
-      }
-    }
-    instance.actor = actor;
-    trackTimers(actor, this.#clock);
-    watchSnapshots(actor, (ref, snapshot, event) =>
-      this.#onSnapshot(instance, actor, ref, snapshot, event),
-    );
-    actor.subscribe({ error: (err: unknown) => this.#onFailed(instance, actor, err) });
-    // Starting re-emits the initial (or restored) snapshot: not a transition, and
-    // for a restored actor not a change to persist. Done and error still count.
-    instance.starting = true;
-    try {
-      actor.start();
-    } finally {
-      instance.starting = false;
-    }
-    if (from.snapshot === undefined && instance.status === 'running') this.#changed(instance);
-    return actor;
-  }
-
-  #onSnapshot(
-    instance: Instance,
-    actor: AnyActor,
-    ref: AnyActorRef,
-    rawSnapshot: unknown,
-    event: AnyEventObject,
-  ): void {
-    if (instance.actor !== actor || instance.detaching || instance.gone) return;
-    if (ref !== actor) {
-      this.#changed(instance);
-      return;
-    }
-    const snapshot = rawSnapshot as { status: string; output?: unknown; error?: unknown };
-    switch (snapshot.status) {
-      case 'active':
-        if (instance.starting) return;
-        this.#changed(instance);
-        if (this.#emitter.has('transition'))
-          this.#emitter.emit('transition', {
-            id: instance.id,
-            type: instance.type,
-            snapshot,
-            event,
-          });
-        return;
-      case 'done':
-        if (instance.status !== 'running') return;
-        instance.status = 'done';
-        this.#changed(instance);
-        if (this.#emitter.has('transition'))
-          this.#emitter.emit('transition', {
-            id: instance.id,
-            type: instance.type,
-            snapshot,
-            event,
-          });
-        this.#emitter.emit('done', {
-          id: instance.id,
-          type: instance.type,
-          output: snapshot.output,
-        });
-        return;
-      case 'error':
-        this.#onFailed(instance, actor, snapshot.error);
-        return;
-      case 'stopped':
-        // Someone called actor.stop() directly: the registry records what happened.
-        if (instance.status !== 'running') return;
-        instance.status = 'stopped';
-        instance.stopReason = 'actor.stop() was called directly';
-        this.#changed(instance);
-        this.#emitter.emit('stopped', {
-          id: instance.id,
-          type: instance.type,
-          reason: instance.stopReason,
-        });
-    }
-  }
-
-  #onFailed(instance: Instance, actor: AnyActor, err: unknown): void {
-    if (
-      instance.actor !== actor ||
-      instance.detaching ||
-      instance.gone ||
-      instance.status !== 'running'
-    )
-      return;
-    instance.status = 'error';
-    instance.error = serializeError(err);
-    this.#changed(instance);
-    this.#emitter.emit('failed', { id: instance.id, type: instance.type, error: instance.error });
-  }
-
   #changed(instance: Instance): void {
     instance.updatedAt = this.#clock.now();
     this.#persister.markDirty(instance);
@@ -768,26 +658,6 @@ export class Registry<M extends MachineMap = MachineMap> {
     if (this.#backpressure.length && this.#persister.backlog < this.#maxPending) {
       for (const release of this.#backpressure.splice(0)) release();
     }
-  }
-
-  /** Stops the actor on the registry's behalf; `keepTimers` when it will be resumed later (close). */
-  #detach(instance: Instance, keepTimers: boolean): void {
-    instance.freeze(keepTimers);
-    instance.detaching = true;
-    instance.actor?.stop();
-  }
-
-  /** An actor object for an instance that is not running: the live one if we have it, else an inert one built from its last snapshot. */
-  #materialize(instance: Instance): AnyActor {
-    if (instance.actor) return instance.actor;
-    const actor = createActor(instance.def.machine, {
-      id: instance.id,
-      snapshot: instance.snapshot() as never,
-      clock: this.#clock,
-    });
-    actor.stop();
-    instance.actor = actor;
-    return actor;
   }
 }
 

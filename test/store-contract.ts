@@ -28,8 +28,12 @@ export function storeContract(
       await second.open();
       const entries = await all(second);
       expect(entries.map((e) => e.text).sort()).toEqual(['{"v":2}', '{"v":3}']);
+      expect(await second.read('a')).toBe('{"v":3}');
+      expect(await second.read('b/../c')).toBe('{"v":2}');
+      expect(await second.read('missing')).toBeUndefined();
       await second.remove('a');
       expect((await all(second)).map((e) => e.text)).toEqual(['{"v":2}']);
+      expect(await second.read('a')).toBeUndefined();
       await second.close();
     });
 

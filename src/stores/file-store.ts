@@ -109,6 +109,16 @@ export class FileStore implements Store {
     }
   }
 
+  async read(id: string): Promise<string | undefined> {
+    this.#assertOpen();
+    try {
+      return await this.#fs.readFile(this.pathOf(id), this.#maxFileBytes);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
   async write(id: string, text: string): Promise<void> {
     this.#assertOpen();
     const target = this.pathOf(id);

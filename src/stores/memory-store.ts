@@ -37,6 +37,11 @@ export class MemoryStore implements Store {
     for (const [key, text] of [...this.#entries]) yield { key, text };
   }
 
+  async read(id: string): Promise<string | undefined> {
+    this.#assertOpen();
+    return this.#entries.get(id);
+  }
+
   async write(id: string, text: string): Promise<void> {
     this.#assertOpen();
     this.#entries.set(id, text);

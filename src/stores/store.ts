@@ -19,6 +19,7 @@ export interface StoredEntry {
  *   reader sees the old text or the new, never a mix. Once it resolves, the text
  *   survives a crash of the process.
  * - `load()` yields every entry written and not removed or quarantined.
+ * - `read(id)` returns the text last written for `id` (`undefined` if none).
  * - `remove(id)` forgets the entry; `quarantine(key)` moves it aside without
  *   deleting it, so `load()` no longer yields it.
  * - Calls for one ID are issued one at a time by the registry; calls for
@@ -32,6 +33,7 @@ export interface StoredEntry {
 export interface Store {
   open(): Promise<void>;
   load(): AsyncIterable<StoredEntry>;
+  read(id: string): Promise<string | undefined>;
   write(id: string, text: string): Promise<void>;
   remove(id: string): Promise<void>;
   quarantine(key: string, reason: string): Promise<void>;

@@ -1,0 +1,159 @@
+import { type AnyActor, type AnyActorRef, type AnyEventObject, createActor } from 'xstate';
+import type { Clock } from './clock.js';
+import { RegistryError, serializeError } from './errors.js';
+import type { Instance } from './instance.js';
+import type { RegistryEmitter } from './registry-events.js';
+import { trackTimers, watchSnapshots } from './xstate-internals.js';
+
+/**
+ * Creates, wires, watches and stops the XState actors of a registry's
+ * instances, and turns what the actors do into instance state and registry
+ * events: a snapshot change marks the instance changed; done, error and a
+ * direct `actor.stop()` become its status.
+ */
+export class ActorHost {
+  readonly #clock: Clock;
+  readonly #actorOptions: Record<string, unknown>;
+  readonly #emitter: RegistryEmitter;
+  readonly #changed: (instance: Instance) => void;
+
+  constructor(options: {
+    clock: Clock;
+    actorOptions: Record<string, unknown>;
+    emitter: RegistryEmitter;
+    changed: (instance: Instance) => void;
+  }) {
+    this.#clock = options.clock;
+    this.#actorOptions = options.actorOptions;
+    this.#emitter = options.emitter;
+    this.#changed = options.changed;
+  }
+
+  /** Creates, wires and starts the actor of `instance`: fresh (input) or restored (snapshot + timers). */
+  host(instance: Instance, from: { input?: unknown; snapshot?: unknown }): AnyActor {
+    const options: Record<string, unknown> = { ...this.#actorOptions, id: instance.id };
+    if (from.snapshot === undefined) options.input = from.input;
+    else options.snapshot = from.snapshot;
+    const actor: AnyActor = createActor(instance.def.machine, options);
+    if (from.snapshot !== undefined) {
+      const restored = actor.getSnapshot() as { status: string; error?: unknown };
+      // XState does not throw on a snapshot it cannot restore: it yields status 'error'.
+      if (restored.status !== 'active') {
+        throw new RegistryError(
+          'RESTORE_FAILED',
+          `XState could not restore the snapshot of instance '${instance.id}' (status '${restored.status}'); the machine may have changed incompatibly: add a version and a migration.`,
+          { cause: restored.error, details: { id: instance.id } },
+        );
+      }
+    }
+    instance.actor = actor;
+    trackTimers(actor, this.#clock);
+    watchSnapshots(actor, (ref, snapshot, event) =>
+      this.#onSnapshot(instance, actor, ref, snapshot, event),
+    );
+    actor.subscribe({ error: (err: unknown) => this.#onFailed(instance, actor, err) });
+    // Starting re-emits the initial (or restored) snapshot: not a transition, and
+    // for a restored actor not a change to persist. Done and error still count.
+    instance.starting = true;
+    try {
+      actor.start();
+    } finally {
+      instance.starting = false;
+    }
+    if (from.snapshot === undefined && instance.status === 'running') this.#changed(instance);
+    return actor;
+  }
+
+  #onSnapshot(
+    instance: Instance,
+    actor: AnyActor,
+    ref: AnyActorRef,
+    rawSnapshot: unknown,
+    event: AnyEventObject,
+  ): void {
+    if (instance.actor !== actor || instance.detaching || instance.gone) return;
+    if (ref !== actor) {
+      this.#changed(instance);
+      return;
+    }
+    const snapshot = rawSnapshot as { status: string; output?: unknown; error?: unknown };
+    switch (snapshot.status) {
+      case 'active':
+        if (instance.starting) return;
+        this.#changed(instance);
+        if (this.#emitter.has('transition'))
+          this.#emitter.emit('transition', {
+            id: instance.id,
+            type: instance.type,
+            snapshot,
+            event,
+          });
+        return;
+      case 'done':
+        if (instance.status !== 'running') return;
+        instance.status = 'done';
+        this.#changed(instance);
+        if (this.#emitter.has('transition'))
+          this.#emitter.emit('transition', {
+            id: instance.id,
+            type: instance.type,
+            snapshot,
+            event,
+          });
+        this.#emitter.emit('done', {
+          id: instance.id,
+          type: instance.type,
+          output: snapshot.output,
+        });
+        return;
+      case 'error':
+        this.#onFailed(instance, actor, snapshot.error);
+        return;
+      case 'stopped':
+        // Someone called actor.stop() directly: the registry records what happened.
+        if (instance.status !== 'running') return;
+        instance.status = 'stopped';
+        instance.stopReason = 'actor.stop() was called directly';
+        this.#changed(instance);
+        this.#emitter.emit('stopped', {
+          id: instance.id,
+          type: instance.type,
+          reason: instance.stopReason,
+        });
+    }
+  }
+
+  #onFailed(instance: Instance, actor: AnyActor, err: unknown): void {
+    if (
+      instance.actor !== actor ||
+      instance.detaching ||
+      instance.gone ||
+      instance.status !== 'running'
+    )
+      return;
+    instance.status = 'error';
+    instance.error = serializeError(err);
+    this.#changed(instance);
+    this.#emitter.emit('failed', { id: instance.id, type: instance.type, error: instance.error });
+  }
+
+  /** Stops the actor on the registry's behalf; `keepTimers` when it will be resumed later (close). */
+  detach(instance: Instance, keepTimers: boolean): void {
+    instance.freeze(keepTimers);
+    instance.detaching = true;
+    instance.actor?.stop();
+  }
+
+  /** An actor object for an instance that is not running: the live one if we have it, else an inert one built from its last snapshot. */
+  materialize(instance: Instance): AnyActor {
+    if (instance.actor) return instance.actor;
+    const actor = createActor(instance.def.machine, {
+      id: instance.id,
+      snapshot: instance.snapshot() as never,
+      clock: this.#clock,
+    });
+    actor.stop();
+    instance.actor = actor;
+    return actor;
+  }
+}
