@@ -27,6 +27,10 @@ export class Instance {
   detaching = false;
   /** Set while the actor's `start()` runs. */
   starting = false;
+  /** Passivated: running, but unloaded to the store until something needs it. */
+  passive = false;
+  /** Last activity on the registry's clock, for idle passivation. */
+  lastActive: number;
   /** Bumped on every change; `durable` trails it until the store has the change. */
   version = 0;
   durable = 0;
@@ -39,6 +43,7 @@ export class Instance {
     this.def = def;
     this.createdAt = createdAt;
     this.updatedAt = createdAt;
+    this.lastActive = createdAt;
   }
 
   get type(): string {
@@ -84,6 +89,16 @@ export class Instance {
 
   /** The envelope to write, built from the latest state (so coalesced writes carry the newest). */
   toRecord(): InstanceRecord {
+    const snapshot = this.snapshot();
+    if (snapshot === undefined) {
+      throw new RegistryError(
+        'NOT_SERIALIZABLE',
+        `Instance '${this.id}' has no state in memory to write.`,
+        {
+          details: { id: this.id },
+        },
+      );
+    }
     const record: InstanceRecord = {
       format: 'xstate-registry/1',
       id: this.id,
@@ -92,7 +107,7 @@ export class Instance {
       status: this.status,
       createdAt: this.createdAt,
       updatedAt: this.updatedAt,
-      snapshot: this.snapshot(),
+      snapshot,
       timers: this.frozen
         ? this.frozen.timers
         : this.actor && this.status === 'running'

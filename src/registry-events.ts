@@ -22,6 +22,10 @@ export interface RegistryEvents {
   failed: { id: string; type: string; error: SerializedError };
   stopped: { id: string; type: string; reason: string | undefined };
   purged: { id: string; type: string };
+  /** Idle passivation unloaded the actor; it stays addressable and is activated on demand. */
+  passivated: { id: string; type: string };
+  /** A passivated instance was loaded again (an event, a spawnSingleton, a waitFor, a timer). */
+  activated: { id: string; type: string; actor: AnyActor };
   /** A stored record could not be loaded and was moved aside. */
   quarantined: { key: string; id: string | undefined; error: RegistryError };
   /** Something went wrong that no caller is waiting on: a write fault, a throwing listener. */

@@ -13,10 +13,11 @@ import {
   type ResolvedMachine,
   resolveMachines,
 } from './machines.js';
+import { Passivation } from './passivation.js';
 import { Persister } from './persister.js';
 import type { InstanceStatusName } from './record.js';
 import { RegistryEmitter, type RegistryEventName, type RegistryEvents } from './registry-events.js';
-import { restoreStore, type StartSummary } from './restore.js';
+import { decodeRecord, restoreStore, type StartSummary } from './restore.js';
 import { type InstanceStatus, statusOf } from './status.js';
 import { MemoryStore } from './stores/memory-store.js';
 import type { Store } from './stores/store.js';
@@ -45,6 +46,11 @@ export interface RegistryOptions<M extends MachineMap> {
   maxRecordBytes?: number;
   /** With strict durability: how many changes may wait for the store before `send` waits too. Default 10,000. */
   maxPendingWrites?: number;
+  /**
+   * Idle passivation: an actor with no activity for this long is persisted and
+   * unloaded, and activated again on demand. Off (undefined) by default.
+   */
+  idleTimeoutMs?: number;
 }
 
 export interface SpawnSingletonOptions<TInput = unknown> {
@@ -110,6 +116,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #emitter: RegistryEmitter;
   readonly #persister: Persister;
   readonly #actors: ActorHost;
+  readonly #passivation: Passivation | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
   #phase: Phase = 'new';
   #starting: Promise<StartSummary> | undefined;
@@ -164,6 +171,28 @@ export class Registry<M extends MachineMap = MachineMap> {
       emitter: this.#emitter,
       changed: (instance) => this.#changed(instance),
     });
+    const idle = options.idleTimeoutMs;
+    if (idle !== undefined && !(Number.isFinite(idle) && idle > 0)) {
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        'idleTimeoutMs must be a positive number of milliseconds.',
+      );
+    }
+    this.#passivation =
+      idle === undefined
+        ? undefined
+        : new Passivation({
+            idleTimeoutMs: idle,
+            clock: this.#clock,
+            instances: this.#instances,
+            machines: this.#machines,
+            store: this.#store,
+            persister: this.#persister,
+            actors: this.#actors,
+            emitter: this.#emitter,
+            exclusive: (id, fn) => this.#exclusive(id, fn),
+            isLocked: (id) => this.#locks.isLocked(id),
+          });
   }
 
   /** The clock every actor of this registry runs on. */
@@ -210,8 +239,10 @@ export class Registry<M extends MachineMap = MachineMap> {
           host: (instance, snapshot) => this.#actors.host(instance, { snapshot }),
           changed: (instance) => this.#changed(instance),
           emit: (name, payload) => this.#emitter.emit(name, payload),
+          ...(this.#passivation ? { sleep: this.#passivation.sleep.bind(this.#passivation) } : {}),
         });
         this.#phase = 'open';
+        this.#passivation?.start();
         return summary;
       } catch (err) {
         this.#phase = 'closed';
@@ -291,8 +322,15 @@ export class Registry<M extends MachineMap = MachineMap> {
         );
       }
       const run = () => this.#ensureNow(def, id, options.input, ifRunning, ifFinished);
-      if (this.#phase === 'open' && !this.#locks.isLocked(id)) return Promise.resolve(run());
-      return this.#ready().then(() => this.#exclusive(id, run));
+      if (this.#phase === 'open' && !this.#locks.isLocked(id) && !existing?.passive) {
+        return Promise.resolve(run());
+      }
+      return this.#ready().then(() =>
+        this.#exclusive(id, async () => {
+          await this.#activateIfPassive(id);
+          return run();
+        }),
+      );
     } catch (err) {
       return Promise.reject(err);
     }
@@ -325,6 +363,7 @@ export class Registry<M extends MachineMap = MachineMap> {
         );
       }
       if (policy === 'return') {
+        existing.lastActive = this.#clock.now();
         const actor = this.#actors.materialize(existing);
         return this.#whenDurable(existing, () => ({ actor, created: false, instance: existing }));
       }
@@ -369,7 +408,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     assertInstanceId(id);
     await this.#ready();
     const instance = this.#instances.get(id);
-    return instance && statusOf(instance);
+    return instance && this.#status(instance);
   }
 
   /**
@@ -384,7 +423,9 @@ export class Registry<M extends MachineMap = MachineMap> {
   async list(filter: ListFilter = {}): Promise<ListPage<InstanceStatus>> {
     await this.#ready();
     const page = queryInstances(this.#instances.values(), filter);
-    const result: ListPage<InstanceStatus> = { items: page.items.map(statusOf) };
+    const result: ListPage<InstanceStatus> = {
+      items: await Promise.all(page.items.map((i) => this.#status(i))),
+    };
     if (page.cursor) result.cursor = page.cursor;
     return result;
   }
@@ -404,6 +445,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       isEvent(event) &&
       !this.#locks.isLocked(id)
     ) {
+      if (this.#passivation) instance.lastActive = this.#clock.now();
       instance.actor.send(event);
       return RESOLVED;
     }
@@ -430,6 +472,7 @@ export class Registry<M extends MachineMap = MachineMap> {
           { details: { id, status: instance.status } },
         );
       }
+      if (this.#passivation) instance.lastActive = this.#clock.now();
       instance.actor.send(event);
       return instance;
     };
@@ -439,7 +482,13 @@ export class Registry<M extends MachineMap = MachineMap> {
       await new Promise<void>((resolve) => this.#backpressure.push(resolve));
       this.#assertOpen();
     }
-    const instance = this.#locks.isLocked(id) ? await this.#exclusive(id, deliver) : deliver();
+    const instance =
+      this.#locks.isLocked(id) || this.#instances.get(id)?.passive
+        ? await this.#exclusive(id, async () => {
+            await this.#activateIfPassive(id);
+            return deliver();
+          })
+        : deliver();
     if (this.#durability === 'strict') await this.#persister.durable(instance);
   }
 
@@ -464,6 +513,9 @@ export class Registry<M extends MachineMap = MachineMap> {
     const deadline =
       options.timeoutMs === undefined ? undefined : this.#clock.now() + options.timeoutMs;
     await this.#ready();
+    // A passivated instance changes only while live: activate it to watch it.
+    if (this.#instances.get(id)?.passive)
+      await this.#exclusive(id, () => this.#activateIfPassive(id));
     const instance = this.#instances.get(id);
     if (!instance)
       throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to wait for.`, {
@@ -514,8 +566,9 @@ export class Registry<M extends MachineMap = MachineMap> {
   async stop(id: string, reason?: string): Promise<InstanceStatus> {
     assertInstanceId(id);
     await this.#ready();
-    return this.#exclusive(id, () => {
+    return this.#exclusive(id, async () => {
       this.#assertOpen();
+      await this.#activateIfPassive(id);
       const instance = this.#instances.get(id);
       if (!instance)
         throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to stop.`, {
@@ -552,6 +605,7 @@ export class Registry<M extends MachineMap = MachineMap> {
         this.#actors.detach(instance, false);
       }
       this.#instances.delete(id);
+      this.#passivation?.forget(instance);
       await this.#persister.remove(instance);
       instance.notifyWaiters();
       this.#emitter.emit('purged', { id, type: instance.type });
@@ -579,8 +633,9 @@ export class Registry<M extends MachineMap = MachineMap> {
       await wasStarting?.catch(() => {});
       await Promise.allSettled([...this.#inFlight]);
       await this.#locks.drain();
+      this.#passivation?.stop();
       for (const instance of this.#instances.values()) {
-        if (instance.status === 'running') this.#actors.detach(instance, true);
+        if (instance.status === 'running' && instance.actor) this.#actors.detach(instance, true);
         instance.notifyWaiters();
       }
       for (const release of this.#backpressure.splice(0)) release();
@@ -648,8 +703,24 @@ export class Registry<M extends MachineMap = MachineMap> {
     return this.#persister.durable(instance).then(result);
   }
 
+  /** Under the ID's lock: loads a passivated instance again (no-op otherwise). */
+  async #activateIfPassive(id: string): Promise<void> {
+    const instance = this.#instances.get(id);
+    if (instance?.passive && this.#passivation) await this.#passivation.activate(instance);
+  }
+
+  /** The status, reading a passivated instance's record back from the store rather than activating it. */
+  async #status(instance: Instance): Promise<InstanceStatus> {
+    if (!instance.passive || instance.frozen) return statusOf(instance);
+    const text = await this.#store.read(instance.id);
+    return statusOf(
+      instance,
+      text === undefined ? undefined : decodeRecord(text, this.#machines).snapshot,
+    );
+  }
+
   #changed(instance: Instance): void {
-    instance.updatedAt = this.#clock.now();
+    instance.updatedAt = instance.lastActive = this.#clock.now();
     this.#persister.markDirty(instance);
     if (instance.waiters?.size) instance.notifyWaiters();
   }

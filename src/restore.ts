@@ -28,6 +28,8 @@ export interface QuarantinedRecord {
 export interface StartSummary {
   /** Running instances brought back to life. */
   restored: number;
+  /** Running instances left passivated (idle passivation on, nothing due): activated on demand. */
+  passive: number;
   /** Done, failed or stopped instances, known again but not live. */
   finished: number;
   /** Migrated from an older machine version. */
@@ -45,6 +47,8 @@ export interface RestoreContext {
   add: (instance: Instance) => void;
   host: (instance: Instance, snapshot: unknown) => AnyActor;
   changed: (instance: Instance) => void;
+  /** With idle passivation: index a running instance without hosting it, waking it when its first timer falls due. */
+  sleep?: (instance: Instance, timers: readonly PersistedTimer[]) => void;
   emit: <K extends keyof RegistryEvents>(name: K, payload: RegistryEvents[K]) => void;
 }
 
@@ -78,6 +82,59 @@ function migrate(
   }
 }
 
+/** A stored record, checked against the registered machines and migrated to the current version. */
+export interface DecodedRecord {
+  record: InstanceRecord;
+  def: ResolvedMachine;
+  snapshot: unknown;
+  migrated: boolean;
+}
+
+/**
+ * Parses a stored record, finds its machine and migrates its snapshot; throws
+ * `CORRUPT_RECORD`, `UNKNOWN_MACHINE` or `MIGRATION_FAILED`.
+ */
+export function decodeRecord(text: string, machines: Map<string, ResolvedMachine>): DecodedRecord {
+  const record = parseRecord(text);
+  const def = machines.get(record.type);
+  if (!def) {
+    throw new RegistryError(
+      'UNKNOWN_MACHINE',
+      `Instance '${record.id}' has type '${record.type}', which is not registered; register the machine and move the record back.`,
+      { details: { id: record.id, type: record.type } },
+    );
+  }
+  return { record, def, ...migrate(record, def) };
+}
+
+/**
+ * Re-creates the actor of a running instance from its snapshot and re-arms its
+ * delayed events (overdue ones are delivered at once); reports events it had to drop.
+ */
+export function resume(
+  instance: Instance,
+  snapshot: unknown,
+  timers: readonly PersistedTimer[],
+  deps: {
+    clock: Clock;
+    host: (instance: Instance, snapshot: unknown) => AnyActor;
+    emit: RestoreContext['emit'];
+  },
+): AnyActor {
+  const actor = deps.host(instance, snapshot);
+  for (const dropped of restoreTimers(actor, timers, deps.clock)) {
+    deps.emit(
+      'error',
+      new RegistryError(
+        'RESTORE_FAILED',
+        `A delayed event ${JSON.stringify(dropped.timer.event.type)} of instance '${instance.id}' was dropped: ${dropped.reason}.`,
+        { details: { id: instance.id } },
+      ),
+    );
+  }
+  return actor;
+}
+
 /**
  * Loads every stored record into the registry: running instances are re-created
  * from their snapshots with their pending delayed events; finished ones are
@@ -87,6 +144,7 @@ function migrate(
 export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
   const summary: StartSummary = {
     restored: 0,
+    passive: 0,
     finished: 0,
     migrated: 0,
     overdueTimers: 0,
@@ -104,24 +162,15 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
           { cause: entry.error },
         );
       }
-      const record = parseRecord(entry.text);
-      id = record.id;
-      if (ctx.has(record.id)) {
+      id = parseRecord(entry.text).id;
+      if (ctx.has(id)) {
         throw new RegistryError(
           'CORRUPT_RECORD',
-          `A second record for instance '${record.id}' was found; the first one was kept.`,
+          `A second record for instance '${id}' was found; the first one was kept.`,
           { details: { id } },
         );
       }
-      const def = ctx.machines.get(record.type);
-      if (!def) {
-        throw new RegistryError(
-          'UNKNOWN_MACHINE',
-          `Instance '${record.id}' has type '${record.type}', which is not registered; register the machine and move the record back.`,
-          { details: { id, type: record.type } },
-        );
-      }
-      const { snapshot, migrated } = migrate(record, def);
+      const { record, def, snapshot, migrated } = decodeRecord(entry.text, ctx.machines);
       const instance = new Instance(record.id, def, record.createdAt);
       instance.updatedAt = record.updatedAt;
       instance.status = record.status;
@@ -132,21 +181,19 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
         ctx.add(instance);
         summary.finished++;
       } else {
-        const actor = ctx.host(instance, snapshot);
-        ctx.add(instance);
-        summary.overdueTimers += record.timers.filter((t: PersistedTimer) => t.dueAt <= now).length;
-        for (const dropped of restoreTimers(actor, record.timers, ctx.clock)) {
-          ctx.emit(
-            'error',
-            new RegistryError(
-              'RESTORE_FAILED',
-              `A delayed event ${JSON.stringify(dropped.timer.event.type)} of instance '${record.id}' was dropped: ${dropped.reason}.`,
-              { details: { id } },
-            ),
-          );
+        const overdue = record.timers.filter((t: PersistedTimer) => t.dueAt <= now).length;
+        if (ctx.sleep && overdue === 0 && !migrated) {
+          // Passivation: nothing is due, so the actor need not exist until someone asks for it.
+          ctx.add(instance);
+          ctx.sleep(instance, record.timers);
+          summary.passive++;
+        } else {
+          const actor = resume(instance, snapshot, record.timers, ctx);
+          ctx.add(instance);
+          summary.overdueTimers += overdue;
+          summary.restored++;
+          ctx.emit('restored', { id: record.id, type: def.type, actor });
         }
-        summary.restored++;
-        ctx.emit('restored', { id: record.id, type: def.type, actor });
       }
       if (migrated) {
         summary.migrated++;

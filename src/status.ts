@@ -33,9 +33,13 @@ function jsonCopy(value: unknown): unknown {
   }
 }
 
-/** Builds the status of an instance from its persisted snapshot (which already renders child actors as references). */
-export function statusOf(instance: Instance): InstanceStatus {
-  const snapshot = (instance.viewSnapshot() ?? {}) as {
+/**
+ * Builds the status of an instance from its persisted snapshot (which already
+ * renders child actors as references), or from `stored`, the snapshot read back
+ * for a passivated instance.
+ */
+export function statusOf(instance: Instance, stored?: unknown): InstanceStatus {
+  const snapshot = (stored ?? instance.viewSnapshot() ?? {}) as {
     value?: unknown;
     context?: unknown;
     output?: unknown;

@@ -1,0 +1,212 @@
+import type { AnyActor } from 'xstate';
+import type { ActorHost } from './actor-host.js';
+import type { Clock } from './clock.js';
+import { RegistryError } from './errors.js';
+import type { Instance } from './instance.js';
+import type { ResolvedMachine } from './machines.js';
+import type { Persister } from './persister.js';
+import type { RegistryEmitter } from './registry-events.js';
+import { decodeRecord, resume } from './restore.js';
+import type { Store } from './stores/store.js';
+import type { PersistedTimer } from './xstate-internals.js';
+
+export interface PassivationDeps {
+  idleTimeoutMs: number;
+  clock: Clock;
+  instances: Map<string, Instance>;
+  machines: Map<string, ResolvedMachine>;
+  store: Store;
+  persister: Persister;
+  actors: ActorHost;
+  emitter: RegistryEmitter;
+  /** Runs `fn` under the instance ID's lock. */
+  exclusive: <T>(id: string, fn: () => T | Promise<T>) => Promise<T>;
+  isLocked: (id: string) => boolean;
+}
+
+/**
+ * Idle passivation (Orleans' activation collection, Akka's passivation): an actor
+ * with no activity for `idleTimeoutMs` is persisted and unloaded, leaving a small
+ * index entry; anything that needs it (an event, a spawnSingleton, a waitFor, its
+ * next delayed event falling due) activates it again from the store, exactly once,
+ * under its ID's lock.
+ */
+export class Passivation {
+  readonly #d: PassivationDeps;
+  readonly #wakeTimers = new Map<Instance, unknown>();
+  #sweepTimer: unknown;
+  #stopped = false;
+
+  constructor(deps: PassivationDeps) {
+    this.#d = deps;
+  }
+
+  /** Starts the periodic sweep for idle actors. */
+  start(): void {
+    this.#stopped = false;
+    this.#scheduleSweep();
+  }
+
+  /** Stops sweeping and waking (at close). */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#sweepTimer !== undefined) this.#d.clock.clearTimeout(this.#sweepTimer);
+    for (const timer of this.#wakeTimers.values()) this.#d.clock.clearTimeout(timer);
+    this.#wakeTimers.clear();
+  }
+
+  /** Records activity: an idle actor is one with none for `idleTimeoutMs`. */
+  touch(instance: Instance): void {
+    instance.lastActive = this.#d.clock.now();
+  }
+
+  /** Marks `instance` passive (no actor) and wakes it when its earliest delayed event falls due. */
+  sleep(instance: Instance, timers: readonly PersistedTimer[]): void {
+    instance.passive = true;
+    this.forget(instance);
+    let next = Number.POSITIVE_INFINITY;
+    for (const t of timers) next = Math.min(next, t.dueAt);
+    if (next === Number.POSITIVE_INFINITY || this.#stopped) return;
+    const timer = this.#d.clock.setTimeout(
+      () => {
+        this.#wakeTimers.delete(instance);
+        this.#d
+          .exclusive(instance.id, () => this.activate(instance))
+          .catch((err) => this.#report(instance, err));
+      },
+      Math.max(0, next - this.#d.clock.now()),
+    );
+    this.#wakeTimers.set(instance, timer);
+  }
+
+  /** Drops the wake-up timer of `instance` (activated, purged). */
+  forget(instance: Instance): void {
+    const timer = this.#wakeTimers.get(instance);
+    if (timer === undefined) return;
+    this.#d.clock.clearTimeout(timer);
+    this.#wakeTimers.delete(instance);
+  }
+
+  /**
+   * Brings a passive instance back: from its frozen state if its last write
+   * failed, else from the store, with its delayed events re-armed and any that
+   * fell due delivered at once. Call under the instance's lock.
+   */
+  async activate(instance: Instance): Promise<AnyActor | undefined> {
+    if (!instance.passive || instance.gone) return instance.actor;
+    this.forget(instance);
+    let snapshot: unknown;
+    let timers: readonly PersistedTimer[];
+    if (instance.frozen) {
+      ({ snapshot, timers } = instance.frozen);
+    } else {
+      const text = await this.#d.store.read(instance.id);
+      if (text === undefined) {
+        throw new RegistryError(
+          'RESTORE_FAILED',
+          `The stored record of passivated instance '${instance.id}' is gone; it cannot be activated.`,
+          { details: { id: instance.id } },
+        );
+      }
+      const decoded = decodeRecord(text, this.#d.machines);
+      snapshot = decoded.snapshot;
+      timers = decoded.record.timers;
+    }
+    instance.passive = false;
+    instance.frozen = undefined;
+    instance.detaching = false;
+    try {
+      const actor = resume(instance, snapshot, timers, {
+        clock: this.#d.clock,
+        host: (i, s) => this.#d.actors.host(i, { snapshot: s }),
+        emit: (name, payload) => this.#d.emitter.emit(name, payload),
+      });
+      this.touch(instance);
+      this.#d.emitter.emit('activated', { id: instance.id, type: instance.type, actor });
+      return actor;
+    } catch (err) {
+      instance.passive = true;
+      instance.actor = undefined;
+      instance.frozen = { snapshot, timers: [...timers] };
+      throw err;
+    }
+  }
+
+  /**
+   * Persists and unloads `instance` if it is still idle. Call under its lock.
+   * If the write fails the state stays in memory (frozen) and the instance is
+   * still passive: activation then starts from that state, so nothing is lost.
+   */
+  async passivate(instance: Instance): Promise<void> {
+    const now = this.#d.clock.now();
+    if (
+      !instance.actor ||
+      instance.passive ||
+      instance.gone ||
+      instance.status !== 'running' ||
+      instance.waiters?.size ||
+      now - instance.lastActive < this.#d.idleTimeoutMs
+    ) {
+      return;
+    }
+    try {
+      instance.snapshot(); // XState cannot persist some actors (inline children): those stay live.
+    } catch {
+      return;
+    }
+    this.#d.actors.detach(instance, true);
+    const timers = instance.frozen?.timers ?? [];
+    instance.actor = undefined;
+    try {
+      await this.#d.persister.durable(instance);
+      instance.frozen = undefined;
+    } catch (err) {
+      this.#report(instance, err);
+    }
+    this.sleep(instance, timers);
+    this.#d.emitter.emit('passivated', { id: instance.id, type: instance.type });
+  }
+
+  #scheduleSweep(): void {
+    if (this.#stopped) return;
+    const every = Math.max(10, Math.min(this.#d.idleTimeoutMs / 2, 60_000));
+    this.#sweepTimer = this.#d.clock.setTimeout(() => {
+      this.#sweep();
+      this.#scheduleSweep();
+    }, every);
+  }
+
+  #sweep(): void {
+    const cutoff = this.#d.clock.now() - this.#d.idleTimeoutMs;
+    for (const instance of this.#d.instances.values()) {
+      if (
+        instance.actor &&
+        !instance.passive &&
+        instance.status === 'running' &&
+        instance.lastActive <= cutoff &&
+        !instance.waiters?.size &&
+        !this.#d.isLocked(instance.id)
+      ) {
+        this.#d
+          .exclusive(instance.id, () => this.passivate(instance))
+          .catch((err) => this.#report(instance, err));
+      }
+    }
+  }
+
+  #report(instance: Instance, err: unknown): void {
+    this.#d.emitter.emit(
+      'error',
+      err instanceof RegistryError
+        ? err
+        : new RegistryError(
+            'PERSIST_FAILED',
+            `Passivating or activating '${instance.id}' failed.`,
+            {
+              cause: err,
+              details: { id: instance.id },
+            },
+          ),
+    );
+  }
+}
