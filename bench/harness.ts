@@ -26,6 +26,51 @@ export async function measure(
   return { rate: sorted[Math.floor(sorted.length / 2)] as number, runs };
 }
 
+/** One side of a comparison: setup and teardown are not timed. */
+export interface Side<C = unknown> {
+  setup?: () => Promise<C> | C;
+  run: (ctx: C, n: number) => Promise<void> | void;
+  teardown?: (ctx: C) => Promise<void> | void;
+}
+
+async function timedRun<C>(side: Side<C>, n: number): Promise<number> {
+  const ctx = (await side.setup?.()) as C;
+  gc();
+  const t0 = process.hrtime.bigint();
+  await side.run(ctx, n);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  await side.teardown?.(ctx);
+  return n / seconds;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+/**
+ * Measures two sides in alternation (a, b, a, b...) after a warm-up of each,
+ * and returns the median rate of each: on a shared two-core machine, drift
+ * between a block of runs of one side and a block of the other is larger than
+ * the differences being measured.
+ */
+export async function compare(
+  n: number,
+  a: Side<any>,
+  b: Side<any>,
+  repeat = 7,
+): Promise<[Rate, Rate]> {
+  await timedRun(a, Math.max(1, Math.floor(n / 10)));
+  await timedRun(b, Math.max(1, Math.floor(n / 10)));
+  const ra: number[] = [];
+  const rb: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    ra.push(await timedRun(a, n));
+    rb.push(await timedRun(b, n));
+  }
+  return [
+    { rate: median(ra), runs: ra },
+    { rate: median(rb), runs: rb },
+  ];
+}
+
 /** Wall time of one call, in milliseconds. */
 export async function time(fn: () => Promise<unknown> | unknown): Promise<number> {
   const t0 = process.hrtime.bigint();

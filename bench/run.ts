@@ -1,22 +1,28 @@
 /**
  * `npm run bench`: measures xstate-registry against bare XState in the same run
- * and prints a table of rates and ratios. Run with --expose-gc (the npm script does).
- * Set BENCH_QUICK=1 for a fast smoke run with small counts. It measures the built
- * package (dist/), as users run it: `npm run bench` builds first.
+ * and prints a table of rates and ratios. It measures the built package (dist/),
+ * as users run it: the npm script builds first and passes --expose-gc.
+ * BENCH_QUICK=1 runs small counts (a smoke run; its figures mean little).
  */
-import { mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AnyActor, assign, createActor, setup } from 'xstate';
-import { createRegistry, FileStore, MemoryStore, type Store } from '../dist/index.js';
+import {
+  createRegistry,
+  FileStore,
+  MemoryStore,
+  type Registry,
+  type Store,
+} from '../dist/index.js';
 import { fileNameFor } from '../dist/stores/file-name.js';
 import {
+  compare,
   fmtBytes,
   fmtMs,
   fmtRate,
   header,
   heapUsed,
-  measure,
   type Row,
   table,
   time,
@@ -25,6 +31,7 @@ import {
 const QUICK = process.env.BENCH_QUICK === '1';
 const N = QUICK ? 2_000 : 20_000;
 const STORED = Number(process.env.BENCH_STORED ?? (QUICK ? 5_000 : 100_000));
+const SOAK = Number(process.env.BENCH_SOAK ?? (QUICK ? 20_000 : 1_000_000));
 
 const counter = setup({
   types: { context: {} as { count: number; owner: string } },
@@ -43,6 +50,7 @@ const counter = setup({
   },
 });
 const machines = { counter };
+type Reg = Registry<typeof machines>;
 
 /** Keeps nothing: isolates the registry's own cost from any storage. */
 class NullStore implements Store {
@@ -75,78 +83,122 @@ function row(
     target,
     verdict: met === undefined ? 'n/a' : met ? 'yes' : 'NO',
   });
-  console.error(`  done: ${figure}`);
+  console.error(`  ${figure}: ${registry} vs ${baseline}`);
 }
 
-async function tempDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'xreg-bench-'));
+const tempDir = () => mkdtemp(join(tmpdir(), 'xreg-bench-'));
+
+async function started(store: Store, extra: Record<string, unknown> = {}): Promise<Reg> {
+  const registry = createRegistry({ machines, store, ...extra });
+  await registry.start();
+  return registry;
 }
 
-// 1 and 2: creating singletons, and asking for one that is live.
-async function creation() {
-  const bare = await measure(N, (n) => {
+const bareCreate = {
+  run: (_: unknown, n: number) => {
     const map = new Map<string, AnyActor>();
     for (let i = 0; i < n; i++) map.set(`id-${i}`, createActor(counter, { id: `id-${i}` }).start());
     for (const a of map.values()) a.stop();
-  });
-  const reg = await measure(N, async (n) => {
-    const registry = createRegistry({ machines, store: new MemoryStore() });
-    await registry.start();
-    for (let i = 0; i < n; i++) await registry.spawnSingleton('counter', `id-${i}`);
-    await registry.flush();
-    await registry.close();
+  },
+};
+
+// 1 and 2: creating singletons, and asking for one that is live.
+async function creation() {
+  const [bare, reg] = await compare(N, bareCreate, {
+    setup: () => started(new MemoryStore()),
+    run: async (r: Reg, n: number) => {
+      for (let i = 0; i < n; i++) await r.spawnSingleton('counter', `id-${i}`);
+    },
+    teardown: (r: Reg) => r.close(),
   });
   row(
-    '1. spawnSingleton, new IDs (memory store, incl. flush)',
+    '1a. spawnSingleton, new IDs (memory store; the write follows)',
     fmtRate(reg.rate),
     fmtRate(bare.rate),
     reg.rate / bare.rate,
     '>= 0.8x',
     reg.rate / bare.rate >= 0.8,
   );
-
-  const registry = createRegistry({ machines, store: new MemoryStore() });
-  await registry.start();
-  await registry.spawnSingleton('counter', 'live');
-  const live = await measure(N * 10, async (n) => {
-    for (let i = 0; i < n; i++) await registry.spawnSingleton('counter', 'live');
+  const [bare2, withFlush] = await compare(N, bareCreate, {
+    setup: () => started(new MemoryStore()),
+    run: async (r: Reg, n: number) => {
+      for (let i = 0; i < n; i++) await r.spawnSingleton('counter', `id-${i}`);
+      await r.flush();
+    },
+    teardown: (r: Reg) => r.close(),
   });
+  row(
+    '1b. the same, until every new instance is written',
+    fmtRate(withFlush.rate),
+    fmtRate(bare2.rate),
+    withFlush.rate / bare2.rate,
+    'report',
+    undefined,
+  );
+
+  const registry = await started(new MemoryStore());
+  await registry.spawnSingleton('counter', 'live');
+  const [live, create] = await compare(
+    N * 10,
+    {
+      run: async (_: unknown, n: number) => {
+        for (let i = 0; i < n; i++) await registry.spawnSingleton('counter', 'live');
+      },
+    },
+    {
+      setup: () => started(new MemoryStore()),
+      run: async (r: Reg, n: number) => {
+        for (let i = 0; i < n / 10; i++) await r.spawnSingleton('counter', `id-${i}`);
+      },
+      teardown: (r: Reg) => r.close(),
+    },
+    5,
+  );
+  const createRate = create.rate / 10;
   await registry.close();
   row(
-    '2. spawnSingleton, live ID, vs creating (row 1)',
+    '2. spawnSingleton, live ID, vs creating one (1a)',
     fmtRate(live.rate),
-    fmtRate(reg.rate),
-    live.rate / reg.rate,
+    fmtRate(createRate),
+    live.rate / createRate,
     '>= 20x',
-    live.rate / reg.rate >= 20,
+    live.rate / createRate >= 20,
   );
 }
 
 // 3 and 4: events through hosted actors.
 async function events() {
-  const actor = createActor(counter).start();
-  const bare = await measure(N * 5, (n) => {
-    for (let i = 0; i < n; i++) actor.send({ type: 'INC' });
-  });
-  actor.stop();
   for (const [label, makeStore, target] of [
-    ['3. send, memory store (incl. flush)', () => new MemoryStore(), 0.9],
+    ['3. send, memory store (incl. flush)', async () => new MemoryStore(), 0.9],
     [
       '4. send, file store, relaxed (incl. flush)',
       async () => new FileStore({ dir: await tempDir() }),
       0.7,
     ],
   ] as const) {
-    const store = await makeStore();
-    const registry = createRegistry({ machines, store });
-    await registry.start();
-    await registry.spawnSingleton('counter', 'c');
-    const reg = await measure(N * 5, async (n) => {
-      for (let i = 0; i < n; i++) await registry.send('c', { type: 'INC' });
-      await registry.flush();
-    });
-    await registry.close();
-    if (store instanceof FileStore) await rm(store.dir, { recursive: true, force: true });
+    const [bare, reg] = await compare(
+      N * 5,
+      {
+        setup: () => createActor(counter).start(),
+        run: (a: AnyActor, n: number) => {
+          for (let i = 0; i < n; i++) a.send({ type: 'INC' });
+        },
+        teardown: (a: AnyActor) => void a.stop(),
+      },
+      {
+        setup: async () => {
+          const r = await started(await makeStore());
+          await r.spawnSingleton('counter', 'c');
+          await r.flush();
+          return r;
+        },
+        run: async (r: Reg, n: number) => {
+          for (let i = 0; i < n; i++) await r.send('c', { type: 'INC' });
+          await r.flush();
+        },
+        teardown: (r: Reg) => r.close(),
+      },
+    );
     row(
       label,
       fmtRate(reg.rate),
@@ -160,14 +212,13 @@ async function events() {
 
 // 5: strict durability against a plain write-fsync-rename loop on the same disk.
 async function strict() {
-  const dir = await tempDir();
+  const count = QUICK ? 100 : 600;
   const text = JSON.stringify({ count: 0, pad: 'x'.repeat(300) });
-  const count = QUICK ? 100 : 1000;
-  const plain = await measure(
-    count,
-    async (n) => {
+  const plainLoop = {
+    setup: tempDir,
+    run: async (dir: string, n: number) => {
       for (let i = 0; i < n; i++) {
-        const tmp = join(dir, `plain.tmp`);
+        const tmp = join(dir, 'plain.tmp');
         const h = await open(tmp, 'w');
         await h.writeFile(text);
         await h.sync();
@@ -178,28 +229,35 @@ async function strict() {
         await d.close();
       }
     },
-    3,
-  );
+    teardown: (dir: string) => rm(dir, { recursive: true, force: true }),
+  };
   for (const actors of [1, 100]) {
-    const store = new FileStore({ dir: await tempDir() });
-    const registry = createRegistry({ machines, store, durability: 'strict' });
-    await registry.start();
     const ids = Array.from({ length: actors }, (_, i) => `s${i}`);
-    for (const id of ids) await registry.spawnSingleton('counter', id);
-    const reg = await measure(
+    const [plain, reg] = await compare(
       count,
-      async (n) => {
-        const per = Math.ceil(n / actors);
-        await Promise.all(
-          ids.map(async (id) => {
-            for (let i = 0; i < per; i++) await registry.send(id, { type: 'INC' });
-          }),
-        );
+      plainLoop,
+      {
+        setup: async () => {
+          const store = new FileStore({ dir: await tempDir() });
+          const r = await started(store, { durability: 'strict' });
+          for (const id of ids) await r.spawnSingleton('counter', id);
+          return { r, store };
+        },
+        run: async ({ r }: { r: Reg }, n: number) => {
+          const per = Math.ceil(n / actors);
+          await Promise.all(
+            ids.map(async (id) => {
+              for (let i = 0; i < per; i++) await r.send(id, { type: 'INC' });
+            }),
+          );
+        },
+        teardown: async ({ r, store }: { r: Reg; store: FileStore }) => {
+          await r.close();
+          await rm(store.dir, { recursive: true, force: true });
+        },
       },
       3,
     );
-    await registry.close();
-    await rm(store.dir, { recursive: true, force: true });
     const ratio = reg.rate / plain.rate;
     row(
       `5. strict send, ${actors} actor${actors > 1 ? 's' : ''}, vs write-fsync-rename loop`,
@@ -210,57 +268,103 @@ async function strict() {
       actors === 1 ? undefined : ratio > 1,
     );
   }
-  await rm(dir, { recursive: true, force: true });
 }
 
-// 6: start() restoring stored instances, against bare XState restoring the same snapshots from memory.
-async function restore() {
-  const dir = await tempDir();
+/** Writes STORED records (from one real record) straight to a file store's directory. */
+async function storedDir(): Promise<{ dir: string; snapshots: unknown[] }> {
   const seedStore = new MemoryStore();
-  const seed = createRegistry({ machines, store: seedStore });
-  await seed.start();
+  const seed = await started(seedStore);
   await seed.spawnSingleton('counter', 'template');
   await seed.send('template', { type: 'INC' });
   await seed.close();
   const template = JSON.parse(seedStore.peek('template') as string);
-  await writeFile(join(dir, 'placeholder'), '');
-  await rm(join(dir, 'placeholder'));
-  const { mkdir } = await import('node:fs/promises');
+  const dir = await tempDir();
   await mkdir(join(dir, 'instances'), { recursive: true });
   const snapshots: unknown[] = [];
   for (let i = 0; i < STORED; i += 500) {
     await Promise.all(
       Array.from({ length: Math.min(500, STORED - i) }, (_, k) => {
         const id = `stored-${i + k}`;
-        const record = { ...template, id };
-        snapshots.push(structuredClone(record.snapshot));
-        return writeFile(join(dir, 'instances', fileNameFor(id)), JSON.stringify(record));
+        snapshots.push(structuredClone(template.snapshot));
+        return writeFile(
+          join(dir, 'instances', fileNameFor(id)),
+          JSON.stringify({ ...template, id }),
+        );
       }),
     );
   }
+  return { dir, snapshots };
+}
+
+// 6: start() over stored instances: restoring them all, and with passivation.
+async function restore() {
+  const { dir, snapshots } = await storedDir();
+  let bareHeap = 0;
   const bareMs = await time(() => {
+    const before = heapUsed();
     const map = new Map<number, AnyActor>();
     for (const [i, s] of snapshots.entries())
       map.set(i, createActor(counter, { snapshot: s as never }).start());
+    bareHeap = heapUsed() - before;
     for (const a of map.values()) a.stop();
   });
-  let restored = 0;
-  const regMs = await time(async () => {
-    const registry = createRegistry({ machines, store: new FileStore({ dir }) });
-    restored = (await registry.start()).restored;
-    await registry.close();
-  });
-  if (restored !== STORED) throw new Error(`restored ${restored} of ${STORED}`);
-  const ratio = regMs / bareMs;
-  row(
-    `6. start() restoring ${STORED.toLocaleString('en-US')} stored instances (time)`,
-    fmtMs(regMs),
-    fmtMs(bareMs),
-    ratio,
-    '<= 3x slower',
-    ratio <= 3,
-    `${ratio.toFixed(2)}x slower`,
-  );
+  const stored = STORED.toLocaleString('en-US');
+  for (const passivation of [false, true]) {
+    let hosted = 0;
+    let heap = 0;
+    const ms = await time(async () => {
+      const before = heapUsed();
+      const registry = createRegistry({
+        machines,
+        store: new FileStore({ dir }),
+        ...(passivation ? { idleTimeoutMs: 60_000 } : {}),
+      });
+      const summary = await registry.start();
+      hosted = summary.restored;
+      if (summary.restored + summary.passive !== STORED)
+        throw new Error(`loaded ${summary.restored + summary.passive} of ${STORED}`);
+      heap = heapUsed() - before;
+      await registry.close();
+    });
+    const ratio = ms / bareMs;
+    if (!passivation) {
+      row(
+        `6. start() restoring ${stored} stored instances (time)`,
+        fmtMs(ms),
+        fmtMs(bareMs),
+        ratio,
+        '<= 3x slower',
+        ratio <= 3,
+        `${ratio.toFixed(2)}x slower`,
+      );
+      row(
+        `6. heap after that start(), per instance`,
+        fmtBytes(heap / STORED),
+        fmtBytes(bareHeap / STORED),
+        heap / bareHeap,
+        'report',
+        undefined,
+      );
+    } else {
+      row(
+        `6p. the same start() with idle passivation (${hosted} hosted)`,
+        fmtMs(ms),
+        fmtMs(bareMs),
+        ratio,
+        'fast',
+        undefined,
+        `${ratio.toFixed(2)}x`,
+      );
+      row(
+        `6p. heap after it, per stored instance`,
+        fmtBytes(heap / STORED),
+        fmtBytes(bareHeap / STORED),
+        heap / bareHeap,
+        'grows with live, not stored',
+        undefined,
+      );
+    }
+  }
   await rm(dir, { recursive: true, force: true });
 }
 
@@ -273,8 +377,7 @@ async function heap() {
   const bare = (heapUsed() - before) / n;
   for (const a of map.values()) a.stop();
   map.clear();
-  const registry = createRegistry({ machines, store: new NullStore() });
-  await registry.start();
+  const registry = await started(new NullStore());
   before = heapUsed();
   for (let i = 0; i < n; i++) await registry.spawnSingleton('counter', `id-${i}`);
   await registry.flush();
@@ -291,14 +394,44 @@ async function heap() {
   );
 }
 
+// Soak: spawn, drive and stop actors in waves; the heap must come back.
+async function soak() {
+  const registry = await started(new NullStore());
+  const wave = 10_000;
+  const before = heapUsed();
+  const ms = await time(async () => {
+    for (let done = 0; done < SOAK; done += wave) {
+      const ids = Array.from({ length: Math.min(wave, SOAK - done) }, (_, i) => `w${done + i}`);
+      for (const id of ids) await registry.spawnSingleton('counter', id);
+      for (const id of ids) await registry.send(id, { type: 'INC' });
+      for (const id of ids) await registry.send(id, { type: 'FINISH' });
+      for (const id of ids) await registry.purge(id);
+    }
+    await registry.flush();
+  });
+  const after = heapUsed();
+  await registry.close();
+  const grew = after - before;
+  row(
+    `soak: ${SOAK.toLocaleString('en-US')} actors spawned, driven, finished, purged`,
+    `heap ${grew >= 0 ? '+' : ''}${fmtBytes(grew)} in ${fmtMs(ms)}`,
+    `heap before ${fmtBytes(before)}`,
+    grew / before,
+    'back to start (< 2 MB)',
+    grew < 2 * 1024 * 1024,
+    `${((100 * grew) / before).toFixed(1)}%`,
+  );
+}
+
 console.log(header());
 console.log(
-  `Counts: ${N.toLocaleString('en-US')} creations, ${(N * 5).toLocaleString('en-US')} events, ${STORED.toLocaleString('en-US')} stored instances${QUICK ? ' (BENCH_QUICK)' : ''}`,
+  `Counts: ${N.toLocaleString('en-US')} creations, ${(N * 5).toLocaleString('en-US')} events, ${STORED.toLocaleString('en-US')} stored instances, soak ${SOAK.toLocaleString('en-US')}${QUICK ? ' (BENCH_QUICK)' : ''}`,
 );
 await creation();
 await events();
 await strict();
 await restore();
 await heap();
+await soak();
 console.log();
 console.log(table(rows));

@@ -65,6 +65,13 @@ export class Persister {
     }
   }
 
+  /** How many instances are queued for a write or have one under way (gauges for stats()). */
+  get queued(): number {
+    let n = this.#pending.size;
+    for (const instance of this.#queued) if (!this.#pending.has(instance)) n++;
+    return n;
+  }
+
   /** How many instances have changes not yet durable. */
   get backlog(): number {
     return this.#pending.size;
@@ -202,6 +209,7 @@ export class Persister {
   /** Drops the pending writes of an instance replaced by a new one under the same ID (whose writes come after). */
   retire(instance: Instance): void {
     instance.gone = true;
+    this.#queued.delete(instance);
     this.#clearRetry(instance);
     this.#backoff.delete(instance);
     this.#pending.delete(instance);

@@ -397,6 +397,30 @@ export class Registry<M extends MachineMap = MachineMap> {
     });
   }
 
+  /**
+   * Gauges for monitoring: instances known, actors live in memory, instances
+   * passivated, and instances whose latest change is not yet written.
+   *
+   * @example
+   * ```ts
+   * setInterval(() => metrics.gauge('registry', registry.stats()), 10_000);
+   * ```
+   */
+  stats(): { instances: number; live: number; passive: number; pendingWrites: number } {
+    let live = 0;
+    let passive = 0;
+    for (const instance of this.#instances.values()) {
+      if (instance.passive) passive++;
+      else if (instance.status === 'running' && instance.actor) live++;
+    }
+    return {
+      instances: this.#instances.size,
+      live,
+      passive,
+      pendingWrites: this.#persister.queued,
+    };
+  }
+
   /** The live, running actor for `id`, or `undefined`. Synchronous. */
   get(id: string): AnyActor | undefined {
     const instance = this.#instances.get(id);
