@@ -4,10 +4,12 @@
  * as users run it: the npm script builds first and passes --expose-gc.
  * BENCH_QUICK=1 runs small counts (a smoke run; its figures mean little).
  */
+
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AnyActor, assign, createActor, setup } from 'xstate';
+import { type AnyActor, createActor } from 'xstate';
 import {
   createRegistry,
   FileStore,
@@ -27,28 +29,13 @@ import {
   table,
   time,
 } from './harness.js';
+import { counter } from './machine.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const N = QUICK ? 2_000 : 20_000;
 const STORED = Number(process.env.BENCH_STORED ?? (QUICK ? 5_000 : 100_000));
 const SOAK = Number(process.env.BENCH_SOAK ?? (QUICK ? 20_000 : 1_000_000));
 
-const counter = setup({
-  types: { context: {} as { count: number; owner: string } },
-}).createMachine({
-  id: 'counter',
-  context: { count: 0, owner: 'someone@example.com' },
-  initial: 'active',
-  states: {
-    active: {
-      on: {
-        INC: { actions: assign({ count: ({ context }) => context.count + 1 }) },
-        FINISH: 'done',
-      },
-    },
-    done: { type: 'final' },
-  },
-});
 const machines = { counter };
 type Reg = Registry<typeof machines>;
 
@@ -271,7 +258,7 @@ async function strict() {
 }
 
 /** Writes STORED records (from one real record) straight to a file store's directory. */
-async function storedDir(): Promise<{ dir: string; snapshots: unknown[] }> {
+async function storedDir(): Promise<{ dir: string }> {
   const seedStore = new MemoryStore();
   const seed = await started(seedStore);
   await seed.spawnSingleton('counter', 'template');
@@ -280,12 +267,10 @@ async function storedDir(): Promise<{ dir: string; snapshots: unknown[] }> {
   const template = JSON.parse(seedStore.peek('template') as string);
   const dir = await tempDir();
   await mkdir(join(dir, 'instances'), { recursive: true });
-  const snapshots: unknown[] = [];
   for (let i = 0; i < STORED; i += 500) {
     await Promise.all(
       Array.from({ length: Math.min(500, STORED - i) }, (_, k) => {
         const id = `stored-${i + k}`;
-        snapshots.push(structuredClone(template.snapshot));
         return writeFile(
           join(dir, 'instances', fileNameFor(id)),
           JSON.stringify({ ...template, id }),
@@ -293,78 +278,61 @@ async function storedDir(): Promise<{ dir: string; snapshots: unknown[] }> {
       }),
     );
   }
-  return { dir, snapshots };
+  return { dir };
 }
 
 // 6: start() over stored instances: restoring them all, and with passivation.
+// Each measurement runs in a fresh process (bench/start-child.ts).
 async function restore() {
-  const { dir, snapshots } = await storedDir();
-  let bareHeap = 0;
-  const bareMs = await time(() => {
-    const before = heapUsed();
-    const map = new Map<number, AnyActor>();
-    for (const [i, s] of snapshots.entries())
-      map.set(i, createActor(counter, { snapshot: s as never }).start());
-    bareHeap = heapUsed() - before;
-    for (const a of map.values()) a.stop();
-  });
+  const { dir } = await storedDir();
+  const child = (mode: string) =>
+    JSON.parse(
+      execFileSync(
+        process.execPath,
+        ['--expose-gc', '--import', 'tsx', join(import.meta.dirname, 'start-child.ts'), dir, mode],
+        { encoding: 'utf8' },
+      ),
+    ) as { ms: number; heapPerInstance: number; hosted: number };
+  const bare = child('bare');
+  const full = child('registry');
+  const passive = child('passive');
   const stored = STORED.toLocaleString('en-US');
-  for (const passivation of [false, true]) {
-    let hosted = 0;
-    let heap = 0;
-    const ms = await time(async () => {
-      const before = heapUsed();
-      const registry = createRegistry({
-        machines,
-        store: new FileStore({ dir }),
-        ...(passivation ? { idleTimeoutMs: 60_000 } : {}),
-      });
-      const summary = await registry.start();
-      hosted = summary.restored;
-      if (summary.restored + summary.passive !== STORED)
-        throw new Error(`loaded ${summary.restored + summary.passive} of ${STORED}`);
-      heap = heapUsed() - before;
-      await registry.close();
-    });
-    const ratio = ms / bareMs;
-    if (!passivation) {
-      row(
-        `6. start() restoring ${stored} stored instances (time)`,
-        fmtMs(ms),
-        fmtMs(bareMs),
-        ratio,
-        '<= 3x slower',
-        ratio <= 3,
-        `${ratio.toFixed(2)}x slower`,
-      );
-      row(
-        `6. heap after that start(), per instance`,
-        fmtBytes(heap / STORED),
-        fmtBytes(bareHeap / STORED),
-        heap / bareHeap,
-        'report',
-        undefined,
-      );
-    } else {
-      row(
-        `6p. the same start() with idle passivation (${hosted} hosted)`,
-        fmtMs(ms),
-        fmtMs(bareMs),
-        ratio,
-        'fast',
-        undefined,
-        `${ratio.toFixed(2)}x`,
-      );
-      row(
-        `6p. heap after it, per stored instance`,
-        fmtBytes(heap / STORED),
-        fmtBytes(bareHeap / STORED),
-        heap / bareHeap,
-        'grows with live, not stored',
-        undefined,
-      );
-    }
-  }
+  const r = full.ms / bare.ms;
+  row(
+    `6. start() restoring ${stored} stored instances (time)`,
+    fmtMs(full.ms),
+    fmtMs(bare.ms),
+    r,
+    '<= 3x slower',
+    r <= 3,
+    `${r.toFixed(2)}x slower`,
+  );
+  row(
+    '6. heap after that start(), per instance',
+    fmtBytes(full.heapPerInstance),
+    fmtBytes(bare.heapPerInstance),
+    full.heapPerInstance / bare.heapPerInstance,
+    'report',
+    undefined,
+  );
+  const p = passive.ms / bare.ms;
+  row(
+    `6p. the same start() with idle passivation (${passive.hosted} hosted)`,
+    fmtMs(passive.ms),
+    fmtMs(bare.ms),
+    p,
+    'report',
+    undefined,
+    `${p.toFixed(2)}x`,
+  );
+  row(
+    '6p. heap after it, per stored instance',
+    fmtBytes(passive.heapPerInstance),
+    fmtBytes(bare.heapPerInstance),
+    passive.heapPerInstance / bare.heapPerInstance,
+    'grows with live, not stored',
+    passive.heapPerInstance < bare.heapPerInstance / 4,
+  );
   await rm(dir, { recursive: true, force: true });
 }
 

@@ -26,6 +26,8 @@ export type RegistryErrorCode =
   | 'RESTORE_FAILED'
   | 'MIGRATION_FAILED'
   | 'BACKPRESSURE'
+  | 'OWNED_ELSEWHERE'
+  | 'FENCED'
   // HTTP layer
   | 'INVALID_JSON'
   | 'UNSUPPORTED_MEDIA_TYPE'

@@ -38,5 +38,13 @@ export { FileStore, type FileStoreOptions } from './stores/file-store.js';
 export type { FileHandleLike, FsLayer } from './stores/fs-layer.js';
 export { nodeFs } from './stores/fs-layer.js';
 export { MemoryStore } from './stores/memory-store.js';
-export type { Store, StoredEntry } from './stores/store.js';
+export {
+  type ClaimResult,
+  type ClusterStore,
+  isClusterStore,
+  type Store,
+  type StoredEntry,
+  type StoredPage,
+  type StoreQuery,
+} from './stores/store.js';
 export type { PersistedTimer } from './xstate-internals.js';

@@ -70,14 +70,20 @@ function decodeCursor(cursor: string): [number, string] {
 const byCreation = (a: Instance, b: Instance) =>
   a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-/**
- * Selects one page of instances. The cursor names the last item returned, so
- * paging stays stable while instances are created or purged between pages.
- */
-export function queryInstances(
-  all: Iterable<Instance>,
-  filter: ListFilter = {},
-): ListPage<Instance> {
+/** A validated {@link ListFilter}: times in epoch ms, sets for the lists. */
+export interface NormalizedFilter {
+  statuses: Set<InstanceStatusName> | undefined;
+  types: Set<string> | undefined;
+  createdFrom: number | undefined;
+  createdTo: number | undefined;
+  updatedFrom: number | undefined;
+  updatedTo: number | undefined;
+  limit: number;
+  cursor: string | undefined;
+}
+
+/** Validates a list filter (throws `INVALID_ARGUMENT`) and normalises it. */
+export function normalizeFilter(filter: ListFilter = {}): NormalizedFilter {
   if (filter === null || typeof filter !== 'object') {
     throw new RegistryError('INVALID_ARGUMENT', 'list() takes a filter object.');
   }
@@ -98,12 +104,30 @@ export function queryInstances(
       );
     }
   }
-  const types = toSet(filter.type);
-  const createdFrom = toTime(filter.createdFrom, 'createdFrom');
-  const createdTo = toTime(filter.createdTo, 'createdTo');
-  const updatedFrom = toTime(filter.updatedFrom, 'updatedFrom');
-  const updatedTo = toTime(filter.updatedTo, 'updatedTo');
-  const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
+  if (filter.cursor !== undefined) decodeCursor(filter.cursor);
+  return {
+    statuses,
+    types: toSet(filter.type),
+    createdFrom: toTime(filter.createdFrom, 'createdFrom'),
+    createdTo: toTime(filter.createdTo, 'createdTo'),
+    updatedFrom: toTime(filter.updatedFrom, 'updatedFrom'),
+    updatedTo: toTime(filter.updatedTo, 'updatedTo'),
+    limit,
+    cursor: filter.cursor,
+  };
+}
+
+/**
+ * Selects one page of instances. The cursor names the last item returned, so
+ * paging stays stable while instances are created or purged between pages.
+ */
+export function queryInstances(
+  all: Iterable<Instance>,
+  filter: ListFilter = {},
+): ListPage<Instance> {
+  const { statuses, types, createdFrom, createdTo, updatedFrom, updatedTo, limit, cursor } =
+    normalizeFilter(filter);
+  const after = cursor === undefined ? undefined : decodeCursor(cursor);
 
   const matches: Instance[] = [];
   for (const inst of all) {

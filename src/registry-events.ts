@@ -26,6 +26,8 @@ export interface RegistryEvents {
   passivated: { id: string; type: string };
   /** A passivated instance was loaded again (an event, a spawnSingleton, a waitFor, a timer). */
   activated: { id: string; type: string; actor: AnyActor };
+  /** With a cluster store: another process now owns this instance; this process stopped its copy. */
+  lost: { id: string; type: string };
   /** A stored record could not be loaded and was moved aside. */
   quarantined: { key: string; id: string | undefined; error: RegistryError };
   /** Something went wrong that no caller is waiting on: a write fault, a throwing listener. */

@@ -2,6 +2,7 @@ import { nanoid } from 'nanoid';
 import type { Actor, AnyActor, AnyEventObject, InputFrom, InspectionEvent, Observer } from 'xstate';
 import { ActorHost } from './actor-host.js';
 import { type Clock, systemClock } from './clock.js';
+import { ClusterHosting } from './cluster.js';
 import { RegistryError } from './errors.js';
 import { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
@@ -20,7 +21,7 @@ import { RegistryEmitter, type RegistryEventName, type RegistryEvents } from './
 import { decodeRecord, restoreStore, type StartSummary } from './restore.js';
 import { type InstanceStatus, statusOf } from './status.js';
 import { MemoryStore } from './stores/memory-store.js';
-import type { Store } from './stores/store.js';
+import { isClusterStore, type Store } from './stores/store.js';
 
 /**
  * When a change counts as done. `'relaxed'` (default): `send` resolves once the
@@ -51,6 +52,8 @@ export interface RegistryOptions<M extends MachineMap> {
    * unloaded, and activated again on demand. Off (undefined) by default.
    */
   idleTimeoutMs?: number;
+  /** With a cluster store (PostgreSQL): how often to look for instances whose owner died. Default 2,000 ms. */
+  takeoverIntervalMs?: number;
 }
 
 export interface SpawnSingletonOptions<TInput = unknown> {
@@ -117,6 +120,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #persister: Persister;
   readonly #actors: ActorHost;
   readonly #passivation: Passivation | undefined;
+  readonly #cluster: ClusterHosting | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
   #phase: Phase = 'new';
   #starting: Promise<StartSummary> | undefined;
@@ -162,7 +166,12 @@ export class Registry<M extends MachineMap = MachineMap> {
     this.#persister = new Persister({
       store: this.#store,
       maxRecordBytes: options.maxRecordBytes ?? 16 * 1024 * 1024,
-      report: (err) => this.#emitter.emit('error', err),
+      report: (err) => {
+        // A fenced write means another process owns the instance now: stop our copy.
+        if (err.code === 'FENCED')
+          this.#cluster?.lost(String(err.details.id), 'a write was fenced');
+        this.#emitter.emit('error', err);
+      },
       onProgress: () => this.#releaseBackpressure(),
     });
     this.#actors = new ActorHost({
@@ -193,6 +202,19 @@ export class Registry<M extends MachineMap = MachineMap> {
             exclusive: (id, fn) => this.#exclusive(id, fn),
             isLocked: (id) => this.#locks.isLocked(id),
           });
+    this.#cluster = isClusterStore(this.#store)
+      ? new ClusterHosting({
+          store: this.#store,
+          clock: this.#clock,
+          instances: this.#instances,
+          machines: this.#machines,
+          persister: this.#persister,
+          actors: this.#actors,
+          emitter: this.#emitter,
+          exclusive: (id, fn) => this.#exclusive(id, fn),
+          sweepIntervalMs: options.takeoverIntervalMs ?? 2000,
+        })
+      : undefined;
   }
 
   /** The clock every actor of this registry runs on. */
@@ -230,6 +252,20 @@ export class Registry<M extends MachineMap = MachineMap> {
     this.#starting = (async () => {
       try {
         await this.#store.open();
+        if (this.#cluster) {
+          // Nothing is loaded up front: instances are claimed as they are asked for.
+          this.#phase = 'open';
+          const restored = await this.#cluster.start();
+          this.#passivation?.start();
+          return {
+            restored,
+            passive: 0,
+            finished: 0,
+            migrated: 0,
+            overdueTimers: 0,
+            quarantined: [],
+          };
+        }
         const summary = await restoreStore({
           store: this.#store,
           machines: this.#machines,
@@ -322,11 +358,17 @@ export class Registry<M extends MachineMap = MachineMap> {
         );
       }
       const run = () => this.#ensureNow(def, id, options.input, ifRunning, ifFinished);
-      if (this.#phase === 'open' && !this.#locks.isLocked(id) && !existing?.passive) {
+      if (
+        this.#phase === 'open' &&
+        !this.#locks.isLocked(id) &&
+        !existing?.passive &&
+        (existing || !this.#cluster)
+      ) {
         return Promise.resolve(run());
       }
       return this.#ready().then(() =>
         this.#exclusive(id, async () => {
+          await this.#cluster?.adopt(id, true);
           await this.#activateIfPassive(id);
           return run();
         }),
@@ -432,6 +474,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     assertInstanceId(id);
     await this.#ready();
     const instance = this.#instances.get(id);
+    if (!instance && this.#cluster) return this.#cluster.remoteStatus(id);
     return instance && this.#status(instance);
   }
 
@@ -446,6 +489,7 @@ export class Registry<M extends MachineMap = MachineMap> {
    */
   async list(filter: ListFilter = {}): Promise<ListPage<InstanceStatus>> {
     await this.#ready();
+    if (this.#cluster) return this.#cluster.list(filter, (i) => this.#status(i));
     const page = queryInstances(this.#instances.values(), filter);
     const result: ListPage<InstanceStatus> = {
       items: await Promise.all(page.items.map((i) => this.#status(i))),
@@ -507,8 +551,11 @@ export class Registry<M extends MachineMap = MachineMap> {
       this.#assertOpen();
     }
     const instance =
-      this.#locks.isLocked(id) || this.#instances.get(id)?.passive
+      this.#locks.isLocked(id) ||
+      this.#instances.get(id)?.passive ||
+      (this.#cluster && !this.#instances.has(id))
         ? await this.#exclusive(id, async () => {
+            await this.#cluster?.adopt(id, false);
             await this.#activateIfPassive(id);
             return deliver();
           })
@@ -538,8 +585,12 @@ export class Registry<M extends MachineMap = MachineMap> {
       options.timeoutMs === undefined ? undefined : this.#clock.now() + options.timeoutMs;
     await this.#ready();
     // A passivated instance changes only while live: activate it to watch it.
-    if (this.#instances.get(id)?.passive)
-      await this.#exclusive(id, () => this.#activateIfPassive(id));
+    if (this.#instances.get(id)?.passive || (this.#cluster && !this.#instances.has(id))) {
+      await this.#exclusive(id, async () => {
+        await this.#cluster?.adopt(id, false);
+        await this.#activateIfPassive(id);
+      });
+    }
     const instance = this.#instances.get(id);
     if (!instance)
       throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to wait for.`, {
@@ -592,6 +643,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     await this.#ready();
     return this.#exclusive(id, async () => {
       this.#assertOpen();
+      await this.#cluster?.adopt(id, false);
       await this.#activateIfPassive(id);
       const instance = this.#instances.get(id);
       if (!instance)
@@ -614,6 +666,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     await this.#ready();
     return this.#exclusive(id, async () => {
       this.#assertOpen();
+      await this.#cluster?.adopt(id, false);
       const instance = this.#instances.get(id);
       if (!instance)
         throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to purge.`, {
@@ -658,6 +711,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       await Promise.allSettled([...this.#inFlight]);
       await this.#locks.drain();
       this.#passivation?.stop();
+      this.#cluster?.stop();
       for (const instance of this.#instances.values()) {
         if (instance.status === 'running' && instance.actor) this.#actors.detach(instance, true);
         instance.notifyWaiters();

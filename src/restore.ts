@@ -107,6 +107,16 @@ export function decodeRecord(text: string, machines: Map<string, ResolvedMachine
   return { record, def, ...migrate(record, def) };
 }
 
+/** The registry's bookkeeping for a decoded record, with no actor yet. */
+export function instanceFromRecord({ record, def }: DecodedRecord): Instance {
+  const instance = new Instance(record.id, def, record.createdAt);
+  instance.updatedAt = record.updatedAt;
+  instance.status = record.status;
+  instance.stopReason = record.stopReason;
+  instance.error = record.error;
+  return instance;
+}
+
 /**
  * Re-creates the actor of a running instance from its snapshot and re-arms its
  * delayed events (overdue ones are delivered at once); reports events it had to drop.
@@ -170,12 +180,9 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
           { details: { id } },
         );
       }
-      const { record, def, snapshot, migrated } = decodeRecord(entry.text, ctx.machines);
-      const instance = new Instance(record.id, def, record.createdAt);
-      instance.updatedAt = record.updatedAt;
-      instance.status = record.status;
-      instance.stopReason = record.stopReason;
-      instance.error = record.error;
+      const decoded = decodeRecord(entry.text, ctx.machines);
+      const { record, def, snapshot, migrated } = decoded;
+      const instance = instanceFromRecord(decoded);
       if (record.status !== 'running') {
         instance.frozen = { snapshot, timers: [] };
         ctx.add(instance);

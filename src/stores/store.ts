@@ -39,3 +39,69 @@ export interface Store {
   quarantine(key: string, reason: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/** What a {@link ClusterStore} answers to a claim on an instance ID. */
+export type ClaimResult =
+  | { owned: true; epoch: number; text: string | undefined }
+  | { owned: false; owner: string; expiresAt: number };
+
+/** One page of stored records, for queries a cluster store serves itself. */
+export interface StoredPage {
+  texts: string[];
+  cursor?: string;
+}
+
+/** Filters a cluster store applies in its queries (the registry's `list()` filter, times in epoch ms). */
+export interface StoreQuery {
+  status?: readonly string[];
+  type?: readonly string[];
+  createdFrom?: number;
+  createdTo?: number;
+  updatedFrom?: number;
+  updatedTo?: number;
+  limit: number;
+  cursor?: string;
+}
+
+/**
+ * A store shared by several processes, with per-ID ownership. A process hosts
+ * an instance only while it holds that instance's lease; every write is fenced
+ * by the epoch of its claim, so an owner that lost its lease can never overwrite
+ * the newer owner's state (its write rejects with code `FENCED`).
+ *
+ * With a cluster store the registry loads nothing up front: it claims instances
+ * as they are asked for, takes over those whose owner died (`orphans`), and
+ * serves `getStatus`/`list` for instances hosted elsewhere from `read`/`query`.
+ */
+export interface ClusterStore extends Store {
+  /** This process's identity in leases. */
+  readonly ownerId: string;
+  /** Takes (or keeps) the lease on `id`; answers who owns it otherwise. A new owner gets a higher epoch. */
+  claim(id: string): Promise<ClaimResult>;
+  /** Gives up the lease on `id` (after close, or when the instance is not there). */
+  release(id: string): Promise<void>;
+  /** IDs of running instances whose owner's lease has expired, oldest first. */
+  orphans(limit: number): Promise<string[]>;
+  query(query: StoreQuery): Promise<StoredPage>;
+  /** Called when a lease this process held was lost (renewal failed or another process took over). */
+  onLeaseLost(listener: (id: string) => void): void;
+  /** Called with background failures (connection errors, failed renewals). */
+  onError?(listener: (err: unknown) => void): void;
+}
+
+/**
+ * Whether `store` is a {@link ClusterStore}.
+ *
+ * @example
+ * ```ts
+ * if (isClusterStore(store)) console.log('leases held as', store.ownerId);
+ * ```
+ */
+export function isClusterStore(store: Store): store is ClusterStore {
+  const s = store as Partial<ClusterStore>;
+  return (
+    typeof s.claim === 'function' &&
+    typeof s.orphans === 'function' &&
+    typeof s.query === 'function'
+  );
+}

@@ -1,0 +1,198 @@
+import type { ActorHost } from './actor-host.js';
+import type { Clock } from './clock.js';
+import { RegistryError } from './errors.js';
+import type { Instance } from './instance.js';
+import { type ListFilter, type ListPage, normalizeFilter } from './list-query.js';
+import type { ResolvedMachine } from './machines.js';
+import type { Persister } from './persister.js';
+import type { RegistryEmitter } from './registry-events.js';
+import { decodeRecord, instanceFromRecord, resume } from './restore.js';
+import { type InstanceStatus, statusOf } from './status.js';
+import type { ClusterStore } from './stores/store.js';
+
+export interface ClusterDeps {
+  store: ClusterStore;
+  clock: Clock;
+  instances: Map<string, Instance>;
+  machines: Map<string, ResolvedMachine>;
+  persister: Persister;
+  actors: ActorHost;
+  emitter: RegistryEmitter;
+  exclusive: <T>(id: string, fn: () => T | Promise<T>) => Promise<T>;
+  /** How often to look for instances whose owner died. */
+  sweepIntervalMs: number;
+}
+
+/**
+ * Hosting over a {@link ClusterStore}: this process holds a lease on every
+ * instance it hosts. Instances are adopted on demand (claimed, then restored
+ * from their last record), orphans of a dead owner are taken over by a periodic
+ * sweep, and an instance whose lease is lost (fenced) is stopped here at once so
+ * that only the new owner's copy runs.
+ */
+export class ClusterHosting {
+  readonly #d: ClusterDeps;
+  #sweep: ReturnType<typeof setInterval> | undefined;
+  #sweeping = false;
+
+  constructor(deps: ClusterDeps) {
+    this.#d = deps;
+    deps.store.onLeaseLost((id) => this.lost(id, 'its lease could not be renewed'));
+    deps.store.onError?.((cause) =>
+      deps.emitter.emit(
+        'error',
+        new RegistryError(
+          'PERSIST_FAILED',
+          'The cluster store reported a background failure; actors keep running and writes are retried.',
+          { cause },
+        ),
+      ),
+    );
+  }
+
+  /** Takes over orphans now, then every `sweepIntervalMs`. Resolves to how many were taken over. */
+  async start(): Promise<number> {
+    const n = await this.takeOver();
+    this.#sweep = setInterval(() => void this.takeOver().catch(() => {}), this.#d.sweepIntervalMs);
+    this.#sweep.unref();
+    return n;
+  }
+
+  stop(): void {
+    if (this.#sweep) clearInterval(this.#sweep);
+  }
+
+  /** Claims and resumes running instances whose owner's lease expired. */
+  async takeOver(): Promise<number> {
+    if (this.#sweeping) return 0;
+    this.#sweeping = true;
+    let taken = 0;
+    try {
+      for (const id of await this.#d.store.orphans(100)) {
+        if (this.#d.instances.has(id)) continue;
+        try {
+          if ((await this.#d.exclusive(id, () => this.adopt(id, false))) === 'adopted') taken++;
+        } catch (err) {
+          if (!(err instanceof RegistryError && err.code === 'OWNED_ELSEWHERE')) this.#report(err);
+        }
+      }
+    } finally {
+      this.#sweeping = false;
+    }
+    return taken;
+  }
+
+  /**
+   * Under the ID's lock: makes `id` local if it is not. Claims it (throwing
+   * `OWNED_ELSEWHERE` when another live process holds it) and restores its last
+   * record. With nothing stored, keeps the claim when `create` (the caller is
+   * about to create it) and gives it back otherwise.
+   */
+  async adopt(id: string, create: boolean): Promise<'local' | 'adopted' | 'missing'> {
+    if (this.#d.instances.has(id)) return 'local';
+    const claim = await this.#d.store.claim(id);
+    if (!claim.owned) {
+      throw new RegistryError(
+        'OWNED_ELSEWHERE',
+        `Instance '${id}' is hosted by ${claim.owner} (lease until ${new Date(claim.expiresAt).toISOString()}); send the request to that process, or retry after its lease expires.`,
+        { details: { id, owner: claim.owner, leaseExpiresAt: claim.expiresAt } },
+      );
+    }
+    if (claim.text === undefined) {
+      if (!create) await this.#d.store.release(id);
+      return 'missing';
+    }
+    let decoded: ReturnType<typeof decodeRecord>;
+    try {
+      decoded = decodeRecord(claim.text, this.#d.machines);
+    } catch (err) {
+      const error =
+        err instanceof RegistryError
+          ? err
+          : new RegistryError('CORRUPT_RECORD', `Instance '${id}' could not be decoded.`, {
+              cause: err,
+            });
+      await this.#d.store.quarantine(id, `${error.code}: ${error.message}`);
+      this.#d.emitter.emit('quarantined', { key: id, id, error });
+      throw error;
+    }
+    const instance = instanceFromRecord(decoded);
+    if (instance.status !== 'running') {
+      instance.frozen = { snapshot: decoded.snapshot, timers: [] };
+      this.#d.instances.set(id, instance);
+      return 'adopted';
+    }
+    const actor = resume(instance, decoded.snapshot, decoded.record.timers, {
+      clock: this.#d.clock,
+      host: (i, s) => this.#d.actors.host(i, { snapshot: s }),
+      emit: (name, payload) => this.#d.emitter.emit(name, payload),
+    });
+    this.#d.instances.set(id, instance);
+    this.#d.emitter.emit('restored', { id, type: instance.type, actor });
+    return 'adopted';
+  }
+
+  /** This process lost `id` to another owner: stop its copy without writing, and say so. */
+  lost(id: string, why: string): void {
+    const instance = this.#d.instances.get(id);
+    if (!instance) return;
+    this.#d.instances.delete(id);
+    this.#d.persister.retire(instance);
+    if (instance.actor && instance.status === 'running') this.#d.actors.detach(instance, false);
+    instance.notifyWaiters();
+    this.#d.emitter.emit('lost', { id, type: instance.type });
+    this.#d.emitter.emit(
+      'error',
+      new RegistryError(
+        'FENCED',
+        `Instance '${id}' now belongs to another process (${why}); this process stopped its copy.`,
+        { details: { id } },
+      ),
+    );
+  }
+
+  /** The status of an instance hosted anywhere, from its stored record. */
+  async remoteStatus(id: string): Promise<InstanceStatus | undefined> {
+    const text = await this.#d.store.read(id);
+    if (text === undefined) return undefined;
+    const decoded = decodeRecord(text, this.#d.machines);
+    return statusOf(instanceFromRecord(decoded), decoded.snapshot);
+  }
+
+  /** `list()` served by the store's query, with this process's fresher state for the instances it hosts. */
+  async list(
+    filter: ListFilter,
+    local: (instance: Instance) => Promise<InstanceStatus>,
+  ): Promise<ListPage<InstanceStatus>> {
+    const f = normalizeFilter(filter);
+    const page = await this.#d.store.query({
+      ...(f.statuses ? { status: [...f.statuses] } : {}),
+      ...(f.types ? { type: [...f.types] } : {}),
+      ...(f.createdFrom !== undefined ? { createdFrom: f.createdFrom } : {}),
+      ...(f.createdTo !== undefined ? { createdTo: f.createdTo } : {}),
+      ...(f.updatedFrom !== undefined ? { updatedFrom: f.updatedFrom } : {}),
+      ...(f.updatedTo !== undefined ? { updatedTo: f.updatedTo } : {}),
+      limit: f.limit,
+      ...(f.cursor !== undefined ? { cursor: f.cursor } : {}),
+    });
+    const items = await Promise.all(
+      page.texts.map(async (text) => {
+        const decoded = decodeRecord(text, this.#d.machines);
+        const here = this.#d.instances.get(decoded.record.id);
+        return here ? local(here) : statusOf(instanceFromRecord(decoded), decoded.snapshot);
+      }),
+    );
+    return page.cursor ? { items, cursor: page.cursor } : { items };
+  }
+
+  #report(err: unknown): void {
+    this.#d.emitter.emit(
+      'error',
+      err instanceof RegistryError
+        ? err
+        : new RegistryError('RESTORE_FAILED', 'Taking over an orphaned instance failed.', {
+            cause: err,
+          }),
+    );
+  }
+}

@@ -1,0 +1,371 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import pg from 'pg';
+import { RegistryError } from '../errors.js';
+import type { ClaimResult, ClusterStore, StoredEntry, StoredPage, StoreQuery } from './store.js';
+
+export interface PostgresStoreOptions {
+  /** A libpq connection string, e.g. `postgres://user:pass@127.0.0.1:5432/app`. */
+  connectionString?: string;
+  /** Or a pool you manage (then `close()` leaves it open). */
+  pool?: pg.Pool;
+  /** Table name (letters, digits, underscores). Default `xstate_registry_instances`. */
+  table?: string;
+  /** How long a lease lasts without renewal. Default 10,000 ms; renewed every third of it. */
+  leaseMs?: number;
+  /** This process's name in leases. Default `<host>/<pid>/<random>`, unique per process start. */
+  ownerId?: string;
+}
+
+const SCHEMA_VERSION = 1;
+
+/**
+ * Keeps instances in PostgreSQL and lets several processes share them safely:
+ * per-ID leases (owner, expiry, and a fencing epoch that grows with each new
+ * owner), fenced writes, lease renewal, and the queries that serve `getStatus`
+ * and `list` without loading instances. Load it from `xstate-registry/postgres`
+ * so that only its users need `pg` (an optional peer dependency).
+ *
+ * @example
+ * ```ts
+ * import { createRegistry } from 'xstate-registry';
+ * import { PostgresStore } from 'xstate-registry/postgres';
+ *
+ * const registry = createRegistry({ machines, store: new PostgresStore({ connectionString: process.env.DATABASE_URL }) });
+ * await registry.start(); // creates or migrates the schema on first use
+ * ```
+ */
+export class PostgresStore implements ClusterStore {
+  readonly ownerId: string;
+  readonly #pool: pg.Pool;
+  readonly #ownsPool: boolean;
+  readonly #t: string;
+  readonly #leaseMs: number;
+  /** Epoch of every lease this process holds. */
+  readonly #epochs = new Map<string, number>();
+  readonly #lostListeners: Array<(id: string) => void> = [];
+  readonly #errorListeners: Array<(err: unknown) => void> = [];
+  #renewTimer: ReturnType<typeof setInterval> | undefined;
+  #open = false;
+
+  constructor(options: PostgresStoreOptions) {
+    const table = options.table ?? 'xstate_registry_instances';
+    if (!/^[a-z_][a-z0-9_]{0,40}$/.test(table)) {
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        `PostgresStore: table must be lowercase letters, digits and underscores, got '${table}'.`,
+      );
+    }
+    if (!options.pool && !options.connectionString) {
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        'PostgresStore needs { connectionString } or { pool }.',
+      );
+    }
+    this.#t = table;
+    this.#leaseMs = options.leaseMs ?? 10_000;
+    this.ownerId = options.ownerId ?? `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+    this.#ownsPool = !options.pool;
+    this.#pool =
+      options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: 10 });
+    // An idle client whose server went away emits 'error'; unheard, it would crash the process.
+    this.#pool.on('error', (err) => this.#reportError(err));
+  }
+
+  /** Listens for connection errors and failed renewals (the registry reports them as `error` events). */
+  onError(listener: (err: unknown) => void): void {
+    this.#errorListeners.push(listener);
+  }
+
+  onLeaseLost(listener: (id: string) => void): void {
+    this.#lostListeners.push(listener);
+  }
+
+  async open(): Promise<void> {
+    await this.#migrate();
+    this.#open = true;
+    this.#renewTimer = setInterval(() => void this.#renew(), Math.max(100, this.#leaseMs / 3));
+    this.#renewTimer.unref();
+  }
+
+  async #migrate(): Promise<void> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      // Several processes may start at once: one of them creates the schema.
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+        `xstate-registry:${this.#t}`,
+      ]);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${this.#t}_schema (version integer NOT NULL)`);
+      const { rows } = await client.query(`SELECT version FROM ${this.#t}_schema`);
+      const version: number = rows[0]?.version ?? 0;
+      if (version > SCHEMA_VERSION) {
+        throw new RegistryError(
+          'STORE_CLOSED',
+          `Table ${this.#t} has schema version ${version}, newer than this xstate-registry (${SCHEMA_VERSION}); upgrade the package.`,
+        );
+      }
+      if (version < 1) {
+        await client.query(`
+          CREATE TABLE IF NOT EXISTS ${this.#t} (
+            id text PRIMARY KEY,
+            type text,
+            status text,
+            created_at bigint,
+            updated_at bigint,
+            record jsonb,
+            owner text,
+            lease_expires_at timestamptz,
+            epoch bigint NOT NULL DEFAULT 0
+          );
+          CREATE INDEX IF NOT EXISTS ${this.#t}_by_created ON ${this.#t} (created_at, id) WHERE record IS NOT NULL;
+          CREATE INDEX IF NOT EXISTS ${this.#t}_by_status ON ${this.#t} (status, type, created_at, id) WHERE record IS NOT NULL;
+          CREATE INDEX IF NOT EXISTS ${this.#t}_by_updated ON ${this.#t} (updated_at) WHERE record IS NOT NULL;
+          CREATE INDEX IF NOT EXISTS ${this.#t}_orphans ON ${this.#t} (lease_expires_at) WHERE status = 'running';
+          CREATE TABLE IF NOT EXISTS ${this.#t}_quarantine (id text NOT NULL, record text, reason text NOT NULL, at timestamptz NOT NULL DEFAULT now());
+        `);
+        await client.query(`DELETE FROM ${this.#t}_schema`);
+        await client.query(`INSERT INTO ${this.#t}_schema (version) VALUES ($1)`, [SCHEMA_VERSION]);
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async claim(id: string): Promise<ClaimResult> {
+    this.#assertOpen();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { rows } = await this.#pool.query(
+        `INSERT INTO ${this.#t} AS t (id, owner, lease_expires_at, epoch)
+           VALUES ($1, $2, now() + make_interval(secs => $3::double precision / 1000), 1)
+         ON CONFLICT (id) DO UPDATE SET
+           owner = EXCLUDED.owner,
+           lease_expires_at = EXCLUDED.lease_expires_at,
+           epoch = CASE WHEN t.owner = EXCLUDED.owner THEN t.epoch ELSE t.epoch + 1 END
+         WHERE t.owner IS NULL OR t.owner = EXCLUDED.owner OR t.lease_expires_at < now()
+         RETURNING epoch, record::text AS record`,
+        [id, this.ownerId, this.#leaseMs],
+      );
+      const row = rows[0] as { epoch: string; record: string | null } | undefined;
+      if (row) {
+        this.#epochs.set(id, Number(row.epoch));
+        return { owned: true, epoch: Number(row.epoch), text: row.record ?? undefined };
+      }
+      const other = await this.#pool.query(
+        `SELECT owner, (extract(epoch from lease_expires_at) * 1000)::bigint AS until FROM ${this.#t} WHERE id = $1`,
+        [id],
+      );
+      const o = other.rows[0] as { owner: string | null; until: string | null } | undefined;
+      if (o?.owner) return { owned: false, owner: o.owner, expiresAt: Number(o.until) };
+      // Released between the two queries: try again.
+    }
+    throw new RegistryError(
+      'OWNED_ELSEWHERE',
+      `Instance '${id}' keeps changing hands; try again.`,
+      { details: { id } },
+    );
+  }
+
+  async release(id: string): Promise<void> {
+    this.#epochs.delete(id);
+    await this.#pool.query(
+      `DELETE FROM ${this.#t} WHERE id = $1 AND owner = $2 AND record IS NULL`,
+      [id, this.ownerId],
+    );
+    await this.#pool.query(
+      `UPDATE ${this.#t} SET owner = NULL, lease_expires_at = NULL WHERE id = $1 AND owner = $2`,
+      [id, this.ownerId],
+    );
+  }
+
+  async *load(): AsyncIterable<StoredEntry> {
+    this.#assertOpen();
+    const { rows } = await this.#pool.query(
+      `SELECT id, record::text AS record FROM ${this.#t} WHERE record IS NOT NULL ORDER BY created_at, id`,
+    );
+    for (const row of rows as Array<{ id: string; record: string }>)
+      yield { key: row.id, text: row.record };
+  }
+
+  async read(id: string): Promise<string | undefined> {
+    this.#assertOpen();
+    const { rows } = await this.#pool.query(
+      `SELECT record::text AS record FROM ${this.#t} WHERE id = $1 AND record IS NOT NULL`,
+      [id],
+    );
+    return (rows[0] as { record: string } | undefined)?.record;
+  }
+
+  async write(id: string, text: string): Promise<void> {
+    this.#assertOpen();
+    const epoch = this.#epochs.get(id);
+    if (epoch === undefined) throw this.#fenced(id, 'this process holds no lease on it');
+    const r = JSON.parse(text) as {
+      type: string;
+      status: string;
+      createdAt: number;
+      updatedAt: number;
+    };
+    const result = await this.#pool.query(
+      `UPDATE ${this.#t} SET record = $3::jsonb, type = $4, status = $5, created_at = $6, updated_at = $7
+       WHERE id = $1 AND owner = $2 AND epoch = $8`,
+      [id, this.ownerId, text, r.type, r.status, r.createdAt, r.updatedAt, epoch],
+    );
+    if (result.rowCount === 0) {
+      this.#epochs.delete(id);
+      throw this.#fenced(id, 'another process took it over');
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    this.#assertOpen();
+    const epoch = this.#epochs.get(id);
+    if (epoch === undefined) throw this.#fenced(id, 'this process holds no lease on it');
+    this.#epochs.delete(id);
+    await this.#pool.query(`DELETE FROM ${this.#t} WHERE id = $1 AND owner = $2 AND epoch = $3`, [
+      id,
+      this.ownerId,
+      epoch,
+    ]);
+  }
+
+  async quarantine(key: string, reason: string): Promise<void> {
+    this.#assertOpen();
+    await this.#pool.query(
+      `WITH moved AS (DELETE FROM ${this.#t} WHERE id = $1 RETURNING id, record::text AS record)
+       INSERT INTO ${this.#t}_quarantine (id, record, reason) SELECT id, record, $2 FROM moved`,
+      [key, reason],
+    );
+    this.#epochs.delete(key);
+  }
+
+  async orphans(limit: number): Promise<string[]> {
+    this.#assertOpen();
+    const { rows } = await this.#pool.query(
+      `SELECT id FROM ${this.#t}
+       WHERE status = 'running' AND record IS NOT NULL AND (owner IS NULL OR lease_expires_at < now())
+       ORDER BY lease_expires_at NULLS FIRST LIMIT $1`,
+      [limit],
+    );
+    return (rows as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  async query(q: StoreQuery): Promise<StoredPage> {
+    this.#assertOpen();
+    const where = ['record IS NOT NULL'];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (q.status?.length) add('status = ANY(?)', [...q.status]);
+    if (q.type?.length) add('type = ANY(?)', [...q.type]);
+    if (q.createdFrom !== undefined) add('created_at >= ?', q.createdFrom);
+    if (q.createdTo !== undefined) add('created_at <= ?', q.createdTo);
+    if (q.updatedFrom !== undefined) add('updated_at >= ?', q.updatedFrom);
+    if (q.updatedTo !== undefined) add('updated_at <= ?', q.updatedTo);
+    if (q.cursor !== undefined) {
+      const [createdAt, id] = decodeCursor(q.cursor);
+      params.push(createdAt, id);
+      where.push(`(created_at, id) > ($${params.length - 1}, $${params.length})`);
+    }
+    params.push(q.limit + 1);
+    const { rows } = await this.#pool.query(
+      `SELECT id, created_at, record::text AS record FROM ${this.#t} WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT $${params.length}`,
+      params,
+    );
+    const page = (rows as Array<{ id: string; created_at: string; record: string }>).slice(
+      0,
+      q.limit,
+    );
+    const last = page[page.length - 1];
+    const result: StoredPage = { texts: page.map((r) => r.record) };
+    if (rows.length > q.limit && last)
+      result.cursor = Buffer.from(JSON.stringify([Number(last.created_at), last.id])).toString(
+        'base64url',
+      );
+    return result;
+  }
+
+  async close(): Promise<void> {
+    if (!this.#open) return;
+    this.#open = false;
+    if (this.#renewTimer) clearInterval(this.#renewTimer);
+    // Give up every lease at once, so other processes can take over without waiting for expiry.
+    try {
+      await this.#pool.query(`DELETE FROM ${this.#t} WHERE owner = $1 AND record IS NULL`, [
+        this.ownerId,
+      ]);
+      await this.#pool.query(
+        `UPDATE ${this.#t} SET owner = NULL, lease_expires_at = NULL WHERE owner = $1`,
+        [this.ownerId],
+      );
+    } catch (err) {
+      this.#reportError(err);
+    }
+    this.#epochs.clear();
+    if (this.#ownsPool) await this.#pool.end();
+  }
+
+  /** Renews every lease held; the ones that come back missing were lost. */
+  async #renew(): Promise<void> {
+    if (!this.#open || this.#epochs.size === 0) return;
+    const ids = [...this.#epochs.keys()];
+    try {
+      const { rows } = await this.#pool.query(
+        `UPDATE ${this.#t} SET lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
+         WHERE owner = $1 AND id = ANY($2) RETURNING id, epoch`,
+        [this.ownerId, ids, this.#leaseMs],
+      );
+      const kept = new Map(
+        (rows as Array<{ id: string; epoch: string }>).map((r) => [r.id, Number(r.epoch)]),
+      );
+      for (const id of ids) {
+        if (!this.#epochs.has(id)) continue; // released meanwhile
+        if (kept.get(id) === this.#epochs.get(id)) continue;
+        this.#epochs.delete(id);
+        for (const listener of this.#lostListeners) listener(id);
+      }
+    } catch (err) {
+      // The database is unreachable: keep the leases we think we hold; fenced
+      // writes protect the data if another process takes over meanwhile.
+      this.#reportError(err);
+    }
+  }
+
+  #fenced(id: string, why: string): RegistryError {
+    return new RegistryError(
+      'FENCED',
+      `This process no longer owns instance '${id}' (${why}); its copy is stopped and the newer owner's state stands.`,
+      { details: { id, owner: this.ownerId } },
+    );
+  }
+
+  #reportError(err: unknown): void {
+    for (const listener of this.#errorListeners) listener(err);
+  }
+
+  #assertOpen(): void {
+    if (!this.#open)
+      throw new RegistryError(
+        'STORE_CLOSED',
+        'This PostgresStore is not open; start a registry over it first.',
+      );
+  }
+}
+
+function decodeCursor(cursor: string): [number, string] {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string')
+      return [v[0], v[1]];
+  } catch {}
+  throw new RegistryError(
+    'INVALID_ARGUMENT',
+    'list(): cursor is not one this registry handed out.',
+  );
+}

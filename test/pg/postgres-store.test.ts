@@ -1,0 +1,138 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRegistry, type RegistryError } from '../../src/index.js';
+import { PostgresStore } from '../../src/postgres.js';
+import { machines } from '../fixtures.js';
+import { storeContract } from '../store-contract.js';
+import { freshTable, noPg, server, sql } from './helpers.js';
+
+if (noPg) console.warn(`Skipping PostgreSQL tests: ${noPg}`);
+
+describe.skipIf(noPg)('PostgresStore', () => {
+  storeContract('PostgresStore', async () => {
+    const table = freshTable();
+    return {
+      store: new PostgresStore({ connectionString: server.url, table }),
+      again: () => new PostgresStore({ connectionString: server.url, table }),
+    };
+  });
+
+  const open: Array<{ close(): Promise<void> }> = [];
+  afterEach(async () => {
+    await Promise.allSettled(open.splice(0).map((c) => c.close()));
+  });
+
+  async function registryOn(table: string, extra: Record<string, unknown> = {}) {
+    const store = new PostgresStore({ connectionString: server.url, table, leaseMs: 1000 });
+    const registry = createRegistry({ machines, store, takeoverIntervalMs: 200, ...extra });
+    open.push(registry);
+    await registry.start();
+    return { registry, store };
+  }
+
+  it('creates its schema on first use, indexed for status and list queries', async () => {
+    const table = freshTable();
+    await registryOn(table);
+    const indexes = await sql<{ indexname: string }>(
+      'SELECT indexname FROM pg_indexes WHERE tablename = $1',
+      [table],
+    );
+    expect(indexes.map((i) => i.indexname).sort()).toEqual(
+      [
+        `${table}_by_created`,
+        `${table}_by_status`,
+        `${table}_by_updated`,
+        `${table}_orphans`,
+        `${table}_pkey`,
+      ].sort(),
+    );
+    const plan = await sql<{ 'QUERY PLAN': string }>(
+      `EXPLAIN SELECT id FROM ${table} WHERE record IS NOT NULL AND status = ANY($1) ORDER BY created_at, id LIMIT 10`,
+      [['running']],
+    );
+    expect(plan.map((p) => p['QUERY PLAN']).join('\n')).not.toMatch(/Seq Scan.*\n.*Sort/);
+  });
+
+  it('hosts, persists and resumes instances like any store, with status and list served by queries', async () => {
+    const table = freshTable();
+    const first = await registryOn(table);
+    await first.registry.spawnSingleton('counter', 'c1', { input: { label: 'pg' } });
+    await first.registry.send('c1', { type: 'INC' });
+    await first.registry.spawnSingleton('counter', 'done');
+    await first.registry.send('done', { type: 'FINISH' });
+    await first.registry.flush();
+    const rows = await sql<{ id: string; status: string; owner: string | null }>(
+      `SELECT id, status, owner FROM ${table} ORDER BY id`,
+    );
+    expect(rows).toEqual([
+      { id: 'c1', status: 'running', owner: first.store.ownerId },
+      { id: 'done', status: 'done', owner: first.store.ownerId },
+    ]);
+    await first.registry.close();
+    expect(
+      (await sql<{ owner: string | null }>(`SELECT owner FROM ${table}`)).every(
+        (r) => r.owner === null,
+      ),
+    ).toBe(true);
+
+    const second = await registryOn(table, { takeoverIntervalMs: 60_000 });
+    // start() took over the running orphan; status and list need no activation for the rest.
+    expect(second.registry.get('c1')?.getSnapshot().context).toEqual({ count: 1, label: 'pg' });
+    expect(await second.registry.getStatus('done')).toMatchObject({
+      status: 'done',
+      output: { total: 0 },
+    });
+    const page = await second.registry.list({ status: ['running', 'done'], limit: 1 });
+    expect(page.items).toHaveLength(1);
+    const next = await second.registry.list({
+      status: ['running', 'done'],
+      limit: 1,
+      cursor: page.cursor as string,
+    });
+    expect([page.items[0]?.id, next.items[0]?.id].sort()).toEqual(['c1', 'done']);
+  });
+
+  it('a process that does not own an ID gets OWNED_ELSEWHERE naming the owner', async () => {
+    const table = freshTable();
+    const a = await registryOn(table);
+    const b = await registryOn(table);
+    await a.registry.spawnSingleton('counter', 'mine');
+    await a.registry.flush();
+    for (const call of [
+      () => b.registry.spawnSingleton('counter', 'mine'),
+      () => b.registry.send('mine', { type: 'INC' }),
+      () => b.registry.stop('mine'),
+      () => b.registry.purge('mine', { force: true }),
+    ]) {
+      await expect(call()).rejects.toMatchObject({
+        code: 'OWNED_ELSEWHERE',
+        details: { owner: a.store.ownerId },
+      });
+    }
+    // ...but may read its status.
+    expect(await b.registry.getStatus('mine')).toMatchObject({ status: 'running' });
+  });
+
+  it('a write by a process that lost its lease is fenced; its copy stops', async () => {
+    const table = freshTable();
+    const a = await registryOn(table, { takeoverIntervalMs: 60_000 });
+    const errors: RegistryError[] = [];
+    const lost: string[] = [];
+    a.registry.on('error', (e) => errors.push(e));
+    a.registry.on('lost', ({ id }) => lost.push(id));
+    const actor = await a.registry.spawnSingleton('counter', 'c');
+    await a.registry.flush();
+    // Another owner takes over (as after A's lease expired): owner and epoch change.
+    await sql(
+      `UPDATE ${table} SET owner = 'someone-else', epoch = epoch + 1, lease_expires_at = now() + interval '1 hour', record = jsonb_set(record, '{snapshot,context,count}', '42') WHERE id = 'c'`,
+    );
+    actor.send({ type: 'INC' });
+    await expect(a.registry.flush()).rejects.toMatchObject({ code: 'FENCED' });
+    expect(lost).toEqual(['c']);
+    expect(actor.getSnapshot().status).toBe('stopped');
+    expect(a.registry.get('c')).toBeUndefined();
+    const [row] = await sql<{ count: number; owner: string }>(
+      `SELECT (record->'snapshot'->'context'->>'count')::int AS count, owner FROM ${table} WHERE id = 'c'`,
+    );
+    expect(row).toEqual({ count: 42, owner: 'someone-else' });
+  });
+});
