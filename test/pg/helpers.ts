@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { inject } from 'vitest';
 
@@ -17,8 +18,9 @@ export function freshTable(): string {
 export async function sql<T = Record<string, unknown>>(
   text: string,
   params: unknown[] = [],
+  url = server.url,
 ): Promise<T[]> {
-  const client = new pg.Client({ connectionString: server.url });
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return (await client.query(text, params)).rows as T[];
@@ -27,11 +29,26 @@ export async function sql<T = Record<string, unknown>>(
   }
 }
 
-/** Restarts the PostgreSQL server (fast shutdown: open connections are cut). */
-export function restartPg(): void {
-  const args = ['-D', server.data, '-m', 'fast', '-w', '-t', '60', 'restart'];
-  const pgCtl = join(server.bin, 'pg_ctl');
+/**
+ * Restarts a PostgreSQL server (fast shutdown: open connections are cut)
+ * without blocking the event loop, so that traffic can go on meanwhile.
+ */
+export async function restartPgAsync(target: { bin: string; data: string }): Promise<void> {
+  // -l keeps the new postmaster off pg_ctl's stdout, which would otherwise never close.
+  const args = [
+    '-D',
+    target.data,
+    '-l',
+    join(target.data, '..', 'log'),
+    '-m',
+    'fast',
+    '-w',
+    '-t',
+    '60',
+    'restart',
+  ];
+  const pgCtl = join(target.bin, 'pg_ctl');
   if (process.getuid?.() === 0)
-    execFileSync('runuser', ['-u', 'postgres', '--', pgCtl, ...args], { stdio: 'ignore' });
-  else execFileSync(pgCtl, args, { stdio: 'ignore' });
+    await promisify(execFile)('runuser', ['-u', 'postgres', '--', pgCtl, ...args]);
+  else await promisify(execFile)(pgCtl, args);
 }

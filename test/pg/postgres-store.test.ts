@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry, type RegistryError } from '../../src/index.js';
 import { PostgresStore } from '../../src/postgres.js';
 import { machines } from '../fixtures.js';
 import { storeContract } from '../store-contract.js';
-import { freshTable, noPg, server, sql } from './helpers.js';
+import { freshTable, noPg, restartPgAsync, server, sql } from './helpers.js';
+import { type PgServer, startPg, stopPg } from './server.js';
 
 if (noPg) console.warn(`Skipping PostgreSQL tests: ${noPg}`);
 
@@ -135,4 +136,64 @@ describe.skipIf(noPg)('PostgresStore', () => {
     );
     expect(row).toEqual({ count: 42, owner: 'someone-else' });
   });
+});
+
+describe.skipIf(noPg)('PostgreSQL restarting in the middle of traffic', () => {
+  // A server of its own: restarting the shared one would cut the other test files' connections.
+  let own: PgServer;
+  beforeAll(async () => {
+    own = await startPg(server.bin);
+  }, 60_000);
+  afterAll(() => stopPg(own));
+
+  it('the registry keeps its actors, reports the outage, retries, and loses nothing acknowledged', async () => {
+    const table = freshTable();
+    const store = new PostgresStore({ connectionString: own.url, table, leaseMs: 30_000 });
+    const registry = createRegistry({ machines, store, takeoverIntervalMs: 60_000 });
+    const errors: RegistryError[] = [];
+    registry.on('error', (e) => errors.push(e));
+    await registry.start();
+    const actor = await registry.spawnSingleton('counter', 'busy');
+    let acknowledged = 0;
+    let restarting = true;
+    const restart = restartPgAsync(own).finally(() => {
+      restarting = false;
+    });
+    // Traffic goes on while the server goes down and comes back.
+    let sent = 0;
+    while (restarting || sent < 200) {
+      await registry.send('busy', { type: 'INC' });
+      sent++;
+      const count = actor.getSnapshot().context.count;
+      try {
+        await registry.flush();
+        acknowledged = count;
+      } catch (err) {
+        expect((err as RegistryError).code).toBe('PERSIST_FAILED');
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await restart;
+    // After the outage, writes get through again (retried with backoff).
+    for (let i = 0; ; i++) {
+      try {
+        await registry.flush();
+        break;
+      } catch (err) {
+        if (i > 200) throw err;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    expect(registry.get('busy')).toBe(actor);
+    expect(errors.some((e) => e.code === 'PERSIST_FAILED')).toBe(true);
+    const [row] = await sql<{ count: number }>(
+      `SELECT (record->'snapshot'->'context'->>'count')::int AS count FROM ${table} WHERE id = 'busy'`,
+      [],
+      own.url,
+    );
+    expect(row?.count).toBe(actor.getSnapshot().context.count);
+    expect(row?.count).toBeGreaterThanOrEqual(acknowledged);
+    expect(row?.count).toBe(sent);
+    await registry.close();
+  }, 120_000);
 });

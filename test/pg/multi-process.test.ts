@@ -1,0 +1,132 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freshTable, noPg, server, sql } from './helpers.js';
+import { startWorker, type Worker } from './workers.js';
+
+let workers: Worker[] = [];
+afterEach(async () => {
+  for (const w of workers) {
+    w.signal('SIGCONT');
+    w.signal('SIGKILL');
+  }
+  await Promise.all(workers.map((w) => w.exited));
+  workers = [];
+});
+
+async function start(n: number, table: string, durability: 'relaxed' | 'strict' = 'strict') {
+  const started = await Promise.all(
+    Array.from({ length: n }, () => startWorker(server.url, table, durability)),
+  );
+  workers.push(...started);
+  return started;
+}
+
+/** Polls the database until `check` holds for the row of `id`; there is no wall-clock assertion, only a bound on waiting. */
+async function until<T>(
+  read: () => Promise<T>,
+  check: (v: T) => boolean,
+  what: string,
+  limitMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const v = await read();
+    if (check(v)) return v;
+    if (Date.now() > deadline)
+      throw new Error(`gave up waiting for ${what}; last: ${JSON.stringify(v)}`);
+    await sleep(50);
+  }
+}
+
+const row = (table: string, id: string) =>
+  sql<{ owner: string | null; value: unknown; context: any; status: string }>(
+    `SELECT owner, record->'snapshot'->'value' AS value, record->'snapshot'->'context' AS context, status FROM ${table} WHERE id = $1`,
+    [id],
+  ).then((r) => r[0]);
+
+describe.skipIf(noPg)('several processes on one database', () => {
+  it('spawnSingleton races from 3 processes on 40 IDs: exactly one owner and one actor per ID', async () => {
+    const table = freshTable();
+    const [a, b, c] = await start(3, table);
+    const ids = Array.from({ length: 40 }, (_, i) => `race-${i}`);
+    const answers = await Promise.all(
+      [a, b, c].map((w) => (w as Worker).call({ op: 'ensureMany', type: 'counter', ids })),
+    );
+    const owners = new Map<string, string>();
+    for (const [i, answer] of answers.entries()) {
+      const me = ([a, b, c][i] as Worker).ownerId;
+      for (const r of answer.results) {
+        if (r.ok) {
+          expect(r.created).toBe(true);
+          expect(owners.has(r.id)).toBe(false);
+          owners.set(r.id, me);
+        } else {
+          expect(r.code).toBe('OWNED_ELSEWHERE');
+        }
+      }
+    }
+    expect([...owners.keys()].sort()).toEqual([...ids].sort());
+    for (const answer of answers) {
+      for (const r of answer.results) if (!r.ok) expect(r.details.owner).toBe(owners.get(r.id));
+    }
+    const rows = await sql<{ id: string; owner: string }>(`SELECT id, owner FROM ${table}`);
+    expect(rows).toHaveLength(40);
+    for (const r of rows) expect(r.owner).toBe(owners.get(r.id));
+  });
+
+  it('an owner killed with SIGKILL is taken over after its lease expires, state and timers intact', async () => {
+    const table = freshTable();
+    const [a, b, c] = (await start(3, table)) as [Worker, Worker, Worker];
+    expect((await a.call({ op: 'ensure', type: 'alarm', id: 'alarm' })).created).toBe(true);
+    await a.call({ op: 'ensure', type: 'counter', id: 'tally' });
+    for (let i = 0; i < 3; i++)
+      expect((await a.call({ op: 'send', id: 'tally', event: { type: 'INC' } })).ok).toBe(true);
+    a.signal('SIGKILL');
+    await a.exited;
+    const survivors = [b.ownerId, c.ownerId];
+    const alarm = await until(
+      () => row(table, 'alarm'),
+      (r) => !!r && survivors.includes(r.owner ?? '') && r.value === 'rang',
+      'the alarm to ring under a new owner',
+    );
+    expect(alarm?.context.rangAt).toBeGreaterThan(0);
+    const tally = await until(
+      () => row(table, 'tally'),
+      (r) => !!r && survivors.includes(r.owner ?? ''),
+      'the counter to be taken over',
+    );
+    expect(tally?.context.count).toBe(3);
+    // Exactly one survivor hosts each instance.
+    const local = await Promise.all([b, c].map((w) => w.call({ op: 'status', id: 'tally' })));
+    expect(local.filter((l) => l.local)).toHaveLength(1);
+    const host = local[0]?.local ? b : c;
+    expect((await host.call({ op: 'send', id: 'tally', event: { type: 'INC' } })).ok).toBe(true);
+    expect((await row(table, 'tally'))?.context.count).toBe(4);
+  }, 60_000);
+
+  it('a paused owner (SIGSTOP past its lease) cannot overwrite the new owner: its late write is fenced', async () => {
+    const table = freshTable();
+    const [a, b] = (await start(2, table)) as [Worker, Worker];
+    await a.call({ op: 'ensure', type: 'counter', id: 'c' });
+    await a.call({ op: 'send', id: 'c', event: { type: 'INC' } }); // durable: count 1
+    a.signal('SIGSTOP');
+    // B may take it over only once A's lease has expired: until then it is A's.
+    const taken = await until(
+      () => b.call({ op: 'send', id: 'c', event: { type: 'INC' } }),
+      (r) => r.ok || r.code !== 'OWNED_ELSEWHERE',
+      "A's lease to expire",
+    );
+    expect(taken.ok).toBe(true);
+    expect(await row(table, 'c')).toMatchObject({ owner: b.ownerId, context: { count: 2 } });
+    a.signal('SIGCONT');
+    // A still believes it hosts 'c' (count 1): whatever it tries must not land.
+    const late = await a.call({ op: 'send', id: 'c', event: { type: 'INC' } });
+    if (!late.ok) expect(['FENCED', 'OWNED_ELSEWHERE']).toContain(late.code);
+    expect(late.ok).toBe(false);
+    expect(await row(table, 'c')).toMatchObject({ owner: b.ownerId, context: { count: 2 } });
+    expect((await b.call({ op: 'send', id: 'c', event: { type: 'INC' } })).ok).toBe(true);
+    expect((await row(table, 'c'))?.context.count).toBe(3);
+    // A stopped its copy: it no longer claims to host it.
+    expect((await a.call({ op: 'status', id: 'c' })).local).toBe(false);
+  }, 60_000);
+});

@@ -1,0 +1,87 @@
+// A registry process for the multi-process tests: hosts actors on a shared
+// PostgresStore and answers JSON-line commands on stdin, one JSON line each on stdout.
+import { createInterface } from 'node:readline';
+import { assign, setup } from 'xstate';
+import { createRegistry, type RegistryError } from '../../src/index.js';
+import { PostgresStore } from '../../src/postgres.js';
+import { counter } from '../fixtures.js';
+
+/** Rings 1.5 s after it is created, recording when. */
+const alarm = setup({ types: { context: {} as { rangAt: number | null } } }).createMachine({
+  context: { rangAt: null },
+  initial: 'armed',
+  states: {
+    armed: { after: { 1500: { target: 'rang', actions: assign({ rangAt: () => Date.now() }) } } },
+    rang: {},
+  },
+});
+
+const [url, table, durability] = process.argv.slice(2) as [string, string, 'relaxed' | 'strict'];
+const store = new PostgresStore({ connectionString: url, table, leaseMs: 1000 });
+const registry = createRegistry({
+  machines: { counter, alarm },
+  store,
+  durability,
+  takeoverIntervalMs: 200,
+});
+registry.on('error', () => {}); // reported to the parent through command results and the database
+await registry.start();
+const out = (v: unknown) => process.stdout.write(`${JSON.stringify(v)}\n`);
+out({ ready: store.ownerId });
+
+const fail = (err: unknown) => ({
+  ok: false,
+  code: (err as RegistryError).code ?? 'UNKNOWN',
+  details: (err as RegistryError).details ?? {},
+  message: String((err as Error).message),
+});
+
+async function run(cmd: {
+  op: string;
+  id?: string;
+  ids?: string[];
+  type?: string;
+  input?: unknown;
+  event?: unknown;
+}) {
+  switch (cmd.op) {
+    case 'ensureMany': {
+      const results = await Promise.all(
+        (cmd.ids ?? []).map((id) =>
+          registry.ensureSingleton(cmd.type as 'counter', id, { input: cmd.input as never }).then(
+            (r) => ({ id, ok: true, created: r.created }),
+            (err) => ({ id, ...fail(err) }),
+          ),
+        ),
+      );
+      return { ok: true, results };
+    }
+    case 'ensure': {
+      const r = await registry.ensureSingleton(cmd.type as 'counter', cmd.id as string, {
+        input: cmd.input as never,
+      });
+      return { ok: true, created: r.created, status: r.status };
+    }
+    case 'send':
+      await registry.send(cmd.id as string, cmd.event as never);
+      return { ok: true };
+    case 'status':
+      return {
+        ok: true,
+        status: await registry.getStatus(cmd.id as string),
+        local: registry.get(cmd.id as string) !== undefined,
+      };
+    case 'close':
+      await registry.close();
+      return { ok: true };
+  }
+  throw new Error(`unknown op ${cmd.op}`);
+}
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const cmd = JSON.parse(line) as { seq: number; op: string };
+  run(cmd).then(
+    (r) => out({ seq: cmd.seq, ...r }),
+    (err) => out({ seq: cmd.seq, ...fail(err) }),
+  );
+});

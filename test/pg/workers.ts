@@ -1,0 +1,57 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export interface Worker {
+  ownerId: string;
+  child: ChildProcess;
+  call(cmd: Record<string, unknown>): Promise<any>;
+  signal(sig: NodeJS.Signals): void;
+  exited: Promise<void>;
+}
+
+/** Starts test/pg/worker.ts as a separate Node process on the shared database. */
+export function startWorker(
+  url: string,
+  table: string,
+  durability: 'relaxed' | 'strict' = 'strict',
+): Promise<Worker> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, 'worker.ts'), url, table, durability],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    const pending = new Map<number, (v: unknown) => void>();
+    let seq = 0;
+    let stderr = '';
+    child.stderr?.on('data', (d) => {
+      stderr += d;
+    });
+    const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    child.on('exit', (code, sig) =>
+      reject(new Error(`worker exited (${code ?? sig}) before it was ready: ${stderr}`)),
+    );
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      const msg = JSON.parse(line) as { ready?: string; seq?: number };
+      if (msg.ready) {
+        resolve({
+          ownerId: msg.ready,
+          child,
+          exited,
+          call(cmd) {
+            const n = ++seq;
+            child.stdin?.write(`${JSON.stringify({ seq: n, ...cmd })}\n`);
+            return new Promise((r) => pending.set(n, r));
+          },
+          signal(sig) {
+            child.kill(sig);
+          },
+        });
+      } else if (msg.seq !== undefined) {
+        pending.get(msg.seq)?.(msg);
+        pending.delete(msg.seq);
+      }
+    });
+  });
+}
