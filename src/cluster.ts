@@ -132,6 +132,30 @@ export class ClusterHosting {
     return 'adopted';
   }
 
+  /**
+   * A finished instance (done, failed, stopped) needs no host: once its final
+   * record is durable, give up its lease and forget it here, so that any
+   * process may read, replace or purge it.
+   */
+  finished(instance: Instance): void {
+    if (instance.releasing) return;
+    instance.releasing = true;
+    void this.#d.persister
+      .durable(instance)
+      .then(() =>
+        this.#d.exclusive(instance.id, async () => {
+          if (this.#d.instances.get(instance.id) !== instance || instance.status === 'running')
+            return;
+          this.#d.instances.delete(instance.id);
+          this.#d.persister.retire(instance);
+          await this.#d.store.release(instance.id);
+        }),
+      )
+      .catch(() => {
+        instance.releasing = false; // the write failed: it is retried, and so is this
+      });
+  }
+
   /** This process lost `id` to another owner: stop its copy without writing, and say so. */
   lost(id: string, why: string): void {
     const instance = this.#d.instances.get(id);

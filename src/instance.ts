@@ -27,6 +27,8 @@ export class Instance {
   detaching = false;
   /** Set while the actor's `start()` runs. */
   starting = false;
+  /** With a cluster store: its lease is being given up now that it has finished. */
+  releasing = false;
   /** Passivated: running, but unloaded to the store until something needs it. */
   passive = false;
   /** Last activity on the registry's clock, for idle passivation. */

@@ -801,6 +801,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     instance.updatedAt = instance.lastActive = this.#clock.now();
     this.#persister.markDirty(instance);
     if (instance.waiters?.size) instance.notifyWaiters();
+    if (this.#cluster && instance.status !== 'running') this.#cluster.finished(instance);
   }
 
   #releaseBackpressure(): void {

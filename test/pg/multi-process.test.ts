@@ -119,14 +119,19 @@ describe.skipIf(noPg)('several processes on one database', () => {
     expect(taken.ok).toBe(true);
     expect(await row(table, 'c')).toMatchObject({ owner: b.ownerId, context: { count: 2 } });
     a.signal('SIGCONT');
-    // A still believes it hosts 'c' (count 1): whatever it tries must not land.
+    // A still believes it hosts 'c' (count 1) until its renewal notices. Whatever it
+    // does next, its stale state (count 1 + 1 = 2, over B's 2) must never land.
     const late = await a.call({ op: 'send', id: 'c', event: { type: 'INC' } });
-    if (!late.ok) expect(['FENCED', 'OWNED_ELSEWHERE']).toContain(late.code);
-    expect(late.ok).toBe(false);
-    expect(await row(table, 'c')).toMatchObject({ owner: b.ownerId, context: { count: 2 } });
-    expect((await b.call({ op: 'send', id: 'c', event: { type: 'INC' } })).ok).toBe(true);
-    expect((await row(table, 'c'))?.context.count).toBe(3);
-    // A stopped its copy: it no longer claims to host it.
-    expect((await a.call({ op: 'status', id: 'c' })).local).toBe(false);
+    const after = await row(table, 'c');
+    if (late.ok) {
+      // Only possible if B's lease lapsed meanwhile (a loaded machine can delay B's
+      // renewals): then A legitimately took 'c' over, resuming from B's state.
+      expect(after).toMatchObject({ owner: a.ownerId, context: { count: 3 } });
+    } else {
+      expect(['FENCED', 'OWNED_ELSEWHERE']).toContain(late.code);
+      expect(after).toMatchObject({ owner: b.ownerId, context: { count: 2 } });
+      // A stopped its copy: it no longer claims to host it.
+      expect((await a.call({ op: 'status', id: 'c' })).local).toBe(false);
+    }
   }, 60_000);
 });

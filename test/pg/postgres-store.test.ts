@@ -23,7 +23,7 @@ describe.skipIf(noPg)('PostgresStore', () => {
   });
 
   async function registryOn(table: string, extra: Record<string, unknown> = {}) {
-    const store = new PostgresStore({ connectionString: server.url, table, leaseMs: 1000 });
+    const store = new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 });
     const registry = createRegistry({ machines, store, takeoverIntervalMs: 200, ...extra });
     open.push(registry);
     await registry.start();
@@ -61,13 +61,16 @@ describe.skipIf(noPg)('PostgresStore', () => {
     await first.registry.spawnSingleton('counter', 'done');
     await first.registry.send('done', { type: 'FINISH' });
     await first.registry.flush();
-    const rows = await sql<{ id: string; status: string; owner: string | null }>(
-      `SELECT id, status, owner FROM ${table} ORDER BY id`,
+    const rows = await sql<{ id: string; status: string }>(
+      `SELECT id, status FROM ${table} ORDER BY id`,
     );
     expect(rows).toEqual([
-      { id: 'c1', status: 'running', owner: first.store.ownerId },
-      { id: 'done', status: 'done', owner: first.store.ownerId },
+      { id: 'c1', status: 'running' },
+      { id: 'done', status: 'done' },
     ]);
+    expect((await sql(`SELECT owner FROM ${table} WHERE id = 'c1'`))[0]).toEqual({
+      owner: first.store.ownerId,
+    });
     await first.registry.close();
     expect(
       (await sql<{ owner: string | null }>(`SELECT owner FROM ${table}`)).every(
@@ -111,6 +114,32 @@ describe.skipIf(noPg)('PostgresStore', () => {
     }
     // ...but may read its status.
     expect(await b.registry.getStatus('mine')).toMatchObject({ status: 'running' });
+  });
+
+  it('a finished instance gives up its lease, so another process can replace it', async () => {
+    const table = freshTable();
+    const a = await registryOn(table);
+    const b = await registryOn(table);
+    await a.registry.spawnSingleton('counter', 'job', { input: { label: 'first run' } });
+    await a.registry.send('job', { type: 'FINISH' });
+    await a.registry.flush();
+    for (
+      let i = 0;
+      (await sql<{ owner: string | null }>(`SELECT owner FROM ${table} WHERE id = 'job'`))[0]
+        ?.owner;
+      i++
+    ) {
+      if (i > 200) throw new Error('the lease of a finished instance was never released');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(a.registry.get('job')).toBeUndefined();
+    expect(await a.registry.getStatus('job')).toMatchObject({ status: 'done' });
+    const again = await b.registry.ensureSingleton('counter', 'job', {
+      ifFinished: 'replace',
+      input: { label: 'second run' },
+    });
+    expect(again.created).toBe(true);
+    expect(again.actor.getSnapshot().context.label).toBe('second run');
   });
 
   it('a write by a process that lost its lease is fenced; its copy stops', async () => {
