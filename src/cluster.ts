@@ -160,19 +160,17 @@ export class ClusterHosting {
   lost(id: string, why: string): void {
     const instance = this.#d.instances.get(id);
     if (!instance) return;
+    const error = new RegistryError(
+      'FENCED',
+      `Instance '${id}' now belongs to another process (${why}); this process stopped its copy and dropped its unwritten changes.`,
+      { details: { id } },
+    );
     this.#d.instances.delete(id);
-    this.#d.persister.retire(instance);
+    this.#d.persister.retire(instance, error);
     if (instance.actor && instance.status === 'running') this.#d.actors.detach(instance, false);
     instance.notifyWaiters();
     this.#d.emitter.emit('lost', { id, type: instance.type });
-    this.#d.emitter.emit(
-      'error',
-      new RegistryError(
-        'FENCED',
-        `Instance '${id}' now belongs to another process (${why}); this process stopped its copy.`,
-        { details: { id } },
-      ),
-    );
+    this.#d.emitter.emit('error', error);
   }
 
   /** The status of an instance hosted anywhere, from its stored record. */

@@ -206,14 +206,25 @@ export class Persister {
     if (failed) throw failed.reason;
   }
 
-  /** Drops the pending writes of an instance replaced by a new one under the same ID (whose writes come after). */
-  retire(instance: Instance): void {
+  /**
+   * Drops the pending writes of an instance: replaced by a new one under the
+   * same ID (whose writes come after) or purged, and waiters resolve; or `lost`
+   * to another owner, and waiters reject with that error.
+   */
+  retire(instance: Instance, lost?: RegistryError): void {
     instance.gone = true;
     this.#queued.delete(instance);
     this.#clearRetry(instance);
     this.#backoff.delete(instance);
     this.#pending.delete(instance);
-    this.#settle(instance, Number.POSITIVE_INFINITY);
+    if (lost) {
+      // Its unwritten changes will never be written: whoever waits for them must hear so.
+      const list = this.#waiters.get(instance) ?? [];
+      this.#waiters.delete(instance);
+      for (const w of list) w.reject(lost);
+    } else {
+      this.#settle(instance, Number.POSITIVE_INFINITY);
+    }
   }
 
   /** Forgets `instance` in the store, after any write of it already under way. */
