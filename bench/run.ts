@@ -5,7 +5,7 @@
  * BENCH_QUICK=1 runs small counts (a smoke run; its figures mean little).
  */
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,9 @@ import {
   type Registry,
   type Store,
 } from '../dist/index.js';
+import { PostgresStore } from '../dist/postgres.js';
 import { fileNameFor } from '../dist/stores/file-name.js';
+import { findPgBin, startPg, stopPg } from '../test/pg/server.js';
 import {
   compare,
   fmtBytes,
@@ -391,6 +393,117 @@ async function soak() {
   );
 }
 
+// Postgres rows: a throwaway cluster (as the tests start one), when PostgreSQL is installed.
+async function postgres() {
+  const bin = findPgBin();
+  if (!bin) {
+    console.error('  (no PostgreSQL server binaries: skipping the Postgres rows)');
+    return;
+  }
+  const server = await startPg(bin);
+  try {
+    let t = 0;
+    const pgStore = () =>
+      new PostgresStore({ connectionString: server.url, table: `bench_${process.pid}_${t++}` });
+    const pgN = QUICK ? 500 : 5_000;
+    const [bare, reg] = await compare(
+      pgN,
+      bareCreate,
+      {
+        setup: () => started(pgStore()),
+        run: async (r: Reg, n: number) => {
+          for (let i = 0; i < n; i++) await r.spawnSingleton('counter', `id-${i}`);
+          await r.flush();
+        },
+        teardown: (r: Reg) => r.close(),
+      },
+      3,
+    );
+    row(
+      'pg-1. spawnSingleton, new IDs, PostgreSQL (claim + write, incl. flush)',
+      fmtRate(reg.rate),
+      fmtRate(bare.rate),
+      reg.rate / bare.rate,
+      'report',
+      undefined,
+    );
+    const [bareSend, regSend] = await compare(
+      N * 5,
+      {
+        setup: () => createActor(counter).start(),
+        run: (a: AnyActor, n: number) => {
+          for (let i = 0; i < n; i++) a.send({ type: 'INC' });
+        },
+        teardown: (a: AnyActor) => void a.stop(),
+      },
+      {
+        setup: async () => {
+          const r = await started(pgStore());
+          await r.spawnSingleton('counter', 'c');
+          await r.flush();
+          return r;
+        },
+        run: async (r: Reg, n: number) => {
+          for (let i = 0; i < n; i++) await r.send('c', { type: 'INC' });
+          await r.flush();
+        },
+        teardown: (r: Reg) => r.close(),
+      },
+      3,
+    );
+    row(
+      'pg-2. send, PostgreSQL, relaxed (incl. flush)',
+      fmtRate(regSend.rate),
+      fmtRate(bareSend.rate),
+      regSend.rate / bareSend.rate,
+      'report',
+      undefined,
+    );
+
+    // Takeover: a worker process hosting an instance is killed; how long until another process hosts it?
+    const table = `bench_takeover_${process.pid}`;
+    const worker = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(import.meta.dirname, '..', 'test', 'pg', 'worker.ts'),
+        server.url,
+        table,
+        'strict',
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve) => worker.stdout.once('data', () => resolve()));
+    worker.stdin.write(
+      `${JSON.stringify({ seq: 1, op: 'ensure', type: 'counter', id: 'victim' })}\n`,
+    );
+    await new Promise<void>((resolve) => worker.stdout.once('data', () => resolve()));
+    const successor = createRegistry({
+      machines,
+      store: new PostgresStore({ connectionString: server.url, table, leaseMs: 1000 }),
+      takeoverIntervalMs: 200,
+    });
+    await successor.start();
+    const killedAt = performance.now();
+    worker.kill('SIGKILL');
+    while (!successor.get('victim')) await new Promise((r) => setTimeout(r, 5));
+    const takeover = performance.now() - killedAt;
+    await successor.close();
+    row(
+      'pg-3. takeover after SIGKILL of the owner (lease 1 s, sweep 0.2 s)',
+      fmtMs(takeover),
+      'lease + sweep = 1.2 s',
+      takeover / 1200,
+      '<= lease + sweep',
+      takeover <= 1300,
+      `${(takeover / 1200).toFixed(2)}x`,
+    );
+  } finally {
+    stopPg(server);
+  }
+}
+
 console.log(header());
 console.log(
   `Counts: ${N.toLocaleString('en-US')} creations, ${(N * 5).toLocaleString('en-US')} events, ${STORED.toLocaleString('en-US')} stored instances, soak ${SOAK.toLocaleString('en-US')}${QUICK ? ' (BENCH_QUICK)' : ''}`,
@@ -401,5 +514,6 @@ await strict();
 await restore();
 await heap();
 await soak();
+await postgres();
 console.log();
 console.log(table(rows));
