@@ -48,9 +48,7 @@ export class ActorHost {
     }
     instance.actor = actor;
     trackTimers(actor, this.#clock);
-    watchSnapshots(actor, (ref, snapshot, event) =>
-      this.#onSnapshot(instance, actor, ref, snapshot, event),
-    );
+    watchSnapshots(actor, this.#watcher, instance);
     actor.subscribe({ error: (err: unknown) => this.#onFailed(instance, actor, err) });
     // Starting re-emits the initial (or restored) snapshot: not a transition, and
     // for a restored actor not a change to persist. Done and error still count.
@@ -64,6 +62,19 @@ export class ActorHost {
     return actor;
   }
 
+  // One watcher for every actor, told which instance it watches: no closure per actor.
+  // An instance's previous actor is always stopped before the next one is hosted,
+  // so every snapshot it sees comes from `instance.actor`'s tree.
+  readonly #watcher = (
+    instance: Instance,
+    ref: AnyActorRef,
+    snapshot: unknown,
+    event: AnyEventObject,
+  ): void => {
+    const actor = instance.actor;
+    if (actor) this.#onSnapshot(instance, actor, ref, snapshot, event);
+  };
+
   #onSnapshot(
     instance: Instance,
     actor: AnyActor,
@@ -71,7 +82,7 @@ export class ActorHost {
     rawSnapshot: unknown,
     event: AnyEventObject,
   ): void {
-    if (instance.actor !== actor || instance.detaching || instance.gone) return;
+    if (instance.detaching || instance.gone) return;
     if (ref !== actor) {
       this.#changed(instance);
       return;
@@ -81,25 +92,13 @@ export class ActorHost {
       case 'active':
         if (instance.starting) return;
         this.#changed(instance);
-        if (this.#emitter.has('transition'))
-          this.#emitter.emit('transition', {
-            id: instance.id,
-            type: instance.type,
-            snapshot,
-            event,
-          });
+        this.#transition(instance, snapshot, event);
         return;
       case 'done':
         if (instance.status !== 'running') return;
         instance.status = 'done';
         this.#changed(instance);
-        if (this.#emitter.has('transition'))
-          this.#emitter.emit('transition', {
-            id: instance.id,
-            type: instance.type,
-            snapshot,
-            event,
-          });
+        this.#transition(instance, snapshot, event);
         this.#emitter.emit('done', {
           id: instance.id,
           type: instance.type,
@@ -120,6 +119,13 @@ export class ActorHost {
           type: instance.type,
           reason: instance.stopReason,
         });
+    }
+  }
+
+  /** Built only when someone listens: it runs on every event of every actor. */
+  #transition(instance: Instance, snapshot: unknown, event: AnyEventObject): void {
+    if (this.#emitter.has('transition')) {
+      this.#emitter.emit('transition', { id: instance.id, type: instance.type, snapshot, event });
     }
   }
 

@@ -294,7 +294,15 @@ export class Registry<M extends MachineMap = MachineMap> {
     id: string,
     options: SpawnSingletonOptions<InputOf<M, K>> = {},
   ): Promise<ActorOf<M, K>> {
-    return this.#ensure(type, id, options).then((r) => r.actor as ActorOf<M, K>);
+    try {
+      const r = this.#ensure(type, id, options);
+      // Hot path: a result known now costs one promise, not two.
+      return r instanceof Promise
+        ? r.then((x) => x.actor as ActorOf<M, K>)
+        : Promise.resolve(r.actor as ActorOf<M, K>);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
@@ -313,7 +321,13 @@ export class Registry<M extends MachineMap = MachineMap> {
     id: string,
     options: SpawnSingletonOptions<InputOf<M, K>> = {},
   ): Promise<SingletonResult<ActorOf<M, K>>> {
-    return this.#ensure(type, id, options).then((r) => ({
+    let pending: EnsureResult | Promise<EnsureResult>;
+    try {
+      pending = this.#ensure(type, id, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return Promise.resolve(pending).then((r) => ({
       actor: r.actor as ActorOf<M, K>,
       created: r.created,
       status: statusOf(r.instance),
@@ -329,53 +343,49 @@ export class Registry<M extends MachineMap = MachineMap> {
     type: string,
     id: string,
     options: SpawnSingletonOptions,
-  ): Promise<{ actor: AnyActor; created: boolean; instance: Instance }> {
-    try {
-      const existing = this.#instances.get(id);
-      // Fast path: the live instance, nothing in flight for it.
-      if (
-        existing?.actor &&
-        existing.status === 'running' &&
-        existing.type === type &&
-        this.#phase === 'open' &&
-        (options.ifRunning === undefined || options.ifRunning === 'return') &&
-        !this.#locks.isLocked(id) &&
-        (this.#durability === 'relaxed' || existing.durable >= existing.version)
-      ) {
-        return Promise.resolve({ actor: existing.actor, created: false, instance: existing });
-      }
-      if (!existing) assertInstanceId(id);
-      const def = this.#machine(type);
-      const ifRunning = options.ifRunning ?? 'return';
-      const ifFinished = options.ifFinished ?? 'return';
-      if (ifRunning !== 'return' && ifRunning !== 'throw') {
-        throw new RegistryError('INVALID_ARGUMENT', "ifRunning must be 'return' or 'throw'.");
-      }
-      if (ifFinished !== 'return' && ifFinished !== 'replace' && ifFinished !== 'throw') {
-        throw new RegistryError(
-          'INVALID_ARGUMENT',
-          "ifFinished must be 'return', 'replace' or 'throw'.",
-        );
-      }
-      const run = () => this.#ensureNow(def, id, options.input, ifRunning, ifFinished);
-      if (
-        this.#phase === 'open' &&
-        !this.#locks.isLocked(id) &&
-        !existing?.passive &&
-        (existing || !this.#cluster)
-      ) {
-        return Promise.resolve(run());
-      }
-      return this.#ready().then(() =>
-        this.#exclusive(id, async () => {
-          await this.#cluster?.adopt(id, true);
-          await this.#activateIfPassive(id);
-          return run();
-        }),
-      );
-    } catch (err) {
-      return Promise.reject(err);
+  ): EnsureResult | Promise<EnsureResult> {
+    const existing = this.#instances.get(id);
+    // Fast path: the live instance, nothing in flight for it.
+    if (
+      existing?.actor &&
+      existing.status === 'running' &&
+      existing.type === type &&
+      this.#phase === 'open' &&
+      (options.ifRunning === undefined || options.ifRunning === 'return') &&
+      !this.#locks.isLocked(id) &&
+      (this.#durability === 'relaxed' || existing.durable >= existing.version)
+    ) {
+      return { actor: existing.actor, created: false, instance: existing };
     }
+    if (!existing) assertInstanceId(id);
+    const def = this.#machine(type);
+    const ifRunning = options.ifRunning ?? 'return';
+    const ifFinished = options.ifFinished ?? 'return';
+    if (ifRunning !== 'return' && ifRunning !== 'throw') {
+      throw new RegistryError('INVALID_ARGUMENT', "ifRunning must be 'return' or 'throw'.");
+    }
+    if (ifFinished !== 'return' && ifFinished !== 'replace' && ifFinished !== 'throw') {
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        "ifFinished must be 'return', 'replace' or 'throw'.",
+      );
+    }
+    const run = () => this.#ensureNow(def, id, options.input, ifRunning, ifFinished);
+    if (
+      this.#phase === 'open' &&
+      !this.#locks.isLocked(id) &&
+      !existing?.passive &&
+      (existing || !this.#cluster)
+    ) {
+      return run();
+    }
+    return this.#ready().then(() =>
+      this.#exclusive(id, async () => {
+        await this.#cluster?.adopt(id, true);
+        await this.#activateIfPassive(id);
+        return run();
+      }),
+    );
   }
 
   #ensureNow(

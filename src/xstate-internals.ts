@@ -13,7 +13,7 @@
  * one of those shapes, so an XState upgrade that changes them fails loudly there.
  */
 import type { AnyActorRef, AnyEventObject } from 'xstate';
-import type { Clock } from './clock.js';
+import { type Clock, systemClock } from './clock.js';
 
 /** A pending delayed event as persisted: actors are addressed by their path of IDs from the root. */
 export interface PersistedTimer {
@@ -34,6 +34,9 @@ interface ScheduledEvent {
   event: AnyEventObject;
   delay: number;
   id: string;
+  /** Wall time when XState scheduled it (XState uses Date.now(), whatever the clock). */
+  startedAt: number;
+  /** Set by trackTimers on clocks other than wall time. */
   dueAt?: number;
 }
 
@@ -83,6 +86,9 @@ function systemOf(actor: AnyActorRef): InternalSystem {
  * `clock`. Call once per root actor, before `start()`.
  */
 export function trackTimers(root: AnyActorRef, clock: Clock): void {
+  // On wall time XState's own `startedAt` (Date.now()) plus `delay` is the due
+  // time already: only other clocks (simulated ones) need the wrapper.
+  if (clock === systemClock) return;
   const system = systemOf(root);
   if (system.__registryTracked) return;
   system.__registryTracked = true;
@@ -125,11 +131,12 @@ export function readTimers(root: AnyActorRef): PersistedTimer[] {
   const scheduled = systemOf(root)._snapshot._scheduledEvents;
   for (const key in scheduled) {
     const entry = scheduled[key];
-    if (!entry || entry.dueAt === undefined) continue;
+    const dueAt = entry?.dueAt ?? (entry ? entry.startedAt + entry.delay : Number.NaN);
+    if (!entry || !Number.isFinite(dueAt)) continue;
     const source = pathOf(root, entry.source);
     const target = pathOf(root, entry.target);
     if (!source || !target) continue;
-    out.push({ id: entry.id, source, target, event: entry.event, dueAt: entry.dueAt });
+    out.push({ id: entry.id, source, target, event: entry.event, dueAt });
   }
   return out;
 }
@@ -169,24 +176,47 @@ export function restoreTimers(
   return dropped;
 }
 
-/** Called for every snapshot update of any actor in a root's tree (root or child). */
-export type SnapshotWatcher = (
+/** Called for every snapshot update of any actor in a root's tree (root or child), with the context given to {@link watchSnapshots}. */
+export type SnapshotWatcher<C> = (
+  context: C,
   actorRef: AnyActorRef,
   snapshot: unknown,
   event: AnyEventObject,
 ) => void;
 
+const WATCH = Symbol('xstate-registry.watch');
+
+interface Watch {
+  watcher: SnapshotWatcher<any>;
+  context: unknown;
+  original: InternalSystem['_sendInspectionEvent'];
+}
+
+// One function for every system, finding its watcher on the system itself: an
+// actor host creates thousands of systems, and a closure each would add up.
+function watchedInspection(
+  this: InternalSystem & { [WATCH]: Watch },
+  event: Parameters<InternalSystem['_sendInspectionEvent']>[0],
+): void {
+  const watch = this[WATCH];
+  if (event.type === '@xstate.snapshot' && event.actorRef) {
+    watch.watcher(watch.context, event.actorRef, event.snapshot, event.event as AnyEventObject);
+  }
+  watch.original(event);
+}
+
 /**
- * Calls `watcher` for every snapshot update in `root`'s actor tree, children
- * included (the root's `subscribe` does not fire for child-only changes). Install
- * before `start()`. XState's own inspection observers still receive everything.
+ * Calls `watcher(context, ...)` for every snapshot update in `root`'s actor tree,
+ * children included (the root's `subscribe` does not fire for child-only
+ * changes). Install before `start()`. XState's own inspection observers still
+ * receive everything.
  */
-export function watchSnapshots(root: AnyActorRef, watcher: SnapshotWatcher): void {
-  const system = systemOf(root);
-  const original = system._sendInspectionEvent;
-  system._sendInspectionEvent = (event) => {
-    if (event.type === '@xstate.snapshot' && event.actorRef)
-      watcher(event.actorRef, event.snapshot, event.event as AnyEventObject);
-    original(event);
-  };
+export function watchSnapshots<C>(
+  root: AnyActorRef,
+  watcher: SnapshotWatcher<C>,
+  context: C,
+): void {
+  const system = systemOf(root) as InternalSystem & { [WATCH]?: Watch };
+  system[WATCH] = { watcher, context, original: system._sendInspectionEvent };
+  system._sendInspectionEvent = watchedInspection;
 }

@@ -23,6 +23,17 @@ afterEach(async () => {
   entries.clear();
 });
 
+/** A registry, not yet started, over a store that holds one running counter 'a'. */
+async function unstartedOverOneInstance() {
+  const store = new MemoryStore();
+  const first = await createTestRegistry({ machines, store });
+  await first.spawnSingleton('counter', 'a');
+  await first.close();
+  const r = createRegistry({ machines, store });
+  open.push(r);
+  return r;
+}
+
 async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string | undefined> {
   try {
     await (typeof p === 'function' ? p() : p);
@@ -402,12 +413,7 @@ describe('lifecycle of the registry', () => {
   });
 
   it('calls made while start() runs wait for it', async () => {
-    const store = new MemoryStore();
-    const first = await createTestRegistry({ machines, store });
-    await first.spawnSingleton('counter', 'a');
-    await first.close();
-    const r = createRegistry({ machines, store });
-    open.push(r);
+    const r = await unstartedOverOneInstance();
     const starting = r.start();
     const actor = r.spawnSingleton('counter', 'a');
     const summary = await starting;
@@ -446,7 +452,7 @@ describe('lifecycle of the registry', () => {
 
 describe('events', () => {
   it('emits typed lifecycle events', async () => {
-    let r = await testRegistry();
+    const r = await testRegistry();
     const seen: string[] = [];
     for (const name of ['spawned', 'transition', 'done', 'failed', 'stopped', 'purged'] as const) {
       r.on(name, (p: { id: string }) => seen.push(`${name}:${p.id}`));
@@ -469,24 +475,10 @@ describe('events', () => {
       'stopped:c',
       'purged:c',
     ]);
-    await r.spawnSingleton('counter', 'd');
-    r = await r.restart();
-    open.push(r);
-    // restored events fire during start(); the summary counts them
-    const again = await createTestRegistry({ machines, store: new MemoryStore() });
-    open.push(again);
-    const restored = vi.fn();
-    again.on('restored', restored);
-    expect(restored).not.toHaveBeenCalled();
   });
 
   it('emits restored for each resumed instance', async () => {
-    const store = new MemoryStore();
-    const first = await createTestRegistry({ machines, store });
-    await first.spawnSingleton('counter', 'a');
-    await first.close();
-    const r = createRegistry({ machines, store });
-    open.push(r);
+    const r = await unstartedOverOneInstance();
     const restored = vi.fn();
     r.on('restored', restored);
     await r.start();

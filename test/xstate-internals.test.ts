@@ -42,6 +42,20 @@ describe('XState internals the registry relies on', () => {
     expect(scheduled).toEqual({});
   });
 
+  it('scheduled events carry startedAt (wall time) and delay, which give the due time on wall time', () => {
+    const actor = createActor(
+      createMachine({ initial: 'a', states: { a: { after: { 100: 'b' } }, b: {} } }),
+    );
+    const before = Date.now();
+    actor.start();
+    const entry = Object.values((actor as any).system._snapshot._scheduledEvents)[0] as any;
+    expect(entry.startedAt).toBeGreaterThanOrEqual(before);
+    expect(entry.startedAt).toBeLessThanOrEqual(Date.now());
+    const [timer] = readTimers(actor);
+    expect(timer?.dueAt).toBe(entry.startedAt + 100);
+    actor.stop();
+  });
+
   it('getPersistedSnapshot still drops delayed events (why this module exists)', () => {
     const clock = new SimulatedClock();
     const machine = createMachine({ initial: 'a', states: { a: { after: { 100: 'b' } }, b: {} } });
@@ -84,7 +98,7 @@ describe('watchSnapshots', () => {
     const inspected: string[] = [];
     const actor = createActor(machines.reminder, { inspect: (e) => inspected.push(e.type) });
     const seen: string[] = [];
-    watchSnapshots(actor, (ref) => seen.push(ref.id));
+    watchSnapshots(actor, (context: string[], ref) => context.push(ref.id), seen);
     actor.start();
     const before = seen.length;
     (actor.getSnapshot().children as any).kid.send({ type: 'PING' });
