@@ -590,6 +590,13 @@ export class Registry<M extends MachineMap = MachineMap> {
   ): Promise<InstanceStatus> {
     assertInstanceId(id);
     const test = toPredicate(condition);
+    const { timeoutMs } = options;
+    if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        'waitFor: timeoutMs must be a number of milliseconds, 0 or more.',
+      );
+    }
     // The timeout counts from the call, not from when the registry got round to it.
     const deadline =
       options.timeoutMs === undefined ? undefined : this.#clock.now() + options.timeoutMs;

@@ -172,3 +172,82 @@ describe('idle passivation', () => {
     expect(JSON.parse(r.store.peek('c') ?? '{}').snapshot.context.count).toBe(2);
   });
 });
+
+describe('passivation under random interleavings', () => {
+  it('activates exactly once per passivation, loses no event, never re-runs entry actions', async () => {
+    const fc = (await import('fast-check')).default;
+    class ScheduledStore extends MemoryStore {
+      constructor(private readonly s: import('fast-check').Scheduler) {
+        super();
+      }
+      override async write(id: string, text: string) {
+        await this.s.schedule(Promise.resolve(), `write ${id}`);
+        return super.write(id, text);
+      }
+      override async read(id: string) {
+        await this.s.schedule(Promise.resolve(), `read ${id}`);
+        return super.read(id);
+      }
+    }
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('send' as const), id: fc.integer({ min: 0, max: 2 }) }),
+      fc.record({ kind: fc.constant('ensure' as const), id: fc.integer({ min: 0, max: 2 }) }),
+      fc.record({ kind: fc.constant('status' as const), id: fc.integer({ min: 0, max: 2 }) }),
+      fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 2500 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.scheduler(),
+        fc.array(op, { minLength: 5, maxLength: 40 }),
+        async (s, ops) => {
+          entries.clear();
+          const registry = await createTestRegistry({
+            machines: all,
+            idleTimeoutMs: 1000,
+            store: new ScheduledStore(s),
+          });
+          const cycles = new Map<string, { passivated: number; activated: number }>();
+          const bump = (id: string, k: 'passivated' | 'activated') => {
+            const c = cycles.get(id) ?? { passivated: 0, activated: 0 };
+            c[k]++;
+            cycles.set(id, c);
+            // An activation always follows a passivation of its own.
+            expect(c.activated).toBeLessThanOrEqual(c.passivated);
+          };
+          registry.on('passivated', ({ id }) => bump(id, 'passivated'));
+          registry.on('activated', ({ id }) => bump(id, 'activated'));
+          for (let i = 0; i < 3; i++) await registry.spawnSingleton('counter', `c${i}`);
+          const acked = [0, 0, 0];
+          const calls = ops.map((o, n) =>
+            s.schedule(Promise.resolve(), `${o.kind} #${n}`).then(async () => {
+              if (o.kind === 'tick') return registry.clock.increment(o.ms);
+              const id = `c${o.id}`;
+              if (o.kind === 'send') {
+                await registry.send(id, { type: 'INC' });
+                acked[o.id] = (acked[o.id] ?? 0) + 1;
+              }
+              if (o.kind === 'ensure')
+                expect((await registry.ensureSingleton('counter', id)).created).toBe(false);
+              if (o.kind === 'status')
+                expect((await registry.getStatus(id))?.status).toBe('running');
+            }),
+          );
+          const done = Promise.all(calls);
+          await s.waitFor(done);
+          await done;
+          const flushed = registry.flush();
+          await s.waitFor(flushed);
+          for (let i = 0; i < 3; i++) {
+            const status = registry.getStatus(`c${i}`);
+            await s.waitFor(status);
+            expect(((await status)?.context as { count: number }).count).toBe(acked[i]);
+            expect(entries.get(`c${i}`)).toBe(1);
+          }
+          const closing = registry.close();
+          await s.waitFor(closing);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});

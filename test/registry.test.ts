@@ -321,6 +321,10 @@ describe('waitFor', () => {
     await r.spawnSingleton('counter', 'a');
     await r.spawnSingleton('counter', 'b');
     expect(await codeOf(r.waitFor('a', 'sleeping' as never))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(r.waitFor('a', 'done', { timeoutMs: -1 }))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(r.waitFor('a', 'done', { timeoutMs: Number.NaN }))).toBe(
+      'INVALID_ARGUMENT',
+    );
     const purged = r.waitFor('a', 'done');
     await r.purge('a', { force: true });
     expect(await codeOf(purged)).toBe('INSTANCE_NOT_FOUND');
