@@ -240,7 +240,7 @@ describe('passivation under random interleavings', () => {
           for (let i = 0; i < 3; i++) {
             const status = registry.getStatus(`c${i}`);
             await s.waitFor(status);
-            expect(((await status)?.context as { count: number }).count).toBe(acked[i]);
+            expect(await status).toMatchObject({ context: { count: acked[i] } });
             expect(entries.get(`c${i}`)).toBe(1);
           }
           const closing = registry.close();
