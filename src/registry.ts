@@ -4,6 +4,7 @@ import { ActorHost } from './actor-host.js';
 import { type Clock, systemClock } from './clock.js';
 import { ClusterHosting } from './cluster.js';
 import { RegistryError } from './errors.js';
+import { assertEvent, isEvent } from './event-shape.js';
 import { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -15,8 +16,11 @@ import {
   resolveMachines,
 } from './machines.js';
 import { Passivation } from './passivation.js';
+import { deadlineOf, toPredicate, type WaitCondition, watchInstance } from './wait-for.js';
+
+export type { WaitCondition } from './wait-for.js';
+
 import { Persister } from './persister.js';
-import type { InstanceStatusName } from './record.js';
 import { RegistryEmitter, type RegistryEventName, type RegistryEvents } from './registry-events.js';
 import { decodeRecord, restoreStore, type StartSummary } from './restore.js';
 import { type InstanceStatus, statusOf } from './status.js';
@@ -72,12 +76,6 @@ export interface SingletonResult<TActor> {
   created: boolean;
   status: InstanceStatus;
 }
-
-/** A status name, a list of them, or a predicate over the status: what {@link Registry.waitFor} waits for. */
-export type WaitCondition =
-  | InstanceStatusName
-  | readonly InstanceStatusName[]
-  | ((status: InstanceStatus) => boolean);
 
 type ActorOf<M extends MachineMap, K extends keyof M> = Actor<MachineOf<M[K]>>;
 type InputOf<M extends MachineMap, K extends keyof M> = InputFrom<MachineOf<M[K]>>;
@@ -590,16 +588,8 @@ export class Registry<M extends MachineMap = MachineMap> {
   ): Promise<InstanceStatus> {
     assertInstanceId(id);
     const test = toPredicate(condition);
-    const { timeoutMs } = options;
-    if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
-      throw new RegistryError(
-        'INVALID_ARGUMENT',
-        'waitFor: timeoutMs must be a number of milliseconds, 0 or more.',
-      );
-    }
     // The timeout counts from the call, not from when the registry got round to it.
-    const deadline =
-      options.timeoutMs === undefined ? undefined : this.#clock.now() + options.timeoutMs;
+    const deadline = deadlineOf(this.#clock, options.timeoutMs);
     await this.#ready();
     // A passivated instance changes only while live: activate it to watch it.
     if (this.#instances.get(id)?.passive || (this.#cluster && !this.#instances.has(id))) {
@@ -609,48 +599,16 @@ export class Registry<M extends MachineMap = MachineMap> {
       });
     }
     const instance = this.#instances.get(id);
-    if (!instance)
+    if (!instance) {
       throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to wait for.`, {
         details: { id },
       });
-    const initial = statusOf(instance);
-    if (test(initial)) return initial;
-    return new Promise<InstanceStatus>((resolve, reject) => {
-      let timer: unknown;
-      const done = (err?: RegistryError, status?: InstanceStatus) => {
-        instance.waiters?.delete(check);
-        if (timer !== undefined) this.#clock.clearTimeout(timer);
-        if (err) reject(err);
-        else resolve(status!);
-      };
-      const check = () => {
-        if (instance.gone)
-          return done(
-            new RegistryError(
-              'INSTANCE_NOT_FOUND',
-              `Instance '${id}' was purged while waiting for it.`,
-              { details: { id } },
-            ),
-          );
-        if (this.#phase === 'closing' || this.#phase === 'closed') return done(this.#closedError());
-        const status = statusOf(instance);
-        if (test(status)) done(undefined, status);
-      };
-      instance.waiters ??= new Set();
-      instance.waiters.add(check);
-      if (deadline !== undefined) {
-        timer = this.#clock.setTimeout(
-          () =>
-            done(
-              new RegistryError(
-                'TIMEOUT',
-                `Instance '${id}' did not reach the awaited condition within ${options.timeoutMs} ms.`,
-                { details: { id, timeoutMs: options.timeoutMs } },
-              ),
-            ),
-          Math.max(0, deadline - this.#clock.now()),
-        );
-      }
+    }
+    return watchInstance(instance, test, {
+      clock: this.#clock,
+      deadline,
+      closed: () =>
+        this.#phase === 'closing' || this.#phase === 'closed' ? this.#closedError() : undefined,
     });
   }
 
@@ -826,46 +784,6 @@ export class Registry<M extends MachineMap = MachineMap> {
       for (const release of this.#backpressure.splice(0)) release();
     }
   }
-}
-
-function isEvent(event: unknown): event is AnyEventObject {
-  return (
-    typeof event === 'object' &&
-    event !== null &&
-    !Array.isArray(event) &&
-    typeof (event as { type?: unknown }).type === 'string' &&
-    (event as { type: string }).type !== ''
-  );
-}
-
-function assertEvent(event: unknown): asserts event is AnyEventObject {
-  if (!isEvent(event)) {
-    throw new RegistryError(
-      'INVALID_EVENT',
-      'An event must be an object with a non-empty string `type`, e.g. { type: "APPROVE" }.',
-      { details: { received: describe(event) } },
-    );
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  return typeof value;
-}
-
-const STATUS_NAMES = new Set<string>(['running', 'done', 'error', 'stopped']);
-
-function toPredicate(condition: WaitCondition): (status: InstanceStatus) => boolean {
-  if (typeof condition === 'function') return condition;
-  const wanted = typeof condition === 'string' ? [condition] : condition;
-  if (!Array.isArray(wanted) || wanted.length === 0 || !wanted.every((s) => STATUS_NAMES.has(s))) {
-    throw new RegistryError(
-      'INVALID_ARGUMENT',
-      "waitFor: pass a status ('running', 'done', 'error', 'stopped'), a list of them, or a predicate.",
-    );
-  }
-  return (status) => wanted.includes(status.status);
 }
 
 /**

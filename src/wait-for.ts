@@ -1,0 +1,98 @@
+import type { Clock } from './clock.js';
+import { RegistryError } from './errors.js';
+import type { Instance } from './instance.js';
+import type { InstanceStatusName } from './record.js';
+import { type InstanceStatus, statusOf } from './status.js';
+
+/** A status name, a list of them, or a predicate over the status: what `registry.waitFor` waits for. */
+export type WaitCondition =
+  | InstanceStatusName
+  | readonly InstanceStatusName[]
+  | ((status: InstanceStatus) => boolean);
+
+const STATUS_NAMES = new Set<string>(['running', 'done', 'error', 'stopped']);
+
+/** Turns a {@link WaitCondition} into a predicate; throws `INVALID_ARGUMENT` for anything else. */
+export function toPredicate(condition: WaitCondition): (status: InstanceStatus) => boolean {
+  if (typeof condition === 'function') return condition;
+  const wanted = typeof condition === 'string' ? [condition] : condition;
+  if (!Array.isArray(wanted) || wanted.length === 0 || !wanted.every((s) => STATUS_NAMES.has(s))) {
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      "waitFor: pass a status ('running', 'done', 'error', 'stopped'), a list of them, or a predicate.",
+    );
+  }
+  return (status) => wanted.includes(status.status);
+}
+
+/** The absolute deadline for `timeoutMs` from now on `clock`; throws `INVALID_ARGUMENT` for a bad timeout. */
+export function deadlineOf(clock: Clock, timeoutMs: number | undefined): number | undefined {
+  if (timeoutMs === undefined) return undefined;
+  if (!(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      'waitFor: timeoutMs must be a number of milliseconds, 0 or more.',
+    );
+  }
+  return clock.now() + timeoutMs;
+}
+
+/**
+ * Resolves with the status of `instance` once `test` holds, re-checking on
+ * every change; rejects with `TIMEOUT` at `deadline` on `clock`, with
+ * `INSTANCE_NOT_FOUND` if the instance goes away (purged, or taken over by
+ * another process), and with whatever `closed()` returns once the registry closes.
+ */
+export function watchInstance(
+  instance: Instance,
+  test: (status: InstanceStatus) => boolean,
+  options: { clock: Clock; deadline: number | undefined; closed: () => RegistryError | undefined },
+): Promise<InstanceStatus> {
+  const initial = statusOf(instance);
+  if (test(initial)) return Promise.resolve(initial);
+  const { clock, deadline } = options;
+  return new Promise<InstanceStatus>((resolve, reject) => {
+    let timer: unknown;
+    const done = (err?: RegistryError, status?: InstanceStatus) => {
+      instance.waiters?.delete(check);
+      if (timer !== undefined) clock.clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(status as InstanceStatus);
+    };
+    const check = () => {
+      if (instance.gone) {
+        return done(
+          new RegistryError(
+            'INSTANCE_NOT_FOUND',
+            `Instance '${instance.id}' was purged or taken over while waiting for it.`,
+            {
+              details: { id: instance.id },
+            },
+          ),
+        );
+      }
+      const closed = options.closed();
+      if (closed) return done(closed);
+      const status = statusOf(instance);
+      if (test(status)) done(undefined, status);
+    };
+    instance.waiters ??= new Set();
+    instance.waiters.add(check);
+    if (deadline !== undefined) {
+      const timeoutMs = deadline - clock.now();
+      timer = clock.setTimeout(
+        () =>
+          done(
+            new RegistryError(
+              'TIMEOUT',
+              `Instance '${instance.id}' did not reach the awaited condition in time.`,
+              {
+                details: { id: instance.id, deadline: new Date(deadline).toISOString() },
+              },
+            ),
+          ),
+        Math.max(0, timeoutMs),
+      );
+    }
+  });
+}
