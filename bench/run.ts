@@ -91,6 +91,29 @@ const bareCreate = {
   },
 };
 
+const bareSend = {
+  setup: () => createActor(counter).start(),
+  run: (a: AnyActor, n: number) => {
+    for (let i = 0; i < n; i++) a.send({ type: 'INC' });
+  },
+  teardown: (a: AnyActor) => void a.stop(),
+};
+
+/** `await registry.send` n times, then `flush()`, on a fresh registry over `makeStore()`. */
+const registrySend = (makeStore: () => Promise<Store>) => ({
+  setup: async () => {
+    const r = await started(await makeStore());
+    await r.spawnSingleton('counter', 'c');
+    await r.flush();
+    return r;
+  },
+  run: async (r: Reg, n: number) => {
+    for (let i = 0; i < n; i++) await r.send('c', { type: 'INC' });
+    await r.flush();
+  },
+  teardown: (r: Reg) => r.close(),
+});
+
 // 1 and 2: creating singletons, and asking for one that is live.
 async function creation() {
   const [bare, reg] = await compare(N, bareCreate, {
@@ -165,29 +188,7 @@ async function events() {
       0.7,
     ],
   ] as const) {
-    const [bare, reg] = await compare(
-      N * 5,
-      {
-        setup: () => createActor(counter).start(),
-        run: (a: AnyActor, n: number) => {
-          for (let i = 0; i < n; i++) a.send({ type: 'INC' });
-        },
-        teardown: (a: AnyActor) => void a.stop(),
-      },
-      {
-        setup: async () => {
-          const r = await started(await makeStore());
-          await r.spawnSingleton('counter', 'c');
-          await r.flush();
-          return r;
-        },
-        run: async (r: Reg, n: number) => {
-          for (let i = 0; i < n; i++) await r.send('c', { type: 'INC' });
-          await r.flush();
-        },
-        teardown: (r: Reg) => r.close(),
-      },
-    );
+    const [bare, reg] = await compare(N * 5, bareSend, registrySend(makeStore));
     row(
       label,
       fmtRate(reg.rate),
@@ -427,35 +428,17 @@ async function postgres() {
       'report',
       undefined,
     );
-    const [bareSend, regSend] = await compare(
+    const [bareRate, regSend] = await compare(
       N * 5,
-      {
-        setup: () => createActor(counter).start(),
-        run: (a: AnyActor, n: number) => {
-          for (let i = 0; i < n; i++) a.send({ type: 'INC' });
-        },
-        teardown: (a: AnyActor) => void a.stop(),
-      },
-      {
-        setup: async () => {
-          const r = await started(pgStore());
-          await r.spawnSingleton('counter', 'c');
-          await r.flush();
-          return r;
-        },
-        run: async (r: Reg, n: number) => {
-          for (let i = 0; i < n; i++) await r.send('c', { type: 'INC' });
-          await r.flush();
-        },
-        teardown: (r: Reg) => r.close(),
-      },
+      bareSend,
+      registrySend(async () => pgStore()),
       3,
     );
     row(
       'pg-2. send, PostgreSQL, relaxed (incl. flush)',
       fmtRate(regSend.rate),
-      fmtRate(bareSend.rate),
-      regSend.rate / bareSend.rate,
+      fmtRate(bareRate.rate),
+      regSend.rate / bareRate.rate,
       'report',
       undefined,
     );

@@ -3,23 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AnyActor } from 'xstate';
 import { createRegistry, MemoryStore, type Registry, type RegistryError } from '../src/index.js';
 import { entries, machines } from './fixtures.js';
+import { ScheduledStore } from './support/scheduled-store.js';
 
 afterEach(() => entries.clear());
-
-/** A memory store whose every write and remove completes when fast-check's scheduler says so. */
-class ScheduledStore extends MemoryStore {
-  constructor(private readonly s: fc.Scheduler) {
-    super();
-  }
-  override async write(id: string, text: string): Promise<void> {
-    await this.s.schedule(Promise.resolve(), `write ${id}`);
-    return super.write(id, text);
-  }
-  override async remove(id: string): Promise<void> {
-    await this.s.schedule(Promise.resolve(), `remove ${id}`);
-    return super.remove(id);
-  }
-}
 
 /** Watches a registry for the one invariant that matters: never two live actors for one ID. */
 function watch(registry: Registry<typeof machines>) {

@@ -3,6 +3,7 @@ import { demoMachines } from '../examples/machines.js';
 import { createRegistry, MemoryStore, type RegistryError } from '../src/index.js';
 import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
 import { entries, machines } from './fixtures.js';
+import { ScheduledStore } from './support/scheduled-store.js';
 
 const all = { ...machines, ...demoMachines };
 let r: TestRegistry<typeof all>;
@@ -176,19 +177,6 @@ describe('idle passivation', () => {
 describe('passivation under random interleavings', () => {
   it('activates exactly once per passivation, loses no event, never re-runs entry actions', async () => {
     const fc = (await import('fast-check')).default;
-    class ScheduledStore extends MemoryStore {
-      constructor(private readonly s: import('fast-check').Scheduler) {
-        super();
-      }
-      override async write(id: string, text: string) {
-        await this.s.schedule(Promise.resolve(), `write ${id}`);
-        return super.write(id, text);
-      }
-      override async read(id: string) {
-        await this.s.schedule(Promise.resolve(), `read ${id}`);
-        return super.read(id);
-      }
-    }
     const op = fc.oneof(
       fc.record({ kind: fc.constant('send' as const), id: fc.integer({ min: 0, max: 2 }) }),
       fc.record({ kind: fc.constant('ensure' as const), id: fc.integer({ min: 0, max: 2 }) }),
