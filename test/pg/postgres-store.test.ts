@@ -226,3 +226,51 @@ describe.skipIf(noPg)('PostgreSQL restarting in the middle of traffic', () => {
     await registry.close();
   }, 120_000);
 });
+
+describe.skipIf(noPg)('PostgresStore with idle passivation', () => {
+  it('a passivated instance keeps its lease, is read by query, and activates from its row', async () => {
+    const { createTestRegistry, TestClock } = await import('../../src/testing/index.js');
+    const table = freshTable();
+    const clock = new TestClock(Date.UTC(2026, 0, 1));
+    const store = new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 });
+    const a = await createTestRegistry({
+      machines,
+      store: store as never,
+      clock,
+      idleTimeoutMs: 1000,
+      takeoverIntervalMs: 60_000,
+    });
+    const other = createRegistry({
+      machines,
+      store: new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 }),
+      takeoverIntervalMs: 60_000,
+    });
+    await other.start();
+    try {
+      const passivated: string[] = [];
+      a.on('passivated', ({ id }) => passivated.push(id));
+      await a.spawnSingleton('counter', 'p');
+      await a.send('p', { type: 'INC' });
+      clock.increment(5000);
+      for (let i = 0; passivated.length === 0; i++) {
+        if (i > 200) throw new Error('never passivated');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(a.get('p')).toBeUndefined();
+      // Still this process's: the lease is kept while passivated.
+      await expect(other.spawnSingleton('counter', 'p')).rejects.toMatchObject({
+        code: 'OWNED_ELSEWHERE',
+        details: { owner: store.ownerId },
+      });
+      expect(await other.getStatus('p')).toMatchObject({
+        status: 'running',
+        context: { count: 1 },
+      });
+      await a.send('p', { type: 'INC' });
+      expect(a.get('p')?.getSnapshot().context.count).toBe(2);
+    } finally {
+      await other.close();
+      await a.close();
+    }
+  });
+});
