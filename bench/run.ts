@@ -114,15 +114,23 @@ const registrySend = (makeStore: () => Promise<Store>) => ({
   teardown: (r: Reg) => r.close(),
 });
 
+/** `await spawnSingleton` on n new IDs (then `flush()` if asked), on a fresh registry over `makeStore()`. */
+const registryCreate = (makeStore: () => Store, flush: boolean) => ({
+  setup: () => started(makeStore()),
+  run: async (r: Reg, n: number) => {
+    for (let i = 0; i < n; i++) await r.spawnSingleton('counter', `id-${i}`);
+    if (flush) await r.flush();
+  },
+  teardown: (r: Reg) => r.close(),
+});
+
 // 1 and 2: creating singletons, and asking for one that is live.
 async function creation() {
-  const [bare, reg] = await compare(N, bareCreate, {
-    setup: () => started(new MemoryStore()),
-    run: async (r: Reg, n: number) => {
-      for (let i = 0; i < n; i++) await r.spawnSingleton('counter', `id-${i}`);
-    },
-    teardown: (r: Reg) => r.close(),
-  });
+  const [bare, reg] = await compare(
+    N,
+    bareCreate,
+    registryCreate(() => new MemoryStore(), false),
+  );
   row(
     '1a. spawnSingleton, new IDs (memory store; the write follows)',
     fmtRate(reg.rate),
@@ -131,14 +139,11 @@ async function creation() {
     '>= 0.8x',
     reg.rate / bare.rate >= 0.8,
   );
-  const [bare2, withFlush] = await compare(N, bareCreate, {
-    setup: () => started(new MemoryStore()),
-    run: async (r: Reg, n: number) => {
-      for (let i = 0; i < n; i++) await r.spawnSingleton('counter', `id-${i}`);
-      await r.flush();
-    },
-    teardown: (r: Reg) => r.close(),
-  });
+  const [bare2, withFlush] = await compare(
+    N,
+    bareCreate,
+    registryCreate(() => new MemoryStore(), true),
+  );
   row(
     '1b. the same, until every new instance is written',
     fmtRate(withFlush.rate),
@@ -407,19 +412,7 @@ async function postgres() {
     const pgStore = () =>
       new PostgresStore({ connectionString: server.url, table: `bench_${process.pid}_${t++}` });
     const pgN = QUICK ? 500 : 5_000;
-    const [bare, reg] = await compare(
-      pgN,
-      bareCreate,
-      {
-        setup: () => started(pgStore()),
-        run: async (r: Reg, n: number) => {
-          for (let i = 0; i < n; i++) await r.spawnSingleton('counter', `id-${i}`);
-          await r.flush();
-        },
-        teardown: (r: Reg) => r.close(),
-      },
-      3,
-    );
+    const [bare, reg] = await compare(pgN, bareCreate, registryCreate(pgStore, true), 3);
     row(
       'pg-1. spawnSingleton, new IDs, PostgreSQL (claim + write, incl. flush)',
       fmtRate(reg.rate),
