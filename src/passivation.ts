@@ -2,6 +2,7 @@ import type { AnyActor } from 'xstate';
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
+import { hasInFlightWork } from './in-flight-work.js';
 import type { Instance } from './instance.js';
 import type { ResolvedMachine } from './machines.js';
 import type { Persister } from './persister.js';
@@ -29,7 +30,8 @@ export interface PassivationDeps {
  * with no activity for `idleTimeoutMs` is persisted and unloaded, leaving a small
  * index entry; anything that needs it (an event, a spawnSingleton, a waitFor, its
  * next delayed event falling due) activates it again from the store, exactly once,
- * under its ID's lock.
+ * under its ID's lock. An actor with in-flight work (see {@link hasInFlightWork})
+ * is never passivated: its answer would have nowhere to land.
  */
 export class Passivation {
   readonly #d: PassivationDeps;
@@ -149,6 +151,10 @@ export class Passivation {
     ) {
       return;
     }
+    // Work that lives only in memory (an invoked promise, callback or observable)
+    // would lose its answer if the actor were unloaded: such actors stay live
+    // until it answers, and count as idle only from then on.
+    if (hasInFlightWork(instance.actor)) return;
     try {
       instance.snapshot(); // XState cannot persist some actors (inline children): those stay live.
     } catch {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { assign, fromCallback, fromObservable, fromPromise, setup } from 'xstate';
 import { demoMachines } from '../examples/machines.js';
 import { createRegistry, MemoryStore, type RegistryError } from '../src/index.js';
 import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
@@ -237,5 +238,109 @@ describe('passivation under random interleavings', () => {
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('passivation and in-flight work', () => {
+  /** A machine that invokes work (promise, callback or observable) whose answer the test controls. */
+  function worker(kind: 'promise' | 'callback' | 'observable') {
+    const answers: Array<(value: string) => void> = [];
+    const actors = {
+      promise: fromPromise<string>(() => new Promise<string>((resolve) => answers.push(resolve))),
+      callback: fromCallback(({ sendBack }) => {
+        answers.push((value) => sendBack({ type: 'xstate.done.actor.work', output: value }));
+      }),
+      observable: fromObservable<string, unknown>(() => ({
+        subscribe: (observer: { next?: (v: string) => void }) => {
+          answers.push((value) => observer.next?.(value));
+          return { unsubscribe() {} };
+        },
+      })),
+    };
+    const machine = setup({
+      types: { context: {} as { answer: string | null } },
+      actors: { work: actors[kind] as never },
+    }).createMachine({
+      id: `waits-on-${kind}`,
+      context: { answer: null },
+      initial: 'working',
+      states: {
+        working: {
+          invoke: {
+            id: 'work',
+            src: 'work',
+            onDone: {
+              target: 'answered',
+              actions: assign({ answer: ({ event }) => event.output }),
+            },
+            onSnapshot: {
+              target: 'answered',
+              guard: ({ event }) => (event.snapshot as { context?: unknown }).context !== undefined,
+              actions: assign({
+                answer: ({ event }) => (event.snapshot as { context: string }).context,
+              }),
+            },
+          },
+          on: {
+            'xstate.done.actor.work': {
+              target: 'answered',
+              actions: assign({
+                answer: ({ event }) => (event as { output?: string }).output ?? null,
+              }),
+            },
+          },
+        },
+        answered: {},
+      },
+    });
+    return { machine, answers };
+  }
+
+  for (const kind of ['promise', 'callback', 'observable'] as const) {
+    it(`an actor waiting on an invoked ${kind} is not passivated, and its answer lands`, async () => {
+      const { machine, answers } = worker(kind);
+      r = (await createTestRegistry({
+        machines: { ...all, waiter: machine },
+        idleTimeoutMs: 1000,
+      })) as never;
+      const log: string[] = [];
+      r.on('passivated', ({ id }) => log.push(`passivated:${id}`));
+      await r.spawnSingleton('waiter' as never, 'w');
+      for (let i = 0; i < 10; i++) {
+        r.clock.increment(5000);
+        await settle();
+      }
+      expect(log).toEqual([]);
+      expect(answers).toHaveLength(1);
+      answers[0]?.('forty-two');
+      await settle();
+      expect(await r.getStatus('w')).toMatchObject({
+        value: 'answered',
+        context: { answer: 'forty-two' },
+      });
+      // Once the work has answered, the actor is idle like any other and is passivated.
+      r.clock.increment(5000);
+      await settle();
+      await settle();
+      expect(log).toEqual(['passivated:w']);
+      const again = await r.restart();
+      r = again;
+      expect(await r.getStatus('w')).toMatchObject({ context: { answer: 'forty-two' } });
+    });
+  }
+
+  it('a finished invoked child (its promise settled) does not keep its parent live', async () => {
+    const { machine, answers } = worker('promise');
+    r = (await createTestRegistry({
+      machines: { ...all, waiter: machine },
+      idleTimeoutMs: 1000,
+    })) as never;
+    await r.spawnSingleton('waiter' as never, 'w');
+    answers[0]?.('done');
+    await settle();
+    r.clock.increment(5000);
+    await settle();
+    await settle();
+    expect(r.get('w')).toBeUndefined();
   });
 });
