@@ -6,6 +6,7 @@ export {
   type SerializedError,
   serializeError,
 } from './errors.js';
+export type { IdempotencyEntry, IdempotencyOptions } from './idempotency.js';
 export { assertInstanceId, isValidInstanceId, MAX_INSTANCE_ID_LENGTH } from './instance-id.js';
 export type { ListFilter, ListPage, TimeInput } from './list-query.js';
 export type {
@@ -27,6 +28,7 @@ export {
   type Durability,
   Registry,
   type RegistryOptions,
+  type SendOptions,
   type SingletonResult,
   type SpawnSingletonOptions,
   type WaitCondition,

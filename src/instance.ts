@@ -1,5 +1,6 @@
 import type { AnyActor } from 'xstate';
 import { RegistryError, type SerializedError } from './errors.js';
+import type { IdempotencyLog } from './idempotency.js';
 import type { ResolvedMachine } from './machines.js';
 import type { InstanceRecord, InstanceStatusName } from './record.js';
 import { type PersistedTimer, readTimers } from './xstate-internals.js';
@@ -37,6 +38,8 @@ export class Instance {
   version = 0;
   durable = 0;
   gone = false;
+  /** Keys of the idempotent events it applied; created on first use. */
+  idempotencyKeys: IdempotencyLog | undefined;
   /** Created on first use: most instances are never waited for. */
   waiters: Set<() => void> | undefined;
 
@@ -118,6 +121,7 @@ export class Instance {
     };
     if (this.stopReason !== undefined) record.stopReason = this.stopReason;
     if (this.error !== undefined) record.error = this.error;
+    if (this.idempotencyKeys?.size) record.idempotencyKeys = this.idempotencyKeys.toJSON();
     return record;
   }
 

@@ -1,4 +1,5 @@
 import { RegistryError, type SerializedError } from './errors.js';
+import { type IdempotencyEntry, isIdempotencyEntries } from './idempotency.js';
 import { isValidInstanceId } from './instance-id.js';
 import type { PersistedTimer } from './xstate-internals.js';
 
@@ -26,6 +27,8 @@ export interface InstanceRecord {
   /** `actor.getPersistedSnapshot()`: feed back to `createActor(machine, { snapshot })`. */
   snapshot: unknown;
   timers: PersistedTimer[];
+  /** Idempotency keys of applied events, oldest first (absent when there are none). */
+  idempotencyKeys?: IdempotencyEntry[];
 }
 
 const STATUSES = new Set<InstanceStatusName>(['running', 'done', 'error', 'stopped']);
@@ -110,5 +113,7 @@ export function parseRecord(text: string): InstanceRecord {
       throw corrupt('The record has a malformed pending delayed event.');
     }
   }
+  if (r.idempotencyKeys !== undefined && !isIdempotencyEntries(r.idempotencyKeys))
+    throw corrupt('The record has malformed idempotencyKeys (expected [key, appliedAt] pairs).');
   return r as unknown as InstanceRecord;
 }

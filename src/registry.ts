@@ -5,6 +5,12 @@ import { type Clock, systemClock } from './clock.js';
 import { ClusterHosting } from './cluster.js';
 import { RegistryError } from './errors.js';
 import { assertEvent, isEvent } from './event-shape.js';
+import {
+  assertIdempotencyKey,
+  IdempotencyLog,
+  type IdempotencyOptions,
+  resolveIdempotency,
+} from './idempotency.js';
 import { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -58,6 +64,19 @@ export interface RegistryOptions<M extends MachineMap> {
   idleTimeoutMs?: number;
   /** With a cluster store (PostgreSQL): how often to look for instances whose owner died. Default 2,000 ms. */
   takeoverIntervalMs?: number;
+  /** How many idempotency keys each instance remembers, and for how long (see {@link SendOptions}). */
+  idempotency?: IdempotencyOptions;
+}
+
+/** Options of {@link Registry.send}. */
+export interface SendOptions {
+  /**
+   * Applies the event at most once per key and instance: a repeat within the
+   * retention (`idempotency` option; default the last 100 keys, for 24 hours)
+   * is not delivered again, and resolves like the first call once the state it
+   * produced is durable (strict), so a client may retry a failed or lost answer.
+   */
+  idempotencyKey?: string;
 }
 
 export interface SpawnSingletonOptions<TInput = unknown> {
@@ -120,6 +139,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #passivation: Passivation | undefined;
   readonly #cluster: ClusterHosting | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #idempotency: Required<IdempotencyOptions>;
   #phase: Phase = 'new';
   #starting: Promise<StartSummary> | undefined;
   #closing: Promise<void> | undefined;
@@ -160,6 +180,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     }
     this.#logger = options.logger ?? console.error.bind(console);
     this.#maxPending = options.maxPendingWrites ?? 10_000;
+    this.#idempotency = resolveIdempotency(options.idempotency);
     this.#emitter = new RegistryEmitter((err) => this.#logger('[xstate-registry]', err));
     this.#persister = new Persister({
       store: this.#store,
@@ -509,11 +530,19 @@ export class Registry<M extends MachineMap = MachineMap> {
   /**
    * Delivers an event to the running instance `id`. Resolves once the actor has
    * processed it (and, with strict durability, once the result is durable).
+   * With an `idempotencyKey`, an event already applied under that key is not
+   * applied again (see {@link SendOptions}).
+   *
+   * @example
+   * ```ts
+   * await registry.send('order-7', { type: 'PAY', amount: 30 }, { idempotencyKey: requestId });
+   * ```
    */
-  send(id: string, event: AnyEventObject): Promise<void> {
+  send(id: string, event: AnyEventObject, options?: SendOptions): Promise<void> {
     // Fast path (relaxed durability, nothing in flight for the ID): deliver now.
     const instance = this.#instances.get(id);
     if (
+      options?.idempotencyKey === undefined &&
       instance?.actor &&
       instance.status === 'running' &&
       this.#phase === 'open' &&
@@ -525,12 +554,13 @@ export class Registry<M extends MachineMap = MachineMap> {
       instance.actor.send(event);
       return RESOLVED;
     }
-    return this.#sendSlow(id, event);
+    return this.#sendSlow(id, event, options?.idempotencyKey);
   }
 
-  async #sendSlow(id: string, event: AnyEventObject): Promise<void> {
+  async #sendSlow(id: string, event: AnyEventObject, key?: string): Promise<void> {
     assertInstanceId(id);
     assertEvent(event);
+    if (key !== undefined) assertIdempotencyKey(key);
     await this.#ready();
     const deliver = () => {
       this.#assertOpen();
@@ -541,6 +571,12 @@ export class Registry<M extends MachineMap = MachineMap> {
           `No instance '${id}'; create it with spawnSingleton first.`,
           { details: { id } },
         );
+      // A repeat answers like the first call, even once that call finished the instance.
+      if (
+        key !== undefined &&
+        instance.idempotencyKeys?.has(key, this.#clock.now(), this.#idempotency)
+      )
+        return instance;
       if (instance.status !== 'running' || !instance.actor) {
         throw new RegistryError(
           'INSTANCE_NOT_RUNNING',
@@ -549,6 +585,13 @@ export class Registry<M extends MachineMap = MachineMap> {
         );
       }
       if (this.#passivation) instance.lastActive = this.#clock.now();
+      if (key !== undefined) {
+        // Remembered in the same record as the event's effect; marked dirty even if
+        // the event changes nothing, so that its repeat is known after a restart.
+        instance.idempotencyKeys ??= new IdempotencyLog();
+        instance.idempotencyKeys.add(key, this.#clock.now(), this.#idempotency);
+        this.#persister.markDirty(instance);
+      }
       instance.actor.send(event);
       return instance;
     };

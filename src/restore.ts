@@ -1,6 +1,7 @@
 import type { AnyActor } from 'xstate';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
+import { IdempotencyLog } from './idempotency.js';
 import { Instance } from './instance.js';
 import type { ResolvedMachine } from './machines.js';
 import { type InstanceRecord, parseRecord } from './record.js';
@@ -114,6 +115,7 @@ export function instanceFromRecord({ record, def }: DecodedRecord): Instance {
   instance.status = record.status;
   instance.stopReason = record.stopReason;
   instance.error = record.error;
+  if (record.idempotencyKeys) instance.idempotencyKeys = new IdempotencyLog(record.idempotencyKeys);
   return instance;
 }
 

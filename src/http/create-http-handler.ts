@@ -109,7 +109,13 @@ export function createHttpHandler(
       if (method !== 'POST') allow('POST');
       if (raw[2] === 'events') {
         const event = await readJson(request, maxBody, true);
-        await registry.send(id, event as never);
+        // A client retrying with the same Idempotency-Key never applies the event twice.
+        const idempotencyKey = request.headers.get('idempotency-key') ?? undefined;
+        await registry.send(
+          id,
+          event as never,
+          idempotencyKey === undefined ? {} : { idempotencyKey },
+        );
         return json(202, { accepted: true, links: linked(origin, { id } as InstanceStatus).links });
       }
       const body = (await readJson(request, maxBody, false)) as { reason?: unknown } | undefined;

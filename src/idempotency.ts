@@ -1,0 +1,132 @@
+import { RegistryError } from './errors.js';
+import { isValidInstanceId } from './instance-id.js';
+
+/**
+ * How long an instance remembers the idempotency keys of the events it applied.
+ * Both bounds hold: the oldest keys are forgotten first.
+ */
+export interface IdempotencyOptions {
+  /** Most keys remembered per instance. Default 100. */
+  maxKeys?: number;
+  /** Keys older than this (on the registry's clock) are forgotten. Default 24 hours. */
+  retentionMs?: number;
+}
+
+/** A remembered key and when its event was applied (epoch ms on the registry's clock), as persisted. */
+export type IdempotencyEntry = [key: string, appliedAt: number];
+
+/**
+ * The idempotency keys one instance has applied, oldest first, bounded by
+ * count and age. It is persisted in the instance's record, so a key applied
+ * before a restart, a passivation or a takeover is still known after it.
+ *
+ * @example
+ * ```ts
+ * const bounds = resolveIdempotency({ maxKeys: 100 });
+ * const log = new IdempotencyLog(record.idempotencyKeys);
+ * if (!log.has('pay-7', now, bounds)) { log.add('pay-7', now, bounds); actor.send(event); }
+ * ```
+ */
+export class IdempotencyLog {
+  readonly #keys = new Map<string, number>();
+
+  constructor(entries: readonly IdempotencyEntry[] = []) {
+    for (const [key, at] of entries) this.#keys.set(key, at);
+  }
+
+  /** Whether `key` was applied within the retention (forgetting what fell out of it). */
+  has(key: string, now: number, bounds: Required<IdempotencyOptions>): boolean {
+    this.#expire(now - bounds.retentionMs);
+    return this.#keys.has(key);
+  }
+
+  /** Remembers `key` as applied at `now`, forgetting the oldest keys beyond the bounds. */
+  add(key: string, now: number, bounds: Required<IdempotencyOptions>): void {
+    this.#keys.delete(key);
+    this.#keys.set(key, now);
+    this.#expire(now - bounds.retentionMs);
+    for (const oldest of this.#keys.keys()) {
+      if (this.#keys.size <= bounds.maxKeys) break;
+      this.#keys.delete(oldest);
+    }
+  }
+
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  /** The entries to persist, oldest first. */
+  toJSON(): IdempotencyEntry[] {
+    return [...this.#keys];
+  }
+
+  #expire(cutoff: number): void {
+    // Map order is application order, so the oldest come first.
+    for (const [key, at] of this.#keys) {
+      if (at > cutoff) break;
+      this.#keys.delete(key);
+    }
+  }
+}
+
+/**
+ * Resolves {@link IdempotencyOptions} to their defaults; `INVALID_ARGUMENT` when out of range.
+ *
+ * @example
+ * ```ts
+ * resolveIdempotency({ maxKeys: 500 }); // { maxKeys: 500, retentionMs: 86_400_000 }
+ * ```
+ */
+export function resolveIdempotency(options: IdempotencyOptions = {}): Required<IdempotencyOptions> {
+  const maxKeys = options.maxKeys ?? 100;
+  const retentionMs = options.retentionMs ?? 86_400_000;
+  if (!Number.isInteger(maxKeys) || maxKeys < 1)
+    throw new RegistryError('INVALID_ARGUMENT', 'idempotency.maxKeys must be a positive integer.');
+  if (!(retentionMs > 0))
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      'idempotency.retentionMs must be a positive number of milliseconds.',
+    );
+  return { maxKeys, retentionMs };
+}
+
+/**
+ * Checks an idempotency key: a string of 1 to 256 characters without control
+ * characters (the rules of instance IDs); `INVALID_ARGUMENT` otherwise.
+ *
+ * @example
+ * ```ts
+ * assertIdempotencyKey(request.headers.get('idempotency-key'));
+ * ```
+ */
+export function assertIdempotencyKey(key: unknown): asserts key is string {
+  if (!isValidInstanceId(key)) {
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      'An idempotency key must be a string of 1 to 256 characters without control characters, e.g. a UUID per request.',
+      { details: { idempotencyKey: typeof key === 'string' ? key.slice(0, 300) : typeof key } },
+    );
+  }
+}
+
+/**
+ * Checks the persisted form of an idempotency log (part of record validation).
+ *
+ * @example
+ * ```ts
+ * if (record.idempotencyKeys !== undefined && !isIdempotencyEntries(record.idempotencyKeys)) throw corrupt();
+ * ```
+ */
+export function isIdempotencyEntries(value: unknown): value is IdempotencyEntry[] {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (e) =>
+        Array.isArray(e) &&
+        e.length === 2 &&
+        typeof e[0] === 'string' &&
+        typeof e[1] === 'number' &&
+        Number.isFinite(e[1]),
+    )
+  );
+}
