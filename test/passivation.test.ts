@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { assign, fromCallback, fromObservable, fromPromise, setup } from 'xstate';
+import {
+  type AnyActorLogic,
+  assign,
+  fromCallback,
+  fromObservable,
+  fromPromise,
+  setup,
+} from 'xstate';
 import { demoMachines } from '../examples/machines.js';
 import { createRegistry, MemoryStore, type RegistryError } from '../src/index.js';
 import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
@@ -251,15 +258,15 @@ describe('passivation and in-flight work', () => {
         answers.push((value) => sendBack({ type: 'xstate.done.actor.work', output: value }));
       }),
       observable: fromObservable<string, unknown>(() => ({
-        subscribe: (observer: { next?: (v: string) => void }) => {
-          answers.push((value) => observer.next?.(value));
+        subscribe: (observer: any) => {
+          answers.push((value) => (observer as { next?: (v: string) => void }).next?.(value));
           return { unsubscribe() {} };
         },
       })),
     };
     const machine = setup({
       types: { context: {} as { answer: string | null } },
-      actors: { work: actors[kind] as never },
+      actors: { work: actors[kind] as AnyActorLogic },
     }).createMachine({
       id: `waits-on-${kind}`,
       context: { answer: null },
