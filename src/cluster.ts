@@ -5,9 +5,10 @@ import type { Instance } from './instance.js';
 import { type ListFilter, type ListPage, normalizeFilter } from './list-query.js';
 import type { ResolvedMachine } from './machines.js';
 import type { Persister } from './persister.js';
+import { type InstanceRecord, parseRecord } from './record.js';
 import type { RegistryEmitter } from './registry-events.js';
 import { decodeRecord, instanceFromRecord, resume } from './restore.js';
-import { type InstanceStatus, statusOf } from './status.js';
+import { type InstanceStatus, statusOf, statusOfRecord } from './status.js';
 import type { ClusterStore } from './stores/store.js';
 
 export interface ClusterDeps {
@@ -34,9 +35,12 @@ export class ClusterHosting {
   readonly #d: ClusterDeps;
   #sweep: ReturnType<typeof setInterval> | undefined;
   #sweeping = false;
+  /** Type → newest machine version this process has: what its sweeps may take over. */
+  readonly #decodable: ReadonlyMap<string, number>;
 
   constructor(deps: ClusterDeps) {
     this.#d = deps;
+    this.#decodable = new Map([...deps.machines.values()].map((d) => [d.type, d.version]));
     deps.store.onLeaseLost((id) => this.lost(id, 'its lease could not be renewed'));
     deps.store.onError?.((cause) =>
       deps.emitter.emit(
@@ -68,12 +72,15 @@ export class ClusterHosting {
     this.#sweeping = true;
     let taken = 0;
     try {
-      for (const id of await this.#d.store.orphans(100)) {
+      for (const id of await this.#d.store.orphans(100, this.#decodable)) {
         if (this.#d.instances.has(id)) continue;
         try {
           if ((await this.#d.exclusive(id, () => this.adopt(id, false))) === 'adopted') taken++;
         } catch (err) {
-          if (!(err instanceof RegistryError && err.code === 'OWNED_ELSEWHERE')) this.#report(err);
+          const expected =
+            err instanceof RegistryError &&
+            (err.code === 'OWNED_ELSEWHERE' || err.details.leftForAnotherProcess === true);
+          if (!expected) this.#report(err);
         }
       }
     } finally {
@@ -106,6 +113,13 @@ export class ClusterHosting {
     try {
       decoded = decodeRecord(claim.text, this.#d.machines);
     } catch (err) {
+      // A rolling deploy: another process has this type or version. Leave the
+      // record as it is for that process, and let go of it at once.
+      const foreign = this.#foreign(claim.text);
+      if (foreign) {
+        await this.#d.store.release(id);
+        throw foreign;
+      }
       const error =
         err instanceof RegistryError
           ? err
@@ -176,9 +190,56 @@ export class ClusterHosting {
   /** The status of an instance hosted anywhere, from its stored record. */
   async remoteStatus(id: string): Promise<InstanceStatus | undefined> {
     const text = await this.#d.store.read(id);
-    if (text === undefined) return undefined;
-    const decoded = decodeRecord(text, this.#d.machines);
+    return text === undefined ? undefined : this.#statusOfText(text);
+  }
+
+  /**
+   * A status from a row, decodable here or not: a record of a type or version
+   * only another process has is described from its envelope and snapshot.
+   */
+  #statusOfText(text: string): InstanceStatus {
+    let decoded: ReturnType<typeof decodeRecord>;
+    try {
+      decoded = decodeRecord(text, this.#d.machines);
+    } catch (err) {
+      let record: InstanceRecord;
+      try {
+        record = parseRecord(text);
+      } catch {
+        throw err;
+      }
+      return statusOfRecord(record);
+    }
     return statusOf(instanceFromRecord(decoded), decoded.snapshot);
+  }
+
+  /** Why this process cannot host a record another process can (unknown type, newer version), if so. */
+  #foreign(text: string): RegistryError | undefined {
+    let record: InstanceRecord;
+    try {
+      record = parseRecord(text);
+    } catch {
+      return undefined;
+    }
+    const { id, type, machineVersion } = record;
+    const def = this.#d.machines.get(type);
+    if (!def) {
+      return new RegistryError(
+        'UNKNOWN_MACHINE',
+        `Instance '${id}' has type '${type}', which this process does not register; it is left untouched for a process that does (send the request there, or deploy the machine here).`,
+        { details: { id, type, leftForAnotherProcess: true } },
+      );
+    }
+    if (machineVersion > def.version) {
+      return new RegistryError(
+        'MIGRATION_FAILED',
+        `Instance '${id}' was written by version ${machineVersion} of machine '${type}', newer than this process's version ${def.version}; it is left untouched for a process that runs version ${machineVersion} or later.`,
+        {
+          details: { id, type, machineVersion, version: def.version, leftForAnotherProcess: true },
+        },
+      );
+    }
+    return undefined;
   }
 
   /** `list()` served by the store's query, with this process's fresher state for the instances it hosts. */
@@ -197,13 +258,20 @@ export class ClusterHosting {
       limit: f.limit,
       ...(f.cursor !== undefined ? { cursor: f.cursor } : {}),
     });
-    const items = await Promise.all(
+    const statuses = await Promise.all(
       page.texts.map(async (text) => {
-        const decoded = decodeRecord(text, this.#d.machines);
-        const here = this.#d.instances.get(decoded.record.id);
-        return here ? local(here) : statusOf(instanceFromRecord(decoded), decoded.snapshot);
+        try {
+          const status = this.#statusOfText(text);
+          const here = this.#d.instances.get(status.id);
+          return here ? await local(here) : status;
+        } catch (err) {
+          // One damaged row must not hide the others: report it and list the rest.
+          this.#report(err);
+          return undefined;
+        }
       }),
     );
+    const items = statuses.filter((s): s is InstanceStatus => s !== undefined);
     return page.cursor ? { items, cursor: page.cursor } : { items };
   }
 

@@ -1,6 +1,6 @@
 import type { SerializedError } from './errors.js';
 import type { Instance } from './instance.js';
-import type { InstanceStatusName } from './record.js';
+import type { InstanceRecord, InstanceStatusName } from './record.js';
 
 /**
  * A JSON-serialisable view of one instance, modelled on Durable Functions'
@@ -56,5 +56,36 @@ export function statusOf(instance: Instance, stored?: unknown): InstanceStatus {
   if (instance.status === 'done') status.output = jsonCopy(snapshot.output) ?? null;
   if (instance.error) status.error = { ...instance.error };
   if (instance.stopReason !== undefined) status.stopReason = instance.stopReason;
+  return status;
+}
+
+/**
+ * Builds the status of an instance from its stored record alone, without its
+ * machine: how a process answers for a record it cannot decode (a type it does
+ * not have, a newer machine version), which another process hosts.
+ *
+ * @example
+ * ```ts
+ * const status = statusOfRecord(parseRecord(text)); // { id, type, status, value, context, ... }
+ * ```
+ */
+export function statusOfRecord(record: InstanceRecord): InstanceStatus {
+  const snapshot = (record.snapshot ?? {}) as {
+    value?: unknown;
+    context?: unknown;
+    output?: unknown;
+  };
+  const status: InstanceStatus = {
+    id: record.id,
+    type: record.type,
+    status: record.status,
+    value: jsonCopy(snapshot.value) ?? null,
+    context: jsonCopy(snapshot.context) ?? null,
+    createdAt: new Date(record.createdAt).toISOString(),
+    updatedAt: new Date(record.updatedAt).toISOString(),
+  };
+  if (record.status === 'done') status.output = jsonCopy(snapshot.output) ?? null;
+  if (record.error) status.error = { ...record.error };
+  if (record.stopReason !== undefined) status.stopReason = record.stopReason;
   return status;
 }

@@ -17,7 +17,12 @@ export interface PostgresStoreOptions {
   ownerId?: string;
 }
 
-const SCHEMA_VERSION = 1;
+/**
+ * 1: records in `jsonb`. 2: records in `text`, byte for byte as encoded (jsonb
+ * refuses `\u0000` and lone surrogates, and reorders object keys), and a
+ * `machine_version` column, so takeover sweeps skip records this process cannot decode.
+ */
+const SCHEMA_VERSION = 2;
 
 /**
  * Keeps instances in PostgreSQL and lets several processes share them safely:
@@ -113,7 +118,8 @@ export class PostgresStore implements ClusterStore {
             status text,
             created_at bigint,
             updated_at bigint,
-            record jsonb,
+            record text,
+            machine_version integer,
             owner text,
             lease_expires_at timestamptz,
             epoch bigint NOT NULL DEFAULT 0
@@ -124,6 +130,16 @@ export class PostgresStore implements ClusterStore {
           CREATE INDEX IF NOT EXISTS ${this.#t}_orphans ON ${this.#t} (lease_expires_at) WHERE status = 'running';
           CREATE TABLE IF NOT EXISTS ${this.#t}_quarantine (id text NOT NULL, record text, reason text NOT NULL, at timestamptz NOT NULL DEFAULT now());
         `);
+      }
+      if (version === 1) {
+        // Run once every process runs this version: older ones write jsonb.
+        await client.query(`
+          ALTER TABLE ${this.#t} ADD COLUMN IF NOT EXISTS machine_version integer;
+          UPDATE ${this.#t} SET machine_version = (record->>'machineVersion')::integer WHERE record IS NOT NULL;
+          ALTER TABLE ${this.#t} ALTER COLUMN record TYPE text USING record::text;
+        `);
+      }
+      if (version < SCHEMA_VERSION) {
         await client.query(`DELETE FROM ${this.#t}_schema`);
         await client.query(`INSERT INTO ${this.#t}_schema (version) VALUES ($1)`, [SCHEMA_VERSION]);
       }
@@ -147,7 +163,7 @@ export class PostgresStore implements ClusterStore {
            lease_expires_at = EXCLUDED.lease_expires_at,
            epoch = CASE WHEN t.owner = EXCLUDED.owner THEN t.epoch ELSE t.epoch + 1 END
          WHERE t.owner IS NULL OR t.owner = EXCLUDED.owner OR t.lease_expires_at < now()
-         RETURNING epoch, record::text AS record`,
+         RETURNING epoch, record`,
         [id, this.ownerId, this.#leaseMs],
       );
       const row = rows[0] as { epoch: string; record: string | null } | undefined;
@@ -185,7 +201,7 @@ export class PostgresStore implements ClusterStore {
   async *load(): AsyncIterable<StoredEntry> {
     this.#assertOpen();
     const { rows } = await this.#pool.query(
-      `SELECT id, record::text AS record FROM ${this.#t} WHERE record IS NOT NULL ORDER BY created_at, id`,
+      `SELECT id, record FROM ${this.#t} WHERE record IS NOT NULL ORDER BY created_at, id`,
     );
     for (const row of rows as Array<{ id: string; record: string }>)
       yield { key: row.id, text: row.record };
@@ -194,7 +210,7 @@ export class PostgresStore implements ClusterStore {
   async read(id: string): Promise<string | undefined> {
     this.#assertOpen();
     const { rows } = await this.#pool.query(
-      `SELECT record::text AS record FROM ${this.#t} WHERE id = $1 AND record IS NOT NULL`,
+      `SELECT record FROM ${this.#t} WHERE id = $1 AND record IS NOT NULL`,
       [id],
     );
     return (rows[0] as { record: string } | undefined)?.record;
@@ -202,18 +218,13 @@ export class PostgresStore implements ClusterStore {
 
   async write(id: string, text: string): Promise<void> {
     this.#assertOpen();
+    const r = envelopeOf(id, text);
     const epoch = this.#epochs.get(id);
     if (epoch === undefined) throw this.#fenced(id, 'this process holds no lease on it');
-    const r = JSON.parse(text) as {
-      type: string;
-      status: string;
-      createdAt: number;
-      updatedAt: number;
-    };
     const result = await this.#pool.query(
-      `UPDATE ${this.#t} SET record = $3::jsonb, type = $4, status = $5, created_at = $6, updated_at = $7
+      `UPDATE ${this.#t} SET record = $3, type = $4, status = $5, created_at = $6, updated_at = $7, machine_version = $9
        WHERE id = $1 AND owner = $2 AND epoch = $8`,
-      [id, this.ownerId, text, r.type, r.status, r.createdAt, r.updatedAt, epoch],
+      [id, this.ownerId, text, r.type, r.status, r.createdAt, r.updatedAt, epoch, r.machineVersion],
     );
     if (result.rowCount === 0) {
       this.#epochs.delete(id);
@@ -236,20 +247,28 @@ export class PostgresStore implements ClusterStore {
   async quarantine(key: string, reason: string): Promise<void> {
     this.#assertOpen();
     await this.#pool.query(
-      `WITH moved AS (DELETE FROM ${this.#t} WHERE id = $1 RETURNING id, record::text AS record)
+      `WITH moved AS (DELETE FROM ${this.#t} WHERE id = $1 RETURNING id, record)
        INSERT INTO ${this.#t}_quarantine (id, record, reason) SELECT id, record, $2 FROM moved`,
       [key, reason],
     );
     this.#epochs.delete(key);
   }
 
-  async orphans(limit: number): Promise<string[]> {
+  async orphans(limit: number, decodable?: ReadonlyMap<string, number>): Promise<string[]> {
     this.#assertOpen();
+    const params: unknown[] = [limit];
+    let only = '';
+    if (decodable) {
+      // Records of other types or newer versions are left for a process that has them.
+      params.push([...decodable.keys()], [...decodable.values()]);
+      only = `AND EXISTS (SELECT 1 FROM unnest($2::text[], $3::integer[]) AS k(type, version)
+                WHERE k.type = t.type AND (t.machine_version IS NULL OR t.machine_version <= k.version))`;
+    }
     const { rows } = await this.#pool.query(
-      `SELECT id FROM ${this.#t}
-       WHERE status = 'running' AND record IS NOT NULL AND (owner IS NULL OR lease_expires_at < now())
+      `SELECT id FROM ${this.#t} AS t
+       WHERE status = 'running' AND record IS NOT NULL AND (owner IS NULL OR lease_expires_at < now()) ${only}
        ORDER BY lease_expires_at NULLS FIRST LIMIT $1`,
-      [limit],
+      params,
     );
     return (rows as Array<{ id: string }>).map((r) => r.id);
   }
@@ -275,7 +294,7 @@ export class PostgresStore implements ClusterStore {
     }
     params.push(q.limit + 1);
     const { rows } = await this.#pool.query(
-      `SELECT id, created_at, record::text AS record FROM ${this.#t} WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT $${params.length}`,
+      `SELECT id, created_at, record FROM ${this.#t} WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT $${params.length}`,
       params,
     );
     const page = (rows as Array<{ id: string; created_at: string; record: string }>).slice(
@@ -356,6 +375,49 @@ export class PostgresStore implements ClusterStore {
         'This PostgresStore is not open; start a registry over it first.',
       );
   }
+}
+
+/** The envelope fields a row indexes, read from the record text; refuses text a `text` column cannot hold. */
+function envelopeOf(
+  id: string,
+  text: string,
+): {
+  type?: string;
+  status?: string;
+  createdAt?: number;
+  updatedAt?: number;
+  machineVersion?: number;
+} {
+  // JSON never holds a raw NUL (it escapes it as \u0000), and PostgreSQL text cannot.
+  if (text.includes('\0')) {
+    throw new RegistryError(
+      'NOT_SERIALIZABLE',
+      `The record of instance '${id}' contains a raw NUL character, which PostgreSQL text cannot hold; records must be JSON text.`,
+      { details: { id } },
+    );
+  }
+  let r: unknown;
+  try {
+    r = JSON.parse(text);
+  } catch (cause) {
+    throw new RegistryError(
+      'NOT_SERIALIZABLE',
+      `The record of instance '${id}' is not JSON text; PostgresStore stores JSON records only.`,
+      { cause, details: { id } },
+    );
+  }
+  const o = (r && typeof r === 'object' ? r : {}) as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  // Out of a bigint's range, a time or version is left NULL rather than failing the write.
+  const int = (v: unknown) =>
+    typeof v === 'number' && Math.abs(v) < 9e18 ? Math.trunc(v) : undefined;
+  return {
+    type: str(o.type),
+    status: str(o.status),
+    createdAt: int(o.createdAt),
+    updatedAt: int(o.updatedAt),
+    machineVersion: int(o.machineVersion),
+  };
 }
 
 function decodeCursor(cursor: string): [number, string] {

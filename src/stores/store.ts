@@ -80,8 +80,12 @@ export interface ClusterStore extends Store {
   claim(id: string): Promise<ClaimResult>;
   /** Gives up the lease on `id` (after close, or when the instance is not there). */
   release(id: string): Promise<void>;
-  /** IDs of running instances whose owner's lease has expired, oldest first. */
-  orphans(limit: number): Promise<string[]>;
+  /**
+   * IDs of running instances whose owner's lease has expired, oldest first;
+   * with `decodable` (type → newest machine version this process has), only
+   * those of a known type written by that version or an older one.
+   */
+  orphans(limit: number, decodable?: ReadonlyMap<string, number>): Promise<string[]>;
   query(query: StoreQuery): Promise<StoredPage>;
   /** Called when a lease this process held was lost (renewal failed or another process took over). */
   onLeaseLost(listener: (id: string) => void): void;

@@ -40,7 +40,7 @@ async function until<T>(
 
 const row = (table: string, id: string) =>
   sql<{ owner: string | null; value: unknown; context: any; status: string }>(
-    `SELECT owner, record->'snapshot'->'value' AS value, record->'snapshot'->'context' AS context, status FROM ${table} WHERE id = $1`,
+    `SELECT owner, record::jsonb->'snapshot'->'value' AS value, record::jsonb->'snapshot'->'context' AS context, status FROM ${table} WHERE id = $1`,
     [id],
   ).then((r) => r[0]);
 

@@ -153,7 +153,7 @@ describe.skipIf(noPg)('PostgresStore', () => {
     await a.registry.flush();
     // Another owner takes over (as after A's lease expired): owner and epoch change.
     await sql(
-      `UPDATE ${table} SET owner = 'someone-else', epoch = epoch + 1, lease_expires_at = now() + interval '1 hour', record = jsonb_set(record, '{snapshot,context,count}', '42') WHERE id = 'c'`,
+      `UPDATE ${table} SET owner = 'someone-else', epoch = epoch + 1, lease_expires_at = now() + interval '1 hour', record = jsonb_set(record::jsonb, '{snapshot,context,count}', '42')::text WHERE id = 'c'`,
     );
     actor.send({ type: 'INC' });
     await expect(a.registry.flush()).rejects.toMatchObject({ code: 'FENCED' });
@@ -161,7 +161,7 @@ describe.skipIf(noPg)('PostgresStore', () => {
     expect(actor.getSnapshot().status).toBe('stopped');
     expect(a.registry.get('c')).toBeUndefined();
     const [row] = await sql<{ count: number; owner: string }>(
-      `SELECT (record->'snapshot'->'context'->>'count')::int AS count, owner FROM ${table} WHERE id = 'c'`,
+      `SELECT (record::jsonb->'snapshot'->'context'->>'count')::int AS count, owner FROM ${table} WHERE id = 'c'`,
     );
     expect(row).toEqual({ count: 42, owner: 'someone-else' });
   });
@@ -216,7 +216,7 @@ describe.skipIf(noPg)('PostgreSQL restarting in the middle of traffic', () => {
     expect(registry.get('busy')).toBe(actor);
     expect(errors.some((e) => e.code === 'PERSIST_FAILED')).toBe(true);
     const [row] = await sql<{ count: number }>(
-      `SELECT (record->'snapshot'->'context'->>'count')::int AS count FROM ${table} WHERE id = 'busy'`,
+      `SELECT (record::jsonb->'snapshot'->'context'->>'count')::int AS count FROM ${table} WHERE id = 'busy'`,
       [],
       own.url,
     );
