@@ -132,6 +132,44 @@ describe.skipIf(noPg)('PostgreSQL stores every record the encoding produces', ()
   });
 });
 
+describe.skipIf(noPg)('schema migration', () => {
+  it('migrates a schema-1 table (records in jsonb) to text in place; its instances resume', async () => {
+    const { createTestRegistry } = await import('../../src/testing/index.js');
+    const memory = await createTestRegistry({ machines: { counter } });
+    await memory.spawnSingleton('counter', 'old');
+    await memory.send('old', { type: 'INC' });
+    await memory.flush();
+    const text = memory.store.peek('old') as string;
+    await memory.close();
+    const table = freshTable();
+    await sql(`
+      CREATE TABLE ${table}_schema (version integer NOT NULL);
+      INSERT INTO ${table}_schema VALUES (1);
+      CREATE TABLE ${table} (id text PRIMARY KEY, type text, status text, created_at bigint, updated_at bigint,
+        record jsonb, owner text, lease_expires_at timestamptz, epoch bigint NOT NULL DEFAULT 0);
+      CREATE TABLE ${table}_quarantine (id text NOT NULL, record text, reason text NOT NULL, at timestamptz NOT NULL DEFAULT now());
+    `);
+    const r = JSON.parse(text);
+    await sql(
+      `INSERT INTO ${table} (id, type, status, created_at, updated_at, record) VALUES ('old', 'counter', 'running', $1, $2, $3::jsonb)`,
+      [r.createdAt, r.updatedAt, text],
+    );
+    const { registry } = registryOn(table, { counter });
+    expect((await registry.start()).restored).toBe(1);
+    expect(registry.get('old')?.getSnapshot().context.count).toBe(1);
+    const columns = await sql<{ column_name: string; data_type: string }>(
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 AND column_name IN ('record', 'machine_version') ORDER BY column_name`,
+      [table],
+    );
+    expect(columns).toEqual([
+      { column_name: 'machine_version', data_type: 'integer' },
+      { column_name: 'record', data_type: 'text' },
+    ]);
+    expect(await sql(`SELECT version FROM ${table}_schema`)).toEqual([{ version: 2 }]);
+    expect(await sql(`SELECT machine_version FROM ${table}`)).toEqual([{ machine_version: 1 }]);
+  });
+});
+
 describe.skipIf(noPg)('records this process cannot decode are left for one that can', () => {
   const v2 = {
     counter: { machine: counter, version: 2, migrate: (s: unknown) => s },

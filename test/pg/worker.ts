@@ -16,15 +16,34 @@ const alarm = setup({ types: { context: {} as { rangAt: number | null } } }).cre
   },
 });
 
-const [url, table, durability] = process.argv.slice(2) as [string, string, 'relaxed' | 'strict'];
+const [url, table, durability, profile = 'v1'] = process.argv.slice(2) as [
+  string,
+  string,
+  'relaxed' | 'strict',
+  'v1' | 'v2' | undefined,
+];
+/**
+ * Two deploys of one application: v2 has a newer version of `counter` and a
+ * `beacon` type that v1 lacks.
+ */
+const profiles = {
+  v1: { counter, alarm },
+  v2: {
+    counter: { machine: counter, version: 2, migrate: (s: unknown) => s },
+    alarm,
+    beacon: counter,
+  },
+};
 const store = new PostgresStore({ connectionString: url, table, leaseMs: 1000 });
 const registry = createRegistry({
-  machines: { counter, alarm },
+  machines: profiles[profile] as typeof profiles.v1,
   store,
   durability,
   takeoverIntervalMs: 200,
 });
 registry.on('error', () => {}); // reported to the parent through command results and the database
+const quarantined: string[] = [];
+registry.on('quarantined', ({ key }) => quarantined.push(key));
 await registry.start();
 const out = (v: unknown) => process.stdout.write(`${JSON.stringify(v)}\n`);
 out({ ready: store.ownerId });
@@ -71,6 +90,10 @@ async function run(cmd: {
         status: await registry.getStatus(cmd.id as string),
         local: registry.get(cmd.id as string) !== undefined,
       };
+    case 'list':
+      return { ok: true, ...(await registry.list({ limit: 1000 })) };
+    case 'quarantined':
+      return { ok: true, quarantined };
     case 'close':
       await registry.close();
       return { ok: true };

@@ -15,11 +15,13 @@ export function startWorker(
   url: string,
   table: string,
   durability: 'relaxed' | 'strict' = 'strict',
+  /** Which deploy of the application the process runs (see worker.ts). */
+  profile: 'v1' | 'v2' = 'v1',
 ): Promise<Worker> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(import.meta.dirname, 'worker.ts'), url, table, durability],
+      ['--import', 'tsx', join(import.meta.dirname, 'worker.ts'), url, table, durability, profile],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     const pending = new Map<number, (v: unknown) => void>();
