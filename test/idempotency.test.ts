@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpHandler, toNodeListener } from '../src/http/index.js';
-import { MemoryStore, type RegistryError } from '../src/index.js';
+import { MemoryStore, parseRecord, type RegistryError } from '../src/index.js';
 import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
 import { entries, machines } from './fixtures.js';
 import { ScheduledStore } from './support/scheduled-store.js';
@@ -109,6 +109,20 @@ describe('idempotent events', () => {
     await expect(
       createTestRegistry({ machines, idempotency: { maxKeys: 0 } }),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('a record with malformed idempotencyKeys is refused at load as CORRUPT_RECORD', async () => {
+    r = await createTestRegistry({ machines });
+    await r.spawnSingleton('counter', 'c');
+    await r.send('c', { type: 'INC' }, { idempotencyKey: 'k' });
+    await r.flush();
+    const record = JSON.parse(r.store.peek('c') ?? '{}');
+    expect(() => parseRecord(JSON.stringify(record))).not.toThrow();
+    for (const bad of ['k', [['k']], [['k', 'yesterday']], [[1, 2]]]) {
+      expect(() => parseRecord(JSON.stringify({ ...record, idempotencyKeys: bad }))).toThrow(
+        expect.objectContaining({ code: 'CORRUPT_RECORD' }),
+      );
+    }
   });
 
   it('a strict send rejected with PERSIST_FAILED is retried with its key without applying twice', async () => {

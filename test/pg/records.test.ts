@@ -47,12 +47,13 @@ async function listen(registry: Registry) {
     },
   });
   const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  return (path: string, body: unknown) =>
+  const post = (path: string, body: unknown) =>
     fetch(base + path, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
+  return Object.assign(post, { base });
 }
 
 describe.skipIf(noPg)('PostgreSQL stores every record the encoding produces', () => {
@@ -237,5 +238,47 @@ describe.skipIf(noPg)('records this process cannot decode are left for one that 
     expect((await back.registry.start()).restored).toBe(2);
     expect(back.registry.get('c')?.getSnapshot().context.count).toBe(1);
     expect(back.registry.get('b')?.getSnapshot().context.count).toBe(2);
+  });
+});
+
+describe.skipIf(noPg)('idempotency keys on PostgreSQL', () => {
+  it('a retried POST /events with its Idempotency-Key after a 503 applies once, and is known to the next owner', async () => {
+    const table = freshTable();
+    const a = registryOn(table, { counter }, { durability: 'strict' });
+    await a.registry.start();
+    a.registry.on('error', () => {});
+    await a.registry.spawnSingleton('counter', 'acct');
+    const post = await listen(a.registry);
+    const send = (key: string) =>
+      fetch(`${post.base}/instances/acct/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ type: 'INC' }),
+      });
+    // The database refuses writes of this row for a while (fault injection by trigger).
+    await sql(`CREATE FUNCTION ${table}_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'disk full (test)'; END $$`);
+    await sql(
+      `CREATE TRIGGER refuse BEFORE UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${table}_refuse()`,
+    );
+    expect((await send('pay-1')).status).toBe(503);
+    expect((await send('pay-1')).status).toBe(503);
+    expect(a.registry.get('acct')?.getSnapshot().context.count).toBe(1);
+    await sql(`DROP TRIGGER refuse ON ${table}`);
+    expect((await send('pay-1')).status).toBe(202);
+    const count = async () =>
+      (
+        await sql<{ count: number }>(
+          `SELECT (record::jsonb->'snapshot'->'context'->>'count')::int AS count FROM ${table} WHERE id = 'acct'`,
+        )
+      )[0]?.count;
+    expect(await count()).toBe(1);
+    await a.registry.close();
+    // Another process takes the instance over: the key came with it.
+    const b = registryOn(table, { counter }, { durability: 'strict' });
+    await b.registry.start();
+    await b.registry.send('acct', { type: 'INC' }, { idempotencyKey: 'pay-1' });
+    await b.registry.send('acct', { type: 'INC' }, { idempotencyKey: 'pay-2' });
+    expect(await count()).toBe(2);
   });
 });
