@@ -28,3 +28,29 @@ export function hasInFlightWork(actor: AnyActorRef): boolean {
   }
   return false;
 }
+
+interface PersistedTree {
+  status?: string;
+  value?: unknown;
+  children?: Record<string, { snapshot?: PersistedTree } | undefined>;
+}
+
+/**
+ * {@link hasInFlightWork} for a persisted snapshot, before any actor exists: an
+ * active child without a state value is not a machine, and XState starts it
+ * again only when the actor is hosted.
+ *
+ * @example
+ * ```ts
+ * if (persistedHasInFlightWork(record.snapshot)) host(instance); // its promise must run again
+ * ```
+ */
+export function persistedHasInFlightWork(snapshot: unknown): boolean {
+  const children = (snapshot as PersistedTree | undefined)?.children;
+  for (const child of Object.values(children ?? {})) {
+    const s = child?.snapshot;
+    if (s?.status !== 'active') continue;
+    if (!('value' in s) || persistedHasInFlightWork(s)) return true;
+  }
+  return false;
+}

@@ -2,6 +2,7 @@ import type { AnyActor } from 'xstate';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
 import { IdempotencyLog } from './idempotency.js';
+import { persistedHasInFlightWork } from './in-flight-work.js';
 import { Instance } from './instance.js';
 import type { ResolvedMachine } from './machines.js';
 import { type InstanceRecord, parseRecord } from './record.js';
@@ -191,8 +192,9 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
         summary.finished++;
       } else {
         const overdue = record.timers.filter((t: PersistedTimer) => t.dueAt <= now).length;
-        if (ctx.sleep && overdue === 0 && !migrated) {
-          // Passivation: nothing is due, so the actor need not exist until someone asks for it.
+        if (ctx.sleep && overdue === 0 && !migrated && !persistedHasInFlightWork(snapshot)) {
+          // Passivation: nothing is due, so the actor need not exist until someone asks for it
+          // (unless it has in-flight work: that runs again only while the actor is hosted).
           ctx.add(instance);
           ctx.sleep(instance, record.timers);
           summary.passive++;

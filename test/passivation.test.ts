@@ -336,6 +336,26 @@ describe('passivation and in-flight work', () => {
     });
   }
 
+  it('a restart with passivation on hosts an actor whose invoked work was in flight, so the work runs again and answers', async () => {
+    const { machine, answers } = worker('promise');
+    r = (await createTestRegistry({
+      machines: { ...all, waiter: machine },
+      idleTimeoutMs: 1000,
+    })) as never;
+    await r.spawnSingleton('waiter' as never, 'w');
+    expect(answers).toHaveLength(1);
+    r = await r.restart();
+    // Nothing is due, but the promise exists only while the actor does: XState starts it again.
+    expect(r.get('w')).toBeDefined();
+    expect(answers).toHaveLength(2);
+    answers[1]?.('again');
+    await settle();
+    expect(await r.getStatus('w')).toMatchObject({
+      value: 'answered',
+      context: { answer: 'again' },
+    });
+  });
+
   it('a finished invoked child (its promise settled) does not keep its parent live', async () => {
     const { machine, answers } = worker('promise');
     r = (await createTestRegistry({
