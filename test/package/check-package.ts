@@ -31,13 +31,17 @@ const exec = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
 const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
-// The repository's own TypeScript (v7) checks every modern setup. TypeScript 5
-// checks CommonJS too (5.8 is the first to type `require` of an ES module) and
-// the legacy `node` resolution, which TypeScript 7 no longer has.
+// The repository's own TypeScript (v7) checks every modern setup. CommonJS is
+// also checked with TypeScript 5.8, the first to type `require` of an ES module
+// (5.7 reports TS1479), and the newest 5.x, which also checks the legacy `node`
+// resolution that TypeScript 7 no longer has.
 const tsRepo: string = JSON.parse(
   readFileSync(join(repo, 'node_modules', 'typescript', 'package.json'), 'utf8'),
 ).version;
-const TS5 = 'typescript@5';
+const TS58 = '5.8';
+const TS5 = '5';
+/** TypeScript versions installed beside the project's own, each in <tmp>/ts<version>. */
+const extraTs = [TS58, TS5];
 
 let checks = 0;
 function ok(what: string): void {
@@ -125,7 +129,7 @@ const variants: Variant[] = [
     dir: 'cjs-nodenext',
     type: 'commonjs',
     compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext' },
-    tsc: [tsRepo, TS5],
+    tsc: [tsRepo, TS58, TS5],
     runs: true,
   },
   {
@@ -156,7 +160,9 @@ async function main(): Promise<void> {
       JSON.stringify({ name: 'xreg-consumer', version: '0.0.0', private: true }),
     );
     const install = ['install', '--no-audit', '--no-fund', '--loglevel=error'];
-    console.log(`installing the tarball, xstate, pg and typescript@${tsRepo} (and ${TS5})`);
+    console.log(
+      `installing the tarball, xstate, pg, typescript@${tsRepo} (and @${extraTs.join(', @')})`,
+    );
     await Promise.all([
       run(
         'npm',
@@ -171,7 +177,9 @@ async function main(): Promise<void> {
         ],
         project,
       ),
-      run('npm', [...install, '--prefix', join(tmp, 'ts5'), TS5], tmp),
+      ...extraTs.map((ts) =>
+        run('npm', [...install, '--prefix', join(tmp, `ts${ts}`), `typescript@${ts}`], tmp),
+      ),
     ]);
     const versions = JSON.parse(await run('npm', ['ls', '--all', '--json'], project));
     const installed = versions.dependencies;
@@ -182,13 +190,10 @@ async function main(): Promise<void> {
     );
     checkSourceMaps(join(project, 'node_modules', pkg.name, 'dist'));
 
-    const tscFor = (ts: string) =>
-      ts === TS5
-        ? join(tmp, 'ts5', 'node_modules', 'typescript', 'bin', 'tsc')
-        : join(project, 'node_modules', 'typescript', 'bin', 'tsc');
-    const ts5Version = JSON.parse(
-      readFileSync(join(tmp, 'ts5', 'node_modules', 'typescript', 'package.json'), 'utf8'),
-    ).version;
+    const tsDir = (ts: string) =>
+      join(extraTs.includes(ts) ? join(tmp, `ts${ts}`) : project, 'node_modules', 'typescript');
+    const tsVersion = (ts: string): string =>
+      JSON.parse(readFileSync(join(tsDir(ts), 'package.json'), 'utf8')).version;
 
     const bin = findPgBin();
     if (bin) pgServer = await startPg(bin);
@@ -217,8 +222,12 @@ async function main(): Promise<void> {
       );
       for (const [i, ts] of v.tsc.entries()) {
         const emit = v.runs && i === 0;
-        await run(process.execPath, [tscFor(ts), '-p', '.', ...(emit ? [] : ['--noEmit'])], dir);
-        ok(`${v.dir}: type-checks with TypeScript ${ts === TS5 ? ts5Version : ts}`);
+        await run(
+          process.execPath,
+          [join(tsDir(ts), 'bin', 'tsc'), '-p', '.', ...(emit ? [] : ['--noEmit'])],
+          dir,
+        );
+        ok(`${v.dir}: type-checks with TypeScript ${tsVersion(ts)}`);
       }
       if (!v.runs) continue;
       const js = readFileSync(join(dir, 'out', 'main.js'), 'utf8');
