@@ -37,6 +37,7 @@ export type { InstanceStatus } from './status.js';
 export { FileStore, type FileStoreOptions } from './stores/file-store.js';
 export type { FileHandleLike, FsLayer } from './stores/fs-layer.js';
 export { nodeFs } from './stores/fs-layer.js';
+export { acquireDirLock, type DirLock } from './stores/file-lock.js';
 export { MemoryStore } from './stores/memory-store.js';
 export {
   type ClaimResult,

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { RegistryError } from '../errors.js';
-import { FileLock } from './file-lock.js';
+import type { DirLock } from './file-lock.js';
 import { fileNameFor, isInstanceFileName } from './file-name.js';
 import { type FsLayer, nodeFs } from './fs-layer.js';
 import type { Store, StoredEntry } from './store.js';
@@ -38,7 +38,7 @@ export class FileStore implements Store {
   readonly #quarantine: string;
   readonly #fs: FsLayer;
   readonly #maxFileBytes: number;
-  readonly #lock: FileLock;
+  #lock: DirLock | undefined;
   #open = false;
   #dirSync: Promise<void> | undefined;
   #dirSyncQueued: Promise<void> | undefined;
@@ -55,7 +55,6 @@ export class FileStore implements Store {
     this.#quarantine = join(this.dir, 'quarantine');
     this.#fs = options.fs ?? nodeFs;
     this.#maxFileBytes = options.maxFileBytes ?? 64 * 1024 * 1024;
-    this.#lock = new FileLock(this.#fs, this.dir);
   }
 
   /** The path of the file that holds instance `id` (whether or not it exists). */
@@ -66,7 +65,7 @@ export class FileStore implements Store {
   async open(): Promise<void> {
     await this.#fs.mkdir(this.#instances);
     await this.#fs.mkdir(this.#quarantine);
-    await this.#lock.acquire();
+    this.#lock = await this.#fs.lock(this.dir);
     this.#open = true;
   }
 
@@ -174,7 +173,8 @@ export class FileStore implements Store {
   async close(): Promise<void> {
     if (!this.#open) return;
     this.#open = false;
-    await this.#lock.release();
+    await this.#lock?.release();
+    this.#lock = undefined;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { acquireDirLock, type DirLock } from './file-lock.js';
 
 /** The part of an open file the file store uses. */
 export interface FileHandleLike {
@@ -29,6 +30,11 @@ export interface FsLayer {
   unlink(path: string): Promise<void>;
   /** fsync of a directory, so that renames and unlinks in it survive a power cut. */
   syncDir(path: string): Promise<void>;
+  /**
+   * Takes the exclusive lock of a store directory (rejects with `STORE_LOCKED`
+   * if a live process holds it). The real one is {@link acquireDirLock}.
+   */
+  lock(dir: string): Promise<DirLock>;
 }
 
 /**
@@ -81,4 +87,5 @@ export const nodeFs: FsLayer = {
       await handle.close();
     }
   },
+  lock: acquireDirLock,
 };
