@@ -122,6 +122,8 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #inFlight = new Set<Promise<unknown>>();
   #phase: Phase = 'new';
   #starting: Promise<StartSummary> | undefined;
+  /** Whether this registry opened the store (and so is the one to close it). */
+  #storeOpened = false;
   #closing: Promise<void> | undefined;
   #backpressure: Array<() => void> = [];
 
@@ -250,6 +252,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     this.#starting = (async () => {
       try {
         await this.#store.open();
+        this.#storeOpened = true;
         if (this.#cluster) {
           // Nothing is loaded up front: instances are claimed as they are asked for.
           this.#phase = 'open';
@@ -279,7 +282,7 @@ export class Registry<M extends MachineMap = MachineMap> {
         this.#passivation?.start();
         return summary;
       } catch (err) {
-        this.#phase = 'closed';
+        await this.#undoStart();
         throw err;
       }
     })();
@@ -681,7 +684,10 @@ export class Registry<M extends MachineMap = MachineMap> {
     const phase = this.#phase;
     this.#phase = 'closing';
     this.#closing = (async () => {
-      if (phase === 'new') return;
+      if (phase === 'new') {
+        this.#phase = 'closed';
+        return;
+      }
       await wasStarting?.catch(() => {});
       await Promise.allSettled([...this.#inFlight]);
       await this.#locks.drain();
@@ -696,7 +702,9 @@ export class Registry<M extends MachineMap = MachineMap> {
         await this.#persister.flush();
       } finally {
         this.#persister.dispose();
-        await this.#store.close();
+        // Only the registry that opened the store closes it: another one may own it.
+        if (this.#storeOpened) await this.#store.close();
+        this.#storeOpened = false;
         this.#phase = 'closed';
       }
     })();
@@ -704,6 +712,28 @@ export class Registry<M extends MachineMap = MachineMap> {
   }
 
   // ---- internals ----
+
+  /**
+   * After a failed start: stops what it restored (without writing: the store
+   * keeps the records as they were), gives back the store if it was opened
+   * here, and leaves the registry as new, so `start()` may be tried again.
+   */
+  async #undoStart(): Promise<void> {
+    this.#passivation?.stop();
+    this.#cluster?.stop();
+    for (const instance of this.#instances.values()) {
+      if (instance.status === 'running' && instance.actor) this.#actors.detach(instance, true);
+      this.#persister.retire(instance);
+    }
+    this.#instances.clear();
+    this.#persister.dispose();
+    if (this.#storeOpened) {
+      this.#storeOpened = false;
+      await this.#store.close().catch((err) => this.#emitter.emit('error', err));
+    }
+    if (this.#phase === 'starting' || this.#phase === 'open') this.#phase = 'new';
+    this.#starting = undefined;
+  }
 
   #machine(type: string): ResolvedMachine {
     const def = this.#machines.get(type);
