@@ -57,6 +57,11 @@ export class FileStore implements Store {
     this.#maxFileBytes = options.maxFileBytes ?? 64 * 1024 * 1024;
   }
 
+  /** The key (file name) under which `load()` yields the record of `id`; any other name holding it is a stray. */
+  keyOf(id: string): string {
+    return fileNameFor(id);
+  }
+
   /** The path of the file that holds instance `id` (whether or not it exists). */
   pathOf(id: string): string {
     return join(this.#instances, fileNameFor(id));
@@ -95,7 +100,17 @@ export class FileStore implements Store {
     try {
       return { key: name, text: await this.#fs.readFile(path, this.#maxFileBytes) };
     } catch (error) {
-      const { code, size } = error as { code?: string; size?: number };
+      const { code, size, kind } = error as { code?: string; size?: number; kind?: string };
+      if (code === 'ENOTREG') {
+        return {
+          key: name,
+          error: new RegistryError(
+            'CORRUPT_RECORD',
+            `${path} is ${kind}, not a regular file; it was not read.`,
+            { details: { path } },
+          ),
+        };
+      }
       if (code !== 'EFBIG') return { key: name, error };
       return {
         key: name,
@@ -156,17 +171,33 @@ export class FileStore implements Store {
     this.#assertOpen();
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const base = `${key.replace(/\.json$/, '')}.${stamp}.${Math.random().toString(36).slice(2, 8)}`;
-    const note = await this.#fs.open(join(this.#quarantine, `${base}.reason.txt`), 'wx');
+    const notePath = join(this.#quarantine, `${base}.reason.txt`);
+    const from = join(this.#instances, key);
+    const to = join(this.#quarantine, `${base}.json`);
+    const note = await this.#fs.open(notePath, 'wx');
     try {
       await note.writeFile(`${reason}\n`);
       await note.sync();
     } finally {
       await note.close();
     }
-    // link + unlink rather than rename: never overwrites anything in quarantine/.
-    await this.#fs.link(join(this.#instances, key), join(this.#quarantine, `${base}.json`));
-    await this.#fs.syncDir(this.#quarantine);
-    await this.#fs.unlink(join(this.#instances, key));
+    try {
+      try {
+        // link + unlink rather than rename: never overwrites anything in quarantine/.
+        await this.#fs.link(from, to);
+        await this.#fs.syncDir(this.#quarantine);
+        await this.#fs.unlink(from);
+      } catch (err) {
+        // A directory cannot be hard-linked: rename it, to a name nothing else has.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EPERM' && code !== 'EISDIR') throw err;
+        await this.#fs.rename(from, to);
+        await this.#fs.syncDir(this.#quarantine);
+      }
+    } catch (err) {
+      await this.#fs.unlink(notePath).catch(() => {});
+      throw err;
+    }
     await this.#syncDir();
   }
 

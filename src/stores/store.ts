@@ -38,6 +38,12 @@ export interface Store {
   remove(id: string): Promise<void>;
   quarantine(key: string, reason: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * The key under which `load()` yields the record of `id`. A record found under
+   * any other key (a copied or renamed file) is set aside at load, never loaded
+   * in place of the real one. Stores without it are trusted to key by ID.
+   */
+  keyOf?(id: string): string;
 }
 
 /** What a {@link ClusterStore} answers to a claim on an instance ID. */
