@@ -3,6 +3,7 @@ import { RegistryError } from '../errors.js';
 import type { DirLock } from './file-lock.js';
 import { fileNameFor, isInstanceFileName } from './file-name.js';
 import { type FsLayer, nodeFs } from './fs-layer.js';
+import { IoLimit } from './io-limit.js';
 import type { Store, StoredEntry } from './store.js';
 
 const LOAD_CONCURRENCY = 64;
@@ -12,6 +13,12 @@ export interface FileStoreOptions {
   dir: string;
   /** Files larger than this are refused before parsing. Default 64 MiB. */
   maxFileBytes?: number;
+  /**
+   * At most this many file operations at once (each holds at most one
+   * descriptor); the rest queue. Keeps a burst of writes (thousands of new
+   * instances at close) within the process's descriptor limit. Default 32.
+   */
+  maxConcurrentIo?: number;
   /** The file-system layer; tests inject faults through it. Default: Node's fs. */
   fs?: FsLayer;
 }
@@ -38,6 +45,7 @@ export class FileStore implements Store {
   readonly #quarantine: string;
   readonly #fs: FsLayer;
   readonly #maxFileBytes: number;
+  readonly #io: IoLimit;
   #lock: DirLock | undefined;
   #open = false;
   #dirSync: Promise<void> | undefined;
@@ -55,6 +63,14 @@ export class FileStore implements Store {
     this.#quarantine = join(this.dir, 'quarantine');
     this.#fs = options.fs ?? nodeFs;
     this.#maxFileBytes = options.maxFileBytes ?? 64 * 1024 * 1024;
+    const io = options.maxConcurrentIo ?? 32;
+    if (!Number.isInteger(io) || io < 1) {
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        'FileStore maxConcurrentIo must be a positive integer (the most file operations at once).',
+      );
+    }
+    this.#io = new IoLimit(io);
   }
 
   /** The key (file name) under which `load()` yields the record of `id`; any other name holding it is a stray. */
@@ -98,7 +114,10 @@ export class FileStore implements Store {
   async #read(name: string): Promise<StoredEntry> {
     const path = join(this.#instances, name);
     try {
-      return { key: name, text: await this.#fs.readFile(path, this.#maxFileBytes) };
+      return {
+        key: name,
+        text: await this.#io.run(() => this.#fs.readFile(path, this.#maxFileBytes)),
+      };
     } catch (error) {
       const { code, size, kind } = error as { code?: string; size?: number; kind?: string };
       if (code === 'ENOTREG') {
@@ -126,7 +145,7 @@ export class FileStore implements Store {
   async read(id: string): Promise<string | undefined> {
     this.#assertOpen();
     try {
-      return await this.#fs.readFile(this.pathOf(id), this.#maxFileBytes);
+      return await this.#io.run(() => this.#fs.readFile(this.pathOf(id), this.#maxFileBytes));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
@@ -140,26 +159,29 @@ export class FileStore implements Store {
       this.#instances,
       `.tmp-${fileNameFor(id).slice(0, 32)}-${Math.random().toString(36).slice(2)}`,
     );
-    try {
-      const handle = await this.#fs.open(tmp, 'wx');
+    await this.#io.run(async () => {
       try {
-        await handle.writeFile(text);
-        await handle.sync();
-      } finally {
-        await handle.close();
+        const handle = await this.#fs.open(tmp, 'wx');
+        try {
+          await handle.writeFile(text);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await this.#fs.rename(tmp, target);
+      } catch (err) {
+        await this.#fs.unlink(tmp).catch(() => {});
+        throw err;
       }
-      await this.#fs.rename(tmp, target);
-    } catch (err) {
-      await this.#fs.unlink(tmp).catch(() => {});
-      throw err;
-    }
+    });
+    // Outside the slot: the shared directory sync takes a slot of its own.
     await this.#syncDir();
   }
 
   async remove(id: string): Promise<void> {
     this.#assertOpen();
     try {
-      await this.#fs.unlink(this.pathOf(id));
+      await this.#io.run(() => this.#fs.unlink(this.pathOf(id)));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
@@ -169,6 +191,11 @@ export class FileStore implements Store {
 
   async quarantine(key: string, reason: string): Promise<void> {
     this.#assertOpen();
+    await this.#io.run(() => this.#moveAside(key, reason));
+    await this.#syncDir();
+  }
+
+  async #moveAside(key: string, reason: string): Promise<void> {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const base = `${key.replace(/\.json$/, '')}.${stamp}.${Math.random().toString(36).slice(2, 8)}`;
     const notePath = join(this.#quarantine, `${base}.reason.txt`);
@@ -198,7 +225,6 @@ export class FileStore implements Store {
       await this.#fs.unlink(notePath).catch(() => {});
       throw err;
     }
-    await this.#syncDir();
   }
 
   async close(): Promise<void> {
@@ -215,9 +241,11 @@ export class FileStore implements Store {
    */
   #syncDir(): Promise<void> {
     if (!this.#dirSync) {
-      this.#dirSync = this.#fs.syncDir(this.#instances).finally(() => {
-        this.#dirSync = undefined;
-      });
+      this.#dirSync = this.#io
+        .run(() => this.#fs.syncDir(this.#instances))
+        .finally(() => {
+          this.#dirSync = undefined;
+        });
       return this.#dirSync;
     }
     if (!this.#dirSyncQueued) {
