@@ -124,6 +124,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   #starting: Promise<StartSummary> | undefined;
   /** Whether this registry opened the store (and so is the one to close it). */
   #storeOpened = false;
+  #unwatchStore: (() => void) | undefined;
   #closing: Promise<void> | undefined;
   #backpressure: Array<() => void> = [];
 
@@ -253,6 +254,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       try {
         await this.#store.open();
         this.#storeOpened = true;
+        this.#unwatchStore = this.#store.onDamaged?.((err) => this.#storeDamaged(err));
         if (this.#cluster) {
           // Nothing is loaded up front: instances are claimed as they are asked for.
           this.#phase = 'open';
@@ -703,6 +705,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       } finally {
         this.#persister.dispose();
         // Only the registry that opened the store closes it: another one may own it.
+        this.#unwatchStore?.();
         if (this.#storeOpened) await this.#store.close();
         this.#storeOpened = false;
         this.#phase = 'closed';
@@ -712,6 +715,33 @@ export class Registry<M extends MachineMap = MachineMap> {
   }
 
   // ---- internals ----
+
+  /**
+   * The store lost entries (its directory was deleted from outside): write
+   * every instance held in memory again. A passivated one whose state lives
+   * only in the store cannot be: it is named in the report.
+   */
+  #storeDamaged(err: RegistryError): void {
+    const lost: string[] = [];
+    for (const instance of this.#instances.values()) {
+      if (instance.gone) continue;
+      if (instance.passive && !instance.frozen) lost.push(instance.id);
+      else this.#persister.markDirty(instance);
+    }
+    this.#emitter.emit(
+      'error',
+      lost.length
+        ? new RegistryError(
+            err.code,
+            `${err.message} Lost with it: ${lost.length} passivated instance(s) (details.lost).`,
+            {
+              cause: err.cause,
+              details: { ...err.details, lost },
+            },
+          )
+        : err,
+    );
+  }
 
   /**
    * After a failed start: stops what it restored (without writing: the store
@@ -727,6 +757,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     }
     this.#instances.clear();
     this.#persister.dispose();
+    this.#unwatchStore?.();
     if (this.#storeOpened) {
       this.#storeOpened = false;
       await this.#store.close().catch((err) => this.#emitter.emit('error', err));

@@ -49,6 +49,8 @@ export class FileStore implements Store {
   #lock: DirLock | undefined;
   #open = false;
   #dirSync: Promise<void> | undefined;
+  #repairing: Promise<void> | undefined;
+  readonly #damageListeners = new Set<(error: RegistryError) => void>();
   #dirSyncQueued: Promise<void> | undefined;
 
   constructor(options: FileStoreOptions) {
@@ -159,21 +161,30 @@ export class FileStore implements Store {
       this.#instances,
       `.tmp-${fileNameFor(id).slice(0, 32)}-${Math.random().toString(36).slice(2)}`,
     );
-    await this.#io.run(async () => {
-      try {
-        const handle = await this.#fs.open(tmp, 'wx');
+    const once = () =>
+      this.#io.run(async () => {
         try {
-          await handle.writeFile(text);
-          await handle.sync();
-        } finally {
-          await handle.close();
+          const handle = await this.#fs.open(tmp, 'wx');
+          try {
+            await handle.writeFile(text);
+            await handle.sync();
+          } finally {
+            await handle.close();
+          }
+          await this.#fs.rename(tmp, target);
+        } catch (err) {
+          await this.#fs.unlink(tmp).catch(() => {});
+          throw err;
         }
-        await this.#fs.rename(tmp, target);
-      } catch (err) {
-        await this.#fs.unlink(tmp).catch(() => {});
-        throw err;
-      }
-    });
+      });
+    try {
+      await once();
+    } catch (err) {
+      // ENOENT creating a file in instances/: the directory itself is gone.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await this.#repair();
+      await once();
+    }
     // Outside the slot: the shared directory sync takes a slot of its own.
     await this.#syncDir();
   }
@@ -225,6 +236,39 @@ export class FileStore implements Store {
       await this.#fs.unlink(notePath).catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * Listens for damage the store repaired but cannot make good alone: today,
+   * `instances/` deleted while running, recreated empty. The listener (the
+   * registry) rewrites what it holds. Returns a function that stops listening.
+   */
+  onDamaged(listener: (error: RegistryError) => void): () => void {
+    this.#damageListeners.add(listener);
+    return () => this.#damageListeners.delete(listener);
+  }
+
+  /** Recreates `instances/` (and `quarantine/`) if missing, and says so; concurrent callers share one repair. */
+  #repair(): Promise<void> {
+    this.#repairing ??= (async () => {
+      try {
+        await this.#fs.readdir(this.#instances);
+        return; // there after all (another write repaired it)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      await this.#fs.mkdir(this.#instances);
+      await this.#fs.mkdir(this.#quarantine);
+      const error = new RegistryError(
+        'STORE_REPAIRED',
+        `${this.#instances} had disappeared while the store was open (deleted from outside) and was created again, empty; every instance held in memory is written again. Find out what deletes it.`,
+        { details: { dir: this.dir } },
+      );
+      for (const listener of this.#damageListeners) listener(error);
+    })().finally(() => {
+      this.#repairing = undefined;
+    });
+    return this.#repairing;
   }
 
   async close(): Promise<void> {
