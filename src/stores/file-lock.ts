@@ -6,7 +6,15 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RegistryError } from '../errors.js';
 
-/** A held lock; `release()` gives it up (idempotent). */
+/**
+ * A held lock; `release()` gives it up (idempotent).
+ *
+ * @example
+ * ```ts
+ * const lock: DirLock = await acquireDirLock(dir);
+ * try { ... } finally { await lock.release(); }
+ * ```
+ */
 export interface DirLock {
   release(): Promise<void>;
 }
