@@ -3,6 +3,7 @@ import { RegistryError } from '../errors.js';
 import type { DirLock } from './file-lock.js';
 import { fileNameFor, isInstanceFileName } from './file-name.js';
 import { type FsLayer, nodeFs } from './fs-layer.js';
+import { GroupSync } from './group-sync.js';
 import { IoLimit } from './io-limit.js';
 import type { Store, StoredEntry } from './store.js';
 
@@ -48,10 +49,9 @@ export class FileStore implements Store {
   readonly #io: IoLimit;
   #lock: DirLock | undefined;
   #open = false;
-  #dirSync: Promise<void> | undefined;
   #repairing: Promise<void> | undefined;
   readonly #damageListeners = new Set<(error: RegistryError) => void>();
-  #dirSyncQueued: Promise<void> | undefined;
+  readonly #dirSync: GroupSync;
 
   constructor(options: FileStoreOptions) {
     if (!options || typeof options.dir !== 'string' || options.dir === '') {
@@ -73,6 +73,7 @@ export class FileStore implements Store {
       );
     }
     this.#io = new IoLimit(io);
+    this.#dirSync = new GroupSync(() => this.#io.run(() => this.#fs.syncDir(this.#instances)));
   }
 
   /** The key (file name) under which `load()` yields the record of `id`; any other name holding it is a stray. */
@@ -186,7 +187,7 @@ export class FileStore implements Store {
       await once();
     }
     // Outside the slot: the shared directory sync takes a slot of its own.
-    await this.#syncDir();
+    await this.#dirSync.run();
   }
 
   async remove(id: string): Promise<void> {
@@ -197,13 +198,13 @@ export class FileStore implements Store {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    await this.#syncDir();
+    await this.#dirSync.run();
   }
 
   async quarantine(key: string, reason: string): Promise<void> {
     this.#assertOpen();
     await this.#io.run(() => this.#moveAside(key, reason));
-    await this.#syncDir();
+    await this.#dirSync.run();
   }
 
   async #moveAside(key: string, reason: string): Promise<void> {
@@ -276,31 +277,6 @@ export class FileStore implements Store {
     this.#open = false;
     await this.#lock?.release();
     this.#lock = undefined;
-  }
-
-  /**
-   * fsyncs `instances/`. A caller arriving while a sync runs waits for the next
-   * one (its rename may have missed the running one); all callers arriving in
-   * the meantime share that next sync.
-   */
-  #syncDir(): Promise<void> {
-    if (!this.#dirSync) {
-      this.#dirSync = this.#io
-        .run(() => this.#fs.syncDir(this.#instances))
-        .finally(() => {
-          this.#dirSync = undefined;
-        });
-      return this.#dirSync;
-    }
-    if (!this.#dirSyncQueued) {
-      this.#dirSyncQueued = this.#dirSync
-        .catch(() => {})
-        .then(() => {
-          this.#dirSyncQueued = undefined;
-          return this.#syncDir();
-        });
-    }
-    return this.#dirSyncQueued;
   }
 
   #assertOpen(): void {
