@@ -1,5 +1,14 @@
 import { execFile, spawn } from 'node:child_process';
-import { copyFile, lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import {
+  copyFile,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
@@ -183,5 +192,33 @@ describe('record identity', () => {
         ),
       ).id,
     ).toBe('p');
+  });
+});
+
+describe('reading one record while running', () => {
+  // In process, so only kinds that cannot hang a regression (the FIFO case runs in a child above).
+  it('refuses a directory or a symlink put in place of a record', async () => {
+    const dir = await tempDir();
+    const registry = createRegistry({ machines, store: new FileStore({ dir }) });
+    await registry.start();
+    await registry.spawnSingleton('counter', 'x');
+    await registry.close();
+    const store = new FileStore({ dir });
+    await store.open();
+    const elsewhere = join(dir, 'elsewhere.json');
+    await copyFile(store.pathOf('x'), elsewhere);
+    await rm(store.pathOf('x'));
+    await symlink(elsewhere, store.pathOf('x'));
+    await expect(store.read('x')).rejects.toMatchObject({
+      code: 'CORRUPT_RECORD',
+      message: expect.stringMatching(/a symbolic link, not a regular file/),
+    });
+    await rm(store.pathOf('x'));
+    await mkdir(store.pathOf('x'));
+    await expect(store.read('x')).rejects.toMatchObject({
+      code: 'CORRUPT_RECORD',
+      message: expect.stringMatching(/a directory, not a regular file/),
+    });
+    await store.close();
   });
 });

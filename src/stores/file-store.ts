@@ -147,12 +147,11 @@ export class FileStore implements Store {
 
   async read(id: string): Promise<string | undefined> {
     this.#assertOpen();
-    try {
-      return await this.#io.run(() => this.#fs.readFile(this.pathOf(id), this.#maxFileBytes));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    // The same checks as at load: a FIFO or a symlink put in its place is refused, unread.
+    const { text, error } = await this.#read(fileNameFor(id));
+    if (text !== undefined) return text;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
 
   async write(id: string, text: string): Promise<void> {
