@@ -27,7 +27,6 @@ class Opener {
     let stderr = '';
     this.child.stderr.on('data', (d) => {
       stderr += d;
-      process.stderr.write(d);
     });
     this.exited = new Promise((resolve) => this.child.on('exit', () => resolve()));
     this.child.on('exit', (code, signal) => {
