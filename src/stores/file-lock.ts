@@ -22,8 +22,8 @@ export interface DirLock {
 /** Longest socket path we bind or connect to: `sun_path` is 108 bytes on Linux, 104 on macOS, NUL included. */
 const MAX_SOCKET_PATH = 100;
 const ATTEMPTS = 50;
-const SOCK = /^([0-9a-f]{32})\.sock$/;
-const INFO = /^([0-9a-f]{32})\.json$/;
+const SOCK = /^([0-9a-f]{16})\.sock$/;
+const INFO = /^([0-9a-f]{16})\.json$/;
 
 const code = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code;
 
@@ -133,7 +133,9 @@ async function describeOwner(lockDir: string, id: string): Promise<string> {
  * ```
  */
 export async function acquireDirLock(dir: string): Promise<DirLock> {
-  const id = randomBytes(16).toString('hex');
+  // 64 random bits: unique among everything that ever opens this directory, and
+  // short, so that socket paths fit in an address for most directories.
+  const id = randomBytes(8).toString('hex');
   const candidate = `.lock-${id}`;
   const paths = new SocketPaths(dir, join(candidate, `${id}.sock`));
   const lockDir = join(dir, 'LOCK');
@@ -231,7 +233,7 @@ function ownedLock(lockDir: string, id: string, server: Server, paths: SocketPat
 async function sweepCandidates(dir: string, paths: SocketPaths): Promise<void> {
   try {
     for (const name of await fsp.readdir(dir)) {
-      const m = /^\.lock-([0-9a-f]{32})$/.exec(name);
+      const m = /^\.lock-([0-9a-f]{16})$/.exec(name);
       if (!m?.[1]) continue;
       // The note is written once the socket listens: before that, a live opener's
       // socket would refuse connections too (bound, not yet listening).
