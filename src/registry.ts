@@ -749,9 +749,11 @@ export class Registry<M extends MachineMap = MachineMap> {
    * here, and leaves the registry as new, so `start()` may be tried again.
    */
   async #undoStart(): Promise<void> {
-    this.#passivation?.stop();
+    // Nothing after passivation.start() can fail, so only the wake-ups armed while
+    // restoring need undoing: stop() would also keep a retried start from arming them.
     this.#cluster?.stop();
     for (const instance of this.#instances.values()) {
+      this.#passivation?.forget(instance);
       if (instance.status === 'running' && instance.actor) this.#actors.detach(instance, true);
       this.#persister.retire(instance);
     }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import type { AnyActorRef } from 'xstate';
+import { type AnyActorRef, SimulatedClock } from 'xstate';
 import {
   createRegistry,
   FileStore,
@@ -89,6 +89,33 @@ describe('a failed start()', () => {
     const summary = await registry.start();
     expect(summary.restored).toBe(3);
     await registry.send('a', { type: 'INC' });
+    await registry.close();
+  });
+
+  it('with passivation: the retried start still wakes passivated instances when their timers fall due', async () => {
+    const dir = await tempDir();
+    const clock = new SimulatedClock();
+    clock.set(Date.UTC(2026, 0, 1));
+    const before = createRegistry({ machines, store: new FileStore({ dir }), clock });
+    await before.start();
+    for (const id of ['r1', 'r2', 'r3']) await before.spawnSingleton('reminder', id);
+    await before.close();
+    const store = new FailingLoad({ dir });
+    const registry = createRegistry({ machines, store, clock, idleTimeoutMs: 60_000 });
+    await expect(registry.start()).rejects.toThrow(/EIO/);
+    expect(await registry.start()).toMatchObject({ passive: 3 });
+    const woken = new Set<string>();
+    const allWoken = new Promise<void>((resolve) =>
+      registry.on('activated', ({ id }) => {
+        woken.add(id);
+        if (woken.size === 3) resolve();
+      }),
+    );
+    clock.increment(1500); // 'reminded' falls due at 1,000 ms
+    await allWoken;
+    await registry.flush();
+    for (const id of ['r1', 'r2', 'r3'])
+      expect(await registry.getStatus(id)).toMatchObject({ value: 'reminded' });
     await registry.close();
   });
 
