@@ -28,6 +28,8 @@ export type RegistryErrorCode =
   | 'BACKPRESSURE'
   | 'OWNED_ELSEWHERE'
   | 'FENCED'
+  | 'QUARANTINE_FAILED'
+  | 'STORE_REPAIRED'
   // HTTP layer
   | 'INVALID_JSON'
   | 'UNSUPPORTED_MEDIA_TYPE'

@@ -36,6 +36,7 @@ export {
 export type { RegistryEventName, RegistryEvents } from './registry-events.js';
 export type { QuarantinedRecord, StartSummary } from './restore.js';
 export type { InstanceStatus } from './status.js';
+export { acquireDirLock, type DirLock } from './stores/file-lock.js';
 export { FileStore, type FileStoreOptions } from './stores/file-store.js';
 export type { FileHandleLike, FsLayer } from './stores/fs-layer.js';
 export { nodeFs } from './stores/fs-layer.js';

@@ -199,11 +199,42 @@ export class Persister {
     });
   }
 
-  /** Resolves once every change made before the call is durable; rejects with the first failure. */
+  /**
+   * Resolves once every change made before the call is durable. Otherwise
+   * rejects, after every write has been tried, naming in `details.ids` exactly
+   * the instances whose changes are not durable (the code is the failure's
+   * when they all share one, else `PERSIST_FAILED`).
+   */
   async flush(): Promise<void> {
-    const results = await Promise.allSettled([...this.#pending].map((i) => this.durable(i)));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    const instances = [...this.#pending];
+    const results = await Promise.allSettled(instances.map((i) => this.durable(i)));
+    const failed: Array<{ id: string; error: RegistryError }> = [];
+    results.forEach((r, i) => {
+      if (r.status === 'rejected')
+        failed.push({ id: (instances[i] as Instance).id, error: asRegistryError(r.reason) });
+    });
+    const first = failed[0];
+    if (!first) return;
+    const ids = failed.map((f) => f.id);
+    const codes = new Set(failed.map((f) => f.error.code));
+    const shown = ids
+      .slice(0, 10)
+      .map((id) => `'${id}'`)
+      .join(', ');
+    throw new RegistryError(
+      codes.size === 1 ? first.error.code : 'PERSIST_FAILED',
+      failed.length === 1
+        ? first.error.message
+        : `${failed.length} instances are not durable (${shown}${failed.length > 10 ? ', ...' : ''}; all in details.ids). First failure: ${first.error.message}`,
+      {
+        cause: first.error,
+        details: {
+          ...first.error.details,
+          ids,
+          failures: Object.fromEntries(failed.map((f) => [f.id, f.error.code])),
+        },
+      },
+    );
   }
 
   /**
@@ -237,4 +268,10 @@ export class Persister {
   dispose(): void {
     for (const instance of [...this.#retries.keys()]) this.#clearRetry(instance);
   }
+}
+
+function asRegistryError(err: unknown): RegistryError {
+  return err instanceof RegistryError
+    ? err
+    : new RegistryError('PERSIST_FAILED', 'Writing failed.', { cause: err });
 }

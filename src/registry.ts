@@ -142,6 +142,9 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #idempotency: Required<IdempotencyOptions>;
   #phase: Phase = 'new';
   #starting: Promise<StartSummary> | undefined;
+  /** Whether this registry opened the store (and so is the one to close it). */
+  #storeOpened = false;
+  #unwatchStore: (() => void) | undefined;
   #closing: Promise<void> | undefined;
   #backpressure: Array<() => void> = [];
 
@@ -271,6 +274,8 @@ export class Registry<M extends MachineMap = MachineMap> {
     this.#starting = (async () => {
       try {
         await this.#store.open();
+        this.#storeOpened = true;
+        this.#unwatchStore = this.#store.onDamaged?.((err) => this.#storeDamaged(err));
         if (this.#cluster) {
           // Nothing is loaded up front: instances are claimed as they are asked for.
           this.#phase = 'open';
@@ -300,7 +305,7 @@ export class Registry<M extends MachineMap = MachineMap> {
         this.#passivation?.start();
         return summary;
       } catch (err) {
-        this.#phase = 'closed';
+        await this.#undoStart();
         throw err;
       }
     })();
@@ -724,7 +729,10 @@ export class Registry<M extends MachineMap = MachineMap> {
     const phase = this.#phase;
     this.#phase = 'closing';
     this.#closing = (async () => {
-      if (phase === 'new') return;
+      if (phase === 'new') {
+        this.#phase = 'closed';
+        return;
+      }
       await wasStarting?.catch(() => {});
       await Promise.allSettled([...this.#inFlight]);
       await this.#locks.drain();
@@ -739,7 +747,10 @@ export class Registry<M extends MachineMap = MachineMap> {
         await this.#persister.flush();
       } finally {
         this.#persister.dispose();
-        await this.#store.close();
+        // Only the registry that opened the store closes it: another one may own it.
+        this.#unwatchStore?.();
+        if (this.#storeOpened) await this.#store.close();
+        this.#storeOpened = false;
         this.#phase = 'closed';
       }
     })();
@@ -747,6 +758,58 @@ export class Registry<M extends MachineMap = MachineMap> {
   }
 
   // ---- internals ----
+
+  /**
+   * The store lost entries (its directory was deleted from outside): write
+   * every instance held in memory again. A passivated one whose state lives
+   * only in the store cannot be: it is named in the report.
+   */
+  #storeDamaged(err: RegistryError): void {
+    const lost: string[] = [];
+    for (const instance of this.#instances.values()) {
+      if (instance.gone) continue;
+      if (instance.passive && !instance.frozen) lost.push(instance.id);
+      else this.#persister.markDirty(instance);
+    }
+    this.#emitter.emit(
+      'error',
+      lost.length
+        ? new RegistryError(
+            err.code,
+            `${err.message} Lost with it: ${lost.length} passivated instance(s) (details.lost).`,
+            {
+              cause: err.cause,
+              details: { ...err.details, lost },
+            },
+          )
+        : err,
+    );
+  }
+
+  /**
+   * After a failed start: stops what it restored (without writing: the store
+   * keeps the records as they were), gives back the store if it was opened
+   * here, and leaves the registry as new, so `start()` may be tried again.
+   */
+  async #undoStart(): Promise<void> {
+    // Nothing after passivation.start() can fail, so only the wake-ups armed while
+    // restoring need undoing: stop() would also keep a retried start from arming them.
+    this.#cluster?.stop();
+    for (const instance of this.#instances.values()) {
+      this.#passivation?.forget(instance);
+      if (instance.status === 'running' && instance.actor) this.#actors.detach(instance, true);
+      this.#persister.retire(instance);
+    }
+    this.#instances.clear();
+    this.#persister.dispose();
+    this.#unwatchStore?.();
+    if (this.#storeOpened) {
+      this.#storeOpened = false;
+      await this.#store.close().catch((err) => this.#emitter.emit('error', err));
+    }
+    if (this.#phase === 'starting' || this.#phase === 'open') this.#phase = 'new';
+    this.#starting = undefined;
+  }
 
   #machine(type: string): ResolvedMachine {
     const def = this.#machines.get(type);

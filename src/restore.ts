@@ -16,6 +16,8 @@ export interface QuarantinedRecord {
   id?: string;
   code: string;
   message: string;
+  /** Present (`false`) when moving it aside failed too: it was left in place, not loaded, and reported as `QUARANTINE_FAILED`. */
+  movedAside?: false;
 }
 
 /**
@@ -176,6 +178,14 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
         );
       }
       id = parseRecord(entry.text).id;
+      const home = ctx.store.keyOf?.(id);
+      if (home !== undefined && home !== entry.key) {
+        throw new RegistryError(
+          'CORRUPT_RECORD',
+          `Stored entry '${entry.key}' holds a record of instance '${id}' but is not the file of instance '${id}' ('${home}'): a copy or a renamed file, set aside so it is never loaded in place of the real record.`,
+          { details: { id, key: entry.key } },
+        );
+      }
       if (ctx.has(id)) {
         throw new RegistryError(
           'CORRUPT_RECORD',
@@ -219,14 +229,29 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
               `Instance in '${entry.key}' could not be restored.`,
               { cause },
             );
-      await ctx.store.quarantine(entry.key, `${error.code}: ${error.message}`);
+      const moved = await ctx.store.quarantine(entry.key, `${error.code}: ${error.message}`).then(
+        () => true,
+        (cause) => {
+          // Never abort start() for it: the record stays put, unloaded, and says so.
+          ctx.emit(
+            'error',
+            new RegistryError(
+              'QUARANTINE_FAILED',
+              `Stored entry '${entry.key}' could not be loaded (${error.code}) nor moved aside; it stays where it is and is skipped at every start. Move it out of the store by hand.`,
+              { cause, details: { key: entry.key } },
+            ),
+          );
+          return false;
+        },
+      );
       summary.quarantined.push({
         key: entry.key,
         ...(id === undefined ? {} : { id }),
         code: error.code,
         message: error.message,
+        ...(moved ? {} : { movedAside: false as const }),
       });
-      ctx.emit('quarantined', { key: entry.key, id, error });
+      if (moved) ctx.emit('quarantined', { key: entry.key, id, error });
     }
   }
   return summary;

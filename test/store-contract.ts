@@ -85,6 +85,27 @@ export function storeContract(
       await store.close();
     });
 
+    it('load() yields each record under keyOf(id), where a store declares it', async () => {
+      const { store } = await make();
+      if (!store.keyOf) return; // cluster stores load nothing up front
+      await store.open();
+      const ids = ['a', 'B/../c', 'café'];
+      for (const id of ids) await store.write(id, JSON.stringify({ id }));
+      const keys = (await all(store)).map((e) => [e.key, json(e.text).id]);
+      expect(keys.sort()).toEqual(ids.map((id) => [store.keyOf?.(id), id]).sort());
+      await store.close();
+    });
+
+    it('a store closed by its owner can be opened again; closing it twice is harmless', async () => {
+      const { store, again } = await make();
+      await store.open();
+      await store.close();
+      await store.close();
+      const second = again();
+      await second.open();
+      await second.close();
+    });
+
     it('refuses writes when not open with STORE_CLOSED', async () => {
       const { store } = await make();
       await expect(store.write('a', '{}')).rejects.toMatchObject({ code: 'STORE_CLOSED' });

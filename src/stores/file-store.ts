@@ -1,8 +1,10 @@
 import { join, resolve } from 'node:path';
 import { RegistryError } from '../errors.js';
-import { FileLock } from './file-lock.js';
+import type { DirLock } from './file-lock.js';
 import { fileNameFor, isInstanceFileName } from './file-name.js';
 import { type FsLayer, nodeFs } from './fs-layer.js';
+import { GroupSync } from './group-sync.js';
+import { IoLimit } from './io-limit.js';
 import type { Store, StoredEntry } from './store.js';
 
 const LOAD_CONCURRENCY = 64;
@@ -12,6 +14,12 @@ export interface FileStoreOptions {
   dir: string;
   /** Files larger than this are refused before parsing. Default 64 MiB. */
   maxFileBytes?: number;
+  /**
+   * At most this many file operations at once (each holds at most one
+   * descriptor); the rest queue. Keeps a burst of writes (thousands of new
+   * instances at close) within the process's descriptor limit. Default 32.
+   */
+  maxConcurrentIo?: number;
   /** The file-system layer; tests inject faults through it. Default: Node's fs. */
   fs?: FsLayer;
 }
@@ -38,10 +46,12 @@ export class FileStore implements Store {
   readonly #quarantine: string;
   readonly #fs: FsLayer;
   readonly #maxFileBytes: number;
-  readonly #lock: FileLock;
+  readonly #io: IoLimit;
+  #lock: DirLock | undefined;
   #open = false;
-  #dirSync: Promise<void> | undefined;
-  #dirSyncQueued: Promise<void> | undefined;
+  #repairing: Promise<void> | undefined;
+  readonly #damageListeners = new Set<(error: RegistryError) => void>();
+  readonly #dirSync: GroupSync;
 
   constructor(options: FileStoreOptions) {
     if (!options || typeof options.dir !== 'string' || options.dir === '') {
@@ -55,7 +65,20 @@ export class FileStore implements Store {
     this.#quarantine = join(this.dir, 'quarantine');
     this.#fs = options.fs ?? nodeFs;
     this.#maxFileBytes = options.maxFileBytes ?? 64 * 1024 * 1024;
-    this.#lock = new FileLock(this.#fs, this.dir);
+    const io = options.maxConcurrentIo ?? 32;
+    if (!Number.isInteger(io) || io < 1) {
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        'FileStore maxConcurrentIo must be a positive integer (the most file operations at once).',
+      );
+    }
+    this.#io = new IoLimit(io);
+    this.#dirSync = new GroupSync(() => this.#io.run(() => this.#fs.syncDir(this.#instances)));
+  }
+
+  /** The key (file name) under which `load()` yields the record of `id`; any other name holding it is a stray. */
+  keyOf(id: string): string {
+    return fileNameFor(id);
   }
 
   /** The path of the file that holds instance `id` (whether or not it exists). */
@@ -66,7 +89,7 @@ export class FileStore implements Store {
   async open(): Promise<void> {
     await this.#fs.mkdir(this.#instances);
     await this.#fs.mkdir(this.#quarantine);
-    await this.#lock.acquire();
+    this.#lock = await this.#fs.lock(this.dir);
     this.#open = true;
   }
 
@@ -94,9 +117,22 @@ export class FileStore implements Store {
   async #read(name: string): Promise<StoredEntry> {
     const path = join(this.#instances, name);
     try {
-      return { key: name, text: await this.#fs.readFile(path, this.#maxFileBytes) };
+      return {
+        key: name,
+        text: await this.#io.run(() => this.#fs.readFile(path, this.#maxFileBytes)),
+      };
     } catch (error) {
-      const { code, size } = error as { code?: string; size?: number };
+      const { code, size, kind } = error as { code?: string; size?: number; kind?: string };
+      if (code === 'ENOTREG') {
+        return {
+          key: name,
+          error: new RegistryError(
+            'CORRUPT_RECORD',
+            `${path} is ${kind}, not a regular file; it was not read.`,
+            { details: { path } },
+          ),
+        };
+      }
       if (code !== 'EFBIG') return { key: name, error };
       return {
         key: name,
@@ -111,12 +147,11 @@ export class FileStore implements Store {
 
   async read(id: string): Promise<string | undefined> {
     this.#assertOpen();
-    try {
-      return await this.#fs.readFile(this.pathOf(id), this.#maxFileBytes);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    // The same checks as at load: a FIFO or a symlink put in its place is refused, unread.
+    const { text, error } = await this.#read(fileNameFor(id));
+    if (text !== undefined) return text;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
 
   async write(id: string, text: string): Promise<void> {
@@ -126,78 +161,121 @@ export class FileStore implements Store {
       this.#instances,
       `.tmp-${fileNameFor(id).slice(0, 32)}-${Math.random().toString(36).slice(2)}`,
     );
+    const once = () =>
+      this.#io.run(async () => {
+        try {
+          const handle = await this.#fs.open(tmp, 'wx');
+          try {
+            await handle.writeFile(text);
+            await handle.sync();
+          } finally {
+            await handle.close();
+          }
+          await this.#fs.rename(tmp, target);
+        } catch (err) {
+          await this.#fs.unlink(tmp).catch(() => {});
+          throw err;
+        }
+      });
     try {
-      const handle = await this.#fs.open(tmp, 'wx');
-      try {
-        await handle.writeFile(text);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await this.#fs.rename(tmp, target);
+      await once();
     } catch (err) {
-      await this.#fs.unlink(tmp).catch(() => {});
-      throw err;
+      // ENOENT creating a file in instances/: the directory itself is gone.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await this.#repair();
+      await once();
     }
-    await this.#syncDir();
+    // Outside the slot: the shared directory sync takes a slot of its own.
+    await this.#dirSync.run();
   }
 
   async remove(id: string): Promise<void> {
     this.#assertOpen();
     try {
-      await this.#fs.unlink(this.pathOf(id));
+      await this.#io.run(() => this.#fs.unlink(this.pathOf(id)));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    await this.#syncDir();
+    await this.#dirSync.run();
   }
 
   async quarantine(key: string, reason: string): Promise<void> {
     this.#assertOpen();
+    await this.#io.run(() => this.#moveAside(key, reason));
+    await this.#dirSync.run();
+  }
+
+  async #moveAside(key: string, reason: string): Promise<void> {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const base = `${key.replace(/\.json$/, '')}.${stamp}.${Math.random().toString(36).slice(2, 8)}`;
-    const note = await this.#fs.open(join(this.#quarantine, `${base}.reason.txt`), 'wx');
+    const notePath = join(this.#quarantine, `${base}.reason.txt`);
+    const from = join(this.#instances, key);
+    const to = join(this.#quarantine, `${base}.json`);
+    const note = await this.#fs.open(notePath, 'wx');
     try {
       await note.writeFile(`${reason}\n`);
       await note.sync();
     } finally {
       await note.close();
     }
-    // link + unlink rather than rename: never overwrites anything in quarantine/.
-    await this.#fs.link(join(this.#instances, key), join(this.#quarantine, `${base}.json`));
-    await this.#fs.syncDir(this.#quarantine);
-    await this.#fs.unlink(join(this.#instances, key));
-    await this.#syncDir();
+    try {
+      try {
+        // link + unlink rather than rename: never overwrites anything in quarantine/.
+        await this.#fs.link(from, to);
+        await this.#fs.syncDir(this.#quarantine);
+        await this.#fs.unlink(from);
+      } catch (err) {
+        // A directory cannot be hard-linked: rename it, to a name nothing else has.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EPERM' && code !== 'EISDIR') throw err;
+        await this.#fs.rename(from, to);
+        await this.#fs.syncDir(this.#quarantine);
+      }
+    } catch (err) {
+      await this.#fs.unlink(notePath).catch(() => {});
+      throw err;
+    }
+  }
+
+  /**
+   * Listens for damage the store repaired but cannot make good alone: today,
+   * `instances/` deleted while running, recreated empty. The listener (the
+   * registry) rewrites what it holds. Returns a function that stops listening.
+   */
+  onDamaged(listener: (error: RegistryError) => void): () => void {
+    this.#damageListeners.add(listener);
+    return () => this.#damageListeners.delete(listener);
+  }
+
+  /** Recreates `instances/` (and `quarantine/`) if missing, and says so; concurrent callers share one repair. */
+  #repair(): Promise<void> {
+    this.#repairing ??= (async () => {
+      try {
+        await this.#fs.readdir(this.#instances);
+        return; // there after all (another write repaired it)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      await this.#fs.mkdir(this.#instances);
+      await this.#fs.mkdir(this.#quarantine);
+      const error = new RegistryError(
+        'STORE_REPAIRED',
+        `${this.#instances} had disappeared while the store was open (deleted from outside) and was created again, empty; every instance held in memory is written again. Find out what deletes it.`,
+        { details: { dir: this.dir } },
+      );
+      for (const listener of this.#damageListeners) listener(error);
+    })().finally(() => {
+      this.#repairing = undefined;
+    });
+    return this.#repairing;
   }
 
   async close(): Promise<void> {
     if (!this.#open) return;
     this.#open = false;
-    await this.#lock.release();
-  }
-
-  /**
-   * fsyncs `instances/`. A caller arriving while a sync runs waits for the next
-   * one (its rename may have missed the running one); all callers arriving in
-   * the meantime share that next sync.
-   */
-  #syncDir(): Promise<void> {
-    if (!this.#dirSync) {
-      this.#dirSync = this.#fs.syncDir(this.#instances).finally(() => {
-        this.#dirSync = undefined;
-      });
-      return this.#dirSync;
-    }
-    if (!this.#dirSyncQueued) {
-      this.#dirSyncQueued = this.#dirSync
-        .catch(() => {})
-        .then(() => {
-          this.#dirSyncQueued = undefined;
-          return this.#syncDir();
-        });
-    }
-    return this.#dirSyncQueued;
+    await this.#lock?.release();
+    this.#lock = undefined;
   }
 
   #assertOpen(): void {

@@ -1,5 +1,6 @@
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { acquireDirLock, type DirLock } from './file-lock.js';
 
 /** The part of an open file the file store uses. */
 export interface FileHandleLike {
@@ -20,6 +21,8 @@ export interface FsLayer {
   /**
    * Reads a whole file as UTF-8. With `maxBytes`, a larger file is not read:
    * the call rejects with an error whose `code` is `'EFBIG'` and `size` its size.
+   * Only a regular file is read: a symlink is not followed, and a directory, FIFO,
+   * socket or device is refused (without blocking) with `code` `'ENOTREG'` and `kind`.
    */
   readFile(path: string, maxBytes?: number): Promise<string>;
   /** Opens for writing: `'wx'` fails if the file exists, `'w'` truncates. */
@@ -29,6 +32,27 @@ export interface FsLayer {
   unlink(path: string): Promise<void>;
   /** fsync of a directory, so that renames and unlinks in it survive a power cut. */
   syncDir(path: string): Promise<void>;
+  /**
+   * Takes the exclusive lock of a store directory (rejects with `STORE_LOCKED`
+   * if a live process holds it). The real one is {@link acquireDirLock}.
+   */
+  lock(dir: string): Promise<DirLock>;
+}
+
+function kindOf(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  return 'a special file';
+}
+
+/** The error `readFile` rejects with for anything but a regular file: `code` `'ENOTREG'`, `kind` what it is. */
+function notRegular(path: string, kind: string): Error {
+  return Object.assign(new Error(`${path} is ${kind}, not a regular file`), {
+    code: 'ENOTREG',
+    kind,
+  });
 }
 
 /**
@@ -48,9 +72,19 @@ export const nodeFs: FsLayer = {
   // fs/promises spends most of its time hopping through libuv's thread pool, 10x
   // slower) and one at a time on activation. The store yields between batches.
   readFile: async (path, maxBytes) => {
-    const fd = openSync(path, 'r');
+    let fd: number;
     try {
-      const { size } = fstatSync(fd);
+      // Never follow a symlink (it may point at a device), never wait on a FIFO.
+      fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP')
+        throw notRegular(path, 'a symbolic link');
+      throw err;
+    }
+    try {
+      const stats = fstatSync(fd);
+      if (!stats.isFile()) throw notRegular(path, kindOf(stats));
+      const { size } = stats;
       if (maxBytes !== undefined && size > maxBytes) {
         throw Object.assign(new Error(`${path} is ${size} bytes, over ${maxBytes}`), {
           code: 'EFBIG',
@@ -81,4 +115,5 @@ export const nodeFs: FsLayer = {
       await handle.close();
     }
   },
+  lock: acquireDirLock,
 };

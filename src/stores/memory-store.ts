@@ -37,6 +37,11 @@ export class MemoryStore implements Store {
     for (const [key, text] of [...this.#entries]) yield { key, text };
   }
 
+  /** Entries are kept under their ID: any other key holding a record is a stray. */
+  keyOf(id: string): string {
+    return id;
+  }
+
   async read(id: string): Promise<string | undefined> {
     this.#assertOpen();
     return this.#entries.get(id);

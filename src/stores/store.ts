@@ -1,3 +1,5 @@
+import type { RegistryError } from '../errors.js';
+
 /**
  * One stored entry as a store hands it to the registry at start: its store-specific
  * `key` (a file name, a row key) and either its text or why it could not be read.
@@ -38,6 +40,18 @@ export interface Store {
   remove(id: string): Promise<void>;
   quarantine(key: string, reason: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * The key under which `load()` yields the record of `id`. A record found under
+   * any other key (a copied or renamed file) is set aside at load, never loaded
+   * in place of the real one. Stores without it are trusted to key by ID.
+   */
+  keyOf?(id: string): string;
+  /**
+   * Subscribes to damage the store repaired but cannot make good alone (its
+   * entries were deleted from outside): the owner should write again every
+   * entry it holds. Returns the unsubscribe function.
+   */
+  onDamaged?(listener: (error: RegistryError) => void): () => void;
 }
 
 /** What a {@link ClusterStore} answers to a claim on an instance ID. */

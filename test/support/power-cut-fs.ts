@@ -136,5 +136,18 @@ export class PowerCutFs {
       const dir = this.#dir(path);
       dir.durable = new Map(dir.entries);
     },
+    // A lock held in memory: it never survives a reboot, like a dead owner's socket.
+    lock: async (path) => {
+      const dir = this.#dir(path);
+      if (dir.entries.has('LOCK'))
+        throw Object.assign(new Error('locked'), { code: 'STORE_LOCKED' });
+      const lock: Inode = { data: 'held', synced: undefined };
+      dir.entries.set('LOCK', lock);
+      return {
+        release: async () => {
+          if (dir.entries.get('LOCK') === lock) dir.entries.delete('LOCK');
+        },
+      };
+    },
   };
 }

@@ -1,0 +1,224 @@
+import { execFile, spawn } from 'node:child_process';
+import {
+  copyFile,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it, vi } from 'vitest';
+import { createRegistry, FileStore, type FsLayer, nodeFs } from '../src/index.js';
+import { fileNameFor } from '../src/stores/file-name.js';
+import { machines } from './fixtures.js';
+import { tempDir } from './helpers.js';
+
+const run = promisify(execFile);
+
+interface ChildStart {
+  summary: { restored: number; quarantined: Array<{ key: string; code: string; message: string }> };
+  ids: string[];
+  errors: string[];
+}
+
+/**
+ * Starts a registry over `dir` in a child process. A start that never ends
+ * (a FIFO opened synchronously blocks the child's event loop for good) is
+ * killed after a generous minute and fails the test as a hang.
+ */
+function startInChild(dir: string): Promise<ChildStart> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'support', 'start-store.ts'),
+      dir,
+    ]);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (code, signal) => {
+      clearTimeout(guard);
+      if (code === 0) resolve(JSON.parse(out));
+      else
+        reject(new Error(`start() in a child ended with ${code ?? signal}: ${err.slice(-2000)}`));
+    });
+  });
+}
+
+async function seed(dir: string, ids: string[]): Promise<void> {
+  const registry = createRegistry({ machines, store: new FileStore({ dir }) });
+  await registry.start();
+  for (const id of ids) await registry.spawnSingleton('counter', id);
+  await registry.close();
+}
+
+describe('only regular files are read', () => {
+  it('a FIFO, a directory, a symlink to /dev/zero (and, as root, a device) named like records are set aside without blocking', async () => {
+    const dir = await tempDir();
+    await seed(dir, ['good']);
+    const inst = join(dir, 'instances');
+    await run('mkfifo', [join(inst, fileNameFor('fifo'))]);
+    await mkdir(join(inst, fileNameFor('folder')));
+    await writeFile(join(inst, fileNameFor('folder'), 'inside.json'), '{}');
+    await symlink('/dev/zero', join(inst, fileNameFor('zero')));
+    // A symlink to a good record is not followed either: it could point anywhere.
+    await symlink(join(inst, fileNameFor('good')), join(inst, fileNameFor('alias')));
+    const special = ['fifo', 'folder', 'zero', 'alias'];
+    if (process.getuid?.() === 0) {
+      await run('mknod', [join(inst, fileNameFor('device')), 'c', '1', '5']);
+      special.push('device');
+    }
+    const { summary, ids } = await startInChild(dir);
+    expect(ids).toEqual(['good']);
+    expect(summary.restored).toBe(1);
+    expect(summary.quarantined.map((q) => q.key).sort()).toEqual(
+      special.map((id) => fileNameFor(id)).sort(),
+    );
+    for (const q of summary.quarantined) {
+      expect(q.code).toBe('CORRUPT_RECORD');
+      expect(q.message).toMatch(/not a regular file/);
+    }
+    expect(await readdir(inst)).toEqual([fileNameFor('good')]);
+    // Moved aside as they were: the FIFO is still a FIFO, the link still a link.
+    const aside = await readdir(join(dir, 'quarantine'));
+    const find = (id: string) =>
+      join(
+        dir,
+        'quarantine',
+        aside.find((n) => n.startsWith(fileNameFor(id).slice(0, 32)) && !n.endsWith('.txt')) ?? '',
+      );
+    expect((await lstat(find('fifo'))).isFIFO()).toBe(true);
+    expect((await lstat(find('zero'))).isSymbolicLink()).toBe(true);
+    expect((await lstat(find('folder'))).isDirectory()).toBe(true);
+  }, 120_000);
+
+  it('a quarantine that fails (EXDEV) is reported and never aborts start()', async () => {
+    const dir = await tempDir();
+    await seed(dir, ['good']);
+    const inst = join(dir, 'instances');
+    await writeFile(join(inst, fileNameFor('bad')), '{not json');
+    const exdev = () =>
+      Promise.reject(Object.assign(new Error('EXDEV: cross-device link'), { code: 'EXDEV' }));
+    const fs: FsLayer = { ...nodeFs, link: exdev, rename: exdev };
+    const registry = createRegistry({ machines, store: new FileStore({ dir, fs }) });
+    const errors = vi.fn();
+    registry.on('error', errors);
+    const summary = await registry.start();
+    expect(registry.get('good')).toBeDefined();
+    expect(summary.quarantined).toMatchObject([
+      { key: fileNameFor('bad'), code: 'CORRUPT_RECORD', movedAside: false },
+    ]);
+    expect(errors).toHaveBeenCalledWith(
+      expect.objectContaining({ code: 'QUARANTINE_FAILED', details: { key: fileNameFor('bad') } }),
+    );
+    // Left in place, never loaded, and no stray reason note.
+    expect((await readdir(inst)).sort()).toEqual([fileNameFor('bad'), fileNameFor('good')].sort());
+    expect(await readdir(join(dir, 'quarantine'))).toEqual([]);
+    await registry.close();
+  });
+});
+
+describe('record identity', () => {
+  it('a copy of a record under another name is set aside, never loaded in place of the real one', async () => {
+    const dir = await tempDir();
+    const inst = join(dir, 'instances');
+    const first = createRegistry({ machines, store: new FileStore({ dir }) });
+    await first.start();
+    await first.spawnSingleton('counter', 'c');
+    await first.send('c', { type: 'INC' });
+    await first.close();
+    const real = fileNameFor('c');
+    const copy = real.replace('.json', '-copy.json');
+    await copyFile(join(inst, real), join(inst, copy));
+    // The record of 'c' under the name of another ID, too.
+    await copyFile(join(inst, real), join(inst, fileNameFor('d')));
+
+    const second = createRegistry({ machines, store: new FileStore({ dir }) });
+    const summary = await second.start();
+    expect(summary.quarantined.map((q) => q.key).sort()).toEqual([copy, fileNameFor('d')].sort());
+    for (const q of summary.quarantined) {
+      expect(q).toMatchObject({ id: 'c', code: 'CORRUPT_RECORD' });
+      expect(q.message).toMatch(/not the file of instance 'c'/);
+    }
+    expect(second.get('d')).toBeUndefined();
+    await second.send('c', { type: 'INC' });
+    await second.close();
+
+    const third = createRegistry({ machines, store: new FileStore({ dir }) });
+    await third.start();
+    expect(third.get('c')?.getSnapshot().context.count).toBe(2);
+    await third.close();
+  });
+
+  it('a purged instance never comes back through a stray copy', async () => {
+    const dir = await tempDir();
+    const inst = join(dir, 'instances');
+    const first = createRegistry({ machines, store: new FileStore({ dir }) });
+    await first.start();
+    await first.spawnSingleton('counter', 'p');
+    await first.flush();
+    await copyFile(
+      join(inst, fileNameFor('p')),
+      join(inst, `${fileNameFor('p').slice(0, -5)}.bak.json`),
+    );
+    await first.purge('p', { force: true });
+    await first.close();
+    const second = createRegistry({ machines, store: new FileStore({ dir }) });
+    await second.start();
+    expect(second.get('p')).toBeUndefined();
+    expect(await second.getStatus('p')).toBeUndefined();
+    expect(await readdir(inst)).toEqual([]);
+    await second.close();
+    expect(
+      JSON.parse(
+        await readFile(
+          join(
+            dir,
+            'quarantine',
+            (await readdir(join(dir, 'quarantine'))).find((n) => n.endsWith('.json')) ?? '',
+          ),
+          'utf8',
+        ),
+      ).id,
+    ).toBe('p');
+  });
+});
+
+describe('reading one record while running', () => {
+  // In process, so only kinds that cannot hang a regression (the FIFO case runs in a child above).
+  it('refuses a directory or a symlink put in place of a record', async () => {
+    const dir = await tempDir();
+    const registry = createRegistry({ machines, store: new FileStore({ dir }) });
+    await registry.start();
+    await registry.spawnSingleton('counter', 'x');
+    await registry.close();
+    const store = new FileStore({ dir });
+    await store.open();
+    const elsewhere = join(dir, 'elsewhere.json');
+    await copyFile(store.pathOf('x'), elsewhere);
+    await rm(store.pathOf('x'));
+    await symlink(elsewhere, store.pathOf('x'));
+    await expect(store.read('x')).rejects.toMatchObject({
+      code: 'CORRUPT_RECORD',
+      message: expect.stringMatching(/a symbolic link, not a regular file/),
+    });
+    await rm(store.pathOf('x'));
+    await mkdir(store.pathOf('x'));
+    await expect(store.read('x')).rejects.toMatchObject({
+      code: 'CORRUPT_RECORD',
+      message: expect.stringMatching(/a directory, not a regular file/),
+    });
+    await store.close();
+  });
+});
