@@ -4,7 +4,7 @@ import { ActorHost } from './actor-host.js';
 import { type Clock, systemClock } from './clock.js';
 import { ClusterHosting } from './cluster.js';
 import { RegistryError } from './errors.js';
-import { assertEvent, isEvent } from './event-shape.js';
+import { assertEvent, assertNotReserved, isEvent, isReservedEventType } from './event-shape.js';
 import { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -58,6 +58,11 @@ export interface RegistryOptions<M extends MachineMap> {
   idleTimeoutMs?: number;
   /** With a cluster store (PostgreSQL): how often to look for instances whose owner died. Default 2,000 ms. */
   takeoverIntervalMs?: number;
+  /**
+   * Let `send` deliver XState's own event types (`xstate.*`), which stop actors,
+   * fire timers early or forge failures. Default false: they throw `RESERVED_EVENT`.
+   */
+  allowReservedEvents?: boolean;
 }
 
 export interface SpawnSingletonOptions<TInput = unknown> {
@@ -112,6 +117,9 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #actorOptions: Record<string, unknown>;
   readonly #logger: (...args: any[]) => void;
   readonly #maxPending: number;
+  readonly #allowReserved: boolean;
+  /** Set by a failed store write, cleared once every change is durable again (for `health()`). */
+  #storeFailing = false;
   readonly #instances = new Map<string, Instance>();
   readonly #locks = new KeyedMutex();
   readonly #emitter: RegistryEmitter;
@@ -136,6 +144,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     this.#store = options.store ?? new MemoryStore();
     this.#clock = options.clock ?? systemClock;
     this.#durability = options.durability ?? 'relaxed';
+    this.#allowReserved = options.allowReservedEvents === true;
     if (this.#durability !== 'relaxed' && this.#durability !== 'strict') {
       throw new RegistryError('INVALID_ARGUMENT', "durability must be 'relaxed' or 'strict'.");
     }
@@ -168,9 +177,13 @@ export class Registry<M extends MachineMap = MachineMap> {
         // A fenced write means another process owns the instance now: stop our copy.
         if (err.code === 'FENCED')
           this.#cluster?.lost(String(err.details.id), 'a write was fenced');
+        if (err.code === 'PERSIST_FAILED') this.#storeFailing = true;
         this.#emitter.emit('error', err);
       },
-      onProgress: () => this.#releaseBackpressure(),
+      onProgress: () => {
+        if (this.#persister.backlog === 0) this.#storeFailing = false;
+        this.#releaseBackpressure();
+      },
     });
     this.#actors = new ActorHost({
       clock: this.#clock,
@@ -449,17 +462,26 @@ export class Registry<M extends MachineMap = MachineMap> {
 
   /**
    * Gauges for monitoring: instances known, actors live in memory, instances
-   * passivated, and instances whose latest change is not yet written.
+   * passivated, instances whose latest change is not yet written, and pending
+   * `waitFor` calls (long polls among them).
    *
    * @example
    * ```ts
    * setInterval(() => metrics.gauge('registry', registry.stats()), 10_000);
    * ```
    */
-  stats(): { instances: number; live: number; passive: number; pendingWrites: number } {
+  stats(): {
+    instances: number;
+    live: number;
+    passive: number;
+    pendingWrites: number;
+    waiters: number;
+  } {
     let live = 0;
     let passive = 0;
+    let waiters = 0;
     for (const instance of this.#instances.values()) {
+      waiters += instance.waiters?.size ?? 0;
       if (instance.passive) passive++;
       else if (instance.status === 'running' && instance.actor) live++;
     }
@@ -468,7 +490,23 @@ export class Registry<M extends MachineMap = MachineMap> {
       live,
       passive,
       pendingWrites: this.#persister.queued,
+      waiters,
     };
+  }
+
+  /**
+   * Whether the registry can serve, for readiness probes: `open` once started
+   * and until closed; `storeFailing` from a failed store write until every
+   * change is durable again.
+   *
+   * @example
+   * ```ts
+   * const { open, storeFailing } = registry.health();
+   * if (!open || storeFailing) return new Response('not ready', { status: 503 });
+   * ```
+   */
+  health(): { open: boolean; storeFailing: boolean } {
+    return { open: this.#phase === 'open', storeFailing: this.#storeFailing };
   }
 
   /** The live, running actor for `id`, or `undefined`. Synchronous. */
@@ -519,6 +557,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       this.#phase === 'open' &&
       this.#durability === 'relaxed' &&
       isEvent(event) &&
+      (this.#allowReserved || !isReservedEventType(event.type)) &&
       !this.#locks.isLocked(id)
     ) {
       if (this.#passivation) instance.lastActive = this.#clock.now();
@@ -531,6 +570,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   async #sendSlow(id: string, event: AnyEventObject): Promise<void> {
     assertInstanceId(id);
     assertEvent(event);
+    if (!this.#allowReserved) assertNotReserved(event);
     await this.#ready();
     const deliver = () => {
       this.#assertOpen();
@@ -573,7 +613,9 @@ export class Registry<M extends MachineMap = MachineMap> {
 
   /**
    * Resolves with the status of `id` once it matches `condition`; rejects with
-   * `TIMEOUT` after `timeoutMs` on the registry's clock.
+   * `TIMEOUT` after `timeoutMs` on the registry's clock, and with `ABORTED` once
+   * `signal` aborts (an HTTP long poll passes its request's signal, so a client
+   * that hangs up leaves no waiter behind).
    *
    * @example
    * ```ts
@@ -584,7 +626,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   async waitFor(
     id: string,
     condition: WaitCondition,
-    options: { timeoutMs?: number } = {},
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<InstanceStatus> {
     assertInstanceId(id);
     const test = toPredicate(condition);
@@ -607,6 +649,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     return watchInstance(instance, test, {
       clock: this.#clock,
       deadline,
+      signal: options.signal,
       closed: () =>
         this.#phase === 'closing' || this.#phase === 'closed' ? this.#closedError() : undefined,
     });
