@@ -53,7 +53,7 @@ export function raw(
     '',
   ].join('\r\n');
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.end(head + body));
+    const socket = connect(port, '127.0.0.1', () => socket.write(head + body));
     const chunks: Buffer[] = [];
     socket.on('data', (d) => chunks.push(d));
     socket.on('error', reject);
