@@ -24,7 +24,7 @@ type ParsedRequest = IncomingMessage & { body?: unknown; originalUrl?: string };
  * ```
  */
 export function toNodeListener(
-  handler: FetchHandler,
+  handler: FetchHandler | ((request: Request) => Response | Promise<Response>),
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req: ParsedRequest, res) => {
     const controller = new AbortController();
@@ -60,7 +60,8 @@ export function toNodeListener(
       );
       return;
     }
-    handler(request)
+    Promise.resolve()
+      .then(() => handler(request))
       .then((response) => send(res, response, method))
       .catch(() => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });

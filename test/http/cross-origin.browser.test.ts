@@ -86,7 +86,7 @@ describe.skipIf(!haveBrowser)(
       const page = await browser.newPage();
       await page.goto(`${evil}/`);
       const results = await page.evaluate(() =>
-        (window as unknown as { attack: () => Promise<Record<string, string>> }).attack(),
+        (globalThis as unknown as { attack: () => Promise<Record<string, string>> }).attack(),
       );
       // The CORS fetch is stopped at its refused preflight, so its POST never leaves the browser.
       expect(results['cors json create']).toMatch(/threw TypeError/);
