@@ -7,8 +7,9 @@ import { RegistryError } from './errors.js';
 import { assertEvent, assertNotReserved, isEvent, isReservedEventType } from './event-shape.js';
 import { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
+import { InstanceIndex } from './instance-index.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { type ListFilter, type ListPage, queryInstances } from './list-query.js';
+import type { ListFilter, ListPage } from './list-query.js';
 import {
   type MachineMap,
   type MachineOf,
@@ -120,7 +121,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #allowReserved: boolean;
   /** Set by a failed store write, cleared once every change is durable again (for `health()`). */
   #storeFailing = false;
-  readonly #instances = new Map<string, Instance>();
+  readonly #instances = new InstanceIndex();
   readonly #locks = new KeyedMutex();
   readonly #emitter: RegistryEmitter;
   readonly #persister: Persister;
@@ -536,7 +537,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   async list(filter: ListFilter = {}): Promise<ListPage<InstanceStatus>> {
     await this.#ready();
     if (this.#cluster) return this.#cluster.list(filter, (i) => this.#status(i));
-    const page = queryInstances(this.#instances.values(), filter);
+    const page = this.#instances.page(filter);
     const result: ListPage<InstanceStatus> = {
       items: await Promise.all(page.items.map((i) => this.#status(i))),
     };
@@ -817,6 +818,7 @@ export class Registry<M extends MachineMap = MachineMap> {
 
   #changed(instance: Instance): void {
     instance.updatedAt = instance.lastActive = this.#clock.now();
+    this.#instances.touch(instance);
     this.#persister.markDirty(instance);
     if (instance.waiters?.size) instance.notifyWaiters();
     if (this.#cluster && instance.status !== 'running') this.#cluster.finished(instance);
