@@ -1,4 +1,5 @@
 import { RegistryError } from '../errors.js';
+import { assertNotReserved, isEvent } from '../event-shape.js';
 import type { Registry } from '../registry.js';
 import type { InstanceStatus } from '../status.js';
 import { assertNotSimple, type CorsOptions, crossSiteGuard } from './cross-site-guard.js';
@@ -58,6 +59,11 @@ export interface HttpHandlerOptions {
   dashboard?: boolean;
   /** How far one event-stream client may fall behind before it is dropped, in bytes. Default 256 KiB. */
   maxStreamBufferBytes?: number;
+  /**
+   * Accept XState's own event types (`xstate.*`) over HTTP. Default false: they
+   * answer 400 `RESERVED_EVENT`, even when the registry itself allows them.
+   */
+  allowReservedEvents?: boolean;
   /** Serve error stacks in statuses (for development). Default false: no stacks, paths masked. */
   exposeErrors?: boolean;
   /**
@@ -112,7 +118,11 @@ export function createHttpHandler(
   const maxStream = options.maxStreamBufferBytes ?? 256 * 1024;
   const exposeErrors = options.exposeErrors === true;
   const authorize = options.authorize;
-  const guard = crossSiteGuard({ cors: options.cors, allowedHosts: options.allowedHosts });
+  const guard = crossSiteGuard({
+    cors: options.cors,
+    allowedHosts: options.allowedHosts,
+    publicOrigin: options.publicUrl === undefined ? undefined : new URL(options.publicUrl).origin,
+  });
 
   const linked = (status: InstanceStatus): StatusWithLinks => {
     const self = `${linkBase}/instances/${encodeInstanceId(status.id)}`;
@@ -274,6 +284,7 @@ export function createHttpHandler(
 
   /** 202 with whether the event changed the instance, and its status after it. */
   async function sendEvent(id: string, event: unknown): Promise<Response> {
+    if (isEvent(event) && options.allowReservedEvents !== true) assertNotReserved(event);
     const before = await registry.getStatus(id);
     await registry.send(id, event as never);
     const after = await registry.getStatus(id);

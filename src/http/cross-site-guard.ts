@@ -19,6 +19,8 @@ export interface CrossSiteOptions {
    * which is what defeats DNS rebinding against a local server.
    */
   allowedHosts?: readonly string[] | '*' | undefined;
+  /** The origin the API is published at (from `publicUrl`): same-origin even when a proxy rewrites `Host`. */
+  publicOrigin?: string | undefined;
 }
 
 /** The outcome for one request: a preflight answer, or the CORS headers its answer carries. */
@@ -83,7 +85,8 @@ export function crossSiteGuard(options: CrossSiteOptions): (request: Request) =>
       );
     }
     const origin = request.headers.get('origin');
-    const crossOrigin = origin !== null && !sameOrigin(origin, host);
+    const crossOrigin =
+      origin !== null && origin !== options.publicOrigin && !sameOrigin(origin, host);
     if (crossOrigin && !corsAllows(origin)) {
       throw new RegistryError(
         'CROSS_ORIGIN_REFUSED',

@@ -239,6 +239,63 @@ describe('registry.send and reserved events', () => {
   });
 });
 
+describe('reserved events over HTTP when the registry allows them', () => {
+  it('are still refused over HTTP unless the handler allows them too', async () => {
+    const registry = createRegistry({ machines, allowReservedEvents: true });
+    await registry.start();
+    const strict = await serve(registry);
+    const lax = await serve(registry, { allowReservedEvents: true });
+    const event = JSON.stringify({ type: 'xstate.after.86400000.approval.pending' });
+    try {
+      await registry.spawnSingleton('approval', 'po');
+      const refused = await raw(strict.port, 'POST', '/instances/po/events', JSON_TYPE, event);
+      expect(codeOf(refused)).toBe('RESERVED_EVENT');
+      expect((await registry.getStatus('po'))?.value).toBe('pending');
+      expect((await raw(lax.port, 'POST', '/instances/po/events', JSON_TYPE, event)).status).toBe(
+        202,
+      );
+      expect((await registry.getStatus('po'))?.value).toBe('expired');
+    } finally {
+      await strict.close();
+      await lax.close();
+      await registry.close();
+    }
+  });
+});
+
+describe('publicUrl', () => {
+  it('makes absolute links from it, never from Host, and counts its origin as same-origin behind a proxy', async () => {
+    const registry = createRegistry({ machines });
+    await registry.start();
+    const srv = await serve(registry, { publicUrl: 'https://ops.example.com/registry/' });
+    try {
+      const res = await raw(
+        srv.port,
+        'POST',
+        '/instances/approval/po',
+        { ...JSON_TYPE, origin: 'https://ops.example.com' },
+        '{}',
+      );
+      expect(res.status).toBe(201);
+      expect(res.headers.location).toBe('https://ops.example.com/registry/instances/po');
+      expect(JSON.parse(res.body).links.stop).toBe(
+        'https://ops.example.com/registry/instances/po/stop',
+      );
+      const other = await raw(
+        srv.port,
+        'POST',
+        '/instances/approval/po2',
+        { ...JSON_TYPE, origin: 'https://example.com' },
+        '{}',
+      );
+      expect(other.status).toBe(403);
+    } finally {
+      await srv.close();
+      await registry.close();
+    }
+  });
+});
+
 describe('cors and allowedHosts options', () => {
   let registry: Registry<typeof machines>;
   let srv: Awaited<ReturnType<typeof serve>>;
