@@ -190,9 +190,7 @@ describe('stop and purge', () => {
     const refused = await del('/instances/hb2');
     expect(refused.status).toBe(409);
     expect((await refused.json()).error.code).toBe('INSTANCE_RUNNING');
-    expect((await del('/instances/hb2?force=true')).status).toBe(
-      204,
-    );
+    expect((await del('/instances/hb2?force=true')).status).toBe(204);
   });
 });
 
