@@ -1,5 +1,4 @@
 import { RegistryError } from '../errors.js';
-import { assertNotReserved, isEvent } from '../event-shape.js';
 import type { Registry } from '../registry.js';
 import type { InstanceStatus } from '../status.js';
 import { assertNotSimple, type CorsOptions, crossSiteGuard } from './cross-site-guard.js';
@@ -13,6 +12,7 @@ import {
   intParam,
   listFilter,
 } from './instance-path.js';
+import { eventReply, longPoll, probe } from './instance-replies.js';
 import { readJson } from './read-json.js';
 
 /** What a request asks to do, as `authorize` sees it. */
@@ -88,8 +88,6 @@ interface Route {
   run: () => Promise<Response>;
 }
 
-const FINISHED = ['done', 'error', 'stopped'] as const;
-
 /**
  * The registry's HTTP management API as a Fetch handler: mount it in Node
  * (`toNodeListener`), Hono, Bun, Deno or anything that speaks `Request`/`Response`.
@@ -118,6 +116,7 @@ export function createHttpHandler(
   const maxStream = options.maxStreamBufferBytes ?? 256 * 1024;
   const exposeErrors = options.exposeErrors === true;
   const authorize = options.authorize;
+  const reserved = options.allowReservedEvents === true;
   const guard = crossSiteGuard({
     cors: options.cors,
     allowedHosts: options.allowedHosts,
@@ -201,7 +200,11 @@ export function createHttpHandler(
       const id = segments[1] as string;
       if (method !== 'POST') allow('POST');
       if (raw[2] === 'events') {
-        return { action: 'send', target: { id }, run: async () => sendEvent(id, await body(true)) };
+        return {
+          action: 'send',
+          target: { id },
+          run: async () => eventReply(registry, id, await body(true), linked, reserved),
+        };
       }
       return {
         action: 'stop',
@@ -221,7 +224,11 @@ export function createHttpHandler(
       const x = segments[1] as string;
       if (method === 'GET' || method === 'HEAD') {
         const waitMs = intParam(params, 'waitMs', 0, maxWait);
-        return { action: 'read', target: { id: x }, run: () => read(x, waitMs, request.signal) };
+        return {
+          action: 'read',
+          target: { id: x },
+          run: () => longPoll(registry, x, waitMs, request.signal, linked),
+        };
       }
       if (method === 'DELETE') {
         const force = params.get('force') === 'true';
@@ -282,60 +289,6 @@ export function createHttpHandler(
     throw notFound(path);
   }
 
-  /** 202 with whether the event changed the instance, and its status after it. */
-  async function sendEvent(id: string, event: unknown): Promise<Response> {
-    if (isEvent(event) && options.allowReservedEvents !== true) assertNotReserved(event);
-    const before = await registry.getStatus(id);
-    await registry.send(id, event as never);
-    const after = await registry.getStatus(id);
-    const changed =
-      !before ||
-      !after ||
-      before.status !== after.status ||
-      JSON.stringify([before.value, before.context]) !==
-        JSON.stringify([after.value, after.context]);
-    return json(202, {
-      accepted: true,
-      changed,
-      ...(after ? { status: linked(after) } : {}),
-    });
-  }
-
-  /**
-   * The status; with `waitMs`, a long poll that ends when the instance finishes
-   * (200), when the wait runs out while it still runs (202 + `Retry-After`), or
-   * when the client hangs up (its signal removes the waiter).
-   */
-  async function read(id: string, waitMs: number, signal: AbortSignal): Promise<Response> {
-    let status = await registry.getStatus(id);
-    if (!status)
-      throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}'.`, { details: { id } });
-    if (waitMs <= 0 || status.status !== 'running') return json(200, linked(status));
-    try {
-      status = await registry.waitFor(id, [...FINISHED], { timeoutMs: waitMs, signal });
-      return json(200, linked(status));
-    } catch (err) {
-      if (!(err instanceof RegistryError && err.code === 'TIMEOUT')) throw err;
-    }
-    status = await registry.getStatus(id);
-    if (!status)
-      throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}'.`, { details: { id } });
-    const finished = status.status !== 'running';
-    return json(finished ? 200 : 202, linked(status), finished ? {} : { 'retry-after': '1' });
-  }
-
-  async function health(path: string): Promise<Response | undefined> {
-    if (path === '/healthz') return json(200, { ok: true });
-    if (path !== '/readyz') return undefined;
-    const { open, storeFailing } = registry.health();
-    if (open && !storeFailing) return json(200, { ready: true });
-    throw new RegistryError(
-      'NOT_READY',
-      open ? 'The store is failing: writes are being retried.' : 'The registry is not open.',
-      { details: { open, storeFailing } },
-    );
-  }
-
   return async (request) => {
     let corsHeaders: Record<string, string> = {};
     try {
@@ -343,9 +296,11 @@ export function createHttpHandler(
       let path = url.pathname;
       if (base && (path === base || path.startsWith(`${base}/`)))
         path = path.slice(base.length) || '/';
-      const probe =
-        request.method === 'GET' || request.method === 'HEAD' ? await health(path) : undefined;
-      if (probe) return probe;
+      const health =
+        request.method === 'GET' || request.method === 'HEAD'
+          ? await probe(registry, path)
+          : undefined;
+      if (health) return health;
       const outcome = guard(request);
       if ('preflight' in outcome) return outcome.preflight;
       corsHeaders = outcome.headers;

@@ -100,7 +100,11 @@ export function eventStream(
         for (const name of WATCHED) registry.on(name, onEvent as never);
         keepalive = setInterval(() => send(': keepalive\n\n'), KEEPALIVE_MS);
         send('retry: 2000\n\n');
-        if (signal.aborted) cleanup();
+        if (signal.aborted) {
+          cleanup();
+          controller.close();
+          return;
+        }
         signal.addEventListener('abort', () => {
           cleanup();
           try {
