@@ -50,7 +50,7 @@ class CreationOrder {
     return merged;
   }
 
-  /** The first position whose instance sorts after (createdAt, id), or at/after createdAt when `inclusive`. */
+  /** The first position whose instance sorts after (createdAt, id); without `id`, the first at or after `createdAt`. */
   seek(createdAt: number, id: string | undefined): number {
     const items = this.sorted();
     let lo = 0;
