@@ -9,7 +9,7 @@ type ParsedRequest = IncomingMessage & { body?: unknown; originalUrl?: string };
 
 /**
  * Adapts a Fetch handler to `node:http`'s `(req, res)`, so it mounts in a plain
- * Node server, Express (`app.use('/api', listener)`) or Fastify (via middie).
+ * Node server, Express (`app.use('/api', listener)`) or Fastify (a hijacked route; see examples/fastify-app.ts).
  * Bodies stream both ways; a client that disconnects aborts the request signal.
  *
  * The request URL is built from the request path alone, under a fixed
