@@ -480,6 +480,41 @@ async function postgres() {
   }
 }
 
+// 8: one page of list() at STORED instances, served from the index; the baseline is the full scan it replaced.
+async function list() {
+  const registry = await started(new NullStore());
+  const n = STORED;
+  for (let i = 0; i < n; i++) await registry.spawnSingleton('counter', `l${i}`);
+  const pages = 1000;
+  await registry.list({ limit: 1 });
+  const ms =
+    (await time(async () => {
+      for (let i = 0; i < pages; i++) await registry.list({ limit: 1 });
+    })) / pages;
+  // The full scan list() did before: filter and sort every instance for each page.
+  const { queryInstances } = await import('../dist/list-query.js');
+  const plain = Array.from({ length: n }, (_, i) => ({
+    id: `l${i}`,
+    type: 'counter',
+    status: 'running' as const,
+    createdAt: i,
+    updatedAt: i,
+  }));
+  const scanMs =
+    (await time(() => {
+      for (let i = 0; i < 10; i++) queryInstances(plain as never, { limit: 1 });
+    })) / 10;
+  await registry.close();
+  row(
+    `8. list({ limit: 1 }) at ${n.toLocaleString('en-US')} instances (per page)`,
+    fmtMs(ms),
+    fmtMs(scanMs),
+    ms / scanMs,
+    '< 1 ms',
+    ms < 1,
+  );
+}
+
 console.log(header());
 console.log(
   `Counts: ${N.toLocaleString('en-US')} creations, ${(N * 5).toLocaleString('en-US')} events, ${STORED.toLocaleString('en-US')} stored instances, soak ${SOAK.toLocaleString('en-US')}${QUICK ? ' (BENCH_QUICK)' : ''}`,
@@ -489,6 +524,7 @@ await events();
 await strict();
 await restore();
 await heap();
+await list();
 await soak();
 await postgres();
 console.log();

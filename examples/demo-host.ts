@@ -20,21 +20,32 @@ registry.on('error', (err) => console.error(`[registry] ${err.code}: ${err.messa
 registry.on('quarantined', ({ key, error }) =>
   console.error(`[registry] moved aside ${key}: ${error.message}`),
 );
+const server = createServer(toNodeListener(createHttpHandler(registry)));
+
+// Take the port before touching the data: a taken port is one line, not a stack.
+await new Promise<void>((resolve) => {
+  server.once('error', (err: NodeJS.ErrnoException) => {
+    console.error(
+      err.code === 'EADDRINUSE'
+        ? `Port ${port} on 127.0.0.1 is taken: set PORT to a free port (PORT=3001 npm start) or PORT=0 for any.`
+        : `Cannot listen on 127.0.0.1:${port} (${err.code ?? err.message}): set PORT to another port.`,
+    );
+    process.exit(1);
+  });
+  server.listen(port, '127.0.0.1', resolve);
+});
+
 const summary = await registry.start();
 console.log(
   `Resumed ${summary.restored} running instance(s), ${summary.finished} finished, from ${new FileStore({ dir }).dir}`,
 );
-
-const server = createServer(toNodeListener(createHttpHandler(registry)));
-server.listen(port, '127.0.0.1', () => {
-  const { port: actual } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${actual}`;
-  console.log(`xstate-registry demo listening on ${url}`);
-  console.log(`Dashboard: ${url}/`);
-  console.log(
-    `Try: curl -i -X POST ${url}/instances/job/nightly-report -H 'content-type: application/json' -d '{"steps":5,"stepMs":2000}'`,
-  );
-});
+const { port: actual } = server.address() as AddressInfo;
+const url = `http://127.0.0.1:${actual}`;
+console.log(`xstate-registry demo listening on ${url}`);
+console.log(`Dashboard: ${url}/`);
+console.log(
+  `Try: curl -i -X POST ${url}/instances/job/nightly-report -H 'content-type: application/json' -d '{"steps":5,"stepMs":2000}'`,
+);
 
 let stopping = false;
 async function shutdown(signal: string) {

@@ -34,3 +34,36 @@ export function assertEvent(event: unknown): asserts event is AnyEventObject {
     );
   }
 }
+
+/**
+ * Whether `type` is one of XState's own event types (`xstate.stop`,
+ * `xstate.after.*`, `xstate.done.*`, `xstate.error.*`...): sent from outside,
+ * they would stop an actor, skip a timer or forge a child's failure.
+ *
+ * @example
+ * ```ts
+ * isReservedEventType('xstate.stop'); // true
+ * isReservedEventType('APPROVE');     // false
+ * ```
+ */
+export function isReservedEventType(type: string): boolean {
+  return type.startsWith('xstate.');
+}
+
+/**
+ * Throws `RESERVED_EVENT` for an event whose type XState reserves for itself.
+ *
+ * @example
+ * ```ts
+ * assertNotReserved({ type: 'xstate.stop' }); // throws RegistryError RESERVED_EVENT
+ * ```
+ */
+export function assertNotReserved(event: AnyEventObject): void {
+  if (isReservedEventType(event.type)) {
+    throw new RegistryError(
+      'RESERVED_EVENT',
+      `Event type '${event.type}' is reserved for XState itself (types starting with 'xstate.'); send your own event type, or create the registry with { allowReservedEvents: true } if you really mean it.`,
+      { details: { type: event.type } },
+    );
+  }
+}

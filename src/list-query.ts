@@ -50,11 +50,13 @@ function toSet<T extends string>(value: T | readonly T[] | undefined): Set<T> | 
   return new Set(typeof value === 'string' ? [value] : value);
 }
 
-function encodeCursor(instance: Instance): string {
+/** The cursor naming `instance` as the last item of a page. */
+export function encodeCursor(instance: Instance): string {
   return Buffer.from(JSON.stringify([instance.createdAt, instance.id])).toString('base64url');
 }
 
-function decodeCursor(cursor: string): [number, string] {
+/** The (createdAt, id) a cursor names; throws `INVALID_ARGUMENT` for one we did not hand out. */
+export function decodeCursor(cursor: string): [number, string] {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
     if (Array.isArray(parsed) && typeof parsed[0] === 'number' && typeof parsed[1] === 'string') {
@@ -118,8 +120,10 @@ export function normalizeFilter(filter: ListFilter = {}): NormalizedFilter {
 }
 
 /**
- * Selects one page of instances. The cursor names the last item returned, so
- * paging stays stable while instances are created or purged between pages.
+ * Selects one page of instances by scanning them all. The cursor names the last
+ * item returned, so paging stays stable while instances are created or purged
+ * between pages. The registry serves `list()` from `InstanceIndex` instead; this
+ * scan is the reference its tests compare it with.
  */
 export function queryInstances(
   all: Iterable<Instance>,

@@ -4,7 +4,7 @@ import { ActorHost } from './actor-host.js';
 import { type Clock, systemClock } from './clock.js';
 import { ClusterHosting } from './cluster.js';
 import { RegistryError } from './errors.js';
-import { assertEvent, isEvent } from './event-shape.js';
+import { assertEvent, assertNotReserved, isEvent, isReservedEventType } from './event-shape.js';
 import {
   assertIdempotencyKey,
   IdempotencyLog,
@@ -13,8 +13,9 @@ import {
 } from './idempotency.js';
 import { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
+import { InstanceIndex } from './instance-index.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { type ListFilter, type ListPage, queryInstances } from './list-query.js';
+import type { ListFilter, ListPage } from './list-query.js';
 import {
   type MachineMap,
   type MachineOf,
@@ -64,6 +65,11 @@ export interface RegistryOptions<M extends MachineMap> {
   idleTimeoutMs?: number;
   /** With a cluster store (PostgreSQL): how often to look for instances whose owner died. Default 2,000 ms. */
   takeoverIntervalMs?: number;
+  /**
+   * Let `send` deliver XState's own event types (`xstate.*`), which stop actors,
+   * fire timers early or forge failures. Default false: they throw `RESERVED_EVENT`.
+   */
+  allowReservedEvents?: boolean;
   /** How many idempotency keys each instance remembers, and for how long (see {@link SendOptions}). */
   idempotency?: IdempotencyOptions;
 }
@@ -131,7 +137,10 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #actorOptions: Record<string, unknown>;
   readonly #logger: (...args: any[]) => void;
   readonly #maxPending: number;
-  readonly #instances = new Map<string, Instance>();
+  readonly #allowReserved: boolean;
+  /** Set by a failed store write, cleared once every change is durable again (for `health()`). */
+  #storeFailing = false;
+  readonly #instances = new InstanceIndex();
   readonly #locks = new KeyedMutex();
   readonly #emitter: RegistryEmitter;
   readonly #persister: Persister;
@@ -159,6 +168,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     this.#store = options.store ?? new MemoryStore();
     this.#clock = options.clock ?? systemClock;
     this.#durability = options.durability ?? 'relaxed';
+    this.#allowReserved = options.allowReservedEvents === true;
     if (this.#durability !== 'relaxed' && this.#durability !== 'strict') {
       throw new RegistryError('INVALID_ARGUMENT', "durability must be 'relaxed' or 'strict'.");
     }
@@ -192,9 +202,13 @@ export class Registry<M extends MachineMap = MachineMap> {
         // A fenced write means another process owns the instance now: stop our copy.
         if (err.code === 'FENCED')
           this.#cluster?.lost(String(err.details.id), 'a write was fenced');
+        if (err.code === 'PERSIST_FAILED') this.#storeFailing = true;
         this.#emitter.emit('error', err);
       },
-      onProgress: () => this.#releaseBackpressure(),
+      onProgress: () => {
+        if (this.#persister.backlog === 0) this.#storeFailing = false;
+        this.#releaseBackpressure();
+      },
     });
     this.#actors = new ActorHost({
       clock: this.#clock,
@@ -475,17 +489,26 @@ export class Registry<M extends MachineMap = MachineMap> {
 
   /**
    * Gauges for monitoring: instances known, actors live in memory, instances
-   * passivated, and instances whose latest change is not yet written.
+   * passivated, instances whose latest change is not yet written, and pending
+   * `waitFor` calls (long polls among them).
    *
    * @example
    * ```ts
    * setInterval(() => metrics.gauge('registry', registry.stats()), 10_000);
    * ```
    */
-  stats(): { instances: number; live: number; passive: number; pendingWrites: number } {
+  stats(): {
+    instances: number;
+    live: number;
+    passive: number;
+    pendingWrites: number;
+    waiters: number;
+  } {
     let live = 0;
     let passive = 0;
+    let waiters = 0;
     for (const instance of this.#instances.values()) {
+      waiters += instance.waiters?.size ?? 0;
       if (instance.passive) passive++;
       else if (instance.status === 'running' && instance.actor) live++;
     }
@@ -494,7 +517,23 @@ export class Registry<M extends MachineMap = MachineMap> {
       live,
       passive,
       pendingWrites: this.#persister.queued,
+      waiters,
     };
+  }
+
+  /**
+   * Whether the registry can serve, for readiness probes: `open` once started
+   * and until closed; `storeFailing` from a failed store write until every
+   * change is durable again.
+   *
+   * @example
+   * ```ts
+   * const { open, storeFailing } = registry.health();
+   * if (!open || storeFailing) return new Response('not ready', { status: 503 });
+   * ```
+   */
+  health(): { open: boolean; storeFailing: boolean } {
+    return { open: this.#phase === 'open', storeFailing: this.#storeFailing };
   }
 
   /** The live, running actor for `id`, or `undefined`. Synchronous. */
@@ -524,7 +563,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   async list(filter: ListFilter = {}): Promise<ListPage<InstanceStatus>> {
     await this.#ready();
     if (this.#cluster) return this.#cluster.list(filter, (i) => this.#status(i));
-    const page = queryInstances(this.#instances.values(), filter);
+    const page = this.#instances.page(filter);
     const result: ListPage<InstanceStatus> = {
       items: await Promise.all(page.items.map((i) => this.#status(i))),
     };
@@ -553,6 +592,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       this.#phase === 'open' &&
       this.#durability === 'relaxed' &&
       isEvent(event) &&
+      (this.#allowReserved || !isReservedEventType(event.type)) &&
       !this.#locks.isLocked(id)
     ) {
       if (this.#passivation) instance.lastActive = this.#clock.now();
@@ -566,6 +606,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     assertInstanceId(id);
     assertEvent(event);
     if (key !== undefined) assertIdempotencyKey(key);
+    if (!this.#allowReserved) assertNotReserved(event);
     await this.#ready();
     const deliver = () => {
       this.#assertOpen();
@@ -621,7 +662,9 @@ export class Registry<M extends MachineMap = MachineMap> {
 
   /**
    * Resolves with the status of `id` once it matches `condition`; rejects with
-   * `TIMEOUT` after `timeoutMs` on the registry's clock.
+   * `TIMEOUT` after `timeoutMs` on the registry's clock, and with `ABORTED` once
+   * `signal` aborts (an HTTP long poll passes its request's signal, so a client
+   * that hangs up leaves no waiter behind).
    *
    * @example
    * ```ts
@@ -632,7 +675,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   async waitFor(
     id: string,
     condition: WaitCondition,
-    options: { timeoutMs?: number } = {},
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<InstanceStatus> {
     assertInstanceId(id);
     const test = toPredicate(condition);
@@ -655,6 +698,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     return watchInstance(instance, test, {
       clock: this.#clock,
       deadline,
+      signal: options.signal,
       closed: () =>
         this.#phase === 'closing' || this.#phase === 'closed' ? this.#closedError() : undefined,
     });
@@ -880,6 +924,7 @@ export class Registry<M extends MachineMap = MachineMap> {
 
   #changed(instance: Instance): void {
     instance.updatedAt = instance.lastActive = this.#clock.now();
+    this.#instances.touch(instance);
     this.#persister.markDirty(instance);
     if (instance.waiters?.size) instance.notifyWaiters();
     if (this.#cluster && instance.status !== 'running') this.#cluster.finished(instance);

@@ -41,20 +41,30 @@ export function deadlineOf(clock: Clock, timeoutMs: number | undefined): number 
  * Resolves with the status of `instance` once `test` holds, re-checking on
  * every change; rejects with `TIMEOUT` at `deadline` on `clock`, with
  * `INSTANCE_NOT_FOUND` if the instance goes away (purged, or taken over by
- * another process), and with whatever `closed()` returns once the registry closes.
+ * another process), with `ABORTED` once `signal` aborts (its waiter is removed
+ * then, so an abandoned wait holds nothing), and with whatever `closed()`
+ * returns once the registry closes.
  */
 export function watchInstance(
   instance: Instance,
   test: (status: InstanceStatus) => boolean,
-  options: { clock: Clock; deadline: number | undefined; closed: () => RegistryError | undefined },
+  options: {
+    clock: Clock;
+    deadline: number | undefined;
+    closed: () => RegistryError | undefined;
+    signal?: AbortSignal | undefined;
+  },
 ): Promise<InstanceStatus> {
+  const { clock, deadline, signal } = options;
+  if (signal?.aborted) return Promise.reject(abortedError(instance.id));
   const initial = statusOf(instance);
   if (test(initial)) return Promise.resolve(initial);
-  const { clock, deadline } = options;
   return new Promise<InstanceStatus>((resolve, reject) => {
     let timer: unknown;
+    const onAbort = () => done(abortedError(instance.id));
     const done = (err?: RegistryError, status?: InstanceStatus) => {
       instance.waiters?.delete(check);
+      signal?.removeEventListener('abort', onAbort);
       if (timer !== undefined) clock.clearTimeout(timer);
       if (err) reject(err);
       else resolve(status as InstanceStatus);
@@ -78,6 +88,7 @@ export function watchInstance(
     };
     instance.waiters ??= new Set();
     instance.waiters.add(check);
+    signal?.addEventListener('abort', onAbort, { once: true });
     if (deadline !== undefined) {
       const timeoutMs = deadline - clock.now();
       timer = clock.setTimeout(
@@ -94,5 +105,11 @@ export function watchInstance(
         Math.max(0, timeoutMs),
       );
     }
+  });
+}
+
+function abortedError(id: string): RegistryError {
+  return new RegistryError('ABORTED', `Waiting for instance '${id}' was aborted by its signal.`, {
+    details: { id },
   });
 }

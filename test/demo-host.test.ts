@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
@@ -37,6 +39,33 @@ function stop(child: ChildProcess): Promise<number | null> {
 }
 
 describe('the demo host (npm start)', () => {
+  it('on a taken port prints one line that names PORT, and exits 1', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo-host.ts'], {
+        cwd: root,
+        env: { ...process.env, PORT: String(port), DATA_DIR: await tempDir() },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout?.on('data', (d) => {
+        out += d;
+      });
+      child.stderr?.on('data', (d) => {
+        out += d;
+      });
+      const code = await new Promise<number | null>((r) => child.on('exit', r));
+      expect(code).toBe(1);
+      const lines = out.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`Port ${port} .*taken.*PORT=`));
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
+  }, 60_000);
+
   it('prints its URL and a curl line, and resumes its instances after a restart', async () => {
     const dataDir = await tempDir();
     const first = await startHost(dataDir);

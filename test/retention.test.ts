@@ -12,7 +12,13 @@ it('purged instances leave no pending write behind, even when purged before thei
     await registry.purge(`c${i}`, { force: true });
   }
   await registry.spawnSingleton('counter', 'kept');
-  expect(registry.stats()).toEqual({ instances: 1, live: 1, passive: 0, pendingWrites: 1 });
+  expect(registry.stats()).toEqual({
+    instances: 1,
+    live: 1,
+    passive: 0,
+    pendingWrites: 1,
+    waiters: 0,
+  });
   await registry.flush();
   expect(registry.stats().pendingWrites).toBe(0);
   await registry.close();

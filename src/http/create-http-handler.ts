@@ -1,22 +1,75 @@
 import { RegistryError } from '../errors.js';
-import type { ListFilter } from '../list-query.js';
-import { safeJsonParse } from '../record.js';
 import type { Registry } from '../registry.js';
 import type { InstanceStatus } from '../status.js';
+import { assertNotSimple, type CorsOptions, crossSiteGuard } from './cross-site-guard.js';
 import { dashboardHtml } from './dashboard.js';
-import { errorResponse, json } from './error-response.js';
+import { errorResponse, json, publicStatus } from './error-response.js';
 import { eventStream } from './event-stream.js';
+import {
+  decodeSegment,
+  encodeInstanceId,
+  enumParam,
+  intParam,
+  listFilter,
+} from './instance-path.js';
+import { eventReply, longPoll, probe } from './instance-replies.js';
+import { readJson } from './read-json.js';
+
+/** What a request asks to do, as `authorize` sees it. */
+export type HttpAction = 'create' | 'read' | 'list' | 'send' | 'stop' | 'purge' | 'dashboard';
+
+/** The instance a request is about, when it is about one. */
+export interface HttpTarget {
+  id?: string;
+  type?: string;
+}
+
+/**
+ * Decides whether a request may do `action`: `true` allows it; `false` (or
+ * anything else) answers 403 `FORBIDDEN`; a `Response` is answered as it is
+ * (a 401 with `WWW-Authenticate`, a redirect to a login page...).
+ */
+export type Authorize = (
+  request: Request,
+  action: HttpAction,
+  target: HttpTarget,
+) => boolean | Response | undefined | Promise<boolean | Response | undefined>;
 
 export interface HttpHandlerOptions {
+  /**
+   * Called for every request but the health probes, before its body is read.
+   * Without it every action is allowed, which is why the default `allowedHosts`
+   * admits loopback names only: bind to 127.0.0.1, or pass `authorize`.
+   */
+  authorize?: Authorize;
+  /** Other origins whose pages may call the API (with CORS preflights). Default: none. */
+  cors?: CorsOptions;
+  /**
+   * Host names requests may be addressed to (`Host` header), against DNS rebinding;
+   * `'*'` for any. Default: `localhost`, `*.localhost`, `127.0.0.1`, `[::1]`.
+   */
+  allowedHosts?: readonly string[] | '*';
+  /** The absolute URL the API is reachable at, e.g. `https://ops.example.com/registry`; links are relative without it. */
+  publicUrl?: string;
   /** Largest accepted request body in bytes. Default 1 MiB. */
   maxBodyBytes?: number;
   /** Longest `?waitMs=` long poll honoured, in ms. Default 60,000. */
   maxWaitMs?: number;
   /** Serve the HTML dashboard at `GET /` (and its event stream at `GET /events`). Default true. */
   dashboard?: boolean;
+  /** How far one event-stream client may fall behind before it is dropped, in bytes. Default 256 KiB. */
+  maxStreamBufferBytes?: number;
   /**
-   * The path prefix the handler is mounted under, for the URLs it hands out
-   * (`Location`, status links) when a framework strips it from the request.
+   * Accept XState's own event types (`xstate.*`) over HTTP. Default false: they
+   * answer 400 `RESERVED_EVENT`, even when the registry itself allows them.
+   */
+  allowReservedEvents?: boolean;
+  /** Serve error stacks in statuses (for development). Default false: no stacks, paths masked. */
+  exposeErrors?: boolean;
+  /**
+   * The path prefix the handler is mounted under. It is stripped from request
+   * paths that start with it (Hono's `basePath`, a Fetch server) and prefixed to
+   * the links it hands out (also when a framework strips it, like Express's `app.use`).
    */
   basePath?: string;
 }
@@ -29,14 +82,18 @@ export interface StatusWithLinks extends InstanceStatus {
 /** A Fetch API request handler. */
 export type FetchHandler = (request: Request) => Promise<Response>;
 
-const FINISHED = ['done', 'error', 'stopped'] as const;
+interface Route {
+  action: HttpAction;
+  target: HttpTarget;
+  run: () => Promise<Response>;
+}
 
 /**
  * The registry's HTTP management API as a Fetch handler: mount it in Node
  * (`toNodeListener`), Hono, Bun, Deno or anything that speaks `Request`/`Response`.
- * Routes are matched on the raw path; IDs travel percent-encoded ({@link encodeInstanceId}),
- * so any valid ID (slashes, spaces, Unicode, even `..`) round-trips, and an instance may even be called
- * `events` or `stop` if one of its characters is encoded (`%65vents`).
+ * Routes are matched on the raw path (never the `Host`); IDs travel percent-encoded
+ * ({@link encodeInstanceId}). Every request passes the cross-site checks (allowed
+ * hosts, origin, JSON or `X-Requested-With` for state changes) and `authorize`.
  *
  * @example
  * ```ts
@@ -54,97 +111,146 @@ export function createHttpHandler(
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
   const maxWait = options.maxWaitMs ?? 60_000;
   const base = (options.basePath ?? '').replace(/\/+$/, '');
+  const linkBase = (options.publicUrl ?? base).replace(/\/+$/, '');
   const withDashboard = options.dashboard ?? true;
+  const maxStream = options.maxStreamBufferBytes ?? 256 * 1024;
+  const exposeErrors = options.exposeErrors === true;
+  const authorize = options.authorize;
+  const reserved = options.allowReservedEvents === true;
+  const guard = crossSiteGuard({
+    cors: options.cors,
+    allowedHosts: options.allowedHosts,
+    publicOrigin: options.publicUrl === undefined ? undefined : new URL(options.publicUrl).origin,
+  });
 
-  const linked = (origin: string, status: InstanceStatus): StatusWithLinks => {
-    const self = `${origin}${base}/instances/${encodeInstanceId(status.id)}`;
+  const linked = (status: InstanceStatus): StatusWithLinks => {
+    const self = `${linkBase}/instances/${encodeInstanceId(status.id)}`;
     return {
-      ...status,
+      ...publicStatus(status, exposeErrors),
       links: { status: self, sendEvent: `${self}/events`, stop: `${self}/stop`, purge: self },
     };
   };
+  const created = (status: InstanceStatus) =>
+    json(201, linked(status), {
+      location: `${linkBase}/instances/${encodeInstanceId(status.id)}`,
+    });
 
-  async function route(request: Request): Promise<Response> {
-    const url = new URL(request.url);
-    const origin = url.origin;
+  function match(request: Request, path: string, params: URLSearchParams): Route {
     const method = request.method.toUpperCase();
     // Raw segments: %2F inside an ID must not split it.
-    const raw = url.pathname.replace(/^\/+/, '').split('/');
-    const segments = raw.map((s) => decode(s));
-    const allow = (methods: string) => {
+    const raw = path.replace(/^\/+/, '').split('/');
+    const allow = (methods: string): never => {
       throw Object.assign(
         new RegistryError(
           'METHOD_NOT_ALLOWED',
-          `${method} is not allowed on ${url.pathname}; use ${methods}.`,
+          `${method} is not allowed on ${path}; use ${methods}.`,
         ),
         { allow: methods },
       );
     };
+    const body = (required: boolean) => readJson(request, maxBody, required);
 
-    if (url.pathname === '/' || url.pathname === '') {
-      if (!withDashboard) throw notFound(url.pathname);
+    if (path === '/' || path === '') {
+      if (!withDashboard) throw notFound(path);
       if (method !== 'GET' && method !== 'HEAD') allow('GET');
-      return new Response(dashboardHtml(base), {
-        headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
-      });
+      return {
+        action: 'dashboard',
+        target: {},
+        run: async () =>
+          new Response(dashboardHtml(base), {
+            headers: {
+              'content-type': 'text/html; charset=utf-8',
+              'cache-control': 'no-store',
+              'content-security-policy':
+                "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+              'x-frame-options': 'DENY',
+            },
+          }),
+      };
     }
     if (raw.length === 1 && raw[0] === 'events' && withDashboard) {
       if (method !== 'GET') allow('GET');
-      return eventStream(registry, request.signal);
+      return {
+        action: 'dashboard',
+        target: {},
+        run: async () => eventStream(registry, request.signal, maxStream),
+      };
     }
-    if (raw[0] !== 'instances') throw notFound(url.pathname);
+    if (raw[0] !== 'instances') throw notFound(path);
+    const segments = raw.map(decodeSegment);
 
     // /instances
     if (raw.length === 1) {
-      if (method !== 'GET') allow('GET');
-      const page = await registry.list(listFilter(url.searchParams));
-      return json(200, {
-        items: page.items.map((s) => linked(origin, s)),
-        ...(page.cursor ? { cursor: page.cursor } : {}),
-      });
+      if (method !== 'GET' && method !== 'HEAD') allow('GET');
+      const filter = listFilter(params);
+      return {
+        action: 'list',
+        target: {},
+        run: async () => {
+          const page = await registry.list(filter);
+          return json(200, {
+            items: page.items.map(linked),
+            ...(page.cursor ? { cursor: page.cursor } : {}),
+          });
+        },
+      };
     }
     // /instances/{id}/events and /instances/{id}/stop: literal last segment wins.
     if (raw.length === 3 && (raw[2] === 'events' || raw[2] === 'stop')) {
       const id = segments[1] as string;
       if (method !== 'POST') allow('POST');
       if (raw[2] === 'events') {
-        const event = await readJson(request, maxBody, true);
-        // A client retrying with the same Idempotency-Key never applies the event twice.
-        const idempotencyKey = request.headers.get('idempotency-key') ?? undefined;
-        await registry.send(
-          id,
-          event as never,
-          idempotencyKey === undefined ? {} : { idempotencyKey },
-        );
-        return json(202, { accepted: true, links: linked(origin, { id } as InstanceStatus).links });
+        return {
+          action: 'send',
+          target: { id },
+          run: async () =>
+            eventReply(registry, id, await body(true), linked, reserved, idempotencyKeyOf(request)),
+        };
       }
-      const body = (await readJson(request, maxBody, false)) as { reason?: unknown } | undefined;
-      const reason =
-        body && typeof body === 'object' && typeof body.reason === 'string'
-          ? body.reason
-          : undefined;
-      return json(200, linked(origin, await registry.stop(id, reason)));
+      return {
+        action: 'stop',
+        target: { id },
+        run: async () => {
+          const input = (await body(false)) as { reason?: unknown } | undefined;
+          const reason =
+            input && typeof input === 'object' && typeof input.reason === 'string'
+              ? input.reason
+              : undefined;
+          return json(200, linked(await registry.stop(id, reason)));
+        },
+      };
     }
     // /instances/{x}: GET/DELETE an instance {x}, or POST a new instance of type {x}.
     if (raw.length === 2) {
       const x = segments[1] as string;
       if (method === 'GET' || method === 'HEAD') {
-        const waitMs = intParam(url.searchParams, 'waitMs', 0, maxWait);
-        const status = await getStatus(registry, x, waitMs);
-        if (!status)
-          throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${x}'.`, {
-            details: { id: x },
-          });
-        return json(200, linked(origin, status));
+        const waitMs = intParam(params, 'waitMs', 0, maxWait);
+        return {
+          action: 'read',
+          target: { id: x },
+          run: () => longPoll(registry, x, waitMs, request.signal, linked),
+        };
       }
       if (method === 'DELETE') {
-        await registry.purge(x, { force: url.searchParams.get('force') === 'true' });
-        return new Response(null, { status: 204 });
+        const force = params.get('force') === 'true';
+        return {
+          action: 'purge',
+          target: { id: x },
+          run: async () => {
+            await registry.purge(x, { force });
+            return new Response(null, { status: 204 });
+          },
+        };
       }
       if (method === 'POST') {
-        const input = await readJson(request, maxBody, false);
-        const actor = await registry.spawn(x, { input });
-        return created(origin, (await registry.getStatus(actor.id)) as InstanceStatus);
+        return {
+          action: 'create',
+          target: { type: x },
+          run: async () => {
+            const actor = await registry.spawn(x, { input: await body(false) });
+            return created((await registry.getStatus(actor.id)) as InstanceStatus);
+          },
+        };
       }
       allow('GET, POST, DELETE');
     }
@@ -152,45 +258,78 @@ export function createHttpHandler(
     if (raw.length === 3) {
       if (method !== 'POST') allow('POST');
       const [type, id] = [segments[1] as string, segments[2] as string];
-      const ifRunning =
-        enumParam(url.searchParams, 'ifRunning', ['throw', 'return'] as const) ?? 'throw';
+      const ifRunning = enumParam(params, 'ifRunning', ['throw', 'return'] as const) ?? 'throw';
       const ifFinished =
-        enumParam(url.searchParams, 'ifFinished', ['replace', 'return', 'throw'] as const) ??
-        'replace';
-      const input = await readJson(request, maxBody, false);
-      try {
-        const result = await registry.ensureSingleton(type, id, { input, ifRunning, ifFinished });
-        return result.created
-          ? created(origin, result.status)
-          : json(200, linked(origin, result.status));
-      } catch (err) {
-        if (err instanceof RegistryError && err.code === 'INSTANCE_EXISTS') {
-          // The seed's 409, with the existing instance's status so the caller can follow it.
-          const existing = await registry.getStatus(id);
-          return json(409, {
-            error: { code: err.code, message: err.message },
-            ...(existing ? { instance: linked(origin, existing) } : {}),
-          });
-        }
-        throw err;
-      }
+        enumParam(params, 'ifFinished', ['replace', 'return', 'throw'] as const) ?? 'replace';
+      return {
+        action: 'create',
+        target: { type, id },
+        run: async () => {
+          const input = await body(false);
+          try {
+            const result = await registry.ensureSingleton(type, id, {
+              input,
+              ifRunning,
+              ifFinished,
+            });
+            return result.created ? created(result.status) : json(200, linked(result.status));
+          } catch (err) {
+            if (err instanceof RegistryError && err.code === 'INSTANCE_EXISTS') {
+              // The seed's 409, with the existing instance's status so the caller can follow it.
+              const existing = await registry.getStatus(id);
+              return json(409, {
+                error: { code: err.code, message: err.message },
+                ...(existing ? { instance: linked(existing) } : {}),
+              });
+            }
+            throw err;
+          }
+        },
+      };
     }
-    throw notFound(url.pathname);
-  }
-
-  function created(origin: string, status: InstanceStatus): Response {
-    const body = linked(origin, status);
-    return json(201, body, { location: `${base}/instances/${encodeInstanceId(status.id)}` });
+    throw notFound(path);
   }
 
   return async (request) => {
+    let corsHeaders: Record<string, string> = {};
     try {
-      return await route(request);
+      const url = new URL(request.url);
+      let path = url.pathname;
+      if (base && (path === base || path.startsWith(`${base}/`)))
+        path = path.slice(base.length) || '/';
+      const health =
+        request.method === 'GET' || request.method === 'HEAD'
+          ? await probe(registry, path)
+          : undefined;
+      if (health) return health;
+      const outcome = guard(request);
+      if ('preflight' in outcome) return outcome.preflight;
+      corsHeaders = outcome.headers;
+      const route = match(request, path, url.searchParams);
+      assertNotSimple(request);
+      if (authorize) {
+        const verdict = await authorize(request, route.action, route.target);
+        if (verdict instanceof Response) return verdict;
+        if (verdict !== true)
+          throw new RegistryError(
+            'FORBIDDEN',
+            `This request may not ${route.action}${route.target.id ? ` instance '${route.target.id}'` : ''}.`,
+            { details: { action: route.action } },
+          );
+      }
+      return withHeaders(await route.run(), corsHeaders);
     } catch (err) {
       const allowHeader = (err as { allow?: string }).allow;
-      return errorResponse(err, allowHeader ? { allow: allowHeader } : {});
+      return errorResponse(err, { ...corsHeaders, ...(allowHeader ? { allow: allowHeader } : {}) });
     }
   };
+}
+
+export { encodeInstanceId };
+
+function withHeaders(response: Response, headers: Record<string, string>): Response {
+  for (const [key, value] of Object.entries(headers)) response.headers.set(key, value);
+  return response;
 }
 
 function notFound(path: string): RegistryError {
@@ -200,151 +339,7 @@ function notFound(path: string): RegistryError {
   );
 }
 
-/**
- * Encodes an instance ID as one URL path segment. `encodeURIComponent`, except
- * for the IDs `.` and `..`: URL parsers remove those segments (even as `%2E`),
- * so they travel as `~.` and `~..`, and the IDs `~.` and `~..` as `%7E.` and `%7E..`.
- *
- * @example
- * ```ts
- * fetch(`${base}/instances/${encodeInstanceId('tenant/42')}`); // /instances/tenant%2F42
- * ```
- */
-export function encodeInstanceId(id: string): string {
-  if (id === '.' || id === '..') return `~${id}`;
-  if (id === '~.' || id === '~..') return `%7E${id.slice(1)}`;
-  return encodeURIComponent(id);
-}
-
-function decode(segment: string): string {
-  if (segment === '~.' || segment === '~..') return segment.slice(1);
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new RegistryError(
-      'INVALID_INSTANCE_ID',
-      'The path has malformed percent-encoding; encode IDs with encodeURIComponent.',
-    );
-  }
-}
-
-async function getStatus(
-  registry: Registry<any>,
-  id: string,
-  waitMs: number,
-): Promise<InstanceStatus | undefined> {
-  const status = await registry.getStatus(id);
-  if (!status || waitMs <= 0 || status.status !== 'running') return status;
-  try {
-    return await registry.waitFor(id, [...FINISHED], { timeoutMs: waitMs });
-  } catch (err) {
-    if (err instanceof RegistryError && err.code === 'TIMEOUT') return registry.getStatus(id);
-    throw err;
-  }
-}
-
-function intParam(params: URLSearchParams, name: string, min: number, max: number): number {
-  const value = params.get(name);
-  if (value === null) return 0;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
-    throw new RegistryError(
-      'INVALID_ARGUMENT',
-      `?${name} must be a whole number of at least ${min}.`,
-    );
-  return Math.min(n, max);
-}
-
-function enumParam<T extends string>(
-  params: URLSearchParams,
-  name: string,
-  values: readonly T[],
-): T | undefined {
-  const value = params.get(name);
-  if (value === null) return undefined;
-  if (!values.includes(value as T))
-    throw new RegistryError('INVALID_ARGUMENT', `?${name} must be one of ${values.join(', ')}.`);
-  return value as T;
-}
-
-function listFilter(params: URLSearchParams): ListFilter {
-  const filter: ListFilter = {};
-  const statuses = params
-    .getAll('status')
-    .flatMap((s) => s.split(','))
-    .filter(Boolean);
-  if (statuses.length) filter.status = statuses as ListFilter['status'] & string[];
-  const types = params
-    .getAll('type')
-    .flatMap((s) => s.split(','))
-    .filter(Boolean);
-  if (types.length) filter.type = types;
-  for (const key of ['createdFrom', 'createdTo', 'updatedFrom', 'updatedTo'] as const) {
-    const v = params.get(key);
-    if (v !== null) filter[key] = /^\d+$/.test(v) ? Number(v) : v;
-  }
-  const limit = params.get('limit');
-  if (limit !== null) filter.limit = Number(limit);
-  const cursor = params.get('cursor');
-  if (cursor !== null) filter.cursor = cursor;
-  return filter;
-}
-
-/**
- * Reads a JSON body within `maxBytes`. An empty body is `undefined` unless
- * `required`. Keys named `__proto__` are dropped: machines often copy event
- * payloads into context with `assign`, which would otherwise re-parent it.
- */
-async function readJson(request: Request, maxBytes: number, required: boolean): Promise<unknown> {
-  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
-  if (declared > maxBytes) throw tooLarge(maxBytes);
-  const text = await readText(request, maxBytes);
-  if (text.trim() === '') {
-    if (required)
-      throw new RegistryError(
-        'INVALID_EVENT',
-        'The request needs a JSON body: an event such as {"type":"APPROVE"}.',
-      );
-    return undefined;
-  }
-  const type = (request.headers.get('content-type') ?? '').toLowerCase();
-  if (!/^application\/([\w.+-]+\+)?json\b/.test(type)) {
-    throw new RegistryError(
-      'UNSUPPORTED_MEDIA_TYPE',
-      `The body must be JSON with content-type application/json, got '${type || 'none'}'.`,
-    );
-  }
-  try {
-    return safeJsonParse(text);
-  } catch (cause) {
-    throw new RegistryError(
-      'INVALID_JSON',
-      `The body is not valid JSON: ${(cause as Error).message}.`,
-      { cause },
-    );
-  }
-}
-
-function tooLarge(maxBytes: number): RegistryError {
-  return new RegistryError('PAYLOAD_TOO_LARGE', `The body is larger than ${maxBytes} bytes.`, {
-    details: { limit: maxBytes },
-  });
-}
-
-async function readText(request: Request, maxBytes: number): Promise<string> {
-  if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(maxBytes);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** A client retrying with the same `Idempotency-Key` never applies its event twice. */
+function idempotencyKeyOf(request: Request): string | undefined {
+  return request.headers.get('idempotency-key') ?? undefined;
 }

@@ -64,7 +64,7 @@ async function refresh(ids) {
 const source = new EventSource(base + '/events');
 source.onopen = () => { document.getElementById('live').textContent = 'live'; loadAll(); };
 source.onerror = () => { document.getElementById('live').textContent = 'reconnecting…'; };
-source.onmessage = (e) => refresh(JSON.parse(e.data).ids);
+source.onmessage = (e) => { const m = JSON.parse(e.data); if (m.reload) loadAll(); else refresh(m.ids); };
 loadAll();
 </script>
 </body>

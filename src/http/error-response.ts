@@ -1,10 +1,15 @@
 import { RegistryError, type RegistryErrorCode } from '../errors.js';
+import type { InstanceStatus } from '../status.js';
 
 const STATUS: Partial<Record<RegistryErrorCode, number>> = {
   INVALID_INSTANCE_ID: 400,
   INVALID_EVENT: 400,
   INVALID_ARGUMENT: 400,
   INVALID_JSON: 400,
+  RESERVED_EVENT: 400,
+  FORBIDDEN: 403,
+  CROSS_ORIGIN_REFUSED: 403,
+  HOST_NOT_ALLOWED: 403,
   UNKNOWN_MACHINE: 404,
   INSTANCE_NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
@@ -23,6 +28,7 @@ const STATUS: Partial<Record<RegistryErrorCode, number>> = {
   REGISTRY_NOT_STARTED: 503,
   BACKPRESSURE: 503,
   PERSIST_FAILED: 503,
+  NOT_READY: 503,
   TIMEOUT: 504,
 };
 
@@ -41,7 +47,9 @@ export function json(
 /**
  * The JSON error answer for anything thrown while handling a request:
  * `{ error: { code, message, details } }` with the status that fits the code.
- * Errors that are not ours become a 500 with code `INTERNAL` and no internals.
+ * Errors that are not ours become a 500 with code `INTERNAL` and no internals;
+ * for 5xx errors of ours (a failing store...) the details are left out and
+ * file paths in the message are masked, since they describe the server.
  *
  * @example
  * ```ts
@@ -58,9 +66,41 @@ export function errorResponse(err: unknown, headers: Record<string, string> = {}
       : new RegistryError('INTERNAL', 'The server failed to handle the request; see its logs.', {
           cause: err,
         });
-  return json(
-    STATUS[error.code] ?? 500,
-    { error: { code: error.code, message: error.message, details: error.details } },
-    headers,
-  );
+  const status = STATUS[error.code] ?? 500;
+  const body =
+    status >= 500
+      ? { code: error.code, message: maskPaths(error.message) }
+      : { code: error.code, message: error.message, details: error.details };
+  return json(status, { error: body }, headers);
+}
+
+// An absolute POSIX or Windows path of two or more segments, after a space, quote, bracket or colon.
+const PATH = /(^|[\s'"`(=:])((?:[A-Za-z]:)?[\\/](?:[^\s'"`)\\/]+[\\/])+[^\s'"`),]*)/g;
+
+/**
+ * Masks absolute file paths in a message served over HTTP: `open '/srv/app/data/x.json'`
+ * becomes `open '<path>'`.
+ *
+ * @example
+ * ```ts
+ * maskPaths("EACCES: open '/srv/data/a.json'"); // "EACCES: open '<path>'"
+ * ```
+ */
+export function maskPaths(message: string): string {
+  return message.replace(PATH, (_m, before: string) => `${before}<path>`);
+}
+
+/**
+ * The status as served over HTTP: an error keeps its name, code and message
+ * (paths masked) but not its stack, unless `exposeErrors` (for development).
+ *
+ * @example
+ * ```ts
+ * publicStatus(status, false).error; // { name: 'TypeError', message: 'boom' }, no stack
+ * ```
+ */
+export function publicStatus<T extends InstanceStatus>(status: T, exposeErrors: boolean): T {
+  if (!status.error || exposeErrors) return status;
+  const { stack: _stack, ...error } = status.error;
+  return { ...status, error: { ...error, message: maskPaths(error.message) } };
 }

@@ -1,11 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { RegistryError } from '../errors.js';
 import type { FetchHandler } from './create-http-handler.js';
+import { errorResponse } from './error-response.js';
+
+/** What Express, Koa or Fastify leave on a request once a body parser has read it. */
+type ParsedRequest = IncomingMessage & { body?: unknown; originalUrl?: string };
 
 /**
  * Adapts a Fetch handler to `node:http`'s `(req, res)`, so it mounts in a plain
- * Node server, Express (`app.use('/api', listener)`) or Fastify (via middie).
+ * Node server, Express (`app.use('/api', listener)`) or Fastify (a hijacked route; see examples/fastify-app.ts).
  * Bodies stream both ways; a client that disconnects aborts the request signal.
+ *
+ * The request URL is built from the request path alone, under a fixed
+ * `http://localhost` origin: the `Host` header never takes part in routing
+ * (it is passed on as a header, for the handler's allowed-hosts check). A body
+ * that a parser such as `express.json()` already read is passed on from
+ * `req.body`; a body some other middleware consumed fails with `BODY_CONSUMED`.
  *
  * @example
  * ```ts
@@ -13,51 +24,105 @@ import type { FetchHandler } from './create-http-handler.js';
  * ```
  */
 export function toNodeListener(
-  handler: FetchHandler,
+  handler: FetchHandler | ((request: Request) => Response | Promise<Response>),
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
+  return (req: ParsedRequest, res) => {
     const controller = new AbortController();
     res.on('close', () => controller.abort());
-    const host = req.headers.host ?? '127.0.0.1';
-    const url = `http://${host}${req.url ?? '/'}`;
     const headers = new Headers();
     for (const [key, value] of Object.entries(req.headers)) {
       if (Array.isArray(value)) for (const v of value) headers.append(key, v);
       else if (value !== undefined) headers.set(key, value);
     }
-    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    const method = req.method ?? 'GET';
+    const hasBody = method !== 'GET' && method !== 'HEAD';
     let request: Request;
     try {
-      request = new Request(url, {
-        method: req.method ?? 'GET',
+      const body = hasBody ? bodyOf(req, headers) : undefined;
+      request = new Request(`http://localhost${pathOf(req.url ?? '/')}`, {
+        method,
         headers,
         signal: controller.signal,
-        ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream, duplex: 'half' } : {}),
+        ...(body === undefined ? {} : { body, duplex: 'half' }),
       } as RequestInit);
-    } catch {
-      res
-        .writeHead(400, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({ error: { code: 'INVALID_ARGUMENT', message: 'Malformed request.' } }),
-        );
+    } catch (err) {
+      void send(
+        res,
+        errorResponse(
+          err instanceof RegistryError
+            ? err
+            : new RegistryError(
+                'INVALID_ARGUMENT',
+                'Malformed request: check its method and headers.',
+              ),
+        ),
+        method,
+      );
       return;
     }
-    handler(request)
-      .then(async (response) => {
-        res.writeHead(response.status, Object.fromEntries(response.headers));
-        if (!response.body || req.method === 'HEAD') return void res.end();
-        const reader = response.body.getReader();
-        res.on('close', () => void reader.cancel().catch(() => {}));
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          if (!res.write(value)) await new Promise((r) => res.once('drain', r));
-        }
-        res.end();
-      })
+    Promise.resolve()
+      .then(() => handler(request))
+      .then((response) => send(res, response, method))
       .catch(() => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end();
       });
   };
+}
+
+async function send(res: ServerResponse, response: Response, method: string): Promise<void> {
+  res.writeHead(response.status, Object.fromEntries(response.headers));
+  if (!response.body || method === 'HEAD') return void res.end();
+  const reader = response.body.getReader();
+  res.on('close', () => void reader.cancel().catch(() => {}));
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) await new Promise((r) => res.once('drain', r).once('close', r));
+    }
+    res.end();
+  } catch {
+    // The body failed (an event-stream client dropped for not reading): cut the connection.
+    res.destroy();
+  }
+}
+
+/**
+ * The path and query of a request target. An absolute-form target
+ * (`GET http://other/x HTTP/1.1`) keeps only its path, so no part of the
+ * routing can come from anything but the path.
+ */
+function pathOf(target: string): string {
+  if (target.startsWith('/')) return target;
+  try {
+    const url = new URL(target);
+    return url.pathname + url.search;
+  } catch {
+    return `/${target}`;
+  }
+}
+
+function bodyOf(req: ParsedRequest, headers: Headers): RequestInit['body'] | undefined {
+  // A body parser ran before us: the stream is spent, the result is on req.body.
+  if (req.readableDidRead || req.readableEnded) {
+    const parsed = req.body;
+    if (parsed === undefined) {
+      if (
+        req.headers['content-length'] === '0' ||
+        (req.headers['content-length'] === undefined && !req.headers['transfer-encoding'])
+      )
+        return undefined;
+      throw new RegistryError(
+        'BODY_CONSUMED',
+        'Another middleware read the request body before the registry: mount the registry before body parsers, or use express.json() so the parsed body is on req.body.',
+      );
+    }
+    headers.delete('content-length');
+    headers.delete('transfer-encoding');
+    if (typeof parsed === 'string' || parsed instanceof Uint8Array)
+      return parsed as RequestInit['body'];
+    return JSON.stringify(parsed);
+  }
+  return Readable.toWeb(req) as unknown as RequestInit['body'];
 }

@@ -1,0 +1,158 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { setup } from 'xstate';
+import { demoMachines } from '../examples/machines.js';
+import { Instance } from '../src/instance.js';
+import { InstanceIndex } from '../src/instance-index.js';
+import { type ListFilter, queryInstances } from '../src/list-query.js';
+import { resolveMachines } from '../src/machines.js';
+import type { InstanceStatusName } from '../src/record.js';
+import { createTestRegistry } from '../src/testing/index.js';
+
+const machine = setup({}).createMachine({});
+const defs = resolveMachines({ a: machine, b: machine, c: machine });
+const STATUSES: InstanceStatusName[] = ['running', 'done', 'error', 'stopped'];
+
+/** Every page of `filter`, followed by cursor. */
+function allPages(
+  page: (f: ListFilter) => { items: Instance[]; cursor?: string },
+  filter: ListFilter,
+) {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const result = page({ ...filter, ...(cursor ? { cursor } : {}) });
+    ids.push(...result.items.map((i) => `${i.id}@${i.createdAt}`));
+    cursor = result.cursor;
+  } while (cursor);
+  return ids;
+}
+
+const op = fc.oneof(
+  fc.record({
+    kind: fc.constant('insert' as const),
+    id: fc.integer({ min: 0, max: 40 }),
+    createdAt: fc.integer({ min: 0, max: 15 }),
+    type: fc.constantFrom('a', 'b', 'c'),
+  }),
+  fc.record({ kind: fc.constant('delete' as const), id: fc.integer({ min: 0, max: 40 }) }),
+  fc.record({
+    kind: fc.constant('change' as const),
+    id: fc.integer({ min: 0, max: 40 }),
+    status: fc.constantFrom(...STATUSES),
+    updatedAt: fc.integer({ min: 0, max: 30 }),
+  }),
+);
+/** Mostly absent, so that filters combine into non-empty selections. */
+const sometimes = <T>(arb: fc.Arbitrary<T>) =>
+  fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, { arbitrary: arb, weight: 1 });
+const filterArb = fc
+  .record({
+    status: sometimes(fc.subarray(STATUSES, { minLength: 1 })),
+    type: sometimes(fc.subarray(['a', 'b', 'c', 'zzz'], { minLength: 1 })),
+    createdFrom: sometimes(fc.integer({ min: 0, max: 15 })),
+    createdTo: sometimes(fc.integer({ min: 0, max: 15 })),
+    updatedFrom: sometimes(fc.integer({ min: 0, max: 30 })),
+    updatedTo: sometimes(fc.integer({ min: 0, max: 30 })),
+    limit: fc.integer({ min: 1, max: 6 }),
+  })
+  .map(
+    (f) => Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined)) as ListFilter,
+  );
+
+describe('InstanceIndex: list() served from indexes', () => {
+  it('pages exactly as a full scan does, for every filter, after any inserts, removals and status changes', () => {
+    fc.assert(
+      fc.property(
+        fc.array(op, { maxLength: 120 }),
+        fc.array(filterArb, { minLength: 1, maxLength: 6 }),
+        (ops, filters) => {
+          const index = new InstanceIndex();
+          for (const o of ops) {
+            const id = `i${o.id}`;
+            if (o.kind === 'insert') {
+              const inst = new Instance(id, defs.get(o.type) as never, o.createdAt);
+              index.set(id, inst);
+            } else if (o.kind === 'delete') {
+              index.delete(id);
+            } else {
+              const inst = index.get(id);
+              if (inst) {
+                inst.status = o.status;
+                inst.updatedAt = o.updatedAt;
+                index.touch(inst);
+              }
+            }
+          }
+          for (const filter of filters) {
+            const expected = allPages((f) => queryInstances([...index.values()], f), filter);
+            expect(allPages((f) => index.page(f), filter)).toEqual(expected);
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('sweeps the entries of removed instances once they outnumber the live ones', () => {
+    const index = new InstanceIndex();
+    const def = defs.get('a') as never;
+    for (let i = 0; i < 5000; i++) index.set(`x${i}`, new Instance(`x${i}`, def, i));
+    for (let i = 0; i < 4990; i++) index.delete(`x${i}`);
+    expect(allPages((f) => index.page(f), { limit: 3 })).toEqual(
+      Array.from({ length: 10 }, (_, k) => `x${4990 + k}@${4990 + k}`),
+    );
+  });
+});
+
+describe('registry.list() paging across inserts and removals', () => {
+  it('with a cursor, an instance present throughout is seen exactly once, in creation order; filters hold', async () => {
+    const registry = await createTestRegistry({ machines: demoMachines });
+    for (let i = 0; i < 30; i++) {
+      await registry.spawnSingleton(
+        i % 2 ? 'approval' : 'heartbeat',
+        `s${String(i).padStart(2, '0')}`,
+      );
+      if (i % 3 === 0) await registry.clock.increment(1000);
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let round = 0;
+    do {
+      const page = await registry.list({
+        type: 'approval',
+        limit: 4,
+        ...(cursor ? { cursor } : {}),
+      });
+      seen.push(...page.items.map((s) => s.id));
+      for (const s of page.items) expect(s.type).toBe('approval');
+      // Between pages: new instances arrive, and one not yet seen and one already seen go away.
+      await registry.spawnSingleton('approval', `late-${round}`);
+      await registry.clock.increment(10);
+      const unseen = `s${String(29 - 2 * round).padStart(2, '0')}`;
+      if (!seen.includes(unseen) && (await registry.getStatus(unseen)))
+        await registry.purge(unseen, { force: true });
+      if (seen[0] && (await registry.getStatus(seen[0])))
+        await registry.purge(seen[0], { force: true });
+      round++;
+      cursor = page.cursor;
+    } while (cursor);
+    expect(new Set(seen).size).toBe(seen.length);
+    const purgedUnseen = Array.from(
+      { length: round },
+      (_, r) => `s${String(29 - 2 * r).padStart(2, '0')}`,
+    );
+    for (let i = 1; i < 30; i += 2) {
+      const id = `s${String(i).padStart(2, '0')}`;
+      if (!purgedUnseen.includes(id)) expect(seen).toContain(id);
+    }
+    const created = seen.filter((id) => id.startsWith('s'));
+    expect(created).toEqual([...created].sort());
+    await registry.send('s03', { type: 'APPROVE' });
+    const done = await registry.list({ status: 'done' });
+    expect(done.items.map((s) => s.id)).toEqual(['s03']);
+    const running = await registry.list({ status: ['running'], type: 'approval', limit: 1000 });
+    expect(running.items.map((s) => s.id)).not.toContain('s03');
+    await registry.close();
+  });
+});
