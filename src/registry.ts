@@ -1,5 +1,6 @@
 import { nanoid } from 'nanoid';
-import type { Actor, AnyActor, AnyEventObject, InputFrom, InspectionEvent, Observer } from 'xstate';
+import type { AnyActor, AnyEventObject, InspectionEvent, Observer } from 'xstate';
+import { ActorHandle } from './actor-handle.js';
 import { ActorHost } from './actor-host.js';
 import { type Clock, systemClock } from './clock.js';
 import { ClusterHosting } from './cluster.js';
@@ -14,14 +15,10 @@ import {
 import { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
 import { InstanceIndex } from './instance-index.js';
+import { InstanceWatchers } from './instance-watchers.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import type { ListFilter, ListPage } from './list-query.js';
-import {
-  type MachineMap,
-  type MachineOf,
-  type ResolvedMachine,
-  resolveMachines,
-} from './machines.js';
+import { type MachineMap, type ResolvedMachine, resolveMachines } from './machines.js';
 import { Passivation } from './passivation.js';
 import { deadlineOf, toPredicate, type WaitCondition, watchInstance } from './wait-for.js';
 
@@ -33,6 +30,8 @@ import { decodeRecord, restoreStore, type StartSummary } from './restore.js';
 import { type InstanceStatus, statusOf } from './status.js';
 import { MemoryStore } from './stores/memory-store.js';
 import { isClusterStore, type Store } from './stores/store.js';
+import type { TypedRegistryEvents } from './typed-events.js';
+import type { ActorOf, CreateArgs, EventOf, StatusOf, TypeName, TypeOption } from './types.js';
 
 /**
  * When a change counts as done. `'relaxed'` (default): `send` resolves once the
@@ -85,9 +84,17 @@ export interface SendOptions {
   idempotencyKey?: string;
 }
 
-export interface SpawnSingletonOptions<TInput = unknown> {
-  /** The machine's input; applied only by the call that creates the instance. */
-  input?: TInput;
+/**
+ * Options of {@link Registry.spawnSingleton} and {@link Registry.ensureSingleton}.
+ * The machine's `input` is added to them, required when the machine requires it
+ * (see `CreateArgs`); it is applied only by the call that creates the instance.
+ *
+ * @example
+ * ```ts
+ * await registry.spawnSingleton('job', 'nightly', { input: { day }, ifFinished: 'replace' });
+ * ```
+ */
+export interface SpawnSingletonOptions {
   /** When the instance is running: return it (default) or throw `INSTANCE_EXISTS`. */
   ifRunning?: 'return' | 'throw';
   /** When it is done, failed or stopped: return it (default), replace it with a fresh actor, or throw `INSTANCE_EXISTS`. */
@@ -101,9 +108,6 @@ export interface SingletonResult<TActor> {
   created: boolean;
   status: InstanceStatus;
 }
-
-type ActorOf<M extends MachineMap, K extends keyof M> = Actor<MachineOf<M[K]>>;
-type InputOf<M extends MachineMap, K extends keyof M> = InputFrom<MachineOf<M[K]>>;
 
 interface EnsureResult {
   actor: AnyActor;
@@ -156,6 +160,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   #unwatchStore: (() => void) | undefined;
   #closing: Promise<void> | undefined;
   #backpressure: Array<() => void> = [];
+  readonly #watchers = new InstanceWatchers();
 
   constructor(options: RegistryOptions<M>) {
     if (!options || typeof options !== 'object') {
@@ -258,21 +263,53 @@ export class Registry<M extends MachineMap = MachineMap> {
     return this.#clock;
   }
 
-  /** Subscribes to a lifecycle event. A listener that throws is reported, never propagated. */
-  on<K extends RegistryEventName>(name: K, listener: (payload: RegistryEvents[K]) => void): this {
-    this.#emitter.on(name, listener);
+  /**
+   * Subscribes to a lifecycle event. A listener that throws is reported, never
+   * propagated. Payloads are unions discriminated on `type` (see {@link TypedRegistryEvents}).
+   */
+  on<E extends RegistryEventName>(
+    name: E,
+    listener: (payload: TypedRegistryEvents<M>[E]) => void,
+  ): this {
+    this.#emitter.on(name, listener as (payload: RegistryEvents[E]) => void);
     return this;
   }
 
   /** Subscribes for one occurrence. */
-  once<K extends RegistryEventName>(name: K, listener: (payload: RegistryEvents[K]) => void): this {
-    this.#emitter.on(name, listener, true);
+  once<E extends RegistryEventName>(
+    name: E,
+    listener: (payload: TypedRegistryEvents<M>[E]) => void,
+  ): this {
+    this.#emitter.on(name, listener as (payload: RegistryEvents[E]) => void, true);
     return this;
   }
 
-  off<K extends RegistryEventName>(name: K, listener: (payload: RegistryEvents[K]) => void): this {
-    this.#emitter.off(name, listener);
+  off<E extends RegistryEventName>(
+    name: E,
+    listener: (payload: TypedRegistryEvents<M>[E]) => void,
+  ): this {
+    this.#emitter.off(name, listener as (payload: RegistryEvents[E]) => void);
     return this;
+  }
+
+  /**
+   * A stable handle on instance `id` of type `type`, typed from its machine:
+   * what long-lived code should hold (see {@link ActorHandle}). It resolves the
+   * instance by ID on every call, so it survives passivation, takeover and
+   * replacement. Creates nothing: the instance may be created before or after.
+   *
+   * @example
+   * ```ts
+   * const job = registry.actor('job', 'nightly');
+   * await job.send({ type: 'CANCEL' });
+   * ```
+   */
+  actor<K extends TypeName<M>>(type: K, id: string): ActorHandle<M, K> {
+    this.#machine(type);
+    assertInstanceId(id);
+    return new ActorHandle<M, K>(this, this.#watchers, type, id, (err) =>
+      this.#emitter.emit('error', err),
+    );
   }
 
   /**
@@ -327,13 +364,13 @@ export class Registry<M extends MachineMap = MachineMap> {
   }
 
   /** Returns the running actor for `id`, creating it if there is none. See {@link ensureSingleton}. */
-  spawnSingleton<K extends keyof M & string>(
+  spawnSingleton<K extends TypeName<M>>(
     type: K,
     id: string,
-    options: SpawnSingletonOptions<InputOf<M, K>> = {},
+    ...[options]: CreateArgs<M, K, SpawnSingletonOptions>
   ): Promise<ActorOf<M, K>> {
     try {
-      const r = this.#ensure(type, id, options);
+      const r = this.#ensure(type, id, options ?? {});
       // Hot path: a result known now costs one promise, not two.
       return r instanceof Promise
         ? r.then((x) => x.actor as ActorOf<M, K>)
@@ -354,14 +391,14 @@ export class Registry<M extends MachineMap = MachineMap> {
    * return new Response(null, { status: created ? 201 : 200 });
    * ```
    */
-  ensureSingleton<K extends keyof M & string>(
+  ensureSingleton<K extends TypeName<M>>(
     type: K,
     id: string,
-    options: SpawnSingletonOptions<InputOf<M, K>> = {},
+    ...[options]: CreateArgs<M, K, SpawnSingletonOptions>
   ): Promise<SingletonResult<ActorOf<M, K>>> {
     let pending: EnsureResult | Promise<EnsureResult>;
     try {
-      pending = this.#ensure(type, id, options);
+      pending = this.#ensure(type, id, options ?? {});
     } catch (err) {
       return Promise.reject(err);
     }
@@ -380,7 +417,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   #ensure(
     type: string,
     id: string,
-    options: SpawnSingletonOptions,
+    options: SpawnSingletonOptions & { input?: unknown },
   ): EnsureResult | Promise<EnsureResult> {
     const existing = this.#instances.get(id);
     // Fast path: the live instance, nothing in flight for it.
@@ -476,15 +513,16 @@ export class Registry<M extends MachineMap = MachineMap> {
    * console.log(actor.id); // 'V1StGXR8_Z5jdHi6B-myT'
    * ```
    */
-  async spawn<K extends keyof M & string>(
+  async spawn<K extends TypeName<M>>(
     type: K,
-    options: { input?: InputOf<M, K> } = {},
+    ...[options]: CreateArgs<M, K, {}>
   ): Promise<ActorOf<M, K>> {
-    return this.spawnSingleton(type, nanoid(), {
-      ...options,
+    const r = await this.#ensure(type, nanoid(), {
+      input: options?.input,
       ifRunning: 'throw',
       ifFinished: 'throw',
     });
+    return r.actor as ActorOf<M, K>;
   }
 
   /**
@@ -542,13 +580,33 @@ export class Registry<M extends MachineMap = MachineMap> {
     return instance?.status === 'running' ? instance.actor : undefined;
   }
 
-  /** The status of `id`, or `undefined` if there is no such instance. */
-  async getStatus(id: string): Promise<InstanceStatus | undefined> {
+  /**
+   * The status of `id`, or `undefined` if there is no such instance: a union
+   * discriminated on `type`, or, with `{ type }`, that machine's status
+   * (`TYPE_MISMATCH` if the instance has another type).
+   *
+   * @example
+   * ```ts
+   * const s = await registry.getStatus('nightly', { type: 'job' });
+   * console.log(s?.context.day);
+   * ```
+   */
+  getStatus(id: string): Promise<StatusOf<M> | undefined>;
+  getStatus<K extends TypeName<M>>(
+    id: string,
+    options: TypeOption<K>,
+  ): Promise<StatusOf<M, K> | undefined>;
+  async getStatus(id: string, options?: TypeOption<string>): Promise<InstanceStatus | undefined> {
     assertInstanceId(id);
+    if (options !== undefined) this.#machine(options.type);
     await this.#ready();
     const instance = this.#instances.get(id);
-    if (!instance && this.#cluster) return this.#cluster.remoteStatus(id);
-    return instance && this.#status(instance);
+    const status =
+      !instance && this.#cluster
+        ? await this.#cluster.remoteStatus(id)
+        : instance && (await this.#status(instance));
+    if (status && options) assertType(id, status.type, options.type);
+    return status;
   }
 
   /**
@@ -560,6 +618,10 @@ export class Registry<M extends MachineMap = MachineMap> {
    * while (page.cursor) page = await registry.list({ status: 'running', type: 'job', limit: 50, cursor: page.cursor });
    * ```
    */
+  list<K extends TypeName<M>>(
+    filter: ListFilter & { type: K | readonly K[] },
+  ): Promise<ListPage<StatusOf<M, K>>>;
+  list(filter?: ListFilter): Promise<ListPage<StatusOf<M>>>;
   async list(filter: ListFilter = {}): Promise<ListPage<InstanceStatus>> {
     await this.#ready();
     if (this.#cluster) return this.#cluster.list(filter, (i) => this.#status(i));
@@ -582,7 +644,7 @@ export class Registry<M extends MachineMap = MachineMap> {
    * await registry.send('order-7', { type: 'PAY', amount: 30 }, { idempotencyKey: requestId });
    * ```
    */
-  send(id: string, event: AnyEventObject, options?: SendOptions): Promise<void> {
+  send(id: string, event: EventOf<M>, options?: SendOptions): Promise<void> {
     // Fast path (relaxed durability, nothing in flight for the ID): deliver now.
     const instance = this.#instances.get(id);
     if (
@@ -672,12 +734,23 @@ export class Registry<M extends MachineMap = MachineMap> {
    * await registry.waitFor('order-7', (s) => s.value === 'shipped');
    * ```
    */
+  waitFor(
+    id: string,
+    condition: WaitCondition<StatusOf<M>>,
+    options?: { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<StatusOf<M>>;
+  waitFor<K extends TypeName<M>>(
+    id: string,
+    condition: WaitCondition<StatusOf<M, K>>,
+    options: TypeOption<K> & { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<StatusOf<M, K>>;
   async waitFor(
     id: string,
-    condition: WaitCondition,
-    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+    condition: WaitCondition<any>,
+    options: { timeoutMs?: number; signal?: AbortSignal; type?: string } = {},
   ): Promise<InstanceStatus> {
     assertInstanceId(id);
+    if (options.type !== undefined) this.#machine(options.type);
     const test = toPredicate(condition);
     // The timeout counts from the call, not from when the registry got round to it.
     const deadline = deadlineOf(this.#clock, options.timeoutMs);
@@ -695,6 +768,7 @@ export class Registry<M extends MachineMap = MachineMap> {
         details: { id },
       });
     }
+    if (options.type !== undefined) assertType(id, instance.type, options.type);
     return watchInstance(instance, test, {
       clock: this.#clock,
       deadline,
@@ -752,6 +826,12 @@ export class Registry<M extends MachineMap = MachineMap> {
       this.#passivation?.forget(instance);
       await this.#persister.remove(instance);
       instance.notifyWaiters();
+      this.#watchers.gone(
+        id,
+        new RegistryError('INSTANCE_NOT_FOUND', `Instance '${id}' was purged.`, {
+          details: { id },
+        }),
+      );
       this.#emitter.emit('purged', { id, type: instance.type });
     });
   }
@@ -787,6 +867,7 @@ export class Registry<M extends MachineMap = MachineMap> {
         instance.notifyWaiters();
       }
       for (const release of this.#backpressure.splice(0)) release();
+      this.#watchers.closeAll();
       try {
         await this.#persister.flush();
       } finally {
@@ -927,6 +1008,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     this.#instances.touch(instance);
     this.#persister.markDirty(instance);
     if (instance.waiters?.size) instance.notifyWaiters();
+    if (this.#watchers.size) this.#watchers.changed(instance.id, () => statusOf(instance));
     if (this.#cluster && instance.status !== 'running') this.#cluster.finished(instance);
   }
 
@@ -951,4 +1033,14 @@ export class Registry<M extends MachineMap = MachineMap> {
  */
 export function createRegistry<M extends MachineMap>(options: RegistryOptions<M>): Registry<M> {
   return new Registry(options);
+}
+
+function assertType(id: string, actual: string, expected: string): void {
+  if (actual !== expected) {
+    throw new RegistryError(
+      'TYPE_MISMATCH',
+      `Instance '${id}' has type '${actual}', not '${expected}'; name its own type.`,
+      { details: { id, type: expected, existingType: actual } },
+    );
+  }
 }

@@ -6,7 +6,7 @@ export const entries = new Map<string, number>();
 export const counter = setup({
   types: {
     context: {} as { count: number; label: string },
-    input: {} as { label?: string } | undefined,
+    input: {} as { label?: string } | void,
     events: {} as { type: 'INC' } | { type: 'FINISH' } | { type: 'BOOM' },
   },
   actions: {
