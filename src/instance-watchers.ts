@@ -29,8 +29,8 @@ export class InstanceWatchers {
   }
 
   add(id: string, watcher: InstanceWatcher): () => void {
-    let set = this.#byId.get(id);
-    if (!set) this.#byId.set(id, (set = new Set()));
+    const set = this.#byId.get(id) ?? new Set<InstanceWatcher>();
+    this.#byId.set(id, set);
     set.add(watcher);
     return () => {
       const current = this.#byId.get(id);
