@@ -10,6 +10,7 @@ import { assign, setup } from 'xstate';
  */
 export const job = setup({
   types: {
+    // biome-ignore lint/suspicious/noConfusingVoidType: XState's setup() drops `| undefined` from an input type; `| void` keeps the input optional.
     input: {} as { steps?: number; stepMs?: number } | void,
     context: {} as { steps: number; stepMs: number; done: number },
     events: {} as { type: 'CANCEL' },
@@ -52,6 +53,7 @@ export const job = setup({
  */
 export const heartbeat = setup({
   types: {
+    // biome-ignore lint/suspicious/noConfusingVoidType: XState's setup() drops `| undefined` from an input type; `| void` keeps the input optional.
     input: {} as { intervalMs?: number } | void,
     context: {} as { intervalMs: number; beats: number; recent: number[] },
     events: {} as { type: 'PAUSE' } | { type: 'RESUME' },
@@ -86,6 +88,7 @@ export const heartbeat = setup({
 /** Waits up to a day for APPROVE or REJECT; a durable timer expires it across restarts. */
 export const approval = setup({
   types: {
+    // biome-ignore lint/suspicious/noConfusingVoidType: XState's setup() drops `| undefined` from an input type; `| void` keeps the input optional.
     input: {} as { subject?: string } | void,
     context: {} as { subject: string; decidedBy: string | null },
     events: {} as { type: 'APPROVE'; by?: string } | { type: 'REJECT'; by?: string },

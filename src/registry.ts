@@ -4,7 +4,7 @@ import { ActorHandle } from './actor-handle.js';
 import { ActorHost } from './actor-host.js';
 import { type Clock, systemClock } from './clock.js';
 import { ClusterHosting } from './cluster.js';
-import { RegistryError } from './errors.js';
+import { isRegistryError, RegistryError } from './errors.js';
 import { assertEvent, assertNotReserved, isEvent, isReservedEventType } from './event-shape.js';
 import {
   assertIdempotencyKey,
@@ -205,8 +205,8 @@ export class Registry<M extends MachineMap = MachineMap> {
       maxRecordBytes: options.maxRecordBytes ?? 16 * 1024 * 1024,
       report: (err) => {
         // A fenced write means another process owns the instance now: stop our copy.
-        if (err.code === 'FENCED')
-          this.#cluster?.lost(String(err.details.id), 'a write was fenced');
+        if (isRegistryError(err, 'FENCED'))
+          this.#cluster?.lost(err.details.id, 'a write was fenced');
         if (err.code === 'PERSIST_FAILED') this.#storeFailing = true;
         this.#emitter.emit('error', err);
       },
@@ -515,7 +515,7 @@ export class Registry<M extends MachineMap = MachineMap> {
    */
   async spawn<K extends TypeName<M>>(
     type: K,
-    ...[options]: CreateArgs<M, K, {}>
+    ...[options]: CreateArgs<M, K, object>
   ): Promise<ActorOf<M, K>> {
     const r = await this.#ensure(type, nanoid(), {
       input: options?.input,

@@ -114,7 +114,7 @@ export type InputOption<M extends MachineMap, K extends keyof M> =
  *
  * @example
  * ```ts
- * function create<K extends TypeName<M>>(type: K, ...[options]: CreateArgs<M, K, {}>) {}
+ * function create<K extends TypeName<M>>(type: K, ...[options]: CreateArgs<M, K, object>) {}
  * ```
  */
 export type CreateArgs<M extends MachineMap, K extends keyof M, TOptions> =

@@ -6,6 +6,7 @@ export const entries = new Map<string, number>();
 export const counter = setup({
   types: {
     context: {} as { count: number; label: string },
+    // biome-ignore lint/suspicious/noConfusingVoidType: XState's setup() drops `| undefined` from an input type; `| void` keeps the input optional.
     input: {} as { label?: string } | void,
     events: {} as { type: 'INC' } | { type: 'FINISH' } | { type: 'BOOM' },
   },

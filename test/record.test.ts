@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRecord, safeJsonParse } from '../src/index.js';
+import { parseRecord, safeJsonParse } from '../src/testing/index.js';
 
 describe('safeJsonParse', () => {
   it.each([
