@@ -62,6 +62,8 @@ export interface RegistryErrorDetails {
   STORE_REPAIRED: { dir?: string; lost?: string[] };
   RESERVED_EVENT: { type: string };
   ABORTED: { id: string };
+  /** A send to an actor object the registry has stopped hosting; `id`: its instance. */
+  STALE_ACTOR: { id: string; eventType: string };
 }
 
 /**

@@ -20,6 +20,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import type { ListFilter, ListPage } from './list-query.js';
 import { type MachineMap, type ResolvedMachine, resolveMachines } from './machines.js';
 import { Passivation } from './passivation.js';
+import { guardStaleSends } from './stale-actor-guard.js';
 import { deadlineOf, toPredicate, type WaitCondition, watchInstance } from './wait-for.js';
 
 export type { WaitCondition } from './wait-for.js';
@@ -256,6 +257,12 @@ export class Registry<M extends MachineMap = MachineMap> {
           sweepIntervalMs: options.takeoverIntervalMs ?? 2000,
         })
       : undefined;
+    // Every actor object handed out is guarded, so a send to it once it is stopped is loud.
+    const guard = ({ actor }: { actor: AnyActor }) =>
+      guardStaleSends(actor, (err) => this.#emitter.emit('error', err));
+    this.#emitter.on('spawned', guard);
+    this.#emitter.on('restored', guard);
+    this.#emitter.on('activated', guard);
   }
 
   /** The clock every actor of this registry runs on. */

@@ -34,9 +34,14 @@ describe('registry.actor(type, id): a stable handle', () => {
     const handle = r.actor('counter', 'c');
     await handle.send({ type: 'INC' });
     await passivate();
-    // The raw actor was stopped by passivation: its send is lost.
+    // The raw actor was stopped by passivation: its send is lost, but loudly.
+    const errors: RegistryError[] = [];
+    r.on('error', (err) => errors.push(err));
     raw.send({ type: 'INC' });
     expect(raw.getSnapshot().status).toBe('stopped');
+    expect(errors.map((e) => [e.code, e.details])).toEqual([
+      ['STALE_ACTOR', { id: 'c', eventType: 'INC' }],
+    ]);
     expect((await handle.getSnapshot()).context.count).toBe(1);
     // The handle's send activates the instance and lands.
     await handle.send({ type: 'INC' });
