@@ -21,14 +21,29 @@ export interface HandleTarget {
   stop(id: string, reason?: string): Promise<InstanceStatus>;
 }
 
-/** What `subscribe` calls: `next` on every change, `error` once the instance is purged, `complete` when the registry closes. */
+/**
+ * What `subscribe` calls: `next` on every change, `error` once the instance is purged, `complete` when the registry closes.
+ *
+ * @example
+ * ```ts
+ * registry.actor('job', 'j1').subscribe({ next: (s) => console.log(s.value), error: (err) => console.log(err.code) });
+ * ```
+ */
 export interface HandleObserver<S> {
   next?: (status: S) => void;
   error?: (err: RegistryError) => void;
   complete?: () => void;
 }
 
-/** Ends a subscription. */
+/**
+ * Ends a subscription.
+ *
+ * @example
+ * ```ts
+ * const sub = registry.actor('job', 'j1').subscribe((s) => console.log(s.value));
+ * sub.unsubscribe();
+ * ```
+ */
 export interface HandleSubscription {
   unsubscribe(): void;
 }

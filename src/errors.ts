@@ -1,6 +1,11 @@
 /**
  * The facts a batch write adds to any write error: which instances are not
  * durable, and the code each one failed with.
+ *
+ * @example
+ * ```ts
+ * if (isRegistryError(err, 'PERSIST_FAILED')) console.log(err.details.ids, err.details.failures);
+ * ```
  */
 export interface WriteFailureDetails {
   ids?: string[];
@@ -76,7 +81,14 @@ export interface RegistryErrorDetails {
  */
 export type RegistryErrorCode = keyof RegistryErrorDetails;
 
-/** The details type of code `C`; codes outside the map (the HTTP layer's) carry a plain record. */
+/**
+ * The details type of code `C`; codes outside the map (the HTTP layer's) carry a plain record.
+ *
+ * @example
+ * ```ts
+ * type D = ErrorDetailsOf<'TIMEOUT'>; // { id: string; deadline: string }
+ * ```
+ */
 export type ErrorDetailsOf<C extends string> = C extends RegistryErrorCode
   ? RegistryErrorDetails[C]
   : Record<string, unknown>;
@@ -134,7 +146,15 @@ export function isRegistryError<C extends RegistryErrorCode = RegistryErrorCode>
   return err instanceof RegistryError && (code === undefined || err.code === code);
 }
 
-/** A JSON-safe rendering of anything thrown, for statuses and persisted records. */
+/**
+ * A JSON-safe rendering of anything thrown, for statuses and persisted records.
+ *
+ * @example
+ * ```ts
+ * const status = await registry.getStatus('j1');
+ * if (status?.error) console.log(status.error.name, status.error.message);
+ * ```
+ */
 export interface SerializedError {
   name: string;
   message: string;

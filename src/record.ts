@@ -3,16 +3,36 @@ import { type IdempotencyEntry, isIdempotencyEntries } from './idempotency.js';
 import { isValidInstanceId } from './instance-id.js';
 import type { PersistedTimer } from './xstate-internals.js';
 
-/** The format tag of the persisted envelope; bumped when its shape changes. */
+/**
+ * The format tag of the persisted envelope; bumped when its shape changes.
+ *
+ * @example
+ * ```ts
+ * if (record.format !== RECORD_FORMAT) throw new Error('not a registry record');
+ * ```
+ */
 export const RECORD_FORMAT = 'xstate-registry/1';
 
-/** The lifecycle of an instance as the registry reports it. */
+/**
+ * The lifecycle of an instance as the registry reports it.
+ *
+ * @example
+ * ```ts
+ * await registry.waitFor('j1', ['done', 'error'] satisfies InstanceStatusName[]);
+ * ```
+ */
 export type InstanceStatusName = 'running' | 'done' | 'error' | 'stopped';
 
 /**
  * What is persisted per instance: our versioned envelope around XState's
  * persisted snapshot, plus what XState does not persist (pending delayed events).
  * Times are epoch milliseconds on the registry's clock.
+ *
+ * @example
+ * ```ts
+ * const record: InstanceRecord = parseRecord(await store.read('j1'));
+ * console.log(record.status, record.machineVersion);
+ * ```
  */
 export interface InstanceRecord {
   format: typeof RECORD_FORMAT;

@@ -39,9 +39,22 @@ import type { ActorOf, CreateArgs, EventOf, StatusOf, TypeName, TypeOption } fro
  * actor has processed the event; the change is written shortly after, coalesced
  * with others, and `flush()` waits for it. `'strict'`: `send`, `spawnSingleton`,
  * `stop` resolve only once the resulting state is durable in the store.
+ *
+ * @example
+ * ```ts
+ * const registry = createRegistry({ machines, durability: 'strict' });
+ * ```
  */
 export type Durability = 'relaxed' | 'strict';
 
+/**
+ * What {@link createRegistry} accepts.
+ *
+ * @example
+ * ```ts
+ * const options: RegistryOptions<typeof machines> = { machines, store: new FileStore({ dir: './data' }), idleTimeoutMs: 600_000 };
+ * ```
+ */
 export interface RegistryOptions<M extends MachineMap> {
   /** Type name to machine. The type name is persisted; keep it stable. */
   machines: M;
@@ -74,7 +87,14 @@ export interface RegistryOptions<M extends MachineMap> {
   idempotency?: IdempotencyOptions;
 }
 
-/** Options of {@link Registry.send}. */
+/**
+ * Options of {@link Registry.send}.
+ *
+ * @example
+ * ```ts
+ * await registry.send('order-7', { type: 'PAY' }, { idempotencyKey: req.headers['idempotency-key'] });
+ * ```
+ */
 export interface SendOptions {
   /**
    * Applies the event at most once per key and instance: a repeat within the
@@ -102,7 +122,14 @@ export interface SpawnSingletonOptions {
   ifFinished?: 'return' | 'replace' | 'throw';
 }
 
-/** What {@link Registry.ensureSingleton} resolves to. */
+/**
+ * What {@link Registry.ensureSingleton} resolves to.
+ *
+ * @example
+ * ```ts
+ * const { actor, created, status } = await registry.ensureSingleton('job', 'nightly');
+ * ```
+ */
 export interface SingletonResult<TActor> {
   actor: TActor;
   /** Whether this call created the actor (an HTTP layer answers 201 rather than 200). */
