@@ -119,7 +119,7 @@ export class PostgresStore implements ClusterStore {
             created_at bigint,
             updated_at bigint,
             record text,
-            machine_version integer,
+            machine_version bigint,
             owner text,
             lease_expires_at timestamptz,
             epoch bigint NOT NULL DEFAULT 0
@@ -134,8 +134,9 @@ export class PostgresStore implements ClusterStore {
       if (version === 1) {
         // Run once every process runs this version: older ones write jsonb.
         await client.query(`
-          ALTER TABLE ${this.#t} ADD COLUMN IF NOT EXISTS machine_version integer;
-          UPDATE ${this.#t} SET machine_version = (record->>'machineVersion')::integer WHERE record IS NOT NULL;
+          ALTER TABLE ${this.#t} ADD COLUMN IF NOT EXISTS machine_version bigint;
+          UPDATE ${this.#t} SET machine_version = (record->>'machineVersion')::bigint
+            WHERE jsonb_typeof(record->'machineVersion') = 'number' AND record->>'machineVersion' ~ '^[0-9]{1,18}$';
           ALTER TABLE ${this.#t} ALTER COLUMN record TYPE text USING record::text;
         `);
       }
@@ -260,8 +261,12 @@ export class PostgresStore implements ClusterStore {
     let only = '';
     if (decodable) {
       // Records of other types or newer versions are left for a process that has them.
-      params.push([...decodable.keys()], [...decodable.values()]);
-      only = `AND EXISTS (SELECT 1 FROM unnest($2::text[], $3::integer[]) AS k(type, version)
+      // A version past bigint's range is newer than any row (whose column is then NULL).
+      params.push(
+        [...decodable.keys()],
+        [...decodable.values()].map((v) => Math.min(v, 9e18)),
+      );
+      only = `AND EXISTS (SELECT 1 FROM unnest($2::text[], $3::bigint[]) AS k(type, version)
                 WHERE k.type = t.type AND (t.machine_version IS NULL OR t.machine_version <= k.version))`;
     }
     const { rows } = await this.#pool.query(

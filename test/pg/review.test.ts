@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRegistry, type Registry } from '../../src/index.js';
+import { PostgresStore } from '../../src/postgres.js';
+import { counter } from '../fixtures.js';
+import { freshTable, noPg, server, sql } from './helpers.js';
+
+const open: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.allSettled(open.splice(0).map((c) => c.close()));
+});
+
+function registryOn(
+  table: string,
+  machines: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) {
+  const store = new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 });
+  const registry = createRegistry({
+    machines: machines as never,
+    store,
+    takeoverIntervalMs: 60_000,
+    ...extra,
+  }) as Registry;
+  open.push(registry);
+  return { registry, store };
+}
+
+describe.skipIf(noPg)('machine versions beyond 32 bits on PostgreSQL', () => {
+  // A date-stamped version (YYYYMMDDhhmm) is a positive integer the registry accepts.
+  const big = 202611271200;
+
+  it('a machine version above 2^31 starts, is written, and is taken over', async () => {
+    const table = freshTable();
+    const machines = { counter: { machine: counter, version: big } };
+    const a = registryOn(table, machines, { durability: 'strict' });
+    await a.registry.start();
+    await a.registry.spawnSingleton('counter', 'c');
+    await a.registry.send('c', { type: 'INC' });
+    await a.registry.close();
+    const b = registryOn(table, machines);
+    expect((await b.registry.start()).restored).toBe(1);
+    expect(b.registry.get('c')?.getSnapshot().context.count).toBe(1);
+  });
+
+  it('a schema-1 table holding a record of such a version migrates', async () => {
+    const table = freshTable();
+    await sql(`
+      CREATE TABLE ${table}_schema (version integer NOT NULL);
+      INSERT INTO ${table}_schema VALUES (1);
+      CREATE TABLE ${table} (id text PRIMARY KEY, type text, status text, created_at bigint, updated_at bigint,
+        record jsonb, owner text, lease_expires_at timestamptz, epoch bigint NOT NULL DEFAULT 0);
+      CREATE TABLE ${table}_quarantine (id text NOT NULL, record text, reason text NOT NULL, at timestamptz NOT NULL DEFAULT now());
+    `);
+    const { createTestRegistry } = await import('../../src/testing/index.js');
+    const memory = await createTestRegistry({
+      machines: { counter: { machine: counter, version: big } },
+    });
+    await memory.spawnSingleton('counter', 'c');
+    await memory.flush();
+    const text = memory.store.peek('c') as string;
+    await memory.close();
+    await sql(
+      `INSERT INTO ${table} (id, type, status, created_at, updated_at, record) VALUES ('c', 'counter', 'running', 1, 1, $1::jsonb)`,
+      [text],
+    );
+    const { registry } = registryOn(table, { counter: { machine: counter, version: big } });
+    await registry.start();
+    expect(await sql(`SELECT version FROM ${table}_schema`)).toEqual([{ version: 2 }]);
+    expect(await sql(`SELECT machine_version::text AS v FROM ${table}`)).toEqual([
+      { v: String(big) },
+    ]);
+    expect(registry.get('c')?.getSnapshot().value).toBe('active');
+  });
+});
