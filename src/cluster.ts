@@ -134,6 +134,9 @@ export class ClusterHosting {
     if (instance.status !== 'running') {
       instance.frozen = { snapshot: decoded.snapshot, timers: [] };
       this.#d.instances.set(id, instance);
+      // Read for this call only (an idempotent repeat, a refused send, a stop):
+      // finished instances are nobody's, so give the lease back once it is done.
+      this.finished(instance);
       return 'adopted';
     }
     const actor = resume(instance, decoded.snapshot, decoded.record.timers, {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRegistry, type Registry } from '../../src/index.js';
 import { PostgresStore } from '../../src/postgres.js';
 import { counter } from '../fixtures.js';
@@ -70,5 +70,35 @@ describe.skipIf(noPg)('machine versions beyond 32 bits on PostgreSQL', () => {
       { v: String(big) },
     ]);
     expect(registry.get('c')?.getSnapshot().value).toBe('active');
+  });
+});
+
+describe.skipIf(noPg)('finished instances read on demand by another process', () => {
+  const owner = async (table: string, id: string) =>
+    (await sql<{ owner: string | null }>(`SELECT owner FROM ${table} WHERE id = $1`, [id]))[0]
+      ?.owner;
+
+  it('a retried idempotent send of the finishing event, served by another process, leaves the instance free to replace', async () => {
+    const table = freshTable();
+    const a = registryOn(table, { counter }, { durability: 'strict' });
+    const b = registryOn(table, { counter }, { durability: 'strict' });
+    await a.registry.start();
+    await b.registry.start();
+    await a.registry.spawnSingleton('counter', 'order');
+    await a.registry.send('order', { type: 'FINISH' }, { idempotencyKey: 'k1' });
+    await vi.waitFor(async () => expect(await owner(table, 'order')).toBeNull());
+    // The client lost A's answer and retries through B: a repeat, so it resolves.
+    await b.registry.send('order', { type: 'FINISH' }, { idempotencyKey: 'k1' });
+    // A plain send is refused, as for any finished instance.
+    await expect(b.registry.send('order', { type: 'INC' })).rejects.toMatchObject({
+      code: 'INSTANCE_NOT_RUNNING',
+    });
+    // Finished instances are nobody's: B gives the lease back, so A may replace it.
+    await vi.waitFor(async () => expect(await owner(table, 'order')).toBeNull());
+    const replaced = await a.registry.ensureSingleton('counter', 'order', {
+      ifFinished: 'replace',
+    });
+    expect(replaced.created).toBe(true);
+    expect(await b.registry.getStatus('order')).toMatchObject({ status: 'running' });
   });
 });
