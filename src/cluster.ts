@@ -120,15 +120,7 @@ export class ClusterHosting {
         await this.#d.store.release(id);
         throw foreign;
       }
-      const error =
-        err instanceof RegistryError
-          ? err
-          : new RegistryError('CORRUPT_RECORD', `Instance '${id}' could not be decoded.`, {
-              cause: err,
-            });
-      await this.#d.store.quarantine(id, `${error.code}: ${error.message}`);
-      this.#d.emitter.emit('quarantined', { key: id, id, error });
-      throw error;
+      throw await this.#quarantine(id, err, 'CORRUPT_RECORD', 'could not be decoded');
     }
     const instance = instanceFromRecord(decoded);
     if (instance.status !== 'running') {
@@ -139,11 +131,18 @@ export class ClusterHosting {
       this.finished(instance);
       return 'adopted';
     }
-    const actor = resume(instance, decoded.snapshot, decoded.record.timers, {
-      clock: this.#d.clock,
-      host: (i, s) => this.#d.actors.host(i, { snapshot: s }),
-      emit: (name, payload) => this.#d.emitter.emit(name, payload),
-    });
+    let actor: ReturnType<typeof resume>;
+    try {
+      actor = resume(instance, decoded.snapshot, decoded.record.timers, {
+        clock: this.#d.clock,
+        host: (i, s) => this.#d.actors.host(i, { snapshot: s }),
+        emit: (name, payload) => this.#d.emitter.emit(name, payload),
+      });
+    } catch (err) {
+      // As at start(): set aside with its reason. Kept claimed, it would stay leased
+      // to this process (which cannot host it) and unreachable for everyone else.
+      throw await this.#quarantine(id, err, 'RESTORE_FAILED', 'could not be restored');
+    }
     this.#d.instances.set(id, instance);
     this.#d.emitter.emit('restored', { id, type: instance.type, actor });
     return 'adopted';
@@ -214,6 +213,22 @@ export class ClusterHosting {
       return statusOfRecord(record);
     }
     return statusOf(instanceFromRecord(decoded), decoded.snapshot);
+  }
+
+  /** Moves the claimed row of `id` to quarantine, reports it, and returns the error to throw. */
+  async #quarantine(
+    id: string,
+    err: unknown,
+    code: 'CORRUPT_RECORD' | 'RESTORE_FAILED',
+    what: string,
+  ): Promise<RegistryError> {
+    const error =
+      err instanceof RegistryError
+        ? err
+        : new RegistryError(code, `Instance '${id}' ${what}.`, { cause: err, details: { id } });
+    await this.#d.store.quarantine(id, `${error.code}: ${error.message}`);
+    this.#d.emitter.emit('quarantined', { key: id, id, error });
+    return error;
   }
 
   /** Why this process cannot host a record another process can (unknown type, newer version), if so. */

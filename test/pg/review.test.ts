@@ -102,3 +102,27 @@ describe.skipIf(noPg)('finished instances read on demand by another process', ()
     expect(await b.registry.getStatus('order')).toMatchObject({ status: 'running' });
   });
 });
+
+describe.skipIf(noPg)('a record XState cannot restore, met by a cluster process', () => {
+  it('is quarantined with its reason, not left leased to a process that cannot host it', async () => {
+    const table = freshTable();
+    const a = registryOn(table, { counter }, { durability: 'strict' });
+    await a.registry.start();
+    await a.registry.spawnSingleton('counter', 'bad');
+    await a.registry.spawnSingleton('counter', 'good');
+    await a.registry.close();
+    // A machine changed without a new version: the stored state no longer exists in it.
+    await sql(
+      `UPDATE ${table} SET record = replace(record, '"value":"active"', '"value":"renamed"') WHERE id = 'bad'`,
+    );
+    const b = registryOn(table, { counter });
+    b.registry.on('error', () => {});
+    const quarantined: string[] = [];
+    b.registry.on('quarantined', ({ key }) => quarantined.push(key));
+    await b.registry.start();
+    expect(b.registry.get('good')).toBeDefined();
+    expect(quarantined).toEqual(['bad']);
+    expect(await sql(`SELECT id FROM ${table}_quarantine`)).toEqual([{ id: 'bad' }]);
+    expect(await sql(`SELECT id FROM ${table} WHERE id = 'bad'`)).toEqual([]);
+  });
+});
