@@ -155,6 +155,13 @@ export class PostgresStore implements ClusterStore {
 
   async claim(id: string): Promise<ClaimResult> {
     this.#assertOpen();
+    if (LONE_SURROGATE.test(id)) {
+      throw new RegistryError(
+        'INVALID_INSTANCE_ID',
+        `Instance ID ${JSON.stringify(id)} has a lone surrogate (not well-formed Unicode), which PostgreSQL text cannot hold: it would be stored as U+FFFD and share a row with other IDs. Use well-formed IDs with PostgresStore.`,
+        { details: { id: JSON.stringify(id) } },
+      );
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
       const { rows } = await this.#pool.query(
         `INSERT INTO ${this.#t} AS t (id, owner, lease_expires_at, epoch)
@@ -210,6 +217,8 @@ export class PostgresStore implements ClusterStore {
 
   async read(id: string): Promise<string | undefined> {
     this.#assertOpen();
+    // Never stored (claim refuses it); querying would match the row of another ID.
+    if (LONE_SURROGATE.test(id)) return undefined;
     const { rows } = await this.#pool.query(
       `SELECT record FROM ${this.#t} WHERE id = $1 AND record IS NOT NULL`,
       [id],
@@ -381,6 +390,12 @@ export class PostgresStore implements ClusterStore {
       );
   }
 }
+
+/**
+ * A UTF-16 surrogate without its pair. The driver sends text as UTF-8, where such
+ * a code unit becomes U+FFFD: distinct IDs would then name one row.
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** The envelope fields a row indexes, read from the record text; refuses text a `text` column cannot hold. */
 function envelopeOf(

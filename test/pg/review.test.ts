@@ -126,3 +126,28 @@ describe.skipIf(noPg)('a record XState cannot restore, met by a cluster process'
     expect(await sql(`SELECT id FROM ${table} WHERE id = 'bad'`)).toEqual([]);
   });
 });
+
+describe.skipIf(noPg)('instance IDs PostgreSQL text cannot hold exactly', () => {
+  it('an ID with a lone surrogate is refused with INVALID_INSTANCE_ID and never aliases the row of another ID', async () => {
+    const table = freshTable();
+    const { registry } = registryOn(table, { counter }, { durability: 'strict' });
+    await registry.start();
+    // UTF-8 turns a lone surrogate into U+FFFD: these three IDs would name one row.
+    const real = 'acct-\ufffd';
+    await registry.spawnSingleton('counter', real);
+    await registry.send(real, { type: 'INC' });
+    for (const alias of ['acct-\ud800', 'acct-\udc01']) {
+      await expect(registry.spawnSingleton('counter', alias)).rejects.toMatchObject({
+        code: 'INVALID_INSTANCE_ID',
+      });
+      await expect(registry.send(alias, { type: 'INC' })).rejects.toMatchObject({
+        code: 'INVALID_INSTANCE_ID',
+      });
+      expect(await registry.getStatus(alias)).toBeUndefined();
+    }
+    expect((await registry.getStatus(real))?.context).toMatchObject({ count: 1 });
+    // A well-formed pair (an emoji) is an ordinary ID.
+    await registry.spawnSingleton('counter', 'acct-\ud83d\ude00');
+    expect((await registry.getStatus('acct-\ud83d\ude00'))?.context).toMatchObject({ count: 0 });
+  });
+});
