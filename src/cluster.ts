@@ -5,7 +5,7 @@ import type { Instance } from './instance.js';
 import { type ListFilter, type ListPage, normalizeFilter } from './list-query.js';
 import type { ResolvedMachine } from './machines.js';
 import type { Persister } from './persister.js';
-import { type InstanceRecord, parseRecord } from './record.js';
+import { type InstanceRecord, parseRecord, RECORD_FORMAT, safeJsonParse } from './record.js';
 import type { RegistryEmitter } from './registry-events.js';
 import { decodeRecord, instanceFromRecord, resume } from './restore.js';
 import { type InstanceStatus, statusOf, statusOfRecord } from './status.js';
@@ -208,7 +208,7 @@ export class ClusterHosting {
       try {
         record = parseRecord(text);
       } catch {
-        throw err;
+        throw newerFormat(text) ?? err;
       }
       return statusOfRecord(record);
     }
@@ -237,7 +237,7 @@ export class ClusterHosting {
     try {
       record = parseRecord(text);
     } catch {
-      return undefined;
+      return newerFormat(text);
     }
     const { id, type, machineVersion } = record;
     const def = this.#d.machines.get(type);
@@ -303,4 +303,30 @@ export class ClusterHosting {
           }),
     );
   }
+}
+
+const FORMAT = /^xstate-registry\/(\d+)$/;
+
+/**
+ * A record written by a newer xstate-registry (a record format after this one's):
+ * during a rolling deploy of the library itself it belongs to the newer processes,
+ * and setting it aside as corrupt here would take it from them.
+ */
+function newerFormat(text: string): RegistryError | undefined {
+  let raw: unknown;
+  try {
+    raw = safeJsonParse(text);
+  } catch {
+    return undefined;
+  }
+  const { format, id } = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const theirs = typeof format === 'string' ? FORMAT.exec(format)?.[1] : undefined;
+  const ours = FORMAT.exec(RECORD_FORMAT)?.[1];
+  if (theirs === undefined || ours === undefined || Number(theirs) <= Number(ours))
+    return undefined;
+  return new RegistryError(
+    'MIGRATION_FAILED',
+    `Instance ${JSON.stringify(id)} is stored in record format ${format}, written by a newer xstate-registry than this process runs (${RECORD_FORMAT}); it is left untouched for a process that runs the newer version.`,
+    { details: { id, format, leftForAnotherProcess: true } },
+  );
 }

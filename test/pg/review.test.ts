@@ -151,3 +151,36 @@ describe.skipIf(noPg)('instance IDs PostgreSQL text cannot hold exactly', () => 
     expect((await registry.getStatus('acct-\ud83d\ude00'))?.context).toMatchObject({ count: 0 });
   });
 });
+
+describe.skipIf(noPg)(
+  'records in a newer record format (a rolling deploy of xstate-registry itself)',
+  () => {
+    it('are left for a process that reads them: not quarantined, lease released, row intact', async () => {
+      const table = freshTable();
+      const a = registryOn(table, { counter }, { durability: 'strict' });
+      await a.registry.start();
+      await a.registry.spawnSingleton('counter', 'next');
+      await a.registry.close();
+      // What a newer xstate-registry would write: a format this version does not know.
+      await sql(
+        `UPDATE ${table} SET record = replace(record, '"format":"xstate-registry/1"', '"format":"xstate-registry/9"') WHERE id = 'next'`,
+      );
+      const before = await sql(`SELECT record FROM ${table} WHERE id = 'next'`);
+      const b = registryOn(table, { counter }, { takeoverIntervalMs: 50 });
+      const quarantined: string[] = [];
+      b.registry.on('quarantined', ({ key }) => quarantined.push(key));
+      b.registry.on('error', () => {});
+      await b.registry.start();
+      await expect(b.registry.send('next', { type: 'INC' })).rejects.toMatchObject({
+        details: { id: 'next', leftForAnotherProcess: true },
+      });
+      await expect(b.registry.getStatus('next')).rejects.toMatchObject({
+        details: { leftForAnotherProcess: true },
+      });
+      expect(quarantined).toEqual([]);
+      expect(await sql(`SELECT id FROM ${table}_quarantine`)).toEqual([]);
+      expect(await sql(`SELECT record FROM ${table} WHERE id = 'next'`)).toEqual(before);
+      expect(await sql(`SELECT owner FROM ${table} WHERE id = 'next'`)).toEqual([{ owner: null }]);
+    });
+  },
+);
