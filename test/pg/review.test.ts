@@ -184,3 +184,36 @@ describe.skipIf(noPg)(
     });
   },
 );
+
+describe.skipIf(noPg)('schema migration 1 to 2 run by several processes at once', () => {
+  it('four stores opening one schema-1 table at the same instant migrate it once; every row survives', async () => {
+    const table = freshTable();
+    await sql(`
+      CREATE TABLE ${table}_schema (version integer NOT NULL);
+      INSERT INTO ${table}_schema VALUES (1);
+      CREATE TABLE ${table} (id text PRIMARY KEY, type text, status text, created_at bigint, updated_at bigint,
+        record jsonb, owner text, lease_expires_at timestamptz, epoch bigint NOT NULL DEFAULT 0);
+      CREATE TABLE ${table}_quarantine (id text NOT NULL, record text, reason text NOT NULL, at timestamptz NOT NULL DEFAULT now());
+    `);
+    for (let i = 0; i < 50; i++) {
+      await sql(
+        `INSERT INTO ${table} (id, type, status, created_at, updated_at, record) VALUES ($1, 'counter', 'running', $2, $2, $3::jsonb)`,
+        [`r${i}`, i, JSON.stringify({ id: `r${i}`, machineVersion: 1 + (i % 3), n: i })],
+      );
+    }
+    const stores = Array.from(
+      { length: 4 },
+      () => new PostgresStore({ connectionString: server.url, table }),
+    );
+    open.push(...stores);
+    await Promise.all(stores.map((s) => s.open()));
+    expect(await sql(`SELECT version FROM ${table}_schema`)).toEqual([{ version: 2 }]);
+    const rows = await sql<{ id: string; v: string; n: number }>(
+      `SELECT id, machine_version AS v, (record::jsonb->>'n')::int AS n FROM ${table} ORDER BY created_at`,
+    );
+    expect(rows).toHaveLength(50);
+    expect(rows.every((r, i) => r.id === `r${i}` && r.n === i && r.v === String(1 + (i % 3)))).toBe(
+      true,
+    );
+  });
+});
