@@ -74,10 +74,13 @@ export class IdempotencyLog {
  *
  * @example
  * ```ts
- * resolveIdempotency({ maxKeys: 500 }); // { maxKeys: 500, retentionMs: 86_400_000 }
+ * resolveIdempotency({ maxKeys: 500 }, 16 * 1024 * 1024); // { maxKeys: 500, retentionMs: 86_400_000 }
  * ```
  */
-export function resolveIdempotency(options: IdempotencyOptions = {}): Required<IdempotencyOptions> {
+export function resolveIdempotency(
+  options: IdempotencyOptions = {},
+  maxRecordBytes = Number.POSITIVE_INFINITY,
+): Required<IdempotencyOptions> {
   const maxKeys = options.maxKeys ?? 100;
   const retentionMs = options.retentionMs ?? 86_400_000;
   if (!Number.isInteger(maxKeys) || maxKeys < 1)
@@ -87,8 +90,19 @@ export function resolveIdempotency(options: IdempotencyOptions = {}): Required<I
       'INVALID_ARGUMENT',
       'idempotency.retentionMs must be a positive number of milliseconds.',
     );
+  // The keys travel in every write of the instance: if they could fill the record
+  // limit, every later write (unkeyed sends and close() included) would fail.
+  if (maxKeys * MAX_ENTRY_BYTES > maxRecordBytes / 2)
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      `idempotency.maxKeys (${maxKeys}) of keys up to ${MAX_ENTRY_BYTES} bytes each could take more than half of maxRecordBytes (${maxRecordBytes}); lower maxKeys to at most ${Math.floor(maxRecordBytes / 2 / MAX_ENTRY_BYTES)} or raise maxRecordBytes.`,
+      { details: { maxKeys, maxRecordBytes } },
+    );
   return { maxKeys, retentionMs };
 }
+
+/** The largest persisted key entry: 256 characters of up to 3 UTF-8 bytes, quotes, a time and separators. */
+const MAX_ENTRY_BYTES = 256 * 3 + 32;
 
 /**
  * Checks an idempotency key: a string of 1 to 256 characters without control
