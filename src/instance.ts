@@ -1,8 +1,31 @@
 import type { AnyActor } from 'xstate';
 import { RegistryError, type SerializedError } from './errors.js';
 import type { ResolvedMachine } from './machines.js';
-import type { InstanceRecord, InstanceStatusName } from './record.js';
-import { type PersistedTimer, readTimers } from './xstate-internals.js';
+import { type InstanceRecord, type InstanceStatusName, RECORD_FORMAT } from './record.js';
+import { type PersistedTimer, persistedSnapshot, readTimers } from './xstate-internals.js';
+
+/**
+ * The path (`parent/child`) of the first child in a persisted snapshot whose
+ * logic is not registered by name (so XState cannot restore it), if any.
+ *
+ * @example
+ * ```ts
+ * inlineChild(actor.getPersistedSnapshot()); // 'worker' for spawnChild(fromPromise(...), { id: 'worker' })
+ * ```
+ */
+export function inlineChild(snapshot: unknown, prefix = ''): string | undefined {
+  const children = (snapshot as { children?: unknown } | undefined)?.children;
+  if (!children || typeof children !== 'object') return undefined;
+  for (const id in children) {
+    const entry = (children as Record<string, { src?: unknown; snapshot?: unknown } | undefined>)[
+      id
+    ];
+    if (typeof entry?.src !== 'string') return `${prefix}${id}`;
+    const nested = inlineChild(entry.snapshot, `${prefix}${id}/`);
+    if (nested) return nested;
+  }
+  return undefined;
+}
 
 /**
  * The registry's bookkeeping for one instance ID: the live actor if there is one,
@@ -69,8 +92,9 @@ export class Instance {
   /** The persisted snapshot as of now; throws `NOT_SERIALIZABLE` when XState cannot persist it. */
   snapshot(): unknown {
     if (this.frozen) return this.frozen.snapshot;
+    let snapshot: unknown;
     try {
-      return this.actor?.getPersistedSnapshot();
+      snapshot = this.actor && persistedSnapshot(this.actor);
     } catch (cause) {
       throw new RegistryError(
         'NOT_SERIALIZABLE',
@@ -78,6 +102,18 @@ export class Instance {
         { cause, details: { id: this.id } },
       );
     }
+    const inline = inlineChild(snapshot);
+    if (inline) {
+      // XState's production build persists an inline child's logic object as
+      // its `src`, which no restore can turn back into an actor: refuse it here,
+      // so the last good record stays, rather than write one that cannot load.
+      throw new RegistryError(
+        'NOT_SERIALIZABLE',
+        `Instance '${this.id}' has an inline child actor '${inline}' (its logic was passed to invoke or spawn directly), which cannot be persisted or restored; nothing was written, and the last stored state stays. Register the child's logic in setup({ actors }) (e.g. setup({ actors: { worker: logic } })) and invoke or spawn it by that name.`,
+        { details: { id: this.id, child: inline } },
+      );
+    }
+    return snapshot;
   }
 
   /** The current snapshot for display: the persisted one, or the live one when XState cannot persist it. */
@@ -102,7 +138,7 @@ export class Instance {
       );
     }
     const record: InstanceRecord = {
-      format: 'xstate-registry/1',
+      format: RECORD_FORMAT,
       id: this.id,
       type: this.def.type,
       machineVersion: this.def.version,

@@ -1,7 +1,7 @@
 import type { AnyActor } from 'xstate';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
-import { Instance } from './instance.js';
+import { Instance, inlineChild } from './instance.js';
 import type { ResolvedMachine } from './machines.js';
 import { type InstanceRecord, parseRecord } from './record.js';
 import type { RegistryEvents } from './registry-events.js';
@@ -95,7 +95,22 @@ export interface DecodedRecord {
  * `CORRUPT_RECORD`, `UNKNOWN_MACHINE` or `MIGRATION_FAILED`.
  */
 export function decodeRecord(text: string, machines: Map<string, ResolvedMachine>): DecodedRecord {
-  const record = parseRecord(text);
+  return decodeParsed(parseRecord(text), machines);
+}
+
+/** {@link decodeRecord} for a record already parsed (and validated) by `parseRecord`. */
+export function decodeParsed(
+  record: InstanceRecord,
+  machines: Map<string, ResolvedMachine>,
+): DecodedRecord {
+  const inline = inlineChild(record.snapshot);
+  if (inline) {
+    throw new RegistryError(
+      'RESTORE_FAILED',
+      `Instance '${record.id}' was stored with an inline child actor '${inline}' (by an older xstate-registry), which XState cannot restore; register the child's logic in setup({ actors }), spawn it by name, and recreate the instance.`,
+      { details: { id: record.id, child: inline } },
+    );
+  }
   const def = machines.get(record.type);
   if (!def) {
     throw new RegistryError(
@@ -172,7 +187,8 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
           { cause: entry.error },
         );
       }
-      id = parseRecord(entry.text).id;
+      const parsed = parseRecord(entry.text);
+      id = parsed.id;
       if (ctx.has(id)) {
         throw new RegistryError(
           'CORRUPT_RECORD',
@@ -180,7 +196,7 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
           { details: { id } },
         );
       }
-      const decoded = decodeRecord(entry.text, ctx.machines);
+      const decoded = decodeParsed(parsed, ctx.machines);
       const { record, def, snapshot, migrated } = decoded;
       const instance = instanceFromRecord(decoded);
       if (record.status !== 'running') {

@@ -176,6 +176,20 @@ export function restoreTimers(
   return dropped;
 }
 
+/**
+ * `actor.getPersistedSnapshot()`, the same in XState's development and
+ * production builds: the development build throws a generic error on an inline
+ * (unregistered) child while the production one persists the child's logic
+ * object as its `src`. The undocumented `__unsafeAllowInlineActors` option makes
+ * both return the snapshot, so the caller can find the child by its `src` and
+ * name it in its error.
+ */
+export function persistedSnapshot(actor: AnyActorRef): unknown {
+  return (
+    actor as unknown as { getPersistedSnapshot(options: unknown): unknown }
+  ).getPersistedSnapshot({ __unsafeAllowInlineActors: true });
+}
+
 /** Called for every snapshot update of any actor in a root's tree (root or child), with the context given to {@link watchSnapshots}. */
 export type SnapshotWatcher<C> = (
   context: C,
