@@ -46,6 +46,12 @@ export class Instance {
    * or as loaded for an instance that is not live.
    */
   frozen: { snapshot: unknown; timers: PersistedTimer[] } | undefined;
+  /**
+   * Why the latest state could not be encoded (`NOT_SERIALIZABLE`,
+   * `SNAPSHOT_TOO_LARGE`), until a later state can: the store still has the
+   * last state that could, which is what a restart resumes from.
+   */
+  persistError: RegistryError | undefined;
   /** Set while the registry itself stops the actor, so its 'stopped' is not mistaken for the user's. */
   detaching = false;
   /** Set while the actor's `start()` runs. */
@@ -84,14 +90,21 @@ export class Instance {
         snapshot: this.snapshot(),
         timers: withTimers && this.status === 'running' ? readTimers(actor) : [],
       };
-    } catch {
-      // Not persistable (see snapshot()); the write that follows reports it.
+    } catch (err) {
+      // Not persistable (see snapshot()). The actor is about to stop, and a
+      // stopped actor's snapshot must never be written in place of its state:
+      // every later write reports this error and the last good record stays.
+      this.unfreezable = err;
     }
   }
+
+  /** Why {@link freeze} could not capture the last state, if it could not. */
+  unfreezable: unknown;
 
   /** The persisted snapshot as of now; throws `NOT_SERIALIZABLE` when XState cannot persist it. */
   snapshot(): unknown {
     if (this.frozen) return this.frozen.snapshot;
+    if (this.unfreezable !== undefined) throw this.unfreezable;
     let snapshot: unknown;
     try {
       snapshot = this.actor && persistedSnapshot(this.actor);

@@ -127,6 +127,17 @@ export class Persister {
   }
 
   #serialize(instance: Instance): string {
+    try {
+      const text = this.#encode(instance);
+      instance.persistError = undefined;
+      return text;
+    } catch (err) {
+      if (err instanceof RegistryError) instance.persistError = err;
+      throw err;
+    }
+  }
+
+  #encode(instance: Instance): string {
     let text: string;
     try {
       text = encodeRecord(instance.toRecord());

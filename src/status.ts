@@ -17,6 +17,12 @@ export interface InstanceStatus {
   output?: unknown;
   /** What went wrong, once `status` is `'error'`. */
   error?: SerializedError;
+  /**
+   * Set while the latest state cannot be stored (`NOT_SERIALIZABLE`, e.g. an
+   * inline child actor, or `SNAPSHOT_TOO_LARGE`): `value` and `context` are the
+   * live state, and a restart would resume from the last state that was stored.
+   */
+  persistError?: SerializedError;
   /** Why it was stopped, once `status` is `'stopped'`. */
   stopReason?: string;
   /** ISO 8601 times on the registry's clock. */
@@ -56,5 +62,9 @@ export function statusOf(instance: Instance, stored?: unknown): InstanceStatus {
   if (instance.status === 'done') status.output = jsonCopy(snapshot.output) ?? null;
   if (instance.error) status.error = { ...instance.error };
   if (instance.stopReason !== undefined) status.stopReason = instance.stopReason;
+  if (instance.persistError && stored === undefined) {
+    const { code, message } = instance.persistError;
+    status.persistError = { name: 'RegistryError', code, message };
+  }
   return status;
 }

@@ -110,7 +110,9 @@ describe('exact state across a restart', () => {
           on: {
             LATER: {
               target: 'got',
-              actions: assign({ got: ({ event }) => (event as { payload: never }).payload }),
+              actions: assign({
+                got: ({ event }) => (event as unknown as { payload: never }).payload,
+              }),
             },
           },
         },
@@ -185,14 +187,18 @@ describe('what cannot be stored is refused at write time, naming the path', () =
       types: { context: {} as { data: unknown } },
     }).createMachine({
       context: { data: { ok: true } },
-      on: { SET: { actions: assign({ data: ({ event }) => (event as { data: unknown }).data }) } },
+      on: {
+        SET: {
+          actions: assign({ data: ({ event }) => (event as unknown as { data: unknown }).data }),
+        },
+      },
     });
     r = await createTestRegistry({ machines: { holder } });
     await r.spawnSingleton('holder', 'h');
     await r.flush();
     const good = r.store.peek('h');
     r.on('error', () => {});
-    r.get('h')?.send({ type: 'SET', data: bad });
+    r.get('h')?.send({ type: 'SET', data: bad } as never);
     const err = await r.flush().catch((e: unknown) => e);
     expect(err).toMatchObject({
       code: 'NOT_SERIALIZABLE',
