@@ -77,15 +77,17 @@ function isPlain(value: unknown, seen: Set<object>, loose: boolean): boolean {
     case 'boolean':
       return true;
     case 'number':
-      return Number.isFinite(value) && !Object.is(value, -0);
+      // Finite (NaN and ±Infinity give NaN) and not -0 (1 / -0 is -Infinity).
+      return value === 0 ? 1 / value > 0 : value - value === 0;
     case 'object':
       break;
     default:
       return false;
   }
   if (value === null) return true;
-  if (seen.has(value)) return false;
-  seen.add(value);
+  // One hash lookup instead of has() then add(): reached twice means shared (or a cycle).
+  const size = seen.size;
+  if (seen.add(value).size === size) return false;
   if (Array.isArray(value)) {
     if (Object.getPrototypeOf(value) !== Array.prototype) return false;
     for (let i = 0; i < value.length; i++) {

@@ -86,24 +86,26 @@ const isTime = (v: unknown): v is number =>
  * ```
  */
 export function encodeRecord(record: InstanceRecord): string {
-  const { snapshot, timers, ...envelope } = record;
+  const { snapshot, timers } = record;
   const state = { snapshot, timers };
   if (chooseEncoding(state) === 'json') {
-    return JSON.stringify({
-      ...envelope,
-      format: RECORD_FORMAT,
-      encoding: 'json',
-      snapshot,
-      timers,
-    });
+    // The hot path: a record as the registry builds it is written by one
+    // JSON.stringify of the object itself (copying it first costs a fifth more).
+    if (record.format === RECORD_FORMAT && record.encoding === undefined)
+      return `{"encoding":"json",${JSON.stringify(record).slice(1)}`;
+    return JSON.stringify({ ...record, format: RECORD_FORMAT, encoding: 'json' });
   }
+  const { snapshot: _s, timers: _t, ...envelope } = record;
   const rich = encodeRich(state, record.id);
   const head = JSON.stringify({ ...envelope, format: RECORD_FORMAT, encoding: 'devalue' });
   return `${head.slice(0, -1)},"state":${rich}}`;
 }
 
 function decodeState(r: Record<string, unknown>): void {
-  const encoding = (r.format === RECORD_FORMAT_V1 ? 'json' : r.encoding) as StateEncoding;
+  // Version 1 had no encoding; a version-2 record without one is plain JSON too.
+  const encoding = (
+    r.format === RECORD_FORMAT_V1 ? 'json' : (r.encoding ?? 'json')
+  ) as StateEncoding;
   if (encoding === 'json') return;
   if (encoding !== 'devalue')
     throw corrupt(`The record has an unknown state encoding ${JSON.stringify(r.encoding)}.`);
