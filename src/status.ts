@@ -30,12 +30,33 @@ export interface InstanceStatus {
   updatedAt: string;
 }
 
+// What plain JSON cannot show: a BigInt as its digits, a Map or Set as its
+// entries, a repeated object (a cycle) as "[Circular]".
+function viewReplacer(): (key: string, value: unknown) => unknown {
+  // The objects being rendered, from the root down to the current holder.
+  const path: Array<{ original: object; shown: object }> = [];
+  return function (this: object, _key, value) {
+    while (path.length && path[path.length - 1]?.shown !== this) path.pop();
+    if (typeof value === 'bigint') return value.toString();
+    if (!value || typeof value !== 'object') return value;
+    if (path.some((p) => p.original === value)) return '[Circular]';
+    const shown = value instanceof Map || value instanceof Set ? [...value] : value;
+    path.push({ original: value, shown });
+    return shown;
+  };
+}
+
 function jsonCopy(value: unknown): unknown {
   if (value === undefined) return undefined;
   try {
     return JSON.parse(JSON.stringify(value));
   } catch {
-    return null;
+    // A BigInt or a cycle, which exact state allows: show it rather than null.
+    try {
+      return JSON.parse(JSON.stringify(value, viewReplacer()));
+    } catch {
+      return null;
+    }
   }
 }
 

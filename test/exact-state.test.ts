@@ -174,6 +174,20 @@ describe('exact state across a restart', () => {
   });
 });
 
+describe('getStatus, a JSON view of exact state', () => {
+  it('shows a BigInt, a Map, a Set and a cycle instead of a null context', async () => {
+    const cyclic = new Map<string, unknown>();
+    cyclic.set('me', cyclic);
+    r = await createTestRegistry({ machines: { keeper } });
+    await r.spawnSingleton('keeper', 'v', {
+      input: { big: 10n, map: new Map([['k', 1]]), set: new Set(['x']), cyclic, n: 1 },
+    });
+    expect((await r.getStatus('v'))?.context).toEqual({
+      data: { big: '10', map: [['k', 1]], set: ['x'], cyclic: [['me', '[Circular]']], n: 1 },
+    });
+  });
+});
+
 describe('what cannot be stored is refused at write time, naming the path', () => {
   class Customer {
     name = 'Ada';
