@@ -223,6 +223,44 @@ describe('what cannot be stored is refused at write time, naming the path', () =
   });
 });
 
+describe('cycles', () => {
+  it('a cycle of plain objects in context, which XState cannot persist, is refused with what to do', async () => {
+    const node: Record<string, unknown> = { name: 'loop' };
+    node.self = node;
+    r = await createTestRegistry({ machines: { keeper } });
+    r.on('error', () => {});
+    await r.spawnSingleton('keeper', 'c', { input: { node } });
+    await expect(r.flush()).rejects.toMatchObject({
+      code: 'NOT_SERIALIZABLE',
+      message: expect.stringMatching(/cycle.*Map or Set/),
+    });
+  });
+
+  it('a cyclic delayed event payload comes back cyclic', async () => {
+    const payload: Record<string, unknown> = { n: 1 };
+    payload.again = payload;
+    const later = createMachine({
+      initial: 'waiting',
+      context: { got: null as unknown },
+      states: {
+        waiting: {
+          entry: raise({ type: 'LATER', payload } as never, { delay: 10 }),
+          on: {
+            LATER: { target: 'got', actions: assign({ got: ({ event }) => event.payload.again }) },
+          },
+        },
+        got: {},
+      },
+    });
+    r = await createTestRegistry({ machines: { later } });
+    await r.spawnSingleton('later', 'l');
+    r = await r.restart();
+    const timers = parseRecord(r.store.peek('l') ?? '').timers;
+    const stored = timers[0]?.event.payload as Record<string, unknown>;
+    expect(stored.again).toBe(stored);
+  });
+});
+
 describe('records of format version 1', () => {
   it('still load', async () => {
     const store = new MemoryStore();
