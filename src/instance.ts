@@ -27,6 +27,19 @@ export function inlineChild(snapshot: unknown, prefix = ''): string | undefined 
   return undefined;
 }
 
+/** A copy of a persisted snapshot without its inline children (for the final record of a finished actor). */
+function withoutInlineChildren(snapshot: unknown): unknown {
+  const s = snapshot as { children?: Record<string, { src?: unknown; snapshot?: unknown }> };
+  if (!s?.children || typeof s.children !== 'object') return snapshot;
+  const children: Record<string, unknown> = {};
+  for (const id in s.children) {
+    const child = s.children[id];
+    if (typeof child?.src === 'string')
+      children[id] = { ...child, snapshot: withoutInlineChildren(child.snapshot) };
+  }
+  return { ...s, children };
+}
+
 /**
  * The registry's bookkeeping for one instance ID: the live actor if there is one,
  * its lifecycle, and the counters the persister uses to know what is durable.
@@ -91,6 +104,13 @@ export class Instance {
         timers: withTimers && this.status === 'running' ? readTimers(actor) : [],
       };
     } catch (err) {
+      if (!withTimers && (err as RegistryError).details?.child !== undefined) {
+        // Stopped for good (stop, purge): its final record is never restored into
+        // an actor, and its inline children stop with it, so they are left out
+        // rather than losing the stop itself.
+        this.frozen = { snapshot: withoutInlineChildren(persistedSnapshot(actor)), timers: [] };
+        return;
+      }
       // Not persistable (see snapshot()). The actor is about to stop, and a
       // stopped actor's snapshot must never be written in place of its state:
       // every later write reports this error and the last good record stays.
@@ -119,6 +139,8 @@ export class Instance {
       );
     }
     const inline = inlineChild(snapshot);
+    // A finished (done, failed) actor's record is never restored into an actor.
+    if (inline && this.status !== 'running') return withoutInlineChildren(snapshot);
     if (inline) {
       // XState's production build persists an inline child's logic object as
       // its `src`, which no restore can turn back into an actor: refuse it here,

@@ -65,6 +65,32 @@ describe('an actor that spawns an inline child', () => {
     }
   });
 
+  it('stopping it, or its failing, is recorded (the inline child stops with it and is left out)', async () => {
+    const failing = createMachine({
+      on: {
+        SPAWN: { actions: spawnChild(worker, { id: 'worker' }) },
+        FAIL: {
+          actions: () => {
+            throw new Error('boom');
+          },
+        },
+      },
+    });
+    r = await createTestRegistry({ machines: { parent, failing } });
+    r.on('error', () => {});
+    await r.spawnSingleton('parent', 'p');
+    await r.spawnSingleton('failing', 'f');
+    await r.send('p', { type: 'SPAWN' });
+    await r.send('f', { type: 'SPAWN' });
+    await r.stop('p', 'done with it');
+    await r.send('f', { type: 'FAIL' }).catch(() => {});
+    await r.flush();
+    r = await r.restart();
+    expect(r.store.quarantined.size).toBe(0);
+    expect(await r.getStatus('p')).toMatchObject({ status: 'stopped', stopReason: 'done with it' });
+    expect(await r.getStatus('f')).toMatchObject({ status: 'error', error: { message: 'boom' } });
+  });
+
   it('a record an older version wrote with an inline child is set aside for that reason, not another', async () => {
     const store = new MemoryStore();
     store.inject(
