@@ -68,10 +68,8 @@ const revivers = {
  * Whether `value` survives `JSON.stringify`/`JSON.parse` exactly: only
  * strings, booleans, null, finite numbers other than -0, dense arrays and plain
  * objects with no `undefined` value, no symbol key and no object reachable twice.
- * `loose` marks XState's own snapshot objects, whose `undefined` fields mean
- * "absent" (`output` before the machine is done), so they need no rich encoding.
  */
-function isPlain(value: unknown, seen: Set<object>, loose: boolean): boolean {
+function isPlain(value: unknown, seen: Set<object>): boolean {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -92,7 +90,7 @@ function isPlain(value: unknown, seen: Set<object>, loose: boolean): boolean {
     if (Object.getPrototypeOf(value) !== Array.prototype) return false;
     for (let i = 0; i < value.length; i++) {
       const item = value[i];
-      if (item === undefined || !isPlain(item, seen, false)) return false;
+      if (item === undefined || !isPlain(item, seen)) return false;
     }
     return true;
   }
@@ -100,21 +98,23 @@ function isPlain(value: unknown, seen: Set<object>, loose: boolean): boolean {
   if (Object.getOwnPropertySymbols(value).length) return false;
   for (const key in value) {
     const item = (value as Record<string, unknown>)[key];
-    if (item === undefined) {
-      if (!loose) return false;
-    } else if (key === '__proto__' || !isPlain(item, seen, false)) return false;
+    if (item === undefined || key === '__proto__' || !isPlain(item, seen)) return false;
   }
   return true;
 }
 
-/** XState's persisted snapshot: its own fields are loose; context, output, error and input are the user's. */
+/**
+ * XState's persisted snapshot (and its children's): an `undefined` field of the
+ * snapshot itself means "absent" (`output` before the machine is done) and needs
+ * no rich encoding; context, output, error and input are the user's, checked strictly.
+ */
 function isPlainSnapshot(snapshot: unknown, seen: Set<object>): boolean {
   if (
     !snapshot ||
     typeof snapshot !== 'object' ||
     Object.getPrototypeOf(snapshot) !== Object.prototype
   )
-    return isPlain(snapshot, seen, false);
+    return isPlain(snapshot, seen);
   if (seen.has(snapshot)) return false;
   seen.add(snapshot);
   for (const key in snapshot) {
@@ -136,11 +136,10 @@ function isPlainSnapshot(snapshot: unknown, seen: Set<object>): boolean {
         for (const field in child) {
           const v = (child as Record<string, unknown>)[field];
           if (v === undefined) continue;
-          if (field === 'snapshot' ? !isPlainSnapshot(v, seen) : !isPlain(v, seen, false))
-            return false;
+          if (field === 'snapshot' ? !isPlainSnapshot(v, seen) : !isPlain(v, seen)) return false;
         }
       }
-    } else if (key === '__proto__' || !isPlain(item, seen, false)) return false;
+    } else if (key === '__proto__' || !isPlain(item, seen)) return false;
   }
   return true;
 }
@@ -162,9 +161,7 @@ export interface StatePayload {
  */
 export function chooseEncoding(state: StatePayload): StateEncoding {
   const seen = new Set<object>();
-  return isPlainSnapshot(state.snapshot, seen) && isPlain(state.timers, seen, false)
-    ? 'json'
-    : 'devalue';
+  return isPlainSnapshot(state.snapshot, seen) && isPlain(state.timers, seen) ? 'json' : 'devalue';
 }
 
 // devalue's paths look like `.snapshot.context.customer.onSave`; users know the

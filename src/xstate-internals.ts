@@ -183,6 +183,11 @@ export function restoreTimers(
  * object as its `src`. The undocumented `__unsafeAllowInlineActors` option makes
  * both return the snapshot, so the caller can find the child by its `src` and
  * name it in its error.
+ *
+ * @example
+ * ```ts
+ * const snapshot = persistedSnapshot(actor); // children[id].src is a string, or the inline logic
+ * ```
  */
 export function persistedSnapshot(actor: AnyActorRef): unknown {
   return (
