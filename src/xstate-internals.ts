@@ -136,6 +136,11 @@ export function readTimers(root: AnyActorRef): PersistedTimer[] {
     const source = pathOf(root, entry.source);
     const target = pathOf(root, entry.target);
     if (!source || !target) continue;
+    // An actor XState left running after it was replaced under the same ID (an
+    // orphan, no longer in its parent's children) is not part of the state: its
+    // events, re-addressed by path, would reach the live actor with that ID.
+    if (resolvePath(root, source) !== entry.source || resolvePath(root, target) !== entry.target)
+      continue;
     out.push({ id: entry.id, source, target, event: entry.event, dueAt });
   }
   return out;

@@ -235,6 +235,19 @@ function buildMachine(spec: MachineSpec): AnyStateMachine {
   } as any);
 }
 
+/** Whether XState left a child running outside the tree (it does on some re-entries): no restart can keep such an orphan. */
+function hasOrphans(root: AnyActorRef): boolean {
+  const live = new Set<unknown>();
+  const visit = (a: AnyActorRef) => {
+    live.add(a);
+    for (const c of Object.values(a.getSnapshot().children ?? {})) visit(c as AnyActorRef);
+  };
+  visit(root);
+  const scheduled = (root.system as unknown as { _snapshot: { _scheduledEvents: object } })
+    ._snapshot._scheduledEvents as Record<string, { source: unknown }>;
+  return Object.values(scheduled).some((e) => !live.has(e.source));
+}
+
 const timersOf = (actor: AnyActorRef) =>
   readTimers(actor)
     .map(({ id: _id, ...t }) => t)
@@ -262,6 +275,7 @@ function event(step: { send: number; kind: number }, i: number) {
 describe('restart equivalence with bare XState', () => {
   it(`holds over ${RUNS} random machines, restarted after every step`, async () => {
     let checked = 0;
+    let orphaned = 0;
     await fc.assert(
       fc.asyncProperty(machineSpec, steps, async (spec, plan) => {
         let machine: AnyStateMachine;
@@ -288,6 +302,10 @@ describe('restart equivalence with bare XState', () => {
           await r.spawnSingleton('m', 'x');
           const compare = () => {
             const hosted = r.get('x');
+            if (hasOrphans(bare)) {
+              orphaned++;
+              return false;
+            }
             if (bare.getSnapshot().status !== 'active') {
               expect(hosted?.getSnapshot().status ?? 'gone').not.toBe('active');
               return false;
@@ -314,14 +332,29 @@ describe('restart equivalence with bare XState', () => {
           }
           expect(errors).toEqual([]);
           checked++;
+          if (process.env.RESTART_EQUIVALENCE_STATS && plan.length === 8)
+            console.log({ checked, orphaned });
         } finally {
           bare.stop();
           await r.close();
         }
       }),
-      { numRuns: RUNS },
+      {
+        numRuns: RUNS,
+        // Replays a failure: RESTART_EQUIVALENCE_SEED=<seed> RESTART_EQUIVALENCE_PATH=<path>.
+        ...(process.env.RESTART_EQUIVALENCE_SEED
+          ? {
+              seed: Number(process.env.RESTART_EQUIVALENCE_SEED),
+              path: process.env.RESTART_EQUIVALENCE_PATH,
+            }
+          : {}),
+      },
     );
     // Most generated machines are valid and run to the end: the property was not vacuous.
-    expect(checked).toBeGreaterThan(RUNS / 2);
+    if (!process.env.RESTART_EQUIVALENCE_SEED) {
+      expect(checked).toBeGreaterThan(RUNS / 2);
+      // Runs where XState orphaned a child are skipped; they must stay rare.
+      expect(orphaned).toBeLessThan(RUNS / 10);
+    }
   });
 });
