@@ -103,14 +103,6 @@ export function decodeParsed(
   record: InstanceRecord,
   machines: Map<string, ResolvedMachine>,
 ): DecodedRecord {
-  const inline = inlineChild(record.snapshot);
-  if (inline) {
-    throw new RegistryError(
-      'RESTORE_FAILED',
-      `Instance '${record.id}' was stored with an inline child actor '${inline}' (by an older xstate-registry), which XState cannot restore; register the child's logic in setup({ actors }), spawn it by name, and recreate the instance.`,
-      { details: { id: record.id, child: inline } },
-    );
-  }
   const def = machines.get(record.type);
   if (!def) {
     throw new RegistryError(
@@ -119,7 +111,17 @@ export function decodeParsed(
       { details: { id: record.id, type: record.type } },
     );
   }
-  return { record, def, ...migrate(record, def) };
+  const decoded = { record, def, ...migrate(record, def) };
+  // Only a running instance is restored into an actor; a finished one is only shown.
+  const inline = record.status === 'running' ? inlineChild(decoded.snapshot) : undefined;
+  if (inline) {
+    throw new RegistryError(
+      'RESTORE_FAILED',
+      `Instance '${record.id}' was stored with an inline child actor '${inline}' (by an older xstate-registry), which XState cannot restore; register the child's logic in setup({ actors }), spawn it by name, and recreate the instance.`,
+      { details: { id: record.id, child: inline } },
+    );
+  }
+  return decoded;
 }
 
 /** The registry's bookkeeping for a decoded record, with no actor yet. */

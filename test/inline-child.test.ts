@@ -114,8 +114,19 @@ describe('an actor that spawns an inline child', () => {
         timers: [],
       }),
     );
+    // A finished one is only shown, never restored into an actor: it loads.
+    const stopped = JSON.parse(store.peek('old') ?? '');
+    store.inject(
+      'old-stopped',
+      JSON.stringify({ ...stopped, id: 'old-stopped', status: 'stopped' }),
+    );
     r = await createTestRegistry({ machines: { parent }, store });
     const reason = store.quarantined.get('old')?.reason ?? '';
     expect(reason).toMatch(/^RESTORE_FAILED: .*inline child actor 'worker'/);
+    expect(store.quarantined.has('old-stopped')).toBe(false);
+    expect(await r.getStatus('old-stopped')).toMatchObject({
+      status: 'stopped',
+      context: { count: 1 },
+    });
   });
 });
