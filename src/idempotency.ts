@@ -69,6 +69,9 @@ export class IdempotencyLog {
   }
 }
 
+/** The largest persisted key entry: 256 characters of up to 3 UTF-8 bytes, quotes, a time and separators. */
+const MAX_ENTRY_BYTES = 256 * 3 + 32;
+
 /**
  * Resolves {@link IdempotencyOptions} to their defaults; `INVALID_ARGUMENT` when out of range.
  *
@@ -81,7 +84,9 @@ export function resolveIdempotency(
   options: IdempotencyOptions = {},
   maxRecordBytes = Number.POSITIVE_INFINITY,
 ): Required<IdempotencyOptions> {
-  const maxKeys = options.maxKeys ?? 100;
+  // The default shrinks to fit a small record limit; an explicit maxKeys is checked below.
+  const maxKeys =
+    options.maxKeys ?? Math.max(1, Math.min(100, Math.floor(maxRecordBytes / 2 / MAX_ENTRY_BYTES)));
   const retentionMs = options.retentionMs ?? 86_400_000;
   if (!Number.isInteger(maxKeys) || maxKeys < 1)
     throw new RegistryError('INVALID_ARGUMENT', 'idempotency.maxKeys must be a positive integer.');
@@ -92,7 +97,7 @@ export function resolveIdempotency(
     );
   // The keys travel in every write of the instance: if they could fill the record
   // limit, every later write (unkeyed sends and close() included) would fail.
-  if (maxKeys * MAX_ENTRY_BYTES > maxRecordBytes / 2)
+  if (options.maxKeys !== undefined && maxKeys * MAX_ENTRY_BYTES > maxRecordBytes / 2)
     throw new RegistryError(
       'INVALID_ARGUMENT',
       `idempotency.maxKeys (${maxKeys}) of keys up to ${MAX_ENTRY_BYTES} bytes each could take more than half of maxRecordBytes (${maxRecordBytes}); lower maxKeys to at most ${Math.floor(maxRecordBytes / 2 / MAX_ENTRY_BYTES)} or raise maxRecordBytes.`,
@@ -100,9 +105,6 @@ export function resolveIdempotency(
     );
   return { maxKeys, retentionMs };
 }
-
-/** The largest persisted key entry: 256 characters of up to 3 UTF-8 bytes, quotes, a time and separators. */
-const MAX_ENTRY_BYTES = 256 * 3 + 32;
 
 /**
  * Checks an idempotency key: a string of 1 to 256 characters without control

@@ -17,6 +17,7 @@ export type {
   VersionedMachine,
 } from './machines.js';
 export {
+  encodeRecord,
   type InstanceRecord,
   type InstanceStatusName,
   parseRecord,
