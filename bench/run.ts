@@ -20,6 +20,7 @@ import {
 import { PostgresStore } from '../dist/postgres.js';
 import { fileNameFor } from '../dist/stores/file-name.js';
 import { findPgBin, startPg, stopPg } from '../test/pg/server.js';
+import { encodingRows } from './encoding.js';
 import {
   compare,
   fmtBytes,
@@ -521,6 +522,7 @@ console.log(
 );
 await creation();
 await events();
+await encodingRows(N * 5, row);
 await strict();
 await restore();
 await heap();

@@ -41,7 +41,9 @@ export class ActorHost {
       if (restored.status !== 'active') {
         throw new RegistryError(
           'RESTORE_FAILED',
-          `XState could not restore the snapshot of instance '${instance.id}' (status '${restored.status}'); the machine may have changed incompatibly: add a version and a migration.`,
+          restored.status === 'error'
+            ? `XState could not restore the snapshot of instance '${instance.id}' (${String((restored.error as Error | undefined)?.message ?? restored.error)}); the machine may have changed incompatibly: add a version and a migration.`
+            : `The record of instance '${instance.id}' is marked running but holds the snapshot of a ${restored.status} actor, which cannot be resumed.`,
           { cause: restored.error, details: { id: instance.id } },
         );
       }

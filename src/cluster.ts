@@ -5,7 +5,7 @@ import type { Instance } from './instance.js';
 import { type ListFilter, type ListPage, normalizeFilter } from './list-query.js';
 import type { ResolvedMachine } from './machines.js';
 import type { Persister } from './persister.js';
-import { type InstanceRecord, parseRecord } from './record.js';
+import { type InstanceRecord, parseRecord, RECORD_FORMAT, safeJsonParse } from './record.js';
 import type { RegistryEmitter } from './registry-events.js';
 import { decodeRecord, instanceFromRecord, resume } from './restore.js';
 import { type InstanceStatus, statusOf, statusOfRecord } from './status.js';
@@ -120,27 +120,29 @@ export class ClusterHosting {
         await this.#d.store.release(id);
         throw foreign;
       }
-      const error =
-        err instanceof RegistryError
-          ? err
-          : new RegistryError('CORRUPT_RECORD', `Instance '${id}' could not be decoded.`, {
-              cause: err,
-            });
-      await this.#d.store.quarantine(id, `${error.code}: ${error.message}`);
-      this.#d.emitter.emit('quarantined', { key: id, id, error });
-      throw error;
+      throw await this.#quarantine(id, err, 'CORRUPT_RECORD', 'could not be decoded');
     }
     const instance = instanceFromRecord(decoded);
     if (instance.status !== 'running') {
       instance.frozen = { snapshot: decoded.snapshot, timers: [] };
       this.#d.instances.set(id, instance);
+      // Read for this call only (an idempotent repeat, a refused send, a stop):
+      // finished instances are nobody's, so give the lease back once it is done.
+      this.finished(instance);
       return 'adopted';
     }
-    const actor = resume(instance, decoded.snapshot, decoded.record.timers, {
-      clock: this.#d.clock,
-      host: (i, s) => this.#d.actors.host(i, { snapshot: s }),
-      emit: (name, payload) => this.#d.emitter.emit(name, payload),
-    });
+    let actor: ReturnType<typeof resume>;
+    try {
+      actor = resume(instance, decoded.snapshot, decoded.record.timers, {
+        clock: this.#d.clock,
+        host: (i, s) => this.#d.actors.host(i, { snapshot: s }),
+        emit: (name, payload) => this.#d.emitter.emit(name, payload),
+      });
+    } catch (err) {
+      // As at start(): set aside with its reason. Kept claimed, it would stay leased
+      // to this process (which cannot host it) and unreachable for everyone else.
+      throw await this.#quarantine(id, err, 'RESTORE_FAILED', 'could not be restored');
+    }
     this.#d.instances.set(id, instance);
     this.#d.emitter.emit('restored', { id, type: instance.type, actor });
     return 'adopted';
@@ -206,11 +208,27 @@ export class ClusterHosting {
       try {
         record = parseRecord(text);
       } catch {
-        throw err;
+        throw newerFormat(text) ?? err;
       }
       return statusOfRecord(record);
     }
     return statusOf(instanceFromRecord(decoded), decoded.snapshot);
+  }
+
+  /** Moves the claimed row of `id` to quarantine, reports it, and returns the error to throw. */
+  async #quarantine(
+    id: string,
+    err: unknown,
+    code: 'CORRUPT_RECORD' | 'RESTORE_FAILED',
+    what: string,
+  ): Promise<RegistryError> {
+    const error =
+      err instanceof RegistryError
+        ? err
+        : new RegistryError(code, `Instance '${id}' ${what}.`, { cause: err, details: { id } });
+    await this.#d.store.quarantine(id, `${error.code}: ${error.message}`);
+    this.#d.emitter.emit('quarantined', { key: id, id, error });
+    return error;
   }
 
   /** Why this process cannot host a record another process can (unknown type, newer version), if so. */
@@ -219,7 +237,7 @@ export class ClusterHosting {
     try {
       record = parseRecord(text);
     } catch {
-      return undefined;
+      return newerFormat(text);
     }
     const { id, type, machineVersion } = record;
     const def = this.#d.machines.get(type);
@@ -285,4 +303,36 @@ export class ClusterHosting {
           }),
     );
   }
+}
+
+const FORMAT = /^xstate-registry\/(\d+)$/;
+
+/**
+ * A record written by a newer xstate-registry (a record format after this one's):
+ * during a rolling deploy of the library itself it belongs to the newer processes,
+ * and setting it aside as corrupt here would take it from them.
+ */
+function newerFormat(text: string): RegistryError | undefined {
+  let raw: unknown;
+  try {
+    raw = safeJsonParse(text);
+  } catch {
+    return undefined;
+  }
+  const { format, id } = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const theirs = typeof format === 'string' ? FORMAT.exec(format)?.[1] : undefined;
+  const ours = FORMAT.exec(RECORD_FORMAT)?.[1];
+  if (theirs === undefined || ours === undefined || Number(theirs) <= Number(ours))
+    return undefined;
+  return new RegistryError(
+    'MIGRATION_FAILED',
+    `Instance ${JSON.stringify(id)} is stored in record format ${format}, written by a newer xstate-registry than this process runs (${RECORD_FORMAT}); it is left untouched for a process that runs the newer version.`,
+    {
+      details: {
+        ...(typeof id === 'string' ? { id } : {}),
+        format: String(format),
+        leftForAnotherProcess: true,
+      },
+    },
+  );
 }

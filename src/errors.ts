@@ -46,13 +46,16 @@ export interface RegistryErrorDetails {
     bytes?: number;
     limit?: number;
   } & WriteFailureDetails;
-  NOT_SERIALIZABLE: { id: string } & WriteFailureDetails;
+  /** `path`: where in the state the unstorable value is; `child`: an inline child actor's ID. */
+  NOT_SERIALIZABLE: { id: string; path?: string; child?: string } & WriteFailureDetails;
   STORE_LOCKED: { dir?: string };
   STORE_CLOSED: WriteFailureDetails;
   CORRUPT_RECORD: { id?: string; key?: string; path?: string } & WriteFailureDetails;
-  RESTORE_FAILED: { id?: string };
+  RESTORE_FAILED: { id?: string; child?: string };
+  /** `format`: a record format newer than this process reads. */
   MIGRATION_FAILED: {
-    id: string;
+    id?: string;
+    format?: string;
     type?: string;
     machineVersion?: number;
     version?: number;
@@ -82,16 +85,19 @@ export interface RegistryErrorDetails {
 export type RegistryErrorCode = keyof RegistryErrorDetails;
 
 /**
- * The details type of code `C`; codes outside the map (the HTTP layer's) carry a plain record.
+ * The details type of code `C`. An error not narrowed to one code (a plain
+ * `RegistryError`) and the HTTP layer's codes carry a plain record.
  *
  * @example
  * ```ts
  * type D = ErrorDetailsOf<'TIMEOUT'>; // { id: string; deadline: string }
  * ```
  */
-export type ErrorDetailsOf<C extends string> = C extends RegistryErrorCode
-  ? RegistryErrorDetails[C]
-  : Record<string, unknown>;
+export type ErrorDetailsOf<C extends string> = RegistryErrorCode extends C
+  ? Record<string, unknown>
+  : C extends RegistryErrorCode
+    ? RegistryErrorDetails[C]
+    : Record<string, unknown>;
 
 /**
  * The one error class of xstate-registry. `code` is stable; `message` says what

@@ -69,16 +69,24 @@ export class IdempotencyLog {
   }
 }
 
+/** The largest persisted key entry: 256 characters of up to 3 UTF-8 bytes, quotes, a time and separators. */
+const MAX_ENTRY_BYTES = 256 * 3 + 32;
+
 /**
  * Resolves {@link IdempotencyOptions} to their defaults; `INVALID_ARGUMENT` when out of range.
  *
  * @example
  * ```ts
- * resolveIdempotency({ maxKeys: 500 }); // { maxKeys: 500, retentionMs: 86_400_000 }
+ * resolveIdempotency({ maxKeys: 500 }, 16 * 1024 * 1024); // { maxKeys: 500, retentionMs: 86_400_000 }
  * ```
  */
-export function resolveIdempotency(options: IdempotencyOptions = {}): Required<IdempotencyOptions> {
-  const maxKeys = options.maxKeys ?? 100;
+export function resolveIdempotency(
+  options: IdempotencyOptions = {},
+  maxRecordBytes = Number.POSITIVE_INFINITY,
+): Required<IdempotencyOptions> {
+  // The default shrinks to fit a small record limit; an explicit maxKeys is checked below.
+  const maxKeys =
+    options.maxKeys ?? Math.max(1, Math.min(100, Math.floor(maxRecordBytes / 2 / MAX_ENTRY_BYTES)));
   const retentionMs = options.retentionMs ?? 86_400_000;
   if (!Number.isInteger(maxKeys) || maxKeys < 1)
     throw new RegistryError('INVALID_ARGUMENT', 'idempotency.maxKeys must be a positive integer.');
@@ -86,6 +94,14 @@ export function resolveIdempotency(options: IdempotencyOptions = {}): Required<I
     throw new RegistryError(
       'INVALID_ARGUMENT',
       'idempotency.retentionMs must be a positive number of milliseconds.',
+    );
+  // The keys travel in every write of the instance: if they could fill the record
+  // limit, every later write (unkeyed sends and close() included) would fail.
+  if (options.maxKeys !== undefined && maxKeys * MAX_ENTRY_BYTES > maxRecordBytes / 2)
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      `idempotency.maxKeys (${maxKeys}) of keys up to ${MAX_ENTRY_BYTES} bytes each could take more than half of maxRecordBytes (${maxRecordBytes}); lower maxKeys to at most ${Math.floor(maxRecordBytes / 2 / MAX_ENTRY_BYTES)} or raise maxRecordBytes.`,
+      { details: { maxKeys, maxRecordBytes } },
     );
   return { maxKeys, retentionMs };
 }

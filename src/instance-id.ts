@@ -7,11 +7,16 @@ export const MAX_INSTANCE_ID_LENGTH = 256;
 // caller means them. Everything else (slashes, dots, spaces, any Unicode) is an ID.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
+// In unicode mode a surrogate pair is one code point, so this matches only a lone
+// surrogate: stores encode IDs as UTF-8, where every lone surrogate becomes U+FFFD
+// and two different IDs would share one record.
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
 
 /**
  * Checks an instance ID and returns it, or throws `INVALID_INSTANCE_ID`.
  * Valid: any string of 1 to 256 characters without control characters
- * (U+0000 to U+001F, U+007F); slashes, dots, `..`, spaces and any Unicode are fine.
+ * (U+0000 to U+001F, U+007F) and without lone surrogates (not well-formed
+ * Unicode); slashes, dots, `..`, spaces and any Unicode are fine.
  *
  * @example
  * ```ts
@@ -38,6 +43,13 @@ export function assertInstanceId(id: unknown): string {
     throw new RegistryError(
       'INVALID_INSTANCE_ID',
       'Instance ID must not contain control characters (U+0000 to U+001F, U+007F).',
+      { details: { id: JSON.stringify(id) } },
+    );
+  }
+  if (LONE_SURROGATE.test(id)) {
+    throw new RegistryError(
+      'INVALID_INSTANCE_ID',
+      'Instance ID must be well-formed Unicode: it has a lone surrogate (half of a UTF-16 pair), which stores cannot tell apart from other IDs. Check how the ID was built (e.g. a string cut in the middle of an emoji).',
       { details: { id: JSON.stringify(id) } },
     );
   }

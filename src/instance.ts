@@ -2,8 +2,44 @@ import type { AnyActor } from 'xstate';
 import { RegistryError, type SerializedError } from './errors.js';
 import type { IdempotencyLog } from './idempotency.js';
 import type { ResolvedMachine } from './machines.js';
-import type { InstanceRecord, InstanceStatusName } from './record.js';
-import { type PersistedTimer, readTimers } from './xstate-internals.js';
+import { type InstanceRecord, type InstanceStatusName, RECORD_FORMAT } from './record.js';
+import { type PersistedTimer, persistedSnapshot, readTimers } from './xstate-internals.js';
+
+/**
+ * The path (`parent/child`) of the first child in a persisted snapshot whose
+ * logic is not registered by name (so XState cannot restore it), if any.
+ *
+ * @example
+ * ```ts
+ * inlineChild(actor.getPersistedSnapshot()); // 'worker' for spawnChild(fromPromise(...), { id: 'worker' })
+ * ```
+ */
+export function inlineChild(snapshot: unknown, prefix = ''): string | undefined {
+  const children = (snapshot as { children?: unknown } | undefined)?.children;
+  if (!children || typeof children !== 'object') return undefined;
+  for (const id in children) {
+    const entry = (children as Record<string, { src?: unknown; snapshot?: unknown } | undefined>)[
+      id
+    ];
+    if (typeof entry?.src !== 'string') return `${prefix}${id}`;
+    const nested = inlineChild(entry.snapshot, `${prefix}${id}/`);
+    if (nested) return nested;
+  }
+  return undefined;
+}
+
+/** A copy of a persisted snapshot without its inline children (for the final record of a finished actor). */
+function withoutInlineChildren(snapshot: unknown): unknown {
+  const s = snapshot as { children?: Record<string, { src?: unknown; snapshot?: unknown }> };
+  if (!s?.children || typeof s.children !== 'object') return snapshot;
+  const children: Record<string, unknown> = {};
+  for (const id in s.children) {
+    const child = s.children[id];
+    if (typeof child?.src === 'string')
+      children[id] = { ...child, snapshot: withoutInlineChildren(child.snapshot) };
+  }
+  return { ...s, children };
+}
 
 /**
  * The registry's bookkeeping for one instance ID: the live actor if there is one,
@@ -24,6 +60,12 @@ export class Instance {
    * or as loaded for an instance that is not live.
    */
   frozen: { snapshot: unknown; timers: PersistedTimer[] } | undefined;
+  /**
+   * Why the latest state could not be encoded (`NOT_SERIALIZABLE`,
+   * `SNAPSHOT_TOO_LARGE`), until a later state can: the store still has the
+   * last state that could, which is what a restart resumes from.
+   */
+  persistError: RegistryError | undefined;
   /** Set while the registry itself stops the actor, so its 'stopped' is not mistaken for the user's. */
   detaching = false;
   /** Set while the actor's `start()` runs. */
@@ -64,23 +106,55 @@ export class Instance {
         snapshot: this.snapshot(),
         timers: withTimers && this.status === 'running' ? readTimers(actor) : [],
       };
-    } catch {
-      // Not persistable (see snapshot()); the write that follows reports it.
+    } catch (err) {
+      if (!withTimers && (err as RegistryError).details?.child !== undefined) {
+        // Stopped for good (stop, purge): its final record is never restored into
+        // an actor, and its inline children stop with it, so they are left out
+        // rather than losing the stop itself.
+        this.frozen = { snapshot: withoutInlineChildren(persistedSnapshot(actor)), timers: [] };
+        return;
+      }
+      // Not persistable (see snapshot()). The actor is about to stop, and a
+      // stopped actor's snapshot must never be written in place of its state:
+      // every later write reports this error and the last good record stays.
+      this.unfreezable = err;
     }
   }
+
+  /** Why {@link freeze} could not capture the last state, if it could not. */
+  unfreezable: unknown;
 
   /** The persisted snapshot as of now; throws `NOT_SERIALIZABLE` when XState cannot persist it. */
   snapshot(): unknown {
     if (this.frozen) return this.frozen.snapshot;
+    if (this.unfreezable !== undefined) throw this.unfreezable;
+    let snapshot: unknown;
     try {
-      return this.actor?.getPersistedSnapshot();
+      snapshot = this.actor && persistedSnapshot(this.actor);
     } catch (cause) {
       throw new RegistryError(
         'NOT_SERIALIZABLE',
-        `XState cannot persist instance '${this.id}': ${(cause as Error)?.message ?? String(cause)} Register child logic in setup({ actors }) and invoke or spawn it by name, so it can be restored.`,
+        cause instanceof RangeError
+          ? // XState's getPersistedSnapshot copies context recursively, object by object.
+            `XState cannot persist instance '${this.id}': its context holds a cycle of plain objects or arrays (${cause.message}). Break the cycle, or keep it inside a Map or Set, which are stored with their cycles.`
+          : `XState cannot persist instance '${this.id}': ${(cause as Error)?.message ?? String(cause)} Register child logic in setup({ actors }) and invoke or spawn it by name, so it can be restored.`,
         { cause, details: { id: this.id } },
       );
     }
+    const inline = inlineChild(snapshot);
+    // A finished (done, failed) actor's record is never restored into an actor.
+    if (inline && this.status !== 'running') return withoutInlineChildren(snapshot);
+    if (inline) {
+      // XState's production build persists an inline child's logic object as
+      // its `src`, which no restore can turn back into an actor: refuse it here,
+      // so the last good record stays, rather than write one that cannot load.
+      throw new RegistryError(
+        'NOT_SERIALIZABLE',
+        `Instance '${this.id}' has an inline child actor '${inline}' (its logic was passed to invoke or spawn directly), which cannot be persisted or restored; nothing was written, and the last stored state stays. Register the child's logic in setup({ actors }) (e.g. setup({ actors: { worker: logic } })) and invoke or spawn it by that name.`,
+        { details: { id: this.id, child: inline } },
+      );
+    }
+    return snapshot;
   }
 
   /** The current snapshot for display: the persisted one, or the live one when XState cannot persist it. */
@@ -105,7 +179,7 @@ export class Instance {
       );
     }
     const record: InstanceRecord = {
-      format: 'xstate-registry/1',
+      format: RECORD_FORMAT,
       id: this.id,
       type: this.def.type,
       machineVersion: this.def.version,

@@ -2,6 +2,7 @@ import type { AnyActor } from 'xstate';
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
+import { IdempotencyLog } from './idempotency.js';
 import { hasInFlightWork } from './in-flight-work.js';
 import type { Instance } from './instance.js';
 import type { ResolvedMachine } from './machines.js';
@@ -66,6 +67,9 @@ export class Passivation {
   sleep(instance: Instance, timers: readonly PersistedTimer[]): void {
     instance.passive = true;
     this.forget(instance);
+    // Its keys are in its stored record (unless that write failed: then the frozen
+    // state keeps them): a passive instance is a small index entry, not 100 keys.
+    if (!instance.frozen) instance.idempotencyKeys = undefined;
     let next = Number.POSITIVE_INFINITY;
     for (const t of timers) next = Math.min(next, t.dueAt);
     if (next === Number.POSITIVE_INFINITY || this.#stopped) return;
@@ -113,6 +117,8 @@ export class Passivation {
       const decoded = decodeRecord(text, this.#d.machines);
       snapshot = decoded.snapshot;
       timers = decoded.record.timers;
+      const keys = decoded.record.idempotencyKeys;
+      instance.idempotencyKeys = keys ? new IdempotencyLog(keys) : undefined;
     }
     instance.passive = false;
     instance.frozen = undefined;

@@ -1,6 +1,7 @@
 import { RegistryError } from './errors.js';
 import type { Instance } from './instance.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { encodeRecord } from './record.js';
 import type { Store } from './stores/store.js';
 
 export interface PersisterOptions {
@@ -126,14 +127,25 @@ export class Persister {
   }
 
   #serialize(instance: Instance): string {
+    try {
+      const text = this.#encode(instance);
+      instance.persistError = undefined;
+      return text;
+    } catch (err) {
+      if (err instanceof RegistryError) instance.persistError = err;
+      throw err;
+    }
+  }
+
+  #encode(instance: Instance): string {
     let text: string;
     try {
-      text = JSON.stringify(instance.toRecord());
+      text = encodeRecord(instance.toRecord());
     } catch (cause) {
       if (cause instanceof RegistryError) throw cause;
       throw new RegistryError(
         'NOT_SERIALIZABLE',
-        `The state of instance '${instance.id}' cannot be turned into JSON (a BigInt, a cycle, or similar in its context or events); keep context JSON-serialisable.`,
+        `The state of instance '${instance.id}' cannot be stored (${(cause as Error)?.message ?? String(cause)}); keep functions, symbols and class instances out of its context and events.`,
         { cause, details: { id: instance.id } },
       );
     }

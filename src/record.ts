@@ -1,3 +1,4 @@
+import { chooseEncoding, decodeRich, encodeRich, type StateEncoding } from './codec.js';
 import { RegistryError, type SerializedError } from './errors.js';
 import { type IdempotencyEntry, isIdempotencyEntries } from './idempotency.js';
 import { isValidInstanceId } from './instance-id.js';
@@ -5,13 +6,15 @@ import type { PersistedTimer } from './xstate-internals.js';
 
 /**
  * The format tag of the persisted envelope; bumped when its shape changes.
+ * Version 2 added `encoding` (exact state); version 1 records still load.
  *
  * @example
  * ```ts
  * if (record.format !== RECORD_FORMAT) throw new Error('not a registry record');
  * ```
  */
-export const RECORD_FORMAT = 'xstate-registry/1';
+export const RECORD_FORMAT = 'xstate-registry/2';
+const RECORD_FORMAT_V1 = 'xstate-registry/1';
 
 /**
  * The lifecycle of an instance as the registry reports it.
@@ -35,7 +38,7 @@ export type InstanceStatusName = 'running' | 'done' | 'error' | 'stopped';
  * ```
  */
 export interface InstanceRecord {
-  format: typeof RECORD_FORMAT;
+  format: typeof RECORD_FORMAT | typeof RECORD_FORMAT_V1;
   id: string;
   type: string;
   machineVersion: number;
@@ -44,6 +47,8 @@ export interface InstanceRecord {
   updatedAt: number;
   stopReason?: string;
   error?: SerializedError;
+  /** How the state was written (set on records read back; {@link encodeRecord} picks it). */
+  encoding?: StateEncoding;
   /** `actor.getPersistedSnapshot()`: feed back to `createActor(machine, { snapshot })`. */
   snapshot: unknown;
   timers: PersistedTimer[];
@@ -83,7 +88,57 @@ function corrupt(message: string, cause?: unknown): RegistryError {
   );
 }
 
-const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+/** The largest time a `Date` can hold (±8.64e15 ms): beyond it `toISOString()` throws. */
+const MAX_TIME = 8.64e15;
+const isTime = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_TIME;
+
+/**
+ * The JSON text of a record. The state (snapshot and pending delayed events) is
+ * written as plain JSON when it is plain JSON (`"encoding": "json"`, with
+ * `snapshot` and `timers` as in version 1), and in devalue's flat form otherwise
+ * (`"encoding": "devalue"`, both under `state`), so it comes back exactly. The
+ * envelope's other fields are written as they are, so new ones need no change
+ * here. Throws `NOT_SERIALIZABLE` naming the path of a value no encoding holds.
+ *
+ * @example
+ * ```ts
+ * await store.write(record.id, encodeRecord(record));
+ * ```
+ */
+export function encodeRecord(record: InstanceRecord): string {
+  const { snapshot, timers } = record;
+  const state = { snapshot, timers };
+  if (chooseEncoding(state) === 'json') {
+    // The hot path: a record as the registry builds it is written by one
+    // JSON.stringify of the object itself (copying it first costs a fifth more).
+    if (record.format === RECORD_FORMAT && record.encoding === undefined)
+      return `{"encoding":"json",${JSON.stringify(record).slice(1)}`;
+    return JSON.stringify({ ...record, format: RECORD_FORMAT, encoding: 'json' });
+  }
+  const { snapshot: _s, timers: _t, ...envelope } = record;
+  const rich = encodeRich(state, record.id);
+  const head = JSON.stringify({ ...envelope, format: RECORD_FORMAT, encoding: 'devalue' });
+  return `${head.slice(0, -1)},"state":${rich}}`;
+}
+
+function decodeState(r: Record<string, unknown>): void {
+  // Version 1 had no encoding; a version-2 record without one is plain JSON too.
+  const encoding = (
+    r.format === RECORD_FORMAT_V1 ? 'json' : (r.encoding ?? 'json')
+  ) as StateEncoding;
+  if (encoding === 'json') return;
+  if (encoding !== 'devalue')
+    throw corrupt(`The record has an unknown state encoding ${JSON.stringify(r.encoding)}.`);
+  try {
+    const state = decodeRich(r.state);
+    r.snapshot = state.snapshot;
+    r.timers = state.timers;
+    delete r.state;
+  } catch (err) {
+    throw corrupt(`The record's encoded state is damaged (${(err as Error).message}).`, err);
+  }
+}
 
 /**
  * Parses and validates a stored record; throws `CORRUPT_RECORD` with what is
@@ -105,9 +160,9 @@ export function parseRecord(text: string): InstanceRecord {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw))
     throw corrupt('The stored record is not a JSON object.');
   const r = raw as Record<string, unknown>;
-  if (r.format !== RECORD_FORMAT)
+  if (r.format !== RECORD_FORMAT && r.format !== RECORD_FORMAT_V1)
     throw corrupt(
-      `Unknown record format ${JSON.stringify(r.format)}; expected "${RECORD_FORMAT}".`,
+      `Unknown record format ${JSON.stringify(r.format)}; expected "${RECORD_FORMAT}" (or "${RECORD_FORMAT_V1}"). A newer xstate-registry may have written it.`,
     );
   if (!isValidInstanceId(r.id)) throw corrupt('The record has no valid instance id.');
   if (typeof r.type !== 'string' || r.type === '') throw corrupt('The record has no machine type.');
@@ -116,7 +171,19 @@ export function parseRecord(text: string): InstanceRecord {
   if (!STATUSES.has(r.status as InstanceStatusName))
     throw corrupt(`The record has an unknown status ${JSON.stringify(r.status)}.`);
   if (!isTime(r.createdAt) || !isTime(r.updatedAt))
-    throw corrupt('The record has invalid createdAt/updatedAt times.');
+    throw corrupt(
+      `The record has invalid createdAt/updatedAt times (${String(r.createdAt)}, ${String(r.updatedAt)}); times are epoch milliseconds between 0 and ${MAX_TIME}.`,
+    );
+  if (r.stopReason !== undefined && typeof r.stopReason !== 'string')
+    throw corrupt('The record has a stopReason that is not a string.');
+  if (
+    r.error !== undefined &&
+    (!r.error ||
+      typeof (r.error as SerializedError).name !== 'string' ||
+      typeof (r.error as SerializedError).message !== 'string')
+  )
+    throw corrupt('The record has a malformed error (it needs a name and a message).');
+  decodeState(r);
   if (!r.snapshot || typeof r.snapshot !== 'object') throw corrupt('The record has no snapshot.');
   if (!Array.isArray(r.timers)) throw corrupt('The record has no timers array.');
   for (const t of r.timers as unknown[]) {
@@ -130,7 +197,9 @@ export function parseRecord(text: string): InstanceRecord {
       typeof timer.event.type !== 'string' ||
       !isTime(timer.dueAt)
     ) {
-      throw corrupt('The record has a malformed pending delayed event.');
+      throw corrupt(
+        'The record has a malformed pending delayed event (it needs an id, source and target paths, an event with a type, and a due time in range).',
+      );
     }
   }
   if (r.idempotencyKeys !== undefined && !isIdempotencyEntries(r.idempotencyKeys))

@@ -226,7 +226,10 @@ export class Registry<M extends MachineMap = MachineMap> {
     }
     this.#logger = options.logger ?? console.error.bind(console);
     this.#maxPending = options.maxPendingWrites ?? 10_000;
-    this.#idempotency = resolveIdempotency(options.idempotency);
+    this.#idempotency = resolveIdempotency(
+      options.idempotency,
+      options.maxRecordBytes ?? 16 * 1024 * 1024,
+    );
     this.#emitter = new RegistryEmitter((err) => this.#logger('[xstate-registry]', err));
     this.#persister = new Persister({
       store: this.#store,

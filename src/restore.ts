@@ -3,7 +3,7 @@ import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
 import { IdempotencyLog } from './idempotency.js';
 import { persistedHasInFlightWork } from './in-flight-work.js';
-import { Instance } from './instance.js';
+import { Instance, inlineChild } from './instance.js';
 import type { ResolvedMachine } from './machines.js';
 import { type InstanceRecord, parseRecord } from './record.js';
 import type { RegistryEvents } from './registry-events.js';
@@ -99,7 +99,14 @@ export interface DecodedRecord {
  * `CORRUPT_RECORD`, `UNKNOWN_MACHINE` or `MIGRATION_FAILED`.
  */
 export function decodeRecord(text: string, machines: Map<string, ResolvedMachine>): DecodedRecord {
-  const record = parseRecord(text);
+  return decodeParsed(parseRecord(text), machines);
+}
+
+/** {@link decodeRecord} for a record already parsed (and validated) by `parseRecord`. */
+export function decodeParsed(
+  record: InstanceRecord,
+  machines: Map<string, ResolvedMachine>,
+): DecodedRecord {
   const def = machines.get(record.type);
   if (!def) {
     throw new RegistryError(
@@ -108,7 +115,17 @@ export function decodeRecord(text: string, machines: Map<string, ResolvedMachine
       { details: { id: record.id, type: record.type } },
     );
   }
-  return { record, def, ...migrate(record, def) };
+  const decoded = { record, def, ...migrate(record, def) };
+  // Only a running instance is restored into an actor; a finished one is only shown.
+  const inline = record.status === 'running' ? inlineChild(decoded.snapshot) : undefined;
+  if (inline) {
+    throw new RegistryError(
+      'RESTORE_FAILED',
+      `Instance '${record.id}' was stored with an inline child actor '${inline}' (by an older xstate-registry), which XState cannot restore; register the child's logic in setup({ actors }), spawn it by name, and recreate the instance.`,
+      { details: { id: record.id, child: inline } },
+    );
+  }
+  return decoded;
 }
 
 /** The registry's bookkeeping for a decoded record, with no actor yet. */
@@ -177,7 +194,8 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
           { cause: entry.error },
         );
       }
-      id = parseRecord(entry.text).id;
+      const parsed = parseRecord(entry.text);
+      id = parsed.id;
       const home = ctx.store.keyOf?.(id);
       if (home !== undefined && home !== entry.key) {
         throw new RegistryError(
@@ -193,7 +211,7 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
           { details: { id } },
         );
       }
-      const decoded = decodeRecord(entry.text, ctx.machines);
+      const decoded = decodeParsed(parsed, ctx.machines);
       const { record, def, snapshot, migrated } = decoded;
       const instance = instanceFromRecord(decoded);
       if (record.status !== 'running') {

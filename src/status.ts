@@ -29,6 +29,12 @@ export interface InstanceStatus<
   output?: TOutput;
   /** What went wrong, once `status` is `'error'`. */
   error?: SerializedError;
+  /**
+   * Set while the latest state cannot be stored (`NOT_SERIALIZABLE`, e.g. an
+   * inline child actor, or `SNAPSHOT_TOO_LARGE`): `value` and `context` are the
+   * live state, and a restart would resume from the last state that was stored.
+   */
+  persistError?: SerializedError;
   /** Why it was stopped, once `status` is `'stopped'`. */
   stopReason?: string;
   /** ISO 8601 times on the registry's clock. */
@@ -36,12 +42,33 @@ export interface InstanceStatus<
   updatedAt: string;
 }
 
+// What plain JSON cannot show: a BigInt as its digits, a Map or Set as its
+// entries, a repeated object (a cycle) as "[Circular]".
+function viewReplacer(): (key: string, value: unknown) => unknown {
+  // The objects being rendered, from the root down to the current holder.
+  const path: Array<{ original: object; shown: object }> = [];
+  return function (this: object, _key, value) {
+    while (path.length && path[path.length - 1]?.shown !== this) path.pop();
+    if (typeof value === 'bigint') return value.toString();
+    if (!value || typeof value !== 'object') return value;
+    if (path.some((p) => p.original === value)) return '[Circular]';
+    const shown = value instanceof Map || value instanceof Set ? [...value] : value;
+    path.push({ original: value, shown });
+    return shown;
+  };
+}
+
 function jsonCopy(value: unknown): unknown {
   if (value === undefined) return undefined;
   try {
     return JSON.parse(JSON.stringify(value));
   } catch {
-    return null;
+    // A BigInt or a cycle, which exact state allows: show it rather than null.
+    try {
+      return JSON.parse(JSON.stringify(value, viewReplacer()));
+    } catch {
+      return null;
+    }
   }
 }
 
@@ -68,6 +95,10 @@ export function statusOf(instance: Instance, stored?: unknown): InstanceStatus {
   if (instance.status === 'done') status.output = jsonCopy(snapshot.output) ?? null;
   if (instance.error) status.error = { ...instance.error };
   if (instance.stopReason !== undefined) status.stopReason = instance.stopReason;
+  if (instance.persistError && stored === undefined) {
+    const { code, message } = instance.persistError;
+    status.persistError = { name: 'RegistryError', code, message };
+  }
   return status;
 }
 

@@ -136,6 +136,11 @@ export function readTimers(root: AnyActorRef): PersistedTimer[] {
     const source = pathOf(root, entry.source);
     const target = pathOf(root, entry.target);
     if (!source || !target) continue;
+    // An actor XState left running after it was replaced under the same ID (an
+    // orphan, no longer in its parent's children) is not part of the state: its
+    // events, re-addressed by path, would reach the live actor with that ID.
+    if (resolvePath(root, source) !== entry.source || resolvePath(root, target) !== entry.target)
+      continue;
     out.push({ id: entry.id, source, target, event: entry.event, dueAt });
   }
   return out;
@@ -174,6 +179,25 @@ export function restoreTimers(
   overdue.sort((a, b) => a.timer.dueAt - b.timer.dueAt);
   for (const { source, target, timer } of overdue) system._relay(source, target, timer.event);
   return dropped;
+}
+
+/**
+ * `actor.getPersistedSnapshot()`, the same in XState's development and
+ * production builds: the development build throws a generic error on an inline
+ * (unregistered) child while the production one persists the child's logic
+ * object as its `src`. The undocumented `__unsafeAllowInlineActors` option makes
+ * both return the snapshot, so the caller can find the child by its `src` and
+ * name it in its error.
+ *
+ * @example
+ * ```ts
+ * const snapshot = persistedSnapshot(actor); // children[id].src is a string, or the inline logic
+ * ```
+ */
+export function persistedSnapshot(actor: AnyActorRef): unknown {
+  return (
+    actor as unknown as { getPersistedSnapshot(options: unknown): unknown }
+  ).getPersistedSnapshot({ __unsafeAllowInlineActors: true });
 }
 
 /** Called for every snapshot update of any actor in a root's tree (root or child), with the context given to {@link watchSnapshots}. */

@@ -223,3 +223,30 @@ describe('reading one record while running', () => {
     await store.close();
   });
 });
+
+describe('instance IDs that are not well-formed Unicode', () => {
+  // Two IDs with different lone surrogates encode to the same UTF-8 (U+FFFD), so a
+  // store keyed by bytes would give both one record and lose one instance's state.
+  it('are refused with INVALID_INSTANCE_ID before they can share a record with another ID', async () => {
+    const dir = await tempDir();
+    const registry = createRegistry({
+      machines,
+      store: new FileStore({ dir }),
+      durability: 'strict',
+    });
+    await registry.start();
+    for (const id of ['a\ud800', 'a\udc01', '\udfffb']) {
+      await expect(registry.spawnSingleton('counter', id)).rejects.toMatchObject({
+        code: 'INVALID_INSTANCE_ID',
+      });
+    }
+    // A well-formed pair (an emoji) is one code point and stays a valid ID.
+    await registry.spawnSingleton('counter', 'a\ud83d\ude00');
+    await registry.send('a\ud83d\ude00', { type: 'INC' });
+    await registry.close();
+    const again = createRegistry({ machines, store: new FileStore({ dir }) });
+    await again.start();
+    expect((await again.getStatus('a\ud83d\ude00'))?.context).toMatchObject({ count: 1 });
+    await again.close();
+  });
+});

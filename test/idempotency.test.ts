@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpHandler, toNodeListener } from '../src/http/index.js';
-import { MemoryStore, type RegistryError } from '../src/index.js';
+import { createRegistry, MemoryStore, type RegistryError } from '../src/index.js';
 import { createTestRegistry, parseRecord, type TestRegistry } from '../src/testing/index.js';
 import { entries, machines } from './fixtures.js';
 import { ScheduledStore } from './support/scheduled-store.js';
@@ -235,5 +235,34 @@ describe('idempotent events under random interleavings', () => {
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('idempotency bounds against the record size', () => {
+  // The remembered keys live in the record: a retention that can outgrow
+  // maxRecordBytes would make every later write of the instance fail
+  // (SNAPSHOT_TOO_LARGE), unkeyed sends and close() included.
+  it('refuses, at construction, a retention whose keys could fill half the record limit', () => {
+    expect(() =>
+      createRegistry({ machines, maxRecordBytes: 16_000, idempotency: { maxKeys: 100 } }),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  it('keeps an instance writable with the largest keys a valid retention allows', async () => {
+    const r = createRegistry({
+      machines,
+      maxRecordBytes: 16_000,
+      durability: 'strict',
+      idempotency: { maxKeys: 9 },
+    });
+    await r.start();
+    await r.spawnSingleton('counter', 'c');
+    // 256 three-byte characters: the longest key, in its longest UTF-8 form.
+    for (let i = 0; i < 30; i++) {
+      const key = `${String(i).padStart(3, '0')}${'€'.repeat(253)}`;
+      await r.send('c', { type: 'INC' }, { idempotencyKey: key });
+    }
+    await r.send('c', { type: 'INC' });
+    await r.close();
   });
 });

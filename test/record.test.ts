@@ -1,5 +1,12 @@
-import { describe, expect, it } from 'vitest';
-import { parseRecord, safeJsonParse } from '../src/testing/index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMachine } from 'xstate';
+import { MemoryStore } from '../src/index.js';
+import {
+  createTestRegistry,
+  parseRecord,
+  safeJsonParse,
+  type TestRegistry,
+} from '../src/testing/index.js';
 
 describe('safeJsonParse', () => {
   it.each([
@@ -40,9 +47,53 @@ describe('parseRecord', () => {
     ['snapshot', { snapshot: null }],
     ['timers', { timers: {} }],
     ['timer', { timers: [{ id: 't', source: [], target: [], event: {}, dueAt: 1 }] }],
+    ['createdAt out of range', { createdAt: 1e300 }],
+    ['negative updatedAt', { updatedAt: -5 }],
+    [
+      'timer due time out of range',
+      { timers: [{ id: 't', source: [], target: [], event: { type: 'X' }, dueAt: 1e300 }] },
+    ],
+    ['stopReason', { stopReason: 42 }],
+    ['error', { error: { message: 1 } }],
+    ['encoding', { format: 'xstate-registry/2', encoding: 'yaml' }],
+    ['encoded state', { format: 'xstate-registry/2', encoding: 'devalue', state: [[5, 9]] }],
+    ['newer format', { format: 'xstate-registry/3' }],
   ])('rejects a bad %s with CORRUPT_RECORD', (_name, patch) => {
     expect(() => parseRecord(JSON.stringify({ ...good, ...patch }))).toThrow(
       expect.objectContaining({ code: 'CORRUPT_RECORD' }),
     );
+  });
+});
+
+describe('validation at load', () => {
+  let r: TestRegistry<any> | undefined;
+  afterEach(() => r?.close().catch(() => {}));
+  const m = createMachine({ initial: 'a', states: { a: {} } });
+  const record = (id: string, patch: object) =>
+    JSON.stringify({
+      format: 'xstate-registry/2',
+      encoding: 'json',
+      id,
+      type: 'm',
+      machineVersion: 1,
+      status: 'running',
+      createdAt: 1,
+      updatedAt: 2,
+      snapshot: { status: 'active', value: 'a', historyValue: {}, context: {}, children: {} },
+      timers: [],
+      ...patch,
+    });
+
+  it('a record with an out-of-range time is set aside with its reason, and list() still works', async () => {
+    const store = new MemoryStore();
+    store.inject('good', record('good', {}));
+    store.inject('far', record('far', { createdAt: 1e300 }));
+    store.inject('done-far', record('done-far', { status: 'done', updatedAt: 9e15 }));
+    r = await createTestRegistry({ machines: { m }, store });
+    expect([...store.quarantined.keys()].sort()).toEqual(['done-far', 'far']);
+    expect(store.quarantined.get('far')?.reason).toMatch(/^CORRUPT_RECORD: .*createdAt\/updatedAt/);
+    const page = await r.list();
+    expect(page.items.map((s) => s.id)).toEqual(['good']);
+    expect(page.items[0]?.createdAt).toBe('1970-01-01T00:00:00.001Z');
   });
 });

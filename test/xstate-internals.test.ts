@@ -239,3 +239,26 @@ describe('delayed events across a registry restart (simulated clock)', () => {
     expect((await r.getStatus('rem'))?.status).toBe('done');
   });
 });
+
+describe('readTimers and orphaned actors', () => {
+  it('leaves out the timers of an actor XState left running outside the tree under a live ID', () => {
+    const kid = createMachine({
+      initial: 'idle',
+      states: { idle: { after: { 250: 'busy' } }, busy: {} },
+    });
+    const root = createActor(
+      setup({ actors: { kid } }).createMachine({ invoke: { id: 'kid', src: 'kid' } }),
+      { clock: new SimulatedClock() },
+    );
+    root.start();
+    // An orphan: running in the root's system, parented to the root, with the live child's ID.
+    const orphan = createActor(kid, { parent: root, id: 'kid' } as never);
+    orphan.start();
+    const scheduled = (root.system as unknown as { _snapshot: { _scheduledEvents: object } })
+      ._snapshot._scheduledEvents;
+    expect(Object.keys(scheduled)).toHaveLength(2);
+    // Re-addressed by path, the orphan's event would reach the live 'kid' at the orphan's time.
+    expect(readTimers(root)).toHaveLength(1);
+    root.stop();
+  });
+});

@@ -66,7 +66,13 @@ export function errorResponse(err: unknown, headers: Record<string, string> = {}
       : new HttpError('INTERNAL', 'The server failed to handle the request; see its logs.', {
           cause: err,
         });
-  const status = STATUS[error.code as RegistryErrorCode | HttpErrorCode] ?? 500;
+  // A record this process cannot decode (a rolling deploy) was left for a process
+  // that can: a retry, which a load balancer may send to another replica, will do.
+  const leftForAnother = error.details.leftForAnotherProcess === true;
+  const status = leftForAnother
+    ? 503
+    : (STATUS[error.code as RegistryErrorCode | HttpErrorCode] ?? 500);
+  if (leftForAnother && !('retry-after' in headers)) headers = { ...headers, 'retry-after': '1' };
   const body =
     status >= 500
       ? { code: error.code, message: maskPaths(error.message) }

@@ -119,7 +119,7 @@ export class PostgresStore implements ClusterStore {
             created_at bigint,
             updated_at bigint,
             record text,
-            machine_version integer,
+            machine_version bigint,
             owner text,
             lease_expires_at timestamptz,
             epoch bigint NOT NULL DEFAULT 0
@@ -134,8 +134,9 @@ export class PostgresStore implements ClusterStore {
       if (version === 1) {
         // Run once every process runs this version: older ones write jsonb.
         await client.query(`
-          ALTER TABLE ${this.#t} ADD COLUMN IF NOT EXISTS machine_version integer;
-          UPDATE ${this.#t} SET machine_version = (record->>'machineVersion')::integer WHERE record IS NOT NULL;
+          ALTER TABLE ${this.#t} ADD COLUMN IF NOT EXISTS machine_version bigint;
+          UPDATE ${this.#t} SET machine_version = (record->>'machineVersion')::bigint
+            WHERE jsonb_typeof(record->'machineVersion') = 'number' AND record->>'machineVersion' ~ '^[0-9]{1,18}$';
           ALTER TABLE ${this.#t} ALTER COLUMN record TYPE text USING record::text;
         `);
       }
@@ -154,6 +155,13 @@ export class PostgresStore implements ClusterStore {
 
   async claim(id: string): Promise<ClaimResult> {
     this.#assertOpen();
+    if (LONE_SURROGATE.test(id)) {
+      throw new RegistryError(
+        'INVALID_INSTANCE_ID',
+        `Instance ID ${JSON.stringify(id)} has a lone surrogate (not well-formed Unicode), which PostgreSQL text cannot hold: it would be stored as U+FFFD and share a row with other IDs. Use well-formed IDs with PostgresStore.`,
+        { details: { id: JSON.stringify(id) } },
+      );
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
       const { rows } = await this.#pool.query(
         `INSERT INTO ${this.#t} AS t (id, owner, lease_expires_at, epoch)
@@ -209,6 +217,8 @@ export class PostgresStore implements ClusterStore {
 
   async read(id: string): Promise<string | undefined> {
     this.#assertOpen();
+    // Never stored (claim refuses it); querying would match the row of another ID.
+    if (LONE_SURROGATE.test(id)) return undefined;
     const { rows } = await this.#pool.query(
       `SELECT record FROM ${this.#t} WHERE id = $1 AND record IS NOT NULL`,
       [id],
@@ -260,8 +270,12 @@ export class PostgresStore implements ClusterStore {
     let only = '';
     if (decodable) {
       // Records of other types or newer versions are left for a process that has them.
-      params.push([...decodable.keys()], [...decodable.values()]);
-      only = `AND EXISTS (SELECT 1 FROM unnest($2::text[], $3::integer[]) AS k(type, version)
+      // A version past bigint's range is newer than any row (whose column is then NULL).
+      params.push(
+        [...decodable.keys()],
+        [...decodable.values()].map((v) => Math.min(v, 9e18)),
+      );
+      only = `AND EXISTS (SELECT 1 FROM unnest($2::text[], $3::bigint[]) AS k(type, version)
                 WHERE k.type = t.type AND (t.machine_version IS NULL OR t.machine_version <= k.version))`;
     }
     const { rows } = await this.#pool.query(
@@ -376,6 +390,12 @@ export class PostgresStore implements ClusterStore {
       );
   }
 }
+
+/**
+ * A UTF-16 surrogate without its pair. The driver sends text as UTF-8, where such
+ * a code unit becomes U+FFFD: distinct IDs would then name one row.
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** The envelope fields a row indexes, read from the record text; refuses text a `text` column cannot hold. */
 function envelopeOf(

@@ -1,0 +1,300 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { assign, createMachine, raise, setup } from 'xstate';
+import { MemoryStore } from '../src/index.js';
+import { createTestRegistry, parseRecord, type TestRegistry } from '../src/testing/index.js';
+
+let r: TestRegistry<any>;
+afterEach(() => r?.close().catch(() => {}));
+
+/** One of every value kind the exact-state guarantee covers. */
+function everyKind(): Record<string, unknown> {
+  const shared = { s: 1 };
+  const inMap = { name: 'cycle' } as Record<string, unknown>;
+  inMap.self = inMap;
+  // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+  const holes = [1, , 3, undefined];
+  return {
+    plain: { a: 1, b: 'two', c: [true, null] },
+    missing: undefined,
+    holes,
+    nan: Number.NaN,
+    inf: Number.POSITIVE_INFINITY,
+    ninf: Number.NEGATIVE_INFINITY,
+    nzero: -0,
+    date: new Date(Date.UTC(2026, 10, 27, 20, 0, 0, 123)),
+    map: new Map<unknown, unknown>([
+      ['k', { v: 1 }],
+      [2, new Set(['x'])],
+    ]),
+    set: new Set([1, 'a', undefined]),
+    big: 12345678901234567890n,
+    regex: /a+b/gi,
+    bytes: new Uint8Array([0, 1, 255]),
+    floats: new Float64Array([0.5, -0, Number.NaN]),
+    shared: [shared, shared],
+    cyclicInMap: new Map([['c', inMap]]),
+    nul: 'a\u0000b',
+  };
+}
+
+function expectExact(actual: Record<string, unknown>, expected: Record<string, unknown>): void {
+  expect(actual).toStrictEqual(expected);
+  // toStrictEqual checks class, undefined keys and holes; these pin what it does not.
+  expect(Object.keys(actual)).toEqual(Object.keys(expected));
+  expect('missing' in actual).toBe(true);
+  expect(Object.is(actual.nzero, -0)).toBe(true);
+  expect(1 in (actual.holes as unknown[])).toBe(false);
+  expect(3 in (actual.holes as unknown[])).toBe(true);
+  const shared = actual.shared as object[];
+  expect(shared[0]).toBe(shared[1]);
+  const inMap = (actual.cyclicInMap as Map<string, { self: unknown }>).get('c');
+  expect(inMap?.self).toBe(inMap);
+}
+
+const keeper = setup({
+  types: { context: {} as { data: Record<string, unknown> }, input: {} as Record<string, unknown> },
+}).createMachine({
+  context: ({ input }) => ({ data: input }),
+  on: { PING: { actions: assign({ data: ({ context }) => context.data }) } },
+});
+
+describe('exact state across a restart', () => {
+  it('context holding every value kind comes back exactly (and from the input)', async () => {
+    r = await createTestRegistry({ machines: { keeper } });
+    await r.spawnSingleton('keeper', 'k', { input: everyKind() });
+    await r.flush();
+    expect(JSON.parse(r.store.peek('k') ?? '')).toMatchObject({
+      format: 'xstate-registry/2',
+      encoding: 'devalue',
+    });
+    r = await r.restart();
+    expectExact(r.get('k')?.getSnapshot().context.data, everyKind());
+    r = await r.restart();
+    expectExact(r.get('k')?.getSnapshot().context.data, everyKind());
+  });
+
+  it('a data item declared without a value ({ i: undefined }) still exists after a restart', async () => {
+    // As generated from SCXML <data id="i"/>: reading an undeclared item is a ReferenceError.
+    const scxml = createMachine({
+      context: { i: undefined as number | undefined },
+      initial: 'run',
+      states: {
+        run: {
+          on: {
+            STEP: {
+              actions: assign(({ context }) => {
+                if (!('i' in context)) throw new ReferenceError('i is not defined');
+                return { i: (context.i ?? 0) + 1 };
+              }),
+            },
+          },
+        },
+      },
+    });
+    r = await createTestRegistry({ machines: { scxml } });
+    await r.spawnSingleton('scxml', 's');
+    r = await r.restart();
+    await r.send('s', { type: 'STEP' });
+    expect(await r.getStatus('s')).toMatchObject({ status: 'running', context: { i: 1 } });
+  });
+
+  it('the payload of a pending delayed event comes back exactly', async () => {
+    const later = setup({
+      types: { context: {} as { got?: Record<string, unknown> } },
+    }).createMachine({
+      context: {},
+      initial: 'waiting',
+      states: {
+        waiting: {
+          entry: raise(() => ({ type: 'LATER', payload: everyKind() }), { delay: 1000 }),
+          on: {
+            LATER: {
+              target: 'got',
+              actions: assign({
+                got: ({ event }) => (event as unknown as { payload: never }).payload,
+              }),
+            },
+          },
+        },
+        got: {},
+      },
+    });
+    r = await createTestRegistry({ machines: { later } });
+    await r.spawnSingleton('later', 'l');
+    r = await r.restart();
+    r.clock.increment(1000);
+    const snapshot = r.get('l')?.getSnapshot();
+    expect(snapshot?.value).toBe('got');
+    expectExact(snapshot?.context.got, everyKind());
+  });
+
+  it('output and errors come back exactly', async () => {
+    const finisher = createMachine({
+      initial: 'a',
+      states: { a: { on: { DONE: 'b' } }, b: { type: 'final' } },
+      output: () => ({ when: new Date(5), tally: new Map([['x', 1n]]), none: undefined }),
+    });
+    const failer = createMachine({
+      on: {
+        FAIL: {
+          actions: () => {
+            throw Object.assign(new TypeError('bad input'), { code: 'E_BAD' });
+          },
+        },
+      },
+    });
+    r = await createTestRegistry({ machines: { finisher, failer } });
+    await r.spawnSingleton('finisher', 'f');
+    await r.spawnSingleton('failer', 'e');
+    await r.send('f', { type: 'DONE' });
+    await r.send('e', { type: 'FAIL' }).catch(() => {});
+    await r.flush();
+    r = await r.restart();
+    const out = (parseRecord(r.store.peek('f') ?? '').snapshot as { output: unknown }).output;
+    expect(out).toStrictEqual({ when: new Date(5), tally: new Map([['x', 1n]]), none: undefined });
+    const failed = parseRecord(r.store.peek('e') ?? '');
+    expect(failed.status).toBe('error');
+    const error = (failed.snapshot as { error: TypeError & { code: string } }).error;
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toBe('bad input');
+    expect(error.code).toBe('E_BAD');
+  });
+
+  it('a plain-JSON state is written as readable plain JSON', async () => {
+    r = await createTestRegistry({ machines: { keeper } });
+    await r.spawnSingleton('keeper', 'p', { input: { a: 1, list: ['x', { y: null }] } });
+    await r.flush();
+    const stored = JSON.parse(r.store.peek('p') ?? '');
+    expect(stored).toMatchObject({
+      format: 'xstate-registry/2',
+      encoding: 'json',
+      snapshot: { context: { data: { a: 1, list: ['x', { y: null }] } } },
+      timers: [],
+    });
+  });
+});
+
+describe('getStatus, a JSON view of exact state', () => {
+  it('shows a BigInt, a Map, a Set and a cycle instead of a null context', async () => {
+    const cyclic = new Map<string, unknown>();
+    cyclic.set('me', cyclic);
+    r = await createTestRegistry({ machines: { keeper } });
+    await r.spawnSingleton('keeper', 'v', {
+      input: { big: 10n, map: new Map([['k', 1]]), set: new Set(['x']), cyclic, n: 1 },
+    });
+    expect((await r.getStatus('v'))?.context).toEqual({
+      data: { big: '10', map: [['k', 1]], set: ['x'], cyclic: [['me', '[Circular]']], n: 1 },
+    });
+  });
+});
+
+describe('what cannot be stored is refused at write time, naming the path', () => {
+  class Customer {
+    name = 'Ada';
+  }
+  it.each([
+    ['a function', { customer: { onSave: () => {} } }, 'context.data.customer.onSave'],
+    ['a symbol', { tag: Symbol('t') }, 'context.data.tag'],
+    ['a class instance', { list: [1, new Customer()] }, 'context.data.list[1]'],
+  ])('%s: NOT_SERIALIZABLE, and the last good record stays', async (_name, bad, path) => {
+    const holder = setup({
+      types: { context: {} as { data: unknown } },
+    }).createMachine({
+      context: { data: { ok: true } },
+      on: {
+        SET: {
+          actions: assign({ data: ({ event }) => (event as unknown as { data: unknown }).data }),
+        },
+      },
+    });
+    r = await createTestRegistry({ machines: { holder } });
+    await r.spawnSingleton('holder', 'h');
+    await r.flush();
+    const good = r.store.peek('h');
+    r.on('error', () => {});
+    r.get('h')?.send({ type: 'SET', data: bad } as never);
+    const err = await r.flush().catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'NOT_SERIALIZABLE',
+      details: { id: 'h', path },
+      message: expect.stringContaining(path),
+    });
+    expect(r.store.peek('h')).toBe(good);
+  });
+});
+
+describe('cycles', () => {
+  it('a cycle of plain objects in context, which XState cannot persist, is refused with what to do', async () => {
+    const node: Record<string, unknown> = { name: 'loop' };
+    node.self = node;
+    r = await createTestRegistry({ machines: { keeper } });
+    r.on('error', () => {});
+    await r.spawnSingleton('keeper', 'c', { input: { node } });
+    await expect(r.flush()).rejects.toMatchObject({
+      code: 'NOT_SERIALIZABLE',
+      message: expect.stringMatching(/cycle.*Map or Set/),
+    });
+  });
+
+  it('a cyclic delayed event payload comes back cyclic', async () => {
+    const payload: Record<string, unknown> = { n: 1 };
+    payload.again = payload;
+    const later = createMachine({
+      initial: 'waiting',
+      context: { got: null as unknown },
+      states: {
+        waiting: {
+          entry: raise({ type: 'LATER', payload } as never, { delay: 10 }),
+          on: {
+            LATER: { target: 'got', actions: assign({ got: ({ event }) => event.payload.again }) },
+          },
+        },
+        got: {},
+      },
+    });
+    r = await createTestRegistry({ machines: { later } });
+    await r.spawnSingleton('later', 'l');
+    r = await r.restart();
+    const timers = parseRecord(r.store.peek('l') ?? '').timers;
+    const stored = timers[0]?.event.payload as Record<string, unknown>;
+    expect(stored.again).toBe(stored);
+  });
+});
+
+describe('records of format version 1', () => {
+  it('still load', async () => {
+    const store = new MemoryStore();
+    store.inject(
+      'old',
+      JSON.stringify({
+        format: 'xstate-registry/1',
+        id: 'old',
+        type: 'keeper',
+        machineVersion: 1,
+        status: 'running',
+        createdAt: 1,
+        updatedAt: 2,
+        snapshot: {
+          status: 'active',
+          value: {},
+          historyValue: {},
+          context: { data: { n: 1, at: '2026-01-01T00:00:00.000Z' } },
+          children: {},
+        },
+        timers: [],
+      }),
+    );
+    r = await createTestRegistry({ machines: { keeper }, store });
+    expect(store.quarantined.size).toBe(0);
+    expect(r.get('old')?.getSnapshot().context).toEqual({
+      data: { n: 1, at: '2026-01-01T00:00:00.000Z' },
+    });
+    await r.send('old', { type: 'PING' });
+    await r.flush();
+    expect(JSON.parse(store.peek('old') ?? '')).toMatchObject({
+      format: 'xstate-registry/2',
+      encoding: 'json',
+      createdAt: 1,
+    });
+  });
+});
