@@ -10,7 +10,18 @@
  * entry, so every `after` is scheduled again). A restart must keep all of it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AnyActorRef, type AnyStateMachine, cancel, createActor, raise, setup } from 'xstate';
+import {
+  type AnyActorRef,
+  type AnyStateMachine,
+  assign,
+  cancel,
+  createActor,
+  createMachine,
+  raise,
+  sendParent,
+  sendTo,
+  setup,
+} from 'xstate';
 import { createTestRegistry, TestClock, type TestRegistry } from '../src/testing/index.js';
 
 const START = Date.UTC(2026, 0, 1);
@@ -35,7 +46,7 @@ const reentered = counting.createMachine({
 });
 
 /** PING schedules TICK under the one ID `tick`; STOP cancels it. */
-const pinger = counting.createMachine({
+const raiser = counting.createMachine({
   context: { ticks: 0 },
   on: {
     PING: { actions: raise({ type: 'TICK' }, { delay: 1000, id: 'tick' }) },
@@ -43,6 +54,40 @@ const pinger = counting.createMachine({
     TICK: { actions: tick },
   },
 });
+
+/** The same with a delayed sendTo a child, which answers TOCK. */
+const echo = createMachine({ on: { TICK: { actions: sendParent({ type: 'TOCK' }) } } });
+const sender = setup({
+  types: { context: {} as { ticks: number } },
+  actors: { echo },
+}).createMachine({
+  context: { ticks: 0 },
+  invoke: { id: 'kid', src: 'echo' },
+  on: {
+    PING: { actions: sendTo('kid', { type: 'TICK' }, { delay: 1000, id: 'tick' }) },
+    STOP: { actions: cancel('tick') },
+    TOCK: { actions: assign({ ticks: ({ context }) => context.ticks + 1 }) },
+  },
+});
+/** Leaving `a` after 100 ms cancels the X it raised for 200 ms. */
+const leaver = counting.createMachine({
+  context: { ticks: 0 },
+  initial: 'a',
+  on: { X: { actions: tick } },
+  states: {
+    a: {
+      entry: raise({ type: 'X' }, { delay: 200, id: 'x' }),
+      exit: cancel('x'),
+      after: { 100: 'b' },
+    },
+    b: {},
+  },
+});
+
+const pingers = [
+  ['raise', raiser],
+  ['sendTo', sender],
+] as const;
 
 type Step = { send: string } | { advance: number } | 'restart' | { down: number };
 
@@ -94,33 +139,45 @@ describe('delayed events XState scheduled twice under one ID survive restarts', 
     expect(seen).toEqual(same(seen));
   });
 
-  it('a delayed raise with an explicit ID sent twice fires twice, and the newer one cannot be cancelled once the older fired', async () => {
-    const seen = await run(pinger, [
-      { send: 'PING' },
-      { advance: 500 },
-      { send: 'PING' },
-      'restart',
-      { advance: 500 }, // the first fires, and removes XState's record of the second
-      'restart',
-      { send: 'STOP' }, // so this cancels nothing
-      { advance: 1000 },
-    ]);
-    expect(seen.at(-1)?.[0]).toBe(2);
-    expect(seen).toEqual(same(seen));
-  });
+  it.each(pingers)(
+    'a delayed %s with an explicit ID sent twice fires twice, and the newer one cannot be cancelled once the older fired',
+    async (_name, pinger) => {
+      const seen = await run(pinger, [
+        { send: 'PING' },
+        { advance: 500 },
+        { send: 'PING' },
+        'restart',
+        { advance: 500 }, // the first fires, and removes XState's record of the second
+        'restart',
+        { send: 'STOP' }, // so this cancels nothing
+        { advance: 1000 },
+      ]);
+      expect(seen.at(-1)?.[0]).toBe(2);
+      expect(seen).toEqual(same(seen));
+    },
+  );
 
-  it('both fall due while nothing hosts the actor: both are delivered at start, and a later ID is cancellable', async () => {
-    const seen = await run(pinger, [
-      { send: 'PING' },
-      { advance: 500 },
-      { send: 'PING' },
-      { down: 2000 },
-      { send: 'PING' },
-      'restart',
-      { send: 'STOP' },
-      { advance: 2000 },
-    ]);
-    expect(seen.at(-1)?.[0]).toBe(2);
+  it.each(pingers)(
+    '%s: both fall due while nothing hosts the actor: both are delivered at start, and a later ID is cancellable',
+    async (_name, pinger) => {
+      const seen = await run(pinger, [
+        { send: 'PING' },
+        { advance: 500 },
+        { send: 'PING' },
+        { down: 2000 },
+        { send: 'PING' },
+        'restart',
+        { send: 'STOP' },
+        { advance: 2000 },
+      ]);
+      expect(seen.at(-1)?.[0]).toBe(2);
+      expect(seen).toEqual(same(seen));
+    },
+  );
+
+  it('overdue events at start fire oldest first as their timeouts would: one an earlier one cancelled does not', async () => {
+    const seen = await run(leaver, [{ down: 500 }, { advance: 500 }]);
+    expect(seen.at(-1)?.[0]).toBe(0);
     expect(seen).toEqual(same(seen));
   });
 });
