@@ -29,6 +29,8 @@ import { createTestRegistry, TestClock, type TestRegistry } from '../src/testing
 import { readTimers, trackTimers } from '../src/xstate-internals.js';
 
 const RUNS = Number(process.env.RESTART_EQUIVALENCE_RUNS ?? 2000);
+// Generous for a loaded machine (a run takes about 5 ms alone), and grows with the runs asked for.
+const timeout = RUNS * 50;
 const START = Date.UTC(2026, 0, 1);
 
 /** A value of each kind the exact-state guarantee covers, made from a number. */
@@ -273,93 +275,88 @@ function event(step: { send: number; kind: number }, i: number) {
 }
 
 describe('restart equivalence with bare XState', () => {
-  it(
-    `holds over ${RUNS} random machines, restarted after every step`,
-    async () => {
-      let checked = 0;
-      let orphaned = 0;
-      await fc.assert(
-        fc.asyncProperty(machineSpec, steps, async (spec, plan) => {
-          let machine: AnyStateMachine;
-          try {
-            machine = buildMachine(spec);
-          } catch {
-            return; // a configuration XState itself refuses
-          }
-          const bareClock = new TestClock(START);
-          const bare = createActor(machine, { clock: bareClock });
-          trackTimers(bare, bareClock);
-          bare.start();
+  it(`holds over ${RUNS} random machines, restarted after every step`, { timeout }, async () => {
+    let checked = 0;
+    let orphaned = 0;
+    await fc.assert(
+      fc.asyncProperty(machineSpec, steps, async (spec, plan) => {
+        let machine: AnyStateMachine;
+        try {
+          machine = buildMachine(spec);
+        } catch {
+          return; // a configuration XState itself refuses
+        }
+        const bareClock = new TestClock(START);
+        const bare = createActor(machine, { clock: bareClock });
+        trackTimers(bare, bareClock);
+        bare.start();
 
-          const store = new MemoryStore();
-          const clock = new TestClock(START);
-          const errors: unknown[] = [];
-          let r: TestRegistry<any> = await createTestRegistry({
-            machines: { m: machine },
-            store,
-            clock,
-          });
-          r.on('error', (e) => errors.push(e));
-          try {
-            await r.spawnSingleton('m', 'x');
-            const compare = () => {
-              const hosted = r.get('x');
-              if (hasOrphans(bare)) {
-                orphaned++;
-                return false;
-              }
-              if (bare.getSnapshot().status !== 'active') {
-                expect(hosted?.getSnapshot().status ?? 'gone').not.toBe('active');
-                return false;
-              }
-              expect(hosted).toBeDefined();
-              expect(view(hosted as AnyActorRef)).toStrictEqual(view(bare));
-              expect(timersOf(hosted as AnyActorRef)).toStrictEqual(timersOf(bare));
-              return true;
-            };
-            if (!compare()) return;
-            for (const [i, step] of plan.entries()) {
-              if ('send' in step) {
-                bare.send(event(step, i));
-                r.get('x')?.send(event(step, i));
-              } else {
-                bareClock.increment(step.advance);
-                clock.increment(step.advance);
-              }
-              await r.close();
-              r = await createTestRegistry({ machines: { m: machine }, store, clock });
-              r.on('error', (e) => errors.push(e));
-              expect(store.quarantined.size).toBe(0);
-              if (!compare()) return;
+        const store = new MemoryStore();
+        const clock = new TestClock(START);
+        const errors: unknown[] = [];
+        let r: TestRegistry<any> = await createTestRegistry({
+          machines: { m: machine },
+          store,
+          clock,
+        });
+        r.on('error', (e) => errors.push(e));
+        try {
+          await r.spawnSingleton('m', 'x');
+          const compare = () => {
+            const hosted = r.get('x');
+            if (hasOrphans(bare)) {
+              orphaned++;
+              return false;
             }
-            expect(errors).toEqual([]);
-            checked++;
-            if (process.env.RESTART_EQUIVALENCE_STATS && plan.length === 8)
-              console.log({ checked, orphaned });
-          } finally {
-            bare.stop();
+            if (bare.getSnapshot().status !== 'active') {
+              expect(hosted?.getSnapshot().status ?? 'gone').not.toBe('active');
+              return false;
+            }
+            expect(hosted).toBeDefined();
+            expect(view(hosted as AnyActorRef)).toStrictEqual(view(bare));
+            expect(timersOf(hosted as AnyActorRef)).toStrictEqual(timersOf(bare));
+            return true;
+          };
+          if (!compare()) return;
+          for (const [i, step] of plan.entries()) {
+            if ('send' in step) {
+              bare.send(event(step, i));
+              r.get('x')?.send(event(step, i));
+            } else {
+              bareClock.increment(step.advance);
+              clock.increment(step.advance);
+            }
             await r.close();
+            r = await createTestRegistry({ machines: { m: machine }, store, clock });
+            r.on('error', (e) => errors.push(e));
+            expect(store.quarantined.size).toBe(0);
+            if (!compare()) return;
           }
-        }),
-        {
-          numRuns: RUNS,
-          // Replays a failure: RESTART_EQUIVALENCE_SEED=<seed> RESTART_EQUIVALENCE_PATH=<path>.
-          ...(process.env.RESTART_EQUIVALENCE_SEED
-            ? {
-                seed: Number(process.env.RESTART_EQUIVALENCE_SEED),
-                path: process.env.RESTART_EQUIVALENCE_PATH,
-              }
-            : {}),
-        },
-      );
-      // Most generated machines are valid and run to the end: the property was not vacuous.
-      if (!process.env.RESTART_EQUIVALENCE_SEED) {
-        expect(checked).toBeGreaterThan(RUNS / 2);
-        // Runs where XState orphaned a child are skipped; they must stay rare.
-        expect(orphaned).toBeLessThan(RUNS / 10);
-      }
-      // Generous for a loaded machine (a run takes about 5 ms alone), and it grows with RESTART_EQUIVALENCE_RUNS.
-    },
-    RUNS * 50,
-  );
+          expect(errors).toEqual([]);
+          checked++;
+          if (process.env.RESTART_EQUIVALENCE_STATS && plan.length === 8)
+            console.log({ checked, orphaned });
+        } finally {
+          bare.stop();
+          await r.close();
+        }
+      }),
+      {
+        numRuns: RUNS,
+        // Replays a failure: RESTART_EQUIVALENCE_SEED=<seed> RESTART_EQUIVALENCE_PATH=<path>.
+        ...(process.env.RESTART_EQUIVALENCE_SEED
+          ? {
+              seed: Number(process.env.RESTART_EQUIVALENCE_SEED),
+              path: process.env.RESTART_EQUIVALENCE_PATH,
+            }
+          : {}),
+      },
+    );
+    // Most generated machines are valid and run to the end: the property was not vacuous.
+    if (!process.env.RESTART_EQUIVALENCE_SEED) {
+      expect(checked).toBeGreaterThan(RUNS / 2);
+      // Runs where XState orphaned a child are skipped; they must stay rare.
+      expect(orphaned).toBeLessThan(RUNS / 10);
+    }
+  });
 });
