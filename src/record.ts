@@ -195,10 +195,11 @@ export function parseRecord(text: string): InstanceRecord {
       !Array.isArray(timer.target) ||
       !timer.event ||
       typeof timer.event.type !== 'string' ||
-      !isTime(timer.dueAt)
+      !isTime(timer.dueAt) ||
+      (timer.uncancellable !== undefined && timer.uncancellable !== true)
     ) {
       throw corrupt(
-        'The record has a malformed pending delayed event (it needs an id, source and target paths, an event with a type, and a due time in range).',
+        'The record has a malformed pending delayed event (it needs an id, source and target paths, an event with a type, a due time in range, and `uncancellable` true or absent).',
       );
     }
   }

@@ -53,6 +53,14 @@ describe('parseRecord', () => {
       'timer due time out of range',
       { timers: [{ id: 't', source: [], target: [], event: { type: 'X' }, dueAt: 1e300 }] },
     ],
+    [
+      'timer uncancellable flag',
+      {
+        timers: [
+          { id: 't', source: [], target: [], event: { type: 'X' }, dueAt: 1, uncancellable: 'yes' },
+        ],
+      },
+    ],
     ['stopReason', { stopReason: 42 }],
     ['error', { error: { message: 1 } }],
     ['encoding', { format: 'xstate-registry/2', encoding: 'yaml' }],

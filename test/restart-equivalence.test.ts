@@ -29,6 +29,8 @@ import { createTestRegistry, TestClock, type TestRegistry } from '../src/testing
 import { readTimers, trackTimers } from '../src/xstate-internals.js';
 
 const RUNS = Number(process.env.RESTART_EQUIVALENCE_RUNS ?? 2000);
+// Generous for a loaded machine (a run takes about 5 ms alone), and grows with the runs asked for.
+const timeout = RUNS * 50;
 const START = Date.UTC(2026, 0, 1);
 
 /** A value of each kind the exact-state guarantee covers, made from a number. */
@@ -273,7 +275,7 @@ function event(step: { send: number; kind: number }, i: number) {
 }
 
 describe('restart equivalence with bare XState', () => {
-  it(`holds over ${RUNS} random machines, restarted after every step`, async () => {
+  it(`holds over ${RUNS} random machines, restarted after every step`, { timeout }, async () => {
     let checked = 0;
     let orphaned = 0;
     await fc.assert(
