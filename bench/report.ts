@@ -4,7 +4,7 @@
  * of N rounds) and, where the row names a scenario, on instruction counts.
  * Verdicts are computed here from the numbers, never written by hand.
  */
-import { markdownTable, type Stat } from './harness.js';
+import { fmtBytes, markdownTable, type Stat } from './harness.js';
 
 /** What a figure must reach: its text in the table and the check on a ratio (or a byte difference). */
 export interface Target {
@@ -77,7 +77,7 @@ export function addRow(spec: RowSpec): void {
 }
 
 const fmtRatio = (by: RowSpec['by'], v: number) =>
-  by === 'ratio' ? `${v.toFixed(2)}x` : `${v >= 0 ? '+' : ''}${Math.round(v)} B`;
+  by === 'ratio' ? `${v.toFixed(2)}x` : `${v >= 0 ? '+' : ''}${fmtBytes(v)}`;
 
 /** The instruction ratio of a scenario, oriented like the row's wall-clock ratio. */
 function instructionRatio(spec: RowSpec, c: Counted): number {

@@ -6,7 +6,8 @@
  * the target (issue 13's table where it sets one) and whether it is met.
  * It measures the built package (dist/), as users run it: the npm script
  * builds first and passes --expose-gc.
- * BENCH_QUICK=1 runs small counts (a smoke run; its figures mean little).
+ * BENCH_QUICK=1 runs small counts (a smoke run; its figures mean little);
+ * BENCH_ONLY=instructions runs the instruction counts alone.
  */
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -551,6 +552,11 @@ async function instructions(): Promise<Counts> {
 }
 
 console.log(header());
+if (process.env.BENCH_ONLY === 'instructions') {
+  // The instruction counts alone (a few minutes), e.g. to check their repeatability.
+  console.log(renderCounts(await instructions()));
+  process.exit(0);
+}
 console.log(
   `Counts: ${N.toLocaleString('en-US')} creations, ${(N * 5).toLocaleString('en-US')} events, ${STORED.toLocaleString('en-US')} stored instances, soak ${SOAK.toLocaleString('en-US')}; ${ROUNDS} alternated rounds per row${QUICK ? ' (BENCH_QUICK)' : ''}`,
 );
