@@ -27,13 +27,16 @@ import type { Counted, Counts } from './report.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..');
-export const NODE_FLAGS = [
-  '--hash-seed=1',
-  '--random-seed=1',
-  '--single-threaded-gc',
-  '--no-memory-reducer',
-  '--expose-gc',
-];
+/** BENCH_COUNT_NODE_FLAGS replaces them (e.g. with --predictable: exactly repeatable, but the optimizing compiler then runs on the main thread and is counted). */
+export const NODE_FLAGS = process.env.BENCH_COUNT_NODE_FLAGS
+  ? [...process.env.BENCH_COUNT_NODE_FLAGS.split(' ').filter(Boolean), '--expose-gc']
+  : [
+      '--hash-seed=1',
+      '--random-seed=1',
+      '--single-threaded-gc',
+      '--no-memory-reducer',
+      '--expose-gc',
+    ];
 
 export interface CountPlan {
   scenarios: ChildPlan['scenarios'];

@@ -34,6 +34,9 @@ export const TARGETS = {
   codecPlainJson: atLeast(0.9),
 } satisfies Record<string, Target>;
 
+/** Above this spread between two counting passes, an instruction ratio confirms nothing. */
+export const MAX_SPREAD = 0.01;
+
 /** Per-operation instruction counts of one scenario on both sides, from {@link countInstructions}. */
 export interface Counted {
   bare: number;
@@ -95,6 +98,10 @@ function verdict(spec: RowSpec, wall: number, counts: Counts): string {
   if (spec.counted === undefined) return wallOk ? 'yes' : 'NO';
   const c = 'byScenario' in counts ? counts.byScenario.get(spec.counted) : undefined;
   if (!c) return wallOk ? 'unconfirmed (no count)' : 'NO (wall)';
+  if (c.spread !== undefined && c.spread > MAX_SPREAD)
+    return wallOk
+      ? `unconfirmed (count spread ${(100 * c.spread).toFixed(1)}%)`
+      : `NO (wall; count spread ${(100 * c.spread).toFixed(1)}%)`;
   const instrOk = spec.target.holds(instructionRatio(spec, c));
   if (wallOk && instrOk) return 'yes';
   return `NO (${[wallOk ? '' : 'wall', instrOk ? '' : 'instructions'].filter(Boolean).join(', ')})`;

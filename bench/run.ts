@@ -64,8 +64,8 @@ const STORED = Number(process.env.BENCH_STORED ?? (QUICK ? 5_000 : 100_000));
 const SOAK = Number(process.env.BENCH_SOAK ?? (QUICK ? 20_000 : 1_000_000));
 /** Under callgrind everything runs ~50x slower: small counts, in rounds (see bench/instructions.ts). */
 const COUNT = {
-  scale: QUICK ? 0.1 : 1,
-  rounds: QUICK ? 3 : 8,
+  scale: Number(process.env.BENCH_COUNT_SCALE ?? (QUICK ? 0.1 : 1)),
+  rounds: Number(process.env.BENCH_COUNT_ROUNDS ?? (QUICK ? 3 : 8)),
   stored: QUICK ? 100 : 1_000,
   passes: (QUICK ? 1 : 2) as 1 | 2,
 };
