@@ -5,7 +5,7 @@
  *
  * {@link loadCodec} finds the registry's record codec in the built package. It
  * looks for `encodeRecord(record): string` and `parseRecord(text)` exported by
- * the package or by dist/record.js (the shape of the exact-state branch). If the
+ * the package, its ./testing entry (where main has them now) or dist/record.js. If the
  * codec lands under other names, change only {@link loadCodec}; until then the
  * rows print "n/a (no codec in dist/)".
  */
@@ -29,7 +29,12 @@ export interface CodecSample {
 /** The codec of the built package, or undefined when it exports none. */
 export async function loadCodec(): Promise<Codec | undefined> {
   const index = import.meta.resolve('xstate-registry');
-  for (const url of [index, new URL('./record.js', index).href]) {
+  const places = [
+    index,
+    new URL('./testing/index.js', index).href,
+    new URL('./record.js', index).href,
+  ];
+  for (const url of places) {
     const mod = (await import(url).catch(() => undefined)) as Record<string, unknown> | undefined;
     const encode = mod?.encodeRecord;
     const decode = mod?.parseRecord;
