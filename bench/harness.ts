@@ -1,29 +1,22 @@
-/** A small benchmark harness: repeated timed runs, the median rate, and a table. */
+/** A small benchmark harness: alternated timed rounds, their median and best, and a table. */
 import { cpus } from 'node:os';
 
-export interface Rate {
-  /** Operations per second (median of the runs). */
-  rate: number;
+/** N rounds of one measurement: the median and the best of them. */
+export interface Stat {
+  median: number;
+  /** The best round: the highest rate, or the lowest time or size (see {@link summarize}). */
+  best: number;
   runs: number[];
 }
 
-/** Runs `fn(n)` `repeat` times after one warm-up and returns the median rate of n operations. */
-export async function measure(
-  n: number,
-  fn: (n: number) => Promise<void> | void,
-  repeat = 5,
-): Promise<Rate> {
-  await fn(Math.max(1, Math.floor(n / 10)));
-  const runs: number[] = [];
-  for (let i = 0; i < repeat; i++) {
-    gc();
-    const t0 = process.hrtime.bigint();
-    await fn(n);
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    runs.push(n / seconds);
-  }
+/** The rounds' median and best; `higherIsBetter` for rates, not for times and sizes. */
+export function summarize(runs: number[], higherIsBetter: boolean): Stat {
   const sorted = [...runs].sort((a, b) => a - b);
-  return { rate: sorted[Math.floor(sorted.length / 2)] as number, runs };
+  return {
+    median: sorted[Math.floor(sorted.length / 2)] as number,
+    best: (higherIsBetter ? sorted[sorted.length - 1] : sorted[0]) as number,
+    runs,
+  };
 }
 
 /** One side of a comparison: setup and teardown are not timed. */
@@ -43,32 +36,27 @@ async function timedRun<C>(side: Side<C>, n: number): Promise<number> {
   return n / seconds;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-
 /**
  * Measures two sides in alternation (a, b, a, b...) after a warm-up of each,
- * and returns the median rate of each: on a shared two-core machine, drift
- * between a block of runs of one side and a block of the other is larger than
- * the differences being measured.
+ * and returns the median and best rate of each: on a shared two-core machine,
+ * drift between a block of runs of one side and a block of the other is larger
+ * than the differences being measured.
  */
 export async function compare(
   n: number,
   a: Side<any>,
   b: Side<any>,
-  repeat = 7,
-): Promise<[Rate, Rate]> {
+  rounds: number,
+): Promise<[Stat, Stat]> {
   await timedRun(a, Math.max(1, Math.floor(n / 10)));
   await timedRun(b, Math.max(1, Math.floor(n / 10)));
   const ra: number[] = [];
   const rb: number[] = [];
-  for (let i = 0; i < repeat; i++) {
+  for (let i = 0; i < rounds; i++) {
     ra.push(await timedRun(a, n));
     rb.push(await timedRun(b, n));
   }
-  return [
-    { rate: median(ra), runs: ra },
-    { rate: median(rb), runs: rb },
-  ];
+  return [summarize(ra, true), summarize(rb, true)];
 }
 
 /** Wall time of one call, in milliseconds. */
@@ -89,15 +77,6 @@ export function heapUsed(): number {
   return process.memoryUsage().heapUsed;
 }
 
-export interface Row {
-  figure: string;
-  registry: string;
-  baseline: string;
-  ratio: string;
-  target: string;
-  verdict: string;
-}
-
 export const fmtRate = (r: number) => `${Math.round(r).toLocaleString('en-US')}/s`;
 export const fmtMs = (ms: number) =>
   ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
@@ -108,16 +87,12 @@ export function header(): string {
   return `Machine: ${cpu} x ${cpus().length}, Node ${process.version}, ${process.platform}/${process.arch}, ${new Date().toISOString().slice(0, 10)}`;
 }
 
-export function table(rows: Row[]): string {
-  const cols: (keyof Row)[] = ['figure', 'registry', 'baseline', 'ratio', 'target', 'verdict'];
-  const names: Record<keyof Row, string> = {
-    figure: 'figure',
-    registry: 'registry',
-    baseline: 'bare XState / baseline',
-    ratio: 'ratio',
-    target: 'target',
-    verdict: 'met',
-  };
+/** A Markdown table of `rows` (objects with the same keys), under `names` for the header. */
+export function markdownTable<K extends string>(
+  names: Record<K, string>,
+  rows: Record<K, string>[],
+): string {
+  const cols = Object.keys(names) as K[];
   const lines = [
     `| ${cols.map((c) => names[c]).join(' | ')} |`,
     `| ${cols.map(() => '---').join(' | ')} |`,
