@@ -753,8 +753,12 @@ export class Registry<M extends MachineMap = MachineMap> {
       }
       this.#instances.delete(id);
       this.#passivation?.forget(instance);
-      await this.#persister.remove(instance);
-      instance.notifyWaiters();
+      try {
+        await this.#persister.remove(instance);
+      } finally {
+        // Purged here or fenced (another process owns it now): gone from this process either way.
+        instance.notifyWaiters();
+      }
       this.#emitter.emit('purged', { id, type: instance.type });
     });
   }

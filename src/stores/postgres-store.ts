@@ -247,11 +247,12 @@ export class PostgresStore implements ClusterStore {
     const epoch = this.#epochs.get(id);
     if (epoch === undefined) throw this.#fenced(id, 'this process holds no lease on it');
     this.#epochs.delete(id);
-    await this.#pool.query(`DELETE FROM ${this.#t} WHERE id = $1 AND owner = $2 AND epoch = $3`, [
-      id,
-      this.ownerId,
-      epoch,
-    ]);
+    const result = await this.#pool.query(
+      `DELETE FROM ${this.#t} WHERE id = $1 AND owner = $2 AND epoch = $3`,
+      [id, this.ownerId, epoch],
+    );
+    // No row deleted: another process took the instance over, and its row is its own now.
+    if (result.rowCount === 0) throw this.#fenced(id, 'another process took it over');
   }
 
   async quarantine(key: string, reason: string): Promise<void> {
