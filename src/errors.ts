@@ -32,6 +32,7 @@ export type RegistryErrorCode =
   | 'STORE_REPAIRED'
   | 'RESERVED_EVENT'
   | 'ABORTED'
+  | 'ACTOR_DETACHED'
   // HTTP layer
   | 'INVALID_JSON'
   | 'UNSUPPORTED_MEDIA_TYPE'

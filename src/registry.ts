@@ -396,6 +396,8 @@ export class Registry<M extends MachineMap = MachineMap> {
       !this.#locks.isLocked(id) &&
       (this.#durability === 'relaxed' || existing.durable >= existing.version)
     ) {
+      // Activity for passivation, like every other use (a number store: no allocation).
+      if (this.#passivation) existing.lastActive = this.#clock.now();
       return { actor: existing.actor, created: false, instance: existing };
     }
     if (!existing) assertInstanceId(id);
@@ -462,6 +464,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       }
       // 'replace': the new record overwrites the old one; the old one's pending writes are dropped.
       this.#persister.retire(existing);
+      if (existing.actor) this.#actors.orphan(id, existing.actor);
     }
     const instance = new Instance(id, def, this.#clock.now());
     this.#instances.set(id, instance);

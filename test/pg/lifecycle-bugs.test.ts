@@ -24,8 +24,7 @@ async function registryOn(table: string, extra: Record<string, unknown> = {}) {
 }
 
 const owner = async (table: string, id: string) =>
-  (await sql<{ owner: string | null }>(`SELECT owner FROM ${table} WHERE id = $1`, [id]))[0]
-    ?.owner;
+  (await sql<{ owner: string | null }>(`SELECT owner FROM ${table} WHERE id = $1`, [id]))[0]?.owner;
 
 describe.skipIf(noPg)('a finished instance adopted by another process gives its lease back', () => {
   // Each entry point that adopts an instance it does not host: finished instances are nobody's.
