@@ -8,6 +8,7 @@ import type { Persister } from './persister.js';
 import { type InstanceRecord, parseRecord, RECORD_FORMAT, safeJsonParse } from './record.js';
 import type { RegistryEmitter } from './registry-events.js';
 import { decodeRecord, instanceFromRecord, resume } from './restore.js';
+import { setAside } from './set-aside.js';
 import { type InstanceStatus, statusOf, statusOfRecord } from './status.js';
 import type { ClusterStore } from './stores/store.js';
 
@@ -226,8 +227,12 @@ export class ClusterHosting {
       err instanceof RegistryError
         ? err
         : new RegistryError(code, `Instance '${id}' ${what}.`, { cause: err, details: { id } });
-    await this.#d.store.quarantine(id, `${error.code}: ${error.message}`);
-    this.#d.emitter.emit('quarantined', { key: id, id, error });
+    const emit: Parameters<typeof setAside>[1] = (name, payload) =>
+      this.#d.emitter.emit(name, payload);
+    // Not moved aside: still claimed by this process, which cannot host it. Give
+    // the lease back, so it is not held for ever out of everyone's reach.
+    if (!(await setAside(this.#d.store, emit, id, id, error)))
+      await this.#d.store.release(id).catch(() => {});
     return error;
   }
 

@@ -7,6 +7,7 @@ import { Instance, inlineChild } from './instance.js';
 import type { ResolvedMachine } from './machines.js';
 import { type InstanceRecord, parseRecord } from './record.js';
 import type { RegistryEvents } from './registry-events.js';
+import { setAside } from './set-aside.js';
 import type { Store } from './stores/store.js';
 import { type PersistedTimer, restoreTimers } from './xstate-internals.js';
 
@@ -247,21 +248,7 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
               `Instance in '${entry.key}' could not be restored.`,
               { cause },
             );
-      const moved = await ctx.store.quarantine(entry.key, `${error.code}: ${error.message}`).then(
-        () => true,
-        (cause) => {
-          // Never abort start() for it: the record stays put, unloaded, and says so.
-          ctx.emit(
-            'error',
-            new RegistryError(
-              'QUARANTINE_FAILED',
-              `Stored entry '${entry.key}' could not be loaded (${error.code}) nor moved aside; it stays where it is and is skipped at every start. Move it out of the store by hand.`,
-              { cause, details: { key: entry.key } },
-            ),
-          );
-          return false;
-        },
-      );
+      const moved = await setAside(ctx.store, ctx.emit, entry.key, id, error);
       summary.quarantined.push({
         key: entry.key,
         ...(id === undefined ? {} : { id }),
@@ -269,7 +256,6 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
         message: error.message,
         ...(moved ? {} : { movedAside: false as const }),
       });
-      if (moved) ctx.emit('quarantined', { key: entry.key, id, error });
     }
   }
   return summary;

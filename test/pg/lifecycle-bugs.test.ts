@@ -88,3 +88,35 @@ describe.skipIf(noPg)('PostgresStore.remove', () => {
     await expect(store.remove('x')).rejects.toMatchObject({ code: 'FENCED' });
   });
 });
+
+describe.skipIf(noPg)('a resume that fails after a successful claim', () => {
+  it('gives the lease back when the record can be neither restored nor moved aside', async () => {
+    const table = freshTable();
+    const a = await registryOn(table);
+    await a.registry.spawnSingleton('counter', 'bad');
+    await a.registry.close();
+    // A machine changed without a new version: the stored state no longer exists in it.
+    await sql(
+      `UPDATE ${table} SET record = replace(record, '"value":"active"', '"value":"renamed"') WHERE id = 'bad'`,
+    );
+    const store = new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 });
+    // Fault injection: the store cannot move the record aside.
+    store.quarantine = () => Promise.reject(new Error('disk full'));
+    const b = createRegistry({ machines: { counter }, store, takeoverIntervalMs: 60_000 });
+    open.push(b);
+    const errors: RegistryError[] = [];
+    b.on('error', (e) => errors.push(e));
+    // Its start takes the orphan over, and fails to restore it.
+    await b.start();
+    const failedMoves = () => errors.filter((e) => e.code === 'QUARANTINE_FAILED').length;
+    expect(failedMoves()).toBe(1);
+    expect(await owner(table, 'bad')).toBeNull();
+    // So does a send that adopts it on demand.
+    await expect(b.send('bad', { type: 'INC' })).rejects.toMatchObject({
+      code: 'RESTORE_FAILED',
+    });
+    expect(failedMoves()).toBe(2);
+    // Not leased for ever to a process that cannot host it: the next caller may try.
+    expect(await owner(table, 'bad')).toBeNull();
+  });
+});
