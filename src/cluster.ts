@@ -2,6 +2,7 @@ import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
 import type { Instance } from './instance.js';
+import type { InstanceTable } from './instance-table.js';
 import { type ListFilter, type ListPage, normalizeFilter } from './list-query.js';
 import type { ResolvedMachine } from './machines.js';
 import type { Persister } from './persister.js';
@@ -15,7 +16,7 @@ import type { ClusterStore } from './stores/store.js';
 export interface ClusterDeps {
   store: ClusterStore;
   clock: Clock;
-  instances: Map<string, Instance>;
+  instances: InstanceTable;
   machines: Map<string, ResolvedMachine>;
   persister: Persister;
   actors: ActorHost;
@@ -36,6 +37,8 @@ export class ClusterHosting {
   readonly #d: ClusterDeps;
   #sweep: ReturnType<typeof setInterval> | undefined;
   #sweeping = false;
+  /** Finished instances whose lease is being given up (once their final record is durable). */
+  readonly #releasing = new WeakSet<Instance>();
   /** Type → newest machine version this process has: what its sweeps may take over. */
   readonly #decodable: ReadonlyMap<string, number>;
 
@@ -126,7 +129,7 @@ export class ClusterHosting {
     const instance = instanceFromRecord(decoded);
     if (instance.status !== 'running') {
       instance.frozen = { snapshot: decoded.snapshot, timers: [] };
-      this.#d.instances.set(id, instance);
+      this.#d.instances.admit(instance);
       // Read for this call only (an idempotent repeat, a refused send, a stop):
       // finished instances are nobody's, so give the lease back once it is done.
       this.finished(instance);
@@ -144,7 +147,7 @@ export class ClusterHosting {
       // to this process (which cannot host it) and unreachable for everyone else.
       throw await this.#quarantine(id, err, 'RESTORE_FAILED', 'could not be restored');
     }
-    this.#d.instances.set(id, instance);
+    this.#d.instances.admit(instance);
     this.#d.emitter.emit('restored', { id, type: instance.type, actor });
     return 'adopted';
   }
@@ -155,21 +158,20 @@ export class ClusterHosting {
    * process may read, replace or purge it.
    */
   finished(instance: Instance): void {
-    if (instance.releasing) return;
-    instance.releasing = true;
+    if (this.#releasing.has(instance)) return;
+    this.#releasing.add(instance);
     void this.#d.persister
       .durable(instance)
       .then(() =>
         this.#d.exclusive(instance.id, async () => {
           if (this.#d.instances.get(instance.id) !== instance || instance.status === 'running')
             return;
-          this.#d.instances.delete(instance.id);
-          this.#d.persister.retire(instance);
+          this.#d.instances.drop(instance);
           await this.#d.store.release(instance.id);
         }),
       )
       .catch(() => {
-        instance.releasing = false; // the write failed: it is retried, and so is this
+        this.#releasing.delete(instance); // the write failed: it is retried, and so is this
       });
   }
 
@@ -182,10 +184,10 @@ export class ClusterHosting {
       `Instance '${id}' now belongs to another process (${why}); this process stopped its copy and dropped its unwritten changes.`,
       { details: { id } },
     );
-    this.#d.instances.delete(id);
-    this.#d.persister.retire(instance, error);
-    if (instance.actor && instance.status === 'running') this.#d.actors.detach(instance, false);
-    instance.notifyWaiters();
+    const hosted = instance.actor && instance.status === 'running';
+    // Gone first, so that stopping its actor below is not recorded as a stop.
+    this.#d.instances.drop(instance, error);
+    if (hosted) this.#d.actors.detach(instance, false);
     this.#d.emitter.emit('lost', { id, type: instance.type });
     this.#d.emitter.emit('error', error);
   }

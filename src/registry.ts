@@ -13,7 +13,7 @@ import {
 } from './idempotency.js';
 import { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
-import { InstanceIndex } from './instance-index.js';
+import { InstanceTable } from './instance-table.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import type { ListFilter, ListPage } from './list-query.js';
 import {
@@ -140,7 +140,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #allowReserved: boolean;
   /** Set by a failed store write, cleared once every change is durable again (for `health()`). */
   #storeFailing = false;
-  readonly #instances = new InstanceIndex();
+  readonly #instances: InstanceTable;
   readonly #locks = new KeyedMutex();
   readonly #emitter: RegistryEmitter;
   readonly #persister: Persister;
@@ -213,6 +213,7 @@ export class Registry<M extends MachineMap = MachineMap> {
         this.#releaseBackpressure();
       },
     });
+    this.#instances = new InstanceTable({ clock: this.#clock, writes: this.#persister });
     this.#actors = new ActorHost({
       clock: this.#clock,
       actorOptions: this.#actorOptions,
@@ -312,7 +313,7 @@ export class Registry<M extends MachineMap = MachineMap> {
           machines: this.#machines,
           clock: this.#clock,
           has: (id) => this.#instances.has(id),
-          add: (instance) => this.#instances.set(instance.id, instance),
+          add: (instance) => this.#instances.admit(instance),
           host: (instance, snapshot) => this.#actors.host(instance, { snapshot }),
           changed: (instance) => this.#changed(instance),
           emit: (name, payload) => this.#emitter.emit(name, payload),
@@ -462,12 +463,12 @@ export class Registry<M extends MachineMap = MachineMap> {
         const actor = this.#actors.materialize(existing);
         return this.#whenDurable(existing, () => ({ actor, created: false, instance: existing }));
       }
-      // 'replace': the new record overwrites the old one; the old one's pending writes are dropped.
-      this.#persister.retire(existing);
+      // 'replace': the new record overwrites the old one; admitting the new instance
+      // drops the old one, and its pending writes with it.
       if (existing.actor) this.#actors.orphan(id, existing.actor);
     }
     const instance = new Instance(id, def, this.#clock.now());
-    this.#instances.set(id, instance);
+    this.#instances.admit(instance);
     const actor = this.#actors.host(instance, { input });
     this.#emitter.emit('spawned', { id, type, actor, replaced: existing !== undefined });
     return this.#whenDurable(instance, () => ({ actor, created: true, instance }));
@@ -754,14 +755,9 @@ export class Registry<M extends MachineMap = MachineMap> {
           );
         this.#actors.detach(instance, false);
       }
-      this.#instances.delete(id);
-      this.#passivation?.forget(instance);
-      try {
-        await this.#persister.remove(instance);
-      } finally {
-        // Purged here or fenced (another process owns it now): gone from this process either way.
-        instance.notifyWaiters();
-      }
+      // Purged here, or fenced by the store (another process owns it now): gone from this process either way.
+      this.#instances.drop(instance);
+      await this.#persister.remove(instance);
       this.#emitter.emit('purged', { id, type: instance.type });
     });
   }
@@ -850,9 +846,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     // restoring need undoing: stop() would also keep a retried start from arming them.
     this.#cluster?.stop();
     for (const instance of this.#instances.values()) {
-      this.#passivation?.forget(instance);
       if (instance.status === 'running' && instance.actor) this.#actors.detach(instance, true);
-      this.#persister.retire(instance);
     }
     this.#instances.clear();
     this.#persister.dispose();
@@ -934,7 +928,7 @@ export class Registry<M extends MachineMap = MachineMap> {
 
   #changed(instance: Instance): void {
     instance.updatedAt = instance.lastActive = this.#clock.now();
-    this.#instances.touch(instance);
+    this.#instances.refile(instance);
     this.#persister.markDirty(instance);
     if (instance.waiters?.size) instance.notifyWaiters();
     if (this.#cluster && instance.status !== 'running') this.#cluster.finished(instance);

@@ -157,6 +157,17 @@ describe('architecture', () => {
     expect(violations).toEqual([]);
   });
 
+  it('only the instance table moves an instance through its life', () => {
+    const movers = files.filter(
+      (f) =>
+        f !== 'lifecycle.ts' &&
+        f !== 'instance-table.ts' &&
+        /\bmoveTo\(|\.life\s*=[^=]|\bInstanceIndex\b/.test(text.get(f) ?? ''),
+    );
+    // instance-index.ts defines the table's private list index; instance.ts declares `life`.
+    expect(movers.filter((f) => f !== 'instance-index.ts' && f !== 'instance.ts')).toEqual([]);
+  });
+
   it('XState internals are touched only in xstate-internals.ts', () => {
     const violations = files.filter(
       (f) =>
