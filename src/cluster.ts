@@ -1,6 +1,7 @@
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
+import { decodeRecord, failHydration, instanceFromRecord, resume } from './hydration.js';
 import type { Instance } from './instance.js';
 import type { InstanceTable } from './instance-table.js';
 import { type ListFilter, type ListPage, normalizeFilter } from './list-query.js';
@@ -8,8 +9,6 @@ import type { ResolvedMachine } from './machines.js';
 import type { Persister } from './persister.js';
 import { type InstanceRecord, parseRecord, RECORD_FORMAT, safeJsonParse } from './record.js';
 import type { RegistryEmitter } from './registry-events.js';
-import { decodeRecord, instanceFromRecord, resume } from './restore.js';
-import { setAside } from './set-aside.js';
 import { type InstanceStatus, statusOf, statusOfRecord } from './status.js';
 import type { ClusterStore } from './stores/store.js';
 
@@ -225,16 +224,21 @@ export class ClusterHosting {
     code: 'CORRUPT_RECORD' | 'RESTORE_FAILED',
     what: string,
   ): Promise<RegistryError> {
-    const error =
+    const cause =
       err instanceof RegistryError
         ? err
         : new RegistryError(code, `Instance '${id}' ${what}.`, { cause: err, details: { id } });
-    const emit: Parameters<typeof setAside>[1] = (name, payload) =>
-      this.#d.emitter.emit(name, payload);
+    const { error, moved } = await failHydration(
+      this.#d.store,
+      (name, payload) => this.#d.emitter.emit(name, payload),
+      id,
+      id,
+      cause,
+      code,
+    );
     // Not moved aside: still claimed by this process, which cannot host it. Give
     // the lease back, so it is not held for ever out of everyone's reach.
-    if (!(await setAside(this.#d.store, emit, id, id, error)))
-      await this.#d.store.release(id).catch(() => {});
+    if (!moved) await this.#d.store.release(id).catch(() => {});
     return error;
   }
 

@@ -2,6 +2,7 @@ import type { AnyActor } from 'xstate';
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
+import { type DecodedRecord, decodeRecord, failHydration, resume } from './hydration.js';
 import { IdempotencyLog } from './idempotency.js';
 import { hasInFlightWork } from './in-flight-work.js';
 import type { Instance } from './instance.js';
@@ -9,7 +10,6 @@ import type { InstanceTable } from './instance-table.js';
 import type { ResolvedMachine } from './machines.js';
 import type { Persister } from './persister.js';
 import type { RegistryEmitter } from './registry-events.js';
-import { decodeRecord, resume } from './restore.js';
 import type { Store } from './stores/store.js';
 import type { PersistedTimer } from './xstate-internals.js';
 
@@ -108,12 +108,18 @@ export class Passivation {
           { details: { id: instance.id } },
         );
       }
-      const decoded = decodeRecord(text, this.#d.machines);
+      let decoded: DecodedRecord;
+      try {
+        decoded = decodeRecord(text, this.#d.machines);
+      } catch (err) {
+        throw await this.#setAside(instance, err, 'CORRUPT_RECORD');
+      }
       snapshot = decoded.snapshot;
       timers = decoded.record.timers;
       const keys = decoded.record.idempotencyKeys;
       instance.idempotencyKeys = keys ? new IdempotencyLog(keys) : undefined;
     }
+    const fromStore = instance.frozen === undefined;
     this.#d.instances.wake(instance);
     instance.frozen = undefined;
     instance.detaching = false;
@@ -127,11 +133,38 @@ export class Passivation {
       this.#d.emitter.emit('activated', { id: instance.id, type: instance.type, actor });
       return actor;
     } catch (err) {
+      // Its stored record cannot be restored: the one failure policy of hydration.
+      if (fromStore) throw await this.#setAside(instance, err, 'RESTORE_FAILED');
+      // Its state is only in memory (its last write failed): keep it, never lose it.
       this.#d.instances.sleep(instance);
       instance.actor = undefined;
       instance.frozen = { snapshot, timers: [...timers] };
       throw err;
     }
+  }
+
+  /**
+   * A passive instance whose stored record cannot be hydrated leaves the table
+   * (its waiters told) and its record is moved aside and reported, as at start:
+   * it is not retried on every call, and the ID is free to be created afresh.
+   */
+  async #setAside(
+    instance: Instance,
+    err: unknown,
+    code: 'CORRUPT_RECORD' | 'RESTORE_FAILED',
+  ): Promise<RegistryError> {
+    const actor = instance.actor;
+    this.#d.instances.drop(instance);
+    if (actor) this.#d.actors.detach(instance, false);
+    const { error } = await failHydration(
+      this.#d.store,
+      (name, payload) => this.#d.emitter.emit(name, payload),
+      this.#d.store.keyOf?.(instance.id) ?? instance.id,
+      instance.id,
+      err,
+      code,
+    );
+    return error;
   }
 
   /**

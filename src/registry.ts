@@ -27,9 +27,10 @@ import { deadlineOf, toPredicate, type WaitCondition, watchInstance } from './wa
 
 export type { WaitCondition } from './wait-for.js';
 
+import { decodeRecord } from './hydration.js';
 import { Persister } from './persister.js';
 import { RegistryEmitter, type RegistryEventName, type RegistryEvents } from './registry-events.js';
-import { decodeRecord, restoreStore, type StartSummary } from './restore.js';
+import { restoreStore, type StartSummary } from './restore.js';
 import { type InstanceStatus, statusOf } from './status.js';
 import { MemoryStore } from './stores/memory-store.js';
 import { isClusterStore, type Store } from './stores/store.js';

@@ -94,3 +94,37 @@ describe('a raw actor the registry no longer hosts', () => {
     expect(fresh.getSnapshot().context.count).toBe(0);
   });
 });
+
+describe('one failure policy for hydration: activation too', () => {
+  const damage: Record<string, (text: string) => string> = {
+    'cannot be decoded (CORRUPT_RECORD)': () => '{"not":"a record"',
+    // A machine changed without a new version: the stored state no longer exists in it.
+    'cannot be restored (RESTORE_FAILED)': (text) =>
+      text.replace('"value":"active"', '"value":"renamed"'),
+  };
+  for (const [what, corrupt] of Object.entries(damage)) {
+    it(`a passivated instance whose record ${what} is set aside, like at start, and not retried`, async () => {
+      await idleRegistry();
+      const quarantined: Array<string | undefined> = [];
+      r.on('quarantined', ({ id }) => quarantined.push(id));
+      await r.spawnSingleton('counter', 'c');
+      await r.clock.increment(120_000);
+      await settle();
+      expect(r.stats().passive).toBe(1);
+      const text = r.store.peek('c') as string;
+      const damaged = corrupt(text);
+      expect(damaged).not.toBe(text);
+      await r.store.write('c', damaged);
+      const code = what.includes('CORRUPT') ? 'CORRUPT_RECORD' : 'RESTORE_FAILED';
+      await expect(r.send('c', { type: 'INC' })).rejects.toMatchObject({ code });
+      expect(quarantined).toEqual(['c']);
+      expect(r.store.peek('c')).toBeUndefined();
+      // Out of the table: not activated (and failing) again on every call; the ID is free.
+      expect(await r.getStatus('c')).toBeUndefined();
+      await expect(r.send('c', { type: 'INC' })).rejects.toMatchObject({
+        code: 'INSTANCE_NOT_FOUND',
+      });
+      expect((await r.ensureSingleton('counter', 'c')).created).toBe(true);
+    });
+  }
+});
