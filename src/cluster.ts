@@ -38,14 +38,17 @@ export class ClusterHosting {
   #sweeping = false;
   /** Finished instances whose lease is being given up (once their final record is durable). */
   readonly #releasing = new WeakSet<Instance>();
+  readonly #unsubscribe: Array<() => void> = [];
   /** Type → newest machine version this process has: what its sweeps may take over. */
   readonly #decodable: ReadonlyMap<string, number>;
 
   constructor(deps: ClusterDeps) {
     this.#d = deps;
     this.#decodable = new Map([...deps.machines.values()].map((d) => [d.type, d.version]));
-    deps.store.onLeaseLost((id) => this.lost(id, 'its lease could not be renewed'));
-    deps.store.onError?.((cause) =>
+    this.#unsubscribe.push(
+      deps.store.onLeaseLost((id) => this.lost(id, 'its lease could not be renewed')),
+    );
+    const offError = deps.store.onError?.((cause) =>
       deps.emitter.emit(
         'error',
         new RegistryError(
@@ -55,6 +58,7 @@ export class ClusterHosting {
         ),
       ),
     );
+    if (offError) this.#unsubscribe.push(offError);
   }
 
   /** Takes over orphans now, then every `sweepIntervalMs`. Resolves to how many were taken over. */
@@ -67,6 +71,11 @@ export class ClusterHosting {
 
   stop(): void {
     if (this.#sweep) clearInterval(this.#sweep);
+  }
+
+  /** Stops listening to the store (the registry is closed: its store may outlive it). */
+  dispose(): void {
+    for (const off of this.#unsubscribe.splice(0)) off();
   }
 
   /** Claims and resumes running instances whose owner's lease expired. */

@@ -2,7 +2,7 @@ import { RegistryError } from './errors.js';
 import type { Instance } from './instance.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { encodeRecord } from './record.js';
-import type { Store } from './stores/store.js';
+import type { RecordMeta, Store } from './stores/store.js';
 
 export interface PersisterOptions {
   store: Store;
@@ -97,9 +97,9 @@ export class Persister {
       while (instance.durable < instance.version && !this.#isRetired(instance)) {
         const version = instance.version;
         attempt = ++this.#attemptSeq;
-        const text = this.#serialize(instance);
+        const { text, meta } = this.#serialize(instance);
         await this.#ids.run(instance.id, () =>
-          this.#isRetired(instance) ? undefined : this.#store.write(instance.id, text),
+          this.#isRetired(instance) ? undefined : this.#store.write(instance.id, text, meta),
         );
         instance.durable = version;
         this.#settle(instance, version);
@@ -128,21 +128,31 @@ export class Persister {
     }
   }
 
-  #serialize(instance: Instance): string {
+  #serialize(instance: Instance): { text: string; meta: RecordMeta } {
     try {
-      const text = this.#encode(instance);
+      const written = this.#encode(instance);
       instance.persistError = undefined;
-      return text;
+      return written;
     } catch (err) {
       if (err instanceof RegistryError) instance.persistError = err;
       throw err;
     }
   }
 
-  #encode(instance: Instance): string {
+  #encode(instance: Instance): { text: string; meta: RecordMeta } {
     let text: string;
+    let meta: RecordMeta;
     try {
-      text = encodeRecord(instance.toRecord());
+      const record = instance.toRecord();
+      // What the store may index, from the very record written (never parsed back).
+      meta = {
+        type: record.type,
+        status: record.status,
+        machineVersion: record.machineVersion,
+        createdAt: record.createdAt,
+        updatedAt: record.updatedAt,
+      };
+      text = encodeRecord(record);
     } catch (cause) {
       if (cause instanceof RegistryError) throw cause;
       throw new RegistryError(
@@ -159,7 +169,7 @@ export class Persister {
         { details: { id: instance.id, bytes, limit: this.#maxBytes } },
       );
     }
-    return text;
+    return { text, meta };
   }
 
   #settle(instance: Instance, version: number): void {

@@ -800,6 +800,7 @@ export class Registry<M extends MachineMap = MachineMap> {
         this.#persister.dispose();
         // Only the registry that opened the store closes it: another one may own it.
         this.#unwatchStore?.();
+        this.#cluster?.dispose();
         if (this.#storeOpened) await this.#store.close();
         this.#storeOpened = false;
         this.#phase = 'closed';

@@ -1,4 +1,4 @@
-import { isClusterStore, type Store, type StoredEntry } from './stores/store.js';
+import { isClusterStore, type RecordMeta, type Store, type StoredEntry } from './stores/store.js';
 
 /**
  * The few assertions the contract makes, as vitest's and Jest's `expect` provide them.
@@ -40,6 +40,15 @@ export interface ContractStores {
   /** Another store over the same storage, as a second process would open it. */
   again: () => Store;
 }
+
+/** The metadata the registry writes with a record (a store may index by it, and never parses the text). */
+const meta = (status = 'running'): RecordMeta => ({
+  type: 'contract',
+  status,
+  machineVersion: 1,
+  createdAt: 1,
+  updatedAt: 2,
+});
 
 // Stores keep JSON, not necessarily the same text (PostgreSQL's jsonb re-spaces it).
 const json = (text: string | undefined) => JSON.parse(text ?? 'null');
@@ -83,9 +92,9 @@ export function storeContract(
       const { store, again } = await make();
       await store.open();
       await own(store, 'a', 'b/../c', 'missing');
-      await store.write('a', '{"v":1}');
-      await store.write('b/../c', '{"v":2}');
-      await store.write('a', '{"v":3}');
+      await store.write('a', '{"v":1}', meta());
+      await store.write('b/../c', '{"v":2}', meta());
+      await store.write('a', '{"v":3}', meta());
       await store.remove('missing'); // removing what is not there is fine
       await store.close();
       const second = again();
@@ -113,7 +122,9 @@ export function storeContract(
         await second.open();
         expect((await store.claim('x')).owned).toBe(true);
         expect(await second.claim('x')).toMatchObject({ owned: false, owner: store.ownerId });
-        await expect(second.write('x', '{"v":1}')).rejects.toMatchObject({ code: 'FENCED' });
+        await expect(second.write('x', '{"v":1}', meta())).rejects.toMatchObject({
+          code: 'FENCED',
+        });
         await store.close();
         expect((await second.claim('x')).owned).toBe(true);
         await second.close();
@@ -131,8 +142,8 @@ export function storeContract(
       const { store } = await make();
       await store.open();
       await own(store, 'x', 'y');
-      await store.write('x', '{"bad":true}');
-      await store.write('y', '{"ok":true}');
+      await store.write('x', '{"bad":true}', meta());
+      await store.write('y', '{"ok":true}', meta());
       const x = (await all(store)).find((e) => json(e.text).bad === true);
       await store.quarantine(x?.key ?? '', 'test');
       expect((await all(store)).map((e) => json(e.text))).toEqual([{ ok: true }]);
@@ -144,10 +155,36 @@ export function storeContract(
       if (!store.keyOf) return; // cluster stores load nothing up front
       await store.open();
       const ids = ['a', 'B/../c', 'café'];
-      for (const id of ids) await store.write(id, JSON.stringify({ id }));
+      for (const id of ids) await store.write(id, JSON.stringify({ id }), meta());
       const keys = (await all(store)).map((e) => [e.key, json(e.text).id]);
       expect(keys.sort()).toEqual(ids.map((id) => [store.keyOf?.(id), id]).sort());
       await store.close();
+    });
+
+    it('indexes what the metadata written with a record says, without parsing the record (cluster stores)', async () => {
+      const { store } = await make();
+      if (!isClusterStore(store)) return; // only cluster stores serve queries
+      await store.open();
+      await own(store, 'p', 'q');
+      // The text says nothing a store could index: only the metadata does.
+      await store.write('p', '{"v":1}', meta('done'));
+      await store.write('q', '{"v":2}', meta('running'));
+      const page = await store.query({ status: ['done'], limit: 10 });
+      expect(page.texts.map((t) => json(t))).toEqual([{ v: 1 }]);
+      await store.close();
+    });
+
+    it('listener registrations return their unsubscribe', async () => {
+      const { store } = await make();
+      const offs = [
+        store.onDamaged?.(() => {}),
+        ...(isClusterStore(store) ? [store.onLeaseLost(() => {}), store.onError?.(() => {})] : []),
+      ].filter((off) => off !== undefined);
+      for (const off of offs) {
+        expect(typeof off).toBe('function');
+        off();
+        off(); // twice is harmless
+      }
     });
 
     it('a store closed by its owner can be opened again; closing it twice is harmless', async () => {
@@ -162,7 +199,7 @@ export function storeContract(
 
     it('refuses writes when not open with STORE_CLOSED', async () => {
       const { store } = await make();
-      await expect(store.write('a', '{}')).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+      await expect(store.write('a', '{}', meta())).rejects.toMatchObject({ code: 'STORE_CLOSED' });
     });
 
     it('keeps IDs that differ only in case or Unicode normalisation apart', async () => {
@@ -183,7 +220,7 @@ export function storeContract(
         '🙂'.repeat(128),
       ];
       await own(store, ...ids);
-      for (const [i, id] of ids.entries()) await store.write(id, JSON.stringify({ i }));
+      for (const [i, id] of ids.entries()) await store.write(id, JSON.stringify({ i }), meta());
       expect((await all(store)).length).toBe(ids.length);
       await store.close();
     });

@@ -11,15 +11,35 @@ export interface StoredEntry {
 }
 
 /**
+ * What a store may index a record by, handed over with every write so that no
+ * store parses records: the same values as the record's envelope.
+ *
+ * @example
+ * ```ts
+ * await store.write('order-7', text, { type: 'order', status: 'running', machineVersion: 1, createdAt, updatedAt });
+ * ```
+ */
+export interface RecordMeta {
+  type: string;
+  /** `running`, `done`, `error` or `stopped`. */
+  status: string;
+  machineVersion: number;
+  /** Epoch milliseconds on the registry's clock. */
+  createdAt: number;
+  updatedAt: number;
+}
+
+/**
  * Where a registry keeps its instances. Deliberately small and dumb: stores move
  * opaque JSON text by instance ID; the registry alone parses, validates, migrates
  * and decides what to quarantine. The registry core never imports a concrete store.
  *
  * Contract (checked by `test/store-contract.ts` against every store):
  * - `open()` takes ownership; a second owner of the same storage fails with `STORE_LOCKED`.
- * - `write(id, text)` replaces the entry for `id` atomically: after a crash, a
+ * - `write(id, text, meta)` replaces the entry for `id` atomically: after a crash, a
  *   reader sees the old text or the new, never a mix. Once it resolves, the text
- *   survives a crash of the process.
+ *   survives a crash of the process. `meta` carries what a store may index
+ *   (status, type, times, machine version), so that it never parses `text`.
  * - `load()` yields every entry written and not removed or quarantined.
  * - `read(id)` returns the text last written for `id` (`undefined` if none).
  * - `remove(id)` forgets the entry; `quarantine(key)` moves it aside without
@@ -36,7 +56,7 @@ export interface Store {
   open(): Promise<void>;
   load(): AsyncIterable<StoredEntry>;
   read(id: string): Promise<string | undefined>;
-  write(id: string, text: string): Promise<void>;
+  write(id: string, text: string, meta: RecordMeta): Promise<void>;
   remove(id: string): Promise<void>;
   quarantine(key: string, reason: string): Promise<void>;
   close(): Promise<void>;
@@ -101,10 +121,10 @@ export interface ClusterStore extends Store {
    */
   orphans(limit: number, decodable?: ReadonlyMap<string, number>): Promise<string[]>;
   query(query: StoreQuery): Promise<StoredPage>;
-  /** Called when a lease this process held was lost (renewal failed or another process took over). */
-  onLeaseLost(listener: (id: string) => void): void;
-  /** Called with background failures (connection errors, failed renewals). */
-  onError?(listener: (err: unknown) => void): void;
+  /** Called when a lease this process held was lost (renewal failed or another process took over). Returns the unsubscribe. */
+  onLeaseLost(listener: (id: string) => void): () => void;
+  /** Called with background failures (connection errors, failed renewals). Returns the unsubscribe. */
+  onError?(listener: (err: unknown) => void): () => void;
 }
 
 /**
