@@ -10,7 +10,7 @@ import type { Persister } from './persister.js';
 import { type InstanceRecord, parseRecord, RECORD_FORMAT, safeJsonParse } from './record.js';
 import type { RegistryEmitter } from './registry-events.js';
 import { type InstanceStatus, statusOf, statusOfRecord } from './status.js';
-import type { ClusterStore } from './stores/store.js';
+import { type ClusterStore, storeKey } from './stores/store.js';
 
 export interface ClusterDeps {
   store: ClusterStore;
@@ -240,7 +240,7 @@ export class ClusterHosting {
     const { error, moved } = await failHydration(
       this.#d.store,
       (name, payload) => this.#d.emitter.emit(name, payload),
-      id,
+      this.#d.store.keyOf?.(id) ?? storeKey(id),
       id,
       cause,
       code,

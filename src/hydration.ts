@@ -7,7 +7,7 @@ import type { ResolvedMachine } from './machines.js';
 import { type InstanceRecord, parseRecord } from './record.js';
 import type { RegistryEvents } from './registry-events.js';
 import { setAside } from './set-aside.js';
-import type { Store } from './stores/store.js';
+import type { Store, StoreKey } from './stores/store.js';
 import { type PersistedTimer, restoreTimers } from './xstate-internals.js';
 
 // The one hydration path — decode, migrate, restore, re-arm timers, host — and
@@ -144,7 +144,7 @@ export function resume(
 export async function failHydration(
   store: Pick<Store, 'quarantine'>,
   emit: Emit,
-  key: string,
+  key: StoreKey,
   id: string | undefined,
   cause: unknown,
   fallback: 'CORRUPT_RECORD' | 'RESTORE_FAILED',

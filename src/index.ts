@@ -46,9 +46,12 @@ export {
   type ClaimResult,
   type ClusterStore,
   isClusterStore,
+  type RecordMeta,
   type Store,
   type StoredEntry,
   type StoredPage,
+  type StoreKey,
   type StoreQuery,
+  storeKey,
 } from './stores/store.js';
 export type { PersistedTimer } from './xstate-internals.js';

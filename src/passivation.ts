@@ -10,7 +10,7 @@ import type { InstanceTable } from './instance-table.js';
 import type { ResolvedMachine } from './machines.js';
 import type { Persister } from './persister.js';
 import type { RegistryEmitter } from './registry-events.js';
-import type { Store } from './stores/store.js';
+import { type Store, storeKey } from './stores/store.js';
 import type { PersistedTimer } from './xstate-internals.js';
 
 export interface PassivationDeps {
@@ -159,7 +159,7 @@ export class Passivation {
     const { error } = await failHydration(
       this.#d.store,
       (name, payload) => this.#d.emitter.emit(name, payload),
-      this.#d.store.keyOf?.(instance.id) ?? instance.id,
+      this.#d.store.keyOf?.(instance.id) ?? storeKey(instance.id),
       instance.id,
       err,
       code,

@@ -74,7 +74,7 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
   for await (const entry of ctx.store.load()) {
     let id: string | undefined;
     try {
-      if (entry.text === undefined) {
+      if (entry.kind === 'unreadable') {
         if (entry.error instanceof RegistryError) throw entry.error;
         throw new RegistryError(
           'CORRUPT_RECORD',

@@ -1,6 +1,6 @@
 import { RegistryError } from './errors.js';
 import type { RegistryEvents } from './registry-events.js';
-import type { Store } from './stores/store.js';
+import type { Store, StoreKey } from './stores/store.js';
 
 type Emit = <K extends keyof RegistryEvents>(name: K, payload: RegistryEvents[K]) => void;
 
@@ -21,7 +21,7 @@ type Emit = <K extends keyof RegistryEvents>(name: K, payload: RegistryEvents[K]
 export async function setAside(
   store: Pick<Store, 'quarantine'>,
   emit: Emit,
-  key: string,
+  key: StoreKey,
   id: string | undefined,
   error: RegistryError,
 ): Promise<boolean> {

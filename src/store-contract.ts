@@ -53,9 +53,13 @@ const meta = (status = 'running'): RecordMeta => ({
 // Stores keep JSON, not necessarily the same text (PostgreSQL's jsonb re-spaces it).
 const json = (text: string | undefined) => JSON.parse(text ?? 'null');
 
-async function all(store: Store): Promise<StoredEntry[]> {
-  const out: StoredEntry[] = [];
-  for await (const e of store.load()) out.push(e);
+/** Every entry `load()` yields; each must be a readable record (the contract writes only those). */
+async function all(store: Store): Promise<Array<Extract<StoredEntry, { kind: 'record' }>>> {
+  const out: Array<Extract<StoredEntry, { kind: 'record' }>> = [];
+  for await (const e of store.load()) {
+    if (e.kind !== 'record') throw new Error(`load() yielded '${e.key}' as unreadable: ${e.error}`);
+    out.push(e);
+  }
   return out;
 }
 
@@ -145,7 +149,8 @@ export function storeContract(
       await store.write('x', '{"bad":true}', meta());
       await store.write('y', '{"ok":true}', meta());
       const x = (await all(store)).find((e) => json(e.text).bad === true);
-      await store.quarantine(x?.key ?? '', 'test');
+      if (!x) throw new Error('load() did not yield the entry written');
+      await store.quarantine(x.key, 'test');
       expect((await all(store)).map((e) => json(e.text))).toEqual([{ ok: true }]);
       await store.close();
     });

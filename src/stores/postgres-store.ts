@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { RegistryError } from '../errors.js';
-import type {
-  ClaimResult,
-  ClusterStore,
-  RecordMeta,
-  StoredEntry,
-  StoredPage,
-  StoreQuery,
+import {
+  type ClaimResult,
+  type ClusterStore,
+  type RecordMeta,
+  type StoredEntry,
+  type StoredPage,
+  type StoreKey,
+  type StoreQuery,
+  storeKey,
 } from './store.js';
 
 export interface PostgresStoreOptions {
@@ -224,7 +226,7 @@ export class PostgresStore implements ClusterStore {
       `SELECT id, record FROM ${this.#t} WHERE record IS NOT NULL ORDER BY created_at, id`,
     );
     for (const row of rows as Array<{ id: string; record: string }>)
-      yield { key: row.id, text: row.record };
+      yield { kind: 'record', key: storeKey(row.id), text: row.record };
   }
 
   async read(id: string): Promise<string | undefined> {

@@ -1,14 +1,45 @@
 import type { RegistryError } from '../errors.js';
 
 /**
- * One stored entry as a store hands it to the registry at start: its store-specific
- * `key` (a file name, a row key) and either its text or why it could not be read.
+ * A store's own name for a stored entry (a file name, a row key), which
+ * `load()` yields and `quarantine()` takes. Not an instance ID: a file store
+ * names the entry of ID `a/b` differently, and the two must never be mixed up,
+ * so the type keeps them apart. Make one with {@link storeKey}.
+ *
+ * @example
+ * ```ts
+ * const key: StoreKey = storeKey(fileName);
+ * ```
  */
-export interface StoredEntry {
-  key: string;
-  text?: string;
-  error?: unknown;
+export type StoreKey = string & { readonly __storeKey: true };
+
+/**
+ * Marks a store's own entry name as a {@link StoreKey} (for store implementations).
+ *
+ * @example
+ * ```ts
+ * yield { kind: 'record', key: storeKey(name), text };
+ * ```
+ */
+export function storeKey(name: string): StoreKey {
+  return name as StoreKey;
 }
+
+/**
+ * One stored entry as a store hands it to the registry at start, under its
+ * store-specific `key`: its record's text, or why it could not be read.
+ *
+ * @example
+ * ```ts
+ * for await (const entry of store.load()) {
+ *   if (entry.kind === 'record') console.log(entry.key, entry.text.length);
+ *   else console.warn(entry.key, entry.error);
+ * }
+ * ```
+ */
+export type StoredEntry =
+  | { kind: 'record'; key: StoreKey; text: string }
+  | { kind: 'unreadable'; key: StoreKey; error: unknown };
 
 /**
  * What a store may index a record by, handed over with every write so that no
@@ -58,14 +89,14 @@ export interface Store {
   read(id: string): Promise<string | undefined>;
   write(id: string, text: string, meta: RecordMeta): Promise<void>;
   remove(id: string): Promise<void>;
-  quarantine(key: string, reason: string): Promise<void>;
+  quarantine(key: StoreKey, reason: string): Promise<void>;
   close(): Promise<void>;
   /**
    * The key under which `load()` yields the record of `id`. A record found under
    * any other key (a copied or renamed file) is set aside at load, never loaded
    * in place of the real one. Stores without it are trusted to key by ID.
    */
-  keyOf?(id: string): string;
+  keyOf?(id: string): StoreKey;
   /**
    * Subscribes to damage the store repaired but cannot make good alone (its
    * entries were deleted from outside): the owner should write again every
