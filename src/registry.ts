@@ -14,7 +14,6 @@ import {
 import { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
 import { InstanceTable } from './instance-table.js';
-import { KeyedMutex } from './keyed-mutex.js';
 import type { ListFilter, ListPage } from './list-query.js';
 import {
   type MachineMap,
@@ -30,6 +29,7 @@ export type { WaitCondition } from './wait-for.js';
 import { decodeRecord } from './hydration.js';
 import { Persister } from './persister.js';
 import { RegistryEmitter, type RegistryEventName, type RegistryEvents } from './registry-events.js';
+import { RegistryGate } from './registry-gate.js';
 import { restoreStore, type StartSummary } from './restore.js';
 import { type InstanceStatus, statusOf } from './status.js';
 import { MemoryStore } from './stores/memory-store.js';
@@ -114,8 +114,6 @@ interface EnsureResult {
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
-type Phase = 'new' | 'starting' | 'open' | 'closing' | 'closed';
-
 /**
  * Hosts live XState actors by instance ID, at most one per ID, and keeps them in a
  * store so that a restart resumes them. Create one with {@link createRegistry}.
@@ -142,16 +140,13 @@ export class Registry<M extends MachineMap = MachineMap> {
   /** Set by a failed store write, cleared once every change is durable again (for `health()`). */
   #storeFailing = false;
   readonly #instances: InstanceTable;
-  readonly #locks = new KeyedMutex();
+  readonly #gate = new RegistryGate();
   readonly #emitter: RegistryEmitter;
   readonly #persister: Persister;
   readonly #actors: ActorHost;
   readonly #passivation: Passivation | undefined;
   readonly #cluster: ClusterHosting | undefined;
-  readonly #inFlight = new Set<Promise<unknown>>();
   readonly #idempotency: Required<IdempotencyOptions>;
-  #phase: Phase = 'new';
-  #starting: Promise<StartSummary> | undefined;
   /** Whether this registry opened the store (and so is the one to close it). */
   #storeOpened = false;
   #unwatchStore: (() => void) | undefined;
@@ -240,8 +235,8 @@ export class Registry<M extends MachineMap = MachineMap> {
             persister: this.#persister,
             actors: this.#actors,
             emitter: this.#emitter,
-            exclusive: (id, fn) => this.#exclusive(id, fn),
-            isLocked: (id) => this.#locks.isLocked(id),
+            exclusive: (id, fn) => this.#gate.exclusive(id, fn),
+            isLocked: (id) => this.#gate.locks.isLocked(id),
           });
     this.#cluster = isClusterStore(this.#store)
       ? new ClusterHosting({
@@ -252,7 +247,7 @@ export class Registry<M extends MachineMap = MachineMap> {
           persister: this.#persister,
           actors: this.#actors,
           emitter: this.#emitter,
-          exclusive: (id, fn) => this.#exclusive(id, fn),
+          exclusive: (id, fn) => this.#gate.exclusive(id, fn),
           sweepIntervalMs: options.takeoverIntervalMs ?? 2000,
         })
       : undefined;
@@ -286,18 +281,14 @@ export class Registry<M extends MachineMap = MachineMap> {
    * moved aside and reported). Calls made while it runs wait for it.
    */
   start(): Promise<StartSummary> {
-    if (this.#phase === 'closing' || this.#phase === 'closed')
-      return Promise.reject(this.#closedError());
-    if (this.#starting) return this.#starting;
-    this.#phase = 'starting';
-    this.#starting = (async () => {
+    return this.#gate.starting(async () => {
       try {
         await this.#store.open();
         this.#storeOpened = true;
         this.#unwatchStore = this.#store.onDamaged?.((err) => this.#storeDamaged(err));
         if (this.#cluster) {
           // Nothing is loaded up front: instances are claimed as they are asked for.
-          this.#phase = 'open';
+          this.#gate.opened();
           const restored = await this.#cluster.start();
           this.#passivation?.start();
           return {
@@ -320,15 +311,14 @@ export class Registry<M extends MachineMap = MachineMap> {
           emit: (name, payload) => this.#emitter.emit(name, payload),
           ...(this.#passivation ? { sleep: this.#passivation.sleep.bind(this.#passivation) } : {}),
         });
-        this.#phase = 'open';
+        this.#gate.opened();
         this.#passivation?.start();
         return summary;
       } catch (err) {
         await this.#undoStart();
         throw err;
       }
-    })();
-    return this.#starting;
+    });
   }
 
   /** Returns the running actor for `id`, creating it if there is none. See {@link ensureSingleton}. */
@@ -393,9 +383,9 @@ export class Registry<M extends MachineMap = MachineMap> {
       existing?.actor &&
       existing.status === 'running' &&
       existing.type === type &&
-      this.#phase === 'open' &&
+      this.#gate.phase === 'open' &&
       (options.ifRunning === undefined || options.ifRunning === 'return') &&
-      !this.#locks.isLocked(id) &&
+      !this.#gate.locks.isLocked(id) &&
       (this.#durability === 'relaxed' || existing.durable >= existing.version)
     ) {
       // Activity for passivation, like every other use (a number store: no allocation).
@@ -417,15 +407,15 @@ export class Registry<M extends MachineMap = MachineMap> {
     }
     const run = () => this.#ensureNow(def, id, options.input, ifRunning, ifFinished);
     if (
-      this.#phase === 'open' &&
-      !this.#locks.isLocked(id) &&
+      this.#gate.phase === 'open' &&
+      !this.#gate.locks.isLocked(id) &&
       !existing?.passive &&
       (existing || !this.#cluster)
     ) {
       return run();
     }
-    return this.#ready().then(() =>
-      this.#exclusive(id, async () => {
+    return this.#gate.ready().then(() =>
+      this.#gate.exclusive(id, async () => {
         await this.#cluster?.adopt(id, true);
         await this.#activateIfPassive(id);
         return run();
@@ -440,7 +430,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     ifRunning: 'return' | 'throw',
     ifFinished: 'return' | 'replace' | 'throw',
   ): EnsureResult | Promise<EnsureResult> {
-    this.#assertOpen();
+    this.#gate.assertOpen();
     const type = def.type;
     const existing = this.#instances.get(id);
     if (existing) {
@@ -541,7 +531,7 @@ export class Registry<M extends MachineMap = MachineMap> {
    * ```
    */
   health(): { open: boolean; storeFailing: boolean } {
-    return { open: this.#phase === 'open', storeFailing: this.#storeFailing };
+    return { open: this.#gate.phase === 'open', storeFailing: this.#storeFailing };
   }
 
   /** The live, running actor for `id`, or `undefined`. Synchronous. */
@@ -553,7 +543,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   /** The status of `id`, or `undefined` if there is no such instance. */
   async getStatus(id: string): Promise<InstanceStatus | undefined> {
     assertInstanceId(id);
-    await this.#ready();
+    await this.#gate.ready();
     const instance = this.#instances.get(id);
     if (!instance && this.#cluster) return this.#cluster.remoteStatus(id);
     return instance && this.#status(instance);
@@ -569,7 +559,7 @@ export class Registry<M extends MachineMap = MachineMap> {
    * ```
    */
   async list(filter: ListFilter = {}): Promise<ListPage<InstanceStatus>> {
-    await this.#ready();
+    await this.#gate.ready();
     if (this.#cluster) return this.#cluster.list(filter, (i) => this.#status(i));
     const page = this.#instances.page(filter);
     const result: ListPage<InstanceStatus> = {
@@ -597,11 +587,11 @@ export class Registry<M extends MachineMap = MachineMap> {
       options?.idempotencyKey === undefined &&
       instance?.actor &&
       instance.status === 'running' &&
-      this.#phase === 'open' &&
+      this.#gate.phase === 'open' &&
       this.#durability === 'relaxed' &&
       isEvent(event) &&
       (this.#allowReserved || !isReservedEventType(event.type)) &&
-      !this.#locks.isLocked(id)
+      !this.#gate.locks.isLocked(id)
     ) {
       if (this.#passivation) instance.lastActive = this.#clock.now();
       instance.actor.send(event);
@@ -615,9 +605,9 @@ export class Registry<M extends MachineMap = MachineMap> {
     assertEvent(event);
     if (key !== undefined) assertIdempotencyKey(key);
     if (!this.#allowReserved) assertNotReserved(event);
-    await this.#ready();
+    await this.#gate.ready();
     const deliver = () => {
-      this.#assertOpen();
+      this.#gate.assertOpen();
       const instance = this.#instances.get(id);
       if (!instance)
         throw new RegistryError(
@@ -653,13 +643,13 @@ export class Registry<M extends MachineMap = MachineMap> {
     // the event changes anything, rather than piling up undurable state.
     while (this.#durability === 'strict' && this.#persister.backlog >= this.#maxPending) {
       await new Promise<void>((resolve) => this.#backpressure.push(resolve));
-      this.#assertOpen();
+      this.#gate.assertOpen();
     }
     const instance =
-      this.#locks.isLocked(id) ||
+      this.#gate.locks.isLocked(id) ||
       this.#instances.get(id)?.passive ||
       (this.#cluster && !this.#instances.has(id))
-        ? await this.#exclusive(id, async () => {
+        ? await this.#gate.exclusive(id, async () => {
             await this.#cluster?.adopt(id, false);
             await this.#activateIfPassive(id);
             return deliver();
@@ -689,10 +679,10 @@ export class Registry<M extends MachineMap = MachineMap> {
     const test = toPredicate(condition);
     // The timeout counts from the call, not from when the registry got round to it.
     const deadline = deadlineOf(this.#clock, options.timeoutMs);
-    await this.#ready();
+    await this.#gate.ready();
     // A passivated instance changes only while live: activate it to watch it.
     if (this.#instances.get(id)?.passive || (this.#cluster && !this.#instances.has(id))) {
-      await this.#exclusive(id, async () => {
+      await this.#gate.exclusive(id, async () => {
         await this.#cluster?.adopt(id, false);
         await this.#activateIfPassive(id);
       });
@@ -707,17 +697,16 @@ export class Registry<M extends MachineMap = MachineMap> {
       clock: this.#clock,
       deadline,
       signal: options.signal,
-      closed: () =>
-        this.#phase === 'closing' || this.#phase === 'closed' ? this.#closedError() : undefined,
+      closed: () => (this.#gate.isClosing ? this.#gate.closedError() : undefined),
     });
   }
 
   /** Stops the running instance `id` and records it as `stopped`. Stopping a finished instance does nothing. */
   async stop(id: string, reason?: string): Promise<InstanceStatus> {
     assertInstanceId(id);
-    await this.#ready();
-    return this.#exclusive(id, async () => {
-      this.#assertOpen();
+    await this.#gate.ready();
+    return this.#gate.exclusive(id, async () => {
+      this.#gate.assertOpen();
       await this.#cluster?.adopt(id, false);
       await this.#activateIfPassive(id);
       const instance = this.#instances.get(id);
@@ -738,9 +727,9 @@ export class Registry<M extends MachineMap = MachineMap> {
   /** Forgets a finished instance entirely, in memory and in the store. A running one only with `{ force: true }`. */
   async purge(id: string, options: { force?: boolean } = {}): Promise<void> {
     assertInstanceId(id);
-    await this.#ready();
-    return this.#exclusive(id, async () => {
-      this.#assertOpen();
+    await this.#gate.ready();
+    return this.#gate.exclusive(id, async () => {
+      this.#gate.assertOpen();
       await this.#cluster?.adopt(id, false);
       const instance = this.#instances.get(id);
       if (!instance)
@@ -765,7 +754,7 @@ export class Registry<M extends MachineMap = MachineMap> {
 
   /** Resolves once every change made before the call is durable in the store. */
   async flush(): Promise<void> {
-    await this.#ready();
+    await this.#gate.ready();
     await this.#persister.flush();
   }
 
@@ -776,17 +765,14 @@ export class Registry<M extends MachineMap = MachineMap> {
    */
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
-    const wasStarting = this.#starting;
-    const phase = this.#phase;
-    this.#phase = 'closing';
+    const { was, start } = this.#gate.closing();
     this.#closing = (async () => {
-      if (phase === 'new') {
-        this.#phase = 'closed';
+      if (was === 'new') {
+        this.#gate.closed();
         return;
       }
-      await wasStarting?.catch(() => {});
-      await Promise.allSettled([...this.#inFlight]);
-      await this.#locks.drain();
+      await start?.catch(() => {});
+      await this.#gate.settle();
       this.#passivation?.stop();
       this.#cluster?.stop();
       for (const instance of this.#instances.values()) {
@@ -803,7 +789,7 @@ export class Registry<M extends MachineMap = MachineMap> {
         this.#cluster?.dispose();
         if (this.#storeOpened) await this.#store.close();
         this.#storeOpened = false;
-        this.#phase = 'closed';
+        this.#gate.closed();
       }
     })();
     return this.#closing;
@@ -857,8 +843,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       this.#storeOpened = false;
       await this.#store.close().catch((err) => this.#emitter.emit('error', err));
     }
-    if (this.#phase === 'starting' || this.#phase === 'open') this.#phase = 'new';
-    this.#starting = undefined;
+    this.#gate.startFailed();
   }
 
   #machine(type: string): ResolvedMachine {
@@ -871,40 +856,6 @@ export class Registry<M extends MachineMap = MachineMap> {
       );
     }
     return def;
-  }
-
-  async #ready(): Promise<void> {
-    if (this.#phase === 'open') return;
-    if (this.#phase === 'starting') {
-      await this.#starting;
-      return;
-    }
-    if (this.#phase === 'new') {
-      throw new RegistryError(
-        'REGISTRY_NOT_STARTED',
-        'The registry is not started; await registry.start() first.',
-      );
-    }
-    throw this.#closedError();
-  }
-
-  #assertOpen(): void {
-    if (this.#phase !== 'open') throw this.#closedError();
-  }
-
-  #closedError(): RegistryError {
-    return new RegistryError(
-      'REGISTRY_CLOSED',
-      'The registry is closed; create a new one (createRegistry) over the same store to continue.',
-    );
-  }
-
-  #exclusive<T>(id: string, fn: () => T | Promise<T>): Promise<T> {
-    const run = this.#locks.run(id, fn);
-    this.#inFlight.add(run);
-    const forget = () => this.#inFlight.delete(run);
-    run.then(forget, forget);
-    return run;
   }
 
   #whenDurable<T>(instance: Instance, result: () => T): T | Promise<T> {

@@ -8,7 +8,6 @@ import {
   type RecordMeta,
   type StoredEntry,
   type StoredPage,
-  type StoreKey,
   type StoreQuery,
   storeKey,
 } from './store.js';
