@@ -4,14 +4,9 @@ import { ActorHost } from './actor-host.js';
 import { type Clock, systemClock } from './clock.js';
 import { ClusterHosting } from './cluster.js';
 import { RegistryError } from './errors.js';
-import { assertEvent, assertNotReserved, isEvent, isReservedEventType } from './event-shape.js';
-import {
-  assertIdempotencyKey,
-  IdempotencyLog,
-  type IdempotencyOptions,
-  resolveIdempotency,
-} from './idempotency.js';
-import { Instance } from './instance.js';
+import { isEvent, isReservedEventType } from './event-shape.js';
+import { type IdempotencyOptions, resolveIdempotency } from './idempotency.js';
+import type { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
 import { InstanceTable } from './instance-table.js';
 import type { ListFilter, ListPage } from './list-query.js';
@@ -26,11 +21,14 @@ import { deadlineOf, toPredicate, type WaitCondition, watchInstance } from './wa
 
 export type { WaitCondition } from './wait-for.js';
 
+import { Delivery } from './delivery.js';
 import { decodeRecord } from './hydration.js';
 import { Persister } from './persister.js';
 import { RegistryEmitter, type RegistryEventName, type RegistryEvents } from './registry-events.js';
 import { RegistryGate } from './registry-gate.js';
+import { bringHere, type RegistryParts, whenDurable } from './registry-parts.js';
 import { restoreStore, type StartSummary } from './restore.js';
+import { type EnsureResult, ensureSlowly } from './singleton.js';
 import { type InstanceStatus, statusOf } from './status.js';
 import { MemoryStore } from './stores/memory-store.js';
 import { isClusterStore, type Store } from './stores/store.js';
@@ -106,12 +104,6 @@ export interface SingletonResult<TActor> {
 type ActorOf<M extends MachineMap, K extends keyof M> = Actor<MachineOf<M[K]>>;
 type InputOf<M extends MachineMap, K extends keyof M> = InputFrom<MachineOf<M[K]>>;
 
-interface EnsureResult {
-  actor: AnyActor;
-  created: boolean;
-  instance: Instance;
-}
-
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
@@ -151,7 +143,8 @@ export class Registry<M extends MachineMap = MachineMap> {
   #storeOpened = false;
   #unwatchStore: (() => void) | undefined;
   #closing: Promise<void> | undefined;
-  #backpressure: Array<() => void> = [];
+  readonly #parts: RegistryParts;
+  readonly #delivery: Delivery;
 
   constructor(options: RegistryOptions<M>) {
     if (!options || typeof options !== 'object') {
@@ -206,7 +199,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       },
       onProgress: () => {
         if (this.#persister.backlog === 0) this.#storeFailing = false;
-        this.#releaseBackpressure();
+        this.#delivery.release();
       },
     });
     this.#instances = new InstanceTable({ clock: this.#clock, writes: this.#persister });
@@ -251,6 +244,22 @@ export class Registry<M extends MachineMap = MachineMap> {
           sweepIntervalMs: options.takeoverIntervalMs ?? 2000,
         })
       : undefined;
+    this.#parts = {
+      gate: this.#gate,
+      instances: this.#instances,
+      persister: this.#persister,
+      actors: this.#actors,
+      emitter: this.#emitter,
+      clock: this.#clock,
+      store: this.#store,
+      machines: this.#machines,
+      durability: this.#durability,
+      idempotency: this.#idempotency,
+      allowReserved: this.#allowReserved,
+      cluster: this.#cluster,
+      passivation: this.#passivation,
+    };
+    this.#delivery = new Delivery(this.#parts, this.#maxPending);
   }
 
   /** The clock every actor of this registry runs on. */
@@ -392,77 +401,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       if (this.#passivation) existing.lastActive = this.#clock.now();
       return { actor: existing.actor, created: false, instance: existing };
     }
-    if (!existing) assertInstanceId(id);
-    const def = this.#machine(type);
-    const ifRunning = options.ifRunning ?? 'return';
-    const ifFinished = options.ifFinished ?? 'return';
-    if (ifRunning !== 'return' && ifRunning !== 'throw') {
-      throw new RegistryError('INVALID_ARGUMENT', "ifRunning must be 'return' or 'throw'.");
-    }
-    if (ifFinished !== 'return' && ifFinished !== 'replace' && ifFinished !== 'throw') {
-      throw new RegistryError(
-        'INVALID_ARGUMENT',
-        "ifFinished must be 'return', 'replace' or 'throw'.",
-      );
-    }
-    const run = () => this.#ensureNow(def, id, options.input, ifRunning, ifFinished);
-    if (
-      this.#gate.phase === 'open' &&
-      !this.#gate.locks.isLocked(id) &&
-      !existing?.passive &&
-      (existing || !this.#cluster)
-    ) {
-      return run();
-    }
-    return this.#gate.ready().then(() =>
-      this.#gate.exclusive(id, async () => {
-        await this.#cluster?.adopt(id, true);
-        await this.#activateIfPassive(id);
-        return run();
-      }),
-    );
-  }
-
-  #ensureNow(
-    def: ResolvedMachine,
-    id: string,
-    input: unknown,
-    ifRunning: 'return' | 'throw',
-    ifFinished: 'return' | 'replace' | 'throw',
-  ): EnsureResult | Promise<EnsureResult> {
-    this.#gate.assertOpen();
-    const type = def.type;
-    const existing = this.#instances.get(id);
-    if (existing) {
-      if (existing.type !== type) {
-        throw new RegistryError(
-          'TYPE_MISMATCH',
-          `Instance '${id}' exists with type '${existing.type}', not '${type}'; use another ID or purge it first.`,
-          { details: { id, type, existingType: existing.type } },
-        );
-      }
-      const policy = existing.status === 'running' ? ifRunning : ifFinished;
-      if (policy === 'throw') {
-        throw new RegistryError(
-          'INSTANCE_EXISTS',
-          `Instance '${id}' already exists (status '${existing.status}').`,
-          { details: { id, status: existing.status } },
-        );
-      }
-      if (policy === 'return') {
-        existing.lastActive = this.#clock.now();
-        const actor = this.#actors.materialize(existing);
-        return this.#whenDurable(existing, () => ({ actor, created: false, instance: existing }));
-      }
-      // 'replace': the new record overwrites the old one; admitting the new instance
-      // drops the old one, and its pending writes with it.
-      if (existing.actor) this.#actors.orphan(id, existing.actor);
-    }
-    const instance = new Instance(id, def, this.#clock.now());
-    this.#instances.admit(instance);
-    const actor = this.#actors.host(instance, { input });
-    this.#emitter.emit('spawned', { id, type, actor, replaced: existing !== undefined });
-    return this.#whenDurable(instance, () => ({ actor, created: true, instance }));
+    return ensureSlowly(this.#parts, type, id, options, existing);
   }
 
   /**
@@ -597,65 +536,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       instance.actor.send(event);
       return RESOLVED;
     }
-    return this.#sendSlow(id, event, options?.idempotencyKey);
-  }
-
-  async #sendSlow(id: string, event: AnyEventObject, key?: string): Promise<void> {
-    assertInstanceId(id);
-    assertEvent(event);
-    if (key !== undefined) assertIdempotencyKey(key);
-    if (!this.#allowReserved) assertNotReserved(event);
-    await this.#gate.ready();
-    const deliver = () => {
-      this.#gate.assertOpen();
-      const instance = this.#instances.get(id);
-      if (!instance)
-        throw new RegistryError(
-          'INSTANCE_NOT_FOUND',
-          `No instance '${id}'; create it with spawnSingleton first.`,
-          { details: { id } },
-        );
-      // A repeat answers like the first call, even once that call finished the instance.
-      if (
-        key !== undefined &&
-        instance.idempotencyKeys?.has(key, this.#clock.now(), this.#idempotency)
-      )
-        return instance;
-      if (instance.status !== 'running' || !instance.actor) {
-        throw new RegistryError(
-          'INSTANCE_NOT_RUNNING',
-          `Instance '${id}' is ${instance.status} and takes no more events; replace it with spawnSingleton(..., { ifFinished: 'replace' }).`,
-          { details: { id, status: instance.status } },
-        );
-      }
-      if (this.#passivation) instance.lastActive = this.#clock.now();
-      if (key !== undefined) {
-        // Remembered in the same record as the event's effect; marked dirty even if
-        // the event changes nothing, so that its repeat is known after a restart.
-        instance.idempotencyKeys ??= new IdempotencyLog();
-        instance.idempotencyKeys.add(key, this.#clock.now(), this.#idempotency);
-        this.#persister.markDirty(instance);
-      }
-      instance.actor.send(event);
-      return instance;
-    };
-    // Strict mode: while the store lags too far behind, callers wait here, before
-    // the event changes anything, rather than piling up undurable state.
-    while (this.#durability === 'strict' && this.#persister.backlog >= this.#maxPending) {
-      await new Promise<void>((resolve) => this.#backpressure.push(resolve));
-      this.#gate.assertOpen();
-    }
-    const instance =
-      this.#gate.locks.isLocked(id) ||
-      this.#instances.get(id)?.passive ||
-      (this.#cluster && !this.#instances.has(id))
-        ? await this.#gate.exclusive(id, async () => {
-            await this.#cluster?.adopt(id, false);
-            await this.#activateIfPassive(id);
-            return deliver();
-          })
-        : deliver();
-    if (this.#durability === 'strict') await this.#persister.durable(instance);
+    return this.#delivery.send(id, event, options?.idempotencyKey);
   }
 
   /**
@@ -683,8 +564,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     // A passivated instance changes only while live: activate it to watch it.
     if (this.#instances.get(id)?.passive || (this.#cluster && !this.#instances.has(id))) {
       await this.#gate.exclusive(id, async () => {
-        await this.#cluster?.adopt(id, false);
-        await this.#activateIfPassive(id);
+        await bringHere(this.#parts, id, false);
       });
     }
     const instance = this.#instances.get(id);
@@ -707,8 +587,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     await this.#gate.ready();
     return this.#gate.exclusive(id, async () => {
       this.#gate.assertOpen();
-      await this.#cluster?.adopt(id, false);
-      await this.#activateIfPassive(id);
+      await bringHere(this.#parts, id, false);
       const instance = this.#instances.get(id);
       if (!instance)
         throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to stop.`, {
@@ -720,7 +599,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       instance.stopReason = reason;
       this.#changed(instance);
       this.#emitter.emit('stopped', { id, type: instance.type, reason });
-      return this.#whenDurable(instance, () => statusOf(instance));
+      return whenDurable(this.#parts, instance, () => statusOf(instance));
     });
   }
 
@@ -779,7 +658,7 @@ export class Registry<M extends MachineMap = MachineMap> {
         if (instance.status === 'running' && instance.actor) this.#actors.detach(instance, true);
         instance.notifyWaiters();
       }
-      for (const release of this.#backpressure.splice(0)) release();
+      this.#delivery.release(true);
       try {
         await this.#persister.flush();
       } finally {
@@ -846,29 +725,6 @@ export class Registry<M extends MachineMap = MachineMap> {
     this.#gate.startFailed();
   }
 
-  #machine(type: string): ResolvedMachine {
-    const def = this.#machines.get(type);
-    if (!def) {
-      throw new RegistryError(
-        'UNKNOWN_MACHINE',
-        `No machine registered under type '${type}'; known types: ${[...this.#machines.keys()].join(', ') || '(none)'}.`,
-        { details: { type } },
-      );
-    }
-    return def;
-  }
-
-  #whenDurable<T>(instance: Instance, result: () => T): T | Promise<T> {
-    if (this.#durability !== 'strict') return result();
-    return this.#persister.durable(instance).then(result);
-  }
-
-  /** Under the ID's lock: loads a passivated instance again (no-op otherwise). */
-  async #activateIfPassive(id: string): Promise<void> {
-    const instance = this.#instances.get(id);
-    if (instance?.passive && this.#passivation) await this.#passivation.activate(instance);
-  }
-
   /** The status, reading a passivated instance's record back from the store rather than activating it. */
   async #status(instance: Instance): Promise<InstanceStatus> {
     if (!instance.passive || instance.frozen) return statusOf(instance);
@@ -885,12 +741,6 @@ export class Registry<M extends MachineMap = MachineMap> {
     this.#persister.markDirty(instance);
     if (instance.waiters?.size) instance.notifyWaiters();
     if (this.#cluster && instance.status !== 'running') this.#cluster.finished(instance);
-  }
-
-  #releaseBackpressure(): void {
-    if (this.#backpressure.length && this.#persister.backlog < this.#maxPending) {
-      for (const release of this.#backpressure.splice(0)) release();
-    }
   }
 }
 
