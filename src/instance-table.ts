@@ -15,7 +15,21 @@ import type { ListFilter, ListPage } from './list-query.js';
  * ```
  */
 export interface PendingWrites {
+  markDirty(instance: Instance): void;
   retire(instance: Instance, lost?: RegistryError): void;
+}
+
+/**
+ * What the table needs from cluster hosting: a finished instance is nobody's,
+ * so its lease is given back (once its final record is durable).
+ *
+ * @example
+ * ```ts
+ * table.useLeases(cluster);
+ * ```
+ */
+export interface Leases {
+  finished(instance: Instance): void;
 }
 
 /**
@@ -37,10 +51,16 @@ export class InstanceTable {
   readonly #index = new InstanceIndex();
   readonly #clock: Clock;
   readonly #writes: PendingWrites;
+  #leases: Leases | undefined;
 
   constructor(deps: { clock: Clock; writes: PendingWrites }) {
     this.#clock = deps.clock;
     this.#writes = deps.writes;
+  }
+
+  /** With a cluster store: where finished instances give their lease back (set once, after construction). */
+  useLeases(leases: Leases): void {
+    this.#leases = leases;
   }
 
   get(id: string): Instance | undefined {
@@ -76,11 +96,19 @@ export class InstanceTable {
     this.#index.set(instance.id, instance);
   }
 
-  /** After every change: files its status for `list()`, and a running instance that stopped running is `finished`. */
-  refile(instance: Instance): void {
+  /**
+   * After every change of an instance: stamps it, files its status for
+   * `list()`, queues its write and tells its waiters; a running instance that
+   * stopped running is `finished`, and gives its cluster lease back.
+   */
+  changed(instance: Instance): void {
+    instance.updatedAt = instance.lastActive = this.#clock.now();
     this.#index.touch(instance);
-    if (instance.status !== 'running' && instance.life !== 'finished' && instance.life !== 'gone')
-      moveTo(instance, 'finished');
+    this.#writes.markDirty(instance);
+    if (instance.waiters?.size) instance.notifyWaiters();
+    if (instance.status === 'running') return;
+    if (instance.life !== 'finished' && instance.life !== 'gone') moveTo(instance, 'finished');
+    this.#leases?.finished(instance);
   }
 
   /** `live` → `passive`: unloaded; passivation arms its wake-up timer after this. */

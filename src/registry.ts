@@ -207,7 +207,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       clock: this.#clock,
       actorOptions: this.#actorOptions,
       emitter: this.#emitter,
-      changed: (instance) => this.#changed(instance),
+      changed: (instance) => this.#instances.changed(instance),
     });
     const idle = options.idleTimeoutMs;
     if (idle !== undefined && !(Number.isFinite(idle) && idle > 0)) {
@@ -244,6 +244,7 @@ export class Registry<M extends MachineMap = MachineMap> {
           sweepIntervalMs: options.takeoverIntervalMs ?? 2000,
         })
       : undefined;
+    if (this.#cluster) this.#instances.useLeases(this.#cluster);
     this.#parts = {
       gate: this.#gate,
       instances: this.#instances,
@@ -316,7 +317,7 @@ export class Registry<M extends MachineMap = MachineMap> {
           has: (id) => this.#instances.has(id),
           add: (instance) => this.#instances.admit(instance),
           host: (instance, snapshot) => this.#actors.host(instance, { snapshot }),
-          changed: (instance) => this.#changed(instance),
+          changed: (instance) => this.#instances.changed(instance),
           emit: (name, payload) => this.#emitter.emit(name, payload),
           ...(this.#passivation ? { sleep: this.#passivation.sleep.bind(this.#passivation) } : {}),
         });
@@ -597,7 +598,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       this.#actors.detach(instance, false);
       instance.status = 'stopped';
       instance.stopReason = reason;
-      this.#changed(instance);
+      this.#instances.changed(instance);
       this.#emitter.emit('stopped', { id, type: instance.type, reason });
       return whenDurable(this.#parts, instance, () => statusOf(instance));
     });
@@ -733,14 +734,6 @@ export class Registry<M extends MachineMap = MachineMap> {
       instance,
       text === undefined ? undefined : decodeRecord(text, this.#machines).snapshot,
     );
-  }
-
-  #changed(instance: Instance): void {
-    instance.updatedAt = instance.lastActive = this.#clock.now();
-    this.#instances.refile(instance);
-    this.#persister.markDirty(instance);
-    if (instance.waiters?.size) instance.notifyWaiters();
-    if (this.#cluster && instance.status !== 'running') this.#cluster.finished(instance);
   }
 }
 

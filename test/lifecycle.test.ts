@@ -13,9 +13,14 @@ function table() {
   const clock = new TestClock();
   const t = new InstanceTable({
     clock,
-    writes: { retire: (i, lost) => retired.push(`${i.id}${lost ? `:${lost.code}` : ''}`) },
+    writes: {
+      markDirty: () => {},
+      retire: (i, lost) => retired.push(`${i.id}${lost ? `:${lost.code}` : ''}`),
+    },
   });
-  return { t, retired, clock };
+  const released: string[] = [];
+  t.useLeases({ finished: (i) => released.push(i.id) });
+  return { t, retired, clock, released };
 }
 
 describe('instance lifecycle', () => {
@@ -34,7 +39,7 @@ describe('instance lifecycle', () => {
   });
 
   it('the table admits, passivates, activates, finishes and drops, keeping the invariants', async () => {
-    const { t, retired, clock } = table();
+    const { t, retired, clock, released } = table();
     const a = new Instance('a', def, 1);
     t.admit(a);
     expect(a.life).toBe('live');
@@ -48,9 +53,12 @@ describe('instance lifecycle', () => {
     expect(a.life).toBe('live');
     await clock.increment(20);
     expect(woke).toBe(false); // waking clears the wake-up timer
+    t.changed(a);
+    expect(released).toEqual([]); // running: keeps its lease
     a.status = 'done';
-    t.refile(a);
+    t.changed(a);
     expect(a.life).toBe('finished');
+    expect(released).toEqual(['a']); // finished instances are nobody's
     let told = 0;
     a.waiters = new Set([() => told++]);
     t.drop(a);
