@@ -31,7 +31,7 @@ export interface RegistryParts {
   readonly emitter: RegistryEmitter;
   readonly clock: Clock;
   readonly store: Store;
-  readonly machines: ReadonlyMap<string, ResolvedMachine>;
+  readonly machines: Map<string, ResolvedMachine>;
   readonly durability: 'relaxed' | 'strict';
   readonly idempotency: Required<IdempotencyOptions>;
   readonly allowReserved: boolean;

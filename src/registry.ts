@@ -27,7 +27,8 @@ import { Persister } from './persister.js';
 import { RegistryEmitter, type RegistryEventName, type RegistryEvents } from './registry-events.js';
 import { RegistryGate } from './registry-gate.js';
 import { bringHere, type RegistryParts, whenDurable } from './registry-parts.js';
-import { restoreStore, type StartSummary } from './restore.js';
+import { Session } from './registry-session.js';
+import type { StartSummary } from './restore.js';
 import { type EnsureResult, ensureSlowly } from './singleton.js';
 import { type InstanceStatus, statusOf } from './status.js';
 import { MemoryStore } from './stores/memory-store.js';
@@ -139,12 +140,9 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #passivation: Passivation | undefined;
   readonly #cluster: ClusterHosting | undefined;
   readonly #idempotency: Required<IdempotencyOptions>;
-  /** Whether this registry opened the store (and so is the one to close it). */
-  #storeOpened = false;
-  #unwatchStore: (() => void) | undefined;
-  #closing: Promise<void> | undefined;
   readonly #parts: RegistryParts;
   readonly #delivery: Delivery;
+  readonly #session: Session;
 
   constructor(options: RegistryOptions<M>) {
     if (!options || typeof options !== 'object') {
@@ -261,6 +259,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       passivation: this.#passivation,
     };
     this.#delivery = new Delivery(this.#parts, this.#maxPending);
+    this.#session = new Session(this.#parts, this.#delivery);
   }
 
   /** The clock every actor of this registry runs on. */
@@ -291,44 +290,7 @@ export class Registry<M extends MachineMap = MachineMap> {
    * moved aside and reported). Calls made while it runs wait for it.
    */
   start(): Promise<StartSummary> {
-    return this.#gate.starting(async () => {
-      try {
-        await this.#store.open();
-        this.#storeOpened = true;
-        this.#unwatchStore = this.#store.onDamaged?.((err) => this.#storeDamaged(err));
-        if (this.#cluster) {
-          // Nothing is loaded up front: instances are claimed as they are asked for.
-          this.#gate.opened();
-          const restored = await this.#cluster.start();
-          this.#passivation?.start();
-          return {
-            restored,
-            passive: 0,
-            finished: 0,
-            migrated: 0,
-            overdueTimers: 0,
-            quarantined: [],
-          };
-        }
-        const summary = await restoreStore({
-          store: this.#store,
-          machines: this.#machines,
-          clock: this.#clock,
-          has: (id) => this.#instances.has(id),
-          add: (instance) => this.#instances.admit(instance),
-          host: (instance, snapshot) => this.#actors.host(instance, { snapshot }),
-          changed: (instance) => this.#instances.changed(instance),
-          emit: (name, payload) => this.#emitter.emit(name, payload),
-          ...(this.#passivation ? { sleep: this.#passivation.sleep.bind(this.#passivation) } : {}),
-        });
-        this.#gate.opened();
-        this.#passivation?.start();
-        return summary;
-      } catch (err) {
-        await this.#undoStart();
-        throw err;
-      }
-    });
+    return this.#session.start();
   }
 
   /** Returns the running actor for `id`, creating it if there is none. See {@link ensureSingleton}. */
@@ -644,87 +606,10 @@ export class Registry<M extends MachineMap = MachineMap> {
    * resumes them all. Calls made after it began reject with `REGISTRY_CLOSED`.
    */
   close(): Promise<void> {
-    if (this.#closing) return this.#closing;
-    const { was, start } = this.#gate.closing();
-    this.#closing = (async () => {
-      if (was === 'new') {
-        this.#gate.closed();
-        return;
-      }
-      await start?.catch(() => {});
-      await this.#gate.settle();
-      this.#passivation?.stop();
-      this.#cluster?.stop();
-      for (const instance of this.#instances.values()) {
-        if (instance.status === 'running' && instance.actor) this.#actors.detach(instance, true);
-        instance.notifyWaiters();
-      }
-      this.#delivery.release(true);
-      try {
-        await this.#persister.flush();
-      } finally {
-        this.#persister.dispose();
-        // Only the registry that opened the store closes it: another one may own it.
-        this.#unwatchStore?.();
-        this.#cluster?.dispose();
-        if (this.#storeOpened) await this.#store.close();
-        this.#storeOpened = false;
-        this.#gate.closed();
-      }
-    })();
-    return this.#closing;
+    return this.#session.close();
   }
 
   // ---- internals ----
-
-  /**
-   * The store lost entries (its directory was deleted from outside): write
-   * every instance held in memory again. A passivated one whose state lives
-   * only in the store cannot be: it is named in the report.
-   */
-  #storeDamaged(err: RegistryError): void {
-    const lost: string[] = [];
-    for (const instance of this.#instances.values()) {
-      if (instance.gone) continue;
-      if (instance.passive && !instance.frozen) lost.push(instance.id);
-      else this.#persister.markDirty(instance);
-    }
-    this.#emitter.emit(
-      'error',
-      lost.length
-        ? new RegistryError(
-            err.code,
-            `${err.message} Lost with it: ${lost.length} passivated instance(s) (details.lost).`,
-            {
-              cause: err.cause,
-              details: { ...err.details, lost },
-            },
-          )
-        : err,
-    );
-  }
-
-  /**
-   * After a failed start: stops what it restored (without writing: the store
-   * keeps the records as they were), gives back the store if it was opened
-   * here, and leaves the registry as new, so `start()` may be tried again.
-   */
-  async #undoStart(): Promise<void> {
-    // Nothing after passivation.start() can fail, so only the wake-ups armed while
-    // restoring need undoing: stop() would also keep a retried start from arming them.
-    this.#cluster?.stop();
-    for (const instance of this.#instances.values()) {
-      if (instance.status === 'running' && instance.actor) this.#actors.detach(instance, true);
-    }
-    this.#instances.clear();
-    this.#persister.dispose();
-    this.#unwatchStore?.();
-    if (this.#storeOpened) {
-      this.#storeOpened = false;
-      await this.#store.close().catch((err) => this.#emitter.emit('error', err));
-    }
-    this.#gate.startFailed();
-  }
 
   /** The status, reading a passivated instance's record back from the store rather than activating it. */
   async #status(instance: Instance): Promise<InstanceStatus> {
