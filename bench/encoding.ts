@@ -6,7 +6,8 @@
  * (quoted: plain JSON is not a correct baseline for it, only a yardstick).
  */
 import { createActor, createMachine } from 'xstate';
-import { encodeRecord, type InstanceRecord, parseRecord } from '../dist/index.js';
+import type { InstanceRecord } from '../dist/index.js';
+import { encodeRecord, parseRecord } from '../dist/testing/index.js';
 import { compare, fmtRate } from './harness.js';
 
 type RowFn = (

@@ -10,7 +10,8 @@ import { assign, setup } from 'xstate';
  */
 export const job = setup({
   types: {
-    input: {} as { steps?: number; stepMs?: number } | undefined,
+    // biome-ignore lint/suspicious/noConfusingVoidType: XState's setup() drops `| undefined` from an input type; `| void` keeps the input optional.
+    input: {} as { steps?: number; stepMs?: number } | void,
     context: {} as { steps: number; stepMs: number; done: number },
     events: {} as { type: 'CANCEL' },
     output: {} as { stepsDone: number; cancelled: boolean },
@@ -52,7 +53,8 @@ export const job = setup({
  */
 export const heartbeat = setup({
   types: {
-    input: {} as { intervalMs?: number } | undefined,
+    // biome-ignore lint/suspicious/noConfusingVoidType: XState's setup() drops `| undefined` from an input type; `| void` keeps the input optional.
+    input: {} as { intervalMs?: number } | void,
     context: {} as { intervalMs: number; beats: number; recent: number[] },
     events: {} as { type: 'PAUSE' } | { type: 'RESUME' },
   },
@@ -86,7 +88,8 @@ export const heartbeat = setup({
 /** Waits up to a day for APPROVE or REJECT; a durable timer expires it across restarts. */
 export const approval = setup({
   types: {
-    input: {} as { subject?: string } | undefined,
+    // biome-ignore lint/suspicious/noConfusingVoidType: XState's setup() drops `| undefined` from an input type; `| void` keeps the input optional.
+    input: {} as { subject?: string } | void,
     context: {} as { subject: string; decidedBy: string | null },
     events: {} as { type: 'APPROVE'; by?: string } | { type: 'REJECT'; by?: string },
   },

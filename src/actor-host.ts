@@ -166,8 +166,8 @@ export class ActorHost {
       this.#emitter.emit(
         'error',
         new RegistryError(
-          'ACTOR_DETACHED',
-          `An event '${String(event?.type)}' was sent to an actor object of instance '${id}' that the registry no longer hosts (passivated, taken over, replaced, stopped or closed); it was not delivered. Send through registry.send(id, event) or a registry.actor(type, id) handle, which follow the instance, instead of holding the actor.`,
+          'STALE_ACTOR',
+          `Event '${String(event?.type)}' was sent to a stopped actor object of instance '${id}' (passivated, taken over, replaced, stopped or closed) and was not delivered. Hold registry.actor(type, id) instead, or call registry.send(id, event).`,
           { details: { id, eventType: String(event?.type) } },
         ),
       ),

@@ -2,6 +2,11 @@
  * The registry's notion of time: XState's `Clock` (setTimeout/clearTimeout) plus
  * `now()`, so due times and timestamps come from the same source. XState's
  * `SimulatedClock` satisfies it, which is how tests drive time.
+ *
+ * @example
+ * ```ts
+ * const registry = createRegistry({ machines, clock: new SimulatedClock() });
+ * ```
  */
 export interface Clock {
   now(): number;

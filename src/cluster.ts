@@ -347,6 +347,12 @@ function newerFormat(text: string): RegistryError | undefined {
   return new RegistryError(
     'MIGRATION_FAILED',
     `Instance ${JSON.stringify(id)} is stored in record format ${format}, written by a newer xstate-registry than this process runs (${RECORD_FORMAT}); it is left untouched for a process that runs the newer version.`,
-    { details: { id, format, leftForAnotherProcess: true } },
+    {
+      details: {
+        ...(typeof id === 'string' ? { id } : {}),
+        format: String(format),
+        leftForAnotherProcess: true,
+      },
+    },
   );
 }

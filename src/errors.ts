@@ -1,101 +1,166 @@
 /**
- * Every stable error code the registry and its stores can produce. Codes are part
- * of the public contract: match on `error.code`, never on the message.
+ * The facts a batch write adds to any write error: which instances are not
+ * durable, and the code each one failed with.
+ *
+ * @example
+ * ```ts
+ * if (isRegistryError(err, 'PERSIST_FAILED')) console.log(err.details.ids, err.details.failures);
+ * ```
  */
-export type RegistryErrorCode =
-  | 'INVALID_INSTANCE_ID'
-  | 'UNKNOWN_MACHINE'
-  | 'TYPE_MISMATCH'
-  | 'INSTANCE_EXISTS'
-  | 'INSTANCE_NOT_FOUND'
-  | 'INSTANCE_NOT_RUNNING'
-  | 'INSTANCE_RUNNING'
-  | 'INVALID_EVENT'
-  | 'INVALID_ARGUMENT'
-  | 'REGISTRY_CLOSED'
-  | 'REGISTRY_NOT_STARTED'
-  | 'TIMEOUT'
-  | 'LISTENER_FAILED'
-  | 'ACTOR_FAILED'
-  | 'PERSIST_FAILED'
-  | 'SNAPSHOT_TOO_LARGE'
-  | 'NOT_SERIALIZABLE'
-  | 'STORE_LOCKED'
-  | 'STORE_CLOSED'
-  | 'CORRUPT_RECORD'
-  | 'RESTORE_FAILED'
-  | 'MIGRATION_FAILED'
-  | 'BACKPRESSURE'
-  | 'OWNED_ELSEWHERE'
-  | 'FENCED'
-  | 'QUARANTINE_FAILED'
-  | 'STORE_REPAIRED'
-  | 'RESERVED_EVENT'
-  | 'ABORTED'
-  | 'ACTOR_DETACHED'
-  // HTTP layer
-  | 'INVALID_JSON'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'METHOD_NOT_ALLOWED'
-  | 'ROUTE_NOT_FOUND'
-  | 'FORBIDDEN'
-  | 'CROSS_ORIGIN_REFUSED'
-  | 'HOST_NOT_ALLOWED'
-  | 'BODY_CONSUMED'
-  | 'NOT_READY'
-  | 'INTERNAL';
+export interface WriteFailureDetails {
+  ids?: string[];
+  failures?: Record<string, string>;
+}
+
+/**
+ * Every stable error code of the registry and its stores, mapped to the type of
+ * its `details`. Codes are part of the public contract: match on `error.code`,
+ * never on the message. The HTTP layer adds its own (`HttpErrorCode`).
+ *
+ * @example
+ * ```ts
+ * const d: RegistryErrorDetails['OWNED_ELSEWHERE'] = { id: 'j1', owner: 'host-b' };
+ * ```
+ */
+export interface RegistryErrorDetails {
+  INVALID_INSTANCE_ID: { id?: string; length?: number };
+  UNKNOWN_MACHINE: { type: string; id?: string; leftForAnotherProcess?: boolean };
+  TYPE_MISMATCH: { id: string; type: string; existingType: string };
+  INSTANCE_EXISTS: { id: string; status: string };
+  INSTANCE_NOT_FOUND: { id: string };
+  INSTANCE_NOT_RUNNING: { id: string; status: string };
+  INSTANCE_RUNNING: { id: string };
+  INVALID_EVENT: { received?: string };
+  /** The offending option, when there is one to name. */
+  INVALID_ARGUMENT: Record<string, unknown>;
+  REGISTRY_CLOSED: Record<string, never>;
+  REGISTRY_NOT_STARTED: Record<string, never>;
+  /** `deadline`: ISO 8601 on the registry's clock. */
+  TIMEOUT: { id: string; deadline: string };
+  /** `event`: the registry event whose listener threw; `id`: the instance a handle subscriber watched. */
+  LISTENER_FAILED: { event?: string; id?: string };
+  PERSIST_FAILED: { id?: string } & WriteFailureDetails;
+  SNAPSHOT_TOO_LARGE: {
+    id?: string;
+    path?: string;
+    bytes?: number;
+    limit?: number;
+  } & WriteFailureDetails;
+  /** `path`: where in the state the unstorable value is; `child`: an inline child actor's ID. */
+  NOT_SERIALIZABLE: { id: string; path?: string; child?: string } & WriteFailureDetails;
+  STORE_LOCKED: { dir?: string };
+  STORE_CLOSED: WriteFailureDetails;
+  CORRUPT_RECORD: { id?: string; key?: string; path?: string } & WriteFailureDetails;
+  RESTORE_FAILED: { id?: string; child?: string };
+  /** `format`: a record format newer than this process reads. */
+  MIGRATION_FAILED: {
+    id?: string;
+    format?: string;
+    type?: string;
+    machineVersion?: number;
+    version?: number;
+    leftForAnotherProcess?: boolean;
+  };
+  /** `owner`, `leaseExpiresAt`: who holds the lease, and until when (epoch ms), when known. */
+  OWNED_ELSEWHERE: { id: string; owner?: string; leaseExpiresAt?: number } & WriteFailureDetails;
+  /** `owner`: this process, whose write was refused. */
+  FENCED: { id: string; owner?: string } & WriteFailureDetails;
+  QUARANTINE_FAILED: { key: string };
+  /** `lost`: passivated instances whose state lived only in the lost store entries. */
+  STORE_REPAIRED: { dir?: string; lost?: string[] };
+  RESERVED_EVENT: { type: string };
+  ABORTED: { id: string };
+  /** A send to an actor object the registry has stopped hosting; `id`: its instance. */
+  STALE_ACTOR: { id: string; eventType: string };
+}
+
+/**
+ * Every stable error code the registry and its stores can produce.
+ *
+ * @example
+ * ```ts
+ * const code: RegistryErrorCode = 'INSTANCE_NOT_FOUND';
+ * ```
+ */
+export type RegistryErrorCode = keyof RegistryErrorDetails;
+
+/**
+ * The details type of code `C`. An error not narrowed to one code (a plain
+ * `RegistryError`) and the HTTP layer's codes carry a plain record.
+ *
+ * @example
+ * ```ts
+ * type D = ErrorDetailsOf<'TIMEOUT'>; // { id: string; deadline: string }
+ * ```
+ */
+export type ErrorDetailsOf<C extends string> = RegistryErrorCode extends C
+  ? Record<string, unknown>
+  : C extends RegistryErrorCode
+    ? RegistryErrorDetails[C]
+    : Record<string, unknown>;
 
 /**
  * The one error class of xstate-registry. `code` is stable; `message` says what
- * happened and what to do about it; `cause` carries the underlying error, if any.
+ * happened and what to do about it; `details` carries the facts, typed per code
+ * (narrow with {@link isRegistryError}); `cause` the underlying error, if any.
  *
  * @example
  * ```ts
  * try {
  *   await registry.spawnSingleton('job', 'nightly', { ifRunning: 'throw' });
  * } catch (err) {
- *   if (err instanceof RegistryError && err.code === 'INSTANCE_EXISTS') {
- *     // answer 409
- *   }
+ *   if (isRegistryError(err, 'INSTANCE_EXISTS')) console.log(err.details.status); // typed
  * }
  * ```
  */
-export class RegistryError extends Error {
+export class RegistryError<C extends string = RegistryErrorCode> extends Error {
   override readonly name = 'RegistryError';
-  readonly code: RegistryErrorCode;
+  readonly code: C;
   /** Structured facts about the failure (the instance ID, the owner, a limit...). */
-  readonly details: Readonly<Record<string, unknown>>;
+  readonly details: Readonly<ErrorDetailsOf<C>>;
 
   constructor(
-    code: RegistryErrorCode,
+    code: C,
     message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+    options: { cause?: unknown; details?: ErrorDetailsOf<C> } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.details = options.details ?? {};
+    this.details = options.details ?? ({} as ErrorDetailsOf<C>);
   }
 
   /** A plain, JSON-safe description of the error, as HTTP answers and statuses carry it. */
-  toJSON(): { name: string; code: RegistryErrorCode; message: string; details: unknown } {
+  toJSON(): { name: string; code: C; message: string; details: unknown } {
     return { name: this.name, code: this.code, message: this.message, details: this.details };
   }
 }
 
 /**
- * Whether `err` is a {@link RegistryError}, optionally with the given code.
+ * Whether `err` is a {@link RegistryError}, optionally with the given code;
+ * with a code, `err.details` is typed for it.
  *
  * @example
  * ```ts
+ * if (isRegistryError(err, 'OWNED_ELSEWHERE')) retryAt(err.details.leaseExpiresAt);
  * if (isRegistryError(err, 'INSTANCE_NOT_FOUND')) return new Response(null, { status: 404 });
  * ```
  */
-export function isRegistryError(err: unknown, code?: RegistryErrorCode): err is RegistryError {
+export function isRegistryError<C extends RegistryErrorCode = RegistryErrorCode>(
+  err: unknown,
+  code?: C,
+): err is RegistryError<C> {
   return err instanceof RegistryError && (code === undefined || err.code === code);
 }
 
-/** A JSON-safe rendering of anything thrown, for statuses and persisted records. */
+/**
+ * A JSON-safe rendering of anything thrown, for statuses and persisted records.
+ *
+ * @example
+ * ```ts
+ * const status = await registry.getStatus('j1');
+ * if (status?.error) console.log(status.error.name, status.error.message);
+ * ```
+ */
 export interface SerializedError {
   name: string;
   message: string;

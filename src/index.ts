@@ -1,10 +1,14 @@
+export { ActorHandle, type HandleObserver, type HandleSubscription } from './actor-handle.js';
 export { type Clock, systemClock } from './clock.js';
 export {
+  type ErrorDetailsOf,
   isRegistryError,
   RegistryError,
   type RegistryErrorCode,
+  type RegistryErrorDetails,
   type SerializedError,
   serializeError,
+  type WriteFailureDetails,
 } from './errors.js';
 export type { IdempotencyEntry, IdempotencyOptions } from './idempotency.js';
 export { assertInstanceId, isValidInstanceId, MAX_INSTANCE_ID_LENGTH } from './instance-id.js';
@@ -16,14 +20,7 @@ export type {
   SnapshotMigration,
   VersionedMachine,
 } from './machines.js';
-export {
-  encodeRecord,
-  type InstanceRecord,
-  type InstanceStatusName,
-  parseRecord,
-  RECORD_FORMAT,
-  safeJsonParse,
-} from './record.js';
+export { type InstanceRecord, type InstanceStatusName, RECORD_FORMAT } from './record.js';
 export {
   createRegistry,
   type Durability,
@@ -37,10 +34,7 @@ export {
 export type { RegistryEventName, RegistryEvents } from './registry-events.js';
 export type { QuarantinedRecord, StartSummary } from './restore.js';
 export type { InstanceStatus } from './status.js';
-export { acquireDirLock, type DirLock } from './stores/file-lock.js';
 export { FileStore, type FileStoreOptions } from './stores/file-store.js';
-export type { FileHandleLike, FsLayer } from './stores/fs-layer.js';
-export { nodeFs } from './stores/fs-layer.js';
 export { MemoryStore } from './stores/memory-store.js';
 export {
   type ClaimResult,
@@ -54,4 +48,18 @@ export {
   type StoreQuery,
   storeKey,
 } from './stores/store.js';
+export type { TypedRegistryEvents } from './typed-events.js';
+export type {
+  ActorOf,
+  CreateArgs,
+  EventOf,
+  InputOf,
+  InputOption,
+  MachineFor,
+  OutputOf,
+  SnapshotOf,
+  StatusOf,
+  TypeName,
+  TypeOption,
+} from './types.js';
 export type { PersistedTimer } from './xstate-internals.js';

@@ -2,8 +2,10 @@ import type { Clock } from './clock.js';
 import type { RegistryError } from './errors.js';
 import type { Instance } from './instance.js';
 import { InstanceIndex } from './instance-index.js';
+import type { InstanceWatchers } from './instance-watchers.js';
 import { moveTo } from './lifecycle.js';
 import type { ListFilter, ListPage } from './list-query.js';
+import { statusOf } from './status.js';
 
 /**
  * What the table needs from the persister: dropping the pending writes of an
@@ -51,11 +53,18 @@ export class InstanceTable {
   readonly #index = new InstanceIndex();
   readonly #clock: Clock;
   readonly #writes: PendingWrites;
+  readonly #watchers: Pick<InstanceWatchers, 'size' | 'changed'> | undefined;
   #leases: Leases | undefined;
 
-  constructor(deps: { clock: Clock; writes: PendingWrites }) {
+  constructor(deps: {
+    clock: Clock;
+    writes: PendingWrites;
+    /** Handles' per-ID watchers (`registry.actor(...).subscribe`), told of every change. */
+    watchers?: Pick<InstanceWatchers, 'size' | 'changed'>;
+  }) {
     this.#clock = deps.clock;
     this.#writes = deps.writes;
+    this.#watchers = deps.watchers;
   }
 
   /** With a cluster store: where finished instances give their lease back (set once, after construction). */
@@ -106,6 +115,7 @@ export class InstanceTable {
     this.#index.touch(instance);
     this.#writes.markDirty(instance);
     if (instance.waiters?.size) instance.notifyWaiters();
+    if (this.#watchers?.size) this.#watchers.changed(instance.id, () => statusOf(instance));
     if (instance.status === 'running') return;
     if (instance.life !== 'finished' && instance.life !== 'gone') moveTo(instance, 'finished');
     this.#leases?.finished(instance);

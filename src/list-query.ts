@@ -2,12 +2,24 @@ import { RegistryError } from './errors.js';
 import type { Instance } from './instance.js';
 import type { InstanceStatusName } from './record.js';
 
-/** A moment in time: a `Date`, epoch milliseconds, or an ISO 8601 string. */
+/**
+ * A moment in time: a `Date`, epoch milliseconds, or an ISO 8601 string.
+ *
+ * @example
+ * ```ts
+ * await registry.list({ createdFrom: '2026-11-01', updatedTo: Date.now() });
+ * ```
+ */
 export type TimeInput = Date | number | string;
 
 /**
  * Which instances `registry.list()` returns. Every field is optional; ranges are
  * inclusive. Results are ordered by creation time, then ID, and paged by `cursor`.
+ *
+ * @example
+ * ```ts
+ * await registry.list({ status: ['done', 'error'], type: 'job', limit: 50 });
+ * ```
  */
 export interface ListFilter {
   status?: InstanceStatusName | readonly InstanceStatusName[];
@@ -22,7 +34,14 @@ export interface ListFilter {
   cursor?: string;
 }
 
-/** One page of statuses, and the cursor of the next page if there is one. */
+/**
+ * One page of statuses, and the cursor of the next page if there is one.
+ *
+ * @example
+ * ```ts
+ * const { items, cursor } = await registry.list({ limit: 10 });
+ * ```
+ */
 export interface ListPage<T> {
   items: T[];
   cursor?: string;

@@ -5,6 +5,11 @@ import { RegistryError } from './errors.js';
  * Upgrades a persisted snapshot written by an older version of a machine.
  * Receives the XState persisted snapshot and the version it was written with;
  * returns the snapshot for the current version. Throwing quarantines the record.
+ *
+ * @example
+ * ```ts
+ * const migrate: SnapshotMigration = (snapshot, from) => from === 1 ? { ...snapshot, context: { ...snapshot.context, retries: 0 } } : snapshot;
+ * ```
  */
 export type SnapshotMigration = (snapshot: any, fromVersion: number) => unknown;
 
@@ -26,14 +31,35 @@ export interface VersionedMachine<TMachine extends AnyStateMachine = AnyStateMac
   migrate?: SnapshotMigration;
 }
 
-/** What `createRegistry({ machines })` accepts per type name: a machine, or a {@link VersionedMachine}. */
+/**
+ * What `createRegistry({ machines })` accepts per type name: a machine, or a {@link VersionedMachine}.
+ *
+ * @example
+ * ```ts
+ * const def: MachineDefinition = { machine: jobMachine, version: 2 };
+ * ```
+ */
 export type MachineDefinition = AnyStateMachine | VersionedMachine;
 
-/** The machine of a {@link MachineDefinition}. */
+/**
+ * The machine of a {@link MachineDefinition}.
+ *
+ * @example
+ * ```ts
+ * type Job = MachineOf<typeof machines.job>; // the machine, versioned or not
+ * ```
+ */
 export type MachineOf<D> =
   D extends VersionedMachine<infer M> ? M : D extends AnyStateMachine ? D : never;
 
-/** A registry's machines map: type name to definition. */
+/**
+ * A registry's machines map: type name to definition.
+ *
+ * @example
+ * ```ts
+ * const machines = { job: jobMachine, order: { machine: orderMachine, version: 3 } } satisfies MachineMap;
+ * ```
+ */
 export type MachineMap = Record<string, MachineDefinition>;
 
 /** A machine definition in the one shape the registry works with. */

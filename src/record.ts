@@ -7,17 +7,35 @@ import type { PersistedTimer } from './xstate-internals.js';
 /**
  * The format tag of the persisted envelope; bumped when its shape changes.
  * Version 2 added `encoding` (exact state); version 1 records still load.
+ *
+ * @example
+ * ```ts
+ * if (record.format !== RECORD_FORMAT) throw new Error('not a registry record');
+ * ```
  */
 export const RECORD_FORMAT = 'xstate-registry/2';
 const RECORD_FORMAT_V1 = 'xstate-registry/1';
 
-/** The lifecycle of an instance as the registry reports it. */
+/**
+ * The lifecycle of an instance as the registry reports it.
+ *
+ * @example
+ * ```ts
+ * await registry.waitFor('j1', ['done', 'error'] satisfies InstanceStatusName[]);
+ * ```
+ */
 export type InstanceStatusName = 'running' | 'done' | 'error' | 'stopped';
 
 /**
  * What is persisted per instance: our versioned envelope around XState's
  * persisted snapshot, plus what XState does not persist (pending delayed events).
  * Times are epoch milliseconds on the registry's clock.
+ *
+ * @example
+ * ```ts
+ * const record: InstanceRecord = parseRecord(await store.read('j1'));
+ * console.log(record.status, record.machineVersion);
+ * ```
  */
 export interface InstanceRecord {
   format: typeof RECORD_FORMAT | typeof RECORD_FORMAT_V1;
@@ -177,10 +195,11 @@ export function parseRecord(text: string): InstanceRecord {
       !Array.isArray(timer.target) ||
       !timer.event ||
       typeof timer.event.type !== 'string' ||
-      !isTime(timer.dueAt)
+      !isTime(timer.dueAt) ||
+      (timer.uncancellable !== undefined && timer.uncancellable !== true)
     ) {
       throw corrupt(
-        'The record has a malformed pending delayed event (it needs an id, source and target paths, an event with a type, and a due time in range).',
+        'The record has a malformed pending delayed event (it needs an id, source and target paths, an event with a type, a due time in range, and `uncancellable` true or absent).',
       );
     }
   }

@@ -34,6 +34,14 @@ export interface RegistryEvents {
   error: RegistryError;
 }
 
+/**
+ * The name of a lifecycle event.
+ *
+ * @example
+ * ```ts
+ * const name: RegistryEventName = 'transition';
+ * ```
+ */
 export type RegistryEventName = keyof RegistryEvents;
 type AnyFn = (...args: any[]) => void;
 type Listener<K extends RegistryEventName> = (payload: RegistryEvents[K]) => void;

@@ -5,6 +5,7 @@ import { RegistryError } from './errors.js';
 import type { IdempotencyOptions } from './idempotency.js';
 import type { Instance } from './instance.js';
 import type { InstanceTable } from './instance-table.js';
+import type { InstanceWatchers } from './instance-watchers.js';
 import type { ResolvedMachine } from './machines.js';
 import type { Passivation } from './passivation.js';
 import type { Persister } from './persister.js';
@@ -37,6 +38,7 @@ export interface RegistryParts {
   readonly allowReserved: boolean;
   readonly cluster: ClusterHosting | undefined;
   readonly passivation: Passivation | undefined;
+  readonly watchers: InstanceWatchers;
 }
 
 /**

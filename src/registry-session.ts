@@ -91,6 +91,7 @@ export class Session {
         instance.notifyWaiters();
       }
       this.#delivery.release(true);
+      p.watchers.closeAll();
       try {
         await p.persister.flush();
       } finally {

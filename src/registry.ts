@@ -1,21 +1,18 @@
 import { nanoid } from 'nanoid';
-import type { Actor, AnyActor, AnyEventObject, InputFrom, InspectionEvent, Observer } from 'xstate';
+import type { AnyActor, AnyEventObject, InspectionEvent, Observer } from 'xstate';
+import { ActorHandle } from './actor-handle.js';
 import { ActorHost } from './actor-host.js';
 import { type Clock, systemClock } from './clock.js';
 import { ClusterHosting } from './cluster.js';
-import { RegistryError } from './errors.js';
+import { isRegistryError, RegistryError } from './errors.js';
 import { isEvent, isReservedEventType } from './event-shape.js';
 import { type IdempotencyOptions, resolveIdempotency } from './idempotency.js';
 import type { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
 import { InstanceTable } from './instance-table.js';
+import { InstanceWatchers } from './instance-watchers.js';
 import type { ListFilter, ListPage } from './list-query.js';
-import {
-  type MachineMap,
-  type MachineOf,
-  type ResolvedMachine,
-  resolveMachines,
-} from './machines.js';
+import { type MachineMap, type ResolvedMachine, resolveMachines } from './machines.js';
 import { Passivation } from './passivation.js';
 import { deadlineOf, toPredicate, type WaitCondition, watchInstance } from './wait-for.js';
 
@@ -26,22 +23,37 @@ import { decodeRecord } from './hydration.js';
 import { Persister } from './persister.js';
 import { RegistryEmitter, type RegistryEventName, type RegistryEvents } from './registry-events.js';
 import { RegistryGate } from './registry-gate.js';
-import { bringHere, type RegistryParts, whenDurable } from './registry-parts.js';
+import { bringHere, machineOf, type RegistryParts, whenDurable } from './registry-parts.js';
 import { Session } from './registry-session.js';
 import type { StartSummary } from './restore.js';
 import { type EnsureResult, ensureSlowly } from './singleton.js';
 import { type InstanceStatus, statusOf } from './status.js';
 import { MemoryStore } from './stores/memory-store.js';
 import { isClusterStore, type Store } from './stores/store.js';
+import type { TypedRegistryEvents } from './typed-events.js';
+import type { ActorOf, CreateArgs, EventOf, StatusOf, TypeName, TypeOption } from './types.js';
 
 /**
  * When a change counts as done. `'relaxed'` (default): `send` resolves once the
  * actor has processed the event; the change is written shortly after, coalesced
  * with others, and `flush()` waits for it. `'strict'`: `send`, `spawnSingleton`,
  * `stop` resolve only once the resulting state is durable in the store.
+ *
+ * @example
+ * ```ts
+ * const registry = createRegistry({ machines, durability: 'strict' });
+ * ```
  */
 export type Durability = 'relaxed' | 'strict';
 
+/**
+ * What {@link createRegistry} accepts.
+ *
+ * @example
+ * ```ts
+ * const options: RegistryOptions<typeof machines> = { machines, store: new FileStore({ dir: './data' }), idleTimeoutMs: 600_000 };
+ * ```
+ */
 export interface RegistryOptions<M extends MachineMap> {
   /** Type name to machine. The type name is persisted; keep it stable. */
   machines: M;
@@ -74,7 +86,14 @@ export interface RegistryOptions<M extends MachineMap> {
   idempotency?: IdempotencyOptions;
 }
 
-/** Options of {@link Registry.send}. */
+/**
+ * Options of {@link Registry.send}.
+ *
+ * @example
+ * ```ts
+ * await registry.send('order-7', { type: 'PAY' }, { idempotencyKey: req.headers['idempotency-key'] });
+ * ```
+ */
 export interface SendOptions {
   /**
    * Applies the event at most once per key and instance: a repeat within the
@@ -85,25 +104,37 @@ export interface SendOptions {
   idempotencyKey?: string;
 }
 
-export interface SpawnSingletonOptions<TInput = unknown> {
-  /** The machine's input; applied only by the call that creates the instance. */
-  input?: TInput;
+/**
+ * Options of {@link Registry.spawnSingleton} and {@link Registry.ensureSingleton}.
+ * The machine's `input` is added to them, required when the machine requires it
+ * (see `CreateArgs`); it is applied only by the call that creates the instance.
+ *
+ * @example
+ * ```ts
+ * await registry.spawnSingleton('job', 'nightly', { input: { day }, ifFinished: 'replace' });
+ * ```
+ */
+export interface SpawnSingletonOptions {
   /** When the instance is running: return it (default) or throw `INSTANCE_EXISTS`. */
   ifRunning?: 'return' | 'throw';
   /** When it is done, failed or stopped: return it (default), replace it with a fresh actor, or throw `INSTANCE_EXISTS`. */
   ifFinished?: 'return' | 'replace' | 'throw';
 }
 
-/** What {@link Registry.ensureSingleton} resolves to. */
+/**
+ * What {@link Registry.ensureSingleton} resolves to.
+ *
+ * @example
+ * ```ts
+ * const { actor, created, status } = await registry.ensureSingleton('job', 'nightly');
+ * ```
+ */
 export interface SingletonResult<TActor> {
   actor: TActor;
   /** Whether this call created the actor (an HTTP layer answers 201 rather than 200). */
   created: boolean;
   status: InstanceStatus;
 }
-
-type ActorOf<M extends MachineMap, K extends keyof M> = Actor<MachineOf<M[K]>>;
-type InputOf<M extends MachineMap, K extends keyof M> = InputFrom<MachineOf<M[K]>>;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -143,6 +174,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #parts: RegistryParts;
   readonly #delivery: Delivery;
   readonly #session: Session;
+  readonly #watchers = new InstanceWatchers();
 
   constructor(options: RegistryOptions<M>) {
     if (!options || typeof options !== 'object') {
@@ -190,8 +222,8 @@ export class Registry<M extends MachineMap = MachineMap> {
       maxRecordBytes: options.maxRecordBytes ?? 16 * 1024 * 1024,
       report: (err) => {
         // A fenced write means another process owns the instance now: stop our copy.
-        if (err.code === 'FENCED')
-          this.#cluster?.lost(String(err.details.id), 'a write was fenced');
+        if (isRegistryError(err, 'FENCED'))
+          this.#cluster?.lost(err.details.id, 'a write was fenced');
         if (err.code === 'PERSIST_FAILED') this.#storeFailing = true;
         this.#emitter.emit('error', err);
       },
@@ -200,7 +232,11 @@ export class Registry<M extends MachineMap = MachineMap> {
         this.#delivery.release();
       },
     });
-    this.#instances = new InstanceTable({ clock: this.#clock, writes: this.#persister });
+    this.#instances = new InstanceTable({
+      clock: this.#clock,
+      writes: this.#persister,
+      watchers: this.#watchers,
+    });
     this.#actors = new ActorHost({
       clock: this.#clock,
       actorOptions: this.#actorOptions,
@@ -257,6 +293,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       allowReserved: this.#allowReserved,
       cluster: this.#cluster,
       passivation: this.#passivation,
+      watchers: this.#watchers,
     };
     this.#delivery = new Delivery(this.#parts, this.#maxPending);
     this.#session = new Session(this.#parts, this.#delivery);
@@ -267,21 +304,53 @@ export class Registry<M extends MachineMap = MachineMap> {
     return this.#clock;
   }
 
-  /** Subscribes to a lifecycle event. A listener that throws is reported, never propagated. */
-  on<K extends RegistryEventName>(name: K, listener: (payload: RegistryEvents[K]) => void): this {
-    this.#emitter.on(name, listener);
+  /**
+   * Subscribes to a lifecycle event. A listener that throws is reported, never
+   * propagated. Payloads are unions discriminated on `type` (see {@link TypedRegistryEvents}).
+   */
+  on<E extends RegistryEventName>(
+    name: E,
+    listener: (payload: TypedRegistryEvents<M>[E]) => void,
+  ): this {
+    this.#emitter.on(name, listener as (payload: RegistryEvents[E]) => void);
     return this;
   }
 
   /** Subscribes for one occurrence. */
-  once<K extends RegistryEventName>(name: K, listener: (payload: RegistryEvents[K]) => void): this {
-    this.#emitter.on(name, listener, true);
+  once<E extends RegistryEventName>(
+    name: E,
+    listener: (payload: TypedRegistryEvents<M>[E]) => void,
+  ): this {
+    this.#emitter.on(name, listener as (payload: RegistryEvents[E]) => void, true);
     return this;
   }
 
-  off<K extends RegistryEventName>(name: K, listener: (payload: RegistryEvents[K]) => void): this {
-    this.#emitter.off(name, listener);
+  off<E extends RegistryEventName>(
+    name: E,
+    listener: (payload: TypedRegistryEvents<M>[E]) => void,
+  ): this {
+    this.#emitter.off(name, listener as (payload: RegistryEvents[E]) => void);
     return this;
+  }
+
+  /**
+   * A stable handle on instance `id` of type `type`, typed from its machine:
+   * what long-lived code should hold (see {@link ActorHandle}). It resolves the
+   * instance by ID on every call, so it survives passivation, takeover and
+   * replacement. Creates nothing: the instance may be created before or after.
+   *
+   * @example
+   * ```ts
+   * const job = registry.actor('job', 'nightly');
+   * await job.send({ type: 'CANCEL' });
+   * ```
+   */
+  actor<K extends TypeName<M>>(type: K, id: string): ActorHandle<M, K> {
+    machineOf(this.#machines, type);
+    assertInstanceId(id);
+    return new ActorHandle<M, K>(this, this.#watchers, type, id, (err) =>
+      this.#emitter.emit('error', err),
+    );
   }
 
   /**
@@ -294,13 +363,13 @@ export class Registry<M extends MachineMap = MachineMap> {
   }
 
   /** Returns the running actor for `id`, creating it if there is none. See {@link ensureSingleton}. */
-  spawnSingleton<K extends keyof M & string>(
+  spawnSingleton<K extends TypeName<M>>(
     type: K,
     id: string,
-    options: SpawnSingletonOptions<InputOf<M, K>> = {},
+    ...[options]: CreateArgs<M, K, SpawnSingletonOptions>
   ): Promise<ActorOf<M, K>> {
     try {
-      const r = this.#ensure(type, id, options);
+      const r = this.#ensure(type, id, options ?? {});
       // Hot path: a result known now costs one promise, not two.
       return r instanceof Promise
         ? r.then((x) => x.actor as ActorOf<M, K>)
@@ -321,14 +390,14 @@ export class Registry<M extends MachineMap = MachineMap> {
    * return new Response(null, { status: created ? 201 : 200 });
    * ```
    */
-  ensureSingleton<K extends keyof M & string>(
+  ensureSingleton<K extends TypeName<M>>(
     type: K,
     id: string,
-    options: SpawnSingletonOptions<InputOf<M, K>> = {},
+    ...[options]: CreateArgs<M, K, SpawnSingletonOptions>
   ): Promise<SingletonResult<ActorOf<M, K>>> {
     let pending: EnsureResult | Promise<EnsureResult>;
     try {
-      pending = this.#ensure(type, id, options);
+      pending = this.#ensure(type, id, options ?? {});
     } catch (err) {
       return Promise.reject(err);
     }
@@ -347,7 +416,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   #ensure(
     type: string,
     id: string,
-    options: SpawnSingletonOptions,
+    options: SpawnSingletonOptions & { input?: unknown },
   ): EnsureResult | Promise<EnsureResult> {
     const existing = this.#instances.get(id);
     // Fast path: the live instance, nothing in flight for it.
@@ -376,15 +445,16 @@ export class Registry<M extends MachineMap = MachineMap> {
    * console.log(actor.id); // 'V1StGXR8_Z5jdHi6B-myT'
    * ```
    */
-  async spawn<K extends keyof M & string>(
+  async spawn<K extends TypeName<M>>(
     type: K,
-    options: { input?: InputOf<M, K> } = {},
+    ...[options]: CreateArgs<M, K, object>
   ): Promise<ActorOf<M, K>> {
-    return this.spawnSingleton(type, nanoid(), {
-      ...options,
+    const r = await this.#ensure(type, nanoid(), {
+      input: options?.input,
       ifRunning: 'throw',
       ifFinished: 'throw',
     });
+    return r.actor as ActorOf<M, K>;
   }
 
   /**
@@ -442,13 +512,33 @@ export class Registry<M extends MachineMap = MachineMap> {
     return instance?.status === 'running' ? instance.actor : undefined;
   }
 
-  /** The status of `id`, or `undefined` if there is no such instance. */
-  async getStatus(id: string): Promise<InstanceStatus | undefined> {
+  /**
+   * The status of `id`, or `undefined` if there is no such instance: a union
+   * discriminated on `type`, or, with `{ type }`, that machine's status
+   * (`TYPE_MISMATCH` if the instance has another type).
+   *
+   * @example
+   * ```ts
+   * const s = await registry.getStatus('nightly', { type: 'job' });
+   * console.log(s?.context.day);
+   * ```
+   */
+  getStatus(id: string): Promise<StatusOf<M> | undefined>;
+  getStatus<K extends TypeName<M>>(
+    id: string,
+    options: TypeOption<K>,
+  ): Promise<StatusOf<M, K> | undefined>;
+  async getStatus(id: string, options?: TypeOption<string>): Promise<InstanceStatus | undefined> {
     assertInstanceId(id);
+    if (options !== undefined) machineOf(this.#machines, options.type);
     await this.#gate.ready();
     const instance = this.#instances.get(id);
-    if (!instance && this.#cluster) return this.#cluster.remoteStatus(id);
-    return instance && this.#status(instance);
+    const status =
+      !instance && this.#cluster
+        ? await this.#cluster.remoteStatus(id)
+        : instance && (await this.#status(instance));
+    if (status && options) assertType(id, status.type, options.type);
+    return status;
   }
 
   /**
@@ -460,6 +550,10 @@ export class Registry<M extends MachineMap = MachineMap> {
    * while (page.cursor) page = await registry.list({ status: 'running', type: 'job', limit: 50, cursor: page.cursor });
    * ```
    */
+  list<K extends TypeName<M>>(
+    filter: ListFilter & { type: K | readonly K[] },
+  ): Promise<ListPage<StatusOf<M, K>>>;
+  list(filter?: ListFilter): Promise<ListPage<StatusOf<M>>>;
   async list(filter: ListFilter = {}): Promise<ListPage<InstanceStatus>> {
     await this.#gate.ready();
     if (this.#cluster) return this.#cluster.list(filter, (i) => this.#status(i));
@@ -482,7 +576,7 @@ export class Registry<M extends MachineMap = MachineMap> {
    * await registry.send('order-7', { type: 'PAY', amount: 30 }, { idempotencyKey: requestId });
    * ```
    */
-  send(id: string, event: AnyEventObject, options?: SendOptions): Promise<void> {
+  send(id: string, event: EventOf<M>, options?: SendOptions): Promise<void> {
     // Fast path (relaxed durability, nothing in flight for the ID): deliver now.
     const instance = this.#instances.get(id);
     if (
@@ -514,12 +608,23 @@ export class Registry<M extends MachineMap = MachineMap> {
    * await registry.waitFor('order-7', (s) => s.value === 'shipped');
    * ```
    */
+  waitFor(
+    id: string,
+    condition: WaitCondition<StatusOf<M>>,
+    options?: { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<StatusOf<M>>;
+  waitFor<K extends TypeName<M>>(
+    id: string,
+    condition: WaitCondition<StatusOf<M, K>>,
+    options: TypeOption<K> & { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<StatusOf<M, K>>;
   async waitFor(
     id: string,
-    condition: WaitCondition,
-    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+    condition: WaitCondition<any>,
+    options: { timeoutMs?: number; signal?: AbortSignal; type?: string } = {},
   ): Promise<InstanceStatus> {
     assertInstanceId(id);
+    if (options.type !== undefined) machineOf(this.#machines, options.type);
     const test = toPredicate(condition);
     // The timeout counts from the call, not from when the registry got round to it.
     const deadline = deadlineOf(this.#clock, options.timeoutMs);
@@ -536,6 +641,7 @@ export class Registry<M extends MachineMap = MachineMap> {
         details: { id },
       });
     }
+    if (options.type !== undefined) assertType(id, instance.type, options.type);
     return watchInstance(instance, test, {
       clock: this.#clock,
       deadline,
@@ -590,6 +696,12 @@ export class Registry<M extends MachineMap = MachineMap> {
       // Purged here, or fenced by the store (another process owns it now): gone from this process either way.
       this.#instances.drop(instance);
       await this.#persister.remove(instance);
+      this.#watchers.gone(
+        id,
+        new RegistryError('INSTANCE_NOT_FOUND', `Instance '${id}' was purged.`, {
+          details: { id },
+        }),
+      );
       this.#emitter.emit('purged', { id, type: instance.type });
     });
   }
@@ -636,4 +748,14 @@ export class Registry<M extends MachineMap = MachineMap> {
  */
 export function createRegistry<M extends MachineMap>(options: RegistryOptions<M>): Registry<M> {
   return new Registry(options);
+}
+
+function assertType(id: string, actual: string, expected: string): void {
+  if (actual !== expected) {
+    throw new RegistryError(
+      'TYPE_MISMATCH',
+      `Instance '${id}' has type '${actual}', not '${expected}'; name its own type.`,
+      { details: { id, type: expected, existingType: actual } },
+    );
+  }
 }

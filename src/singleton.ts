@@ -109,7 +109,6 @@ function ensureNow(
     }
     // 'replace': the new record overwrites the old one; admitting the new instance
     // drops the old one, and its pending writes with it.
-    if (existing.actor) p.actors.orphan(id, existing.actor);
   }
   const instance = new Instance(id, def, p.clock.now());
   p.instances.admit(instance);

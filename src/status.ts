@@ -5,16 +5,28 @@ import type { InstanceRecord, InstanceStatusName } from './record.js';
 /**
  * A JSON-serialisable view of one instance, modelled on Durable Functions'
  * `GetStatus`: safe to log, send over HTTP or keep; a copy, never live state.
+ * The registry types `context` and `output` from the machine (see `StatusOf`).
+ *
+ * @example
+ * ```ts
+ * const status: InstanceStatus = (await registry.getStatus('nightly'))!;
+ * console.log(status.status, status.value, status.context);
+ * ```
  */
-export interface InstanceStatus {
+export interface InstanceStatus<
+  TType extends string = string,
+  TContext = unknown,
+  TOutput = unknown,
+> {
   id: string;
-  type: string;
+  type: TType;
   status: InstanceStatusName;
   /** The machine's state value, e.g. `'running'` or `{ upload: 'retrying' }`. */
   value: unknown;
-  context: unknown;
+  /** A JSON copy of the machine's context. */
+  context: TContext;
   /** The machine's output, once `status` is `'done'`. */
-  output?: unknown;
+  output?: TOutput;
   /** What went wrong, once `status` is `'error'`. */
   error?: SerializedError;
   /**

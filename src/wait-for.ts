@@ -4,11 +4,18 @@ import type { Instance } from './instance.js';
 import type { InstanceStatusName } from './record.js';
 import { type InstanceStatus, statusOf } from './status.js';
 
-/** A status name, a list of them, or a predicate over the status: what `registry.waitFor` waits for. */
-export type WaitCondition =
+/**
+ * A status name, a list of them, or a predicate over the status: what `registry.waitFor` waits for.
+ *
+ * @example
+ * ```ts
+ * const cond: WaitCondition = (s) => s.value === 'shipped';
+ * ```
+ */
+export type WaitCondition<S extends InstanceStatus = InstanceStatus> =
   | InstanceStatusName
   | readonly InstanceStatusName[]
-  | ((status: InstanceStatus) => boolean);
+  | ((status: S) => boolean);
 
 const STATUS_NAMES = new Set<string>(['running', 'done', 'error', 'stopped']);
 

@@ -26,6 +26,12 @@ export interface PersistedTimer {
   event: AnyEventObject;
   /** Absolute due time, epoch milliseconds on the registry's clock. */
   dueAt: number;
+  /**
+   * Set when XState's `cancel` can no longer reach this event: another one was
+   * scheduled under the same ID after it, or one under its ID fired (see
+   * {@link trackTimers}). It still fires.
+   */
+  uncancellable?: true;
 }
 
 interface ScheduledEvent {
@@ -36,9 +42,11 @@ interface ScheduledEvent {
   id: string;
   /** Wall time when XState scheduled it (XState uses Date.now(), whatever the clock). */
   startedAt: number;
-  /** Set by trackTimers on clocks other than wall time. */
+  /** Set by trackTimers: the due time on the registry's clock. */
   dueAt?: number;
 }
+
+const TIMERS = Symbol('xstate-registry.timers');
 
 interface InternalSystem {
   scheduler: {
@@ -52,6 +60,7 @@ interface InternalSystem {
     cancel(source: AnyActorRef, id: string): void;
   };
   _snapshot: { _scheduledEvents: Record<string, ScheduledEvent> };
+  _clock: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(handle: unknown): void };
   _relay(source: AnyActorRef | undefined, target: AnyActorRef, event: AnyEventObject): void;
   _sendInspectionEvent(event: {
     type: string;
@@ -59,7 +68,7 @@ interface InternalSystem {
     snapshot?: unknown;
     event?: AnyEventObject;
   }): void;
-  __registryTracked?: true;
+  [TIMERS]?: Timeouts;
 }
 
 function systemOf(actor: AnyActorRef): InternalSystem {
@@ -68,36 +77,107 @@ function systemOf(actor: AnyActorRef): InternalSystem {
     !system ||
     typeof system.scheduler?.schedule !== 'function' ||
     typeof system._snapshot?._scheduledEvents !== 'object' ||
+    typeof system._clock?.setTimeout !== 'function' ||
     typeof system._relay !== 'function' ||
     typeof system._sendInspectionEvent !== 'function'
   ) {
     throw new Error(
       'xstate-registry: this XState version does not expose the scheduler internals ' +
-        'it relies on (system.scheduler, system._snapshot._scheduledEvents, system._relay, ' +
-        'system._sendInspectionEvent). ' +
+        'it relies on (system.scheduler, system._snapshot._scheduledEvents, system._clock, ' +
+        'system._relay, system._sendInspectionEvent). ' +
         'Pin xstate to a version xstate-registry supports.',
     );
   }
   return system;
 }
 
+/** One timeout the scheduler set: live until it fires or XState's `cancel` clears it. */
+interface Timeout {
+  key: string;
+  entry: ScheduledEvent;
+  handle: unknown;
+  fire(): void;
+}
+
 /**
- * Makes the actor's system record each delayed event's absolute due time on
- * `clock`. Call once per root actor, before `start()`.
+ * XState's scheduler state, kept where this module can read it. XState keeps
+ * one record per `sessionId.id` key (`timerMap`, `_scheduledEvents`), but
+ * scheduling a key that is still pending, without cancelling it first (a
+ * delayed `raise`/`sendTo` with an explicit `id` sent twice; an `after` of a
+ * state entered again without being exited, as through a history state that
+ * resolves back to the source) overwrites the record and leaves the older
+ * timeout running: it still fires, and then deletes the newer one's record, so
+ * the newer one fires too but can no longer be cancelled. Those timeouts are
+ * pending delayed events all the same, and only this mirror can see them.
  */
-export function trackTimers(root: AnyActorRef, clock: Clock): void {
-  // On wall time XState's own `startedAt` (Date.now()) plus `delay` is the due
-  // time already: only other clocks (simulated ones) need the wrapper.
-  if (clock === systemClock) return;
+interface Timeouts {
+  /** Every live timeout, in the order it was scheduled (a restore replays that order). */
+  live: Set<Timeout>;
+  /** The timeout XState's `cancel` would clear, per key: XState's own `timerMap`. */
+  byKey: Map<string, Timeout>;
+}
+
+/**
+ * Makes the actor's system keep every pending delayed event where
+ * {@link readTimers} can see it, with its absolute due time on `clock`: the
+ * system's scheduler is replaced by one that does exactly what XState's does
+ * (same records, same clock calls, same stale timeouts), and also remembers the
+ * timeouts XState itself loses track of. Call once per root actor, before
+ * `start()`.
+ *
+ * @example
+ * ```ts
+ * const actor = createActor(machine, { clock });
+ * trackTimers(actor, clock);
+ * actor.start();
+ * readTimers(actor); // [{ id: 'xstate.after.1000.m.idle', source: [], target: [], event, dueAt }]
+ * ```
+ */
+export function trackTimers(root: AnyActorRef, clock: Clock = systemClock): void {
   const system = systemOf(root);
-  if (system.__registryTracked) return;
-  system.__registryTracked = true;
-  const original = system.scheduler.schedule.bind(system.scheduler);
-  system.scheduler.schedule = (source, target, event, delay, id) => {
-    const eventId = id ?? Math.random().toString(36).slice(2);
-    original(source, target, event, delay, eventId);
-    const entry = system._snapshot._scheduledEvents[`${source.sessionId}.${eventId}`];
-    if (entry) entry.dueAt = clock.now() + delay;
+  if (system[TIMERS]) return;
+  const timeouts: Timeouts = { live: new Set(), byKey: new Map() };
+  system[TIMERS] = timeouts;
+  const { scheduler, _clock: xclock } = system;
+  // Mirrors createSystem's scheduler in xstate/src/system.ts line by line;
+  // test/duplicate-timers.test.ts compares it with XState's own.
+  scheduler.schedule = (source, target, event, delay, id = Math.random().toString(36).slice(2)) => {
+    const key = `${source.sessionId}.${id}`;
+    const entry: ScheduledEvent = {
+      source,
+      target,
+      event,
+      delay,
+      id,
+      startedAt: Date.now(),
+      dueAt: clock.now() + delay,
+    };
+    system._snapshot._scheduledEvents[key] = entry;
+    const timeout: Timeout = {
+      key,
+      entry,
+      handle: undefined,
+      fire: () => {
+        timeouts.live.delete(timeout);
+        // Whichever timeout of the key fires, XState forgets the key's record.
+        timeouts.byKey.delete(key);
+        delete system._snapshot._scheduledEvents[key];
+        system._relay(source, target, event);
+      },
+    };
+    timeout.handle = xclock.setTimeout(timeout.fire, delay);
+    timeouts.byKey.set(key, timeout);
+    timeouts.live.add(timeout);
+  };
+  scheduler.cancel = (source, id) => {
+    const key = `${source.sessionId}.${id}`;
+    const timeout = timeouts.byKey.get(key);
+    timeouts.byKey.delete(key);
+    delete system._snapshot._scheduledEvents[key];
+    if (timeout) {
+      xclock.clearTimeout(timeout.handle);
+      timeouts.live.delete(timeout);
+    }
   };
 }
 
@@ -122,17 +202,32 @@ function resolvePath(root: AnyActorRef, path: readonly string[]): AnyActorRef | 
 }
 
 /**
- * The pending delayed events of `root`'s actor tree, with due times. Events whose
- * source or target lies outside the tree cannot be addressed after a restart and
- * are left out.
+ * The pending delayed events of `root`'s actor tree, with due times, in the
+ * order they were scheduled. Events whose source or target lies outside the
+ * tree cannot be addressed after a restart and are left out.
+ *
+ * @example
+ * ```ts
+ * const timers = readTimers(actor); // persist them with the snapshot
+ * ```
  */
 export function readTimers(root: AnyActorRef): PersistedTimer[] {
   const out: PersistedTimer[] = [];
-  const scheduled = systemOf(root)._snapshot._scheduledEvents;
-  for (const key in scheduled) {
-    const entry = scheduled[key];
-    const dueAt = entry?.dueAt ?? (entry ? entry.startedAt + entry.delay : Number.NaN);
-    if (!entry || !Number.isFinite(dueAt)) continue;
+  const system = systemOf(root);
+  const timeouts = system[TIMERS];
+  // Without trackTimers only XState's own records are there to read.
+  const pending: Iterable<{ entry: ScheduledEvent; uncancellable: boolean }> = timeouts
+    ? [...timeouts.live].map((t) => ({
+        entry: t.entry,
+        uncancellable: timeouts.byKey.get(t.key) !== t,
+      }))
+    : Object.values(system._snapshot._scheduledEvents).map((entry) => ({
+        entry,
+        uncancellable: false,
+      }));
+  for (const { entry, uncancellable } of pending) {
+    const dueAt = entry.dueAt ?? entry.startedAt + entry.delay;
+    if (!Number.isFinite(dueAt)) continue;
     const source = pathOf(root, entry.source);
     const target = pathOf(root, entry.target);
     if (!source || !target) continue;
@@ -141,7 +236,9 @@ export function readTimers(root: AnyActorRef): PersistedTimer[] {
     // events, re-addressed by path, would reach the live actor with that ID.
     if (resolvePath(root, source) !== entry.source || resolvePath(root, target) !== entry.target)
       continue;
-    out.push({ id: entry.id, source, target, event: entry.event, dueAt });
+    const timer: PersistedTimer = { id: entry.id, source, target, event: entry.event, dueAt };
+    if (uncancellable) timer.uncancellable = true;
+    out.push(timer);
   }
   return out;
 }
@@ -153,9 +250,17 @@ export interface DroppedTimer {
 }
 
 /**
- * Re-creates persisted delayed events on a started, restored root actor: those
- * not yet due are scheduled for their original due time; those that fell due
- * while nothing hosted the actor are delivered now, oldest first.
+ * Re-creates persisted delayed events on a started, restored root actor, as
+ * XState had them: scheduled again in their original order (so the same ones
+ * are cancellable), those not yet due for their original due time; then those
+ * that fell due while nothing hosted the actor fire now, oldest first, each as
+ * its timeout would have (one that an earlier one's transition cancelled does
+ * not fire).
+ *
+ * @example
+ * ```ts
+ * const dropped = restoreTimers(actor, record.timers, clock); // report these
+ * ```
  */
 export function restoreTimers(
   root: AnyActorRef,
@@ -163,8 +268,10 @@ export function restoreTimers(
   clock: Clock,
 ): DroppedTimer[] {
   const system = systemOf(root);
+  trackTimers(root, clock);
+  const timeouts = system[TIMERS] as Timeouts;
   const dropped: DroppedTimer[] = [];
-  const overdue: Array<{ source: AnyActorRef; target: AnyActorRef; timer: PersistedTimer }> = [];
+  const restored: Array<{ timeout: Timeout; timer: PersistedTimer }> = [];
   const now = clock.now();
   for (const timer of timers) {
     const source = resolvePath(root, timer.source);
@@ -173,11 +280,32 @@ export function restoreTimers(
       dropped.push({ timer, reason: 'its source or target actor no longer exists' });
       continue;
     }
-    if (timer.dueAt <= now) overdue.push({ source, target, timer });
-    else system.scheduler.schedule(source, target, timer.event, timer.dueAt - now, timer.id);
+    system.scheduler.schedule(
+      source,
+      target,
+      timer.event,
+      Math.max(0, timer.dueAt - now),
+      timer.id,
+    );
+    const timeout = timeouts.byKey.get(`${source.sessionId}.${timer.id}`) as Timeout;
+    timeout.entry.dueAt = timer.dueAt;
+    restored.push({ timeout, timer });
   }
+  // Scheduling in order left the last of each ID cancellable; XState had lost
+  // track of some of those too.
+  for (const { timeout, timer } of restored) {
+    if (timer.uncancellable === true && timeouts.byKey.get(timeout.key) === timeout) {
+      timeouts.byKey.delete(timeout.key);
+      delete system._snapshot._scheduledEvents[timeout.key];
+    }
+  }
+  const overdue = restored.filter(({ timer }) => timer.dueAt <= now);
   overdue.sort((a, b) => a.timer.dueAt - b.timer.dueAt);
-  for (const { source, target, timer } of overdue) system._relay(source, target, timer.event);
+  for (const { timeout } of overdue) {
+    if (!timeouts.live.has(timeout)) continue;
+    system._clock.clearTimeout(timeout.handle);
+    timeout.fire();
+  }
   return dropped;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createRegistry, FileStore, type FsLayer } from '../src/index.js';
+import { createRegistry, FileStore } from '../src/index.js';
+import type { FsLayer } from '../src/testing/index.js';
 import { machines } from './fixtures.js';
 import { PowerCutFs } from './support/power-cut-fs.js';
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { assign, createMachine, raise, setup } from 'xstate';
-import { MemoryStore, parseRecord } from '../src/index.js';
-import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
+import { MemoryStore } from '../src/index.js';
+import { createTestRegistry, parseRecord, type TestRegistry } from '../src/testing/index.js';
 
 let r: TestRegistry<any>;
 afterEach(() => r?.close().catch(() => {}));

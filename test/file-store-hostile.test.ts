@@ -12,8 +12,9 @@ import {
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
-import { createRegistry, FileStore, type FsLayer, nodeFs } from '../src/index.js';
+import { createRegistry, FileStore } from '../src/index.js';
 import { fileNameFor } from '../src/stores/file-name.js';
+import { type FsLayer, nodeFs } from '../src/testing/index.js';
 import { machines } from './fixtures.js';
 import { tempDir } from './helpers.js';
 

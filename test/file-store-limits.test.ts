@@ -2,14 +2,9 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import {
-  createRegistry,
-  type FileHandleLike,
-  FileStore,
-  type FsLayer,
-  nodeFs,
-} from '../src/index.js';
+import { createRegistry, FileStore } from '../src/index.js';
 import { fileNameFor } from '../src/stores/file-name.js';
+import { type FileHandleLike, type FsLayer, nodeFs } from '../src/testing/index.js';
 import { machines } from './fixtures.js';
 import { tempDir } from './helpers.js';
 

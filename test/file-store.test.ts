@@ -5,13 +5,12 @@ import { type AnyActorRef, assign, createMachine, SimulatedClock, setup } from '
 import {
   createRegistry,
   FileStore,
-  type FsLayer,
   type MachineMap,
-  nodeFs,
   type Registry,
   type RegistryError,
 } from '../src/index.js';
 import { fileNameFor } from '../src/stores/file-name.js';
+import { type FsLayer, nodeFs } from '../src/testing/index.js';
 import { machines } from './fixtures.js';
 import { tempDir } from './helpers.js';
 import { storeContract } from './store-contract.js';

@@ -6,7 +6,8 @@ export const entries = new Map<string, number>();
 export const counter = setup({
   types: {
     context: {} as { count: number; label: string },
-    input: {} as { label?: string } | undefined,
+    // biome-ignore lint/suspicious/noConfusingVoidType: XState's setup() drops `| undefined` from an input type; `| void` keeps the input optional.
+    input: {} as { label?: string } | void,
     events: {} as { type: 'INC' } | { type: 'FINISH' } | { type: 'BOOM' },
   },
   actions: {

@@ -2,8 +2,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpHandler, toNodeListener } from '../src/http/index.js';
-import { createRegistry, MemoryStore, parseRecord, type RegistryError } from '../src/index.js';
-import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
+import { createRegistry, MemoryStore, type RegistryError } from '../src/index.js';
+import { createTestRegistry, parseRecord, type TestRegistry } from '../src/testing/index.js';
 import { entries, machines } from './fixtures.js';
 import { ScheduledStore } from './support/scheduled-store.js';
 

@@ -64,7 +64,7 @@ describe('a raw actor the registry no longer hosts', () => {
     return errors;
   }
 
-  it('a send to the actor of a passivated instance is reported (ACTOR_DETACHED), naming the ID and the fix', async () => {
+  it('a send to the actor of a passivated instance is reported (STALE_ACTOR), naming the ID and the fix', async () => {
     await idleRegistry();
     const errors = await detachedActorErrors(async () => {
       await r.clock.increment(120_000);
@@ -72,7 +72,7 @@ describe('a raw actor the registry no longer hosts', () => {
     });
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({
-      code: 'ACTOR_DETACHED',
+      code: 'STALE_ACTOR',
       details: { id: 'c', eventType: 'INC' },
     });
     expect(errors[0]?.message).toMatch(/registry\.send|registry\.actor/);
@@ -86,11 +86,11 @@ describe('a raw actor the registry no longer hosts', () => {
     const errors: RegistryError[] = [];
     r.on('error', (e) => errors.push(e));
     const old = await r.spawnSingleton('counter', 'c');
-    await r.send('c', { type: 'FINISH' });
+    await r.stop('c');
     const fresh = await r.spawnSingleton('counter', 'c', { ifFinished: 'replace' });
     expect(fresh).not.toBe(old);
     old.send({ type: 'INC' });
-    expect(errors.map((e) => e.code)).toEqual(['ACTOR_DETACHED']);
+    expect(errors.map((e) => e.code)).toEqual(['STALE_ACTOR']);
     expect(fresh.getSnapshot().context.count).toBe(0);
   });
 });

@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMachine } from 'xstate';
-import { MemoryStore, parseRecord, safeJsonParse } from '../src/index.js';
-import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
+import { MemoryStore } from '../src/index.js';
+import {
+  createTestRegistry,
+  parseRecord,
+  safeJsonParse,
+  type TestRegistry,
+} from '../src/testing/index.js';
 
 describe('safeJsonParse', () => {
   it.each([
@@ -47,6 +52,14 @@ describe('parseRecord', () => {
     [
       'timer due time out of range',
       { timers: [{ id: 't', source: [], target: [], event: { type: 'X' }, dueAt: 1e300 }] },
+    ],
+    [
+      'timer uncancellable flag',
+      {
+        timers: [
+          { id: 't', source: [], target: [], event: { type: 'X' }, dueAt: 1, uncancellable: 'yes' },
+        ],
+      },
     ],
     ['stopReason', { stopReason: 42 }],
     ['error', { error: { message: 1 } }],

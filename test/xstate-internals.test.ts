@@ -56,6 +56,52 @@ describe('XState internals the registry relies on', () => {
     actor.stop();
   });
 
+  it('the scheduler sets its timeouts on system._clock, and cancelAll (on stop) goes through scheduler.cancel', () => {
+    // trackTimers replaces schedule and cancel with a mirror that uses system._clock.
+    const clock = new SimulatedClock();
+    const actor = createActor(
+      createMachine({ initial: 'a', states: { a: { after: { 100: 'b' } }, b: {} } }),
+      { clock },
+    ) as any;
+    expect(actor.system._clock).toBe(clock);
+    const cancelled: string[] = [];
+    const cancel = actor.system.scheduler.cancel;
+    actor.system.scheduler.cancel = (source: unknown, id: string) => {
+      cancelled.push(id);
+      cancel(source, id);
+    };
+    actor.start();
+    actor.stop();
+    expect(cancelled).toEqual([expect.stringMatching(/^xstate\.after\.100\./)]);
+  });
+
+  it('scheduling a pending ID again leaves the older timeout running, and its firing forgets the newer one', () => {
+    // The behaviour trackTimers' mirror reproduces (test/duplicate-timers.test.ts compares them end to end).
+    const clock = new SimulatedClock();
+    const got: number[] = [];
+    const actor = createActor(
+      createMachine({
+        on: {
+          PING: { actions: raise({ type: 'TICK' }, { delay: 100, id: 't' }) },
+          STOP: { actions: cancel('t') },
+          TICK: { actions: () => got.push(clock.now()) },
+        },
+      }),
+      { clock },
+    ).start();
+    const scheduled = (actor as any).system._snapshot._scheduledEvents;
+    actor.send({ type: 'PING' });
+    clock.increment(50);
+    actor.send({ type: 'PING' });
+    expect(Object.keys(scheduled)).toEqual([`${actor.sessionId}.t`]);
+    clock.increment(50);
+    expect(got).toEqual([100]);
+    expect(scheduled).toEqual({});
+    actor.send({ type: 'STOP' });
+    clock.increment(50);
+    expect(got).toEqual([100, 150]);
+  });
+
   it('getPersistedSnapshot still drops delayed events (why this module exists)', () => {
     const clock = new SimulatedClock();
     const machine = createMachine({ initial: 'a', states: { a: { after: { 100: 'b' } }, b: {} } });

@@ -5,6 +5,7 @@ import { assertNotSimple, type CorsOptions, crossSiteGuard } from './cross-site-
 import { dashboardHtml } from './dashboard.js';
 import { errorResponse, json, publicStatus } from './error-response.js';
 import { eventStream } from './event-stream.js';
+import { HttpError } from './http-error.js';
 import {
   decodeSegment,
   encodeInstanceId,
@@ -141,10 +142,7 @@ export function createHttpHandler(
     const raw = path.replace(/^\/+/, '').split('/');
     const allow = (methods: string): never => {
       throw Object.assign(
-        new RegistryError(
-          'METHOD_NOT_ALLOWED',
-          `${method} is not allowed on ${path}; use ${methods}.`,
-        ),
+        new HttpError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}; use ${methods}.`),
         { allow: methods },
       );
     };
@@ -311,7 +309,7 @@ export function createHttpHandler(
         const verdict = await authorize(request, route.action, route.target);
         if (verdict instanceof Response) return verdict;
         if (verdict !== true)
-          throw new RegistryError(
+          throw new HttpError(
             'FORBIDDEN',
             `This request may not ${route.action}${route.target.id ? ` instance '${route.target.id}'` : ''}.`,
             { details: { action: route.action } },
@@ -332,8 +330,8 @@ function withHeaders(response: Response, headers: Record<string, string>): Respo
   return response;
 }
 
-function notFound(path: string): RegistryError {
-  return new RegistryError(
+function notFound(path: string): HttpError {
+  return new HttpError(
     'ROUTE_NOT_FOUND',
     `No route for ${path}; see GET / for the dashboard and /instances for the API.`,
   );

@@ -1,4 +1,4 @@
-import { RegistryError } from '../errors.js';
+import { HttpError } from './http-error.js';
 
 /** Which other origins may call the API from a browser, and how. */
 export interface CorsOptions {
@@ -78,7 +78,7 @@ export function crossSiteGuard(options: CrossSiteOptions): (request: Request) =>
     const method = request.method.toUpperCase();
     const host = request.headers.get('host') ?? new URL(request.url).host;
     if (!hostAllowed(host)) {
-      throw new RegistryError(
+      throw new HttpError(
         'HOST_NOT_ALLOWED',
         `Requests addressed to host '${host}' are refused; add it to the handler's allowedHosts option.`,
         { details: { host } },
@@ -88,7 +88,7 @@ export function crossSiteGuard(options: CrossSiteOptions): (request: Request) =>
     const crossOrigin =
       origin !== null && origin !== options.publicOrigin && !sameOrigin(origin, host);
     if (crossOrigin && !corsAllows(origin)) {
-      throw new RegistryError(
+      throw new HttpError(
         'CROSS_ORIGIN_REFUSED',
         `Requests from origin '${origin}' are refused; allow it with the handler's cors option.`,
         { details: { origin } },
@@ -116,7 +116,7 @@ export function crossSiteGuard(options: CrossSiteOptions): (request: Request) =>
       // A browser names the site that caused a request even when it sends no Origin.
       const site = request.headers.get('sec-fetch-site');
       if (!crossOrigin && (site === 'cross-site' || site === 'same-site')) {
-        throw new RegistryError(
+        throw new HttpError(
           'CROSS_ORIGIN_REFUSED',
           'A state-changing request from another site is refused; allow its origin with the cors option.',
         );
@@ -141,7 +141,7 @@ export function assertNotSimple(request: Request): void {
   if (SAFE_METHODS.has(method)) return;
   const type = (request.headers.get('content-type') ?? '').toLowerCase();
   if (!isJsonType(type) && !request.headers.has(REQUEST_HEADER)) {
-    throw new RegistryError(
+    throw new HttpError(
       'UNSUPPORTED_MEDIA_TYPE',
       `A ${method} must be sent with content-type: application/json (even with an empty body) or with an X-Requested-With header; got content-type '${type || 'none'}'.`,
       { details: { contentType: type || null } },

@@ -1,7 +1,8 @@
 import { RegistryError, type RegistryErrorCode } from '../errors.js';
 import type { InstanceStatus } from '../status.js';
+import { HttpError, type HttpErrorCode } from './http-error.js';
 
-const STATUS: Partial<Record<RegistryErrorCode, number>> = {
+const STATUS: Partial<Record<RegistryErrorCode | HttpErrorCode, number>> = {
   INVALID_INSTANCE_ID: 400,
   INVALID_EVENT: 400,
   INVALID_ARGUMENT: 400,
@@ -26,7 +27,6 @@ const STATUS: Partial<Record<RegistryErrorCode, number>> = {
   NOT_SERIALIZABLE: 422,
   REGISTRY_CLOSED: 503,
   REGISTRY_NOT_STARTED: 503,
-  BACKPRESSURE: 503,
   PERSIST_FAILED: 503,
   NOT_READY: 503,
   TIMEOUT: 504,
@@ -60,16 +60,18 @@ export function json(
  * ```
  */
 export function errorResponse(err: unknown, headers: Record<string, string> = {}): Response {
-  const error =
+  const error: RegistryError<string> =
     err instanceof RegistryError
       ? err
-      : new RegistryError('INTERNAL', 'The server failed to handle the request; see its logs.', {
+      : new HttpError('INTERNAL', 'The server failed to handle the request; see its logs.', {
           cause: err,
         });
   // A record this process cannot decode (a rolling deploy) was left for a process
   // that can: a retry, which a load balancer may send to another replica, will do.
   const leftForAnother = error.details.leftForAnotherProcess === true;
-  const status = leftForAnother ? 503 : (STATUS[error.code] ?? 500);
+  const status = leftForAnother
+    ? 503
+    : (STATUS[error.code as RegistryErrorCode | HttpErrorCode] ?? 500);
   if (leftForAnother && !('retry-after' in headers)) headers = { ...headers, 'retry-after': '1' };
   const body =
     status >= 500

@@ -11,4 +11,5 @@ export {
 export type { CorsOptions } from './cross-site-guard.js';
 export { errorResponse } from './error-response.js';
 export { eventStreamStats } from './event-stream.js';
+export { HttpError, type HttpErrorCode, isHttpError } from './http-error.js';
 export { toNodeListener } from './node-listener.js';

@@ -3,6 +3,7 @@ import { assertNotReserved, isEvent } from '../event-shape.js';
 import type { Registry } from '../registry.js';
 import type { InstanceStatus } from '../status.js';
 import { json } from './error-response.js';
+import { HttpError } from './http-error.js';
 
 const FINISHED = ['done', 'error', 'stopped'] as const;
 
@@ -83,7 +84,7 @@ export async function probe(registry: Registry<any>, path: string): Promise<Resp
   if (path !== '/readyz') return undefined;
   const { open, storeFailing } = registry.health();
   if (open && !storeFailing) return json(200, { ready: true });
-  throw new RegistryError(
+  throw new HttpError(
     'NOT_READY',
     open ? 'The store is failing: writes are being retried.' : 'The registry is not open.',
     { details: { open, storeFailing } },

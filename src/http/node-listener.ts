@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { RegistryError } from '../errors.js';
 import type { FetchHandler } from './create-http-handler.js';
 import { errorResponse } from './error-response.js';
+import { HttpError } from './http-error.js';
 
 /** What Express, Koa or Fastify leave on a request once a body parser has read it. */
 type ParsedRequest = IncomingMessage & { body?: unknown; originalUrl?: string };
@@ -113,7 +114,7 @@ function bodyOf(req: ParsedRequest, headers: Headers): RequestInit['body'] | und
         (req.headers['content-length'] === undefined && !req.headers['transfer-encoding'])
       )
         return undefined;
-      throw new RegistryError(
+      throw new HttpError(
         'BODY_CONSUMED',
         'Another middleware read the request body before the registry: mount the registry before body parsers, or use express.json() so the parsed body is on req.body.',
       );

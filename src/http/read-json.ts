@@ -1,6 +1,7 @@
 import { RegistryError } from '../errors.js';
 import { safeJsonParse } from '../record.js';
 import { isJsonType } from './cross-site-guard.js';
+import { HttpError } from './http-error.js';
 
 /**
  * Reads a JSON request body within `maxBytes`. An empty body is `undefined`
@@ -30,7 +31,7 @@ export async function readJson(
   }
   const type = (request.headers.get('content-type') ?? '').toLowerCase();
   if (!isJsonType(type)) {
-    throw new RegistryError(
+    throw new HttpError(
       'UNSUPPORTED_MEDIA_TYPE',
       `The body must be JSON with content-type application/json, got '${type || 'none'}'.`,
     );
@@ -38,7 +39,7 @@ export async function readJson(
   try {
     return safeJsonParse(text);
   } catch (cause) {
-    throw new RegistryError(
+    throw new HttpError(
       'INVALID_JSON',
       `The body is not valid JSON: ${(cause as Error).message}.`,
       { cause },
@@ -46,8 +47,8 @@ export async function readJson(
   }
 }
 
-function tooLarge(maxBytes: number): RegistryError {
-  return new RegistryError('PAYLOAD_TOO_LARGE', `The body is larger than ${maxBytes} bytes.`, {
+function tooLarge(maxBytes: number): HttpError {
+  return new HttpError('PAYLOAD_TOO_LARGE', `The body is larger than ${maxBytes} bytes.`, {
     details: { limit: maxBytes },
   });
 }

@@ -3,6 +3,8 @@ import { createRegistry, type Registry, type RegistryOptions } from '../registry
 import { MemoryStore } from '../stores/memory-store.js';
 import { type ManualClock, TestClock } from './test-clock.js';
 
+export { encodeRecord, parseRecord, safeJsonParse } from '../record.js';
+export { type FileHandleLike, type FsLayer, nodeFs } from '../stores/fs-layer.js';
 export { type ManualClock, TestClock } from './test-clock.js';
 
 /** A started registry over an in-memory store, with a simulated clock and a restart. */

@@ -1,6 +1,13 @@
 import type { Clock } from '../clock.js';
 
-/** A clock tests move by hand: XState's `SimulatedClock` and {@link TestClock} both fit. */
+/**
+ * A clock tests move by hand: XState's `SimulatedClock` and {@link TestClock} both fit.
+ *
+ * @example
+ * ```ts
+ * const r = await createTestRegistry({ machines, clock: new SimulatedClock() as ManualClock });
+ * ```
+ */
 export interface ManualClock extends Clock {
   increment(ms: number): void;
   set(time: number): void;

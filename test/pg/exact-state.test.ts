@@ -47,7 +47,8 @@ describe.skipIf(noPg)('exact state over PostgreSQL (jsonb)', () => {
     await first.flush();
     await first.close();
     const second = await registryOn(table);
-    const actor = await second.spawnSingleton('keeper', 'k');
+    // keeper requires an input; it is ignored here, since 'k' exists.
+    const actor = await second.spawnSingleton('keeper', 'k', { input: {} });
     const data = actor.getSnapshot().context.data as ReturnType<typeof make>;
     expect(data).toStrictEqual(make());
     expect(Object.is(data.nzero, -0)).toBe(true);

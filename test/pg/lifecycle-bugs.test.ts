@@ -17,7 +17,7 @@ async function registryOn(table: string, extra: Record<string, unknown> = {}) {
     takeoverIntervalMs: 60_000,
     durability: 'strict',
     ...extra,
-  }) as Registry;
+  }) as unknown as Registry;
   open.push(registry);
   await registry.start();
   return { registry, store };

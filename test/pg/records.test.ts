@@ -32,7 +32,7 @@ function registryOn(
     store,
     takeoverIntervalMs: 60_000,
     ...extra,
-  }) as Registry;
+  }) as unknown as Registry;
   open.push(registry);
   return { registry, store };
 }

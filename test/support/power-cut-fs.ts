@@ -1,5 +1,5 @@
 import { basename, dirname } from 'node:path';
-import type { FileHandleLike, FsLayer } from '../../src/index.js';
+import type { FileHandleLike, FsLayer } from '../../src/testing/index.js';
 
 interface Inode {
   data: string;

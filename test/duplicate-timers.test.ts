@@ -1,0 +1,183 @@
+/**
+ * XState keeps one record per delayed-event ID (`sessionId.id`), but scheduling
+ * an ID that is still pending, without cancelling it first, leaves the older
+ * timeout running untracked: it still fires, and when it does it deletes the
+ * record of the newer one, which then fires too but can no longer be cancelled.
+ * Two ways to get there: a delayed `raise`/`sendTo` with an explicit `id` sent
+ * twice, and a state entered again without being exited (a transition from a
+ * state to a history state that resolves back to it: XState computes the
+ * transition domain from the resolved target, exits nothing, and re-runs the
+ * entry, so every `after` is scheduled again). A restart must keep all of it.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type AnyActorRef,
+  type AnyStateMachine,
+  assign,
+  cancel,
+  createActor,
+  createMachine,
+  raise,
+  sendParent,
+  sendTo,
+  setup,
+} from 'xstate';
+import { createTestRegistry, TestClock, type TestRegistry } from '../src/testing/index.js';
+
+const START = Date.UTC(2026, 0, 1);
+const counting = setup({ types: { context: {} as { ticks: number } } });
+const tick = counting.assign({ ticks: ({ context }) => context.ticks + 1 });
+
+/** `a` re-enters itself through the history state every 100 ms without being exited. */
+const reentered = counting.createMachine({
+  id: 'm',
+  context: { ticks: 0 },
+  initial: 'p',
+  states: {
+    p: {
+      initial: 'a',
+      states: {
+        a: { after: { 100: '#m.p.h', 250: { actions: tick } } },
+        b: {},
+        h: { type: 'history', history: 'deep' },
+      },
+    },
+  },
+});
+
+/** PING schedules TICK under the one ID `tick`; STOP cancels it. */
+const raiser = counting.createMachine({
+  context: { ticks: 0 },
+  on: {
+    PING: { actions: raise({ type: 'TICK' }, { delay: 1000, id: 'tick' }) },
+    STOP: { actions: cancel('tick') },
+    TICK: { actions: tick },
+  },
+});
+
+/** The same with a delayed sendTo a child, which answers TOCK. */
+const echo = createMachine({ on: { TICK: { actions: sendParent({ type: 'TOCK' }) } } });
+const sender = setup({
+  types: { context: {} as { ticks: number } },
+  actors: { echo },
+}).createMachine({
+  context: { ticks: 0 },
+  invoke: { id: 'kid', src: 'echo' },
+  on: {
+    PING: { actions: sendTo('kid', { type: 'TICK' }, { delay: 1000, id: 'tick' }) },
+    STOP: { actions: cancel('tick') },
+    TOCK: { actions: assign({ ticks: ({ context }) => context.ticks + 1 }) },
+  },
+});
+/** Leaving `a` after 100 ms cancels the X it raised for 200 ms. */
+const leaver = counting.createMachine({
+  context: { ticks: 0 },
+  initial: 'a',
+  on: { X: { actions: tick } },
+  states: {
+    a: {
+      entry: raise({ type: 'X' }, { delay: 200, id: 'x' }),
+      exit: cancel('x'),
+      after: { 100: 'b' },
+    },
+    b: {},
+  },
+});
+
+const pingers = [
+  ['raise', raiser],
+  ['sendTo', sender],
+] as const;
+
+type Step = { send: string } | { advance: number } | 'restart' | { down: number };
+
+describe('delayed events XState scheduled twice under one ID survive restarts', () => {
+  let r: TestRegistry<any> | undefined;
+  afterEach(() => r?.close());
+
+  /** Drives bare XState and the registry alike; the registry restarts where told. Returns both tick counts after each step. */
+  async function run(machine: AnyStateMachine, plan: Step[]) {
+    const bareClock = new TestClock(START);
+    const bare = createActor(machine, { clock: bareClock }).start();
+    const clock = new TestClock(START);
+    r = await createTestRegistry({ machines: { m: machine }, clock });
+    await r.spawnSingleton('m', 'x');
+    const seen: Array<[number, number]> = [];
+    const ticks = (a: AnyActorRef | undefined) => a?.getSnapshot().context.ticks as number;
+    for (const step of plan) {
+      if (step === 'restart') r = await r.restart();
+      else if ('down' in step) {
+        // Nobody hosts the actor while the clock moves: its due events are overdue at start.
+        await r.close();
+        clock.increment(step.down);
+        bareClock.increment(step.down);
+        r = await createTestRegistry({ machines: { m: machine }, clock, store: r.store });
+      } else if ('send' in step) {
+        bare.send({ type: step.send });
+        r.get('x')?.send({ type: step.send });
+      } else {
+        bareClock.increment(step.advance);
+        clock.increment(step.advance);
+      }
+      seen.push([ticks(bare), ticks(r.get('x'))]);
+    }
+    bare.stop();
+    return seen;
+  }
+
+  const same = (seen: Array<[number, number]>) => seen.map(([bare]) => [bare, bare]);
+
+  it('`after` of a state re-entered through history without exit: the stale timeouts still fire', async () => {
+    const seen = await run(reentered, [
+      { advance: 1000 },
+      'restart',
+      { advance: 50 },
+      'restart',
+      { advance: 500 },
+    ]);
+    expect(seen.at(-1)?.[0]).toBe(14); // 250, 350, ..., 1550: the stale ones fire in bare XState
+    expect(seen).toEqual(same(seen));
+  });
+
+  it.each(pingers)(
+    'a delayed %s with an explicit ID sent twice fires twice, and the newer one cannot be cancelled once the older fired',
+    async (_name, pinger) => {
+      const seen = await run(pinger, [
+        { send: 'PING' },
+        { advance: 500 },
+        { send: 'PING' },
+        'restart',
+        { advance: 500 }, // the first fires, and removes XState's record of the second
+        'restart',
+        { send: 'STOP' }, // so this cancels nothing
+        { advance: 1000 },
+      ]);
+      expect(seen.at(-1)?.[0]).toBe(2);
+      expect(seen).toEqual(same(seen));
+    },
+  );
+
+  it.each(pingers)(
+    '%s: both fall due while nothing hosts the actor: both are delivered at start, and a later ID is cancellable',
+    async (_name, pinger) => {
+      const seen = await run(pinger, [
+        { send: 'PING' },
+        { advance: 500 },
+        { send: 'PING' },
+        { down: 2000 },
+        { send: 'PING' },
+        'restart',
+        { send: 'STOP' },
+        { advance: 2000 },
+      ]);
+      expect(seen.at(-1)?.[0]).toBe(2);
+      expect(seen).toEqual(same(seen));
+    },
+  );
+
+  it('overdue events at start fire oldest first as their timeouts would: one an earlier one cancelled does not', async () => {
+    const seen = await run(leaver, [{ down: 500 }, { advance: 500 }]);
+    expect(seen.at(-1)?.[0]).toBe(0);
+    expect(seen).toEqual(same(seen));
+  });
+});
