@@ -159,7 +159,7 @@ export class ActorHost {
    * A caller may still hold `actor` (from spawnSingleton) after the registry
    * stopped hosting it (passivated, taken over, replaced, stopped, closed):
    * its sends would be dropped with only an XState warning, so they are
-   * reported as `ACTOR_DETACHED` errors naming the ID and the fix.
+   * reported as `STALE_ACTOR` errors naming the ID and the fix.
    */
   orphan(id: string, actor: AnyActor): void {
     reportSendsAfterStop(actor, (event) =>
