@@ -1,5 +1,5 @@
 import { nanoid } from 'nanoid';
-import type { AnyActor, AnyEventObject, InspectionEvent, Observer } from 'xstate';
+import type { AnyActor, InspectionEvent, Observer } from 'xstate';
 import { ActorHandle } from './actor-handle.js';
 import { ActorHost } from './actor-host.js';
 import { type Clock, systemClock } from './clock.js';

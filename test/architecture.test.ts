@@ -18,7 +18,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** The module specifiers a file imports. */
-export function specifiersOf(text: string): string[] {
+function specifiersOf(text: string): string[] {
   // Comments may quote imports in examples: they are not imports.
   const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
   const found: string[] = [];
