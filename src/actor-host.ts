@@ -3,7 +3,7 @@ import type { Clock } from './clock.js';
 import { RegistryError, serializeError } from './errors.js';
 import type { Instance } from './instance.js';
 import type { RegistryEmitter } from './registry-events.js';
-import { trackTimers, watchSnapshots } from './xstate-internals.js';
+import { reportSendsAfterStop, trackTimers, watchSnapshots } from './xstate-internals.js';
 
 /**
  * Creates, wires, watches and stops the XState actors of a registry's
@@ -149,7 +149,29 @@ export class ActorHost {
   detach(instance: Instance, keepTimers: boolean): void {
     instance.freeze(keepTimers);
     instance.detaching = true;
-    instance.actor?.stop();
+    const actor = instance.actor;
+    if (!actor) return;
+    actor.stop();
+    this.orphan(instance.id, actor);
+  }
+
+  /**
+   * A caller may still hold `actor` (from spawnSingleton) after the registry
+   * stopped hosting it (passivated, taken over, replaced, stopped, closed):
+   * its sends would be dropped with only an XState warning, so they are
+   * reported as `STALE_ACTOR` errors naming the ID and the fix.
+   */
+  orphan(id: string, actor: AnyActor): void {
+    reportSendsAfterStop(actor, (event) =>
+      this.#emitter.emit(
+        'error',
+        new RegistryError(
+          'STALE_ACTOR',
+          `Event '${String(event?.type)}' was sent to a stopped actor object of instance '${id}' (passivated, taken over, replaced, stopped or closed) and was not delivered. Hold registry.actor(type, id) instead, or call registry.send(id, event).`,
+          { details: { id, eventType: String(event?.type) } },
+        ),
+      ),
+    );
   }
 
   /** An actor object for an instance that is not running: the live one if we have it, else an inert one built from its last snapshot. */

@@ -1,20 +1,21 @@
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
+import { decodeRecord, failHydration, instanceFromRecord, resume } from './hydration.js';
 import type { Instance } from './instance.js';
+import type { InstanceTable } from './instance-table.js';
 import { type ListFilter, type ListPage, normalizeFilter } from './list-query.js';
 import type { ResolvedMachine } from './machines.js';
 import type { Persister } from './persister.js';
 import { type InstanceRecord, parseRecord, RECORD_FORMAT, safeJsonParse } from './record.js';
 import type { RegistryEmitter } from './registry-events.js';
-import { decodeRecord, instanceFromRecord, resume } from './restore.js';
 import { type InstanceStatus, statusOf, statusOfRecord } from './status.js';
-import type { ClusterStore } from './stores/store.js';
+import { type ClusterStore, storeKey } from './stores/store.js';
 
 export interface ClusterDeps {
   store: ClusterStore;
   clock: Clock;
-  instances: Map<string, Instance>;
+  instances: InstanceTable;
   machines: Map<string, ResolvedMachine>;
   persister: Persister;
   actors: ActorHost;
@@ -35,14 +36,19 @@ export class ClusterHosting {
   readonly #d: ClusterDeps;
   #sweep: ReturnType<typeof setInterval> | undefined;
   #sweeping = false;
+  /** Finished instances whose lease is being given up (once their final record is durable). */
+  readonly #releasing = new WeakSet<Instance>();
+  readonly #unsubscribe: Array<() => void> = [];
   /** Type → newest machine version this process has: what its sweeps may take over. */
   readonly #decodable: ReadonlyMap<string, number>;
 
   constructor(deps: ClusterDeps) {
     this.#d = deps;
     this.#decodable = new Map([...deps.machines.values()].map((d) => [d.type, d.version]));
-    deps.store.onLeaseLost((id) => this.lost(id, 'its lease could not be renewed'));
-    deps.store.onError?.((cause) =>
+    this.#unsubscribe.push(
+      deps.store.onLeaseLost((id) => this.lost(id, 'its lease could not be renewed')),
+    );
+    const offError = deps.store.onError?.((cause) =>
       deps.emitter.emit(
         'error',
         new RegistryError(
@@ -52,6 +58,7 @@ export class ClusterHosting {
         ),
       ),
     );
+    if (offError) this.#unsubscribe.push(offError);
   }
 
   /** Takes over orphans now, then every `sweepIntervalMs`. Resolves to how many were taken over. */
@@ -64,6 +71,11 @@ export class ClusterHosting {
 
   stop(): void {
     if (this.#sweep) clearInterval(this.#sweep);
+  }
+
+  /** Stops listening to the store (the registry is closed: its store may outlive it). */
+  dispose(): void {
+    for (const off of this.#unsubscribe.splice(0)) off();
   }
 
   /** Claims and resumes running instances whose owner's lease expired. */
@@ -125,7 +137,7 @@ export class ClusterHosting {
     const instance = instanceFromRecord(decoded);
     if (instance.status !== 'running') {
       instance.frozen = { snapshot: decoded.snapshot, timers: [] };
-      this.#d.instances.set(id, instance);
+      this.#d.instances.admit(instance);
       // Read for this call only (an idempotent repeat, a refused send, a stop):
       // finished instances are nobody's, so give the lease back once it is done.
       this.finished(instance);
@@ -143,7 +155,7 @@ export class ClusterHosting {
       // to this process (which cannot host it) and unreachable for everyone else.
       throw await this.#quarantine(id, err, 'RESTORE_FAILED', 'could not be restored');
     }
-    this.#d.instances.set(id, instance);
+    this.#d.instances.admit(instance);
     this.#d.emitter.emit('restored', { id, type: instance.type, actor });
     return 'adopted';
   }
@@ -154,21 +166,20 @@ export class ClusterHosting {
    * process may read, replace or purge it.
    */
   finished(instance: Instance): void {
-    if (instance.releasing) return;
-    instance.releasing = true;
+    if (this.#releasing.has(instance)) return;
+    this.#releasing.add(instance);
     void this.#d.persister
       .durable(instance)
       .then(() =>
         this.#d.exclusive(instance.id, async () => {
           if (this.#d.instances.get(instance.id) !== instance || instance.status === 'running')
             return;
-          this.#d.instances.delete(instance.id);
-          this.#d.persister.retire(instance);
+          this.#d.instances.drop(instance);
           await this.#d.store.release(instance.id);
         }),
       )
       .catch(() => {
-        instance.releasing = false; // the write failed: it is retried, and so is this
+        this.#releasing.delete(instance); // the write failed: it is retried, and so is this
       });
   }
 
@@ -181,10 +192,10 @@ export class ClusterHosting {
       `Instance '${id}' now belongs to another process (${why}); this process stopped its copy and dropped its unwritten changes.`,
       { details: { id } },
     );
-    this.#d.instances.delete(id);
-    this.#d.persister.retire(instance, error);
-    if (instance.actor && instance.status === 'running') this.#d.actors.detach(instance, false);
-    instance.notifyWaiters();
+    const hosted = instance.actor && instance.status === 'running';
+    // Gone first, so that stopping its actor below is not recorded as a stop.
+    this.#d.instances.drop(instance, error);
+    if (hosted) this.#d.actors.detach(instance, false);
     this.#d.emitter.emit('lost', { id, type: instance.type });
     this.#d.emitter.emit('error', error);
   }
@@ -222,12 +233,21 @@ export class ClusterHosting {
     code: 'CORRUPT_RECORD' | 'RESTORE_FAILED',
     what: string,
   ): Promise<RegistryError> {
-    const error =
+    const cause =
       err instanceof RegistryError
         ? err
         : new RegistryError(code, `Instance '${id}' ${what}.`, { cause: err, details: { id } });
-    await this.#d.store.quarantine(id, `${error.code}: ${error.message}`);
-    this.#d.emitter.emit('quarantined', { key: id, id, error });
+    const { error, moved } = await failHydration(
+      this.#d.store,
+      (name, payload) => this.#d.emitter.emit(name, payload),
+      this.#d.store.keyOf?.(id) ?? storeKey(id),
+      id,
+      cause,
+      code,
+    );
+    // Not moved aside: still claimed by this process, which cannot host it. Give
+    // the lease back, so it is not held for ever out of everyone's reach.
+    if (!moved) await this.#d.store.release(id).catch(() => {});
     return error;
   }
 

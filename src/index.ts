@@ -40,10 +40,13 @@ export {
   type ClaimResult,
   type ClusterStore,
   isClusterStore,
+  type RecordMeta,
   type Store,
   type StoredEntry,
   type StoredPage,
+  type StoreKey,
   type StoreQuery,
+  storeKey,
 } from './stores/store.js';
 export type { TypedRegistryEvents } from './typed-events.js';
 export type {

@@ -1,6 +1,7 @@
 import type { AnyActor } from 'xstate';
 import { RegistryError, type SerializedError } from './errors.js';
 import type { IdempotencyLog } from './idempotency.js';
+import type { Life } from './lifecycle.js';
 import type { ResolvedMachine } from './machines.js';
 import { type InstanceRecord, type InstanceStatusName, RECORD_FORMAT } from './record.js';
 import { type PersistedTimer, persistedSnapshot, readTimers } from './xstate-internals.js';
@@ -70,16 +71,18 @@ export class Instance {
   detaching = false;
   /** Set while the actor's `start()` runs. */
   starting = false;
-  /** With a cluster store: its lease is being given up now that it has finished. */
-  releasing = false;
-  /** Passivated: running, but unloaded to the store until something needs it. */
-  passive = false;
+  /**
+   * Where it is in its life. Written only by the instance table (through
+   * `moveTo`, which checks each move); everything else reads it.
+   */
+  life: Life = 'live';
+  /** Passivation's wake-up timer while passive (cleared by the table when it leaves that state). */
+  wakeTimer: unknown;
   /** Last activity on the registry's clock, for idle passivation. */
   lastActive: number;
   /** Bumped on every change; `durable` trails it until the store has the change. */
   version = 0;
   durable = 0;
-  gone = false;
   /** Keys of the idempotent events it applied; created on first use. */
   idempotencyKeys: IdempotencyLog | undefined;
   /** Created on first use: most instances are never waited for. */
@@ -95,6 +98,16 @@ export class Instance {
 
   get type(): string {
     return this.def.type;
+  }
+
+  /** Passivated: running, but unloaded to the store until something needs it. */
+  get passive(): boolean {
+    return this.life === 'passive';
+  }
+
+  /** Out of the table: purged, replaced, taken over or given back. */
+  get gone(): boolean {
+    return this.life === 'gone';
   }
 
   /** Captures the actor's last persisted state before the registry stops hosting it. */

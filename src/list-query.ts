@@ -141,7 +141,7 @@ export function normalizeFilter(filter: ListFilter = {}): NormalizedFilter {
 /**
  * Selects one page of instances by scanning them all. The cursor names the last
  * item returned, so paging stays stable while instances are created or purged
- * between pages. The registry serves `list()` from `InstanceIndex` instead; this
+ * between pages. The registry serves `list()` from the instance table's indexes instead; this
  * scan is the reference its tests compare it with.
  */
 export function queryInstances(

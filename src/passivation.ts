@@ -2,20 +2,21 @@ import type { AnyActor } from 'xstate';
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
+import { type DecodedRecord, decodeRecord, failHydration, resume } from './hydration.js';
 import { IdempotencyLog } from './idempotency.js';
 import { hasInFlightWork } from './in-flight-work.js';
 import type { Instance } from './instance.js';
+import type { InstanceTable } from './instance-table.js';
 import type { ResolvedMachine } from './machines.js';
 import type { Persister } from './persister.js';
 import type { RegistryEmitter } from './registry-events.js';
-import { decodeRecord, resume } from './restore.js';
-import type { Store } from './stores/store.js';
+import { type Store, storeKey } from './stores/store.js';
 import type { PersistedTimer } from './xstate-internals.js';
 
 export interface PassivationDeps {
   idleTimeoutMs: number;
   clock: Clock;
-  instances: Map<string, Instance>;
+  instances: InstanceTable;
   machines: Map<string, ResolvedMachine>;
   store: Store;
   persister: Persister;
@@ -36,7 +37,6 @@ export interface PassivationDeps {
  */
 export class Passivation {
   readonly #d: PassivationDeps;
-  readonly #wakeTimers = new Map<Instance, unknown>();
   #sweepTimer: unknown;
   #stopped = false;
 
@@ -54,8 +54,11 @@ export class Passivation {
   stop(): void {
     this.#stopped = true;
     if (this.#sweepTimer !== undefined) this.#d.clock.clearTimeout(this.#sweepTimer);
-    for (const timer of this.#wakeTimers.values()) this.#d.clock.clearTimeout(timer);
-    this.#wakeTimers.clear();
+    for (const instance of this.#d.instances.values()) {
+      if (instance.wakeTimer === undefined) continue;
+      this.#d.clock.clearTimeout(instance.wakeTimer);
+      instance.wakeTimer = undefined;
+    }
   }
 
   /** Records activity: an idle actor is one with none for `idleTimeoutMs`. */
@@ -65,32 +68,24 @@ export class Passivation {
 
   /** Marks `instance` passive (no actor) and wakes it when its earliest delayed event falls due. */
   sleep(instance: Instance, timers: readonly PersistedTimer[]): void {
-    instance.passive = true;
-    this.forget(instance);
+    // Taken over or purged while its last write was under way: nothing to unload.
+    if (instance.gone) return;
+    this.#d.instances.sleep(instance);
     // Its keys are in its stored record (unless that write failed: then the frozen
     // state keeps them): a passive instance is a small index entry, not 100 keys.
     if (!instance.frozen) instance.idempotencyKeys = undefined;
     let next = Number.POSITIVE_INFINITY;
     for (const t of timers) next = Math.min(next, t.dueAt);
     if (next === Number.POSITIVE_INFINITY || this.#stopped) return;
-    const timer = this.#d.clock.setTimeout(
+    instance.wakeTimer = this.#d.clock.setTimeout(
       () => {
-        this.#wakeTimers.delete(instance);
+        instance.wakeTimer = undefined;
         this.#d
           .exclusive(instance.id, () => this.activate(instance))
           .catch((err) => this.#report(instance, err));
       },
       Math.max(0, next - this.#d.clock.now()),
     );
-    this.#wakeTimers.set(instance, timer);
-  }
-
-  /** Drops the wake-up timer of `instance` (activated, purged). */
-  forget(instance: Instance): void {
-    const timer = this.#wakeTimers.get(instance);
-    if (timer === undefined) return;
-    this.#d.clock.clearTimeout(timer);
-    this.#wakeTimers.delete(instance);
   }
 
   /**
@@ -100,7 +95,6 @@ export class Passivation {
    */
   async activate(instance: Instance): Promise<AnyActor | undefined> {
     if (!instance.passive || instance.gone) return instance.actor;
-    this.forget(instance);
     let snapshot: unknown;
     let timers: readonly PersistedTimer[];
     if (instance.frozen) {
@@ -114,13 +108,19 @@ export class Passivation {
           { details: { id: instance.id } },
         );
       }
-      const decoded = decodeRecord(text, this.#d.machines);
+      let decoded: DecodedRecord;
+      try {
+        decoded = decodeRecord(text, this.#d.machines);
+      } catch (err) {
+        throw await this.#setAside(instance, err, 'CORRUPT_RECORD');
+      }
       snapshot = decoded.snapshot;
       timers = decoded.record.timers;
       const keys = decoded.record.idempotencyKeys;
       instance.idempotencyKeys = keys ? new IdempotencyLog(keys) : undefined;
     }
-    instance.passive = false;
+    const fromStore = instance.frozen === undefined;
+    this.#d.instances.wake(instance);
     instance.frozen = undefined;
     instance.detaching = false;
     try {
@@ -133,11 +133,38 @@ export class Passivation {
       this.#d.emitter.emit('activated', { id: instance.id, type: instance.type, actor });
       return actor;
     } catch (err) {
-      instance.passive = true;
+      // Its stored record cannot be restored: the one failure policy of hydration.
+      if (fromStore) throw await this.#setAside(instance, err, 'RESTORE_FAILED');
+      // Its state is only in memory (its last write failed): keep it, never lose it.
+      this.#d.instances.sleep(instance);
       instance.actor = undefined;
       instance.frozen = { snapshot, timers: [...timers] };
       throw err;
     }
+  }
+
+  /**
+   * A passive instance whose stored record cannot be hydrated leaves the table
+   * (its waiters told) and its record is moved aside and reported, as at start:
+   * it is not retried on every call, and the ID is free to be created afresh.
+   */
+  async #setAside(
+    instance: Instance,
+    err: unknown,
+    code: 'CORRUPT_RECORD' | 'RESTORE_FAILED',
+  ): Promise<RegistryError> {
+    const actor = instance.actor;
+    this.#d.instances.drop(instance);
+    if (actor) this.#d.actors.detach(instance, false);
+    const { error } = await failHydration(
+      this.#d.store,
+      (name, payload) => this.#d.emitter.emit(name, payload),
+      this.#d.store.keyOf?.(instance.id) ?? storeKey(instance.id),
+      instance.id,
+      err,
+      code,
+    );
+    return error;
   }
 
   /**

@@ -2,7 +2,7 @@ import { RegistryError } from './errors.js';
 import type { Instance } from './instance.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { encodeRecord } from './record.js';
-import type { Store } from './stores/store.js';
+import type { RecordMeta, Store } from './stores/store.js';
 
 export interface PersisterOptions {
   store: Store;
@@ -42,6 +42,8 @@ export class Persister {
   readonly #queued = new Set<Instance>();
   readonly #writing = new Set<Instance>();
   readonly #waiters = new Map<Instance, Waiter[]>();
+  /** Instances whose writes were retired (the table marks them gone too; this holds for direct use). */
+  readonly #retired = new WeakSet<Instance>();
   readonly #backoff = new Map<Instance, number>();
   #attemptSeq = 0;
   readonly #retries = new Map<Instance, { timer: ReturnType<typeof setTimeout>; delay: number }>();
@@ -92,12 +94,12 @@ export class Persister {
     let attempt = 0;
     let retryNow = false;
     try {
-      while (instance.durable < instance.version && !instance.gone) {
+      while (instance.durable < instance.version && !this.#isRetired(instance)) {
         const version = instance.version;
         attempt = ++this.#attemptSeq;
-        const text = this.#serialize(instance);
+        const { text, meta } = this.#serialize(instance);
         await this.#ids.run(instance.id, () =>
-          instance.gone ? undefined : this.#store.write(instance.id, text),
+          this.#isRetired(instance) ? undefined : this.#store.write(instance.id, text, meta),
         );
         instance.durable = version;
         this.#settle(instance, version);
@@ -119,28 +121,38 @@ export class Persister {
     } finally {
       this.#writing.delete(instance);
       if (retryNow) void this.#write(instance);
-      if (instance.durable >= instance.version || instance.gone) {
+      if (instance.durable >= instance.version || this.#isRetired(instance)) {
         this.#pending.delete(instance);
         this.#onProgress();
       }
     }
   }
 
-  #serialize(instance: Instance): string {
+  #serialize(instance: Instance): { text: string; meta: RecordMeta } {
     try {
-      const text = this.#encode(instance);
+      const written = this.#encode(instance);
       instance.persistError = undefined;
-      return text;
+      return written;
     } catch (err) {
       if (err instanceof RegistryError) instance.persistError = err;
       throw err;
     }
   }
 
-  #encode(instance: Instance): string {
+  #encode(instance: Instance): { text: string; meta: RecordMeta } {
     let text: string;
+    let meta: RecordMeta;
     try {
-      text = encodeRecord(instance.toRecord());
+      const record = instance.toRecord();
+      // What the store may index, from the very record written (never parsed back).
+      meta = {
+        type: record.type,
+        status: record.status,
+        machineVersion: record.machineVersion,
+        createdAt: record.createdAt,
+        updatedAt: record.updatedAt,
+      };
+      text = encodeRecord(record);
     } catch (cause) {
       if (cause instanceof RegistryError) throw cause;
       throw new RegistryError(
@@ -157,7 +169,7 @@ export class Persister {
         { details: { id: instance.id, bytes, limit: this.#maxBytes } },
       );
     }
-    return text;
+    return { text, meta };
   }
 
   #settle(instance: Instance, version: number): void {
@@ -201,7 +213,7 @@ export class Persister {
 
   /** Resolves once the current state of `instance` is durable; rejects if writing it fails. */
   durable(instance: Instance): Promise<void> {
-    if (instance.durable >= instance.version || instance.gone) return Promise.resolve();
+    if (instance.durable >= instance.version || this.#isRetired(instance)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const list = this.#waiters.get(instance) ?? [];
       list.push({ version: instance.version, since: this.#attemptSeq + 1, resolve, reject });
@@ -255,7 +267,7 @@ export class Persister {
    * to another owner, and waiters reject with that error.
    */
   retire(instance: Instance, lost?: RegistryError): void {
-    instance.gone = true;
+    this.#retired.add(instance);
     this.#queued.delete(instance);
     this.#clearRetry(instance);
     this.#backoff.delete(instance);
@@ -268,6 +280,10 @@ export class Persister {
     } else {
       this.#settle(instance, Number.POSITIVE_INFINITY);
     }
+  }
+
+  #isRetired(instance: Instance): boolean {
+    return instance.gone || this.#retired.has(instance);
   }
 
   /** Forgets `instance` in the store, after any write of it already under way. */

@@ -1,33 +1,32 @@
 import { nanoid } from 'nanoid';
-import type { AnyActor, AnyEventObject, InspectionEvent, Observer } from 'xstate';
+import type { AnyActor, InspectionEvent, Observer } from 'xstate';
 import { ActorHandle } from './actor-handle.js';
 import { ActorHost } from './actor-host.js';
 import { type Clock, systemClock } from './clock.js';
 import { ClusterHosting } from './cluster.js';
 import { isRegistryError, RegistryError } from './errors.js';
-import { assertEvent, assertNotReserved, isEvent, isReservedEventType } from './event-shape.js';
-import {
-  assertIdempotencyKey,
-  IdempotencyLog,
-  type IdempotencyOptions,
-  resolveIdempotency,
-} from './idempotency.js';
-import { Instance } from './instance.js';
+import { isEvent, isReservedEventType } from './event-shape.js';
+import { type IdempotencyOptions, resolveIdempotency } from './idempotency.js';
+import type { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
-import { InstanceIndex } from './instance-index.js';
+import { InstanceTable } from './instance-table.js';
 import { InstanceWatchers } from './instance-watchers.js';
-import { KeyedMutex } from './keyed-mutex.js';
 import type { ListFilter, ListPage } from './list-query.js';
 import { type MachineMap, type ResolvedMachine, resolveMachines } from './machines.js';
 import { Passivation } from './passivation.js';
-import { guardStaleSends } from './stale-actor-guard.js';
 import { deadlineOf, toPredicate, type WaitCondition, watchInstance } from './wait-for.js';
 
 export type { WaitCondition } from './wait-for.js';
 
+import { Delivery } from './delivery.js';
+import { decodeRecord } from './hydration.js';
 import { Persister } from './persister.js';
 import { RegistryEmitter, type RegistryEventName, type RegistryEvents } from './registry-events.js';
-import { decodeRecord, restoreStore, type StartSummary } from './restore.js';
+import { RegistryGate } from './registry-gate.js';
+import { bringHere, machineOf, type RegistryParts, whenDurable } from './registry-parts.js';
+import { Session } from './registry-session.js';
+import type { StartSummary } from './restore.js';
+import { type EnsureResult, ensureSlowly } from './singleton.js';
 import { type InstanceStatus, statusOf } from './status.js';
 import { MemoryStore } from './stores/memory-store.js';
 import { isClusterStore, type Store } from './stores/store.js';
@@ -137,15 +136,7 @@ export interface SingletonResult<TActor> {
   status: InstanceStatus;
 }
 
-interface EnsureResult {
-  actor: AnyActor;
-  created: boolean;
-  instance: Instance;
-}
-
 const RESOLVED: Promise<void> = Promise.resolve();
-
-type Phase = 'new' | 'starting' | 'open' | 'closing' | 'closed';
 
 /**
  * Hosts live XState actors by instance ID, at most one per ID, and keeps them in a
@@ -172,22 +163,17 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #allowReserved: boolean;
   /** Set by a failed store write, cleared once every change is durable again (for `health()`). */
   #storeFailing = false;
-  readonly #instances = new InstanceIndex();
-  readonly #locks = new KeyedMutex();
+  readonly #instances: InstanceTable;
+  readonly #gate = new RegistryGate();
   readonly #emitter: RegistryEmitter;
   readonly #persister: Persister;
   readonly #actors: ActorHost;
   readonly #passivation: Passivation | undefined;
   readonly #cluster: ClusterHosting | undefined;
-  readonly #inFlight = new Set<Promise<unknown>>();
   readonly #idempotency: Required<IdempotencyOptions>;
-  #phase: Phase = 'new';
-  #starting: Promise<StartSummary> | undefined;
-  /** Whether this registry opened the store (and so is the one to close it). */
-  #storeOpened = false;
-  #unwatchStore: (() => void) | undefined;
-  #closing: Promise<void> | undefined;
-  #backpressure: Array<() => void> = [];
+  readonly #parts: RegistryParts;
+  readonly #delivery: Delivery;
+  readonly #session: Session;
   readonly #watchers = new InstanceWatchers();
 
   constructor(options: RegistryOptions<M>) {
@@ -243,14 +229,19 @@ export class Registry<M extends MachineMap = MachineMap> {
       },
       onProgress: () => {
         if (this.#persister.backlog === 0) this.#storeFailing = false;
-        this.#releaseBackpressure();
+        this.#delivery.release();
       },
+    });
+    this.#instances = new InstanceTable({
+      clock: this.#clock,
+      writes: this.#persister,
+      watchers: this.#watchers,
     });
     this.#actors = new ActorHost({
       clock: this.#clock,
       actorOptions: this.#actorOptions,
       emitter: this.#emitter,
-      changed: (instance) => this.#changed(instance),
+      changed: (instance) => this.#instances.changed(instance),
     });
     const idle = options.idleTimeoutMs;
     if (idle !== undefined && !(Number.isFinite(idle) && idle > 0)) {
@@ -271,8 +262,8 @@ export class Registry<M extends MachineMap = MachineMap> {
             persister: this.#persister,
             actors: this.#actors,
             emitter: this.#emitter,
-            exclusive: (id, fn) => this.#exclusive(id, fn),
-            isLocked: (id) => this.#locks.isLocked(id),
+            exclusive: (id, fn) => this.#gate.exclusive(id, fn),
+            isLocked: (id) => this.#gate.locks.isLocked(id),
           });
     this.#cluster = isClusterStore(this.#store)
       ? new ClusterHosting({
@@ -283,16 +274,29 @@ export class Registry<M extends MachineMap = MachineMap> {
           persister: this.#persister,
           actors: this.#actors,
           emitter: this.#emitter,
-          exclusive: (id, fn) => this.#exclusive(id, fn),
+          exclusive: (id, fn) => this.#gate.exclusive(id, fn),
           sweepIntervalMs: options.takeoverIntervalMs ?? 2000,
         })
       : undefined;
-    // Every actor object handed out is guarded, so a send to it once it is stopped is loud.
-    const guard = ({ actor }: { actor: AnyActor }) =>
-      guardStaleSends(actor, (err) => this.#emitter.emit('error', err));
-    this.#emitter.on('spawned', guard);
-    this.#emitter.on('restored', guard);
-    this.#emitter.on('activated', guard);
+    if (this.#cluster) this.#instances.useLeases(this.#cluster);
+    this.#parts = {
+      gate: this.#gate,
+      instances: this.#instances,
+      persister: this.#persister,
+      actors: this.#actors,
+      emitter: this.#emitter,
+      clock: this.#clock,
+      store: this.#store,
+      machines: this.#machines,
+      durability: this.#durability,
+      idempotency: this.#idempotency,
+      allowReserved: this.#allowReserved,
+      cluster: this.#cluster,
+      passivation: this.#passivation,
+      watchers: this.#watchers,
+    };
+    this.#delivery = new Delivery(this.#parts, this.#maxPending);
+    this.#session = new Session(this.#parts, this.#delivery);
   }
 
   /** The clock every actor of this registry runs on. */
@@ -342,7 +346,7 @@ export class Registry<M extends MachineMap = MachineMap> {
    * ```
    */
   actor<K extends TypeName<M>>(type: K, id: string): ActorHandle<M, K> {
-    this.#machine(type);
+    machineOf(this.#machines, type);
     assertInstanceId(id);
     return new ActorHandle<M, K>(this, this.#watchers, type, id, (err) =>
       this.#emitter.emit('error', err),
@@ -355,49 +359,7 @@ export class Registry<M extends MachineMap = MachineMap> {
    * moved aside and reported). Calls made while it runs wait for it.
    */
   start(): Promise<StartSummary> {
-    if (this.#phase === 'closing' || this.#phase === 'closed')
-      return Promise.reject(this.#closedError());
-    if (this.#starting) return this.#starting;
-    this.#phase = 'starting';
-    this.#starting = (async () => {
-      try {
-        await this.#store.open();
-        this.#storeOpened = true;
-        this.#unwatchStore = this.#store.onDamaged?.((err) => this.#storeDamaged(err));
-        if (this.#cluster) {
-          // Nothing is loaded up front: instances are claimed as they are asked for.
-          this.#phase = 'open';
-          const restored = await this.#cluster.start();
-          this.#passivation?.start();
-          return {
-            restored,
-            passive: 0,
-            finished: 0,
-            migrated: 0,
-            overdueTimers: 0,
-            quarantined: [],
-          };
-        }
-        const summary = await restoreStore({
-          store: this.#store,
-          machines: this.#machines,
-          clock: this.#clock,
-          has: (id) => this.#instances.has(id),
-          add: (instance) => this.#instances.set(instance.id, instance),
-          host: (instance, snapshot) => this.#actors.host(instance, { snapshot }),
-          changed: (instance) => this.#changed(instance),
-          emit: (name, payload) => this.#emitter.emit(name, payload),
-          ...(this.#passivation ? { sleep: this.#passivation.sleep.bind(this.#passivation) } : {}),
-        });
-        this.#phase = 'open';
-        this.#passivation?.start();
-        return summary;
-      } catch (err) {
-        await this.#undoStart();
-        throw err;
-      }
-    })();
-    return this.#starting;
+    return this.#session.start();
   }
 
   /** Returns the running actor for `id`, creating it if there is none. See {@link ensureSingleton}. */
@@ -462,83 +424,16 @@ export class Registry<M extends MachineMap = MachineMap> {
       existing?.actor &&
       existing.status === 'running' &&
       existing.type === type &&
-      this.#phase === 'open' &&
+      this.#gate.phase === 'open' &&
       (options.ifRunning === undefined || options.ifRunning === 'return') &&
-      !this.#locks.isLocked(id) &&
+      !this.#gate.locks.isLocked(id) &&
       (this.#durability === 'relaxed' || existing.durable >= existing.version)
     ) {
+      // Activity for passivation, like every other use (a number store: no allocation).
+      if (this.#passivation) existing.lastActive = this.#clock.now();
       return { actor: existing.actor, created: false, instance: existing };
     }
-    if (!existing) assertInstanceId(id);
-    const def = this.#machine(type);
-    const ifRunning = options.ifRunning ?? 'return';
-    const ifFinished = options.ifFinished ?? 'return';
-    if (ifRunning !== 'return' && ifRunning !== 'throw') {
-      throw new RegistryError('INVALID_ARGUMENT', "ifRunning must be 'return' or 'throw'.");
-    }
-    if (ifFinished !== 'return' && ifFinished !== 'replace' && ifFinished !== 'throw') {
-      throw new RegistryError(
-        'INVALID_ARGUMENT',
-        "ifFinished must be 'return', 'replace' or 'throw'.",
-      );
-    }
-    const run = () => this.#ensureNow(def, id, options.input, ifRunning, ifFinished);
-    if (
-      this.#phase === 'open' &&
-      !this.#locks.isLocked(id) &&
-      !existing?.passive &&
-      (existing || !this.#cluster)
-    ) {
-      return run();
-    }
-    return this.#ready().then(() =>
-      this.#exclusive(id, async () => {
-        await this.#cluster?.adopt(id, true);
-        await this.#activateIfPassive(id);
-        return run();
-      }),
-    );
-  }
-
-  #ensureNow(
-    def: ResolvedMachine,
-    id: string,
-    input: unknown,
-    ifRunning: 'return' | 'throw',
-    ifFinished: 'return' | 'replace' | 'throw',
-  ): EnsureResult | Promise<EnsureResult> {
-    this.#assertOpen();
-    const type = def.type;
-    const existing = this.#instances.get(id);
-    if (existing) {
-      if (existing.type !== type) {
-        throw new RegistryError(
-          'TYPE_MISMATCH',
-          `Instance '${id}' exists with type '${existing.type}', not '${type}'; use another ID or purge it first.`,
-          { details: { id, type, existingType: existing.type } },
-        );
-      }
-      const policy = existing.status === 'running' ? ifRunning : ifFinished;
-      if (policy === 'throw') {
-        throw new RegistryError(
-          'INSTANCE_EXISTS',
-          `Instance '${id}' already exists (status '${existing.status}').`,
-          { details: { id, status: existing.status } },
-        );
-      }
-      if (policy === 'return') {
-        existing.lastActive = this.#clock.now();
-        const actor = this.#actors.materialize(existing);
-        return this.#whenDurable(existing, () => ({ actor, created: false, instance: existing }));
-      }
-      // 'replace': the new record overwrites the old one; the old one's pending writes are dropped.
-      this.#persister.retire(existing);
-    }
-    const instance = new Instance(id, def, this.#clock.now());
-    this.#instances.set(id, instance);
-    const actor = this.#actors.host(instance, { input });
-    this.#emitter.emit('spawned', { id, type, actor, replaced: existing !== undefined });
-    return this.#whenDurable(instance, () => ({ actor, created: true, instance }));
+    return ensureSlowly(this.#parts, type, id, options, existing);
   }
 
   /**
@@ -608,7 +503,7 @@ export class Registry<M extends MachineMap = MachineMap> {
    * ```
    */
   health(): { open: boolean; storeFailing: boolean } {
-    return { open: this.#phase === 'open', storeFailing: this.#storeFailing };
+    return { open: this.#gate.phase === 'open', storeFailing: this.#storeFailing };
   }
 
   /** The live, running actor for `id`, or `undefined`. Synchronous. */
@@ -635,8 +530,8 @@ export class Registry<M extends MachineMap = MachineMap> {
   ): Promise<StatusOf<M, K> | undefined>;
   async getStatus(id: string, options?: TypeOption<string>): Promise<InstanceStatus | undefined> {
     assertInstanceId(id);
-    if (options !== undefined) this.#machine(options.type);
-    await this.#ready();
+    if (options !== undefined) machineOf(this.#machines, options.type);
+    await this.#gate.ready();
     const instance = this.#instances.get(id);
     const status =
       !instance && this.#cluster
@@ -660,7 +555,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   ): Promise<ListPage<StatusOf<M, K>>>;
   list(filter?: ListFilter): Promise<ListPage<StatusOf<M>>>;
   async list(filter: ListFilter = {}): Promise<ListPage<InstanceStatus>> {
-    await this.#ready();
+    await this.#gate.ready();
     if (this.#cluster) return this.#cluster.list(filter, (i) => this.#status(i));
     const page = this.#instances.page(filter);
     const result: ListPage<InstanceStatus> = {
@@ -688,75 +583,17 @@ export class Registry<M extends MachineMap = MachineMap> {
       options?.idempotencyKey === undefined &&
       instance?.actor &&
       instance.status === 'running' &&
-      this.#phase === 'open' &&
+      this.#gate.phase === 'open' &&
       this.#durability === 'relaxed' &&
       isEvent(event) &&
       (this.#allowReserved || !isReservedEventType(event.type)) &&
-      !this.#locks.isLocked(id)
+      !this.#gate.locks.isLocked(id)
     ) {
       if (this.#passivation) instance.lastActive = this.#clock.now();
       instance.actor.send(event);
       return RESOLVED;
     }
-    return this.#sendSlow(id, event, options?.idempotencyKey);
-  }
-
-  async #sendSlow(id: string, event: AnyEventObject, key?: string): Promise<void> {
-    assertInstanceId(id);
-    assertEvent(event);
-    if (key !== undefined) assertIdempotencyKey(key);
-    if (!this.#allowReserved) assertNotReserved(event);
-    await this.#ready();
-    const deliver = () => {
-      this.#assertOpen();
-      const instance = this.#instances.get(id);
-      if (!instance)
-        throw new RegistryError(
-          'INSTANCE_NOT_FOUND',
-          `No instance '${id}'; create it with spawnSingleton first.`,
-          { details: { id } },
-        );
-      // A repeat answers like the first call, even once that call finished the instance.
-      if (
-        key !== undefined &&
-        instance.idempotencyKeys?.has(key, this.#clock.now(), this.#idempotency)
-      )
-        return instance;
-      if (instance.status !== 'running' || !instance.actor) {
-        throw new RegistryError(
-          'INSTANCE_NOT_RUNNING',
-          `Instance '${id}' is ${instance.status} and takes no more events; replace it with spawnSingleton(..., { ifFinished: 'replace' }).`,
-          { details: { id, status: instance.status } },
-        );
-      }
-      if (this.#passivation) instance.lastActive = this.#clock.now();
-      if (key !== undefined) {
-        // Remembered in the same record as the event's effect; marked dirty even if
-        // the event changes nothing, so that its repeat is known after a restart.
-        instance.idempotencyKeys ??= new IdempotencyLog();
-        instance.idempotencyKeys.add(key, this.#clock.now(), this.#idempotency);
-        this.#persister.markDirty(instance);
-      }
-      instance.actor.send(event);
-      return instance;
-    };
-    // Strict mode: while the store lags too far behind, callers wait here, before
-    // the event changes anything, rather than piling up undurable state.
-    while (this.#durability === 'strict' && this.#persister.backlog >= this.#maxPending) {
-      await new Promise<void>((resolve) => this.#backpressure.push(resolve));
-      this.#assertOpen();
-    }
-    const instance =
-      this.#locks.isLocked(id) ||
-      this.#instances.get(id)?.passive ||
-      (this.#cluster && !this.#instances.has(id))
-        ? await this.#exclusive(id, async () => {
-            await this.#cluster?.adopt(id, false);
-            await this.#activateIfPassive(id);
-            return deliver();
-          })
-        : deliver();
-    if (this.#durability === 'strict') await this.#persister.durable(instance);
+    return this.#delivery.send(id, event, options?.idempotencyKey);
   }
 
   /**
@@ -787,16 +624,15 @@ export class Registry<M extends MachineMap = MachineMap> {
     options: { timeoutMs?: number; signal?: AbortSignal; type?: string } = {},
   ): Promise<InstanceStatus> {
     assertInstanceId(id);
-    if (options.type !== undefined) this.#machine(options.type);
+    if (options.type !== undefined) machineOf(this.#machines, options.type);
     const test = toPredicate(condition);
     // The timeout counts from the call, not from when the registry got round to it.
     const deadline = deadlineOf(this.#clock, options.timeoutMs);
-    await this.#ready();
+    await this.#gate.ready();
     // A passivated instance changes only while live: activate it to watch it.
     if (this.#instances.get(id)?.passive || (this.#cluster && !this.#instances.has(id))) {
-      await this.#exclusive(id, async () => {
-        await this.#cluster?.adopt(id, false);
-        await this.#activateIfPassive(id);
+      await this.#gate.exclusive(id, async () => {
+        await bringHere(this.#parts, id, false);
       });
     }
     const instance = this.#instances.get(id);
@@ -810,19 +646,17 @@ export class Registry<M extends MachineMap = MachineMap> {
       clock: this.#clock,
       deadline,
       signal: options.signal,
-      closed: () =>
-        this.#phase === 'closing' || this.#phase === 'closed' ? this.#closedError() : undefined,
+      closed: () => (this.#gate.isClosing ? this.#gate.closedError() : undefined),
     });
   }
 
   /** Stops the running instance `id` and records it as `stopped`. Stopping a finished instance does nothing. */
   async stop(id: string, reason?: string): Promise<InstanceStatus> {
     assertInstanceId(id);
-    await this.#ready();
-    return this.#exclusive(id, async () => {
-      this.#assertOpen();
-      await this.#cluster?.adopt(id, false);
-      await this.#activateIfPassive(id);
+    await this.#gate.ready();
+    return this.#gate.exclusive(id, async () => {
+      this.#gate.assertOpen();
+      await bringHere(this.#parts, id, false);
       const instance = this.#instances.get(id);
       if (!instance)
         throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to stop.`, {
@@ -832,18 +666,18 @@ export class Registry<M extends MachineMap = MachineMap> {
       this.#actors.detach(instance, false);
       instance.status = 'stopped';
       instance.stopReason = reason;
-      this.#changed(instance);
+      this.#instances.changed(instance);
       this.#emitter.emit('stopped', { id, type: instance.type, reason });
-      return this.#whenDurable(instance, () => statusOf(instance));
+      return whenDurable(this.#parts, instance, () => statusOf(instance));
     });
   }
 
   /** Forgets a finished instance entirely, in memory and in the store. A running one only with `{ force: true }`. */
   async purge(id: string, options: { force?: boolean } = {}): Promise<void> {
     assertInstanceId(id);
-    await this.#ready();
-    return this.#exclusive(id, async () => {
-      this.#assertOpen();
+    await this.#gate.ready();
+    return this.#gate.exclusive(id, async () => {
+      this.#gate.assertOpen();
       await this.#cluster?.adopt(id, false);
       const instance = this.#instances.get(id);
       if (!instance)
@@ -859,10 +693,9 @@ export class Registry<M extends MachineMap = MachineMap> {
           );
         this.#actors.detach(instance, false);
       }
-      this.#instances.delete(id);
-      this.#passivation?.forget(instance);
+      // Purged here, or fenced by the store (another process owns it now): gone from this process either way.
+      this.#instances.drop(instance);
       await this.#persister.remove(instance);
-      instance.notifyWaiters();
       this.#watchers.gone(
         id,
         new RegistryError('INSTANCE_NOT_FOUND', `Instance '${id}' was purged.`, {
@@ -875,7 +708,7 @@ export class Registry<M extends MachineMap = MachineMap> {
 
   /** Resolves once every change made before the call is durable in the store. */
   async flush(): Promise<void> {
-    await this.#ready();
+    await this.#gate.ready();
     await this.#persister.flush();
   }
 
@@ -885,150 +718,10 @@ export class Registry<M extends MachineMap = MachineMap> {
    * resumes them all. Calls made after it began reject with `REGISTRY_CLOSED`.
    */
   close(): Promise<void> {
-    if (this.#closing) return this.#closing;
-    const wasStarting = this.#starting;
-    const phase = this.#phase;
-    this.#phase = 'closing';
-    this.#closing = (async () => {
-      if (phase === 'new') {
-        this.#phase = 'closed';
-        return;
-      }
-      await wasStarting?.catch(() => {});
-      await Promise.allSettled([...this.#inFlight]);
-      await this.#locks.drain();
-      this.#passivation?.stop();
-      this.#cluster?.stop();
-      for (const instance of this.#instances.values()) {
-        if (instance.status === 'running' && instance.actor) this.#actors.detach(instance, true);
-        instance.notifyWaiters();
-      }
-      for (const release of this.#backpressure.splice(0)) release();
-      this.#watchers.closeAll();
-      try {
-        await this.#persister.flush();
-      } finally {
-        this.#persister.dispose();
-        // Only the registry that opened the store closes it: another one may own it.
-        this.#unwatchStore?.();
-        if (this.#storeOpened) await this.#store.close();
-        this.#storeOpened = false;
-        this.#phase = 'closed';
-      }
-    })();
-    return this.#closing;
+    return this.#session.close();
   }
 
   // ---- internals ----
-
-  /**
-   * The store lost entries (its directory was deleted from outside): write
-   * every instance held in memory again. A passivated one whose state lives
-   * only in the store cannot be: it is named in the report.
-   */
-  #storeDamaged(err: RegistryError): void {
-    const lost: string[] = [];
-    for (const instance of this.#instances.values()) {
-      if (instance.gone) continue;
-      if (instance.passive && !instance.frozen) lost.push(instance.id);
-      else this.#persister.markDirty(instance);
-    }
-    this.#emitter.emit(
-      'error',
-      lost.length
-        ? new RegistryError(
-            err.code,
-            `${err.message} Lost with it: ${lost.length} passivated instance(s) (details.lost).`,
-            {
-              cause: err.cause,
-              details: { ...err.details, lost },
-            },
-          )
-        : err,
-    );
-  }
-
-  /**
-   * After a failed start: stops what it restored (without writing: the store
-   * keeps the records as they were), gives back the store if it was opened
-   * here, and leaves the registry as new, so `start()` may be tried again.
-   */
-  async #undoStart(): Promise<void> {
-    // Nothing after passivation.start() can fail, so only the wake-ups armed while
-    // restoring need undoing: stop() would also keep a retried start from arming them.
-    this.#cluster?.stop();
-    for (const instance of this.#instances.values()) {
-      this.#passivation?.forget(instance);
-      if (instance.status === 'running' && instance.actor) this.#actors.detach(instance, true);
-      this.#persister.retire(instance);
-    }
-    this.#instances.clear();
-    this.#persister.dispose();
-    this.#unwatchStore?.();
-    if (this.#storeOpened) {
-      this.#storeOpened = false;
-      await this.#store.close().catch((err) => this.#emitter.emit('error', err));
-    }
-    if (this.#phase === 'starting' || this.#phase === 'open') this.#phase = 'new';
-    this.#starting = undefined;
-  }
-
-  #machine(type: string): ResolvedMachine {
-    const def = this.#machines.get(type);
-    if (!def) {
-      throw new RegistryError(
-        'UNKNOWN_MACHINE',
-        `No machine registered under type '${type}'; known types: ${[...this.#machines.keys()].join(', ') || '(none)'}.`,
-        { details: { type } },
-      );
-    }
-    return def;
-  }
-
-  async #ready(): Promise<void> {
-    if (this.#phase === 'open') return;
-    if (this.#phase === 'starting') {
-      await this.#starting;
-      return;
-    }
-    if (this.#phase === 'new') {
-      throw new RegistryError(
-        'REGISTRY_NOT_STARTED',
-        'The registry is not started; await registry.start() first.',
-      );
-    }
-    throw this.#closedError();
-  }
-
-  #assertOpen(): void {
-    if (this.#phase !== 'open') throw this.#closedError();
-  }
-
-  #closedError(): RegistryError {
-    return new RegistryError(
-      'REGISTRY_CLOSED',
-      'The registry is closed; create a new one (createRegistry) over the same store to continue.',
-    );
-  }
-
-  #exclusive<T>(id: string, fn: () => T | Promise<T>): Promise<T> {
-    const run = this.#locks.run(id, fn);
-    this.#inFlight.add(run);
-    const forget = () => this.#inFlight.delete(run);
-    run.then(forget, forget);
-    return run;
-  }
-
-  #whenDurable<T>(instance: Instance, result: () => T): T | Promise<T> {
-    if (this.#durability !== 'strict') return result();
-    return this.#persister.durable(instance).then(result);
-  }
-
-  /** Under the ID's lock: loads a passivated instance again (no-op otherwise). */
-  async #activateIfPassive(id: string): Promise<void> {
-    const instance = this.#instances.get(id);
-    if (instance?.passive && this.#passivation) await this.#passivation.activate(instance);
-  }
 
   /** The status, reading a passivated instance's record back from the store rather than activating it. */
   async #status(instance: Instance): Promise<InstanceStatus> {
@@ -1038,21 +731,6 @@ export class Registry<M extends MachineMap = MachineMap> {
       instance,
       text === undefined ? undefined : decodeRecord(text, this.#machines).snapshot,
     );
-  }
-
-  #changed(instance: Instance): void {
-    instance.updatedAt = instance.lastActive = this.#clock.now();
-    this.#instances.touch(instance);
-    this.#persister.markDirty(instance);
-    if (instance.waiters?.size) instance.notifyWaiters();
-    if (this.#watchers.size) this.#watchers.changed(instance.id, () => statusOf(instance));
-    if (this.#cluster && instance.status !== 'running') this.#cluster.finished(instance);
-  }
-
-  #releaseBackpressure(): void {
-    if (this.#backpressure.length && this.#persister.backlog < this.#maxPending) {
-      for (const release of this.#backpressure.splice(0)) release();
-    }
   }
 }
 

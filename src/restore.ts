@@ -1,14 +1,13 @@
 import type { AnyActor } from 'xstate';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
-import { IdempotencyLog } from './idempotency.js';
+import { decodeParsed, type Emit, failHydration, instanceFromRecord, resume } from './hydration.js';
 import { persistedHasInFlightWork } from './in-flight-work.js';
-import { Instance, inlineChild } from './instance.js';
+import type { Instance } from './instance.js';
 import type { ResolvedMachine } from './machines.js';
-import { type InstanceRecord, parseRecord } from './record.js';
-import type { RegistryEvents } from './registry-events.js';
+import { parseRecord } from './record.js';
 import type { Store } from './stores/store.js';
-import { type PersistedTimer, restoreTimers } from './xstate-internals.js';
+import type { PersistedTimer } from './xstate-internals.js';
 
 /** One stored record that `start()` could not load, and moved aside. */
 export interface QuarantinedRecord {
@@ -53,118 +52,7 @@ export interface RestoreContext {
   changed: (instance: Instance) => void;
   /** With idle passivation: index a running instance without hosting it, waking it when its first timer falls due. */
   sleep?: (instance: Instance, timers: readonly PersistedTimer[]) => void;
-  emit: <K extends keyof RegistryEvents>(name: K, payload: RegistryEvents[K]) => void;
-}
-
-function migrate(
-  record: InstanceRecord,
-  def: ResolvedMachine,
-): { snapshot: unknown; migrated: boolean } {
-  if (record.machineVersion === def.version) return { snapshot: record.snapshot, migrated: false };
-  if (record.machineVersion > def.version) {
-    throw new RegistryError(
-      'MIGRATION_FAILED',
-      `Instance '${record.id}' was written by version ${record.machineVersion} of machine '${def.type}', newer than the registered version ${def.version}; deploy the newer machine.`,
-      { details: { id: record.id } },
-    );
-  }
-  if (!def.migrate) {
-    throw new RegistryError(
-      'MIGRATION_FAILED',
-      `Instance '${record.id}' was written by version ${record.machineVersion} of machine '${def.type}' (now ${def.version}) and the machine has no migrate function.`,
-      { details: { id: record.id } },
-    );
-  }
-  try {
-    return { snapshot: def.migrate(record.snapshot, record.machineVersion), migrated: true };
-  } catch (cause) {
-    throw new RegistryError(
-      'MIGRATION_FAILED',
-      `Migrating instance '${record.id}' from version ${record.machineVersion} to ${def.version} threw.`,
-      { cause, details: { id: record.id } },
-    );
-  }
-}
-
-/** A stored record, checked against the registered machines and migrated to the current version. */
-export interface DecodedRecord {
-  record: InstanceRecord;
-  def: ResolvedMachine;
-  snapshot: unknown;
-  migrated: boolean;
-}
-
-/**
- * Parses a stored record, finds its machine and migrates its snapshot; throws
- * `CORRUPT_RECORD`, `UNKNOWN_MACHINE` or `MIGRATION_FAILED`.
- */
-export function decodeRecord(text: string, machines: Map<string, ResolvedMachine>): DecodedRecord {
-  return decodeParsed(parseRecord(text), machines);
-}
-
-/** {@link decodeRecord} for a record already parsed (and validated) by `parseRecord`. */
-export function decodeParsed(
-  record: InstanceRecord,
-  machines: Map<string, ResolvedMachine>,
-): DecodedRecord {
-  const def = machines.get(record.type);
-  if (!def) {
-    throw new RegistryError(
-      'UNKNOWN_MACHINE',
-      `Instance '${record.id}' has type '${record.type}', which is not registered; register the machine and move the record back.`,
-      { details: { id: record.id, type: record.type } },
-    );
-  }
-  const decoded = { record, def, ...migrate(record, def) };
-  // Only a running instance is restored into an actor; a finished one is only shown.
-  const inline = record.status === 'running' ? inlineChild(decoded.snapshot) : undefined;
-  if (inline) {
-    throw new RegistryError(
-      'RESTORE_FAILED',
-      `Instance '${record.id}' was stored with an inline child actor '${inline}' (by an older xstate-registry), which XState cannot restore; register the child's logic in setup({ actors }), spawn it by name, and recreate the instance.`,
-      { details: { id: record.id, child: inline } },
-    );
-  }
-  return decoded;
-}
-
-/** The registry's bookkeeping for a decoded record, with no actor yet. */
-export function instanceFromRecord({ record, def }: DecodedRecord): Instance {
-  const instance = new Instance(record.id, def, record.createdAt);
-  instance.updatedAt = record.updatedAt;
-  instance.status = record.status;
-  instance.stopReason = record.stopReason;
-  instance.error = record.error;
-  if (record.idempotencyKeys) instance.idempotencyKeys = new IdempotencyLog(record.idempotencyKeys);
-  return instance;
-}
-
-/**
- * Re-creates the actor of a running instance from its snapshot and re-arms its
- * delayed events (overdue ones are delivered at once); reports events it had to drop.
- */
-export function resume(
-  instance: Instance,
-  snapshot: unknown,
-  timers: readonly PersistedTimer[],
-  deps: {
-    clock: Clock;
-    host: (instance: Instance, snapshot: unknown) => AnyActor;
-    emit: RestoreContext['emit'];
-  },
-): AnyActor {
-  const actor = deps.host(instance, snapshot);
-  for (const dropped of restoreTimers(actor, timers, deps.clock)) {
-    deps.emit(
-      'error',
-      new RegistryError(
-        'RESTORE_FAILED',
-        `A delayed event ${JSON.stringify(dropped.timer.event.type)} of instance '${instance.id}' was dropped: ${dropped.reason}.`,
-        { details: { id: instance.id } },
-      ),
-    );
-  }
-  return actor;
+  emit: Emit;
 }
 
 /**
@@ -186,7 +74,7 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
   for await (const entry of ctx.store.load()) {
     let id: string | undefined;
     try {
-      if (entry.text === undefined) {
+      if (entry.kind === 'unreadable') {
         if (entry.error instanceof RegistryError) throw entry.error;
         throw new RegistryError(
           'CORRUPT_RECORD',
@@ -239,28 +127,13 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
         ctx.changed(instance);
       }
     } catch (cause) {
-      const error =
-        cause instanceof RegistryError
-          ? cause
-          : new RegistryError(
-              'RESTORE_FAILED',
-              `Instance in '${entry.key}' could not be restored.`,
-              { cause },
-            );
-      const moved = await ctx.store.quarantine(entry.key, `${error.code}: ${error.message}`).then(
-        () => true,
-        (cause) => {
-          // Never abort start() for it: the record stays put, unloaded, and says so.
-          ctx.emit(
-            'error',
-            new RegistryError(
-              'QUARANTINE_FAILED',
-              `Stored entry '${entry.key}' could not be loaded (${error.code}) nor moved aside; it stays where it is and is skipped at every start. Move it out of the store by hand.`,
-              { cause, details: { key: entry.key } },
-            ),
-          );
-          return false;
-        },
+      const { error, moved } = await failHydration(
+        ctx.store,
+        ctx.emit,
+        entry.key,
+        id,
+        cause,
+        'RESTORE_FAILED',
       );
       summary.quarantined.push({
         key: entry.key,
@@ -269,7 +142,6 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
         message: error.message,
         ...(moved ? {} : { movedAside: false as const }),
       });
-      if (moved) ctx.emit('quarantined', { key: entry.key, id, error });
     }
   }
   return summary;

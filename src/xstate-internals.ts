@@ -372,3 +372,22 @@ export function watchSnapshots<C>(
   system[WATCH] = { watcher, context, original: system._sendInspectionEvent };
   system._sendInspectionEvent = watchedInspection;
 }
+
+/**
+ * Makes `send` on a stopped actor call `report(event)` instead of dropping the
+ * event with only XState's development warning. Only the public `send` is
+ * replaced: XState delivers between actors through the system, never through it.
+ *
+ * @example
+ * ```ts
+ * actor.stop();
+ * reportSendsAfterStop(actor, (event) => console.error('dead actor got', event));
+ * actor.send({ type: 'PING' }); // reported, not silently dropped
+ * ```
+ */
+export function reportSendsAfterStop(
+  actor: AnyActorRef,
+  report: (event: AnyEventObject) => void,
+): void {
+  (actor as { send: (event: AnyEventObject) => void }).send = report;
+}

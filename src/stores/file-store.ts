@@ -5,7 +5,7 @@ import { fileNameFor, isInstanceFileName } from './file-name.js';
 import { type FsLayer, nodeFs } from './fs-layer.js';
 import { GroupSync } from './group-sync.js';
 import { IoLimit } from './io-limit.js';
-import type { Store, StoredEntry } from './store.js';
+import { type Store, type StoredEntry, type StoreKey, storeKey } from './store.js';
 
 const LOAD_CONCURRENCY = 64;
 
@@ -77,8 +77,8 @@ export class FileStore implements Store {
   }
 
   /** The key (file name) under which `load()` yields the record of `id`; any other name holding it is a stray. */
-  keyOf(id: string): string {
-    return fileNameFor(id);
+  keyOf(id: string): StoreKey {
+    return storeKey(fileNameFor(id));
   }
 
   /** The path of the file that holds instance `id` (whether or not it exists). */
@@ -118,14 +118,16 @@ export class FileStore implements Store {
     const path = join(this.#instances, name);
     try {
       return {
-        key: name,
+        kind: 'record',
+        key: storeKey(name),
         text: await this.#io.run(() => this.#fs.readFile(path, this.#maxFileBytes)),
       };
     } catch (error) {
       const { code, size, kind } = error as { code?: string; size?: number; kind?: string };
       if (code === 'ENOTREG') {
         return {
-          key: name,
+          kind: 'unreadable',
+          key: storeKey(name),
           error: new RegistryError(
             'CORRUPT_RECORD',
             `${path} is ${kind}, not a regular file; it was not read.`,
@@ -133,9 +135,10 @@ export class FileStore implements Store {
           ),
         };
       }
-      if (code !== 'EFBIG') return { key: name, error };
+      if (code !== 'EFBIG') return { kind: 'unreadable', key: storeKey(name), error };
       return {
-        key: name,
+        kind: 'unreadable',
+        key: storeKey(name),
         error: new RegistryError(
           'SNAPSHOT_TOO_LARGE',
           `${path} is ${size} bytes, over maxFileBytes (${this.#maxFileBytes}); it was not read.`,
@@ -148,10 +151,10 @@ export class FileStore implements Store {
   async read(id: string): Promise<string | undefined> {
     this.#assertOpen();
     // The same checks as at load: a FIFO or a symlink put in its place is refused, unread.
-    const { text, error } = await this.#read(fileNameFor(id));
-    if (text !== undefined) return text;
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    const entry = await this.#read(fileNameFor(id));
+    if (entry.kind === 'record') return entry.text;
+    if ((entry.error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw entry.error;
   }
 
   async write(id: string, text: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { RegistryError } from '../errors.js';
-import type { Store, StoredEntry } from './store.js';
+import { type Store, type StoredEntry, type StoreKey, storeKey } from './store.js';
 
 /**
  * A store in process memory: the default, and what `createTestRegistry` uses.
@@ -34,12 +34,13 @@ export class MemoryStore implements Store {
   }
 
   async *load(): AsyncIterable<StoredEntry> {
-    for (const [key, text] of [...this.#entries]) yield { key, text };
+    for (const [key, text] of [...this.#entries])
+      yield { kind: 'record', key: storeKey(key), text };
   }
 
   /** Entries are kept under their ID: any other key holding a record is a stray. */
-  keyOf(id: string): string {
-    return id;
+  keyOf(id: string): StoreKey {
+    return storeKey(id);
   }
 
   async read(id: string): Promise<string | undefined> {

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { RegistryError } from '../errors.js';
-import type { ClaimResult, ClusterStore, StoredEntry, StoredPage, StoreQuery } from './store.js';
+import {
+  type ClaimResult,
+  type ClusterStore,
+  type RecordMeta,
+  type StoredEntry,
+  type StoredPage,
+  type StoreQuery,
+  storeKey,
+} from './store.js';
 
 export interface PostgresStoreOptions {
   /** A libpq connection string, e.g. `postgres://user:pass@127.0.0.1:5432/app`. */
@@ -48,8 +56,8 @@ export class PostgresStore implements ClusterStore {
   readonly #leaseMs: number;
   /** Epoch of every lease this process holds. */
   readonly #epochs = new Map<string, number>();
-  readonly #lostListeners: Array<(id: string) => void> = [];
-  readonly #errorListeners: Array<(err: unknown) => void> = [];
+  readonly #lostListeners = new Set<(id: string) => void>();
+  readonly #errorListeners = new Set<(err: unknown) => void>();
   #renewTimer: ReturnType<typeof setInterval> | undefined;
   #open = false;
 
@@ -77,13 +85,18 @@ export class PostgresStore implements ClusterStore {
     this.#pool.on('error', (err) => this.#reportError(err));
   }
 
-  /** Listens for connection errors and failed renewals (the registry reports them as `error` events). */
-  onError(listener: (err: unknown) => void): void {
-    this.#errorListeners.push(listener);
+  /** Listens for connection errors and failed renewals (the registry reports them as `error` events). Returns the unsubscribe. */
+  onError(listener: (err: unknown) => void): () => void {
+    const own = (err: unknown) => listener(err);
+    this.#errorListeners.add(own);
+    return () => this.#errorListeners.delete(own);
   }
 
-  onLeaseLost(listener: (id: string) => void): void {
-    this.#lostListeners.push(listener);
+  /** Listens for leases this process lost. Returns the unsubscribe. */
+  onLeaseLost(listener: (id: string) => void): () => void {
+    const own = (id: string) => listener(id);
+    this.#lostListeners.add(own);
+    return () => this.#lostListeners.delete(own);
   }
 
   async open(): Promise<void> {
@@ -212,7 +225,7 @@ export class PostgresStore implements ClusterStore {
       `SELECT id, record FROM ${this.#t} WHERE record IS NOT NULL ORDER BY created_at, id`,
     );
     for (const row of rows as Array<{ id: string; record: string }>)
-      yield { key: row.id, text: row.record };
+      yield { kind: 'record', key: storeKey(row.id), text: row.record };
   }
 
   async read(id: string): Promise<string | undefined> {
@@ -226,9 +239,9 @@ export class PostgresStore implements ClusterStore {
     return (rows[0] as { record: string } | undefined)?.record;
   }
 
-  async write(id: string, text: string): Promise<void> {
+  async write(id: string, text: string, meta: RecordMeta): Promise<void> {
     this.#assertOpen();
-    const r = envelopeOf(id, text);
+    const r = columnsOf(id, text, meta);
     const epoch = this.#epochs.get(id);
     if (epoch === undefined) throw this.#fenced(id, 'this process holds no lease on it');
     const result = await this.#pool.query(
@@ -247,11 +260,12 @@ export class PostgresStore implements ClusterStore {
     const epoch = this.#epochs.get(id);
     if (epoch === undefined) throw this.#fenced(id, 'this process holds no lease on it');
     this.#epochs.delete(id);
-    await this.#pool.query(`DELETE FROM ${this.#t} WHERE id = $1 AND owner = $2 AND epoch = $3`, [
-      id,
-      this.ownerId,
-      epoch,
-    ]);
+    const result = await this.#pool.query(
+      `DELETE FROM ${this.#t} WHERE id = $1 AND owner = $2 AND epoch = $3`,
+      [id, this.ownerId, epoch],
+    );
+    // No row deleted: another process took the instance over, and its row is its own now.
+    if (result.rowCount === 0) throw this.#fenced(id, 'another process took it over');
   }
 
   async quarantine(key: string, reason: string): Promise<void> {
@@ -397,16 +411,21 @@ export class PostgresStore implements ClusterStore {
  */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-/** The envelope fields a row indexes, read from the record text; refuses text a `text` column cannot hold. */
-function envelopeOf(
+/**
+ * The columns a row indexes, from the metadata the registry writes with the
+ * record (the record itself is never parsed here); refuses text a `text`
+ * column cannot hold.
+ */
+function columnsOf(
   id: string,
   text: string,
+  meta: RecordMeta | undefined,
 ): {
-  type?: string;
-  status?: string;
-  createdAt?: number;
-  updatedAt?: number;
-  machineVersion?: number;
+  type?: string | undefined;
+  status?: string | undefined;
+  createdAt?: number | undefined;
+  updatedAt?: number | undefined;
+  machineVersion?: number | undefined;
 } {
   // JSON never holds a raw NUL (it escapes it as \u0000), and PostgreSQL text cannot.
   if (text.includes('\0')) {
@@ -416,27 +435,15 @@ function envelopeOf(
       { details: { id } },
     );
   }
-  let r: unknown;
-  try {
-    r = JSON.parse(text);
-  } catch (cause) {
-    throw new RegistryError(
-      'NOT_SERIALIZABLE',
-      `The record of instance '${id}' is not JSON text; PostgresStore stores JSON records only.`,
-      { cause, details: { id } },
-    );
-  }
-  const o = (r && typeof r === 'object' ? r : {}) as Record<string, unknown>;
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
   // Out of a bigint's range, a time or version is left NULL rather than failing the write.
   const int = (v: unknown) =>
     typeof v === 'number' && Math.abs(v) < 9e18 ? Math.trunc(v) : undefined;
   return {
-    type: str(o.type),
-    status: str(o.status),
-    createdAt: int(o.createdAt),
-    updatedAt: int(o.updatedAt),
-    machineVersion: int(o.machineVersion),
+    type: meta?.type,
+    status: meta?.status,
+    createdAt: int(meta?.createdAt),
+    updatedAt: int(meta?.updatedAt),
+    machineVersion: int(meta?.machineVersion),
   };
 }
 

@@ -1,13 +1,63 @@
 import type { RegistryError } from '../errors.js';
 
 /**
- * One stored entry as a store hands it to the registry at start: its store-specific
- * `key` (a file name, a row key) and either its text or why it could not be read.
+ * A store's own name for a stored entry (a file name, a row key), which
+ * `load()` yields and `quarantine()` takes. Not an instance ID: a file store
+ * names the entry of ID `a/b` differently, and the two must never be mixed up,
+ * so the type keeps them apart. Make one with {@link storeKey}.
+ *
+ * @example
+ * ```ts
+ * const key: StoreKey = storeKey(fileName);
+ * ```
  */
-export interface StoredEntry {
-  key: string;
-  text?: string;
-  error?: unknown;
+export type StoreKey = string & { readonly __storeKey: true };
+
+/**
+ * Marks a store's own entry name as a {@link StoreKey} (for store implementations).
+ *
+ * @example
+ * ```ts
+ * yield { kind: 'record', key: storeKey(name), text };
+ * ```
+ */
+export function storeKey(name: string): StoreKey {
+  return name as StoreKey;
+}
+
+/**
+ * One stored entry as a store hands it to the registry at start, under its
+ * store-specific `key`: its record's text, or why it could not be read.
+ *
+ * @example
+ * ```ts
+ * for await (const entry of store.load()) {
+ *   if (entry.kind === 'record') console.log(entry.key, entry.text.length);
+ *   else console.warn(entry.key, entry.error);
+ * }
+ * ```
+ */
+export type StoredEntry =
+  | { kind: 'record'; key: StoreKey; text: string }
+  | { kind: 'unreadable'; key: StoreKey; error: unknown };
+
+/**
+ * What a store may index a record by, handed over with every write so that no
+ * store parses records: the same values as the record's envelope.
+ *
+ * @example
+ * ```ts
+ * await store.write('order-7', text, { type: 'order', status: 'running', machineVersion: 1, createdAt, updatedAt });
+ * ```
+ */
+export interface RecordMeta {
+  type: string;
+  /** `running`, `done`, `error` or `stopped`. */
+  status: string;
+  machineVersion: number;
+  /** Epoch milliseconds on the registry's clock. */
+  createdAt: number;
+  updatedAt: number;
 }
 
 /**
@@ -17,9 +67,10 @@ export interface StoredEntry {
  *
  * Contract (checked by `test/store-contract.ts` against every store):
  * - `open()` takes ownership; a second owner of the same storage fails with `STORE_LOCKED`.
- * - `write(id, text)` replaces the entry for `id` atomically: after a crash, a
+ * - `write(id, text, meta)` replaces the entry for `id` atomically: after a crash, a
  *   reader sees the old text or the new, never a mix. Once it resolves, the text
- *   survives a crash of the process.
+ *   survives a crash of the process. `meta` carries what a store may index
+ *   (status, type, times, machine version), so that it never parses `text`.
  * - `load()` yields every entry written and not removed or quarantined.
  * - `read(id)` returns the text last written for `id` (`undefined` if none).
  * - `remove(id)` forgets the entry; `quarantine(key)` moves it aside without
@@ -36,16 +87,16 @@ export interface Store {
   open(): Promise<void>;
   load(): AsyncIterable<StoredEntry>;
   read(id: string): Promise<string | undefined>;
-  write(id: string, text: string): Promise<void>;
+  write(id: string, text: string, meta: RecordMeta): Promise<void>;
   remove(id: string): Promise<void>;
-  quarantine(key: string, reason: string): Promise<void>;
+  quarantine(key: StoreKey, reason: string): Promise<void>;
   close(): Promise<void>;
   /**
    * The key under which `load()` yields the record of `id`. A record found under
    * any other key (a copied or renamed file) is set aside at load, never loaded
    * in place of the real one. Stores without it are trusted to key by ID.
    */
-  keyOf?(id: string): string;
+  keyOf?(id: string): StoreKey;
   /**
    * Subscribes to damage the store repaired but cannot make good alone (its
    * entries were deleted from outside): the owner should write again every
@@ -101,10 +152,10 @@ export interface ClusterStore extends Store {
    */
   orphans(limit: number, decodable?: ReadonlyMap<string, number>): Promise<string[]>;
   query(query: StoreQuery): Promise<StoredPage>;
-  /** Called when a lease this process held was lost (renewal failed or another process took over). */
-  onLeaseLost(listener: (id: string) => void): void;
-  /** Called with background failures (connection errors, failed renewals). */
-  onError?(listener: (err: unknown) => void): void;
+  /** Called when a lease this process held was lost (renewal failed or another process took over). Returns the unsubscribe. */
+  onLeaseLost(listener: (id: string) => void): () => void;
+  /** Called with background failures (connection errors, failed renewals). Returns the unsubscribe. */
+  onError?(listener: (err: unknown) => void): () => void;
 }
 
 /**

@@ -77,8 +77,9 @@ describe.skipIf(noPg)('PostgreSQL stores every record the encoding produces', ()
     await store.open();
     open.push(store);
     await store.claim('x');
-    await store.write('x', '{"v":1}');
-    await expect(store.write('x', '{"v":"\0"}')).rejects.toMatchObject({
+    const meta = { type: 't', status: 'running', machineVersion: 1, createdAt: 1, updatedAt: 1 };
+    await store.write('x', '{"v":1}', meta);
+    await expect(store.write('x', '{"v":"\0"}', meta)).rejects.toMatchObject({
       code: 'NOT_SERIALIZABLE',
     });
     expect(await store.read('x')).toBe('{"v":1}');

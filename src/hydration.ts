@@ -1,0 +1,163 @@
+import type { AnyActor } from 'xstate';
+import type { Clock } from './clock.js';
+import { RegistryError } from './errors.js';
+import { IdempotencyLog } from './idempotency.js';
+import { Instance, inlineChild } from './instance.js';
+import type { ResolvedMachine } from './machines.js';
+import { type InstanceRecord, parseRecord } from './record.js';
+import type { RegistryEvents } from './registry-events.js';
+import { setAside } from './set-aside.js';
+import type { Store, StoreKey } from './stores/store.js';
+import { type PersistedTimer, restoreTimers } from './xstate-internals.js';
+
+// The one hydration path — decode, migrate, restore, re-arm timers, host — and
+// its one failure policy, shared by start(), passivation's activation and the
+// cluster's adoption and takeover.
+
+/** Emits a registry event (the registry's emitter, passed down). */
+export type Emit = <K extends keyof RegistryEvents>(name: K, payload: RegistryEvents[K]) => void;
+
+function migrate(
+  record: InstanceRecord,
+  def: ResolvedMachine,
+): { snapshot: unknown; migrated: boolean } {
+  if (record.machineVersion === def.version) return { snapshot: record.snapshot, migrated: false };
+  if (record.machineVersion > def.version) {
+    throw new RegistryError(
+      'MIGRATION_FAILED',
+      `Instance '${record.id}' was written by version ${record.machineVersion} of machine '${def.type}', newer than the registered version ${def.version}; deploy the newer machine.`,
+      { details: { id: record.id } },
+    );
+  }
+  if (!def.migrate) {
+    throw new RegistryError(
+      'MIGRATION_FAILED',
+      `Instance '${record.id}' was written by version ${record.machineVersion} of machine '${def.type}' (now ${def.version}) and the machine has no migrate function.`,
+      { details: { id: record.id } },
+    );
+  }
+  try {
+    return { snapshot: def.migrate(record.snapshot, record.machineVersion), migrated: true };
+  } catch (cause) {
+    throw new RegistryError(
+      'MIGRATION_FAILED',
+      `Migrating instance '${record.id}' from version ${record.machineVersion} to ${def.version} threw.`,
+      { cause, details: { id: record.id } },
+    );
+  }
+}
+
+/** A stored record, checked against the registered machines and migrated to the current version. */
+export interface DecodedRecord {
+  record: InstanceRecord;
+  def: ResolvedMachine;
+  snapshot: unknown;
+  migrated: boolean;
+}
+
+/**
+ * Parses a stored record, finds its machine and migrates its snapshot; throws
+ * `CORRUPT_RECORD`, `UNKNOWN_MACHINE` or `MIGRATION_FAILED`.
+ */
+export function decodeRecord(text: string, machines: Map<string, ResolvedMachine>): DecodedRecord {
+  return decodeParsed(parseRecord(text), machines);
+}
+
+/** {@link decodeRecord} for a record already parsed (and validated) by `parseRecord`. */
+export function decodeParsed(
+  record: InstanceRecord,
+  machines: Map<string, ResolvedMachine>,
+): DecodedRecord {
+  const def = machines.get(record.type);
+  if (!def) {
+    throw new RegistryError(
+      'UNKNOWN_MACHINE',
+      `Instance '${record.id}' has type '${record.type}', which is not registered; register the machine and move the record back.`,
+      { details: { id: record.id, type: record.type } },
+    );
+  }
+  const decoded = { record, def, ...migrate(record, def) };
+  // Only a running instance is restored into an actor; a finished one is only shown.
+  const inline = record.status === 'running' ? inlineChild(decoded.snapshot) : undefined;
+  if (inline) {
+    throw new RegistryError(
+      'RESTORE_FAILED',
+      `Instance '${record.id}' was stored with an inline child actor '${inline}' (by an older xstate-registry), which XState cannot restore; register the child's logic in setup({ actors }), spawn it by name, and recreate the instance.`,
+      { details: { id: record.id, child: inline } },
+    );
+  }
+  return decoded;
+}
+
+/** The registry's bookkeeping for a decoded record, with no actor yet. */
+export function instanceFromRecord({ record, def }: DecodedRecord): Instance {
+  const instance = new Instance(record.id, def, record.createdAt);
+  instance.updatedAt = record.updatedAt;
+  instance.status = record.status;
+  instance.stopReason = record.stopReason;
+  instance.error = record.error;
+  if (record.idempotencyKeys) instance.idempotencyKeys = new IdempotencyLog(record.idempotencyKeys);
+  return instance;
+}
+
+/**
+ * Re-creates the actor of a running instance from its snapshot and re-arms its
+ * delayed events (overdue ones are delivered at once); reports events it had to drop.
+ */
+export function resume(
+  instance: Instance,
+  snapshot: unknown,
+  timers: readonly PersistedTimer[],
+  deps: {
+    clock: Clock;
+    host: (instance: Instance, snapshot: unknown) => AnyActor;
+    emit: Emit;
+  },
+): AnyActor {
+  const actor = deps.host(instance, snapshot);
+  for (const dropped of restoreTimers(actor, timers, deps.clock)) {
+    deps.emit(
+      'error',
+      new RegistryError(
+        'RESTORE_FAILED',
+        `A delayed event ${JSON.stringify(dropped.timer.event.type)} of instance '${instance.id}' was dropped: ${dropped.reason}.`,
+        { details: { id: instance.id } },
+      ),
+    );
+  }
+  return actor;
+}
+
+/**
+ * The failure policy of every hydration: turns what went wrong into a
+ * `RegistryError` (`fallback` code when it is not one), moves the record aside
+ * under `key` and reports it (`quarantined`, or `QUARANTINE_FAILED` if it could
+ * not be moved). The caller then leaves the instance out of its table — and a
+ * cluster process gives back a lease it still holds.
+ *
+ * @example
+ * ```ts
+ * const { error, moved } = await failHydration(store, emit, key, id, err, 'RESTORE_FAILED');
+ * throw error;
+ * ```
+ */
+export async function failHydration(
+  store: Pick<Store, 'quarantine'>,
+  emit: Emit,
+  key: StoreKey,
+  id: string | undefined,
+  cause: unknown,
+  fallback: 'CORRUPT_RECORD' | 'RESTORE_FAILED',
+): Promise<{ error: RegistryError; moved: boolean }> {
+  const error =
+    cause instanceof RegistryError
+      ? cause
+      : new RegistryError(
+          fallback,
+          id === undefined
+            ? `The instance in stored entry '${key}' could not be restored.`
+            : `Instance '${id}' could not be restored.`,
+          { cause, ...(id === undefined ? {} : { details: { id } }) },
+        );
+  return { error, moved: await setAside(store, emit, key, id, error) };
+}

@@ -1,0 +1,97 @@
+import type { ActorHost } from './actor-host.js';
+import type { Clock } from './clock.js';
+import type { ClusterHosting } from './cluster.js';
+import { RegistryError } from './errors.js';
+import type { IdempotencyOptions } from './idempotency.js';
+import type { Instance } from './instance.js';
+import type { InstanceTable } from './instance-table.js';
+import type { InstanceWatchers } from './instance-watchers.js';
+import type { ResolvedMachine } from './machines.js';
+import type { Passivation } from './passivation.js';
+import type { Persister } from './persister.js';
+import type { RegistryEmitter } from './registry-events.js';
+import type { RegistryGate } from './registry-gate.js';
+import type { Store } from './stores/store.js';
+
+/**
+ * The modules a registry is made of, handed down to the modules that carry out
+ * its operations (singleton creation, event delivery), so that none of them
+ * calls back up into the `Registry` facade.
+ *
+ * @example
+ * ```ts
+ * const parts: RegistryParts = { gate, instances, persister, actors, ... };
+ * await ensureSlowly(parts, 'job', 'nightly', {}, undefined);
+ * ```
+ */
+export interface RegistryParts {
+  readonly gate: RegistryGate;
+  readonly instances: InstanceTable;
+  readonly persister: Persister;
+  readonly actors: ActorHost;
+  readonly emitter: RegistryEmitter;
+  readonly clock: Clock;
+  readonly store: Store;
+  readonly machines: Map<string, ResolvedMachine>;
+  readonly durability: 'relaxed' | 'strict';
+  readonly idempotency: Required<IdempotencyOptions>;
+  readonly allowReserved: boolean;
+  readonly cluster: ClusterHosting | undefined;
+  readonly passivation: Passivation | undefined;
+  readonly watchers: InstanceWatchers;
+}
+
+/**
+ * The registered machine of `type`; throws `UNKNOWN_MACHINE` naming the known ones.
+ *
+ * @example
+ * ```ts
+ * const def = machineOf(parts.machines, 'job');
+ * ```
+ */
+export function machineOf(
+  machines: ReadonlyMap<string, ResolvedMachine>,
+  type: string,
+): ResolvedMachine {
+  const def = machines.get(type);
+  if (!def) {
+    throw new RegistryError(
+      'UNKNOWN_MACHINE',
+      `No machine registered under type '${type}'; known types: ${[...machines.keys()].join(', ') || '(none)'}.`,
+      { details: { type } },
+    );
+  }
+  return def;
+}
+
+/**
+ * `result()` now with relaxed durability; with strict, once `instance`'s latest change is durable.
+ *
+ * @example
+ * ```ts
+ * return whenDurable(parts, instance, () => statusOf(instance));
+ * ```
+ */
+export function whenDurable<T>(
+  parts: RegistryParts,
+  instance: Instance,
+  result: () => T,
+): T | Promise<T> {
+  if (parts.durability !== 'strict') return result();
+  return parts.persister.durable(instance).then(result);
+}
+
+/**
+ * Under the ID's lock: makes `id` local (cluster adoption) and live
+ * (activation) if it is not, so the operation that follows finds it hosted.
+ *
+ * @example
+ * ```ts
+ * await parts.gate.exclusive(id, async () => { await bringHere(parts, id, false); return deliver(); });
+ * ```
+ */
+export async function bringHere(parts: RegistryParts, id: string, create: boolean): Promise<void> {
+  await parts.cluster?.adopt(id, create);
+  const instance = parts.instances.get(id);
+  if (instance?.passive && parts.passivation) await parts.passivation.activate(instance);
+}
