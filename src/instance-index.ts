@@ -90,8 +90,6 @@ export class InstanceIndex extends Map<string, Instance> {
   #all = new CreationOrder();
   #byType = new Map<string, CreationOrder>();
   #byStatus = new Map<InstanceStatusName, CreationOrder>();
-  /** The statuses each instance is filed under. */
-  #filed = new WeakMap<Instance, Set<InstanceStatusName>>();
   #stale = 0;
 
   override set(id: string, instance: Instance): this {
@@ -122,11 +120,10 @@ export class InstanceIndex extends Map<string, Instance> {
 
   /** Files `instance` under its current status; the registry calls it on every change. */
   touch(instance: Instance): void {
-    const filed = this.#filed.get(instance) ?? new Set<InstanceStatusName>();
-    this.#filed.set(instance, filed);
-    if (filed.has(instance.status)) return;
-    if (filed.size > 0) this.#stale++;
-    filed.add(instance.status);
+    const bit = STATUS_BIT[instance.status];
+    if (instance.listed & bit) return;
+    if (instance.listed !== 0) this.#stale++;
+    instance.listed |= bit;
     orderIn(this.#byStatus, instance.status).add(instance);
     this.#sweepIfStale();
   }
@@ -194,9 +191,16 @@ export class InstanceIndex extends Map<string, Instance> {
       list.keep((instance) => live(instance) && instance.status === status);
       if (list.items.length === 0) this.#byStatus.delete(status);
     }
-    for (const instance of this.values()) this.#filed.set(instance, new Set([instance.status]));
+    for (const instance of this.values()) instance.listed = STATUS_BIT[instance.status];
   }
 }
+
+const STATUS_BIT: Record<InstanceStatusName, number> = {
+  running: 1,
+  done: 2,
+  error: 4,
+  stopped: 8,
+};
 
 function orderIn<K>(map: Map<K, CreationOrder>, key: K): CreationOrder {
   let order = map.get(key);

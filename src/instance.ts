@@ -80,6 +80,12 @@ export class Instance {
   wakeTimer: unknown;
   /** Last activity on the registry's clock, for idle passivation. */
   lastActive: number;
+  /**
+   * The statuses the list index has filed this instance under, one bit each
+   * (owned by InstanceIndex): a field, not a per-instance Set in a WeakMap,
+   * since it is read on every change and kept for every instance.
+   */
+  listed = 0;
   /** Bumped on every change; `durable` trails it until the store has the change. */
   version = 0;
   durable = 0;

@@ -68,7 +68,8 @@ interface InternalSystem {
     snapshot?: unknown;
     event?: AnyEventObject;
   }): void;
-  [TIMERS]?: Timeouts;
+  /** Set by trackTimers: `null` until the first delayed event, so idle actors pay nothing. */
+  [TIMERS]?: Timeouts | null;
 }
 
 function systemOf(actor: AnyActorRef): InternalSystem {
@@ -135,9 +136,8 @@ interface Timeouts {
  */
 export function trackTimers(root: AnyActorRef, clock: Clock = systemClock): void {
   const system = systemOf(root);
-  if (system[TIMERS]) return;
-  const timeouts: Timeouts = { live: new Set(), byKey: new Map() };
-  system[TIMERS] = timeouts;
+  if (system[TIMERS] !== undefined) return;
+  system[TIMERS] = null;
   const { scheduler, _clock: xclock } = system;
   // Mirrors createSystem's scheduler in xstate/src/system.ts line by line;
   // test/duplicate-timers.test.ts compares it with XState's own.
@@ -158,6 +158,7 @@ export function trackTimers(root: AnyActorRef, clock: Clock = systemClock): void
       entry,
       handle: undefined,
       fire: () => {
+        const timeouts = timeoutsOf(system);
         timeouts.live.delete(timeout);
         // Whichever timeout of the key fires, XState forgets the key's record.
         timeouts.byKey.delete(key);
@@ -166,19 +167,31 @@ export function trackTimers(root: AnyActorRef, clock: Clock = systemClock): void
       },
     };
     timeout.handle = xclock.setTimeout(timeout.fire, delay);
+    const timeouts = timeoutsOf(system);
     timeouts.byKey.set(key, timeout);
     timeouts.live.add(timeout);
   };
   scheduler.cancel = (source, id) => {
     const key = `${source.sessionId}.${id}`;
-    const timeout = timeouts.byKey.get(key);
-    timeouts.byKey.delete(key);
+    const timeouts = system[TIMERS];
+    const timeout = timeouts?.byKey.get(key);
+    timeouts?.byKey.delete(key);
     delete system._snapshot._scheduledEvents[key];
-    if (timeout) {
+    if (timeouts && timeout) {
       xclock.clearTimeout(timeout.handle);
       timeouts.live.delete(timeout);
     }
   };
+}
+
+/** The timeouts trackTimers keeps for `system`, created with its first delayed event. */
+function timeoutsOf(system: InternalSystem): Timeouts {
+  let timeouts = system[TIMERS];
+  if (!timeouts) {
+    timeouts = { live: new Set(), byKey: new Map() };
+    system[TIMERS] = timeouts;
+  }
+  return timeouts;
 }
 
 function pathOf(root: AnyActorRef, actor: AnyActorRef): string[] | undefined {
@@ -269,7 +282,7 @@ export function restoreTimers(
 ): DroppedTimer[] {
   const system = systemOf(root);
   trackTimers(root, clock);
-  const timeouts = system[TIMERS] as Timeouts;
+  const timeouts = timeoutsOf(system);
   const dropped: DroppedTimer[] = [];
   const restored: Array<{ timeout: Timeout; timer: PersistedTimer }> = [];
   const now = clock.now();
