@@ -26,7 +26,10 @@ import { createTestRegistry, TestClock, type TestRegistry } from '../src/testing
 
 const START = Date.UTC(2026, 0, 1);
 const counting = setup({ types: { context: {} as { ticks: number } } });
-const tick = counting.assign({ ticks: ({ context }) => context.ticks + 1 });
+// Plain assign, not setup's `.assign` helper, which xstate before 5.20 lacks (CI runs the lowest peer too).
+const tick = assign<{ ticks: number }, any, any, any, any>({
+  ticks: ({ context }) => context.ticks + 1,
+});
 
 /** `a` re-enters itself through the history state every 100 ms without being exited. */
 const reentered = counting.createMachine({
