@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterEach, inject } from 'vitest';
+import { createRegistry, type Registry } from '../../src/index.js';
+import { PostgresStore } from '../../src/postgres.js';
 
 export const server = inject('pg');
 /** Why PostgreSQL tests cannot run here (never in CI: global setup fails there instead). */
@@ -51,4 +53,32 @@ export async function restartPgAsync(target: { bin: string; data: string }): Pro
   if (process.getuid?.() === 0)
     await promisify(execFile)('runuser', ['-u', 'postgres', '--', pgCtl, ...args]);
   else await promisify(execFile)(pgCtl, args);
+}
+
+/**
+ * Registries over PostgreSQL tables for one test file, each closed after the test
+ * that made it (anything else pushed on `open` too). Leases outlive a test's
+ * sweeps on purpose (30 s lease, 60 s takeover interval) unless `extra` says otherwise.
+ */
+export function pgRegistries() {
+  const open: Array<{ close(): Promise<void> }> = [];
+  afterEach(async () => {
+    await Promise.allSettled(open.splice(0).map((c) => c.close()));
+  });
+  function registryOn(
+    table: string,
+    machines: Record<string, unknown>,
+    extra: Record<string, unknown> = {},
+  ) {
+    const store = new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 });
+    const registry = createRegistry({
+      machines: machines as never,
+      store,
+      takeoverIntervalMs: 60_000,
+      ...extra,
+    }) as unknown as Registry;
+    open.push(registry);
+    return { registry, store };
+  }
+  return { open, registryOn };
 }

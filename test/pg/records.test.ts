@@ -1,12 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import { createHttpHandler, toNodeListener } from '../../src/http/index.js';
-import { createRegistry, type Registry, type RegistryError } from '../../src/index.js';
+import type { Registry, RegistryError } from '../../src/index.js';
 import { PostgresStore } from '../../src/postgres.js';
 import { counter } from '../fixtures.js';
-import { freshTable, noPg, server, sql } from './helpers.js';
+import { freshTable, noPg, pgRegistries, server, sql } from './helpers.js';
 
 /** Keeps its input as its context, whatever it holds. */
 const echo = setup({
@@ -16,26 +16,7 @@ const echo = setup({
   context: ({ input }) => ({ ...(input ?? {}) }),
 });
 
-const open: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  await Promise.allSettled(open.splice(0).map((c) => c.close()));
-});
-
-function registryOn(
-  table: string,
-  machines: Record<string, unknown>,
-  extra: Record<string, unknown> = {},
-) {
-  const store = new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 });
-  const registry = createRegistry({
-    machines: machines as never,
-    store,
-    takeoverIntervalMs: 60_000,
-    ...extra,
-  }) as unknown as Registry;
-  open.push(registry);
-  return { registry, store };
-}
+const { open, registryOn } = pgRegistries();
 
 async function listen(registry: Registry) {
   const http = createServer(toNodeListener(createHttpHandler(registry)));

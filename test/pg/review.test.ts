@@ -1,29 +1,9 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createRegistry, type Registry } from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
 import { PostgresStore } from '../../src/postgres.js';
 import { counter } from '../fixtures.js';
-import { freshTable, noPg, server, sql } from './helpers.js';
+import { freshTable, noPg, pgRegistries, server, sql } from './helpers.js';
 
-const open: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  await Promise.allSettled(open.splice(0).map((c) => c.close()));
-});
-
-function registryOn(
-  table: string,
-  machines: Record<string, unknown>,
-  extra: Record<string, unknown> = {},
-) {
-  const store = new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 });
-  const registry = createRegistry({
-    machines: machines as never,
-    store,
-    takeoverIntervalMs: 60_000,
-    ...extra,
-  }) as unknown as Registry;
-  open.push(registry);
-  return { registry, store };
-}
+const { open, registryOn } = pgRegistries();
 
 describe.skipIf(noPg)('machine versions beyond 32 bits on PostgreSQL', () => {
   // A date-stamped version (YYYYMMDDhhmm) is a positive integer the registry accepts.
