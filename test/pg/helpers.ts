@@ -82,3 +82,14 @@ export function pgRegistries() {
   }
   return { open, registryOn };
 }
+
+/** Creates `table` as schema 1 (jsonb records, before the text column and machine_version), empty. */
+export async function createSchema1Table(table: string): Promise<void> {
+  await sql(`
+    CREATE TABLE ${table}_schema (version integer NOT NULL);
+    INSERT INTO ${table}_schema VALUES (1);
+    CREATE TABLE ${table} (id text PRIMARY KEY, type text, status text, created_at bigint, updated_at bigint,
+      record jsonb, owner text, lease_expires_at timestamptz, epoch bigint NOT NULL DEFAULT 0);
+    CREATE TABLE ${table}_quarantine (id text NOT NULL, record text, reason text NOT NULL, at timestamptz NOT NULL DEFAULT now());
+  `);
+}

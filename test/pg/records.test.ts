@@ -6,7 +6,7 @@ import { createHttpHandler, toNodeListener } from '../../src/http/index.js';
 import type { Registry, RegistryError } from '../../src/index.js';
 import { PostgresStore } from '../../src/postgres.js';
 import { counter } from '../fixtures.js';
-import { freshTable, noPg, pgRegistries, server, sql } from './helpers.js';
+import { createSchema1Table, freshTable, noPg, pgRegistries, server, sql } from './helpers.js';
 
 /** Keeps its input as its context, whatever it holds. */
 const echo = setup({
@@ -125,13 +125,7 @@ describe.skipIf(noPg)('schema migration', () => {
     const text = memory.store.peek('old') as string;
     await memory.close();
     const table = freshTable();
-    await sql(`
-      CREATE TABLE ${table}_schema (version integer NOT NULL);
-      INSERT INTO ${table}_schema VALUES (1);
-      CREATE TABLE ${table} (id text PRIMARY KEY, type text, status text, created_at bigint, updated_at bigint,
-        record jsonb, owner text, lease_expires_at timestamptz, epoch bigint NOT NULL DEFAULT 0);
-      CREATE TABLE ${table}_quarantine (id text NOT NULL, record text, reason text NOT NULL, at timestamptz NOT NULL DEFAULT now());
-    `);
+    await createSchema1Table(table);
     const r = JSON.parse(text);
     await sql(
       `INSERT INTO ${table} (id, type, status, created_at, updated_at, record) VALUES ('old', 'counter', 'running', $1, $2, $3::jsonb)`,

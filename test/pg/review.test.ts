@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { PostgresStore } from '../../src/postgres.js';
 import { counter } from '../fixtures.js';
-import { freshTable, noPg, pgRegistries, server, sql } from './helpers.js';
+import { createSchema1Table, freshTable, noPg, pgRegistries, server, sql } from './helpers.js';
 
 const { open, registryOn } = pgRegistries();
 
@@ -24,13 +24,7 @@ describe.skipIf(noPg)('machine versions beyond 32 bits on PostgreSQL', () => {
 
   it('a schema-1 table holding a record of such a version migrates', async () => {
     const table = freshTable();
-    await sql(`
-      CREATE TABLE ${table}_schema (version integer NOT NULL);
-      INSERT INTO ${table}_schema VALUES (1);
-      CREATE TABLE ${table} (id text PRIMARY KEY, type text, status text, created_at bigint, updated_at bigint,
-        record jsonb, owner text, lease_expires_at timestamptz, epoch bigint NOT NULL DEFAULT 0);
-      CREATE TABLE ${table}_quarantine (id text NOT NULL, record text, reason text NOT NULL, at timestamptz NOT NULL DEFAULT now());
-    `);
+    await createSchema1Table(table);
     const { createTestRegistry } = await import('../../src/testing/index.js');
     const memory = await createTestRegistry({
       machines: { counter: { machine: counter, version: big } },
@@ -179,13 +173,7 @@ describe.skipIf(noPg)(
 describe.skipIf(noPg)('schema migration 1 to 2 run by several processes at once', () => {
   it('four stores opening one schema-1 table at the same instant migrate it once; every row survives', async () => {
     const table = freshTable();
-    await sql(`
-      CREATE TABLE ${table}_schema (version integer NOT NULL);
-      INSERT INTO ${table}_schema VALUES (1);
-      CREATE TABLE ${table} (id text PRIMARY KEY, type text, status text, created_at bigint, updated_at bigint,
-        record jsonb, owner text, lease_expires_at timestamptz, epoch bigint NOT NULL DEFAULT 0);
-      CREATE TABLE ${table}_quarantine (id text NOT NULL, record text, reason text NOT NULL, at timestamptz NOT NULL DEFAULT now());
-    `);
+    await createSchema1Table(table);
     for (let i = 0; i < 50; i++) {
       await sql(
         `INSERT INTO ${table} (id, type, status, created_at, updated_at, record) VALUES ($1, 'counter', 'running', $2, $2, $3::jsonb)`,
