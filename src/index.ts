@@ -12,7 +12,8 @@ export {
 } from './errors.js';
 export type { IdempotencyEntry, IdempotencyOptions } from './idempotency.js';
 export { assertInstanceId, isValidInstanceId, MAX_INSTANCE_ID_LENGTH } from './instance-id.js';
-export type { ListFilter, ListPage, TimeInput } from './list-query.js';
+export type { CountFilter, StatusCounts } from './instance-index.js';
+export type { ListFilter, ListOrder, ListPage, TimeInput } from './list-query.js';
 export type {
   MachineDefinition,
   MachineMap,

@@ -1,7 +1,7 @@
 import type { Clock } from './clock.js';
 import type { RegistryError } from './errors.js';
 import type { Instance } from './instance.js';
-import { InstanceIndex } from './instance-index.js';
+import { type CountFilter, InstanceIndex, type StatusCounts } from './instance-index.js';
 import type { InstanceWatchers } from './instance-watchers.js';
 import { moveTo } from './lifecycle.js';
 import type { ListFilter, ListPage } from './list-query.js';
@@ -91,6 +91,11 @@ export class InstanceTable {
   /** One page of the instances `filter` selects, in creation order. */
   page(filter: ListFilter = {}): ListPage<Instance> {
     return this.#index.page(filter);
+  }
+
+  /** How many instances have each status (see `InstanceIndex.counts`). */
+  counts(filter?: CountFilter): StatusCounts {
+    return this.#index.counts(filter);
   }
 
   /**

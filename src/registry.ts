@@ -9,6 +9,7 @@ import { isEvent, isReservedEventType } from './event-shape.js';
 import { type IdempotencyOptions, resolveIdempotency } from './idempotency.js';
 import type { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
+import type { CountFilter, StatusCounts } from './instance-index.js';
 import { InstanceTable } from './instance-table.js';
 import { InstanceWatchers } from './instance-watchers.js';
 import type { ListFilter, ListPage } from './list-query.js';
@@ -563,6 +564,32 @@ export class Registry<M extends MachineMap = MachineMap> {
     };
     if (page.cursor) result.cursor = page.cursor;
     return result;
+  }
+
+  /**
+   * How many instances have each status, optionally of some types or under an
+   * ID prefix: from counters the registry keeps, so it costs nothing per
+   * instance (with `idPrefix`, per instance under that prefix). With a cluster
+   * store it answers `INVALID_ARGUMENT`: the counts live in the database there.
+   *
+   * @example
+   * ```ts
+   * const { running, error, total } = await registry.counts({ type: 'job' });
+   * ```
+   */
+  async counts(filter: CountFilter = {}): Promise<StatusCounts> {
+    await this.#gate.ready();
+    if (filter === null || typeof filter !== 'object')
+      throw new RegistryError('INVALID_ARGUMENT', 'counts() takes a filter object.');
+    if (filter.idPrefix !== undefined && typeof filter.idPrefix !== 'string')
+      throw new RegistryError('INVALID_ARGUMENT', 'counts(): idPrefix must be a string.');
+    if (this.#cluster) {
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        'counts() is not available with a cluster store yet; page through list({ status }) instead.',
+      );
+    }
+    return this.#instances.counts(filter);
   }
 
   /**
