@@ -1,6 +1,7 @@
 import { RegistryError } from '../errors.js';
 import type { Registry } from '../registry.js';
 import type { InstanceStatus } from '../status.js';
+import { ChangeFeed } from './change-feed.js';
 import { assertNotSimple, type CorsOptions, crossSiteGuard } from './cross-site-guard.js';
 import { dashboardHtml } from './dashboard.js';
 import { errorResponse, json, publicStatus } from './error-response.js';
@@ -15,6 +16,7 @@ import {
 } from './instance-path.js';
 import { eventReply, longPoll, probe } from './instance-replies.js';
 import { readJson } from './read-json.js';
+import { streamFilter } from './stream-filter.js';
 
 /** What a request asks to do, as `authorize` sees it. */
 export type HttpAction = 'create' | 'read' | 'list' | 'send' | 'stop' | 'purge' | 'dashboard';
@@ -131,6 +133,8 @@ export function createHttpHandler(
       links: { status: self, sendEvent: `${self}/events`, stop: `${self}/stop`, purge: self },
     };
   };
+  // One feed for all of this handler's event streams: a change is read once, however many tabs.
+  const feed = new ChangeFeed(registry);
   const created = (status: InstanceStatus) =>
     json(201, linked(status), {
       location: `${linkBase}/instances/${encodeInstanceId(status.id)}`,
@@ -168,10 +172,27 @@ export function createHttpHandler(
     }
     if (raw.length === 1 && raw[0] === 'events' && withDashboard) {
       if (method !== 'GET') allow('GET');
+      const filter = streamFilter(params);
       return {
         action: 'dashboard',
+        target: filter.id === undefined ? {} : { id: filter.id },
+        run: async () => eventStream(registry, feed, filter, linked, request.signal, maxStream),
+      };
+    }
+    if (raw.length === 1 && raw[0] === 'counts') {
+      if (method !== 'GET' && method !== 'HEAD') allow('GET');
+      const { type, idPrefix } = listFilter(params);
+      return {
+        action: 'list',
         target: {},
-        run: async () => eventStream(registry, request.signal, maxStream),
+        run: async () =>
+          json(
+            200,
+            await registry.counts({
+              ...(type !== undefined ? { type } : {}),
+              ...(idPrefix !== undefined ? { idPrefix } : {}),
+            }),
+          ),
       };
     }
     if (raw[0] !== 'instances') throw notFound(path);
