@@ -7,7 +7,7 @@ const STYLE = `
   h2 { font-size: 1rem; margin: 1.2rem 0 .4rem; }
   table { border-collapse: collapse; width: 100%; }
   th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #ddd; vertical-align: top; }
-  th { background: #f5f5f7; }
+  th { background: #f5f5f7; } td:first-child, td:last-child { white-space: nowrap; }
   code, pre, textarea { font: 12px ui-monospace, monospace; }
   form, .bar { display: flex; gap: .5rem; align-items: center; margin: .6rem 0; flex-wrap: wrap; }
   .count { border: 1px solid #ccc; background: #fff; border-radius: 1rem; padding: .15rem .7rem; cursor: pointer; }
