@@ -38,7 +38,7 @@ function renderInstance(s) {
 async function loadHistory(id) {
   const res = await fetch(base + '/instances/' + encodeId(id) + '/history?limit=100');
   const el = $('i-history');
-  if (!res.ok) { el.innerHTML = '<p class="muted">' + (res.status === 404 ? 'History is not available here.' : 'History could not be read (' + res.status + ').') + '</p>'; return; }
+  if (!res.ok) { el.innerHTML = '<p class="muted">' + (res.status === 404 || res.status === 405 ? 'History is not available here.' : 'History could not be read (' + res.status + ').') + '</p>'; return; }
   const { items } = await res.json();
   el.innerHTML = items.length ? '<ol class="timeline">' + items.map((h) =>
     '<li><time>' + esc(new Date(h.at).toISOString()) + '</time> <span class="source">' + esc(h.source) + '</span> <code>' + esc(h.event?.type) + '</code> ' +
