@@ -40,14 +40,17 @@ export { MemoryStore } from './stores/memory-store.js';
 export {
   type ClaimResult,
   type ClusterStore,
+  idInText,
   isClusterStore,
   type RecordMeta,
+  type SetAsideRecord,
   type Store,
   type StoredEntry,
   type StoredPage,
   type StoreKey,
   type StoreQuery,
   storeKey,
+  unknownSetAside,
 } from './stores/store.js';
 export type { TypedRegistryEvents } from './typed-events.js';
 export type {

@@ -30,7 +30,7 @@ import type { StartSummary } from './restore.js';
 import { type EnsureResult, ensureSlowly } from './singleton.js';
 import { type InstanceStatus, statusOf } from './status.js';
 import { MemoryStore } from './stores/memory-store.js';
-import { isClusterStore, type Store } from './stores/store.js';
+import { isClusterStore, type SetAsideRecord, type Store } from './stores/store.js';
 import type { TypedRegistryEvents } from './typed-events.js';
 import type { ActorOf, CreateArgs, EventOf, StatusOf, TypeName, TypeOption } from './types.js';
 
@@ -590,6 +590,22 @@ export class Registry<M extends MachineMap = MachineMap> {
       );
     }
     return this.#instances.counts(filter);
+  }
+
+  /**
+   * The records the store set aside (quarantined) because they could not be
+   * loaded, newest first; `undefined` when the store cannot list them. Restore
+   * one with the store's `restoreSetAside(key)` (CLI: `quarantine restore KEY`)
+   * once its cause is fixed; it is loaded at the next start.
+   *
+   * @example
+   * ```ts
+   * for (const r of (await registry.quarantined()) ?? []) console.warn(r.key, r.id, r.reason);
+   * ```
+   */
+  async quarantined(): Promise<SetAsideRecord[] | undefined> {
+    await this.#gate.ready();
+    return this.#store.listSetAside ? await this.#store.listSetAside() : undefined;
   }
 
   /**

@@ -62,9 +62,7 @@ describe.skipIf(!haveBrowser)(
         asked = d.message();
         void (answer === 'accept' ? d.accept() : d.dismiss());
       });
-      await page.evaluate(() => {
-        (document.getElementById('a-result') as HTMLElement).textContent = '';
-      });
+      await page.evaluate("document.getElementById('a-result').textContent = ''");
       await page.locator(button).click();
       // Attached, not visible: a purge returns to the list, hiding the instance page.
       await page.locator('#a-result').filter({ hasText: /./ }).waitFor({ state: 'attached' });

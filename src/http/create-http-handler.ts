@@ -195,6 +195,24 @@ export function createHttpHandler(
           ),
       };
     }
+    if (raw.length === 1 && raw[0] === 'quarantine') {
+      if (method !== 'GET' && method !== 'HEAD') allow('GET');
+      return {
+        action: 'read',
+        target: {},
+        run: async () => {
+          const items = await registry.quarantined();
+          if (!items)
+            throw new HttpError(
+              'ROUTE_NOT_FOUND',
+              "This registry's store cannot list set-aside records (it has no listSetAside()).",
+            );
+          return json(200, {
+            items: items.map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
+          });
+        },
+      };
+    }
     if (raw[0] !== 'instances') throw notFound(path);
     const segments = raw.map(decodeSegment);
 
