@@ -105,7 +105,7 @@ const IO_MODULES = /^(node:)?(fs|fs\/promises)$|^pg$|^pg\//;
 describe('architecture', () => {
   it('reads the import graph (sanity: the parser sees the imports it must see)', () => {
     expect(files.length).toBeGreaterThan(20);
-    expect(graph.get('registry.ts')?.local).toContain('persister.ts');
+    expect(graph.get('registry-assembly.ts')?.local).toContain('persister.ts');
     expect(graph.get('stores/postgres-store.ts')?.external).toContain('pg');
     expect(specifiersOf('import type { A } from \'./a.js\';\nexport { b } from "./b.js";')).toEqual(
       ['./a.js', './b.js'],
