@@ -1,11 +1,12 @@
 import type { AnyActor } from 'xstate';
+import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
 import { IdempotencyLog } from './idempotency.js';
 import { Instance, inlineChild } from './instance.js';
 import type { ResolvedMachine } from './machines.js';
 import { type InstanceRecord, parseRecord } from './record.js';
-import type { RegistryEvents } from './registry-events.js';
+import type { RegistryEmitter, RegistryEvents } from './registry-events.js';
 import { setAside } from './set-aside.js';
 import type { Store, StoreKey } from './stores/store.js';
 import { type PersistedTimer, restoreTimers } from './xstate-internals.js';
@@ -110,13 +111,13 @@ export function resume(
   timers: readonly PersistedTimer[],
   deps: {
     clock: Clock;
-    host: (instance: Instance, snapshot: unknown) => AnyActor;
-    emit: Emit;
+    actors: Pick<ActorHost, 'host'>;
+    emitter: Pick<RegistryEmitter, 'emit'>;
   },
 ): AnyActor {
-  const actor = deps.host(instance, snapshot);
+  const actor = deps.actors.host(instance, { snapshot });
   for (const dropped of restoreTimers(actor, timers, deps.clock)) {
-    deps.emit(
+    deps.emitter.emit(
       'error',
       new RegistryError(
         'RESTORE_FAILED',

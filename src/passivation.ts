@@ -10,6 +10,7 @@ import type { InstanceTable } from './instance-table.js';
 import type { ResolvedMachine } from './machines.js';
 import type { Persister } from './persister.js';
 import type { RegistryEmitter } from './registry-events.js';
+import type { RegistryGate } from './registry-gate.js';
 import { type Store, storeKey } from './stores/store.js';
 import type { PersistedTimer } from './xstate-internals.js';
 
@@ -22,9 +23,8 @@ export interface PassivationDeps {
   persister: Persister;
   actors: ActorHost;
   emitter: RegistryEmitter;
-  /** Runs `fn` under the instance ID's lock. */
-  exclusive: <T>(id: string, fn: () => T | Promise<T>) => Promise<T>;
-  isLocked: (id: string) => boolean;
+  /** Runs work under an instance ID's lock, counted in flight until it settles. */
+  gate: RegistryGate;
 }
 
 /**
@@ -80,7 +80,7 @@ export class Passivation {
     instance.wakeTimer = this.#d.clock.setTimeout(
       () => {
         instance.wakeTimer = undefined;
-        this.#d
+        this.#d.gate
           .exclusive(instance.id, () => this.activate(instance))
           .catch((err) => this.#report(instance, err));
       },
@@ -126,8 +126,8 @@ export class Passivation {
     try {
       const actor = resume(instance, snapshot, timers, {
         clock: this.#d.clock,
-        host: (i, s) => this.#d.actors.host(i, { snapshot: s }),
-        emit: (name, payload) => this.#d.emitter.emit(name, payload),
+        actors: this.#d.actors,
+        emitter: this.#d.emitter,
       });
       this.touch(instance);
       this.#d.emitter.emit('activated', { id: instance.id, type: instance.type, actor });
@@ -224,9 +224,9 @@ export class Passivation {
         instance.status === 'running' &&
         instance.lastActive <= cutoff &&
         !instance.waiters?.size &&
-        !this.#d.isLocked(instance.id)
+        !this.#d.gate.locks.isLocked(instance.id)
       ) {
-        this.#d
+        this.#d.gate
           .exclusive(instance.id, () => this.passivate(instance))
           .catch((err) => this.#report(instance, err));
       }

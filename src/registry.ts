@@ -8,7 +8,7 @@ import type { ListFilter, ListPage } from './list-query.js';
 import type { MachineMap } from './machines.js';
 import { purgeInstance } from './purge-instance.js';
 import { listStatuses, readStatus } from './read-status.js';
-import { assembleRegistry, type StoreHealth } from './registry-assembly.js';
+import { assembleRegistry } from './registry-assembly.js';
 import type { RegistryEventName, RegistryEvents } from './registry-events.js';
 import {
   type RegistryOptions,
@@ -57,14 +57,12 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #parts: RegistryParts;
   readonly #delivery: Delivery;
   readonly #session: Session;
-  readonly #storeHealth: StoreHealth;
 
   constructor(options: RegistryOptions<M>) {
     const assembly = assembleRegistry(resolveOptions(options));
     this.#parts = assembly.parts;
     this.#delivery = assembly.delivery;
     this.#session = assembly.session;
-    this.#storeHealth = assembly.storeHealth;
   }
 
   /** The clock every actor of this registry runs on. */
@@ -116,9 +114,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   actor<K extends TypeName<M>>(type: K, id: string): ActorHandle<M, K> {
     machineOf(this.#parts.machines, type);
     assertInstanceId(id);
-    return new ActorHandle<M, K>(this, this.#parts.watchers, type, id, (err) =>
-      this.#parts.emitter.emit('error', err),
-    );
+    return new ActorHandle<M, K>(this, this.#parts.watchers, type, id, this.#parts.emitter);
   }
 
   /**
@@ -223,7 +219,7 @@ export class Registry<M extends MachineMap = MachineMap> {
    * ```
    */
   health(): { open: boolean; storeFailing: boolean } {
-    return { open: this.#parts.gate.phase === 'open', storeFailing: this.#storeHealth.failing };
+    return { open: this.#parts.gate.phase === 'open', storeFailing: this.#parts.persister.failing };
   }
 
   /** The live, running actor for `id`, or `undefined`. Synchronous. */
