@@ -30,12 +30,12 @@ export class ActorHost {
   readonly #clock: Clock;
   readonly #actorOptions: Record<string, unknown>;
   readonly #emitter: RegistryEmitter;
-  readonly #instances: Pick<InstanceTable, 'changed'>;
+  readonly #instances: Pick<InstanceTable, 'changed' | 'finish' | 'starting' | 'detach'>;
 
   constructor(options: {
     clock: Clock;
     emitter: RegistryEmitter;
-    instances: Pick<InstanceTable, 'changed'>;
+    instances: Pick<InstanceTable, 'changed' | 'finish' | 'starting' | 'detach'>;
     /** The user's XState `logger`, passed to every actor. */
     logger?: ((...args: any[]) => void) | undefined;
     /** The user's XState inspector, passed to every actor. */
@@ -90,11 +90,11 @@ export class ActorHost {
     actor.subscribe({ error: (err: unknown) => this.#onFailed(instance, actor, err) });
     // Starting re-emits the initial (or restored) snapshot: not a transition, and
     // for a restored actor not a change to persist. Done and error still count.
-    instance.starting = true;
+    this.#instances.starting(instance, true);
     try {
       actor.start();
     } finally {
-      instance.starting = false;
+      this.#instances.starting(instance, false);
     }
     if (from.snapshot === undefined && instance.status === 'running')
       this.#instances.changed(instance);
@@ -135,8 +135,7 @@ export class ActorHost {
         return;
       case 'done':
         if (instance.status !== 'running') return;
-        instance.status = 'done';
-        this.#instances.changed(instance);
+        this.#instances.finish(instance, 'done');
         this.#transition(instance, snapshot, event);
         this.#emitter.emit('done', {
           id: instance.id,
@@ -150,9 +149,9 @@ export class ActorHost {
       case 'stopped':
         // Someone called actor.stop() directly: the registry records what happened.
         if (instance.status !== 'running') return;
-        instance.status = 'stopped';
-        instance.stopReason = 'actor.stop() was called directly';
-        this.#instances.changed(instance);
+        this.#instances.finish(instance, 'stopped', {
+          stopReason: 'actor.stop() was called directly',
+        });
         this.#emitter.emit('stopped', {
           id: instance.id,
           type: instance.type,
@@ -176,16 +175,14 @@ export class ActorHost {
       instance.status !== 'running'
     )
       return;
-    instance.status = 'error';
-    instance.error = serializeError(err);
-    this.#instances.changed(instance);
-    this.#emitter.emit('failed', { id: instance.id, type: instance.type, error: instance.error });
+    const error = serializeError(err);
+    this.#instances.finish(instance, 'error', { error });
+    this.#emitter.emit('failed', { id: instance.id, type: instance.type, error });
   }
 
   /** Stops the actor on the registry's behalf; `keepTimers` when it will be resumed later (close). */
   detach(instance: Instance, keepTimers: boolean): void {
-    instance.freeze(keepTimers);
-    instance.detaching = true;
+    this.#instances.detach(instance, keepTimers);
     const actor = instance.actor;
     if (!actor) return;
     actor.stop();

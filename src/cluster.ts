@@ -145,7 +145,6 @@ export class ClusterHosting {
     }
     const instance = instanceFromRecord(decoded);
     if (instance.status !== 'running') {
-      instance.frozen = { snapshot: decoded.snapshot, timers: [] };
       this.#d.instances.admit(instance);
       // Read for this call only (an idempotent repeat, a refused send, a stop):
       // finished instances are nobody's, so give the lease back once it is done.

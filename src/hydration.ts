@@ -91,12 +91,15 @@ export function decodeParsed(
 }
 
 /** The registry's bookkeeping for a decoded record, with no actor yet. */
-export function instanceFromRecord({ record, def }: DecodedRecord): Instance {
-  const instance = new Instance(record.id, def, record.createdAt);
+export function instanceFromRecord({ record, def, snapshot }: DecodedRecord): Instance {
+  const instance = new Instance(record.id, def, record.createdAt, {
+    status: record.status,
+    stopReason: record.stopReason,
+    error: record.error,
+    // A finished instance is never live again: its last state is kept as loaded.
+    frozen: record.status === 'running' ? undefined : { snapshot, timers: [] },
+  });
   instance.updatedAt = record.updatedAt;
-  instance.status = record.status;
-  instance.stopReason = record.stopReason;
-  instance.error = record.error;
   if (record.idempotencyKeys) instance.idempotencyKeys = new IdempotencyLog(record.idempotencyKeys);
   return instance;
 }

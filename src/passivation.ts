@@ -121,8 +121,6 @@ export class Passivation {
     }
     const fromStore = instance.frozen === undefined;
     this.#d.instances.wake(instance);
-    instance.frozen = undefined;
-    instance.detaching = false;
     try {
       const actor = resume(instance, snapshot, timers, {
         clock: this.#d.clock,
@@ -136,9 +134,8 @@ export class Passivation {
       // Its stored record cannot be restored: the one failure policy of hydration.
       if (fromStore) throw await this.#setAside(instance, err, 'RESTORE_FAILED');
       // Its state is only in memory (its last write failed): keep it, never lose it.
-      this.#d.instances.sleep(instance);
+      this.#d.instances.sleep(instance, { snapshot, timers: [...timers] });
       instance.actor = undefined;
-      instance.frozen = { snapshot, timers: [...timers] };
       throw err;
     }
   }
@@ -198,7 +195,7 @@ export class Passivation {
     instance.actor = undefined;
     try {
       await this.#d.persister.durable(instance);
-      instance.frozen = undefined;
+      this.#d.instances.stored(instance);
     } catch (err) {
       this.#report(instance, err);
     }

@@ -111,7 +111,6 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
       const { record, def, snapshot, migrated } = decoded;
       const instance = instanceFromRecord(decoded);
       if (record.status !== 'running') {
-        instance.frozen = { snapshot, timers: [] };
         ctx.instances.admit(instance);
         summary.finished++;
       } else {

@@ -29,9 +29,7 @@ export async function stopInstance(
       });
     if (instance.status !== 'running') return statusOf(instance);
     parts.actors.detach(instance, false);
-    instance.status = 'stopped';
-    instance.stopReason = reason;
-    parts.instances.changed(instance);
+    parts.instances.finish(instance, 'stopped', { stopReason: reason });
     parts.emitter.emit('stopped', { id, type: instance.type, reason });
     return whenDurable(parts, instance, () => statusOf(instance));
   });

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { ActorHost } from '../src/actor-host.js';
 import type { ClusterDeps } from '../src/cluster.js';
+import type { Instance } from '../src/instance.js';
 import type { InstanceTable } from '../src/instance-table.js';
 import type { PassivationDeps } from '../src/passivation.js';
 import type { PersisterOptions } from '../src/persister.js';
@@ -209,5 +210,34 @@ describe('architecture', () => {
     expectTypeOf<
       CallbackKeys<ConstructorParameters<typeof ActorHost>[0]>
     >().toEqualTypeOf<'logger'>();
+  });
+
+  it("only the instance table writes an instance's life flags", () => {
+    const writers = files.filter(
+      (f) =>
+        f !== 'instance-table.ts' &&
+        f !== 'instance.ts' &&
+        /\.writeLife\(|(?<!Object)\.freeze\(/.test(text.get(f) ?? ''),
+    );
+    expect(writers).toEqual([]);
+  });
+
+  it('life flags cannot be assigned directly (checked by the type checker)', () => {
+    // Never called: tsc fails on this file if a life flag becomes writable (npm run typecheck).
+    const directWrites = (instance: Instance) => {
+      // @ts-expect-error written only through the instance table's transitions
+      instance.status = 'done';
+      // @ts-expect-error
+      instance.frozen = undefined;
+      // @ts-expect-error
+      instance.detaching = true;
+      // @ts-expect-error
+      instance.starting = true;
+      // @ts-expect-error
+      instance.stopReason = 'x';
+      // @ts-expect-error
+      instance.error = undefined;
+    };
+    expect(typeof directWrites).toBe('function');
   });
 });
