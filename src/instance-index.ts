@@ -22,7 +22,14 @@ import { type UpdateEntry, UpdateOrder } from './update-order.js';
  */
 export type StatusCounts = Record<InstanceStatusName, number> & { total: number };
 
-/** Which instances {@link InstanceIndex.counts} counts. */
+/**
+ * Which instances {@link InstanceIndex.counts} counts.
+ *
+ * @example
+ * ```ts
+ * const filter: CountFilter = { type: 'job', idPrefix: 'nightly/' };
+ * ```
+ */
 export interface CountFilter {
   type?: string | readonly string[];
   idPrefix?: string;

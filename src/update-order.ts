@@ -1,6 +1,13 @@
 import type { Instance } from './instance.js';
 
-/** One change of an instance: live while `seq` is still the instance's latest. */
+/**
+ * One change of an instance: live while `seq` is still the instance's latest.
+ *
+ * @example
+ * ```ts
+ * const entry: UpdateEntry = { instance, seq: 7, at: instance.updatedAt };
+ * ```
+ */
 export interface UpdateEntry {
   instance: Instance;
   seq: number;

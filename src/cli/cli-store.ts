@@ -5,7 +5,14 @@ import { parseRecord } from '../record.js';
 import { FileStore } from '../stores/file-store.js';
 import { isClusterStore, type SetAsideRecord, type Store } from '../stores/store.js';
 
-/** What the CLI reads of one stored record: the envelope parsed, and the raw JSON for fields it does not know. */
+/**
+ * What the CLI reads of one stored record: the envelope parsed, and the raw JSON for fields it does not know.
+ *
+ * @example
+ * ```ts
+ * const { record, raw } = (await store.read('order-7'))!;
+ * ```
+ */
 export interface CliRecord {
   record: ReturnType<typeof parseRecord>;
   raw: Record<string, unknown>;

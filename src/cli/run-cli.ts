@@ -17,7 +17,14 @@ Options: --json (one JSON object per line), --table NAME (PostgreSQL table).
 Reading never takes the store's lock; purge and quarantine restore refuse with
 STORE_LOCKED while a live process owns the directory (or, in PostgreSQL, the instance).`;
 
-/** Where the CLI writes: standard output and standard error. */
+/**
+ * Where the CLI writes: standard output and standard error.
+ *
+ * @example
+ * ```ts
+ * const io: CliOutput = { out: console.log, err: console.error };
+ * ```
+ */
 export interface CliOutput {
   out: (line: string) => void;
   err: (line: string) => void;

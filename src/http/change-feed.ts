@@ -25,7 +25,7 @@ const STATUS_EVENTS = new Set<RegistryEventName>([
 const MAX_CHANGED = 10_000;
 
 /**
- * One batch of changes: each changed ID with its status now (`undefined` once
+ * One batch of changes (for example `{ statuses: Map { 'a' => status }, statusChanged: Set {}, overflow: false }`): each changed ID with its status now (`undefined` once
  * purged), or `overflow` when more changed than a batch carries.
  */
 export interface ChangeBatch {

@@ -28,7 +28,15 @@ export function eventStreamStats(): { clients: number; queuedBytes: number; drop
   return { clients: open.size, queuedBytes, dropped };
 }
 
-/** What one batch tells a stream with `filter`, or `undefined` when nothing it shows changed. */
+/**
+ * What one batch tells a stream with `filter`, or `undefined` when nothing it shows changed.
+ *
+ * @example
+ * ```ts
+ * streamMessage(batch, { limit: 50, statuses: new Set(['running']) }, (s) => s, counts);
+ * // { changed: [rowSummary...], removed: ['order-7'], counts }
+ * ```
+ */
 export function streamMessage(
   batch: ChangeBatch,
   filter: StreamFilter,

@@ -2,7 +2,14 @@ import { RegistryError } from '../errors.js';
 import type { InstanceStatusName } from '../record.js';
 import type { InstanceStatus } from '../status.js';
 
-/** Which changes one event stream (one dashboard tab) is sent. */
+/**
+ * Which changes one event stream (one dashboard tab) is sent.
+ *
+ * @example
+ * ```ts
+ * const filter: StreamFilter = { idPrefix: 'order/', limit: 50 };
+ * ```
+ */
 export interface StreamFilter {
   /** Exactly this instance, with its full status (the instance page). */
   id?: string;

@@ -290,15 +290,15 @@ export class PostgresStore implements ClusterStore {
       `SELECT id, reason, (extract(epoch FROM at) * 1000000)::bigint AS micros, octet_length(record) AS bytes
        FROM ${this.#t}_quarantine ORDER BY at DESC, id LIMIT 10000`,
     );
-    return (rows as Array<{ id: string; reason: string; micros: string; bytes: number | null }>).map(
-      (r) => ({
-        key: Buffer.from(JSON.stringify([r.id, r.micros])).toString('base64url'),
-        id: r.id,
-        reason: r.reason,
-        at: Math.floor(Number(r.micros) / 1000),
-        bytes: Number(r.bytes ?? 0),
-      }),
-    );
+    return (
+      rows as Array<{ id: string; reason: string; micros: string; bytes: number | null }>
+    ).map((r) => ({
+      key: Buffer.from(JSON.stringify([r.id, r.micros])).toString('base64url'),
+      id: r.id,
+      reason: r.reason,
+      at: Math.floor(Number(r.micros) / 1000),
+      bytes: Number(r.bytes ?? 0),
+    }));
   }
 
   async orphans(limit: number, decodable?: ReadonlyMap<string, number>): Promise<string[]> {
