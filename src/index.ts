@@ -12,7 +12,7 @@ export {
 } from './errors.js';
 export type { IdempotencyEntry, IdempotencyOptions } from './idempotency.js';
 export { assertInstanceId, isValidInstanceId, MAX_INSTANCE_ID_LENGTH } from './instance-id.js';
-export type { CountFilter, StatusCounts } from './instance-index.js';
+export type { CountFilter } from './instance-index.js';
 export type { ListFilter, ListOrder, ListPage, TimeInput } from './list-query.js';
 export type {
   MachineDefinition,
@@ -35,6 +35,7 @@ export {
 export type { RegistryEventName, RegistryEvents } from './registry-events.js';
 export type { QuarantinedRecord, StartSummary } from './restore.js';
 export type { InstanceStatus } from './status.js';
+export type { StatusCounts } from './status-tally.js';
 export { FileStore, type FileStoreOptions } from './stores/file-store.js';
 export { MemoryStore } from './stores/memory-store.js';
 export {

@@ -10,17 +10,8 @@ import {
   queryInstances,
 } from './list-query.js';
 import type { InstanceStatusName } from './record.js';
-import { type UpdateEntry, UpdateOrder } from './update-order.js';
-
-/**
- * How many instances have each status, and in all.
- *
- * @example
- * ```ts
- * const { running, total } = await registry.counts({ type: 'job' });
- * ```
- */
-export type StatusCounts = Record<InstanceStatusName, number> & { total: number };
+import { type StatusCounts, StatusTally } from './status-tally.js';
+import { pageByUpdate, type UpdateEntry, UpdateOrder } from './update-order.js';
 
 /**
  * Which instances {@link InstanceIndex.counts} counts.
@@ -126,9 +117,7 @@ export class InstanceIndex extends Map<string, Instance> {
   /** Each instance's latest change: entries of earlier ones are stale. */
   #seq = new WeakMap<Instance, number>();
   #nextSeq = 0;
-  /** The status each instance is counted under, and the counts. */
-  #countedAs = new WeakMap<Instance, InstanceStatusName>();
-  #counts = new Map<string | undefined, Record<InstanceStatusName, number>>();
+  #tally = new StatusTally();
 
   override set(id: string, instance: Instance): this {
     const previous = super.get(id);
@@ -136,7 +125,7 @@ export class InstanceIndex extends Map<string, Instance> {
     if (previous === instance) return this;
     if (previous) {
       this.#stale++;
-      this.#uncount(previous);
+      this.#tally.uncount(previous);
     } else this.#ids.add(id);
     this.#all.add(instance);
     orderIn(this.#byType, instance.type, CreationOrder).add(instance);
@@ -150,7 +139,7 @@ export class InstanceIndex extends Map<string, Instance> {
     if (instance) {
       this.#stale++;
       this.#idStale++;
-      this.#uncount(instance);
+      this.#tally.uncount(instance);
     }
     this.#sweepIfStale();
     return had;
@@ -167,7 +156,7 @@ export class InstanceIndex extends Map<string, Instance> {
     this.#updated = new UpdateOrder();
     this.#updatedByType.clear();
     this.#updatedByStatus.clear();
-    this.#counts.clear();
+    this.#tally.clear();
   }
 
   /**
@@ -181,12 +170,7 @@ export class InstanceIndex extends Map<string, Instance> {
       this.#updated.add(entry);
       orderIn(this.#updatedByType, instance.type, UpdateOrder).add(entry);
       orderIn(this.#updatedByStatus, instance.status, UpdateOrder).add(entry);
-      const counted = this.#countedAs.get(instance);
-      if (counted !== instance.status) {
-        if (counted) this.#uncount(instance);
-        this.#countedAs.set(instance, instance.status);
-        this.#tally(instance.type, instance.status, 1);
-      }
+      this.#tally.count(instance);
     }
     const bit = STATUS_BIT[instance.status];
     if (instance.listed & bit) return;
@@ -201,20 +185,14 @@ export class InstanceIndex extends Map<string, Instance> {
    * by reading the instances under that prefix only.
    */
   counts(filter: CountFilter = {}): StatusCounts {
-    const out: StatusCounts = { running: 0, done: 0, error: 0, stopped: 0, total: 0 };
     const types =
       filter.type === undefined
         ? undefined
         : new Set(typeof filter.type === 'string' ? [filter.type] : filter.type);
-    if (filter.idPrefix) {
-      for (const instance of this.#withPrefix(filter.idPrefix)) {
-        if (!types || types.has(instance.type)) out[instance.status]++;
-      }
-    } else {
-      for (const key of types ?? [undefined]) {
-        const c = this.#counts.get(key);
-        if (c) for (const s of STATUSES) out[s] += c[s];
-      }
+    if (!filter.idPrefix) return this.#tally.totals(types);
+    const out: StatusCounts = { running: 0, done: 0, error: 0, stopped: 0, total: 0 };
+    for (const instance of this.#withPrefix(filter.idPrefix)) {
+      if (!types || types.has(instance.type)) out[instance.status]++;
     }
     out.total = out.running + out.done + out.error + out.stopped;
     return out;
@@ -275,7 +253,6 @@ export class InstanceIndex extends Map<string, Instance> {
 
   /** Newest-updated first: a k-way merge, read downwards, of the smaller index's update orders. */
   #byUpdate(f: NormalizedFilter): ListPage<Instance> {
-    const after = f.cursor === undefined ? undefined : decodeCursor(f.cursor, 'updated');
     const byStatus = f.statuses && [...f.statuses].map((s) => this.#updatedByStatus.get(s));
     const byType = f.types && [...f.types].map((t) => this.#updatedByType.get(t));
     const size = (lists: Array<UpdateOrder | undefined>) =>
@@ -284,35 +261,14 @@ export class InstanceIndex extends Map<string, Instance> {
       byStatus && (!byType || size(byStatus) <= size(byType))
         ? byStatus
         : (byType ?? [this.#updated]);
-    const heads = lists
-      .filter((l): l is UpdateOrder => l !== undefined)
-      .map((source) => {
-        const items = source.sorted();
-        return { items, pos: (after ? source.seekBelow(after[0], after[1]) : items.length) - 1 };
-      });
-    const items: Instance[] = [];
-    let more = false;
-    for (;;) {
-      let best: (typeof heads)[number] | undefined;
-      for (const head of heads) {
-        const candidate = head.items[head.pos];
-        const current = best?.items[best.pos];
-        if (candidate && (!current || isNewer(candidate, current))) best = head;
-      }
-      const entry = best?.items[best.pos];
-      if (!best || !entry) break;
-      best.pos--;
-      const next = entry.instance;
-      if (this.#seq.get(next) !== entry.seq || super.get(next.id) !== next) continue;
-      if (!matches(next, f)) continue;
-      if (items.length === f.limit) {
-        more = true;
-        break;
-      }
-      items.push(next);
-    }
-    const last = items[items.length - 1];
-    return more && last ? { items, cursor: encodeCursor(last, 'updated') } : { items };
+    return pageByUpdate(
+      lists.filter((l): l is UpdateOrder => l !== undefined),
+      f,
+      (e) =>
+        this.#seq.get(e.instance) === e.seq &&
+        super.get(e.instance.id) === e.instance &&
+        matches(e.instance, f),
+    );
   }
 
   #withPrefix(prefix: string): Instance[] {
@@ -322,24 +278,6 @@ export class InstanceIndex extends Map<string, Instance> {
       if (instance) out.push(instance);
     }
     return out;
-  }
-
-  #uncount(instance: Instance): void {
-    const counted = this.#countedAs.get(instance);
-    if (!counted) return;
-    this.#countedAs.delete(instance);
-    this.#tally(instance.type, counted, -1);
-  }
-
-  #tally(type: string, status: InstanceStatusName, delta: number): void {
-    for (const key of [undefined, type]) {
-      let c = this.#counts.get(key);
-      if (!c) {
-        c = { running: 0, done: 0, error: 0, stopped: 0 };
-        this.#counts.set(key, c);
-      }
-      c[status] += delta;
-    }
   }
 
   #sweepIfStale(): void {
@@ -372,12 +310,6 @@ export class InstanceIndex extends Map<string, Instance> {
     for (const instance of this.values()) instance.listed = STATUS_BIT[instance.status];
   }
 }
-
-const STATUSES: readonly InstanceStatusName[] = ['running', 'done', 'error', 'stopped'];
-
-/** Whether update entry `a` sorts after `b` (newer, or as new with a greater ID). */
-const isNewer = (a: UpdateEntry, b: UpdateEntry) =>
-  a.at > b.at || (a.at === b.at && a.instance.id > b.instance.id);
 
 function matches(i: Instance, f: NormalizedFilter): boolean {
   return !(

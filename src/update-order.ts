@@ -1,4 +1,5 @@
 import type { Instance } from './instance.js';
+import { decodeCursor, encodeCursor, type ListPage, type NormalizedFilter } from './list-query.js';
 
 /**
  * One change of an instance: live while `seq` is still the instance's latest.
@@ -85,4 +86,50 @@ export class UpdateOrder {
   keep(test: (entry: UpdateEntry) => boolean): void {
     this.items = this.sorted().filter(test);
   }
+}
+
+/** Whether update entry `a` sorts after `b` (newer, or as new with a greater ID). */
+const isNewer = (a: UpdateEntry, b: UpdateEntry) =>
+  a.at > b.at || (a.at === b.at && a.instance.id > b.instance.id);
+
+/**
+ * One page, newest-updated first: a k-way merge of `sources` read downwards
+ * from the cursor, keeping the entries `keep` accepts (live, and matching).
+ *
+ * @example
+ * ```ts
+ * pageByUpdate([all], normalizeFilter({ order: 'updated', limit: 50 }), isLive);
+ * ```
+ */
+export function pageByUpdate(
+  sources: UpdateOrder[],
+  f: NormalizedFilter,
+  keep: (entry: UpdateEntry) => boolean,
+): ListPage<Instance> {
+  const after = f.cursor === undefined ? undefined : decodeCursor(f.cursor, 'updated');
+  const heads = sources.map((source) => {
+    const items = source.sorted();
+    return { items, pos: (after ? source.seekBelow(after[0], after[1]) : items.length) - 1 };
+  });
+  const items: Instance[] = [];
+  let more = false;
+  for (;;) {
+    let best: (typeof heads)[number] | undefined;
+    for (const head of heads) {
+      const candidate = head.items[head.pos];
+      const current = best?.items[best.pos];
+      if (candidate && (!current || isNewer(candidate, current))) best = head;
+    }
+    const entry = best?.items[best.pos];
+    if (!best || !entry) break;
+    best.pos--;
+    if (!keep(entry)) continue;
+    if (items.length === f.limit) {
+      more = true;
+      break;
+    }
+    items.push(entry.instance);
+  }
+  const last = items[items.length - 1];
+  return more && last ? { items, cursor: encodeCursor(last, 'updated') } : { items };
 }

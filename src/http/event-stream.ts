@@ -1,6 +1,6 @@
-import type { StatusCounts } from '../instance-index.js';
 import type { Registry } from '../registry.js';
 import type { InstanceStatus } from '../status.js';
+import type { StatusCounts } from '../status-tally.js';
 import type { ChangeBatch, ChangeFeed } from './change-feed.js';
 import { matchesStream, rowSummary, type StreamFilter } from './stream-filter.js';
 
