@@ -5,7 +5,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoMachines } from '../examples/machines.js';
 import { createHttpHandler, type HttpAction, toNodeListener } from '../src/http/index.js';
-import { createRegistry, type Registry } from '../src/index.js';
+import { createRegistry, MemoryStore, type Registry } from '../src/index.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveBrowser = existsSync(CHROMIUM);
@@ -24,7 +24,11 @@ describe.skipIf(!haveBrowser)(
     const authorized: HttpAction[] = [];
 
     beforeAll(async () => {
-      registry = createRegistry({ machines: demoMachines });
+      // One stored record no machine can load: set aside at start, listed on the dashboard.
+      const store = new MemoryStore();
+      store.inject('broken/1', '{"id":"broken/1","format":"xstate-registry/2"');
+      registry = createRegistry({ machines: demoMachines, store });
+      registry.on('error', () => {});
       await registry.start();
       const handler = createHttpHandler(registry, {
         authorize: (_request, action) => {
@@ -88,6 +92,10 @@ describe.skipIf(!haveBrowser)(
       expect(await page.locator('#rows tr[data-id]').count()).toBe(50);
       // Newest-updated first: the approved one tops the list.
       expect(await page.locator('#rows tr[data-id]').first().getAttribute('data-id')).toBe('pg/00');
+      // The quarantined record, with its reason.
+      const aside = page.locator('#quarantined tr[data-key="broken/1"]');
+      await aside.waitFor();
+      expect(await aside.textContent()).toContain('CORRUPT_RECORD');
       await page.screenshot({ path: `${ARTIFACTS}/dashboard-list.png`, fullPage: true });
       await page.locator('#next').click();
       await page.locator('#page', { hasText: 'page 2' }).waitFor();
