@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { assign, setup } from 'xstate';
 import { createRegistry, type Registry, RegistryError } from '../../src/index.js';
 import { PostgresStore } from '../../src/postgres.js';
-import { counter, entries } from '../fixtures.js';
+import { counter, entries, reminder } from '../fixtures.js';
 import { freshTable, noPg, server, sql } from './helpers.js';
 
 /**
@@ -24,7 +24,7 @@ class CountingPool extends pg.Pool {
     this.texts.length = 0;
   }
 
-  // biome-ignore lint/suspicious/noExplicitAny: pg.Pool's query has a dozen overloads; the store uses (text, values).
+  // pg.Pool's query has a dozen overloads; the store calls it as (text, values).
   override async query(text: any, values?: any): Promise<any> {
     this.inFlight++;
     const client = await super.connect();
@@ -75,7 +75,7 @@ function counted(table: string, extra: Record<string, unknown> = {}) {
   const pool = new CountingPool({ connectionString: server.url, max: 4 });
   const store = new PostgresStore({ pool, table, leaseMs: 30_000 });
   const registry = createRegistry({
-    machines: { plain, counter },
+    machines: { plain, counter, reminder },
     store,
     takeoverIntervalMs: 60_000,
     ...extra,
@@ -165,6 +165,43 @@ describe.skipIf(noPg)('the PostgreSQL hot path', () => {
     expect((err as RegistryError).details.owner).toBe(owner.ownerId);
     expect(entries.get('elsewhere')).toBeUndefined();
     expect(pool.commits).toBe(0);
+  });
+
+  it('a new instance is claimed and stored in one statement and one commit (strict)', async () => {
+    const table = freshTable();
+    const { registry, store, pool } = counted(table, { durability: 'strict' });
+    await registry.start();
+    pool.reset();
+    await registry.spawnSingleton('plain', 'n1');
+    expect({ statements: pool.statements, commits: pool.commits }).toEqual({
+      statements: 1,
+      commits: 1,
+    });
+    const row = await rowOf(table, 'n1');
+    expect(row?.owner).toBe(store.ownerId);
+    expect(countOf(row?.record)).toBe(0);
+    // And nothing is left to write: the record in the row is the actor's state.
+    await registry.flush();
+    expect(pool.statements).toBe(1);
+    await registry.send('n1', { type: 'INC' });
+    await registry.flush();
+    expect(countOf((await rowOf(table, 'n1'))?.record)).toBe(1);
+  });
+
+  it('an actor whose start runs something is claimed first, started after, and its record keeps its timers', async () => {
+    const table = freshTable();
+    const { registry, pool } = counted(table, { durability: 'strict' });
+    await registry.start();
+    pool.reset();
+    await registry.spawnSingleton('counter', 'with-entry');
+    expect(entries.get('with-entry')).toBe(1);
+    await registry.spawnSingleton('reminder', 'with-timers');
+    // Claim, then the first record: the state start() left is not known before it runs.
+    expect(pool.commits).toBe(4);
+    const record = JSON.parse((await rowOf(table, 'with-timers'))?.record ?? '{}') as {
+      timers: unknown[];
+    };
+    expect(record.timers.length).toBeGreaterThan(0);
   });
 
   it('writes the changes of one tick to 50 instances in one statement', async () => {
