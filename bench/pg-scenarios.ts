@@ -88,16 +88,22 @@ export const floorRefuse = (url: string): Side<Bare> => ({
 });
 
 /** `spawnSingleton` of IDs another live process holds: each is refused with OWNED_ELSEWHERE. */
-export const registryRefuse = (url: string): Side<{ r: Reg; owner: PostgresStore }> => ({
+export const registryRefuse = (url: string): Side<Reg> => ({
   setup: async () => {
     const table = fresh();
-    const owner = new PostgresStore({ connectionString: url, table, leaseMs: 3_600_000 });
-    await owner.open();
     const r = await started(new PostgresStore({ connectionString: url, table }));
-    for (let i = 0; i < 5_000; i++) await owner.claim(`id-${i}`);
-    return { r, owner };
+    // Held by another process for the whole run (one statement: setup is not timed, but it is waited for).
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    await pool.query(
+      `INSERT INTO ${table} (id, owner, lease_expires_at, epoch, type, status, record)
+       SELECT 'id-' || i, 'another-process', now() + interval '1 hour', 1, 'counter', 'running', $1
+       FROM generate_series(0, 4999) AS i`,
+      [RECORD],
+    );
+    await pool.end();
+    return r;
   },
-  run: async ({ r }, n) => {
+  run: async (r, n) => {
     for (let i = 0; i < n; i++) {
       const refused = await r.spawnSingleton('counter', `id-${i % 5_000}`).then(
         () => false,
@@ -106,10 +112,7 @@ export const registryRefuse = (url: string): Side<{ r: Reg; owner: PostgresStore
       if (!refused) throw new Error('a refusal was expected');
     }
   },
-  teardown: async ({ r, owner }) => {
-    await r.close();
-    await owner.close();
-  },
+  teardown: (r) => r.close(),
 });
 
 /** Floor of finishing: one fenced `UPDATE` that writes the final record and frees the lease. */

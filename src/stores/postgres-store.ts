@@ -194,17 +194,22 @@ export class PostgresStore implements ClusterStore {
     }
     const r = initial ? columnsOf(id, initial.text, initial.meta) : {};
     for (let attempt = 0; attempt < 3; attempt++) {
-      const { rows } = await this.#pool.query(this.#claimSql, [
-        id,
-        this.ownerId,
-        this.#leaseMs,
-        initial?.text ?? null,
-        r.type ?? null,
-        r.status ?? null,
-        r.createdAt ?? null,
-        r.updatedAt ?? null,
-        r.machineVersion ?? null,
-      ]);
+      const { rows } = await this.#pool.query({
+        // Named: each connection parses and plans it once, not on every claim.
+        name: `xstate-registry:claim:${this.#t}`,
+        text: this.#claimSql,
+        values: [
+          id,
+          this.ownerId,
+          this.#leaseMs,
+          initial?.text ?? null,
+          r.type ?? null,
+          r.status ?? null,
+          r.createdAt ?? null,
+          r.updatedAt ?? null,
+          r.machineVersion ?? null,
+        ],
+      });
       const all = rows as Array<{
         epoch: string | null;
         record: string | null;

@@ -39,6 +39,8 @@ const MAX_ROWS = 500;
 export class PostgresWriteBatch {
   readonly #pool: pg.Pool;
   readonly #sql: string;
+  /** Named: each connection parses and plans the statement once. */
+  readonly #name: string;
   readonly #ownerId: string;
   readonly #leaseMs: number;
   #queue: Queued[] = [];
@@ -48,6 +50,7 @@ export class PostgresWriteBatch {
     this.#pool = pool;
     this.#ownerId = ownerId;
     this.#leaseMs = leaseMs;
+    this.#name = `xstate-registry:write:${table}`;
     // A row released by this owner's own finishing write (owner NULL, same
     // epoch) may be written again by it (a replacement): any other claim in
     // between raised the epoch, so the epoch alone still fences it.
@@ -106,19 +109,23 @@ export class PostgresWriteBatch {
   async #send(chunk: Queued[]): Promise<void> {
     const col = <K extends keyof RowWrite>(k: K) => chunk.map((q) => q.row[k] ?? null);
     try {
-      const { rows } = await this.#pool.query(this.#sql, [
-        this.#ownerId,
-        this.#leaseMs,
-        col('id'),
-        col('text'),
-        col('type'),
-        col('status'),
-        col('createdAt'),
-        col('updatedAt'),
-        col('machineVersion'),
-        col('epoch'),
-        col('final'),
-      ]);
+      const { rows } = await this.#pool.query({
+        name: this.#name,
+        text: this.#sql,
+        values: [
+          this.#ownerId,
+          this.#leaseMs,
+          col('id'),
+          col('text'),
+          col('type'),
+          col('status'),
+          col('createdAt'),
+          col('updatedAt'),
+          col('machineVersion'),
+          col('epoch'),
+          col('final'),
+        ],
+      });
       const applied = new Set((rows as Array<{ id: string }>).map((r) => r.id));
       for (const q of chunk) q.resolve(applied.has(q.row.id));
     } catch (err) {
