@@ -129,7 +129,24 @@ export class PostgresWriteBatch {
       const applied = new Set((rows as Array<{ id: string }>).map((r) => r.id));
       for (const q of chunk) q.resolve(applied.has(q.row.id));
     } catch (err) {
+      // The server refused the statement for something in a row (a constraint,
+      // a trigger): one row must not fail the instances batched with it, so
+      // each goes again alone. An unreachable server fails them all at once.
+      if (chunk.length > 1 && refusedByServer(err)) {
+        for (const q of chunk) void this.#send([q]);
+        return;
+      }
       for (const q of chunk) q.reject(err);
     }
   }
+}
+
+/**
+ * Whether `err` is the server's refusal of the statement (a SQLSTATE), rather
+ * than a lost connection, a shutdown or exhausted resources, which every row
+ * would meet alone too.
+ */
+function refusedByServer(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !/^(08|53|57|58)/.test(code);
 }

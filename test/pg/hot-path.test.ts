@@ -252,6 +252,30 @@ describe.skipIf(noPg)('the PostgreSQL hot path', () => {
     expect(rows).toHaveLength(20);
   });
 
+  it('a row the database refuses fails only its own instance, not the others written with it', async () => {
+    const table = freshTable();
+    const { registry } = counted(table);
+    await registry.start();
+    const ids = Array.from({ length: 10 }, (_, i) => `p${i}`);
+    for (const id of ids) await registry.spawnSingleton('plain', id);
+    await registry.flush();
+    // The database refuses every write of p3's row, as a constraint would.
+    await sql(`CREATE FUNCTION ${table}_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.id = 'p3' THEN RAISE EXCEPTION 'refused by test'; END IF; RETURN NEW; END $$`);
+    await sql(
+      `CREATE TRIGGER refuse BEFORE UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${table}_refuse()`,
+    );
+    for (const id of ids) void registry.send(id, { type: 'INC' });
+    const err = await registry.flush().catch((e: unknown) => e);
+    expect((err as RegistryError).code).toBe('PERSIST_FAILED');
+    expect((err as RegistryError).details.ids).toEqual(['p3']);
+    const rows = await sql<{ id: string; record: string }>(`SELECT id, record FROM ${table}`);
+    for (const row of rows) expect(countOf(row.record)).toBe(row.id === 'p3' ? 0 : 1);
+    await sql(`DROP TRIGGER refuse ON ${table}`);
+    await registry.flush();
+    expect(countOf((await rowOf(table, 'p3'))?.record)).toBe(1);
+  });
+
   it('finishing takes one statement and one commit, and frees the lease in it', async () => {
     const table = freshTable();
     const { registry, pool } = counted(table, { durability: 'strict' });
