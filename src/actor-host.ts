@@ -1,9 +1,15 @@
 import { type AnyActor, type AnyActorRef, type AnyEventObject, createActor } from 'xstate';
 import type { Clock } from './clock.js';
 import { RegistryError, serializeError } from './errors.js';
+import { HistoryLog } from './history.js';
 import type { Instance } from './instance.js';
 import type { RegistryEmitter } from './registry-events.js';
-import { reportSendsAfterStop, trackTimers, watchSnapshots } from './xstate-internals.js';
+import {
+  eventSource,
+  reportSendsAfterStop,
+  trackTimers,
+  watchSnapshots,
+} from './xstate-internals.js';
 
 /**
  * Creates, wires, watches and stops the XState actors of a registry's
@@ -50,7 +56,8 @@ export class ActorHost {
     }
     instance.actor = actor;
     trackTimers(actor, this.#clock);
-    watchSnapshots(actor, this.#watcher, instance);
+    const journaled = instance.def.history !== undefined;
+    watchSnapshots(actor, this.#watcher, instance, journaled);
     actor.subscribe({ error: (err: unknown) => this.#onFailed(instance, actor, err) });
     // Starting re-emits the initial (or restored) snapshot: not a transition, and
     // for a restored actor not a change to persist. Done and error still count.
@@ -59,6 +66,12 @@ export class ActorHost {
       actor.start();
     } finally {
       instance.starting = false;
+    }
+    if (journaled) {
+      instance.history ??= new HistoryLog();
+      // A fresh actor's initial state counts as its first "after"; a restored
+      // one continues from where its journal left off.
+      instance.history.last = (actor.getSnapshot() as { value?: unknown }).value;
     }
     if (from.snapshot === undefined && instance.status === 'running') this.#changed(instance);
     return actor;
@@ -126,6 +139,15 @@ export class ActorHost {
 
   /** Built only when someone listens: it runs on every event of every actor. */
   #transition(instance: Instance, snapshot: unknown, event: AnyEventObject): void {
+    const history = instance.def.history;
+    if (history && instance.history) {
+      instance.history.add(
+        history,
+        eventSource(event) ?? 'direct',
+        event,
+        (snapshot as { value?: unknown }).value,
+      );
+    }
     if (this.#emitter.has('transition')) {
       this.#emitter.emit('transition', { id: instance.id, type: instance.type, snapshot, event });
     }

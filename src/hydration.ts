@@ -1,6 +1,7 @@
 import type { AnyActor } from 'xstate';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
+import { HistoryLog } from './history.js';
 import { IdempotencyLog } from './idempotency.js';
 import { Instance, inlineChild } from './instance.js';
 import type { ResolvedMachine } from './machines.js';
@@ -97,6 +98,7 @@ export function instanceFromRecord({ record, def }: DecodedRecord): Instance {
   instance.stopReason = record.stopReason;
   instance.error = record.error;
   if (record.idempotencyKeys) instance.idempotencyKeys = new IdempotencyLog(record.idempotencyKeys);
+  if (def.history) instance.history = new HistoryLog(record.history);
   return instance;
 }
 

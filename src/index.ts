@@ -10,6 +10,12 @@ export {
   serializeError,
   type WriteFailureDetails,
 } from './errors.js';
+export type {
+  HistoryEntry,
+  HistoryOptions,
+  HistoryPage,
+  HistorySource,
+} from './history.js';
 export type { IdempotencyEntry, IdempotencyOptions } from './idempotency.js';
 export { assertInstanceId, isValidInstanceId, MAX_INSTANCE_ID_LENGTH } from './instance-id.js';
 export type { ListFilter, ListPage, TimeInput } from './list-query.js';

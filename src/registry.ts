@@ -6,6 +6,8 @@ import { type Clock, systemClock } from './clock.js';
 import { ClusterHosting } from './cluster.js';
 import { isRegistryError, RegistryError } from './errors.js';
 import { isEvent, isReservedEventType } from './event-shape.js';
+import { type HistoryOptions, type HistoryPage, resolveHistory } from './history.js';
+import { readHistory } from './history-query.js';
 import { type IdempotencyOptions, resolveIdempotency } from './idempotency.js';
 import type { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
@@ -15,6 +17,7 @@ import type { ListFilter, ListPage } from './list-query.js';
 import { type MachineMap, type ResolvedMachine, resolveMachines } from './machines.js';
 import { Passivation } from './passivation.js';
 import { deadlineOf, toPredicate, type WaitCondition, watchInstance } from './wait-for.js';
+import { sendFrom } from './xstate-internals.js';
 
 export type { WaitCondition } from './wait-for.js';
 
@@ -84,6 +87,8 @@ export interface RegistryOptions<M extends MachineMap> {
   allowReservedEvents?: boolean;
   /** How many idempotency keys each instance remembers, and for how long (see {@link SendOptions}). */
   idempotency?: IdempotencyOptions;
+  /** Keep a bounded journal of each instance's transitions, read with `history()`. Off by default. */
+  history?: HistoryOptions;
 }
 
 /**
@@ -217,6 +222,13 @@ export class Registry<M extends MachineMap = MachineMap> {
       options.maxRecordBytes ?? 16 * 1024 * 1024,
     );
     this.#emitter = new RegistryEmitter((err) => this.#logger('[xstate-registry]', err));
+    const history = resolveHistory(options.history, this.#clock, (err) =>
+      this.#emitter.emit('error', err),
+    );
+    const historyTypes = options.history?.types;
+    for (const type of historyTypes ?? []) machineOf(this.#machines, type); // a typo fails here, not by silently keeping nothing
+    for (const def of this.#machines.values())
+      if (history && (!historyTypes || historyTypes.includes(def.type))) def.history = history;
     this.#persister = new Persister({
       store: this.#store,
       maxRecordBytes: options.maxRecordBytes ?? 16 * 1024 * 1024,
@@ -590,10 +602,27 @@ export class Registry<M extends MachineMap = MachineMap> {
       !this.#gate.locks.isLocked(id)
     ) {
       if (this.#passivation) instance.lastActive = this.#clock.now();
-      instance.actor.send(event);
+      if (instance.def.history) sendFrom(instance.actor, event, 'api');
+      else instance.actor.send(event);
       return RESOLVED;
     }
     return this.#delivery.send(id, event, options?.idempotencyKey);
+  }
+
+  /**
+   * One page of the transitions of `id`, oldest first, with the cursor of the
+   * next page (`null` on the last): for live, passive and finished instances,
+   * from the journal kept with the `history` option (an empty page without it).
+   * `INSTANCE_NOT_FOUND` for an unknown ID; `limit` 1..1000, default 100.
+   *
+   * @example
+   * ```ts
+   * const { items, cursor } = await registry.history('order-7', { limit: 20 });
+   * for (const e of items) console.log(e.seq, e.source, e.event.type, e.before, '→', e.after);
+   * ```
+   */
+  history(id: string, options?: { cursor?: string | null; limit?: number }): Promise<HistoryPage> {
+    return readHistory(this.#parts, id, options);
   }
 
   /**
