@@ -756,10 +756,8 @@ export class Registry<M extends MachineMap = MachineMap> {
   async #status(instance: Instance): Promise<InstanceStatus> {
     if (!instance.passive || instance.frozen) return statusOf(instance);
     const text = await this.#store.read(instance.id);
-    return statusOf(
-      instance,
-      text === undefined ? undefined : decodeRecord(text, this.#machines).snapshot,
-    );
+    const decoded = text === undefined ? undefined : decodeRecord(text, this.#machines);
+    return statusOf(instance, decoded?.snapshot, decoded?.record.timers);
   }
 }
 
