@@ -22,6 +22,8 @@ export class ActorHost {
   readonly #actorOptions: Record<string, unknown>;
   readonly #emitter: RegistryEmitter;
   readonly #changed: (instance: Instance) => void;
+  /** Set by telemetry: wraps the hosting of a restored actor (to trace it). */
+  traceRestore: (<T>(instance: Instance, restore: () => T) => T) | undefined;
 
   constructor(options: {
     clock: Clock;
@@ -37,6 +39,12 @@ export class ActorHost {
 
   /** Creates, wires and starts the actor of `instance`: fresh (input) or restored (snapshot + timers). */
   host(instance: Instance, from: { input?: unknown; snapshot?: unknown }): AnyActor {
+    if (this.traceRestore && from.snapshot !== undefined)
+      return this.traceRestore(instance, () => this.#host(instance, from));
+    return this.#host(instance, from);
+  }
+
+  #host(instance: Instance, from: { input?: unknown; snapshot?: unknown }): AnyActor {
     const options: Record<string, unknown> = { ...this.#actorOptions, id: instance.id };
     if (from.snapshot === undefined) options.input = from.input;
     else options.snapshot = from.snapshot;

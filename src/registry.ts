@@ -16,6 +16,8 @@ import { InstanceWatchers } from './instance-watchers.js';
 import type { ListFilter, ListPage } from './list-query.js';
 import { type MachineMap, type ResolvedMachine, resolveMachines } from './machines.js';
 import { Passivation } from './passivation.js';
+import { loadTelemetry, type RegistryTelemetry } from './telemetry.js';
+import type { TelemetryOptions } from './telemetry-options.js';
 import { deadlineOf, toPredicate, type WaitCondition, watchInstance } from './wait-for.js';
 import { sendFrom } from './xstate-internals.js';
 
@@ -89,6 +91,12 @@ export interface RegistryOptions<M extends MachineMap> {
   idempotency?: IdempotencyOptions;
   /** Keep a bounded journal of each instance's transitions, read with `history()`. Off by default. */
   history?: HistoryOptions;
+  /**
+   * Metrics and traces through OpenTelemetry (`@opentelemetry/api`, an optional
+   * peer dependency, loaded at `start()`): `true` for the global providers, or
+   * your own. Off by default; a no-op when the API is not installed.
+   */
+  telemetry?: boolean | TelemetryOptions;
 }
 
 /**
@@ -180,6 +188,9 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #delivery: Delivery;
   readonly #session: Session;
   readonly #watchers = new InstanceWatchers();
+  readonly #telemetryOption: boolean | TelemetryOptions | undefined;
+  #telemetry: RegistryTelemetry | undefined;
+  #telemetryLoaded = false;
 
   constructor(options: RegistryOptions<M>) {
     if (!options || typeof options !== 'object') {
@@ -234,8 +245,10 @@ export class Registry<M extends MachineMap = MachineMap> {
       maxRecordBytes: options.maxRecordBytes ?? 16 * 1024 * 1024,
       report: (err) => {
         // A fenced write means another process owns the instance now: stop our copy.
-        if (isRegistryError(err, 'FENCED'))
+        if (isRegistryError(err, 'FENCED')) {
+          this.#telemetry?.fenced();
           this.#cluster?.lost(err.details.id, 'a write was fenced');
+        }
         if (err.code === 'PERSIST_FAILED') this.#storeFailing = true;
         this.#emitter.emit('error', err);
       },
@@ -309,6 +322,28 @@ export class Registry<M extends MachineMap = MachineMap> {
     };
     this.#delivery = new Delivery(this.#parts, this.#maxPending);
     this.#session = new Session(this.#parts, this.#delivery);
+    this.#telemetryOption = options.telemetry;
+  }
+
+  /** Loads OpenTelemetry once, if asked for, and hooks it into the parts it observes. */
+  async #startTelemetry(): Promise<void> {
+    this.#telemetryLoaded = true;
+    const t = await loadTelemetry(this.#telemetryOption, {
+      instances: () => this.#instances.values(),
+      backlog: () => this.#persister.backlog,
+    });
+    if (!t) return;
+    this.#telemetry = t;
+    this.#persister.observeWrite = (instance, write) =>
+      t.persist(instance, write, () => performance.now());
+    this.#actors.traceRestore = (instance, restore) =>
+      t.span('restore', instance.id, instance.type, restore);
+    this.#emitter.on('transition', (e) => t.transition(e.type));
+    this.#emitter.on('passivated', (e) => t.passivated(e.type));
+    this.#emitter.on('activated', (e) => t.activated(e.type));
+    this.#emitter.on('quarantined', () => t.quarantined());
+    // With a cluster store every restore after start is an adoption from another owner.
+    if (this.#cluster) this.#emitter.on('restored', (e) => t.tookOver(e.type));
   }
 
   /** The clock every actor of this registry runs on. */
@@ -371,6 +406,8 @@ export class Registry<M extends MachineMap = MachineMap> {
    * moved aside and reported). Calls made while it runs wait for it.
    */
   start(): Promise<StartSummary> {
+    if (this.#telemetryOption && !this.#telemetryLoaded)
+      return this.#startTelemetry().then(() => this.#session.start());
     return this.#session.start();
   }
 
@@ -445,6 +482,11 @@ export class Registry<M extends MachineMap = MachineMap> {
       if (this.#passivation) existing.lastActive = this.#clock.now();
       return { actor: existing.actor, created: false, instance: existing };
     }
+    const t = this.#telemetry;
+    if (t)
+      return t.span('spawn', id, type, () =>
+        ensureSlowly(this.#parts, type, id, options, existing),
+      );
     return ensureSlowly(this.#parts, type, id, options, existing);
   }
 
@@ -589,6 +631,15 @@ export class Registry<M extends MachineMap = MachineMap> {
    * ```
    */
   send(id: string, event: EventOf<M>, options?: SendOptions): Promise<void> {
+    const t = this.#telemetry;
+    if (t)
+      return t.span('send', id, this.#instances.get(id)?.type, () =>
+        this.#send(id, event, options),
+      );
+    return this.#send(id, event, options);
+  }
+
+  #send(id: string, event: EventOf<M>, options?: SendOptions): Promise<void> {
     // Fast path (relaxed durability, nothing in flight for the ID): deliver now.
     const instance = this.#instances.get(id);
     if (
