@@ -135,6 +135,9 @@ export interface StoredHistory {
   entries: HistoryEntry[];
 }
 
+/** The largest event payload an entry keeps (JSON characters); a larger one keeps its type only. */
+export const MAX_EVENT_CHARS = 16 * 1024;
+
 const SOURCES = new Set(['api', 'http', 'timer', 'child', 'direct']);
 
 /**
@@ -213,6 +216,10 @@ export class HistoryLog {
       }
     }
     entry.event = jsonCopy(entry.event) as HistoryEntry['event'];
+    // The journal is written with the state: one huge payload must not push the
+    // record past maxRecordBytes and stop the instance's state from being stored.
+    if (JSON.stringify(entry.event).length > MAX_EVENT_CHARS)
+      entry.event = { type: String(entry.event.type).slice(0, 256), truncated: true };
     entry.before = jsonCopy(entry.before) ?? null;
     entry.after = jsonCopy(entry.after) ?? null;
     this.seq = entry.seq;

@@ -151,6 +151,22 @@ describe('history: what each entry records', () => {
   });
 });
 
+describe('history: bounded entries', () => {
+  it('keeps only the type of an event whose payload is over 16 KiB, so the state is still stored', async () => {
+    r = await createTestRegistry({ machines, history: {}, maxRecordBytes: 64 * 1024 });
+    const errors: RegistryError[] = [];
+    r.on('error', (e) => errors.push(e));
+    await r.spawnSingleton('job', 'j');
+    await r.send('j', { type: 'START', secret: 'x'.repeat(100_000) });
+    await r.flush();
+    expect((await r.history('j')).items[0]?.event).toEqual({ type: 'START', truncated: true });
+    expect(parseRecord((await r.store.read('j')) as string).snapshot).toMatchObject({
+      value: 'waiting',
+    });
+    expect(errors).toEqual([]);
+  });
+});
+
 describe('history: redaction', () => {
   it('keeps only what redact returns, in memory and in the store', async () => {
     r = await createTestRegistry({
