@@ -9,7 +9,9 @@
  * `system._relay` and `actorRef._parent`. It also watches every snapshot change in
  * an actor tree through `system._sendInspectionEvent`: the public `inspect` option
  * sees the same events, but makes XState copy every inspection event of every
- * transition, which cost a fifth of the time of each `send`. `test/xstate-internals.test.ts` pins every
+ * transition, which cost a fifth of the time of each `send`. With history on, the
+ * same hook reads each delivery's `@xstate.event` (its `sourceRef`) to tell where
+ * the event behind a transition came from. `test/xstate-internals.test.ts` pins every
  * one of those shapes, so an XState upgrade that changes them fails loudly there.
  */
 import type { AnyActorRef, AnyEventObject } from 'xstate';
