@@ -1,4 +1,3 @@
-import type { AnyEventObject } from 'xstate';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
 import type { EventSource } from './xstate-internals.js';
@@ -187,7 +186,7 @@ export class HistoryLog {
   }
 
   /** Journals a transition of the root to `after` caused by `event` from `source`. */
-  add(config: HistoryConfig, source: HistorySource, event: AnyEventObject, after: unknown): void {
+  add(config: HistoryConfig, source: HistorySource, event: { type: string }, after: unknown): void {
     let entry: HistoryEntry = {
       seq: this.seq + 1,
       at: config.clock.now(),

@@ -15,6 +15,7 @@ import type {
   TracerProvider,
 } from '@opentelemetry/api';
 import type { Instance } from './instance.js';
+import type { RegistryParts } from './registry-parts.js';
 import type { TelemetryOptions } from './telemetry-options.js';
 
 /** What the span of an operation is named after (`xstate_registry.<name>`). */
@@ -194,4 +195,30 @@ export async function loadTelemetry(
     tracerProvider.getTracer(NAME),
     source,
   );
+}
+
+/**
+ * Hooks `telemetry` into a registry's parts: store writes are timed and traced,
+ * restores traced, and lifecycle events counted.
+ *
+ * @example
+ * ```ts
+ * const telemetry = await loadTelemetry(true, source);
+ * if (telemetry) attachTelemetry(telemetry, parts);
+ * ```
+ */
+export function attachTelemetry(t: RegistryTelemetry, parts: RegistryParts): void {
+  parts.persister.observeWrite = (instance, write) =>
+    t.persist(instance, write, () => performance.now());
+  parts.actors.traceRestore = (instance, restore) =>
+    t.span('restore', instance.id, instance.type, restore);
+  parts.persister.onFailed((err) => {
+    if (err.code === 'FENCED') t.fenced();
+  });
+  parts.emitter.on('transition', (e) => t.transition(e.type));
+  parts.emitter.on('passivated', (e) => t.passivated(e.type));
+  parts.emitter.on('activated', (e) => t.activated(e.type));
+  parts.emitter.on('quarantined', () => t.quarantined());
+  // With a cluster store every restore after start is an adoption from another owner.
+  if (parts.cluster) parts.emitter.on('restored', (e) => t.tookOver(e.type));
 }

@@ -27,7 +27,7 @@ import { createTestRegistry, TestClock, type TestRegistry } from '../src/testing
 const START = Date.UTC(2026, 0, 1);
 const counting = setup({ types: { context: {} as { ticks: number } } });
 // Plain assign, not setup's `.assign` helper, which xstate before 5.20 lacks (CI runs the lowest peer too).
-const tick = assign<{ ticks: number }, any, any, any, any>({
+const tick = assign<{ ticks: number }, any, any, any, never>({
   ticks: ({ context }) => context.ticks + 1,
 });
 
