@@ -11,6 +11,7 @@ import { type InstanceRecord, parseRecord, RECORD_FORMAT, safeJsonParse } from '
 import type { RegistryEmitter } from './registry-events.js';
 import type { RegistryGate } from './registry-gate.js';
 import { type InstanceStatus, statusOf, statusOfRecord } from './status.js';
+import { storedStatus } from './stored-status.js';
 import { type ClusterStore, storeKey } from './stores/store.js';
 
 export interface ClusterDeps {
@@ -289,10 +290,7 @@ export class ClusterHosting {
   }
 
   /** `list()` served by the store's query, with this process's fresher state for the instances it hosts. */
-  async list(
-    filter: ListFilter,
-    local: (instance: Instance) => Promise<InstanceStatus>,
-  ): Promise<ListPage<InstanceStatus>> {
+  async list(filter: ListFilter): Promise<ListPage<InstanceStatus>> {
     const f = normalizeFilter(filter);
     const page = await this.#d.store.query({
       ...(f.statuses ? { status: [...f.statuses] } : {}),
@@ -309,7 +307,7 @@ export class ClusterHosting {
         try {
           const status = this.#statusOfText(text);
           const here = this.#d.instances.get(status.id);
-          return here ? await local(here) : status;
+          return here ? await storedStatus(this.#d.store, this.#d.machines, here) : status;
         } catch (err) {
           // One damaged row must not hide the others: report it and list the rest.
           this.#report(err);

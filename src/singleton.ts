@@ -1,7 +1,7 @@
 import type { AnyActor } from 'xstate';
 import { RegistryError } from './errors.js';
 import { Instance } from './instance.js';
-import { assertInstanceId } from './instance-id.js';
+import { type InstanceId, toInstanceId } from './instance-id.js';
 import type { ResolvedMachine } from './machines.js';
 import { bringHere, machineOf, type RegistryParts, whenDurable } from './registry-parts.js';
 
@@ -75,11 +75,12 @@ export function ensure(
 export function ensureSlowly(
   p: RegistryParts,
   type: string,
-  id: string,
+  rawId: string,
   options: EnsureOptions,
   existing: Instance | undefined,
 ): EnsureResult | Promise<EnsureResult> {
-  if (!existing) assertInstanceId(id);
+  // Checked at this boundary, unless it names an instance already (checked when that was made).
+  const id = existing ? existing.id : toInstanceId(rawId);
   const def = machineOf(p.machines, type);
   const ifRunning = options.ifRunning ?? 'return';
   const ifFinished = options.ifFinished ?? 'return';
@@ -112,7 +113,7 @@ export function ensureSlowly(
 function ensureNow(
   p: RegistryParts,
   def: ResolvedMachine,
-  id: string,
+  id: InstanceId,
   input: unknown,
   ifRunning: 'return' | 'throw',
   ifFinished: 'return' | 'replace' | 'throw',
