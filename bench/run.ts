@@ -183,6 +183,11 @@ async function events() {
     'send-1-memory',
   );
   await rateRow(
+    '3h. send as in 3 with history on (100 entries kept), vs history off',
+    E,
+    sides('send-1-memory-history'),
+  );
+  await rateRow(
     '3p. send, memory store, 100 actors, pipelined (incl. flush), vs a Map of 100',
     E,
     sides('send-100-memory'),
