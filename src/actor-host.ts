@@ -50,8 +50,8 @@ export class ActorHost {
     }
     instance.actor = actor;
     trackTimers(actor, this.#clock);
-    watchSnapshots(actor, this.#watcher, instance);
-    actor.subscribe({ error: (err: unknown) => this.#onFailed(instance, actor, err) });
+    // Also the root's error observer (without one, XState reports a failure as unhandled).
+    watchSnapshots(actor, this.#watcher, instance, this.#failed);
     // Starting re-emits the initial (or restored) snapshot: not a transition, and
     // for a restored actor not a change to persist. Done and error still count.
     instance.starting = true;
@@ -75,6 +75,13 @@ export class ActorHost {
   ): void => {
     const actor = instance.actor;
     if (actor) this.#onSnapshot(instance, actor, ref, snapshot, event);
+  };
+
+  // Shared, like the watcher: told which instance failed. Its actor is the one
+  // hosted now: a previous actor was stopped, and a stopped actor cannot fail.
+  readonly #failed = (instance: Instance, err: unknown): void => {
+    const actor = instance.actor;
+    if (actor) this.#onFailed(instance, actor, err);
   };
 
   #onSnapshot(
