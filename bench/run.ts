@@ -68,7 +68,7 @@ const COUNT = {
   scale: Number(process.env.BENCH_COUNT_SCALE ?? (QUICK ? 0.1 : 1)),
   rounds: Number(process.env.BENCH_COUNT_ROUNDS ?? (QUICK ? 3 : 8)),
   stored: QUICK ? 100 : 1_000,
-  passes: (QUICK ? 1 : 2) as 1 | 2,
+  passes: (process.env.BENCH_COUNT_PASSES === '1' || QUICK ? 1 : 2) as 1 | 2,
 };
 
 /** Keeps nothing: isolates the registry's own cost from any storage. */
