@@ -107,9 +107,14 @@ export class ActorHost {
     }
     instance.actor = actor;
     trackTimers(actor, this.#clock);
-    const journaled = instance.def.history !== undefined;
-    watchSnapshots(actor, this.#watcher, instance, journaled);
-    actor.subscribe({ error: (err: unknown) => this.#onFailed(instance, actor, err) });
+    // Also the root's error observer (without one, XState reports a failure as unhandled).
+    watchSnapshots(
+      actor,
+      this.#watcher,
+      instance,
+      this.#failed,
+      instance.def.history !== undefined,
+    );
     return actor;
   }
 
@@ -144,6 +149,13 @@ export class ActorHost {
   ): void => {
     const actor = instance.actor;
     if (actor) this.#onSnapshot(instance, actor, ref, snapshot, event);
+  };
+
+  // Shared, like the watcher: told which instance failed. Its actor is the one
+  // hosted now: a previous actor was stopped, and a stopped actor cannot fail.
+  readonly #failed = (instance: Instance, err: unknown): void => {
+    const actor = instance.actor;
+    if (actor) this.#onFailed(instance, actor, err);
   };
 
   #onSnapshot(

@@ -107,7 +107,10 @@ export class Instance {
    * since it is read on every change and kept for every instance.
    */
   listed = 0;
-  /** Bumped on every change; `durable` trails it until the store has the change. */
+  /**
+   * Bumped on every change; `durable` trails it until the store has the change
+   * (the persister sets `durable` to -1 when it retires the instance's writes).
+   */
   version = 0;
   durable = 0;
   /** Keys of the idempotent events it applied; created on first use. */

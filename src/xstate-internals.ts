@@ -50,6 +50,8 @@ interface ScheduledEvent {
 
 const TIMERS = Symbol('xstate-registry.timers');
 const FIRING = Symbol('xstate-registry.firing');
+const SYSTEM = Symbol('xstate-registry.system');
+const CLOCK = Symbol('xstate-registry.clock');
 
 interface InternalSystem {
   scheduler: {
@@ -143,56 +145,78 @@ export function trackTimers(root: AnyActorRef, clock: Clock = systemClock): void
   const system = systemOf(root);
   if (system[TIMERS] !== undefined) return;
   system[TIMERS] = null;
-  const { scheduler, _clock: xclock } = system;
-  // Mirrors createSystem's scheduler in xstate/src/system.ts line by line;
-  // test/duplicate-timers.test.ts compares it with XState's own.
-  scheduler.schedule = (source, target, event, delay, id = Math.random().toString(36).slice(2)) => {
-    const key = `${source.sessionId}.${id}`;
-    const entry: ScheduledEvent = {
-      source,
-      target,
-      event,
-      delay,
-      id,
-      startedAt: Date.now(),
-      dueAt: clock.now() + delay,
-    };
-    system._snapshot._scheduledEvents[key] = entry;
-    const timeout: Timeout = {
-      key,
-      entry,
-      handle: undefined,
-      fire: () => {
-        const timeouts = timeoutsOf(system);
-        timeouts.live.delete(timeout);
-        // Whichever timeout of the key fires, XState forgets the key's record.
-        timeouts.byKey.delete(key);
-        delete system._snapshot._scheduledEvents[key];
-        // Tells watchSnapshots' source tracking which relay is this timer's.
-        system[FIRING] = event;
-        try {
-          system._relay(source, target, event);
-        } finally {
-          system[FIRING] = undefined;
-        }
-      },
-    };
-    timeout.handle = xclock.setTimeout(timeout.fire, delay);
-    const timeouts = timeoutsOf(system);
-    timeouts.byKey.set(key, timeout);
-    timeouts.live.add(timeout);
+  const scheduler = system.scheduler as TrackedScheduler;
+  scheduler[SYSTEM] = system;
+  scheduler[CLOCK] = clock;
+  scheduler.schedule = trackedSchedule;
+  scheduler.cancel = trackedCancel;
+}
+
+/** XState's scheduler object, with what {@link trackedSchedule} and {@link trackedCancel} need. */
+type TrackedScheduler = InternalSystem['scheduler'] & { [SYSTEM]: InternalSystem; [CLOCK]: Clock };
+
+// Shared by every tracked system, reading their system and clock from the
+// scheduler they are called on (XState always calls `scheduler.schedule(...)`
+// and `scheduler.cancel(...)` as methods, cancelAll included): two closures
+// and their context per actor cost more than two properties (~100 B per idle actor).
+// They mirror createSystem's scheduler in xstate/src/system.ts line by line;
+// test/duplicate-timers.test.ts compares them with XState's own.
+function trackedSchedule(
+  this: TrackedScheduler,
+  source: AnyActorRef,
+  target: AnyActorRef,
+  event: AnyEventObject,
+  delay: number,
+  id: string = Math.random().toString(36).slice(2),
+): void {
+  const system = this[SYSTEM];
+  const key = `${source.sessionId}.${id}`;
+  const entry: ScheduledEvent = {
+    source,
+    target,
+    event,
+    delay,
+    id,
+    startedAt: Date.now(),
+    dueAt: this[CLOCK].now() + delay,
   };
-  scheduler.cancel = (source, id) => {
-    const key = `${source.sessionId}.${id}`;
-    const timeouts = system[TIMERS];
-    const timeout = timeouts?.byKey.get(key);
-    timeouts?.byKey.delete(key);
-    delete system._snapshot._scheduledEvents[key];
-    if (timeouts && timeout) {
-      xclock.clearTimeout(timeout.handle);
+  system._snapshot._scheduledEvents[key] = entry;
+  const timeout: Timeout = {
+    key,
+    entry,
+    handle: undefined,
+    fire: () => {
+      const timeouts = timeoutsOf(system);
       timeouts.live.delete(timeout);
-    }
+      // Whichever timeout of the key fires, XState forgets the key's record.
+      timeouts.byKey.delete(key);
+      delete system._snapshot._scheduledEvents[key];
+      // Tells watchSnapshots' source tracking which relay is this timer's.
+      system[FIRING] = event;
+      try {
+        system._relay(source, target, event);
+      } finally {
+        system[FIRING] = undefined;
+      }
+    },
   };
+  timeout.handle = system._clock.setTimeout(timeout.fire, delay);
+  const timeouts = timeoutsOf(system);
+  timeouts.byKey.set(key, timeout);
+  timeouts.live.add(timeout);
+}
+
+function trackedCancel(this: TrackedScheduler, source: AnyActorRef, id: string): void {
+  const system = this[SYSTEM];
+  const key = `${source.sessionId}.${id}`;
+  const timeouts = system[TIMERS];
+  const timeout = timeouts?.byKey.get(key);
+  timeouts?.byKey.delete(key);
+  delete system._snapshot._scheduledEvents[key];
+  if (timeouts && timeout) {
+    system._clock.clearTimeout(timeout.handle);
+    timeouts.live.delete(timeout);
+  }
 }
 
 /** The timeouts trackTimers keeps for `system`, created with its first delayed event. */
@@ -362,11 +386,42 @@ export type SnapshotWatcher<C> = (
 
 const WATCH = Symbol('xstate-registry.watch');
 
-interface Watch {
-  watcher: SnapshotWatcher<any>;
-  context: unknown;
-  original: InternalSystem['_sendInspectionEvent'];
-  root: AnyActorRef;
+/**
+ * What a watched system holds: the watcher and its context, and XState's own
+ * inspection function. It is also the root's error observer when asked for one
+ * (see {@link watchSnapshots}), so watching an actor allocates this one object.
+ */
+class Watch<C> {
+  readonly watcher: SnapshotWatcher<C>;
+  readonly context: C;
+  readonly original: InternalSystem['_sendInspectionEvent'];
+  readonly root: AnyActorRef;
+  readonly failed: ((context: C, error: unknown) => void) | undefined;
+  /**
+   * The root's error observer: XState calls `observer.error` as a plain
+   * function, not as a method, so it is bound (a bound function is the
+   * smallest per-actor function: no context object).
+   */
+  readonly error: ((err: unknown) => void) | undefined;
+
+  constructor(
+    watcher: SnapshotWatcher<C>,
+    context: C,
+    original: InternalSystem['_sendInspectionEvent'],
+    root: AnyActorRef,
+    failed: ((context: C, error: unknown) => void) | undefined,
+  ) {
+    this.watcher = watcher;
+    this.context = context;
+    this.original = original;
+    this.root = root;
+    this.failed = failed;
+    this.error = failed ? reportFailure.bind(this as Watch<unknown>) : undefined;
+  }
+}
+
+function reportFailure(this: Watch<unknown>, err: unknown): void {
+  this.failed?.(this.context, err);
 }
 
 /**
@@ -439,7 +494,7 @@ export function eventSource(event: AnyEventObject): EventSource | undefined {
 
 // watchedInspection, plus the source of every event relayed to the root.
 function watchedInspectionWithSources(
-  this: InternalSystem & { [WATCH]: Watch },
+  this: InternalSystem & { [WATCH]: Watch<unknown> },
   event: Parameters<InternalSystem['_sendInspectionEvent']>[0] & { sourceRef?: AnyActorRef },
 ): void {
   const watch = this[WATCH];
@@ -465,7 +520,7 @@ function watchedInspectionWithSources(
 // One function for every system, finding its watcher on the system itself: an
 // actor host creates thousands of systems, and a closure each would add up.
 function watchedInspection(
-  this: InternalSystem & { [WATCH]: Watch },
+  this: InternalSystem & { [WATCH]: Watch<unknown> },
   event: Parameters<InternalSystem['_sendInspectionEvent']>[0],
 ): void {
   const watch = this[WATCH];
@@ -478,25 +533,33 @@ function watchedInspection(
 /**
  * Calls `watcher(context, ...)` for every snapshot update in `root`'s actor tree,
  * children included (the root's `subscribe` does not fire for child-only
- * changes). Install before `start()`. XState's own inspection observers still
+ * changes), and `failed(context, error)` when the root fails, as an error
+ * observer of the root would (so XState does not report the error as
+ * unhandled). Install before `start()`. XState's own inspection observers still
  * receive everything. With `trackSources`, {@link eventSource} tells where each
  * event delivered to the root came from.
  *
  * @example
  * ```ts
- * watchSnapshots(actor, (ctx, ref, snapshot, event) => ctx.changed(ref), host, true);
+ * watchSnapshots(actor, (instance, ref, snapshot) => save(instance), instance, (instance, err) => fail(instance, err));
+ * actor.start();
  * ```
  */
 export function watchSnapshots<C>(
   root: AnyActorRef,
   watcher: SnapshotWatcher<C>,
   context: C,
+  failed?: (context: C, error: unknown) => void,
   trackSources = false,
 ): void {
-  const system = systemOf(root) as InternalSystem & { [WATCH]?: Watch };
-  system[WATCH] = { watcher, context, original: system._sendInspectionEvent, root };
+  const system = systemOf(root) as InternalSystem & { [WATCH]?: Watch<C> };
+  const watch = new Watch(watcher, context, system._sendInspectionEvent, root, failed);
+  system[WATCH] = watch;
   // Only a journaling registry pays for tracking sources.
   system._sendInspectionEvent = trackSources ? watchedInspectionWithSources : watchedInspection;
+  // The observer `subscribe({ error })` would add, without the observer literal,
+  // the closure, toObserver's copy and the subscription object (~190 B per idle actor).
+  if (failed) (root as unknown as { observers: Set<unknown> }).observers.add(watch);
 }
 
 /**
