@@ -136,17 +136,25 @@ export class InstanceIndex extends Map<string, Instance> {
   override delete(id: string): boolean {
     const instance = super.get(id);
     const had = super.delete(id);
-    if (instance) {
+    if (!instance) return had;
+    // The last one gone: every entry is stale, and dropping them all is O(1), so
+    // no removed instance (and its actor) waits in the lists for a sweep.
+    if (super.size === 0) this.#reset();
+    else {
       this.#stale++;
       this.#idStale++;
       this.#tally.uncount(instance);
+      this.#sweepIfStale();
     }
-    this.#sweepIfStale();
-    return had;
+    return true;
   }
 
   override clear(): void {
     super.clear();
+    this.#reset();
+  }
+
+  #reset(): void {
     this.#all = new CreationOrder();
     this.#byType.clear();
     this.#byStatus.clear();
