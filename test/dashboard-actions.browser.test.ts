@@ -27,7 +27,7 @@ describe.skipIf(!haveBrowser)(
       // One stored record no machine can load: set aside at start, listed on the dashboard.
       const store = new MemoryStore();
       store.inject('broken/1', '{"id":"broken/1","format":"xstate-registry/2"');
-      registry = createRegistry({ machines: demoMachines, store });
+      registry = createRegistry({ machines: demoMachines, store, history: {} });
       registry.on('error', () => {});
       await registry.start();
       const handler = createHttpHandler(registry, {
@@ -121,7 +121,12 @@ describe.skipIf(!haveBrowser)(
       expect(await page.locator('#i-status').textContent()).toBe('running');
       expect(await page.locator('#i-state').textContent()).toContain('"pending"');
       expect(await page.locator('#i-context').textContent()).toContain('"laptop"');
-      await page.locator('#i-history p').waitFor();
+      // Pending timers (the approval's one-day expiry) and children (none), from the richer status.
+      expect(await page.locator('#i-timers').textContent()).toContain('xstate.after');
+      expect(await page.locator('section', { hasText: 'Children' }).textContent()).toContain(
+        'None.',
+      );
+      await page.locator('#i-history').filter({ hasText: /./ }).waitFor();
       await page.screenshot({ path: `${ARTIFACTS}/dashboard-instance.png`, fullPage: true });
       // Live: the page follows the instance without reloading.
       await registry.stop('show/1 ü', 'maintenance window');
@@ -144,6 +149,10 @@ describe.skipIf(!haveBrowser)(
       await ok.locator('#a-event').fill(event);
       expect(await click(ok, '#a-send', 'accept')).toMatch(/^Done/);
       await ok.locator('#i-status', { hasText: 'done' }).waitFor();
+      // The history timeline shows the event, sent over HTTP, and the state it left.
+      const entry = ok.locator('#i-history li', { hasText: 'APPROVE' });
+      await entry.waitFor();
+      expect(await entry.textContent()).toMatch(/http.*APPROVE.*"pending".*"approved"/);
       expect((await registry.getStatus('send/ok'))?.context).toMatchObject({
         decidedBy: 'dashboard',
       });

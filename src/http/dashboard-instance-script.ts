@@ -11,6 +11,7 @@
  */
 export const DASHBOARD_INSTANCE_SCRIPT = String.raw`
 let current;
+let historyTimer;
 function tree(value, depth) {
   if (value === null || typeof value !== 'object') return '<code class="leaf">' + esc(JSON.stringify(value) ?? 'undefined') + '</code>';
   const entries = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
@@ -74,7 +75,12 @@ function showInstance(id) {
   source.onerror = () => live('reconnecting…');
   source.onmessage = (e) => {
     const m = JSON.parse(e.data);
-    for (const s of m.changed ?? []) if (s.id === id) renderInstance(s);
+    for (const s of m.changed ?? []) {
+      if (s.id !== id) continue;
+      renderInstance(s);
+      // The timeline grows with each change: read it again, at most once a second.
+      historyTimer ??= setTimeout(() => { historyTimer = undefined; loadHistory(id); }, 1000);
+    }
     if ((m.removed ?? []).includes(id)) { current = undefined; $('i-body').innerHTML = '<p id="i-gone">This instance was purged.</p>'; }
   };
 }
