@@ -34,7 +34,12 @@ beforeAll(async () => {
     ),
   );
   dir = mkdtempSync(join(tmpdir(), 'xr-cli-'));
-  const registry = createRegistry({ machines: demoMachines, store: new FileStore({ dir }) });
+  // po/* keep a history (approval); the job does not, so its `history` prints nothing.
+  const registry = createRegistry({
+    machines: demoMachines,
+    store: new FileStore({ dir }),
+    history: { types: ['approval'] },
+  });
   await registry.start();
   await registry.spawnSingleton('approval', 'po/1', { input: { subject: 'laptop' } });
   await registry.spawnSingleton('approval', 'po/2');
@@ -110,8 +115,20 @@ describe('the xstate-registry CLI (built, as a child process) over a FileStore d
       value: 'approved',
       context: { decidedBy: 'ada' },
     });
-    const history = await cli('--store', dir, 'history', 'po/2');
-    expect(history).toMatchObject({ code: 0, out: '' }); // no history kept in these records
+    const history = await cli('--store', dir, 'history', 'po/2', '--json');
+    expect(history.code).toBe(0);
+    const entries = history.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(entries.at(-1)).toMatchObject({
+      source: 'api',
+      event: { type: 'APPROVE', by: 'ada' },
+      after: 'approved',
+    });
+    const text = await cli('--store', dir, 'history', 'po/2');
+    expect(text.out).toMatch(/\tapi\tAPPROVE\t"pending" -> "approved"/);
+    expect(await cli('--store', dir, 'history', 'job/1')).toMatchObject({ code: 0, out: '' });
 
     const listed = await cli('--store', dir, 'quarantine', 'ls', '--json');
     const aside = JSON.parse(listed.out);

@@ -165,7 +165,10 @@ async function dispatch(
       const found = await store.read(id);
       if (!found) throw notFound(id);
       // Written by registries that keep history; a record without it has none to show.
-      const entries = (found.record as { history?: unknown }).history ?? found.raw.history;
+      const kept = (found.record as { history?: unknown }).history ?? found.raw.history;
+      const entries = Array.isArray(kept)
+        ? kept
+        : (kept as { entries?: unknown } | undefined)?.entries;
       if (!Array.isArray(entries)) return 0;
       for (const h of entries as Array<Record<string, any>>) {
         io.out(
