@@ -7,7 +7,7 @@
  * It measures the built package (dist/), as users run it: the npm script
  * builds first and passes --expose-gc.
  * BENCH_QUICK=1 runs small counts (a smoke run; its figures mean little);
- * BENCH_ONLY=instructions runs the instruction counts alone.
+ * BENCH_ONLY=instructions runs the instruction counts alone (BENCH_SCENARIOS=a,b: only those).
  */
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -563,6 +563,8 @@ async function instructions(): Promise<Counts> {
   const dir = await storedDir(COUNT.stored);
   const n = (x: number) => Math.max(10, Math.round(x * COUNT.scale));
   const r = COUNT.rounds;
+  // BENCH_SCENARIOS=encode-plain,decode-plain counts only the named scenarios.
+  const only = process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim());
   try {
     return await countInstructions({
       storedDir: dir,
@@ -580,7 +582,7 @@ async function instructions(): Promise<Counts> {
         { name: 'decode-plain', n: n(1000), rounds: r },
         { name: 'encode-rich', n: n(1000), rounds: r },
         { name: 'decode-rich', n: n(1000), rounds: r },
-      ],
+      ].filter((s) => !only || only.includes(s.name)),
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
