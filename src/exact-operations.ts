@@ -1,0 +1,165 @@
+/**
+ * How the rich encoding looks at values: devalue's stringify operations,
+ * made strict. By default devalue knows a value's kind by its
+ * `Object.prototype.toString` tag and reads only enumerable keys, so a `Map`
+ * subclass would come back as a plain `Map`, an object posing as a `Map`
+ * (`[Symbol.toStringTag]: 'Map'`) would crash it, and a named property of an
+ * array, a property of a `Map`, a non-enumerable property or the `lastIndex` of
+ * a RegExp would be dropped. Here a value's kind is its prototype, vouched for
+ * by a brand check, and anything devalue would not bring back exactly is
+ * refused, with the reason kept for the error message.
+ */
+import type { StringifyOperations } from 'devalue';
+
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+/** The tag getter of typed arrays: their name for a real one, undefined otherwise (a brand check). */
+const typedArrayTag = Object.getOwnPropertyDescriptor(TypedArrayPrototype, Symbol.toStringTag)
+  ?.get as (this: unknown) => string | undefined;
+
+const getter = (proto: object, key: string) =>
+  Object.getOwnPropertyDescriptor(proto, key)?.get as (this: unknown) => unknown;
+
+/** Per prototype: devalue's tag, and a brand check (it throws on an object without the internal slots). */
+const KINDS = new Map<object, [tag: string, brand: (value: object) => unknown]>([
+  [Date.prototype, ['Date', (v) => Date.prototype.getTime.call(v)]],
+  [Map.prototype, ['Map', (v) => getter(Map.prototype, 'size').call(v)]],
+  [Set.prototype, ['Set', (v) => getter(Set.prototype, 'size').call(v)]],
+  [RegExp.prototype, ['RegExp', (v) => getter(RegExp.prototype, 'source').call(v)]],
+  [Number.prototype, ['Number', (v) => Number.prototype.valueOf.call(v)]],
+  [String.prototype, ['String', (v) => String.prototype.valueOf.call(v)]],
+  [Boolean.prototype, ['Boolean', (v) => Boolean.prototype.valueOf.call(v)]],
+  [BigInt.prototype, ['BigInt', (v) => BigInt.prototype.valueOf.call(v)]],
+  [
+    ArrayBuffer.prototype,
+    ['ArrayBuffer', (v) => getter(ArrayBuffer.prototype, 'byteLength').call(v)],
+  ],
+  [DataView.prototype, ['DataView', (v) => getter(DataView.prototype, 'byteLength').call(v)]],
+  [URL.prototype, ['URL', (v) => getter(URL.prototype, 'href').call(v)]],
+  [
+    URLSearchParams.prototype,
+    ['URLSearchParams', (v) => URLSearchParams.prototype.toString.call(v)],
+  ],
+]);
+for (const Type of [
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+]) {
+  KINDS.set(Type.prototype, [
+    Type.name,
+    (v) => {
+      if (typedArrayTag.call(v) !== Type.name) throw new TypeError('not a typed array');
+    },
+  ]);
+}
+
+/** Why the last value was refused, kept for the error message (devalue only knows "not a POJO"). */
+export const refusal: { value: unknown; reason: string } = { value: undefined, reason: '' };
+
+/** A tag devalue does not know: it falls through to `shapeOf`, which refuses the value. */
+const REFUSED = 'xstate-registry:refused';
+
+function refuse(value: unknown, reason: string): string {
+  refusal.value = value;
+  refusal.reason = reason;
+  return REFUSED;
+}
+
+const keyName = (key: string | symbol) =>
+  typeof key === 'symbol' ? key.toString() : `'${key.replace(/'/g, "\\'")}'`;
+
+function classOf(value: object): string {
+  const proto = Object.getPrototypeOf(value) as object;
+  const Type = Object.hasOwn(proto, 'constructor')
+    ? (proto as { constructor?: { name?: unknown } }).constructor
+    : undefined;
+  return typeof Type?.name === 'string' && Type.name !== ''
+    ? `an instance of ${Type.name}`
+    : 'an object whose prototype is another object (Object.create), not Object.prototype';
+}
+
+/** The own keys a value of this kind may have besides its data, or refused. */
+function extraKey(value: object, tag: string): string | symbol | undefined {
+  const keys = Reflect.ownKeys(value);
+  if (tag === 'Array') {
+    // Indices come first in own-key order, then `length`, then named keys and symbols.
+    const at = keys.indexOf('length');
+    return keys[at + 1];
+  }
+  if (tag === 'String' || TYPED.has(tag)) {
+    const indices =
+      tag === 'String' ? (value as unknown as string).length : (value as Uint8Array).length;
+    return keys.find((k, i) => i >= indices && k !== 'length');
+  }
+  if (tag === 'RegExp') return keys.find((k) => k !== 'lastIndex');
+  return keys[0];
+}
+const TYPED = new Set([...KINDS.values()].map(([tag]) => tag).filter((t) => t.endsWith('Array')));
+
+/**
+ * The strict stringify operations for devalue: `tagOf` tags a value by its
+ * prototype (after a brand check), `shapeOf` accepts only plain and
+ * null-prototype objects whose own keys are all enumerable strings.
+ *
+ * @example
+ * ```ts
+ * stringify(state, reducers, { operations: exactOperations });
+ * ```
+ */
+export const exactOperations: Partial<StringifyOperations> = {
+  tagOf(value: object): string {
+    const proto = Object.getPrototypeOf(value) as object | null;
+    if (proto === null || proto === Object.prototype) return 'Object';
+    if (proto === Array.prototype) {
+      if (!Array.isArray(value)) return refuse(value, 'an object posing as an Array');
+      const extra = extraKey(value, 'Array');
+      return extra === undefined
+        ? 'Array'
+        : refuse(value, `an array with the named property ${keyName(extra)}, which is not stored`);
+    }
+    const kind = KINDS.get(proto);
+    if (!kind) return refuse(value, classOf(value));
+    const [tag, brand] = kind;
+    try {
+      brand(value);
+    } catch {
+      return refuse(value, `an object posing as a ${tag}`);
+    }
+    const extra = extraKey(value, tag);
+    if (extra !== undefined)
+      return refuse(value, `a ${tag} with its own property ${keyName(extra)}, which is not stored`);
+    if (tag === 'RegExp' && (value as RegExp).lastIndex !== 0)
+      return refuse(value, 'a RegExp part-way through a match (lastIndex is not 0)');
+    return tag;
+  },
+  shapeOf(value: object) {
+    if (refusal.value === value) return { kind: 'not-plain' };
+    const proto = Object.getPrototypeOf(value) as object | null;
+    if (proto !== null && proto !== Object.prototype) {
+      refuse(value, classOf(value));
+      return { kind: 'not-plain' };
+    }
+    const keys = Object.keys(value);
+    const own = Reflect.ownKeys(value);
+    if (own.length !== keys.length) {
+      const enumerable = new Set<string | symbol>(keys);
+      const extra = own.find((k) => !enumerable.has(k)) as string | symbol;
+      refuse(
+        value,
+        typeof extra === 'symbol'
+          ? `an object with the symbol key ${keyName(extra)}`
+          : `an object with the non-enumerable property ${keyName(extra)}, which is not stored`,
+      );
+      return { kind: 'not-plain' };
+    }
+    return { kind: proto === null ? 'null-proto' : 'plain', keys };
+  },
+};
