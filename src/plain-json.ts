@@ -38,9 +38,10 @@ function metBefore(value: object): boolean {
 
 /**
  * Whether the own keys of `value` are exactly the `count` enumerable string
- * keys for-in listed: a symbol key or a non-enumerable property (which JSON
- * would drop) makes them differ. `getOwnPropertyNames` has a fast path for
- * ordinary objects, so symbols, which only a slower call lists, are asked last.
+ * keys for-in listed: a non-enumerable property or a symbol key (which JSON
+ * would drop) makes them differ. These calls are most of the walk's cost (a
+ * runtime call for the symbols), so the objects that XState and the registry
+ * build fresh for every write with fixed string keys skip them (see {@link isShell}).
  */
 function onlyEnumerableKeys(value: object, count: number): boolean {
   return (
@@ -49,7 +50,8 @@ function onlyEnumerableKeys(value: object, count: number): boolean {
   );
 }
 
-function isPlain(value: unknown, depth: number): boolean {
+function isPlain(value: unknown, depth: number, strict: boolean): boolean {
+  // strict: the user's data; otherwise built by XState or the registry (see isShell).
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -63,7 +65,7 @@ function isPlain(value: unknown, depth: number): boolean {
       return false;
   }
   if (value === null) return true;
-  if (depth === 0 || metBefore(value)) return false;
+  if (depth === 0 || (strict && metBefore(value))) return false;
   const proto = Object.getPrototypeOf(value);
   if (proto === Array.prototype) {
     const array = value as unknown[];
@@ -71,46 +73,82 @@ function isPlain(value: unknown, depth: number): boolean {
     for (let i = 0; i < n; i++) {
       const item = array[i];
       // A hole reads as undefined too.
-      if (item === undefined || !isPlain(item, depth - 1)) return false;
+      if (item === undefined || !isPlain(item, depth - 1, strict)) return false;
     }
     // Dense: n index keys plus `length`; one more means a named property (dropped by JSON).
-    return onlyEnumerableKeys(array, n + 1);
+    return !strict || onlyEnumerableKeys(array, n + 1);
   }
   if (proto !== Object.prototype) return false;
   let count = 0;
   for (const key in value) {
     const item = (value as Record<string, unknown>)[key];
-    if (item === undefined || key === '__proto__' || !isPlain(item, depth - 1)) return false;
+    if (item === undefined || key === '__proto__' || !isPlain(item, depth - 1, strict))
+      return false;
     count++;
   }
-  return onlyEnumerableKeys(value, count);
+  return !strict || onlyEnumerableKeys(value, count);
 }
 
-/** An object of XState's own making (snapshot, children), whose `undefined` fields mean "absent". */
-function isPlainShell(value: object, depth: number, field: (key: string, v: unknown) => boolean) {
-  if (depth <= 0 || Object.getPrototypeOf(value) !== Object.prototype || metBefore(value))
-    return false;
-  let count = 0;
-  for (const key in value) {
-    count++;
-    const item = (value as Record<string, unknown>)[key];
-    if (item !== undefined && (key === '__proto__' || !field(key, item))) return false;
-  }
-  return onlyEnumerableKeys(value, count);
+/**
+ * One of the objects XState's `getPersistedSnapshot` and the registry's timer
+ * list build fresh for every write, from object literals and spreads with
+ * fixed string keys: the snapshot, its `children` and their entries,
+ * `historyValue`, the timers and each timer. By construction they hold no
+ * symbol key and no non-enumerable property, and nothing else refers to them,
+ * so only their values are checked. An `undefined` field of theirs means
+ * "absent" (`output` before the machine is done, a child's `systemId`).
+ */
+function isShell(value: unknown, depth: number): value is Record<string, unknown> {
+  return (
+    !!value &&
+    typeof value === 'object' &&
+    depth > 0 &&
+    Object.getPrototypeOf(value) === Object.prototype
+  );
 }
 
+// XState's persisted snapshot: its own fields and `historyValue` are XState's
+// making; `context`, `output`, `error` and `input` are the user's, checked strictly.
 function isPlainSnapshot(snapshot: unknown, depth: number): boolean {
-  if (!snapshot || typeof snapshot !== 'object') return isPlain(snapshot, depth);
-  return isPlainShell(snapshot, depth, (key, item) => {
-    if (key !== 'children') return isPlain(item, depth - 1);
-    if (!item || typeof item !== 'object') return false;
-    return isPlainShell(item, depth - 1, (_id, child) => {
-      if (!child || typeof child !== 'object') return false;
-      return isPlainShell(child, depth - 2, (field, v) =>
-        field === 'snapshot' ? isPlainSnapshot(v, depth - 3) : isPlain(v, depth - 3),
-      );
-    });
-  });
+  if (!isShell(snapshot, depth)) return isPlain(snapshot, depth, true);
+  for (const key in snapshot) {
+    const item = snapshot[key];
+    if (item === undefined) continue;
+    if (key === 'children') {
+      if (!isPlainChildren(item, depth - 1)) return false;
+    } else if (key === '__proto__' || !isPlain(item, depth - 1, key !== 'historyValue'))
+      return false;
+  }
+  return true;
+}
+
+function isPlainChildren(children: unknown, depth: number): boolean {
+  if (!isShell(children, depth)) return false;
+  for (const id in children) {
+    const child = children[id];
+    if (id === '__proto__' || !isShell(child, depth - 1)) return false;
+    for (const field in child) {
+      const v = child[field];
+      if (v === undefined) continue;
+      if (field === 'snapshot' ? !isPlainSnapshot(v, depth - 2) : !isPlain(v, depth - 2, true))
+        return false;
+    }
+  }
+  return true;
+}
+
+/** The registry's list of pending delayed events: only each `event` is the user's. */
+function isPlainTimers(timers: unknown, depth: number): boolean {
+  if (!Array.isArray(timers) || Object.getPrototypeOf(timers) !== Array.prototype) return false;
+  for (let i = 0; i < timers.length; i++) {
+    const timer: unknown = timers[i];
+    if (!isShell(timer, depth - 1)) return false;
+    for (const key in timer) {
+      const v = timer[key];
+      if (v === undefined || !isPlain(v, depth - 2, key === 'event')) return false;
+    }
+  }
+  return true;
 }
 
 /**
@@ -128,13 +166,11 @@ function isPlainSnapshot(snapshot: unknown, depth: number): boolean {
  * ```
  */
 export function isPlainState(state: { snapshot: unknown; timers: unknown }): boolean {
-  met.length = 0;
-  metSet = undefined;
   try {
-    return isPlainSnapshot(state.snapshot, MAX_DEPTH) && isPlain(state.timers, MAX_DEPTH);
+    return isPlainSnapshot(state.snapshot, MAX_DEPTH) && isPlainTimers(state.timers, MAX_DEPTH);
   } finally {
     // Drop the references: the walk must not keep a state alive.
-    met.length = 0;
+    if (met.length) met.length = 0;
     metSet = undefined;
   }
 }

@@ -114,6 +114,9 @@ export function encodeRecord(record: InstanceRecord): string {
     // JSON.stringify of the object itself (copying it first costs a fifth more).
     if (record.format === RECORD_FORMAT && record.encoding === undefined)
       return `{"encoding":"json",${JSON.stringify(record).slice(1)}`;
+    // A record read back (parseRecord keeps its encoding) is written as it is too.
+    if (record.format === RECORD_FORMAT && record.encoding === 'json')
+      return JSON.stringify(record);
     return JSON.stringify({ ...record, format: RECORD_FORMAT, encoding: 'json' });
   }
   const { snapshot: _s, timers: _t, ...envelope } = record;

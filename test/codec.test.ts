@@ -151,13 +151,22 @@ describe('values that would change silently are refused, naming the path', () =>
     expect(() => contextAfter({ v })).toThrow(refused(path, /deeper than 1000 levels/));
   });
 
-  it('a symbol key on the snapshot itself or on its children', () => {
-    const onSnapshot = record({}, { [Symbol('s')]: 1 });
-    expect(() => encodeRecord(onSnapshot)).toThrow(refused('snapshot', /Symbol\(s\)/));
-    const onChildren = record({}, { children: { [Symbol('c')]: { snapshot: {} } } });
-    expect(() => encodeRecord(onChildren)).toThrow(refused('children', /Symbol\(c\)/));
-    const onChild = record({}, { children: { kid: { src: 'k', [Symbol('k')]: 1 } } });
-    expect(() => encodeRecord(onChild)).toThrow(refused('children.kid', /Symbol\(k\)/));
+  it("a symbol key in any part the user fills: output, error, a child's context, an event", () => {
+    const sym = { [Symbol('s')]: 1 };
+    expect(() => encodeRecord(record({}, { output: sym }))).toThrow(
+      refused('output', /Symbol\(s\)/),
+    );
+    expect(() => encodeRecord(record({}, { error: { e: sym } }))).toThrow(
+      refused('error.e', /Symbol\(s\)/),
+    );
+    const child = { kid: { src: 'k', snapshot: { value: 'a', context: { c: sym } } } };
+    expect(() => encodeRecord(record({}, { children: child }))).toThrow(
+      refused('children.kid.snapshot.context.c', /Symbol\(s\)/),
+    );
+    const timer = { id: 't', source: [], target: [], event: { type: 'X', p: sym }, dueAt: 1 };
+    expect(() => encodeRecord({ ...record({}), timers: [timer] })).toThrow(
+      refused('timers[0].event.p', /Symbol\(s\)/),
+    );
   });
 });
 
