@@ -194,6 +194,21 @@ describe('value kinds that come back exactly', () => {
     expect(back).toStrictEqual(v);
     expect(Object.getPrototypeOf(back)).toBe(Object.getPrototypeOf(v));
   });
+  it('a getter is read when written (by the check and the encoder) and comes back as a data property (as structuredClone does)', () => {
+    let reads = 0;
+    const v = {
+      get total() {
+        reads++;
+        return 3;
+      },
+    };
+    const back = contextAfter({ v }) as { total: number };
+    expect(reads).toBeGreaterThan(0);
+    expect(Object.getOwnPropertyDescriptor(back, 'total')).toMatchObject({
+      value: 3,
+      writable: true,
+    });
+  });
   it('-0 in a Map value keeps its sign; the shared Map key is one object', () => {
     const back = contextAfter({
       v: { m: new Map([['z', -0]]), map: new Map([[key, 1]]), key },
