@@ -18,23 +18,26 @@ const typedArrayTag = Object.getOwnPropertyDescriptor(TypedArrayPrototype, Symbo
 
 const getter = (proto: object, key: string) =>
   Object.getOwnPropertyDescriptor(proto, key)?.get as (this: unknown) => unknown;
+const mapSize = getter(Map.prototype, 'size');
+const setSize = getter(Set.prototype, 'size');
+const regExpSource = getter(RegExp.prototype, 'source');
+const bufferLength = getter(ArrayBuffer.prototype, 'byteLength');
+const viewLength = getter(DataView.prototype, 'byteLength');
+const urlHref = getter(URL.prototype, 'href');
 
 /** Per prototype: devalue's tag, and a brand check (it throws on an object without the internal slots). */
 const KINDS = new Map<object, [tag: string, brand: (value: object) => unknown]>([
   [Date.prototype, ['Date', (v) => Date.prototype.getTime.call(v)]],
-  [Map.prototype, ['Map', (v) => getter(Map.prototype, 'size').call(v)]],
-  [Set.prototype, ['Set', (v) => getter(Set.prototype, 'size').call(v)]],
-  [RegExp.prototype, ['RegExp', (v) => getter(RegExp.prototype, 'source').call(v)]],
+  [Map.prototype, ['Map', (v) => mapSize.call(v)]],
+  [Set.prototype, ['Set', (v) => setSize.call(v)]],
+  [RegExp.prototype, ['RegExp', (v) => regExpSource.call(v)]],
   [Number.prototype, ['Number', (v) => Number.prototype.valueOf.call(v)]],
   [String.prototype, ['String', (v) => String.prototype.valueOf.call(v)]],
   [Boolean.prototype, ['Boolean', (v) => Boolean.prototype.valueOf.call(v)]],
   [BigInt.prototype, ['BigInt', (v) => BigInt.prototype.valueOf.call(v)]],
-  [
-    ArrayBuffer.prototype,
-    ['ArrayBuffer', (v) => getter(ArrayBuffer.prototype, 'byteLength').call(v)],
-  ],
-  [DataView.prototype, ['DataView', (v) => getter(DataView.prototype, 'byteLength').call(v)]],
-  [URL.prototype, ['URL', (v) => getter(URL.prototype, 'href').call(v)]],
+  [ArrayBuffer.prototype, ['ArrayBuffer', (v) => bufferLength.call(v)]],
+  [DataView.prototype, ['DataView', (v) => viewLength.call(v)]],
+  [URL.prototype, ['URL', (v) => urlHref.call(v)]],
   [
     URLSearchParams.prototype,
     ['URLSearchParams', (v) => URLSearchParams.prototype.toString.call(v)],
@@ -86,21 +89,28 @@ function classOf(value: object): string {
     : 'an object whose prototype is another object (Object.create), not Object.prototype';
 }
 
-/** The own keys a value of this kind may have besides its data, or refused. */
+/** True when `value` has exactly `names` own string keys and no symbol key (cheap calls first). */
+const ownKeyCount = (value: object, names: number) =>
+  Object.getOwnPropertyNames(value).length === names &&
+  Object.getOwnPropertySymbols(value).length === 0;
+
+/** An own key of `value` that devalue would not store for a value of this kind, if any. */
 function extraKey(value: object, tag: string): string | symbol | undefined {
-  const keys = Reflect.ownKeys(value);
   if (tag === 'Array') {
     // Indices come first in own-key order, then `length`, then named keys and symbols.
-    const at = keys.indexOf('length');
-    return keys[at + 1];
+    const keys = Reflect.ownKeys(value);
+    return keys[keys.indexOf('length') + 1];
   }
   if (tag === 'String' || TYPED.has(tag)) {
+    const keys = Reflect.ownKeys(value);
     const indices =
       tag === 'String' ? (value as unknown as string).length : (value as Uint8Array).length;
     return keys.find((k, i) => i >= indices && k !== 'length');
   }
-  if (tag === 'RegExp') return keys.find((k) => k !== 'lastIndex');
-  return keys[0];
+  // Others have no own keys at all, but a RegExp has its lastIndex.
+  const own = tag === 'RegExp' ? 1 : 0;
+  if (ownKeyCount(value, own)) return undefined;
+  return Reflect.ownKeys(value).find((k) => k !== 'lastIndex' || tag !== 'RegExp');
 }
 const TYPED = new Set([...KINDS.values()].map(([tag]) => tag).filter((t) => t.endsWith('Array')));
 
@@ -148,10 +158,9 @@ export const exactOperations: Partial<StringifyOperations> = {
       return { kind: 'not-plain' };
     }
     const keys = Object.keys(value);
-    const own = Reflect.ownKeys(value);
-    if (own.length !== keys.length) {
+    if (!ownKeyCount(value, keys.length)) {
       const enumerable = new Set<string | symbol>(keys);
-      const extra = own.find((k) => !enumerable.has(k)) as string | symbol;
+      const extra = Reflect.ownKeys(value).find((k) => !enumerable.has(k)) as string | symbol;
       refuse(
         value,
         typeof extra === 'symbol'
