@@ -17,11 +17,13 @@
  */
 export const MAX_DEPTH = 1000;
 
-// Objects met so far in this walk: a short array is cheaper than a Set for the
-// few objects of a typical state (no hashing, no identity hash to create), and
-// reused, so a walk allocates nothing. Large states switch to a Set.
+// Objects met so far in this walk: a short array scanned by hand is cheaper
+// than a Set for the few objects of a typical state (no hashing, no identity
+// hash to create), and it is reused, so a walk allocates nothing. Large states
+// switch to a Set.
 const SMALL = 32;
-const met: object[] = [];
+const met: (object | undefined)[] = [];
+let metCount = 0;
 let metSet: Set<object> | undefined;
 
 /** True when `value` was met before in this walk (shared or cyclic), and records it. */
@@ -30,9 +32,9 @@ function metBefore(value: object): boolean {
     const size = metSet.size;
     return metSet.add(value).size === size;
   }
-  if (met.includes(value)) return true;
-  met.push(value);
-  if (met.length > SMALL) metSet = new Set(met);
+  for (let i = 0; i < metCount; i++) if (met[i] === value) return true;
+  met[metCount++] = value;
+  if (metCount > SMALL) metSet = new Set(met as object[]);
   return false;
 }
 
@@ -166,11 +168,13 @@ function isPlainTimers(timers: unknown, depth: number): boolean {
  * ```
  */
 export function isPlainState(state: { snapshot: unknown; timers: unknown }): boolean {
-  try {
-    return isPlainSnapshot(state.snapshot, MAX_DEPTH) && isPlainTimers(state.timers, MAX_DEPTH);
-  } finally {
-    // Drop the references: the walk must not keep a state alive.
-    if (met.length) met.length = 0;
-    metSet = undefined;
-  }
+  metCount = 0;
+  const plain =
+    isPlainSnapshot(state.snapshot, MAX_DEPTH) && isPlainTimers(state.timers, MAX_DEPTH);
+  // Drop the references: the walk must not keep a state alive. (A getter that
+  // throws skips this; the next walk overwrites what it left.)
+  for (let i = 0; i < metCount; i++) met[i] = undefined;
+  metCount = 0;
+  metSet = undefined;
+  return plain;
 }
