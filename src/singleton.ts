@@ -1,7 +1,7 @@
 import type { AnyActor } from 'xstate';
 import { RegistryError } from './errors.js';
 import { Instance } from './instance.js';
-import { assertInstanceId } from './instance-id.js';
+import { type InstanceId, toInstanceId } from './instance-id.js';
 import type { ResolvedMachine } from './machines.js';
 import { bringHere, machineOf, type RegistryParts, whenDurable } from './registry-parts.js';
 
@@ -27,6 +27,40 @@ export interface EnsureOptions {
 }
 
 /**
+ * Check-and-create. Everything between the check and the creation is
+ * synchronous, so it is atomic on Node's event loop; an ID with an operation
+ * in flight (a purge awaiting the store) queues behind it on the ID's lock.
+ *
+ * @example
+ * ```ts
+ * const r = await ensure(parts, 'job', 'nightly', { input: { day } });
+ * ```
+ */
+export function ensure(
+  p: RegistryParts,
+  type: string,
+  id: string,
+  options: EnsureOptions,
+): EnsureResult | Promise<EnsureResult> {
+  const existing = p.instances.get(id);
+  // Fast path: the live instance, nothing in flight for it.
+  if (
+    existing?.actor &&
+    existing.status === 'running' &&
+    existing.type === type &&
+    p.gate.phase === 'open' &&
+    (options.ifRunning === undefined || options.ifRunning === 'return') &&
+    !p.gate.locks.isLocked(id) &&
+    (p.durability === 'relaxed' || existing.durable >= existing.version)
+  ) {
+    // Activity for passivation, like every other use (a number store: no allocation).
+    if (p.passivation) existing.lastActive = p.clock.now();
+    return { actor: existing.actor, created: false, instance: existing };
+  }
+  return ensureSlowly(p, type, id, options, existing);
+}
+
+/**
  * The check-and-create behind `spawnSingleton`, past the registry's fast path
  * (the live instance returned at once). Everything between the check and the
  * creation is synchronous, so it is atomic on Node's event loop; an ID with an
@@ -41,11 +75,12 @@ export interface EnsureOptions {
 export function ensureSlowly(
   p: RegistryParts,
   type: string,
-  id: string,
+  rawId: string,
   options: EnsureOptions,
   existing: Instance | undefined,
 ): EnsureResult | Promise<EnsureResult> {
-  if (!existing) assertInstanceId(id);
+  // Checked at this boundary, unless it names an instance already (checked when that was made).
+  const id = existing ? existing.id : toInstanceId(rawId);
   const def = machineOf(p.machines, type);
   const ifRunning = options.ifRunning ?? 'return';
   const ifFinished = options.ifFinished ?? 'return';
@@ -78,7 +113,7 @@ export function ensureSlowly(
 function ensureNow(
   p: RegistryParts,
   def: ResolvedMachine,
-  id: string,
+  id: InstanceId,
   input: unknown,
   ifRunning: 'return' | 'throw',
   ifFinished: 'return' | 'replace' | 'throw',
