@@ -64,7 +64,15 @@ for (const Type of [
   ]);
 }
 
-/** Why the last value was refused, kept for the error message (devalue only knows "not a POJO"). */
+/**
+ * Why the last value was refused, kept for the error message (devalue only
+ * knows "not a POJO"); the encoder clears `value` after each call.
+ *
+ * @example
+ * ```ts
+ * if (err.value === refusal.value) message = refusal.reason;
+ * ```
+ */
 export const refusal: { value: unknown; reason: string } = { value: undefined, reason: '' };
 
 /** A tag devalue does not know: it falls through to `shapeOf`, which refuses the value. */

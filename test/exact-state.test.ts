@@ -268,6 +268,23 @@ describe('cycles', () => {
     });
   });
 
+  it('a context nested 20,000 deep is refused with what to do, and other instances are unharmed', async () => {
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 20_000; i++) deep = { deep };
+    r = await createTestRegistry({ machines: { keeper } });
+    r.on('error', () => {});
+    await r.spawnSingleton('keeper', 'ok', { input: { n: 1 } });
+    await r.spawnSingleton('keeper', 'deep', { input: { deep } });
+    await expect(r.flush()).rejects.toMatchObject({
+      code: 'NOT_SERIALIZABLE',
+      message: expect.stringMatching(/nest/),
+    });
+    expect(r.store.peek('deep')).toBeUndefined();
+    const ok = parseRecord(r.store.peek('ok') ?? '');
+    expect((ok.snapshot as { context: unknown }).context).toEqual({ data: { n: 1 } });
+    expect(await r.getStatus('deep')).toMatchObject({ persistError: expect.anything() });
+  });
+
   it('a cyclic delayed event payload comes back cyclic', async () => {
     const payload: Record<string, unknown> = { n: 1 };
     payload.again = payload;
