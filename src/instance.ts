@@ -1,5 +1,6 @@
 import type { AnyActor } from 'xstate';
 import { RegistryError, type SerializedError } from './errors.js';
+import type { HistoryLog } from './history.js';
 import type { IdempotencyLog } from './idempotency.js';
 import type { InstanceId } from './instance-id.js';
 import type { Life } from './lifecycle.js';
@@ -111,6 +112,8 @@ export class Instance {
   durable = 0;
   /** Keys of the idempotent events it applied; created on first use. */
   idempotencyKeys: IdempotencyLog | undefined;
+  /** Its journal of transitions, when its type keeps a history (dropped while passive). */
+  history: HistoryLog | undefined;
   /** Created on first use: most instances are never waited for. */
   waiters: Set<() => void> | undefined;
 
@@ -285,6 +288,7 @@ export class Instance {
     if (this.stopReason !== undefined) record.stopReason = this.stopReason;
     if (this.error !== undefined) record.error = this.error;
     if (this.idempotencyKeys?.size) record.idempotencyKeys = this.idempotencyKeys.toJSON();
+    if (this.history && this.def.history) record.history = this.history.toJSON(this.def.history);
     return record;
   }
 

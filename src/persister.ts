@@ -48,6 +48,8 @@ export class Persister {
   #attemptSeq = 0;
   readonly #retries = new Map<Instance, { timer: ReturnType<typeof setTimeout>; delay: number }>();
   #scheduled = false;
+  /** Set by telemetry: wraps each store write (to time and trace it). */
+  observeWrite: ((instance: Instance, write: () => Promise<void>) => Promise<void>) | undefined;
 
   constructor(options: PersisterOptions) {
     this.#store = options.store;
@@ -130,9 +132,11 @@ export class Persister {
         const version = instance.version;
         attempt = ++this.#attemptSeq;
         const { text, meta } = this.#serialize(instance);
-        await this.#ids.run(instance.id, () =>
-          this.#isRetired(instance) ? undefined : this.#store.write(instance.id, text, meta),
-        );
+        await this.#ids.run(instance.id, () => {
+          if (this.#isRetired(instance)) return undefined;
+          const write = () => this.#store.write(instance.id, text, meta);
+          return this.observeWrite ? this.observeWrite(instance, write) : write();
+        });
         instance.durable = version;
         this.#settle(instance, version);
       }
@@ -160,6 +164,14 @@ export class Persister {
         for (const listener of this.#settledListeners) listener();
       }
     }
+  }
+
+  /**
+   * The record `instance` would be written as now, and its metadata; throws
+   * `NOT_SERIALIZABLE` or `SNAPSHOT_TOO_LARGE` as a write would.
+   */
+  encode(instance: Instance): { text: string; meta: RecordMeta } {
+    return this.#encode(instance);
   }
 
   #serialize(instance: Instance): { text: string; meta: RecordMeta } {

@@ -1,5 +1,6 @@
 import { chooseEncoding, decodeRich, encodeRich, type StateEncoding } from './codec.js';
 import { RegistryError, type SerializedError } from './errors.js';
+import { isStoredHistory, type StoredHistory } from './history.js';
 import { type IdempotencyEntry, isIdempotencyEntries } from './idempotency.js';
 import { isValidInstanceId } from './instance-id.js';
 import type { PersistedTimer } from './xstate-internals.js';
@@ -54,6 +55,8 @@ export interface InstanceRecord {
   timers: PersistedTimer[];
   /** Idempotency keys of applied events, oldest first (absent when there are none). */
   idempotencyKeys?: IdempotencyEntry[];
+  /** The journal of its transitions, when its type keeps a history (absent otherwise). */
+  history?: StoredHistory;
 }
 
 const STATUSES = new Set<InstanceStatusName>(['running', 'done', 'error', 'stopped']);
@@ -207,5 +210,9 @@ export function parseRecord(text: string): InstanceRecord {
   }
   if (r.idempotencyKeys !== undefined && !isIdempotencyEntries(r.idempotencyKeys))
     throw corrupt('The record has malformed idempotencyKeys (expected [key, appliedAt] pairs).');
+  if (r.history !== undefined && !isStoredHistory(r.history))
+    throw corrupt(
+      'The record has a malformed history (expected { seq, entries } with entries in increasing seq, each with at, source and event.type).',
+    );
   return r as unknown as InstanceRecord;
 }

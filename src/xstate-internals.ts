@@ -9,7 +9,9 @@
  * `system._relay` and `actorRef._parent`. It also watches every snapshot change in
  * an actor tree through `system._sendInspectionEvent`: the public `inspect` option
  * sees the same events, but makes XState copy every inspection event of every
- * transition, which cost a fifth of the time of each `send`. `test/xstate-internals.test.ts` pins every
+ * transition, which cost a fifth of the time of each `send`. With history on, the
+ * same hook reads each delivery's `@xstate.event` (its `sourceRef`) to tell where
+ * the event behind a transition came from. `test/xstate-internals.test.ts` pins every
  * one of those shapes, so an XState upgrade that changes them fails loudly there.
  */
 import type { AnyActorRef, AnyEventObject } from 'xstate';
@@ -47,6 +49,7 @@ interface ScheduledEvent {
 }
 
 const TIMERS = Symbol('xstate-registry.timers');
+const FIRING = Symbol('xstate-registry.firing');
 
 interface InternalSystem {
   scheduler: {
@@ -70,6 +73,8 @@ interface InternalSystem {
   }): void;
   /** Set by trackTimers: `null` until the first delayed event, so idle actors pay nothing. */
   [TIMERS]?: Timeouts | null;
+  /** The event of the delayed event firing now, while trackTimers relays it. */
+  [FIRING]?: AnyEventObject | undefined;
 }
 
 function systemOf(actor: AnyActorRef): InternalSystem {
@@ -163,7 +168,13 @@ export function trackTimers(root: AnyActorRef, clock: Clock = systemClock): void
         // Whichever timeout of the key fires, XState forgets the key's record.
         timeouts.byKey.delete(key);
         delete system._snapshot._scheduledEvents[key];
-        system._relay(source, target, event);
+        // Tells watchSnapshots' source tracking which relay is this timer's.
+        system[FIRING] = event;
+        try {
+          system._relay(source, target, event);
+        } finally {
+          system[FIRING] = undefined;
+        }
       },
     };
     timeout.handle = xclock.setTimeout(timeout.fire, delay);
@@ -355,6 +366,100 @@ interface Watch {
   watcher: SnapshotWatcher<any>;
   context: unknown;
   original: InternalSystem['_sendInspectionEvent'];
+  root: AnyActorRef;
+}
+
+/**
+ * Where an event delivered to a root actor came from (see {@link eventSource}):
+ * `'api'`/`'http'` as claimed by {@link sendFrom}, `'timer'` for a delayed
+ * event, `'child'` for one sent by another actor, `'direct'` for `actor.send`.
+ *
+ * @example
+ * ```ts
+ * const source: EventSource = eventSource(event) ?? 'direct';
+ * ```
+ */
+export type EventSource = 'api' | 'http' | 'timer' | 'child' | 'direct';
+
+// Keyed by the event object: XState hands the same object from the relay to the
+// transition's snapshot inspection, however long it waited in the mailbox.
+const claimed = new WeakMap<object, EventSource>();
+const sources = new WeakMap<object, EventSource>();
+
+/**
+ * `actor.send(event)`, with the transition it causes journaled as coming from
+ * `source` rather than `'direct'` (only with {@link watchSnapshots}' `sources`).
+ *
+ * @example
+ * ```ts
+ * sendFrom(actor, { type: 'PAY' }, 'api');
+ * ```
+ */
+export function sendFrom(actor: AnyActorRef, event: AnyEventObject, source: EventSource): void {
+  // A claim made further out (the HTTP layer's, around registry.send) wins.
+  if (claimed.has(event)) {
+    actor.send(event);
+    return;
+  }
+  claimed.set(event, source);
+  try {
+    actor.send(event);
+  } finally {
+    claimed.delete(event);
+  }
+}
+
+/**
+ * Claims `event` as coming from `source` until the returned function is
+ * called: whatever sends it meanwhile (`registry.send`) journals that source.
+ *
+ * @example
+ * ```ts
+ * const release = claimSource(event, 'http');
+ * try { await registry.send(id, event); } finally { release(); }
+ * ```
+ */
+export function claimSource(event: AnyEventObject, source: EventSource): () => void {
+  claimed.set(event, source);
+  return () => claimed.delete(event);
+}
+
+/**
+ * Where the last delivery of `event` to a watched root came from; `undefined`
+ * if it was never delivered to one whose sources are tracked.
+ *
+ * @example
+ * ```ts
+ * registry.on('transition', (t) => console.log(eventSource(t.event)));
+ * ```
+ */
+export function eventSource(event: AnyEventObject): EventSource | undefined {
+  return sources.get(event);
+}
+
+// watchedInspection, plus the source of every event relayed to the root.
+function watchedInspectionWithSources(
+  this: InternalSystem & { [WATCH]: Watch },
+  event: Parameters<InternalSystem['_sendInspectionEvent']>[0] & { sourceRef?: AnyActorRef },
+): void {
+  const watch = this[WATCH];
+  const relayed = event.event;
+  if (event.type === '@xstate.event' && event.actorRef === watch.root && relayed) {
+    const from = event.sourceRef;
+    sources.set(
+      relayed,
+      this[FIRING] === relayed
+        ? 'timer'
+        : from === undefined
+          ? (claimed.get(relayed) ?? 'direct')
+          : from === watch.root
+            ? 'direct'
+            : 'child',
+    );
+  } else if (event.type === '@xstate.snapshot' && event.actorRef) {
+    watch.watcher(watch.context, event.actorRef, event.snapshot, event.event as AnyEventObject);
+  }
+  watch.original(event);
 }
 
 // One function for every system, finding its watcher on the system itself: an
@@ -374,16 +479,24 @@ function watchedInspection(
  * Calls `watcher(context, ...)` for every snapshot update in `root`'s actor tree,
  * children included (the root's `subscribe` does not fire for child-only
  * changes). Install before `start()`. XState's own inspection observers still
- * receive everything.
+ * receive everything. With `trackSources`, {@link eventSource} tells where each
+ * event delivered to the root came from.
+ *
+ * @example
+ * ```ts
+ * watchSnapshots(actor, (ctx, ref, snapshot, event) => ctx.changed(ref), host, true);
+ * ```
  */
 export function watchSnapshots<C>(
   root: AnyActorRef,
   watcher: SnapshotWatcher<C>,
   context: C,
+  trackSources = false,
 ): void {
   const system = systemOf(root) as InternalSystem & { [WATCH]?: Watch };
-  system[WATCH] = { watcher, context, original: system._sendInspectionEvent };
-  system._sendInspectionEvent = watchedInspection;
+  system[WATCH] = { watcher, context, original: system._sendInspectionEvent, root };
+  // Only a journaling registry pays for tracking sources.
+  system._sendInspectionEvent = trackSources ? watchedInspectionWithSources : watchedInspection;
 }
 
 /**
@@ -403,4 +516,24 @@ export function reportSendsAfterStop(
   report: (event: AnyEventObject) => void,
 ): void {
   (actor as { send: (event: AnyEventObject) => void }).send = report;
+}
+
+/**
+ * Whether starting `actor` (created, not yet started) would run nothing: XState
+ * computes the initial state in `createActor()` and queues every effect of it
+ * (entry actions, delayed events, children to start) in the actor's `_deferred`
+ * list, run by `start()`. When that list is empty, the state before `start()` is
+ * the state after it, so it may be stored before the actor starts. An unknown
+ * shape answers `false`, the safe answer.
+ *
+ * @example
+ * ```ts
+ * const actor = createActor(machine, { input });
+ * if (startRunsNothing(actor)) storeFirstRecord(actor.getPersistedSnapshot());
+ * actor.start();
+ * ```
+ */
+export function startRunsNothing(actor: AnyActorRef): boolean {
+  const deferred = (actor as unknown as { _deferred?: unknown })._deferred;
+  return Array.isArray(deferred) && deferred.length === 0;
 }
