@@ -231,7 +231,7 @@ export class Instance {
         'NOT_SERIALIZABLE',
         cause instanceof RangeError
           ? // XState's getPersistedSnapshot copies context recursively, object by object.
-            `XState cannot persist instance '${this.id}': its context holds a cycle of plain objects or arrays (${cause.message}). Break the cycle, or keep it inside a Map or Set, which are stored with their cycles.`
+            `XState cannot persist instance '${this.id}': its context holds a cycle of plain objects or arrays, or nests thousands of levels deep (${cause.message}). Break the cycle, or keep it inside a Map or Set, which are stored with their cycles; flatten a deep structure.`
           : `XState cannot persist instance '${this.id}': ${(cause as Error)?.message ?? String(cause)} Register child logic in setup({ actors }) and invoke or spawn it by name, so it can be restored.`,
         { cause, details: { id: this.id } },
       );

@@ -110,17 +110,19 @@ const isTime = (v: unknown): v is number =>
  * ```
  */
 export function encodeRecord(record: InstanceRecord): string {
-  const { snapshot, timers } = record;
-  const state = { snapshot, timers };
-  if (chooseEncoding(state) === 'json') {
+  // The record itself holds snapshot and timers: no state object to build on the hot path.
+  if (chooseEncoding(record) === 'json') {
     // The hot path: a record as the registry builds it is written by one
     // JSON.stringify of the object itself (copying it first costs a fifth more).
     if (record.format === RECORD_FORMAT && record.encoding === undefined)
       return `{"encoding":"json",${JSON.stringify(record).slice(1)}`;
+    // A record read back (parseRecord keeps its encoding) is written as it is too.
+    if (record.format === RECORD_FORMAT && record.encoding === 'json')
+      return JSON.stringify(record);
     return JSON.stringify({ ...record, format: RECORD_FORMAT, encoding: 'json' });
   }
-  const { snapshot: _s, timers: _t, ...envelope } = record;
-  const rich = encodeRich(state, record.id);
+  const { snapshot, timers, ...envelope } = record;
+  const rich = encodeRich({ snapshot, timers }, record.id);
   const head = JSON.stringify({ ...envelope, format: RECORD_FORMAT, encoding: 'devalue' });
   return `${head.slice(0, -1)},"state":${rich}}`;
 }
