@@ -11,7 +11,7 @@ import type { Passivation } from './passivation.js';
 import type { Persister } from './persister.js';
 import type { RegistryEmitter } from './registry-events.js';
 import type { RegistryGate } from './registry-gate.js';
-import type { Store } from './stores/store.js';
+import type { MailBody, Store } from './stores/store.js';
 
 /**
  * The modules a registry is made of, handed down to the modules that carry out
@@ -39,6 +39,23 @@ export interface RegistryParts {
   readonly cluster: ClusterHosting | undefined;
   readonly passivation: Passivation | undefined;
   readonly watchers: InstanceWatchers;
+  /** With a cluster store that has an inbox: how calls reach instances hosted by other processes. */
+  readonly remote: RemoteCalls | undefined;
+}
+
+/**
+ * How a call reaches an instance another process hosts (see `RemoteDelivery`).
+ *
+ * @example
+ * ```ts
+ * await parts.remote?.post('order-7', { kind: 'stop', reason: 'cancelled' });
+ * ```
+ */
+export interface RemoteCalls {
+  /** Posts a request for `id`; durable once it resolves. An event's empty `key` gets a generated one. */
+  post(id: string, body: MailBody): Promise<void>;
+  /** Reads again (polling) until `done` holds; rejects with `REGISTRY_CLOSED` once the registry closes. */
+  until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T>;
 }
 
 /**

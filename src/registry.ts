@@ -25,11 +25,12 @@ import { RegistryEmitter, type RegistryEventName, type RegistryEvents } from './
 import { RegistryGate } from './registry-gate.js';
 import { bringHere, machineOf, type RegistryParts, whenDurable } from './registry-parts.js';
 import { Session } from './registry-session.js';
+import { RemoteDelivery } from './remote-delivery.js';
 import type { StartSummary } from './restore.js';
 import { type EnsureResult, ensureSlowly } from './singleton.js';
 import { type InstanceStatus, statusOf } from './status.js';
 import { MemoryStore } from './stores/memory-store.js';
-import { isClusterStore, type Store } from './stores/store.js';
+import { hasInbox, isClusterStore, type Store } from './stores/store.js';
 import type { TypedRegistryEvents } from './typed-events.js';
 import type { ActorOf, CreateArgs, EventOf, StatusOf, TypeName, TypeOption } from './types.js';
 
@@ -174,6 +175,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #parts: RegistryParts;
   readonly #delivery: Delivery;
   readonly #session: Session;
+  readonly #remote: RemoteDelivery | undefined;
   readonly #watchers = new InstanceWatchers();
 
   constructor(options: RegistryOptions<M>) {
@@ -276,10 +278,20 @@ export class Registry<M extends MachineMap = MachineMap> {
           emitter: this.#emitter,
           exclusive: (id, fn) => this.#gate.exclusive(id, fn),
           sweepIntervalMs: options.takeoverIntervalMs ?? 2000,
+          ...(hasInbox(this.#store)
+            ? {
+                mail: {
+                  start: () => this.#remote?.start(),
+                  stop: () => this.#remote?.stop(),
+                  drainHere: (id: string) => this.#remote?.drainHere(id) ?? RESOLVED,
+                  sweep: () => this.#remote?.sweep() ?? RESOLVED,
+                },
+              }
+            : {}),
         })
       : undefined;
     if (this.#cluster) this.#instances.useLeases(this.#cluster);
-    this.#parts = {
+    const parts: RegistryParts = {
       gate: this.#gate,
       instances: this.#instances,
       persister: this.#persister,
@@ -294,7 +306,21 @@ export class Registry<M extends MachineMap = MachineMap> {
       cluster: this.#cluster,
       passivation: this.#passivation,
       watchers: this.#watchers,
+      remote: undefined,
     };
+    const store = this.#store;
+    const cluster = this.#cluster;
+    this.#remote =
+      cluster && hasInbox(store)
+        ? new RemoteDelivery({
+            parts,
+            inbox: store.inbox,
+            stopHere: async (id, reason) => this.#stopHere(id, reason),
+            purgeHere: (id) => this.#purgeHere(id, true),
+            takeOver: () => cluster.takeOver(),
+          })
+        : undefined;
+    this.#parts = { ...parts, remote: this.#remote };
     this.#delivery = new Delivery(this.#parts, this.#maxPending);
     this.#session = new Session(this.#parts, this.#delivery);
   }
@@ -631,9 +657,8 @@ export class Registry<M extends MachineMap = MachineMap> {
     await this.#gate.ready();
     // A passivated instance changes only while live: activate it to watch it.
     if (this.#instances.get(id)?.passive || (this.#cluster && !this.#instances.has(id))) {
-      await this.#gate.exclusive(id, async () => {
-        await bringHere(this.#parts, id, false);
-      });
+      const here = await this.#gate.exclusive(id, () => this.#reach(id));
+      if (!here) return this.#waitElsewhere(id, test, deadline, options);
     }
     const instance = this.#instances.get(id);
     if (!instance) {
@@ -654,56 +679,85 @@ export class Registry<M extends MachineMap = MachineMap> {
   async stop(id: string, reason?: string): Promise<InstanceStatus> {
     assertInstanceId(id);
     await this.#gate.ready();
-    return this.#gate.exclusive(id, async () => {
+    const here = await this.#gate.exclusive(id, async () => {
       this.#gate.assertOpen();
-      await bringHere(this.#parts, id, false);
-      const instance = this.#instances.get(id);
-      if (!instance)
-        throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to stop.`, {
-          details: { id },
-        });
-      if (instance.status !== 'running') return statusOf(instance);
-      this.#actors.detach(instance, false);
-      instance.status = 'stopped';
-      instance.stopReason = reason;
-      this.#instances.changed(instance);
-      this.#emitter.emit('stopped', { id, type: instance.type, reason });
-      return whenDurable(this.#parts, instance, () => statusOf(instance));
+      if (await this.#reach(id)) return this.#stopHere(id, reason);
+      await this.#remote?.post(id, { kind: 'stop', reason });
+      return undefined;
     });
+    if (here) return here;
+    // Mailed to its owner: answer once the stop (or another ending) is recorded.
+    const status = await this.#elsewhere(id, (s) => s === undefined || s.status !== 'running');
+    if (!status)
+      throw new RegistryError('INSTANCE_NOT_FOUND', `Instance '${id}' was purged meanwhile.`, {
+        details: { id },
+      });
+    return status;
+  }
+
+  /** `stop()` of an instance this process hosts; the caller holds its lock. */
+  #stopHere(id: string, reason: string | undefined): InstanceStatus | Promise<InstanceStatus> {
+    const instance = this.#instances.get(id);
+    if (!instance)
+      throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to stop.`, {
+        details: { id },
+      });
+    if (instance.status !== 'running') return statusOf(instance);
+    this.#actors.detach(instance, false);
+    instance.status = 'stopped';
+    instance.stopReason = reason;
+    this.#instances.changed(instance);
+    this.#emitter.emit('stopped', { id, type: instance.type, reason });
+    return whenDurable(this.#parts, instance, () => statusOf(instance));
   }
 
   /** Forgets a finished instance entirely, in memory and in the store. A running one only with `{ force: true }`. */
   async purge(id: string, options: { force?: boolean } = {}): Promise<void> {
     assertInstanceId(id);
     await this.#gate.ready();
-    return this.#gate.exclusive(id, async () => {
-      this.#gate.assertOpen();
-      await this.#cluster?.adopt(id, false);
-      const instance = this.#instances.get(id);
-      if (!instance)
-        throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to purge.`, {
-          details: { id },
-        });
-      if (instance.status === 'running') {
-        if (!options.force)
-          throw new RegistryError(
-            'INSTANCE_RUNNING',
-            `Instance '${id}' is running; stop it first or purge with { force: true }.`,
-            { details: { id } },
-          );
-        this.#actors.detach(instance, false);
+    for (;;) {
+      const outcome = await this.#gate.exclusive(id, async () => {
+        this.#gate.assertOpen();
+        if (await this.#reach(id, true)) {
+          await this.#purgeHere(id, options.force === true);
+          return 'done';
+        }
+        const there = await this.#cluster?.remoteStatus(id);
+        if (there?.status !== 'running') return 'retry'; // being finished there: nobody's soon
+        if (!options.force) throw running(id);
+        await this.#remote?.post(id, { kind: 'purge' });
+        return 'posted';
+      });
+      if (outcome === 'done') return;
+      if (outcome === 'posted') {
+        await this.#elsewhere(id, (s) => s === undefined);
+        return;
       }
-      // Purged here, or fenced by the store (another process owns it now): gone from this process either way.
-      this.#instances.drop(instance);
-      await this.#persister.remove(instance);
-      this.#watchers.gone(
-        id,
-        new RegistryError('INSTANCE_NOT_FOUND', `Instance '${id}' was purged.`, {
-          details: { id },
-        }),
-      );
-      this.#emitter.emit('purged', { id, type: instance.type });
-    });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** `purge()` of an instance this process holds; the caller holds its lock. */
+  async #purgeHere(id: string, force: boolean): Promise<void> {
+    const instance = this.#instances.get(id);
+    if (!instance)
+      throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to purge.`, {
+        details: { id },
+      });
+    if (instance.status === 'running') {
+      if (!force) throw running(id);
+      this.#actors.detach(instance, false);
+    }
+    // Purged here, or fenced by the store (another process owns it now): gone from this process either way.
+    this.#instances.drop(instance);
+    await this.#persister.remove(instance);
+    this.#watchers.gone(
+      id,
+      new RegistryError('INSTANCE_NOT_FOUND', `Instance '${id}' was purged.`, {
+        details: { id },
+      }),
+    );
+    this.#emitter.emit('purged', { id, type: instance.type });
   }
 
   /** Resolves once every change made before the call is durable in the store. */
@@ -722,6 +776,70 @@ export class Registry<M extends MachineMap = MachineMap> {
   }
 
   // ---- internals ----
+
+  /**
+   * Under the ID's lock: makes `id` local (adopting or activating it) and says
+   * so; `false` when another live process hosts it and the call can be mailed
+   * there. `adoptOnly` claims without activating a passivated instance (purge).
+   */
+  async #reach(id: string, adoptOnly = false): Promise<boolean> {
+    try {
+      if (adoptOnly) await this.#cluster?.adopt(id, false);
+      else await bringHere(this.#parts, id, false);
+      return true;
+    } catch (err) {
+      if (this.#remote && isRegistryError(err, 'OWNED_ELSEWHERE')) return false;
+      throw err;
+    }
+  }
+
+  /** Polls the stored status of an instance hosted elsewhere until `done` holds. */
+  #elsewhere(
+    id: string,
+    done: (s: InstanceStatus | undefined) => boolean,
+  ): Promise<InstanceStatus | undefined> {
+    const cluster = this.#cluster as ClusterHosting;
+    return (this.#remote as RemoteDelivery).until(() => cluster.remoteStatus(id), done);
+  }
+
+  /** `waitFor()` on an instance another process hosts: watched through its stored status. */
+  async #waitElsewhere(
+    id: string,
+    test: (s: InstanceStatus) => boolean,
+    deadline: number | undefined,
+    options: { signal?: AbortSignal | undefined; type?: string | undefined },
+  ): Promise<InstanceStatus> {
+    let failure: RegistryError | undefined;
+    const status = await this.#elsewhere(id, (s) => {
+      if (s === undefined) {
+        failure = new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to wait for.`, {
+          details: { id },
+        });
+      } else if (options.type !== undefined && s.type !== options.type) {
+        failure = new RegistryError(
+          'TYPE_MISMATCH',
+          `Instance '${id}' has type '${s.type}', not '${options.type}'; name its own type.`,
+          { details: { id, type: options.type, existingType: s.type } },
+        );
+      } else if (test(s)) return true;
+      else if (options.signal?.aborted) {
+        failure = new RegistryError(
+          'ABORTED',
+          `Waiting for instance '${id}' was aborted by its signal.`,
+          { details: { id } },
+        );
+      } else if (deadline !== undefined && this.#clock.now() >= deadline) {
+        failure = new RegistryError(
+          'TIMEOUT',
+          `Instance '${id}' did not reach the awaited condition in time.`,
+          { details: { id, deadline: new Date(deadline).toISOString() } },
+        );
+      }
+      return failure !== undefined;
+    });
+    if (failure) throw failure;
+    return status as InstanceStatus;
+  }
 
   /** The status, reading a passivated instance's record back from the store rather than activating it. */
   async #status(instance: Instance): Promise<InstanceStatus> {
@@ -748,6 +866,14 @@ export class Registry<M extends MachineMap = MachineMap> {
  */
 export function createRegistry<M extends MachineMap>(options: RegistryOptions<M>): Registry<M> {
   return new Registry(options);
+}
+
+function running(id: string): RegistryError {
+  return new RegistryError(
+    'INSTANCE_RUNNING',
+    `Instance '${id}' is running; stop it first or purge with { force: true }.`,
+    { details: { id } },
+  );
 }
 
 function assertType(id: string, actual: string, expected: string): void {

@@ -1,5 +1,6 @@
 import type { AnyActor } from 'xstate';
-import { RegistryError } from './errors.js';
+import { isRegistryError, RegistryError } from './errors.js';
+import { decodeRecord, instanceFromRecord } from './hydration.js';
 import { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
 import type { ResolvedMachine } from './machines.js';
@@ -67,12 +68,60 @@ export function ensureSlowly(
   ) {
     return run();
   }
-  return p.gate.ready().then(() =>
-    p.gate.exclusive(id, async () => {
-      await bringHere(p, id, true);
-      return run();
-    }),
-  );
+  return p.gate.ready().then(async () => {
+    // An instance another process is finishing is nobody's a moment later: try again then.
+    for (let attempt = 0; ; attempt++) {
+      const r = await p.gate.exclusive(id, async () => {
+        try {
+          await bringHere(p, id, true);
+        } catch (err) {
+          if (!p.remote || !isRegistryError(err, 'OWNED_ELSEWHERE') || attempt >= 100) throw err;
+          return hostedElsewhere(p, def, id, ifRunning);
+        }
+        return run();
+      });
+      if (r !== 'retry') return r;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
+}
+
+/**
+ * `spawnSingleton` on an instance another live process hosts: it stays there.
+ * The caller gets an inert actor holding its last durable state (`actor.id ===
+ * id`, like the one returned for a finished instance), and reaches the live
+ * instance through the registry or a handle, `registry.actor(type, id)`.
+ */
+async function hostedElsewhere(
+  p: RegistryParts,
+  def: ResolvedMachine,
+  id: string,
+  ifRunning: 'return' | 'throw',
+): Promise<EnsureResult | 'retry'> {
+  const text = await p.store.read(id);
+  // No record yet (being created there) or finishing there: ask again in a moment.
+  if (text === undefined) return 'retry';
+  const decoded = decodeRecord(text, p.machines);
+  const instance = instanceFromRecord(decoded);
+  if (instance.type !== def.type) {
+    throw new RegistryError(
+      'TYPE_MISMATCH',
+      `Instance '${id}' exists with type '${instance.type}', not '${def.type}'; use another ID or purge it first.`,
+      { details: { id, type: def.type, existingType: instance.type } },
+    );
+  }
+  if (instance.status !== 'running') return 'retry';
+  if (ifRunning === 'throw') {
+    throw new RegistryError(
+      'INSTANCE_EXISTS',
+      `Instance '${id}' already exists (status 'running').`,
+      {
+        details: { id, status: instance.status },
+      },
+    );
+  }
+  instance.frozen = { snapshot: decoded.snapshot, timers: [] };
+  return { actor: p.actors.materialize(instance), created: false, instance };
 }
 
 function ensureNow(

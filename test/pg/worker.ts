@@ -16,6 +16,23 @@ const alarm = setup({ types: { context: {} as { rangAt: number | null } } }).cre
   },
 });
 
+/** Records every (sender, seq) it applies, in order: what the exactly-once tests compare. */
+const ledger = setup({
+  types: {
+    context: {} as { applied: string[] },
+    events: {} as { type: 'APPLY'; from: string; seq: number },
+  },
+}).createMachine({
+  context: { applied: [] },
+  on: {
+    APPLY: {
+      actions: assign({
+        applied: ({ context, event }) => [...context.applied, `${event.from}:${event.seq}`],
+      }),
+    },
+  },
+});
+
 const [url, table, durability, profile = 'v1'] = process.argv.slice(2) as [
   string,
   string,
@@ -27,10 +44,11 @@ const [url, table, durability, profile = 'v1'] = process.argv.slice(2) as [
  * `beacon` type that v1 lacks.
  */
 const profiles = {
-  v1: { counter, alarm },
+  v1: { counter, alarm, ledger },
   v2: {
     counter: { machine: counter, version: 2, migrate: (s: unknown) => s },
     alarm,
+    ledger,
     beacon: counter,
   },
 };
@@ -62,6 +80,8 @@ async function run(cmd: {
   type?: string;
   input?: unknown;
   event?: unknown;
+  from?: string;
+  count?: number;
 }) {
   switch (cmd.op) {
     case 'ensureMany': {
@@ -92,6 +112,56 @@ async function run(cmd: {
       };
     case 'list':
       return { ok: true, ...(await registry.list({ limit: 1000 })) };
+    case 'stream': {
+      // Sends seq 1..count to every ID, one after the other per ID, all IDs at once;
+      // each acknowledged send is reported at once (the process may be killed).
+      const from = cmd.from as string;
+      await Promise.all(
+        (cmd.ids ?? []).map(async (id) => {
+          for (let seq = 1; seq <= (cmd.count as number); seq++) {
+            for (let attempt = 0; ; attempt++) {
+              try {
+                await registry.send(id, { type: 'APPLY', from, seq } as never, {
+                  idempotencyKey: `${from}:${seq}`,
+                });
+                out({ ack: [id, seq] });
+                break;
+              } catch (err) {
+                if (attempt >= 50) {
+                  out({ nack: [id, seq, (err as RegistryError).code] });
+                  return;
+                }
+                await new Promise((r) => setTimeout(r, 100));
+              }
+            }
+          }
+        }),
+      );
+      return { ok: true };
+    }
+    case 'stop':
+      return { ok: true, status: await registry.stop(cmd.id as string, 'remote') };
+    case 'purge':
+      await registry.purge(cmd.id as string, { force: true });
+      return { ok: true };
+    case 'waitFor':
+      return {
+        ok: true,
+        status: await registry.waitFor(
+          cmd.id as string,
+          (s) => (s.context as { count?: number }).count === cmd.count,
+          { timeoutMs: 30_000 },
+        ),
+      };
+    case 'spawn': {
+      const actor = await registry.spawnSingleton(cmd.type as 'counter', cmd.id as string);
+      return {
+        ok: true,
+        id: actor.id,
+        snapshot: actor.getSnapshot().context,
+        local: registry.get(cmd.id as string) !== undefined,
+      };
+    }
     case 'quarantined':
       return { ok: true, quarantined };
     case 'close':
