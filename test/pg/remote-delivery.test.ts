@@ -163,3 +163,51 @@ describe.skipIf(noPg)('any process reaches any instance', () => {
     expect(await inboxSize(table)).toBe(0);
   }, 60_000);
 });
+
+describe.skipIf(noPg)('HTTP on any node', () => {
+  it('serves any instance from any of 3 processes: creates, events, reads, long polls, stops and purges never answer 409 OWNED_ELSEWHERE', async () => {
+    const table = freshTable();
+    const nodes = (await start(3, table)) as Worker[];
+    const bases = await Promise.all(
+      nodes.map(async (w) => (await w.call({ op: 'http' })).base as string),
+    );
+    // A fixed spread, so the run is repeatable: request k of instance i goes to node (i + k) % 3.
+    const at = (i: number, k: number) => bases[(i + k) % 3] as string;
+    const post = (base: string, path: string, body: unknown) =>
+      fetch(base + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const ids = Array.from({ length: 12 }, (_, i) => `web-${i}`);
+    for (const [i, id] of ids.entries())
+      expect((await post(at(i, 0), `/instances/counter/${id}`, {})).status).toBe(201);
+    for (let k = 1; k <= 3; k++) {
+      const answers = await Promise.all(
+        ids.map((id, i) => post(at(i, k), `/instances/${id}/events`, { type: 'INC' })),
+      );
+      expect(answers.map((r) => r.status)).toEqual(ids.map(() => 202));
+    }
+    // Every node reads every instance; a long poll on a node that does not host it sees it stop.
+    for (const [i, id] of ids.entries()) {
+      const polled = fetch(`${at(i, 1)}/instances/${id}?waitMs=30000`).then((r) => r.json());
+      const stopped = await post(at(i, 2), `/instances/${id}/stop`, { reason: 'done here' });
+      expect(stopped.status).toBe(200);
+      expect(await stopped.json()).toMatchObject({ status: 'stopped', context: { count: 3 } });
+      expect(await polled).toMatchObject({ status: 'stopped', context: { count: 3 } });
+      for (const base of bases) {
+        const read = await fetch(`${base}/instances/${id}`);
+        expect(read.status).toBe(200);
+        expect(await read.json()).toMatchObject({ status: 'stopped', context: { count: 3 } });
+      }
+    }
+    // A forced purge of a running instance from a node that does not host it.
+    expect((await post(at(0, 0), '/instances/counter/last', {})).status).toBe(201);
+    const purged = await fetch(`${at(0, 1)}/instances/last?force=true`, {
+      method: 'DELETE',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(purged.status).toBe(204);
+    expect((await fetch(`${at(0, 2)}/instances/last`)).status).toBe(404);
+  }, 90_000);
+});

@@ -1,7 +1,10 @@
 // A registry process for the multi-process tests: hosts actors on a shared
 // PostgresStore and answers JSON-line commands on stdin, one JSON line each on stdout.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { assign, setup } from 'xstate';
+import { createHttpHandler, toNodeListener } from '../../src/http/index.js';
 import { createRegistry, type RegistryError } from '../../src/index.js';
 import { PostgresStore } from '../../src/postgres.js';
 import { counter } from '../fixtures.js';
@@ -138,6 +141,11 @@ async function run(cmd: {
         }),
       );
       return { ok: true };
+    }
+    case 'http': {
+      const server = createServer(toNodeListener(createHttpHandler(registry)));
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      return { ok: true, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
     }
     case 'stop':
       return { ok: true, status: await registry.stop(cmd.id as string, 'remote') };
