@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freshTable, noPg, server, sql } from './helpers.js';
+import { machines } from '../fixtures.js';
+import { freshTable, noPg, pgRegistries, server, sql } from './helpers.js';
 import { startWorker, type Worker } from './workers.js';
 
 // Any process reaches any instance (issue 14): real processes on one database,
@@ -210,4 +211,62 @@ describe.skipIf(noPg)('HTTP on any node', () => {
     expect(purged.status).toBe(204);
     expect((await fetch(`${at(0, 2)}/instances/last`)).status).toBe(404);
   }, 90_000);
+});
+
+describe.skipIf(noPg)('placement and clean-up (in one process, two registries)', () => {
+  const { registryOn } = pgRegistries();
+
+  it('a process that closes hands its instances over at once: another adopts them without a sweep or a lease expiry', async () => {
+    const table = freshTable();
+    // Sweeps every 60 s and 30 s leases: only the hand-over can move them within the test.
+    const a = registryOn(table, machines);
+    const b = registryOn(table, machines);
+    await a.registry.start();
+    await b.registry.start();
+    const ids = ['h1', 'h2', 'h3'];
+    for (const id of ids) {
+      await a.registry.spawnSingleton('counter', id);
+      await a.registry.send(id, { type: 'INC' });
+    }
+    await a.registry.close();
+    await until(
+      async () => ids.filter((id) => b.registry.get(id) !== undefined),
+      (here) => here.length === ids.length,
+      'B to adopt what A gave up',
+      20_000,
+    );
+    for (const id of ids)
+      expect(b.registry.get(id)?.getSnapshot().context).toMatchObject({ count: 1 });
+  });
+
+  it('mail left behind after its application was written (a crash before the delete) is skipped by the next owner, not applied twice', async () => {
+    const table = freshTable();
+    const a = registryOn(table, machines, { durability: 'strict' });
+    const b = registryOn(table, machines, { durability: 'strict' });
+    await a.registry.start();
+    await b.registry.start();
+    await a.registry.spawnSingleton('counter', 'once');
+    await b.registry.send('once', { type: 'INC' }, { idempotencyKey: 'inc-1' });
+    await until(
+      () => inboxSize(table),
+      (n) => n === 0,
+      'A to apply and delete the mail',
+    );
+    expect(a.registry.get('once')?.getSnapshot().context.count).toBe(1);
+    // The same message again, as if A had died between its write and the delete.
+    await sql(`INSERT INTO ${table}_inbox (instance_id, sender, body) VALUES ($1, $2, $3)`, [
+      'once',
+      b.store.ownerId,
+      JSON.stringify({ kind: 'event', event: { type: 'INC' }, key: 'inc-1' }),
+    ]);
+    await a.registry.close();
+    await until(
+      () => inboxSize(table),
+      (n) => n === 0,
+      'B to take over and clean the mail up',
+    );
+    expect(b.registry.get('once')?.getSnapshot().context.count).toBe(1);
+    await b.registry.send('once', { type: 'INC' });
+    expect(b.registry.get('once')?.getSnapshot().context.count).toBe(2);
+  });
 });
