@@ -121,7 +121,10 @@ async function hostedElsewhere(
     );
   }
   instance.frozen = { snapshot: decoded.snapshot, timers: [] };
-  return { actor: p.actors.materialize(instance), created: false, instance };
+  const actor = p.actors.materialize(instance);
+  // Not the live instance: an event sent to it is reported, never silently dropped.
+  p.actors.orphan(id, actor);
+  return { actor, created: false, instance };
 }
 
 function ensureNow(
