@@ -186,7 +186,14 @@ export class ClusterHosting {
     this.#d.instances.admit(instance);
     this.#d.emitter.emit('restored', { id, type: instance.type, actor });
     // Mail posted while another process hosted it (or nobody did) comes first.
-    await this.#d.mail?.drainHere(id);
+    // Not drained: give it back rather than take new calls ahead of its mail.
+    try {
+      await this.#d.mail?.drainHere(id);
+    } catch (err) {
+      this.lost(id, 'the mail waiting for it could not be applied');
+      await this.#d.store.release(id).catch(() => {});
+      throw err;
+    }
     return 'adopted';
   }
 

@@ -14,7 +14,13 @@ import { InstanceWatchers } from './instance-watchers.js';
 import type { ListFilter, ListPage } from './list-query.js';
 import { type MachineMap, type ResolvedMachine, resolveMachines } from './machines.js';
 import { Passivation } from './passivation.js';
-import { deadlineOf, toPredicate, type WaitCondition, watchInstance } from './wait-for.js';
+import {
+  deadlineOf,
+  toPredicate,
+  type WaitCondition,
+  watchInstance,
+  watchStored,
+} from './wait-for.js';
 
 export type { WaitCondition } from './wait-for.js';
 
@@ -658,7 +664,13 @@ export class Registry<M extends MachineMap = MachineMap> {
     // A passivated instance changes only while live: activate it to watch it.
     if (this.#instances.get(id)?.passive || (this.#cluster && !this.#instances.has(id))) {
       const here = await this.#gate.exclusive(id, () => this.#reach(id));
-      if (!here) return this.#waitElsewhere(id, test, deadline, options);
+      if (!here)
+        return watchStored(id, (done) => this.#elsewhere(id, done), test, {
+          clock: this.#clock,
+          deadline,
+          signal: options.signal,
+          type: options.type,
+        });
     }
     const instance = this.#instances.get(id);
     if (!instance) {
@@ -800,45 +812,6 @@ export class Registry<M extends MachineMap = MachineMap> {
   ): Promise<InstanceStatus | undefined> {
     const cluster = this.#cluster as ClusterHosting;
     return (this.#remote as RemoteDelivery).until(() => cluster.remoteStatus(id), done);
-  }
-
-  /** `waitFor()` on an instance another process hosts: watched through its stored status. */
-  async #waitElsewhere(
-    id: string,
-    test: (s: InstanceStatus) => boolean,
-    deadline: number | undefined,
-    options: { signal?: AbortSignal | undefined; type?: string | undefined },
-  ): Promise<InstanceStatus> {
-    let failure: RegistryError | undefined;
-    const status = await this.#elsewhere(id, (s) => {
-      if (s === undefined) {
-        failure = new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to wait for.`, {
-          details: { id },
-        });
-      } else if (options.type !== undefined && s.type !== options.type) {
-        failure = new RegistryError(
-          'TYPE_MISMATCH',
-          `Instance '${id}' has type '${s.type}', not '${options.type}'; name its own type.`,
-          { details: { id, type: options.type, existingType: s.type } },
-        );
-      } else if (test(s)) return true;
-      else if (options.signal?.aborted) {
-        failure = new RegistryError(
-          'ABORTED',
-          `Waiting for instance '${id}' was aborted by its signal.`,
-          { details: { id } },
-        );
-      } else if (deadline !== undefined && this.#clock.now() >= deadline) {
-        failure = new RegistryError(
-          'TIMEOUT',
-          `Instance '${id}' did not reach the awaited condition in time.`,
-          { details: { id, deadline: new Date(deadline).toISOString() } },
-        );
-      }
-      return failure !== undefined;
-    });
-    if (failure) throw failure;
-    return status as InstanceStatus;
   }
 
   /** The status, reading a passivated instance's record back from the store rather than activating it. */

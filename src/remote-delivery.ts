@@ -124,15 +124,21 @@ export class RemoteDelivery implements RemoteCalls {
       if (instance.passive) await bringHere(p, id, false);
       const mail = await this.#d.inbox.pending(id, batch);
       if (mail.length === 0) return;
-      for (const m of mail) await this.#apply(m);
-      const now = p.instances.get(id);
-      if (now) await p.persister.durable(now);
+      let purged = false;
+      for (const m of mail) purged = (await this.#apply(m)) || purged;
+      const after = p.instances.get(id);
+      if (after) await p.persister.durable(after);
+      // Delete only what is durably applied: the same incarnation still hosted
+      // after its write (a copy lost meanwhile, to fencing or a lapsed lease,
+      // may have skipped the write), or an instance a message purged here.
+      if (after ? p.instances.get(id) !== after || after !== instance : !purged) return;
       await this.#d.inbox.remove(mail.map((m) => m.seq));
       if (mail.length < batch) return;
     }
   }
 
-  async #apply(mail: Mail): Promise<void> {
+  /** Applies one message; `true` when it purged the instance. */
+  async #apply(mail: Mail): Promise<boolean> {
     const p = this.#d.parts;
     const body = parseMail(mail.body);
     const instance = p.instances.get(mail.id);
@@ -144,28 +150,29 @@ export class RemoteDelivery implements RemoteCalls {
           `A message for instance '${mail.id}' from ${mail.sender} is not one a registry posts; it was dropped.`,
         ),
       );
-      return;
+      return false;
     }
-    if (!instance) return;
+    if (!instance) return false;
     if (body.kind === 'stop') {
       await this.#d.stopHere(mail.id, body.reason);
-      return;
+      return false;
     }
     if (body.kind === 'purge') {
       await this.#d.purgeHere(mail.id);
-      return;
+      return true;
     }
     const now = p.clock.now();
-    if (instance.idempotencyKeys?.has(body.key, now, p.idempotency)) return;
+    if (instance.idempotencyKeys?.has(body.key, now, p.idempotency)) return false;
     if (instance.status !== 'running' || !instance.actor) {
       p.emitter.emit('error', notRunning(instance, mail));
-      return;
+      return false;
     }
     if (p.passivation) instance.lastActive = now;
     instance.idempotencyKeys ??= new IdempotencyLog();
     instance.idempotencyKeys.add(body.key, now, p.idempotency);
     p.persister.markDirty(instance);
     instance.actor.send(body.event as never);
+    return false;
   }
 }
 

@@ -87,8 +87,10 @@ export class PostgresInbox implements ClusterInbox {
 
   async pending(id: string, limit: number): Promise<Mail[]> {
     const { rows } = await this.#pool.query(
-      `SELECT seq::text AS seq, instance_id AS id, sender, body FROM ${this.#t}_inbox
-       WHERE instance_id = $1 ORDER BY seq LIMIT $2`,
+      // Ordered by the bigint column (i.seq), not by the text alias `seq` an
+      // unqualified ORDER BY would pick: as text, '10' sorts before '9'.
+      `SELECT i.seq::text AS seq, i.instance_id AS id, i.sender, i.body FROM ${this.#t}_inbox AS i
+       WHERE i.instance_id = $1 ORDER BY i.seq LIMIT $2`,
       [id, limit],
     );
     return rows as Mail[];

@@ -97,6 +97,15 @@ describe.skipIf(noPg)('any process reaches any instance', () => {
       ackedByA.set(n.ack[0], Math.max(ackedByA.get(n.ack[0]) ?? 0, n.ack[1]));
     }
     const upTo = (m: number) => Array.from({ length: m }, (_, i) => i + 1);
+    const wrong = rows.filter(
+      (r) =>
+        JSON.stringify(seqsOf(r.applied, 'b')) !== JSON.stringify(upTo(count)) ||
+        JSON.stringify(seqsOf(r.applied, 'c')) !== JSON.stringify(upTo(count)),
+    );
+    if (wrong.length) {
+      const errs = await Promise.all([b, c].map((w) => w.call({ op: 'errors' })));
+      console.error(JSON.stringify({ wrong, errs }, null, 1).slice(0, 6000));
+    }
     for (const row of rows) {
       // No (sender, seq) twice.
       expect(new Set(row.applied).size).toBe(row.applied.length);
@@ -268,5 +277,32 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
     expect(b.registry.get('once')?.getSnapshot().context.count).toBe(1);
     await b.registry.send('once', { type: 'INC' });
     expect(b.registry.get('once')?.getSnapshot().context.count).toBe(2);
+  });
+
+  it('waitFor on an instance hosted elsewhere times out, aborts and names a wrong type like a local wait', async () => {
+    const table = freshTable();
+    const a = registryOn(table, machines);
+    const b = registryOn(table, machines);
+    await a.registry.start();
+    await b.registry.start();
+    await a.registry.spawnSingleton('counter', 'w');
+    await a.registry.flush();
+    const never = (s: { status: string }) => s.status === 'done';
+    await expect(b.registry.waitFor('w', never, { timeoutMs: 100 })).rejects.toMatchObject({
+      code: 'TIMEOUT',
+    });
+    const abort = new AbortController();
+    const aborted = b.registry.waitFor('w', never, { signal: abort.signal });
+    abort.abort();
+    await expect(aborted).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(
+      b.registry.waitFor('w', never, { type: 'reminder' } as never),
+    ).rejects.toMatchObject({
+      code: 'TYPE_MISMATCH',
+    });
+    expect(b.registry.get('w')).toBeUndefined();
+    await expect(b.registry.waitFor('nobody', never)).rejects.toMatchObject({
+      code: 'INSTANCE_NOT_FOUND',
+    });
   });
 });

@@ -62,7 +62,9 @@ const registry = createRegistry({
   durability,
   takeoverIntervalMs: 200,
 });
-registry.on('error', () => {}); // reported to the parent through command results and the database
+// Reported to the parent through command results, the database and the 'errors' command.
+const errors: string[] = [];
+registry.on('error', (err) => errors.push(`${err.code}: ${err.message}`.slice(0, 300)));
 const quarantined: string[] = [];
 registry.on('quarantined', ({ key }) => quarantined.push(key));
 await registry.start();
@@ -170,6 +172,8 @@ async function run(cmd: {
         local: registry.get(cmd.id as string) !== undefined,
       };
     }
+    case 'errors':
+      return { ok: true, errors };
     case 'quarantined':
       return { ok: true, quarantined };
     case 'close':
