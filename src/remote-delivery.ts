@@ -73,7 +73,7 @@ export class RemoteDelivery implements RemoteCalls {
 
   async post(id: string, body: MailBody): Promise<void> {
     const mail = body.kind === 'event' && body.key === '' ? { ...body, key: newKey() } : body;
-    await this.#d.inbox.post(id, JSON.stringify(mail));
+    await this.#d.inbox.post(id, encodeMail(id, mail));
   }
 
   async until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
@@ -182,6 +182,23 @@ function notRunning(instance: Instance, mail: Mail): RegistryError {
     `A message for instance '${mail.id}' from ${mail.sender} was not applied: the instance is ${instance.status} and takes no more events.`,
     { details: { id: mail.id, status: instance.status } },
   );
+}
+
+/**
+ * A message as JSON text. An event JSON cannot carry (a BigInt, a cycle) is
+ * refused before anything is posted; what JSON drops (`undefined`, functions)
+ * would be dropped by the owner's record all the same.
+ */
+function encodeMail(id: string, mail: MailBody): string {
+  try {
+    return JSON.stringify(mail);
+  } catch (cause) {
+    throw new RegistryError(
+      'NOT_SERIALIZABLE',
+      `The event for instance '${id}' cannot be sent to the process that hosts it: it is not JSON (a BigInt or a cycle?). Send plain JSON data.`,
+      { cause, details: { id } },
+    );
+  }
 }
 
 /** The body of a stored message, or `undefined` if it is not one a registry posts. */

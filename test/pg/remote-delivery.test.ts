@@ -305,4 +305,38 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
       code: 'INSTANCE_NOT_FOUND',
     });
   });
+
+  it('bad input never reaches the owner or harms it: an event JSON cannot carry is refused, a damaged message is reported and dropped', async () => {
+    const table = freshTable();
+    const a = registryOn(table, machines);
+    const b = registryOn(table, machines);
+    const reported: string[] = [];
+    a.registry.on('error', (err) => reported.push(err.code));
+    await a.registry.start();
+    await b.registry.start();
+    await a.registry.spawnSingleton('counter', 'safe');
+    await a.registry.flush();
+    const cyclic: Record<string, unknown> = { type: 'INC' };
+    cyclic.self = cyclic;
+    for (const event of [{ type: 'INC', n: 1n }, cyclic])
+      await expect(b.registry.send('safe', event as never)).rejects.toMatchObject({
+        code: 'NOT_SERIALIZABLE',
+      });
+    await expect(b.registry.send('safe', { type: '' } as never)).rejects.toMatchObject({
+      code: 'INVALID_EVENT',
+    });
+    // A row written by something else than a registry, then a real message.
+    for (const body of ['not json', '{"kind":"event","event":{"type":"INC"}}'])
+      await sql(`INSERT INTO ${table}_inbox (instance_id, sender, body) VALUES ('safe', 'x', $1)`, [
+        body,
+      ]);
+    await b.registry.send('safe', { type: 'INC' });
+    await until(
+      () => inboxSize(table),
+      (n) => n === 0,
+      'the mail to be drained',
+    );
+    expect(a.registry.get('safe')?.getSnapshot().context.count).toBe(1);
+    expect(reported.filter((c) => c === 'INVALID_EVENT')).toHaveLength(2);
+  });
 });
