@@ -1,7 +1,7 @@
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import type { ClusterHosting } from './cluster.js';
-import { RegistryError } from './errors.js';
+import { isRegistryError, RegistryError } from './errors.js';
 import type { IdempotencyOptions } from './idempotency.js';
 import type { Instance } from './instance.js';
 import type { InstanceTable } from './instance-table.js';
@@ -11,6 +11,7 @@ import type { Passivation } from './passivation.js';
 import type { Persister } from './persister.js';
 import type { RegistryEmitter } from './registry-events.js';
 import type { RegistryGate } from './registry-gate.js';
+import type { InstanceStatus } from './status.js';
 import type { MailBody, Store } from './stores/store.js';
 
 /**
@@ -111,4 +112,66 @@ export async function bringHere(parts: RegistryParts, id: string, create: boolea
   await parts.cluster?.adopt(id, create);
   const instance = parts.instances.get(id);
   if (instance?.passive && parts.passivation) await parts.passivation.activate(instance);
+}
+
+/**
+ * Throws `TYPE_MISMATCH` unless instance `id`'s type `actual` is the `expected` one the caller named.
+ *
+ * @example
+ * ```ts
+ * assertType('nightly', instance.type, 'job');
+ * ```
+ */
+export function assertType(id: string, actual: string, expected: string): void {
+  if (actual !== expected) {
+    throw new RegistryError(
+      'TYPE_MISMATCH',
+      `Instance '${id}' has type '${actual}', not '${expected}'; name its own type.`,
+      { details: { id, type: expected, existingType: actual } },
+    );
+  }
+}
+
+/**
+ * Under the ID's lock: makes `id` local (adopting, and activating unless
+ * `adoptOnly`) and says so; `false` when another live process hosts it and
+ * the call can be mailed there (a store with an inbox).
+ *
+ * @example
+ * ```ts
+ * if (!(await reach(parts, id))) await parts.remote?.post(id, { kind: 'stop' });
+ * ```
+ */
+export async function reach(parts: RegistryParts, id: string, adoptOnly = false): Promise<boolean> {
+  try {
+    if (adoptOnly) await parts.cluster?.adopt(id, false);
+    else await bringHere(parts, id, false);
+    return true;
+  } catch (err) {
+    if (parts.remote && isRegistryError(err, 'OWNED_ELSEWHERE')) return false;
+    throw err;
+  }
+}
+
+/**
+ * Reads the stored status of an instance another process hosts again and
+ * again (polling) until `done` holds.
+ *
+ * @example
+ * ```ts
+ * await elsewhere(parts, id, (s) => s === undefined); // purged by its owner
+ * ```
+ */
+export function elsewhere(
+  parts: RegistryParts,
+  id: string,
+  done: (s: InstanceStatus | undefined) => boolean,
+): Promise<InstanceStatus | undefined> {
+  const { cluster, remote } = parts;
+  if (!cluster || !remote)
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      'Only a cluster store with an inbox reaches other processes.',
+    );
+  return remote.until(() => cluster.remoteStatus(id), done);
 }

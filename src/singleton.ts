@@ -28,6 +28,40 @@ export interface EnsureOptions {
 }
 
 /**
+ * Check-and-create. Everything between the check and the creation is
+ * synchronous, so it is atomic on Node's event loop; an ID with an operation
+ * in flight (a purge awaiting the store) queues behind it on the ID's lock.
+ *
+ * @example
+ * ```ts
+ * const r = await ensure(parts, 'job', 'nightly', { input: { day } });
+ * ```
+ */
+export function ensure(
+  p: RegistryParts,
+  type: string,
+  id: string,
+  options: EnsureOptions,
+): EnsureResult | Promise<EnsureResult> {
+  const existing = p.instances.get(id);
+  // Fast path: the live instance, nothing in flight for it.
+  if (
+    existing?.actor &&
+    existing.status === 'running' &&
+    existing.type === type &&
+    p.gate.phase === 'open' &&
+    (options.ifRunning === undefined || options.ifRunning === 'return') &&
+    !p.gate.locks.isLocked(id) &&
+    (p.durability === 'relaxed' || existing.durable >= existing.version)
+  ) {
+    // Activity for passivation, like every other use (a number store: no allocation).
+    if (p.passivation) existing.lastActive = p.clock.now();
+    return { actor: existing.actor, created: false, instance: existing };
+  }
+  return ensureSlowly(p, type, id, options, existing);
+}
+
+/**
  * The check-and-create behind `spawnSingleton`, past the registry's fast path
  * (the live instance returned at once). Everything between the check and the
  * creation is synchronous, so it is atomic on Node's event loop; an ID with an
@@ -102,25 +136,30 @@ async function hostedElsewhere(
   // No record yet (being created there) or finishing there: ask again in a moment.
   if (text === undefined) return 'retry';
   const decoded = decodeRecord(text, p.machines);
-  const instance = instanceFromRecord(decoded);
-  if (instance.type !== def.type) {
+  const loaded = instanceFromRecord(decoded);
+  if (loaded.type !== def.type) {
     throw new RegistryError(
       'TYPE_MISMATCH',
-      `Instance '${id}' exists with type '${instance.type}', not '${def.type}'; use another ID or purge it first.`,
-      { details: { id, type: def.type, existingType: instance.type } },
+      `Instance '${id}' exists with type '${loaded.type}', not '${def.type}'; use another ID or purge it first.`,
+      { details: { id, type: def.type, existingType: loaded.type } },
     );
   }
-  if (instance.status !== 'running') return 'retry';
+  if (loaded.status !== 'running') return 'retry';
   if (ifRunning === 'throw') {
     throw new RegistryError(
       'INSTANCE_EXISTS',
       `Instance '${id}' already exists (status 'running').`,
       {
-        details: { id, status: instance.status },
+        details: { id, status: loaded.status },
       },
     );
   }
-  instance.frozen = { snapshot: decoded.snapshot, timers: [] };
+  // Never admitted here: a detached copy, its last state kept as loaded.
+  const instance = new Instance(id, def, loaded.createdAt, {
+    status: 'running',
+    frozen: { snapshot: decoded.snapshot, timers: [] },
+  });
+  instance.updatedAt = loaded.updatedAt;
   const actor = p.actors.materialize(instance);
   // Not the live instance: an event sent to it is reported, never silently dropped.
   p.actors.orphan(id, actor);
