@@ -1,4 +1,5 @@
 import { nanoid } from 'nanoid';
+import type { AnyEventObject } from 'xstate';
 import { isRegistryError, RegistryError } from './errors.js';
 import { isEvent } from './event-shape.js';
 import { IdempotencyLog } from './idempotency.js';
@@ -171,7 +172,7 @@ export class RemoteDelivery implements RemoteCalls {
     instance.idempotencyKeys ??= new IdempotencyLog();
     instance.idempotencyKeys.add(body.key, now, p.idempotency);
     p.persister.markDirty(instance);
-    instance.actor.send(body.event as never);
+    instance.actor.send(body.event as AnyEventObject);
     return false;
   }
 }
