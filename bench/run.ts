@@ -33,6 +33,14 @@ import {
 import { countInstructions } from './instructions.js';
 import { counter } from './machine.js';
 import {
+  floorCreate,
+  floorFinish,
+  floorRefuse,
+  registryCreateStrict,
+  registryFinish,
+  registryRefuse,
+} from './pg-scenarios.js';
+import {
   above,
   addRow,
   atLeast,
@@ -469,6 +477,28 @@ async function postgres() {
       registrySend(async () => pgStore()),
     ]);
 
+    // The hot path against the least SQL each operation needs (issue 14): one statement, one commit or none.
+    const url = server.url;
+    for (const callers of [1, 32])
+      await rateRow(
+        `pg-4. spawnSingleton, new IDs, strict, ${callers} caller(s), vs INSERT ... ON CONFLICT DO NOTHING`,
+        pgN,
+        [floorCreate(url, callers), registryCreateStrict(url, callers)],
+        atLeast(0.8),
+      );
+    await rateRow(
+      'pg-5. refusal of an ID owned by another live process, vs one SELECT',
+      pgN,
+      [floorRefuse(url), registryRefuse(url)],
+      atLeast(0.8),
+    );
+    await rateRow(
+      'pg-6. finishing (send FINISH, strict), vs one fenced UPDATE that frees the lease',
+      pgN / 5,
+      [floorFinish(url, pgN / 5), registryFinish(url, pgN / 5)],
+      atLeast(0.8),
+    );
+
     // Takeover: a worker process hosting an instance is killed; how long until another process hosts it?
     const takeovers: number[] = [];
     for (let round = 0; round < (QUICK ? 1 : 3); round++)
@@ -591,6 +621,12 @@ console.log(header());
 if (process.env.BENCH_ONLY === 'instructions') {
   // The instruction counts alone (a few minutes), e.g. to check their repeatability.
   console.log(renderCounts(await instructions()));
+  process.exit(0);
+}
+if (process.env.BENCH_ONLY === 'postgres') {
+  // The PostgreSQL rows alone (a few minutes), e.g. after a change to the store.
+  await postgres();
+  console.log(renderTable({ unavailable: 'not counted (BENCH_ONLY=postgres)' }));
   process.exit(0);
 }
 console.log(

@@ -67,6 +67,14 @@ export class ActorHost {
 
   /** Creates, wires and starts the actor of `instance`: fresh (input) or restored (snapshot + timers). */
   host(instance: Instance, from: { input?: unknown; snapshot?: unknown }): AnyActor {
+    return this.start(instance, this.create(instance, from), from.snapshot === undefined);
+  }
+
+  /**
+   * Creates and wires the actor of `instance` without starting it: XState has
+   * computed its initial (or restored) state, and no action has run yet.
+   */
+  create(instance: Instance, from: { input?: unknown; snapshot?: unknown }): AnyActor {
     const options: Record<string, unknown> = { ...this.#actorOptions, id: instance.id };
     if (from.snapshot === undefined) options.input = from.input;
     else options.snapshot = from.snapshot;
@@ -88,6 +96,11 @@ export class ActorHost {
     trackTimers(actor, this.#clock);
     watchSnapshots(actor, this.#watcher, instance);
     actor.subscribe({ error: (err: unknown) => this.#onFailed(instance, actor, err) });
+    return actor;
+  }
+
+  /** Starts an actor made by {@link create}; a `fresh` one's initial state counts as a change (to write). */
+  start(instance: Instance, actor: AnyActor, fresh: boolean): AnyActor {
     // Starting re-emits the initial (or restored) snapshot: not a transition, and
     // for a restored actor not a change to persist. Done and error still count.
     this.#instances.starting(instance, true);
@@ -96,8 +109,7 @@ export class ActorHost {
     } finally {
       this.#instances.starting(instance, false);
     }
-    if (from.snapshot === undefined && instance.status === 'running')
-      this.#instances.changed(instance);
+    if (fresh && instance.status === 'running') this.#instances.changed(instance);
     return actor;
   }
 

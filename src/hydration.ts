@@ -4,6 +4,7 @@ import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
 import { IdempotencyLog } from './idempotency.js';
 import { Instance, inlineChild } from './instance.js';
+import { toInstanceId } from './instance-id.js';
 import type { ResolvedMachine } from './machines.js';
 import { type InstanceRecord, parseRecord } from './record.js';
 import type { RegistryEmitter, RegistryEvents } from './registry-events.js';
@@ -92,7 +93,7 @@ export function decodeParsed(
 
 /** The registry's bookkeeping for a decoded record, with no actor yet. */
 export function instanceFromRecord({ record, def, snapshot }: DecodedRecord): Instance {
-  const instance = new Instance(record.id, def, record.createdAt, {
+  const instance = new Instance(toInstanceId(record.id), def, record.createdAt, {
     status: record.status,
     stopReason: record.stopReason,
     error: record.error,

@@ -13,7 +13,20 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const LONE_SURROGATE = /[\ud800-\udfff]/u;
 
 /**
+ * A checked instance ID. Internal: the public API takes plain strings and
+ * checks them into this at the boundary ({@link toInstanceId}); the brand keeps
+ * an ID apart from a store's own entry name (`StoreKey`), which may differ from it.
+ *
+ * @example
+ * ```ts
+ * const id: InstanceId = toInstanceId(req.params.id);
+ * ```
+ */
+export type InstanceId = string & { readonly __instanceId: true };
+
+/**
  * Checks an instance ID and returns it, or throws `INVALID_INSTANCE_ID`.
+ * The public face of {@link toInstanceId}.
  * Valid: any string of 1 to 256 characters without control characters
  * (U+0000 to U+001F, U+007F) and without lone surrogates (not well-formed
  * Unicode); slashes, dots, `..`, spaces and any Unicode are fine.
@@ -25,6 +38,19 @@ const LONE_SURROGATE = /[\ud800-\udfff]/u;
  * ```
  */
 export function assertInstanceId(id: unknown): string {
+  return toInstanceId(id);
+}
+
+/**
+ * Checks an instance ID (see {@link assertInstanceId}) and brands it as an
+ * {@link InstanceId}; throws `INVALID_INSTANCE_ID`.
+ *
+ * @example
+ * ```ts
+ * const instance = new Instance(toInstanceId(id), def, clock.now());
+ * ```
+ */
+export function toInstanceId(id: unknown): InstanceId {
   if (typeof id !== 'string') {
     throw new RegistryError(
       'INVALID_INSTANCE_ID',
@@ -53,7 +79,7 @@ export function assertInstanceId(id: unknown): string {
       { details: { id: JSON.stringify(id) } },
     );
   }
-  return id;
+  return id as InstanceId;
 }
 
 /**

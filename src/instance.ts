@@ -1,6 +1,7 @@
 import type { AnyActor } from 'xstate';
 import { RegistryError, type SerializedError } from './errors.js';
 import type { IdempotencyLog } from './idempotency.js';
+import type { InstanceId } from './instance-id.js';
 import type { Life } from './lifecycle.js';
 import type { ResolvedMachine } from './machines.js';
 import { type InstanceRecord, type InstanceStatusName, RECORD_FORMAT } from './record.js';
@@ -73,7 +74,7 @@ export interface LifeFlags {
  * Internal: users see actors and {@link InstanceStatus} objects, never this.
  */
 export class Instance {
-  readonly id: string;
+  readonly id: InstanceId;
   readonly def: ResolvedMachine;
   readonly createdAt: number;
   updatedAt: number;
@@ -115,7 +116,7 @@ export class Instance {
 
   /** `born`: the flags of an instance loaded from a record (a finished one comes with its last state). */
   constructor(
-    id: string,
+    id: InstanceId,
     def: ResolvedMachine,
     createdAt: number,
     born?: Partial<Pick<LifeFlags, 'status' | 'stopReason' | 'error' | 'frozen'>>,

@@ -162,6 +162,14 @@ export class Persister {
     }
   }
 
+  /**
+   * The record `instance` would be written as now, and its metadata; throws
+   * `NOT_SERIALIZABLE` or `SNAPSHOT_TOO_LARGE` as a write would.
+   */
+  encode(instance: Instance): { text: string; meta: RecordMeta } {
+    return this.#encode(instance);
+  }
+
   #serialize(instance: Instance): { text: string; meta: RecordMeta } {
     try {
       const written = this.#encode(instance);

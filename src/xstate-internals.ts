@@ -404,3 +404,23 @@ export function reportSendsAfterStop(
 ): void {
   (actor as { send: (event: AnyEventObject) => void }).send = report;
 }
+
+/**
+ * Whether starting `actor` (created, not yet started) would run nothing: XState
+ * computes the initial state in `createActor()` and queues every effect of it
+ * (entry actions, delayed events, children to start) in the actor's `_deferred`
+ * list, run by `start()`. When that list is empty, the state before `start()` is
+ * the state after it, so it may be stored before the actor starts. An unknown
+ * shape answers `false`, the safe answer.
+ *
+ * @example
+ * ```ts
+ * const actor = createActor(machine, { input });
+ * if (startRunsNothing(actor)) storeFirstRecord(actor.getPersistedSnapshot());
+ * actor.start();
+ * ```
+ */
+export function startRunsNothing(actor: AnyActorRef): boolean {
+  const deferred = (actor as unknown as { _deferred?: unknown })._deferred;
+  return Array.isArray(deferred) && deferred.length === 0;
+}

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import { demoMachines } from '../examples/machines.js';
 import { Instance } from '../src/instance.js';
+import { toInstanceId } from '../src/instance-id.js';
 import { InstanceIndex } from '../src/instance-index.js';
 import { type ListFilter, queryInstances } from '../src/list-query.js';
 import { resolveMachines } from '../src/machines.js';
@@ -71,7 +72,7 @@ describe('InstanceIndex: list() served from indexes', () => {
           for (const o of ops) {
             const id = `i${o.id}`;
             if (o.kind === 'insert') {
-              const inst = new Instance(id, defs.get(o.type) as never, o.createdAt);
+              const inst = new Instance(toInstanceId(id), defs.get(o.type) as never, o.createdAt);
               index.set(id, inst);
             } else if (o.kind === 'delete') {
               index.delete(id);
@@ -97,7 +98,7 @@ describe('InstanceIndex: list() served from indexes', () => {
   it('sweeps the entries of removed instances once they outnumber the live ones', () => {
     const index = new InstanceIndex();
     const def = defs.get('a') as never;
-    for (let i = 0; i < 5000; i++) index.set(`x${i}`, new Instance(`x${i}`, def, i));
+    for (let i = 0; i < 5000; i++) index.set(`x${i}`, new Instance(toInstanceId(`x${i}`), def, i));
     for (let i = 0; i < 4990; i++) index.delete(`x${i}`);
     expect(allPages((f) => index.page(f), { limit: 3 })).toEqual(
       Array.from({ length: 10 }, (_, k) => `x${4990 + k}@${4990 + k}`),

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createMachine } from 'xstate';
 import { RegistryError } from '../src/errors.js';
 import { Instance } from '../src/instance.js';
+import { toInstanceId } from '../src/instance-id.js';
 import { resolveMachines } from '../src/machines.js';
 import { Persister } from '../src/persister.js';
 import { MemoryStore } from '../src/stores/memory-store.js';
@@ -20,7 +21,7 @@ function setup() {
   const store = new GatedStore();
   const persister = new Persister({ store, maxRecordBytes: 1 << 20 });
   const def = resolveMachines({ m: createMachine({}) }).get('m');
-  const instance = new Instance('i', def as NonNullable<typeof def>, 0);
+  const instance = new Instance(toInstanceId('i'), def as NonNullable<typeof def>, 0);
   instance.writeLife({
     frozen: { snapshot: { status: 'active', value: {}, context: {} }, timers: [] },
   });

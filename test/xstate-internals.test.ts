@@ -10,7 +10,13 @@ import {
   setup,
 } from 'xstate';
 import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
-import { readTimers, restoreTimers, trackTimers, watchSnapshots } from '../src/xstate-internals.js';
+import {
+  readTimers,
+  restoreTimers,
+  startRunsNothing,
+  trackTimers,
+  watchSnapshots,
+} from '../src/xstate-internals.js';
 import { machines } from './fixtures.js';
 
 // These tests pin the XState internals that src/xstate-internals.ts relies on.
@@ -129,6 +135,24 @@ describe('XState internals the registry relies on', () => {
     expect(seen).toContain(actor.id);
     expect(seen.filter((id) => id === 'kid').length).toBeGreaterThanOrEqual(2);
     actor.stop();
+  });
+
+  it('createActor() queues the effects of the initial state in _deferred, and start() runs them', () => {
+    const calm = createMachine({ context: { n: 1 }, initial: 'a', states: { a: {} } });
+    expect(startRunsNothing(createActor(calm))).toBe(true);
+    let ran = 0;
+    const busy = createActor(createMachine({ entry: () => ran++ }));
+    expect(startRunsNothing(busy)).toBe(false);
+    expect(ran).toBe(0);
+    busy.start();
+    expect(ran).toBe(1);
+    // An invoked child, an entry sendTo and an `after` all wait for start().
+    expect(startRunsNothing(createActor(machines.reminder))).toBe(false);
+    expect(
+      startRunsNothing(
+        createActor(createMachine({ initial: 'a', states: { a: { after: { 10: 'b' } }, b: {} } })),
+      ),
+    ).toBe(false);
   });
 
   it('child actors keep their parent in _parent', () => {
