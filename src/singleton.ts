@@ -117,7 +117,9 @@ export function ensureSlowly(
           brought = await bringHere(p, id, true, first?.record);
         } catch (err) {
           if (!p.remote || !isRegistryError(err, 'OWNED_ELSEWHERE') || attempt >= 100) throw err;
-          return hostedElsewhere(p, def, id, ifRunning);
+          const there = await hostedElsewhere(p, def, id, ifRunning);
+          if (there === 'owned') throw err;
+          return there;
         }
         if (brought === 'created' && first) return startStored(p, first);
         return run();
@@ -139,10 +141,10 @@ async function hostedElsewhere(
   def: ResolvedMachine,
   id: string,
   ifRunning: 'return' | 'throw',
-): Promise<EnsureResult | 'retry'> {
+): Promise<EnsureResult | 'retry' | 'owned'> {
   const text = await p.store.read(id);
-  // No record yet (being created there) or finishing there: ask again in a moment.
-  if (text === undefined) return 'retry';
+  // No record yet: being created there, with nothing to show; the caller may retry.
+  if (text === undefined) return 'owned';
   const decoded = decodeRecord(text, p.machines);
   const loaded = instanceFromRecord(decoded);
   if (loaded.type !== def.type) {

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type { ClusterInbox, Mail } from './store.js';
 
 /**
@@ -21,7 +21,7 @@ export class PostgresInbox implements ClusterInbox {
   readonly #ownerId: string;
   readonly #report: (err: unknown) => void;
   readonly #listeners = new Set<{ mail: (id: string) => void; released: () => void }>();
-  #client: pg.PoolClient | undefined;
+  #client: pg.Client | undefined;
   #open = false;
   #retry: ReturnType<typeof setTimeout> | undefined;
 
@@ -71,10 +71,7 @@ export class PostgresInbox implements ClusterInbox {
     if (this.#retry) clearTimeout(this.#retry);
     const client = this.#client;
     this.#client = undefined;
-    if (client) {
-      await client.query(`UNLISTEN ${this.#channel}`).catch(() => {});
-      client.release();
-    }
+    if (client) await client.end().catch(() => {});
   }
 
   async post(id: string, body: string): Promise<void> {
@@ -137,7 +134,10 @@ export class PostgresInbox implements ClusterInbox {
   }
 
   async #listen(): Promise<void> {
-    const client = await this.#pool.connect();
+    // A connection of its own, not one of the pool's: held for good, it would
+    // shrink the pool and keep `pool.end()` waiting.
+    const client = new pg.Client(this.#pool.options);
+    await client.connect();
     client.on('notification', (n) => {
       if (n.channel !== this.#channel || n.payload === undefined) return;
       const mail = n.payload.startsWith('mail:') ? n.payload.slice(5) : undefined;
@@ -152,13 +152,13 @@ export class PostgresInbox implements ClusterInbox {
       this.#report(err);
       if (this.#client !== client) return;
       this.#client = undefined;
-      client.release(err);
+      void client.end().catch(() => {});
       this.#relisten();
     });
     try {
       await client.query(`LISTEN ${this.#channel}`);
     } catch (err) {
-      client.release(err as Error);
+      await client.end().catch(() => {});
       throw err;
     }
     this.#client = client;
