@@ -116,10 +116,8 @@ export function ensureSlowly(
         try {
           brought = await bringHere(p, id, true, first?.record);
         } catch (err) {
-          if (!p.remote || !isRegistryError(err, 'OWNED_ELSEWHERE') || attempt >= 100) throw err;
-          const there = await hostedElsewhere(p, def, id, ifRunning);
-          if (there === 'owned') throw err;
-          return there;
+          if (!p.remote || !isRegistryError(err, 'OWNED_ELSEWHERE') || attempt >= 20) throw err;
+          return hostedElsewhere(p, def, id, ifRunning);
         }
         if (brought === 'created' && first) return startStored(p, first);
         return run();
@@ -141,10 +139,11 @@ async function hostedElsewhere(
   def: ResolvedMachine,
   id: string,
   ifRunning: 'return' | 'throw',
-): Promise<EnsureResult | 'retry' | 'owned'> {
+): Promise<EnsureResult | 'retry'> {
   const text = await p.store.read(id);
-  // No record yet: being created there, with nothing to show; the caller may retry.
-  if (text === undefined) return 'owned';
+  // No record yet (being created there) or finishing there: ask again in a moment;
+  // after 20 tries (a second), OWNED_ELSEWHERE.
+  if (text === undefined) return 'retry';
   const decoded = decodeRecord(text, p.machines);
   const loaded = instanceFromRecord(decoded);
   if (loaded.type !== def.type) {
