@@ -7,7 +7,8 @@
  * It measures the built package (dist/), as users run it: the npm script
  * builds first and passes --expose-gc.
  * BENCH_QUICK=1 runs small counts (a smoke run; its figures mean little);
- * BENCH_ONLY=instructions runs the instruction counts alone.
+ * BENCH_ONLY=instructions runs the instruction counts alone; BENCH_SCENARIOS=spawn,spawn-written
+ * counts only the named scenarios (with BENCH_ONLY=instructions: a few rows in minutes).
  */
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -75,7 +76,7 @@ const COUNT = {
   scale: Number(process.env.BENCH_COUNT_SCALE ?? (QUICK ? 0.1 : 1)),
   rounds: Number(process.env.BENCH_COUNT_ROUNDS ?? (QUICK ? 3 : 8)),
   stored: QUICK ? 100 : 1_000,
-  passes: (QUICK ? 1 : 2) as 1 | 2,
+  passes: (process.env.BENCH_COUNT_PASSES === '1' || QUICK ? 1 : 2) as 1 | 2,
 };
 
 /** Keeps nothing: isolates the registry's own cost from any storage. */
@@ -181,6 +182,11 @@ async function events() {
     sides('send-1-memory'),
     TARGETS.sendMemory,
     'send-1-memory',
+  );
+  await rateRow(
+    '3h. send as in 3 with history on (100 entries kept), vs history off',
+    E,
+    sides('send-1-memory-history'),
   );
   await rateRow(
     '3p. send, memory store, 100 actors, pipelined (incl. flush), vs a Map of 100',
@@ -593,6 +599,8 @@ async function instructions(): Promise<Counts> {
   const dir = await storedDir(COUNT.stored);
   const n = (x: number) => Math.max(10, Math.round(x * COUNT.scale));
   const r = COUNT.rounds;
+  // BENCH_SCENARIOS=spawn,spawn-written counts only the named scenarios (e.g. while working on one row).
+  const only = process.env.BENCH_SCENARIOS?.split(',').filter(Boolean);
   try {
     return await countInstructions({
       storedDir: dir,
@@ -610,7 +618,7 @@ async function instructions(): Promise<Counts> {
         { name: 'decode-plain', n: n(1000), rounds: r },
         { name: 'encode-rich', n: n(1000), rounds: r },
         { name: 'decode-rich', n: n(1000), rounds: r },
-      ],
+      ].filter((s) => !only || only.includes(s.name)),
     });
   } finally {
     await rm(dir, { recursive: true, force: true });

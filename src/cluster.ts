@@ -282,7 +282,7 @@ export class ClusterHosting {
       }
       return statusOfRecord(record);
     }
-    return statusOf(instanceFromRecord(decoded), decoded.snapshot);
+    return statusOf(instanceFromRecord(decoded), decoded.snapshot, decoded.record.timers);
   }
 
   /** Moves the claimed row of `id` to quarantine, reports it, and returns the error to throw. */

@@ -2,6 +2,7 @@ import type { AnyActor } from 'xstate';
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
+import { HistoryLog } from './history.js';
 import { IdempotencyLog } from './idempotency.js';
 import { Instance, inlineChild } from './instance.js';
 import { toInstanceId } from './instance-id.js';
@@ -102,6 +103,7 @@ export function instanceFromRecord({ record, def, snapshot }: DecodedRecord): In
   });
   instance.updatedAt = record.updatedAt;
   if (record.idempotencyKeys) instance.idempotencyKeys = new IdempotencyLog(record.idempotencyKeys);
+  if (def.history) instance.history = new HistoryLog(record.history);
   return instance;
 }
 

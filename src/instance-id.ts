@@ -7,10 +7,11 @@ export const MAX_INSTANCE_ID_LENGTH = 256;
 // caller means them. Everything else (slashes, dots, spaces, any Unicode) is an ID.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
-// In unicode mode a surrogate pair is one code point, so this matches only a lone
-// surrogate: stores encode IDs as UTF-8, where every lone surrogate becomes U+FFFD
-// and two different IDs would share one record.
-const LONE_SURROGATE = /[\ud800-\udfff]/u;
+// A lone surrogate (not well-formed Unicode): stores encode IDs as UTF-8, where
+// every lone surrogate becomes U+FFFD and two different IDs would share one record.
+// String.prototype.isWellFormed (Node 20+) is the check, without a unicode-mode
+// regex run on every new ID.
+const wellFormed = (id: string) => (id as string & { isWellFormed(): boolean }).isWellFormed();
 
 /**
  * A checked instance ID. Internal: the public API takes plain strings and
@@ -72,7 +73,7 @@ export function toInstanceId(id: unknown): InstanceId {
       { details: { id: JSON.stringify(id) } },
     );
   }
-  if (LONE_SURROGATE.test(id)) {
+  if (!wellFormed(id)) {
     throw new RegistryError(
       'INVALID_INSTANCE_ID',
       'Instance ID must be well-formed Unicode: it has a lone surrogate (half of a UTF-16 pair), which stores cannot tell apart from other IDs. Check how the ID was built (e.g. a string cut in the middle of an emoji).',

@@ -213,8 +213,11 @@ function ensureNow(
   const instance = new Instance(id, def, p.clock.now());
   p.instances.admit(instance);
   const actor = p.actors.host(instance, { input });
-  p.emitter.emit('spawned', { id, type, actor, replaced: existing !== undefined });
-  return whenDurable(p, instance, () => ({ actor, created: true, instance }));
+  // Every new ID passes here: no event object when nobody listens, no closure when relaxed.
+  if (p.emitter.has('spawned'))
+    p.emitter.emit('spawned', { id, type, actor, replaced: existing !== undefined });
+  const created: EnsureResult = { actor, created: true, instance };
+  return p.durability === 'strict' ? whenDurable(p, instance, () => created) : created;
 }
 
 interface First {

@@ -20,5 +20,6 @@ export async function storedStatus(
 ): Promise<InstanceStatus> {
   if (!instance.passive || instance.frozen) return statusOf(instance);
   const text = await store.read(instance.id);
-  return statusOf(instance, text === undefined ? undefined : decodeRecord(text, machines).snapshot);
+  const decoded = text === undefined ? undefined : decodeRecord(text, machines);
+  return statusOf(instance, decoded?.snapshot, decoded?.record.timers);
 }

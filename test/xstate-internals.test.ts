@@ -155,6 +155,27 @@ describe('XState internals the registry relies on', () => {
     ).toBe(false);
   });
 
+  it('_relay reports each delivery as @xstate.event with its sourceRef, and the same event object reaches @xstate.snapshot', () => {
+    const actor = createActor(
+      createMachine({ initial: 'a', states: { a: { on: { GO: 'b' } }, b: {} } }),
+    ) as any;
+    const relayed: Array<{ source: unknown; event: unknown }> = [];
+    const snapshots: unknown[] = [];
+    const original = actor.system._sendInspectionEvent;
+    actor.system._sendInspectionEvent = (e: any) => {
+      if (e.type === '@xstate.event') relayed.push({ source: e.sourceRef, event: e.event });
+      if (e.type === '@xstate.snapshot') snapshots.push(e.event);
+      original(e);
+    };
+    actor.start();
+    const go = { type: 'GO' };
+    actor.send(go);
+    expect(relayed.at(-1)).toEqual({ source: undefined, event: go });
+    expect(relayed.at(-1)?.event).toBe(go);
+    expect(snapshots.at(-1)).toBe(go);
+    actor.stop();
+  });
+
   it('child actors keep their parent in _parent', () => {
     const actor = createActor(machines.reminder).start();
     const kid = actor.getSnapshot().children.kid as any;

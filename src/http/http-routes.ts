@@ -130,6 +130,23 @@ export function matchRoute(
       },
     };
   }
+  // /instances/{id}/history (a GET; a POST there creates instance 'history' of type {id}).
+  if (raw.length === 3 && raw[2] === 'history' && (method === 'GET' || method === 'HEAD')) {
+    const id = segments[1] as string;
+    const limit = params.get('limit');
+    return {
+      action: 'read',
+      target: { id },
+      run: async () =>
+        json(
+          200,
+          await registry.history(id, {
+            cursor: params.get('cursor'),
+            ...(limit === null ? {} : { limit: Number(limit) }),
+          }),
+        ),
+    };
+  }
   // /instances/{id}/events and /instances/{id}/stop: literal last segment wins.
   if (raw.length === 3 && (raw[2] === 'events' || raw[2] === 'stop')) {
     const id = segments[1] as string;

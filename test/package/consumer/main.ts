@@ -107,13 +107,25 @@ async function runStoreContract(): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  // `xstate-registry`: a registry, typed by the consumer's own xstate.
-  const registry = createRegistry({ machines, store: new MemoryStore() });
+  // `xstate-registry`: a registry, typed by the consumer's own xstate. Telemetry is
+  // asked for, but @opentelemetry/api (an optional peer) is not installed: a no-op.
+  // History is on, read back below.
+  const registry = createRegistry({
+    machines,
+    store: new MemoryStore(),
+    telemetry: true,
+    history: { maxEntries: 10 },
+  });
   await registry.start();
   const actor = await registry.spawnSingleton('counter', 'c1');
   await registry.send('c1', { type: 'INC' });
   const count: number = actor.getSnapshot().context.count;
   check(count === 1, `count after INC is ${count}`);
+  const { items } = await registry.history('c1');
+  check(
+    items.length === 1 && items[0]?.event.type === 'INC' && items[0].source === 'api',
+    `history of c1 is ${JSON.stringify(items)}`,
+  );
   const refused = await registry.send('', { type: 'INC' }).catch((err: unknown) => err);
   check(
     refused instanceof RegistryError && isRegistryError(refused),
