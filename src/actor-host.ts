@@ -261,6 +261,18 @@ export class ActorHost {
     );
   }
 
+  /**
+   * The stand-in `spawnSingleton` gives back for an instance another process
+   * hosts: its `send` goes through `send` (the registry's, which mails it to
+   * the owner), one after the other in call order; a send that fails is
+   * reported as an `error` event naming the instance, since `send` returns nothing.
+   */
+  forward(id: string, actor: AnyActor, send: (event: AnyEventObject) => Promise<void>): void {
+    reportSendsAfterStop(actor, (event) => {
+      send(event).catch((err: unknown) => this.#emitter.emit('error', forwardFailed(id, event, err)));
+    });
+  }
+
   /** An actor object for an instance that is not running: the live one if we have it, else an inert one built from its last snapshot. */
   materialize(instance: Instance): AnyActor {
     if (instance.actor) return instance.actor;
@@ -273,4 +285,18 @@ export class ActorHost {
     instance.actor = actor;
     return actor;
   }
+}
+
+/** Why a send through a forwarding stand-in was not delivered, naming the instance. */
+function forwardFailed(id: string, event: AnyEventObject, err: unknown): RegistryError {
+  const what = `Event '${String(event?.type)}' sent through the actor object of instance '${id}' (hosted by another process) was not delivered`;
+  if (err instanceof RegistryError)
+    return new RegistryError(err.code, `${what}: ${err.message}`, {
+      cause: err,
+      details: err.details as never,
+    });
+  return new RegistryError('PERSIST_FAILED', `${what}; send it again with registry.send(id, event).`, {
+    cause: err,
+    details: { id },
+  });
 }

@@ -1,5 +1,6 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import { type Clock, systemClock } from './clock.js';
+import type { ActorHandle } from './actor-handle.js';
 import { RegistryError } from './errors.js';
 import { type HistoryConfig, type HistoryOptions, resolveHistory } from './history.js';
 import { type IdempotencyOptions, resolveIdempotency } from './idempotency.js';
@@ -113,8 +114,18 @@ export interface SpawnSingletonOptions {
  * const { actor, created, status } = await registry.ensureSingleton('job', 'nightly');
  * ```
  */
-export interface SingletonResult<TActor> {
+export interface SingletonResult<TActor, THandle = ActorHandle> {
+  /**
+   * The XState actor. For an instance another process hosts, it stays there:
+   * this is a stand-in whose `send` is forwarded to the owner (see
+   * {@link Registry.spawnSingleton}) and whose `getSnapshot()` is the last stored state.
+   */
   actor: TActor;
+  /**
+   * A typed handle on the instance (`registry.actor(type, id)`): what works alike
+   * whether this process hosts the instance or another one does.
+   */
+  handle: THandle;
   /** Whether this call created the actor (an HTTP layer answers 201 rather than 200). */
   created: boolean;
   status: InstanceStatus;

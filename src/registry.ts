@@ -155,7 +155,24 @@ export class Registry<M extends MachineMap = MachineMap> {
     return this.#session.start();
   }
 
-  /** Returns the running actor for `id`, creating it if there is none. See {@link ensureSingleton}. */
+  /**
+   * Returns the running actor for `id`, creating it if there is none. See {@link ensureSingleton}.
+   *
+   * With a cluster store, an instance another live process hosts stays there:
+   * the actor returned is a stand-in whose `send` is forwarded to the owner
+   * through the store's inbox, like `registry.send` (in call order; a send that
+   * fails is reported as an `error` event naming the instance). Its
+   * `getSnapshot()` is the last stored state, as of this call: it does not
+   * follow the owner's changes, and `subscribe` hears nothing. Hold
+   * `registry.actor(type, id)` (or `ensureSingleton`'s `handle`) to read the
+   * current state or wait for one.
+   *
+   * @example
+   * ```ts
+   * const job = await registry.spawnSingleton('job', 'nightly');
+   * job.send({ type: 'CANCEL' }); // delivered wherever the instance is hosted
+   * ```
+   */
   spawnSingleton<K extends TypeName<M>>(
     type: K,
     id: string,
@@ -168,7 +185,7 @@ export class Registry<M extends MachineMap = MachineMap> {
         : ensure(this.#parts, type, id, options ?? {});
       // Hot path: a result known now costs one promise, not two.
       return r instanceof Promise
-        ? r.then((x) => x.actor as ActorOf<M, K>)
+        ? r.then((x) => this.#reachable(x).actor as ActorOf<M, K>)
         : Promise.resolve(r.actor as ActorOf<M, K>);
     } catch (err) {
       return Promise.reject(err);
@@ -190,7 +207,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     type: K,
     id: string,
     ...[options]: CreateArgs<M, K, SpawnSingletonOptions>
-  ): Promise<SingletonResult<ActorOf<M, K>>> {
+  ): Promise<SingletonResult<ActorOf<M, K>, ActorHandle<M, K>>> {
     let pending: EnsureResult | Promise<EnsureResult>;
     try {
       const t = this.#telemetry;
@@ -201,10 +218,20 @@ export class Registry<M extends MachineMap = MachineMap> {
       return Promise.reject(err);
     }
     return Promise.resolve(pending).then((r) => ({
-      actor: r.actor as ActorOf<M, K>,
+      actor: this.#reachable(r).actor as ActorOf<M, K>,
+      handle: this.actor(type, r.instance.id),
       created: r.created,
       status: statusOf(r.instance),
     }));
+  }
+
+  /** An instance hosted elsewhere: its stand-in's sends go through `send`, to the owner. */
+  #reachable(r: EnsureResult): EnsureResult {
+    if (r.elsewhere) {
+      const id = r.instance.id;
+      this.#parts.actors.forward(id, r.actor, (event) => this.send(id, event as EventOf<M>));
+    }
+    return r;
   }
 
   /**

@@ -20,6 +20,8 @@ export interface EnsureResult {
   actor: AnyActor;
   created: boolean;
   instance: Instance;
+  /** Hosted by another process: `actor` is a stopped stand-in, for the registry to forward sends from. */
+  elsewhere?: true;
 }
 
 /** The options `spawnSingleton` and `ensureSingleton` take, as this module reads them. */
@@ -130,9 +132,9 @@ export function ensureSlowly(
 
 /**
  * `spawnSingleton` on an instance another live process hosts: it stays there.
- * The caller gets an inert actor holding its last durable state (`actor.id ===
- * id`, like the one returned for a finished instance), and reaches the live
- * instance through the registry or a handle, `registry.actor(type, id)`.
+ * The caller gets a stopped stand-in holding its last durable state (`actor.id
+ * === id`), marked `elsewhere` so that the registry forwards its sends to the
+ * owner; the handle, `registry.actor(type, id)`, reaches it for everything else.
  */
 async function hostedElsewhere(
   p: RegistryParts,
@@ -170,9 +172,9 @@ async function hostedElsewhere(
   });
   instance.updatedAt = loaded.updatedAt;
   const actor = p.actors.materialize(instance);
-  // Not the live instance: an event sent to it is reported, never silently dropped.
+  // Until the registry sets up forwarding, an event sent to it is reported, never silently dropped.
   p.actors.orphan(id, actor);
-  return { actor, created: false, instance };
+  return { actor, created: false, instance, elsewhere: true };
 }
 
 function ensureNow(

@@ -66,6 +66,8 @@ const registry = createRegistry({
 const errors: string[] = [];
 registry.on('error', (err) => errors.push(`${err.code}: ${err.message}`.slice(0, 300)));
 const quarantined: string[] = [];
+/** Actors that spawnSingleton gave back, kept across commands. */
+const held = new Map<string, { send(event: unknown): void; getSnapshot(): { context: unknown } }>();
 registry.on('quarantined', ({ key }) => quarantined.push(key));
 await registry.start();
 const out = (v: unknown) => process.stdout.write(`${JSON.stringify(v)}\n`);
@@ -169,6 +171,28 @@ async function run(cmd: {
         ok: true,
         id: actor.id,
         snapshot: actor.getSnapshot().context,
+        local: registry.get(cmd.id as string) !== undefined,
+      };
+    }
+    case 'hold': {
+      // spawnSingleton, keeping the Actor it gives back for later 'sendHeld' commands.
+      const actor = await registry.spawnSingleton(cmd.type as 'counter', cmd.id as string);
+      held.set(cmd.id as string, actor);
+      return { ok: true, snapshot: actor.getSnapshot().context };
+    }
+    case 'sendHeld': {
+      const actor = held.get(cmd.id as string);
+      for (let i = 0; i < (cmd.count ?? 1); i++) actor?.send(cmd.event as never);
+      return { ok: true };
+    }
+    case 'ensureHandle': {
+      const r = await registry.ensureSingleton(cmd.type as 'counter', cmd.id as string);
+      await r.handle.send(cmd.event as never);
+      return {
+        ok: true,
+        created: r.created,
+        handle: { id: r.handle.id, type: r.handle.type },
+        snapshot: (await r.handle.getSnapshot()).context,
         local: registry.get(cmd.id as string) !== undefined,
       };
     }
