@@ -269,7 +269,9 @@ export class ActorHost {
    */
   forward(id: string, actor: AnyActor, send: (event: AnyEventObject) => Promise<void>): void {
     reportSendsAfterStop(actor, (event) => {
-      send(event).catch((err: unknown) => this.#emitter.emit('error', forwardFailed(id, event, err)));
+      send(event).catch((err: unknown) =>
+        this.#emitter.emit('error', forwardFailed(id, event, err)),
+      );
     });
   }
 
@@ -295,8 +297,12 @@ function forwardFailed(id: string, event: AnyEventObject, err: unknown): Registr
       cause: err,
       details: err.details as never,
     });
-  return new RegistryError('PERSIST_FAILED', `${what}; send it again with registry.send(id, event).`, {
-    cause: err,
-    details: { id },
-  });
+  return new RegistryError(
+    'PERSIST_FAILED',
+    `${what}; send it again with registry.send(id, event).`,
+    {
+      cause: err,
+      details: { id },
+    },
+  );
 }

@@ -1,6 +1,6 @@
 import type { InspectionEvent, Observer } from 'xstate';
-import { type Clock, systemClock } from './clock.js';
 import type { ActorHandle } from './actor-handle.js';
+import { type Clock, systemClock } from './clock.js';
 import { RegistryError } from './errors.js';
 import { type HistoryConfig, type HistoryOptions, resolveHistory } from './history.js';
 import { type IdempotencyOptions, resolveIdempotency } from './idempotency.js';

@@ -55,6 +55,8 @@ export interface RegistryParts {
 export interface RemoteCalls {
   /** Posts a request for `id`; durable once it resolves. An event's empty `key` gets a generated one. */
   post(id: string, body: MailBody): Promise<void>;
+  /** See `ClusterInbox.recordLanded`: waits (bounded) for the first record of an instance being created elsewhere. */
+  recordLanded(id: string, timeoutMs: number): { landed: Promise<void>; cancel(): void };
   /** Reads again (polling) until `done` holds; rejects with `REGISTRY_CLOSED` once the registry closes. */
   until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T>;
 }

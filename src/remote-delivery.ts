@@ -77,6 +77,10 @@ export class RemoteDelivery implements RemoteCalls {
     await this.#d.inbox.post(id, encodeMail(id, mail));
   }
 
+  recordLanded(id: string, timeoutMs: number): { landed: Promise<void>; cancel(): void } {
+    return this.#d.inbox.recordLanded(id, timeoutMs);
+  }
+
   async until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
     for (;;) {
       const value = await read();

@@ -4,7 +4,13 @@ import { decodeRecord, instanceFromRecord } from './hydration.js';
 import { Instance } from './instance.js';
 import { type InstanceId, toInstanceId } from './instance-id.js';
 import type { ResolvedMachine } from './machines.js';
-import { bringHere, machineOf, type RegistryParts, whenDurable } from './registry-parts.js';
+import {
+  bringHere,
+  machineOf,
+  type RegistryParts,
+  type RemoteCalls,
+  whenDurable,
+} from './registry-parts.js';
 import type { RecordMeta } from './stores/store.js';
 import { startRunsNothing } from './xstate-internals.js';
 
@@ -23,6 +29,14 @@ export interface EnsureResult {
   /** Hosted by another process: `actor` is a stopped stand-in, for the registry to forward sends from. */
   elsewhere?: true;
 }
+
+/**
+ * How long a call waits for the first record of an instance another process
+ * claimed and is creating (its start runs actions, so the record follows the
+ * claim): a creation takes milliseconds; an owner that died meanwhile leaves a
+ * lease that expires, and the call after the wait can claim the ID.
+ */
+const CREATING_WAIT_MS = 2000;
 
 /** The options `spawnSingleton` and `ensureSingleton` take, as this module reads them. */
 export interface EnsureOptions {
@@ -108,7 +122,8 @@ export function ensureSlowly(
     return run();
   }
   return p.gate.ready().then(async () => {
-    // An instance another process is finishing is nobody's a moment later: try again then.
+    // Whether this call already waited for an instance being created elsewhere.
+    let waited = false;
     for (let attempt = 0; ; attempt++) {
       const r = await p.gate.exclusive(id, async () => {
         p.gate.assertOpen();
@@ -119,13 +134,21 @@ export function ensureSlowly(
           brought = await bringHere(p, id, true, first?.record);
         } catch (err) {
           if (!p.remote || !isRegistryError(err, 'OWNED_ELSEWHERE') || attempt >= 20) throw err;
-          return hostedElsewhere(p, def, id, ifRunning);
+          return hostedElsewhere(p, p.remote, def, id, ifRunning, waited ? err : undefined);
         }
         if (brought === 'created' && first) return startStored(p, first);
         return run();
       });
-      if (r !== 'retry') return r;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (r === 'retry') {
+        // Finishing there: nobody's a moment later.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      } else if ('landed' in r) {
+        // Being created there: woken when its first record lands (not holding the ID's lock).
+        await r.landed;
+        waited = true;
+      } else {
+        return r;
+      }
     }
   });
 }
@@ -138,14 +161,29 @@ export function ensureSlowly(
  */
 async function hostedElsewhere(
   p: RegistryParts,
+  remote: RemoteCalls,
   def: ResolvedMachine,
   id: string,
   ifRunning: 'return' | 'throw',
-): Promise<EnsureResult | 'retry'> {
-  const text = await p.store.read(id);
-  // No record yet (being created there) or finishing there: ask again in a moment;
-  // after 20 tries (a second), OWNED_ELSEWHERE.
-  if (text === undefined) return 'retry';
+  /** The refusal, once this call has waited for the record already: thrown if there is still none. */
+  refusal: Error | undefined,
+): Promise<EnsureResult | 'retry' | { landed: Promise<void> }> {
+  // Listening before the read, so that a record landing in between is not missed.
+  const watch = refusal ? undefined : remote.recordLanded(id, CREATING_WAIT_MS);
+  let text: string | undefined;
+  try {
+    text = await p.store.read(id);
+  } catch (err) {
+    watch?.cancel();
+    throw err;
+  }
+  if (text !== undefined) watch?.cancel();
+  // No record yet (being created there): wait for the owner's notification
+  // that it landed, at most CREATING_WAIT_MS, then ask once more; after that, OWNED_ELSEWHERE.
+  if (text === undefined) {
+    if (refusal || !watch) throw refusal;
+    return { landed: watch.landed };
+  }
   const decoded = decodeRecord(text, p.machines);
   const loaded = instanceFromRecord(decoded);
   if (loaded.type !== def.type) {
@@ -155,6 +193,7 @@ async function hostedElsewhere(
       { details: { id, type: def.type, existingType: loaded.type } },
     );
   }
+  // Finishing there (its final write frees the lease): ask again in a moment.
   if (loaded.status !== 'running') return 'retry';
   if (ifRunning === 'throw') {
     throw new RegistryError(

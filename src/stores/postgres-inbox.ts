@@ -21,6 +21,8 @@ export class PostgresInbox implements ClusterInbox {
   readonly #ownerId: string;
   readonly #report: (err: unknown) => void;
   readonly #listeners = new Set<{ mail: (id: string) => void; released: () => void }>();
+  /** Callers waiting for the first record of an ID being created elsewhere. */
+  readonly #recordWaiters = new Map<string, Set<() => void>>();
   #client: pg.Client | undefined;
   #open = false;
   #retry: ReturnType<typeof setTimeout> | undefined;
@@ -68,6 +70,7 @@ export class PostgresInbox implements ClusterInbox {
 
   async close(): Promise<void> {
     this.#open = false;
+    for (const waiters of [...this.#recordWaiters.values()]) for (const wake of waiters) wake();
     if (this.#retry) clearTimeout(this.#retry);
     const client = this.#client;
     this.#client = undefined;
@@ -127,6 +130,25 @@ export class PostgresInbox implements ClusterInbox {
     await this.#pool.query('SELECT pg_notify($1, $2)', [this.#channel, 'released']);
   }
 
+  recordLanded(id: string, timeoutMs: number): { landed: Promise<void>; cancel(): void } {
+    let cancel = () => {};
+    const landed = new Promise<void>((resolve) => {
+      const waiters = this.#recordWaiters.get(id) ?? new Set();
+      this.#recordWaiters.set(id, waiters);
+      const timer = setTimeout(() => cancel(), timeoutMs);
+      timer.unref();
+      cancel = () => {
+        clearTimeout(timer);
+        waiters.delete(cancel);
+        if (waiters.size === 0 && this.#recordWaiters.get(id) === waiters)
+          this.#recordWaiters.delete(id);
+        resolve();
+      };
+      waiters.add(cancel);
+    });
+    return { landed, cancel };
+  }
+
   onMail(listener: (id: string) => void, released: () => void): () => void {
     const own = { mail: listener, released };
     this.#listeners.add(own);
@@ -140,6 +162,10 @@ export class PostgresInbox implements ClusterInbox {
     await client.connect();
     client.on('notification', (n) => {
       if (n.channel !== this.#channel || n.payload === undefined) return;
+      if (n.payload.startsWith('record:')) {
+        for (const wake of this.#recordWaiters.get(n.payload.slice(7)) ?? []) wake();
+        return;
+      }
       const mail = n.payload.startsWith('mail:') ? n.payload.slice(5) : undefined;
       for (const l of this.#listeners) {
         if (mail !== undefined) l.mail(mail);

@@ -67,6 +67,8 @@ export class PostgresStore implements ClusterStore {
    * write (a replacement) or delete (a purge) it, fenced by that epoch.
    */
   readonly #released = new Map<string, number>();
+  /** IDs claimed here with no record yet: their first write tells waiting processes it landed. */
+  readonly #bare = new Set<string>();
   readonly #batch: PostgresWriteBatch;
   readonly #claimSql: string;
   readonly #lostListeners = new Set<(id: string) => void>();
@@ -95,7 +97,13 @@ export class PostgresStore implements ClusterStore {
     this.#pool =
       options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: 10 });
     this.#claimSql = this.#claimStatement();
-    this.#batch = new PostgresWriteBatch(this.#pool, table, this.ownerId, this.#leaseMs);
+    this.#batch = new PostgresWriteBatch(
+      this.#pool,
+      table,
+      this.ownerId,
+      this.#leaseMs,
+      `${table}_inbox`,
+    );
     // An idle client whose server went away emits 'error'; unheard, it would crash the process.
     this.#pool.on('error', (err) => this.#reportError(err));
     this.inbox = new PostgresInbox(this.#pool, table, this.ownerId, (err) =>
@@ -231,6 +239,7 @@ export class PostgresStore implements ClusterStore {
         const epoch = Number(won.epoch);
         this.#epochs.set(id, epoch);
         this.#released.delete(id);
+        if (won.record === null) this.#bare.add(id);
         const result: ClaimResult = { owned: true, epoch, text: won.record ?? undefined };
         if (won.created && initial) result.created = true;
         return result;
@@ -276,6 +285,7 @@ export class PostgresStore implements ClusterStore {
   }
 
   async release(id: string): Promise<void> {
+    this.#bare.delete(id);
     // Given up already by the finishing write, in the same commit.
     if (this.#released.delete(id)) return;
     this.#epochs.delete(id);
@@ -321,7 +331,8 @@ export class PostgresStore implements ClusterStore {
       this.#epochs.delete(id);
       this.#released.set(id, epoch);
     }
-    const applied = await this.#batch.write({ id, text, ...r, epoch, final } as RowWrite);
+    const announce = this.#bare.delete(id);
+    const applied = await this.#batch.write({ id, text, ...r, epoch, final, announce } as RowWrite);
     if (!applied) {
       this.#epochs.delete(id);
       this.#released.delete(id);
@@ -340,6 +351,7 @@ export class PostgresStore implements ClusterStore {
     if (epoch === undefined) throw this.#fenced(id, 'this process holds no lease on it');
     this.#epochs.delete(id);
     this.#released.delete(id);
+    this.#bare.delete(id);
     const result = await this.#pool.query(
       `DELETE FROM ${this.#t} WHERE id = $1 AND epoch = $3 AND (owner = $2 OR owner IS NULL)`,
       [id, this.ownerId, epoch],
@@ -462,6 +474,7 @@ export class PostgresStore implements ClusterStore {
     }
     this.#epochs.clear();
     this.#released.clear();
+    this.#bare.clear();
     if (this.#ownsPool) await this.#pool.end();
   }
 
@@ -482,6 +495,7 @@ export class PostgresStore implements ClusterStore {
         if (!this.#epochs.has(id)) continue; // released meanwhile
         if (kept.get(id) === this.#epochs.get(id)) continue;
         this.#epochs.delete(id);
+        this.#bare.delete(id);
         for (const listener of this.#lostListeners) listener(id);
       }
     } catch (err) {

@@ -12,6 +12,12 @@ export interface RowWrite {
   epoch: number;
   /** A finished instance's write: gives up the lease in the same statement. */
   final: boolean;
+  /**
+   * The first record of a row claimed without one: the statement notifies
+   * (`record:<id>` on the inbox channel, delivered at its commit), waking a
+   * process that waits to find the instance being created here.
+   */
+  announce: boolean;
 }
 
 interface Queued {
@@ -32,8 +38,8 @@ const MAX_ROWS = 500;
  *
  * @example
  * ```ts
- * const batch = new PostgresWriteBatch(pool, 'xstate_registry_instances', ownerId, 10_000);
- * const applied = await batch.write({ id: 'order-7', text, type: 'order', status: 'running', ... , epoch: 3, final: false });
+ * const batch = new PostgresWriteBatch(pool, 'xstate_registry_instances', ownerId, 10_000, 'xstate_registry_instances_inbox');
+ * const applied = await batch.write({ id: 'order-7', text, type: 'order', status: 'running', ... , epoch: 3, final: false, announce: false });
  * ```
  */
 export class PostgresWriteBatch {
@@ -46,7 +52,7 @@ export class PostgresWriteBatch {
   #queue: Queued[] = [];
   #scheduled = false;
 
-  constructor(pool: pg.Pool, table: string, ownerId: string, leaseMs: number) {
+  constructor(pool: pg.Pool, table: string, ownerId: string, leaseMs: number, channel: string) {
     this.#pool = pool;
     this.#ownerId = ownerId;
     this.#leaseMs = leaseMs;
@@ -61,10 +67,10 @@ export class PostgresWriteBatch {
         lease_expires_at = CASE WHEN v.final THEN NULL
           WHEN t.owner IS NULL THEN now() + make_interval(secs => $2::double precision / 1000)
           ELSE t.lease_expires_at END
-      FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::boolean[])
-        AS v(id, record, type, status, created_at, updated_at, machine_version, epoch, final)
+      FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::boolean[], $12::boolean[])
+        AS v(id, record, type, status, created_at, updated_at, machine_version, epoch, final, announce)
       WHERE t.id = v.id AND t.epoch = v.epoch AND (t.owner = $1 OR t.owner IS NULL)
-      RETURNING t.id`;
+      RETURNING t.id, CASE WHEN v.announce THEN pg_notify('${channel}', 'record:' || t.id) END`;
   }
 
   /** Resolves `true` once the row is written, `false` if its fence refused it; rejects if the statement failed. */
@@ -124,6 +130,7 @@ export class PostgresWriteBatch {
           col('machineVersion'),
           col('epoch'),
           col('final'),
+          col('announce'),
         ],
       });
       const applied = new Set((rows as Array<{ id: string }>).map((r) => r.id));

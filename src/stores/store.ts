@@ -293,6 +293,13 @@ export interface ClusterInbox {
    * and hosted by nobody) and returns it, so it can be reported.
    */
   dropUndeliverable(): Promise<Mail[]>;
+  /**
+   * Resolves once the first record of `id`, claimed by another process with no
+   * record yet (being created there), has landed, or after `timeoutMs`,
+   * whichever comes first; `cancel` stops waiting (it resolves at once). Call it
+   * before reading the row, so that a record landing meanwhile is not missed.
+   */
+  recordLanded(id: string, timeoutMs: number): { landed: Promise<void>; cancel(): void };
   /** Listens for mail posted for `id` and for instances given up by a closing process (`released`). Returns the unsubscribe. */
   onMail(listener: (id: string) => void, released: () => void): () => void;
 }

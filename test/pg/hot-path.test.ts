@@ -165,10 +165,53 @@ describe.skipIf(noPg)('the PostgreSQL hot path', () => {
     expect((err as RegistryError).details.owner).toBe(owner.ownerId);
     expect(entries.get('elsewhere')).toBeUndefined();
     // Issue 14: a process that does not host an ID reads its row for the stored
-    // state to hand back; with no record yet (being created there) it asks again
-    // 20 times, then refuses: 20 claims and reads, and the last claim. No commit.
+    // state to hand back; with no record yet (being created there) it waits for
+    // the owner's notification that the first record landed, up to a bound, then
+    // asks once more and refuses: two claims and two reads. No commit.
     expect({ statements: pool.statements, commits: pool.commits }).toEqual({
-      statements: 41,
+      statements: 4,
+      commits: 0,
+    });
+  });
+
+  it('a spawnSingleton on an ID being created elsewhere wakes when its first record lands, without polling', async () => {
+    // The record the owner will write, made by a registry on another table.
+    const donor = freshTable();
+    const d = counted(donor);
+    await d.registry.start();
+    await d.registry.spawnSingleton('counter', 'late', { input: { label: 'landed' } });
+    await d.registry.flush();
+    const [row] = await sql<{
+      record: string;
+      created_at: string;
+      updated_at: string;
+      machine_version: string;
+    }>(`SELECT record, created_at, updated_at, machine_version FROM ${donor} WHERE id = 'late'`);
+    const table = freshTable();
+    const owner = plainStore(table);
+    await owner.open();
+    await owner.claim('late');
+    const { registry, pool } = counted(table, { durability: 'strict' });
+    await registry.start();
+    pool.reset();
+    const spawning = registry.spawnSingleton('counter', 'late');
+    // Refused and read (no record yet): now it waits, and asks nothing while it does.
+    await vi.waitFor(() => expect(pool.statements).toBe(2), { timeout: 10_000, interval: 5 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(pool.statements).toBe(2);
+    await owner.write('late', row?.record as string, {
+      type: 'counter',
+      status: 'running',
+      machineVersion: Number(row?.machine_version),
+      createdAt: Number(row?.created_at),
+      updatedAt: Number(row?.updated_at),
+    });
+    const actor = await spawning;
+    expect(actor.getSnapshot().context).toEqual({ count: 0, label: 'landed' });
+    expect(registry.get('late')).toBeUndefined();
+    // Woken by the owner's notification: one more claim and read.
+    expect({ statements: pool.statements, commits: pool.commits }).toEqual({
+      statements: 4,
       commits: 0,
     });
   });

@@ -174,62 +174,70 @@ describe.skipIf(noPg)('any process reaches any instance', () => {
   }, 60_000);
 });
 
-describe.skipIf(noPg)('spawnSingleton and ensureSingleton from a process that does not host the instance', () => {
-  it("the Actor spawnSingleton gives back forwards send to the owner through the inbox; getSnapshot is the last stored state", async () => {
-    const table = freshTable();
-    const [a, b] = (await start(2, table)) as [Worker, Worker];
-    await a.call({ op: 'ensure', type: 'counter', id: 'k' });
-    expect(await b.call({ op: 'hold', type: 'counter', id: 'k' })).toMatchObject({
-      ok: true,
-      snapshot: { count: 0 },
-    });
-    expect((await b.call({ op: 'status', id: 'k' })).local).toBe(false);
-    await b.call({ op: 'sendHeld', id: 'k', event: { type: 'INC' }, count: 3 });
-    await until(
-      () => a.call({ op: 'status', id: 'k' }),
-      (r) => r.status?.context.count === 3,
-      'the owner to apply 3 forwarded events',
-    );
-    // Still hosted by its owner; the forwarded sends were no STALE_ACTOR.
-    expect((await a.call({ op: 'status', id: 'k' })).local).toBe(true);
-    expect((await b.call({ op: 'errors' })).errors).toEqual([]);
-    // A send the owner cannot take (the instance stopped meanwhile) is an error event naming it.
-    await a.call({ op: 'stop', id: 'k' });
-    await b.call({ op: 'sendHeld', id: 'k', event: { type: 'INC' } });
-    const errors = await until(
-      () => b.call({ op: 'errors' }),
-      (r) => r.errors.length > 0,
-      'the failed forward to be reported',
-    );
-    expect(errors.errors).toEqual([expect.stringMatching(/^INSTANCE_NOT_RUNNING: .*'k'/)]);
-    expect(errors.errors[0]).not.toMatch(/STALE_ACTOR/);
-    expect(await inboxSize(table)).toBe(0);
-  }, 60_000);
+describe.skipIf(noPg)(
+  'spawnSingleton and ensureSingleton from a process that does not host the instance',
+  () => {
+    it('the Actor spawnSingleton gives back forwards send to the owner through the inbox; getSnapshot is the last stored state', async () => {
+      const table = freshTable();
+      const [a, b] = (await start(2, table)) as [Worker, Worker];
+      await a.call({ op: 'ensure', type: 'counter', id: 'k' });
+      expect(await b.call({ op: 'hold', type: 'counter', id: 'k' })).toMatchObject({
+        ok: true,
+        snapshot: { count: 0 },
+      });
+      expect((await b.call({ op: 'status', id: 'k' })).local).toBe(false);
+      await b.call({ op: 'sendHeld', id: 'k', event: { type: 'INC' }, count: 3 });
+      await until(
+        () => a.call({ op: 'status', id: 'k' }),
+        (r) => r.status?.context.count === 3,
+        'the owner to apply 3 forwarded events',
+      );
+      // Still hosted by its owner; the forwarded sends were no STALE_ACTOR.
+      expect((await a.call({ op: 'status', id: 'k' })).local).toBe(true);
+      expect((await b.call({ op: 'errors' })).errors).toEqual([]);
+      // A send the owner cannot take (the instance stopped meanwhile) is an error event naming it.
+      await a.call({ op: 'stop', id: 'k' });
+      await b.call({ op: 'sendHeld', id: 'k', event: { type: 'INC' } });
+      const errors = await until(
+        () => b.call({ op: 'errors' }),
+        (r) => r.errors.length > 0,
+        'the failed forward to be reported',
+      );
+      expect(errors.errors).toEqual([expect.stringMatching(/^INSTANCE_NOT_RUNNING: .*'k'/)]);
+      expect(errors.errors[0]).not.toMatch(/STALE_ACTOR/);
+      expect(await inboxSize(table)).toBe(0);
+    }, 60_000);
 
-  it('ensureSingleton gives back a handle that works for a local and a remote instance alike', async () => {
-    const table = freshTable();
-    const [a, b] = (await start(2, table)) as [Worker, Worker];
-    expect(
-      await a.call({ op: 'ensureHandle', type: 'counter', id: 'h', event: { type: 'INC' } }),
-    ).toMatchObject({
-      ok: true,
-      created: true,
-      handle: { id: 'h', type: 'counter' },
-      snapshot: { count: 1 },
-      local: true,
-    });
-    // From the process that does not host it: the send is durable at its owner when it resolves.
-    expect(
-      await b.call({ op: 'ensureHandle', type: 'counter', id: 'h', event: { type: 'INC' } }),
-    ).toMatchObject({ ok: true, created: false, handle: { id: 'h', type: 'counter' }, local: false });
-    await until(
-      () => a.call({ op: 'status', id: 'h' }),
-      (r) => r.status?.context.count === 2,
-      'the owner to apply the handle send',
-    );
-    expect((await b.call({ op: 'errors' })).errors).toEqual([]);
-  }, 60_000);
-});
+    it('ensureSingleton gives back a handle that works for a local and a remote instance alike', async () => {
+      const table = freshTable();
+      const [a, b] = (await start(2, table)) as [Worker, Worker];
+      expect(
+        await a.call({ op: 'ensureHandle', type: 'counter', id: 'h', event: { type: 'INC' } }),
+      ).toMatchObject({
+        ok: true,
+        created: true,
+        handle: { id: 'h', type: 'counter' },
+        snapshot: { count: 1 },
+        local: true,
+      });
+      // From the process that does not host it: the send is durable at its owner when it resolves.
+      expect(
+        await b.call({ op: 'ensureHandle', type: 'counter', id: 'h', event: { type: 'INC' } }),
+      ).toMatchObject({
+        ok: true,
+        created: false,
+        handle: { id: 'h', type: 'counter' },
+        local: false,
+      });
+      await until(
+        () => a.call({ op: 'status', id: 'h' }),
+        (r) => r.status?.context.count === 2,
+        'the owner to apply the handle send',
+      );
+      expect((await b.call({ op: 'errors' })).errors).toEqual([]);
+    }, 60_000);
+  },
+);
 
 describe.skipIf(noPg)('HTTP on any node', () => {
   it('serves any instance from any of 3 processes: creates, events, reads, long polls, stops and purges never answer 409 OWNED_ELSEWHERE', async () => {
