@@ -36,7 +36,7 @@ export async function purgeInstance(
     });
     if (outcome === 'done') return;
     if (outcome === 'posted') {
-      await elsewhere(parts, id, (s) => s === undefined);
+      await elsewhere(parts, id, (s) => s === undefined, { bounded: 'purge' });
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, 50));

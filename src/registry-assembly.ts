@@ -120,6 +120,9 @@ export function assembleRegistry(o: ResolvedOptions): RegistryAssembly {
       stopHere: async (id, reason) => stopHere(base, id, reason),
       purgeHere: (id) => purgeHere(base, id, true),
       takeOver: () => cluster.takeOver(),
+      // An owner that dies is taken over within a lease and a sweep, and its
+      // successor applies the mail: three lease periods is a silent owner.
+      answerWithinMs: 3 * (store.leaseMs ?? 10_000) + o.takeoverIntervalMs,
     });
   }
   const parts: RegistryParts = { ...base, remote };

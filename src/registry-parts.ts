@@ -57,8 +57,30 @@ export interface RemoteCalls {
   post(id: string, body: MailBody): Promise<void>;
   /** See `ClusterInbox.recordLanded`: waits (bounded) for the first record of an instance being created elsewhere. */
   recordLanded(id: string, timeoutMs: number): { landed: Promise<void>; cancel(): void };
-  /** Reads again (polling) until `done` holds; rejects with `REGISTRY_CLOSED` once the registry closes. */
-  until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T>;
+  /**
+   * Reads the state of `id` again until `done` holds: whenever its owner has
+   * applied mail for it (a notification), and at least every second. Rejects
+   * with `REGISTRY_CLOSED` once the registry closes and, with `bounded`, with
+   * `TIMEOUT` after a few lease periods (an owner that never answers).
+   */
+  until<T>(
+    id: string,
+    read: () => Promise<T>,
+    done: (value: T) => boolean,
+    options?: UntilOptions,
+  ): Promise<T>;
+}
+
+/**
+ * How a wait on an instance hosted elsewhere ends besides its condition:
+ * `bounded` names what was asked of the owner (`'stop'`, `'purge'`) and bounds
+ * the wait (TIMEOUT); `deadline` (on the registry's clock) and `signal` make
+ * it look again at once when they pass, for the caller's own timeout and abort.
+ */
+export interface UntilOptions {
+  bounded?: string;
+  deadline?: number | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -164,8 +186,8 @@ export async function reach(parts: RegistryParts, id: string, adoptOnly = false)
 }
 
 /**
- * Reads the stored status of an instance another process hosts again and
- * again (polling) until `done` holds.
+ * Reads the stored status of an instance another process hosts again until
+ * `done` holds (see `RemoteCalls.until`).
  *
  * @example
  * ```ts
@@ -176,6 +198,7 @@ export function elsewhere(
   parts: RegistryParts,
   id: string,
   done: (s: InstanceStatus | undefined) => boolean,
+  options?: UntilOptions,
 ): Promise<InstanceStatus | undefined> {
   const { cluster, remote } = parts;
   if (!cluster || !remote)
@@ -183,5 +206,5 @@ export function elsewhere(
       'INVALID_ARGUMENT',
       'Only a cluster store with an inbox reaches other processes.',
     );
-  return remote.until(() => cluster.remoteStatus(id), done);
+  return remote.until(id, () => cluster.remoteStatus(id), done, options);
 }

@@ -4,7 +4,12 @@ import { isRegistryError, RegistryError } from './errors.js';
 import { isEvent } from './event-shape.js';
 import { IdempotencyLog } from './idempotency.js';
 import type { Instance } from './instance.js';
-import { bringHere, type RegistryParts, type RemoteCalls } from './registry-parts.js';
+import {
+  bringHere,
+  type RegistryParts,
+  type RemoteCalls,
+  type UntilOptions,
+} from './registry-parts.js';
 import type { ClusterInbox, Mail, MailBody } from './stores/store.js';
 
 export interface RemoteDeliveryDeps {
@@ -16,10 +21,16 @@ export interface RemoteDeliveryDeps {
   purgeHere: (id: string) => Promise<void>;
   /** Takes over instances a closing process gave up, without waiting for the sweep. */
   takeOver: () => Promise<unknown>;
+  /** How long `stop` and `purge` wait for the owner to record what they mailed it. */
+  answerWithinMs: number;
 }
 
-/** How often a caller looks at the row of an instance hosted elsewhere while waiting for it. */
-const POLL_MS = 50;
+/**
+ * How often a caller looks at the row of an instance hosted elsewhere while
+ * waiting for it, when no notification woke it sooner: changes the owner makes
+ * on its own (a timer, a local send) send none.
+ */
+const SLOW_POLL_MS = 1000;
 
 /**
  * Reaching instances hosted by other processes, through the cluster store's
@@ -81,12 +92,49 @@ export class RemoteDelivery implements RemoteCalls {
     return this.#d.inbox.recordLanded(id, timeoutMs);
   }
 
-  async until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  async until<T>(
+    id: string,
+    read: () => Promise<T>,
+    done: (value: T) => boolean,
+    options: UntilOptions = {},
+  ): Promise<T> {
+    const p = this.#d.parts;
+    const { bounded, signal } = options;
+    const deadline = bounded === undefined ? undefined : p.clock.now() + this.#d.answerWithinMs;
     for (;;) {
-      const value = await read();
-      if (done(value)) return value;
-      if (this.#closed || this.#d.parts.gate.isClosing) throw this.#d.parts.gate.closedError();
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      // Listening before the read, so that a change recorded in between is not
+      // missed; looking again by the caller's own deadline at the latest.
+      const wait = Math.min(
+        SLOW_POLL_MS,
+        Math.max(0, (options.deadline ?? Number.POSITIVE_INFINITY) - p.clock.now()),
+      );
+      const wake = this.#d.inbox.changed(id, wait);
+      let value: T;
+      try {
+        value = await read();
+      } catch (err) {
+        wake.cancel();
+        throw err;
+      }
+      if (done(value)) {
+        wake.cancel();
+        return value;
+      }
+      if (this.#closed || p.gate.isClosing) {
+        wake.cancel();
+        throw p.gate.closedError();
+      }
+      if (deadline !== undefined && p.clock.now() >= deadline) {
+        wake.cancel();
+        throw new RegistryError(
+          'TIMEOUT',
+          `The ${bounded} of instance '${id}' was handed to the process that hosts it, which did not record it within ${this.#d.answerWithinMs} ms. The request stays in its inbox and is applied once that process (or the one that takes the instance over) gets to it; check that process, or call again.`,
+          { details: { id, deadline: new Date(deadline).toISOString() } },
+        );
+      }
+      signal?.addEventListener('abort', wake.cancel, { once: true });
+      await wake.landed;
+      signal?.removeEventListener('abort', wake.cancel);
     }
   }
 

@@ -29,7 +29,9 @@ export async function stopInstance(
   });
   if (here) return here;
   // Mailed to its owner: answer once the stop (or another ending) is recorded.
-  const status = await elsewhere(parts, id, (s) => s === undefined || s.status !== 'running');
+  const status = await elsewhere(parts, id, (s) => s === undefined || s.status !== 'running', {
+    bounded: 'stop',
+  });
   if (!status)
     throw new RegistryError('INSTANCE_NOT_FOUND', `Instance '${id}' was purged meanwhile.`, {
       details: { id },

@@ -37,12 +37,17 @@ export async function waitForInstance(
   if (parts.instances.get(id)?.passive || (parts.cluster && !parts.instances.has(id))) {
     // Hosted by another process: watched through its stored status.
     if (!(await parts.gate.exclusive(id, () => reach(parts, id))))
-      return watchStored(id, (done) => elsewhere(parts, id, done), test, {
-        clock: parts.clock,
-        deadline,
-        signal: options.signal,
-        type: options.type,
-      });
+      return watchStored(
+        id,
+        (done) => elsewhere(parts, id, done, { deadline, signal: options.signal }),
+        test,
+        {
+          clock: parts.clock,
+          deadline,
+          signal: options.signal,
+          type: options.type,
+        },
+      );
   }
   const instance = parts.instances.get(id);
   if (!instance) {

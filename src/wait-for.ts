@@ -128,7 +128,7 @@ function abortedError(id: string): RegistryError {
  *
  * @example
  * ```ts
- * await watchStored('order-7', (done) => remote.until(() => cluster.remoteStatus('order-7'), done), (s) => s.status === 'done', { clock, deadline });
+ * await watchStored('order-7', (done) => remote.until('order-7', () => cluster.remoteStatus('order-7'), done), (s) => s.status === 'done', { clock, deadline });
  * ```
  */
 export async function watchStored(

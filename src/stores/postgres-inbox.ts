@@ -21,8 +21,8 @@ export class PostgresInbox implements ClusterInbox {
   readonly #ownerId: string;
   readonly #report: (err: unknown) => void;
   readonly #listeners = new Set<{ mail: (id: string) => void; released: () => void }>();
-  /** Callers waiting for the first record of an ID being created elsewhere. */
-  readonly #recordWaiters = new Map<string, Set<() => void>>();
+  /** Callers waiting for a notice (`record:<id>`, `changed:<id>`), by its payload. */
+  readonly #noticeWaiters = new Map<string, Set<() => void>>();
   #client: pg.Client | undefined;
   #open = false;
   #retry: ReturnType<typeof setTimeout> | undefined;
@@ -70,7 +70,7 @@ export class PostgresInbox implements ClusterInbox {
 
   async close(): Promise<void> {
     this.#open = false;
-    for (const waiters of [...this.#recordWaiters.values()]) for (const wake of waiters) wake();
+    for (const waiters of [...this.#noticeWaiters.values()]) for (const wake of waiters) wake();
     if (this.#retry) clearTimeout(this.#retry);
     const client = this.#client;
     this.#client = undefined;
@@ -98,9 +98,12 @@ export class PostgresInbox implements ClusterInbox {
 
   async remove(seqs: readonly string[]): Promise<void> {
     if (seqs.length === 0) return;
-    await this.#pool.query(`DELETE FROM ${this.#t}_inbox WHERE seq = ANY($1::bigint[])`, [
-      [...seqs],
-    ]);
+    // Applied mail changed its instance: callers waiting on it elsewhere read it again now.
+    await this.#pool.query(
+      `WITH d AS (DELETE FROM ${this.#t}_inbox WHERE seq = ANY($1::bigint[]) RETURNING instance_id)
+       SELECT pg_notify($2, 'changed:' || instance_id) FROM (SELECT DISTINCT instance_id FROM d) AS x`,
+      [[...seqs], this.#channel],
+    );
   }
 
   async mailForMe(): Promise<string[]> {
@@ -131,17 +134,25 @@ export class PostgresInbox implements ClusterInbox {
   }
 
   recordLanded(id: string, timeoutMs: number): { landed: Promise<void>; cancel(): void } {
+    return this.#notice(`record:${id}`, timeoutMs);
+  }
+
+  changed(id: string, timeoutMs: number): { landed: Promise<void>; cancel(): void } {
+    return this.#notice(`changed:${id}`, timeoutMs);
+  }
+
+  #notice(payload: string, timeoutMs: number): { landed: Promise<void>; cancel(): void } {
     let cancel = () => {};
     const landed = new Promise<void>((resolve) => {
-      const waiters = this.#recordWaiters.get(id) ?? new Set();
-      this.#recordWaiters.set(id, waiters);
+      const waiters = this.#noticeWaiters.get(payload) ?? new Set();
+      this.#noticeWaiters.set(payload, waiters);
       const timer = setTimeout(() => cancel(), timeoutMs);
       timer.unref();
       cancel = () => {
         clearTimeout(timer);
         waiters.delete(cancel);
-        if (waiters.size === 0 && this.#recordWaiters.get(id) === waiters)
-          this.#recordWaiters.delete(id);
+        if (waiters.size === 0 && this.#noticeWaiters.get(payload) === waiters)
+          this.#noticeWaiters.delete(payload);
         resolve();
       };
       waiters.add(cancel);
@@ -162,8 +173,8 @@ export class PostgresInbox implements ClusterInbox {
     await client.connect();
     client.on('notification', (n) => {
       if (n.channel !== this.#channel || n.payload === undefined) return;
-      if (n.payload.startsWith('record:')) {
-        for (const wake of this.#recordWaiters.get(n.payload.slice(7)) ?? []) wake();
+      if (n.payload.startsWith('record:') || n.payload.startsWith('changed:')) {
+        for (const wake of this.#noticeWaiters.get(n.payload) ?? []) wake();
         return;
       }
       const mail = n.payload.startsWith('mail:') ? n.payload.slice(5) : undefined;

@@ -53,6 +53,10 @@ const SCHEMA_VERSION = 2;
  */
 export class PostgresStore implements ClusterStore {
   readonly ownerId: string;
+  /** How long a lease lasts unrenewed. */
+  get leaseMs(): number {
+    return this.#leaseMs;
+  }
   /** Mail for instances hosted by other processes (see {@link PostgresInbox}). */
   readonly inbox: PostgresInbox;
   readonly #pool: pg.Pool;

@@ -196,6 +196,8 @@ export interface StoreQuery {
 export interface ClusterStore extends Store {
   /** This process's identity in leases. */
   readonly ownerId: string;
+  /** How long a lease lasts unrenewed: bounds how long a call waits on a silent owner. */
+  readonly leaseMs?: number;
   /**
    * Takes (or keeps) the lease on `id`; answers who owns it otherwise. A new owner
    * gets a higher epoch. With `initial`, an ID never stored is stored with that
@@ -300,6 +302,11 @@ export interface ClusterInbox {
    * before reading the row, so that a record landing meanwhile is not missed.
    */
   recordLanded(id: string, timeoutMs: number): { landed: Promise<void>; cancel(): void };
+  /**
+   * Resolves once the owner of `id` has applied mail for it (the state it
+   * recorded may be what a caller waits for), or after `timeoutMs`; like `recordLanded`.
+   */
+  changed(id: string, timeoutMs: number): { landed: Promise<void>; cancel(): void };
   /** Listens for mail posted for `id` and for instances given up by a closing process (`released`). Returns the unsubscribe. */
   onMail(listener: (id: string) => void, released: () => void): () => void;
 }

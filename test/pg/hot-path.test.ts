@@ -216,6 +216,62 @@ describe.skipIf(noPg)('the PostgreSQL hot path', () => {
     });
   });
 
+  it('a waitFor on an instance hosted elsewhere wakes when its owner applies mail, without polling', async () => {
+    const table = freshTable();
+    const a = counted(table);
+    await a.registry.start();
+    await a.registry.spawnSingleton('plain', 'w');
+    await a.registry.flush();
+    const b = counted(table);
+    await b.registry.start();
+    b.pool.reset();
+    const waiting = b.registry.waitFor('w', (s) => (s.context as { count: number }).count === 1, {
+      type: 'plain',
+    });
+    // A refused claim and one read of the row, then it waits, and reads nothing while nothing changes.
+    await vi.waitFor(() => expect(b.pool.statements).toBe(2), { timeout: 10_000, interval: 5 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(b.pool.statements).toBe(2);
+    await b.registry.send('w', { type: 'INC' });
+    expect(await waiting).toMatchObject({ status: 'running', context: { count: 1 } });
+  });
+
+  it('a stop mailed to an owner that never answers ends in a TIMEOUT naming the instance', async () => {
+    const donor = freshTable();
+    const d = counted(donor);
+    await d.registry.start();
+    await d.registry.spawnSingleton('plain', 'silent');
+    await d.registry.flush();
+    const [row] = await sql<{ record: string; created_at: string; updated_at: string }>(
+      `SELECT record, created_at, updated_at FROM ${donor} WHERE id = 'silent'`,
+    );
+    const table = freshTable();
+    // Holds the lease (renewing it) but applies no mail: a hung owner.
+    const owner = plainStore(table);
+    await owner.open();
+    await owner.claim('silent');
+    await owner.write('silent', row?.record as string, {
+      type: 'plain',
+      status: 'running',
+      machineVersion: 1,
+      createdAt: Number(row?.created_at),
+      updatedAt: Number(row?.updated_at),
+    });
+    const store = new PostgresStore({ connectionString: server.url, table, leaseMs: 300 });
+    const b = createRegistry({ machines: { plain }, store, takeoverIntervalMs: 100 });
+    open.push(b);
+    await b.start();
+    const err = await b.stop('silent').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RegistryError);
+    expect((err as RegistryError).code).toBe('TIMEOUT');
+    expect((err as RegistryError).details).toMatchObject({ id: 'silent' });
+    expect((err as RegistryError).message).toMatch(/stop of instance 'silent'/);
+    // The request is durable: it waits in the inbox for whoever hosts the instance.
+    expect(await sql(`SELECT instance_id FROM ${table}_inbox`)).toEqual([
+      { instance_id: 'silent' },
+    ]);
+  }, 30_000);
+
   it('a new instance is claimed and stored in one statement and one commit (strict)', async () => {
     const table = freshTable();
     const { registry, store, pool } = counted(table, { durability: 'strict' });
