@@ -143,3 +143,51 @@ export const registryFinish = (url: string, n: number): Side<Reg> => ({
   },
   teardown: (r) => r.close(),
 });
+
+const INC = { type: 'INC' } as const;
+/** Instances the send rows spread their events over. */
+const TARGETS = 64;
+
+interface Pair {
+  owner: Reg;
+  /** Where the sends come from: the owner itself (local) or another registry on the same table. */
+  sender: Reg;
+}
+
+/** `TARGETS` running instances hosted by one registry, and the registry the sends come from. */
+async function hostedPair(url: string, remote: boolean): Promise<Pair> {
+  const table = fresh();
+  const owner = await started(new PostgresStore({ connectionString: url, table }), {
+    durability: 'strict',
+  });
+  for (let i = 0; i < TARGETS; i++) await owner.spawnSingleton('counter', `id-${i}`);
+  const sender = remote
+    ? await started(new PostgresStore({ connectionString: url, table }), { durability: 'strict' })
+    : owner;
+  return { owner, sender };
+}
+
+/**
+ * Strict `send` of n events over `TARGETS` instances from `callers` callers at
+ * once (each caller its own instances, so per-sender order is kept), each
+ * resolving once durable: from the registry that hosts them (`remote: false`,
+ * the baseline) or from another registry on the same database (`remote: true`:
+ * claim refused, mail inserted and notified; durable when `send` resolves). The
+ * owner applies the mail meanwhile, in the same Node process, so the remote
+ * rate also pays the owner's application of it.
+ */
+export const sendStrict = (url: string, callers: number, remote: boolean): Side<Pair> => ({
+  setup: () => hostedPair(url, remote),
+  run: async ({ sender }, n) => {
+    const per = Math.ceil(n / callers);
+    await Promise.all(
+      Array.from({ length: callers }, async (_, c) => {
+        for (let i = 0; i < per; i++) await sender.send(`id-${(c + i * callers) % TARGETS}`, INC);
+      }),
+    );
+  },
+  teardown: async ({ owner, sender }) => {
+    if (sender !== owner) await sender.close();
+    await owner.close();
+  },
+});

@@ -40,6 +40,7 @@ import {
   registryCreateStrict,
   registryFinish,
   registryRefuse,
+  sendStrict,
 } from './pg-scenarios.js';
 import {
   above,
@@ -504,6 +505,15 @@ async function postgres() {
       [floorFinish(url, pgN / 5), registryFinish(url, pgN / 5)],
       atLeast(0.8),
     );
+
+    // Any process reaches any instance (issue 14): a send from a registry that does not host
+    // the instance, mailed through the inbox, vs the same send from its owner, same database.
+    for (const callers of [1, 32])
+      await rateRow(
+        `pg-7. send from a process that does not host the instance, strict, ${callers} caller(s), vs a local strict send`,
+        pgN / 5,
+        [sendStrict(url, callers, false), sendStrict(url, callers, true)],
+      );
 
     // Takeover: a worker process hosting an instance is killed; how long until another process hosts it?
     const takeovers: number[] = [];
