@@ -3,6 +3,7 @@ import type { Clock } from './clock.js';
 import { isRegistryError, RegistryError } from './errors.js';
 import { decodeRecord, failHydration, instanceFromRecord, resume } from './hydration.js';
 import type { Instance } from './instance.js';
+import type { CountFilter } from './instance-index.js';
 import type { InstanceTable } from './instance-table.js';
 import { type ListFilter, type ListPage, normalizeFilter } from './list-query.js';
 import type { ResolvedMachine } from './machines.js';
@@ -11,6 +12,7 @@ import { type InstanceRecord, parseRecord, RECORD_FORMAT, safeJsonParse } from '
 import type { RegistryEmitter } from './registry-events.js';
 import type { RegistryGate } from './registry-gate.js';
 import { type InstanceStatus, statusOf, statusOfRecord } from './status.js';
+import type { StatusCounts } from './status-tally.js';
 import { storedStatus } from './stored-status.js';
 import { type ClusterStore, type RecordMeta, storeKey } from './stores/store.js';
 
@@ -342,13 +344,9 @@ export class ClusterHosting {
   /** `list()` served by the store's query, with this process's fresher state for the instances it hosts. */
   async list(filter: ListFilter): Promise<ListPage<InstanceStatus>> {
     const f = normalizeFilter(filter);
-    if (f.idPrefix !== undefined || f.order !== 'created') {
-      throw new RegistryError(
-        'INVALID_ARGUMENT',
-        "list(): idPrefix and order: 'updated' are not available with a cluster store yet; filter by status and type.",
-      );
-    }
     const page = await this.#d.store.query({
+      ...(f.idPrefix ? { idPrefix: f.idPrefix } : {}),
+      order: f.order,
       ...(f.statuses ? { status: [...f.statuses] } : {}),
       ...(f.types ? { type: [...f.types] } : {}),
       ...(f.createdFrom !== undefined ? { createdFrom: f.createdFrom } : {}),
@@ -373,6 +371,30 @@ export class ClusterHosting {
     );
     const items = statuses.filter((s): s is InstanceStatus => s !== undefined);
     return page.cursor ? { items, cursor: page.cursor } : { items };
+  }
+
+  /** `counts()` of every process's stored instances, counted by the store. */
+  async counts(filter: CountFilter): Promise<StatusCounts> {
+    const store = this.#d.store;
+    if (!store.counts)
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        'counts() is not available with this cluster store; page through list({ status }) instead.',
+      );
+    const types =
+      filter.type === undefined
+        ? undefined
+        : typeof filter.type === 'string'
+          ? [filter.type]
+          : filter.type;
+    const by = await store.counts({
+      ...(types ? { type: types } : {}),
+      ...(filter.idPrefix ? { idPrefix: filter.idPrefix } : {}),
+    });
+    const out: StatusCounts = { running: 0, done: 0, error: 0, stopped: 0, total: 0 };
+    for (const s of ['running', 'done', 'error', 'stopped'] as const) out[s] = by[s] ?? 0;
+    out.total = out.running + out.done + out.error + out.stopped;
+    return out;
   }
 
   #report(err: unknown): void {

@@ -334,7 +334,8 @@ export class Registry<M extends MachineMap = MachineMap> {
    * How many instances have each status, optionally of some types or under an
    * ID prefix: from counters the registry keeps, so it costs nothing per
    * instance (with `idPrefix`, per instance under that prefix). With a cluster
-   * store it answers `INVALID_ARGUMENT`: the counts live in the database there.
+   * store the database counts them (`count(*) GROUP BY status`): every
+   * process's instances, as last stored.
    *
    * @example
    * ```ts
@@ -347,12 +348,7 @@ export class Registry<M extends MachineMap = MachineMap> {
       throw new RegistryError('INVALID_ARGUMENT', 'counts() takes a filter object.');
     if (filter.idPrefix !== undefined && typeof filter.idPrefix !== 'string')
       throw new RegistryError('INVALID_ARGUMENT', 'counts(): idPrefix must be a string.');
-    if (this.#parts.cluster) {
-      throw new RegistryError(
-        'INVALID_ARGUMENT',
-        'counts() is not available with a cluster store yet; page through list({ status }) instead.',
-      );
-    }
+    if (this.#parts.cluster) return this.#parts.cluster.counts(filter);
     return this.#parts.instances.counts(filter);
   }
 

@@ -184,6 +184,12 @@ export class PostgresStore implements ClusterStore {
           ALTER TABLE ${this.#t} ALTER COLUMN record TYPE text USING record::text;
         `);
       }
+      // Indexes for list({ idPrefix }) and list({ order: 'updated' }): added to
+      // older tables too without a schema version, which older processes would refuse.
+      await client.query(`
+        CREATE INDEX IF NOT EXISTS ${this.#t}_id_prefix ON ${this.#t} (id text_pattern_ops) WHERE record IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS ${this.#t}_by_updated_id ON ${this.#t} (updated_at, id) WHERE record IS NOT NULL;
+      `);
       if (version < SCHEMA_VERSION) {
         await client.query(`DELETE FROM ${this.#t}_schema`);
         await client.query(`INSERT INTO ${this.#t}_schema (version) VALUES ($1)`, [SCHEMA_VERSION]);
@@ -434,27 +440,54 @@ export class PostgresStore implements ClusterStore {
     if (q.createdTo !== undefined) add('created_at <= ?', q.createdTo);
     if (q.updatedFrom !== undefined) add('updated_at >= ?', q.updatedFrom);
     if (q.updatedTo !== undefined) add('updated_at <= ?', q.updatedTo);
+    // A prefix, its LIKE wildcards escaped: one range of the id_prefix index.
+    if (q.idPrefix) add("id LIKE ? ESCAPE '\\'", `${q.idPrefix.replace(/[\\%_]/g, '\\$&')}%`);
+    const updated = q.order === 'updated';
+    // Newest-updated first, then ID descending (as the in-memory list orders).
+    const [col, cmp, dir] = updated ? ['updated_at', '<', 'DESC'] : ['created_at', '>', 'ASC'];
     if (q.cursor !== undefined) {
-      const [createdAt, id] = decodeCursor(q.cursor);
-      params.push(createdAt, id);
-      where.push(`(created_at, id) > ($${params.length - 1}, $${params.length})`);
+      const [at, id] = decodeCursor(q.cursor, updated);
+      params.push(at, id);
+      where.push(`(${col}, id) ${cmp} ($${params.length - 1}, $${params.length})`);
     }
     params.push(q.limit + 1);
     const { rows } = await this.#pool.query(
-      `SELECT id, created_at, record FROM ${this.#t} WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT $${params.length}`,
+      `SELECT id, ${col} AS at, record FROM ${this.#t} WHERE ${where.join(' AND ')} ORDER BY ${col} ${dir}, id ${dir} LIMIT $${params.length}`,
       params,
     );
-    const page = (rows as Array<{ id: string; created_at: string; record: string }>).slice(
-      0,
-      q.limit,
-    );
+    const page = (rows as Array<{ id: string; at: string; record: string }>).slice(0, q.limit);
     const last = page[page.length - 1];
     const result: StoredPage = { texts: page.map((r) => r.record) };
-    if (rows.length > q.limit && last)
-      result.cursor = Buffer.from(JSON.stringify([Number(last.created_at), last.id])).toString(
-        'base64url',
-      );
+    if (rows.length > q.limit && last) {
+      const key = updated ? [Number(last.at), last.id, 'u'] : [Number(last.at), last.id];
+      result.cursor = Buffer.from(JSON.stringify(key)).toString('base64url');
+    }
     return result;
+  }
+
+  /** How many stored instances have each status, by SQL (`count(*) GROUP BY status`). */
+  async counts(filter: {
+    type?: readonly string[];
+    idPrefix?: string;
+  }): Promise<Record<string, number>> {
+    this.#assertOpen();
+    const where = ['record IS NOT NULL'];
+    const params: unknown[] = [];
+    if (filter.type) {
+      params.push([...filter.type]);
+      where.push(`type = ANY($${params.length})`);
+    }
+    if (filter.idPrefix) {
+      params.push(`${filter.idPrefix.replace(/[\\%_]/g, '\\$&')}%`);
+      where.push(`id LIKE $${params.length} ESCAPE '\\'`);
+    }
+    const { rows } = await this.#pool.query(
+      `SELECT status, count(*)::bigint AS n FROM ${this.#t} WHERE ${where.join(' AND ')} GROUP BY status`,
+      params,
+    );
+    return Object.fromEntries(
+      (rows as Array<{ status: string; n: string }>).map((r) => [r.status, Number(r.n)]),
+    );
   }
 
   async close(): Promise<void> {
@@ -572,10 +605,16 @@ function columnsOf(
   };
 }
 
-function decodeCursor(cursor: string): [number, string] {
+function decodeCursor(cursor: string, updated: boolean): [number, string] {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string')
+    if (
+      Array.isArray(v) &&
+      typeof v[0] === 'number' &&
+      typeof v[1] === 'string' &&
+      v.length === (updated ? 3 : 2) &&
+      (!updated || v[2] === 'u')
+    )
       return [v[0], v[1]];
   } catch {}
   throw new RegistryError(

@@ -181,6 +181,10 @@ export interface StoreQuery {
   updatedTo?: number;
   limit: number;
   cursor?: string;
+  /** Only IDs that start with this text (no wildcards). */
+  idPrefix?: string;
+  /** `'created'` (default): oldest created first; `'updated'`: newest updated first, then ID descending. */
+  order?: 'created' | 'updated';
 }
 
 /**
@@ -198,6 +202,8 @@ export interface ClusterStore extends Store {
   readonly ownerId: string;
   /** How long a lease lasts unrenewed: bounds how long a call waits on a silent owner. */
   readonly leaseMs?: number;
+  /** How many stored instances have each status (`registry.counts()`), counted by the store. */
+  counts?(filter: { type?: readonly string[]; idPrefix?: string }): Promise<Record<string, number>>;
   /**
    * Takes (or keeps) the lease on `id`; answers who owns it otherwise. A new owner
    * gets a higher epoch. With `initial`, an ID never stored is stored with that
