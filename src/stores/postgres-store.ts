@@ -3,6 +3,9 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import { RegistryError } from '../errors.js';
 import { PostgresInbox } from './postgres-inbox.js';
+import { countByStatus, queryPage } from './postgres-list.js';
+import { migrateSchema } from './postgres-schema.js';
+import { listSetAside, restoreSetAside } from './postgres-set-aside.js';
 import { PostgresWriteBatch, type RowWrite } from './postgres-write-batch.js';
 import {
   type ClaimResult,
@@ -13,7 +16,6 @@ import {
   type StoredPage,
   type StoreQuery,
   storeKey,
-  unknownSetAside,
 } from './store.js';
 
 export interface PostgresStoreOptions {
@@ -28,13 +30,6 @@ export interface PostgresStoreOptions {
   /** This process's name in leases. Default `<host>/<pid>/<random>`, unique per process start. */
   ownerId?: string;
 }
-
-/**
- * 1: records in `jsonb`. 2: records in `text`, byte for byte as encoded (jsonb
- * refuses `\u0000` and lone surrogates, and reorders object keys), and a
- * `machine_version` column, so takeover sweeps skip records this process cannot decode.
- */
-const SCHEMA_VERSION = 2;
 
 /**
  * Keeps instances in PostgreSQL and lets several processes share them safely:
@@ -139,69 +134,7 @@ export class PostgresStore implements ClusterStore {
   }
 
   async #migrate(): Promise<void> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
-      // Several processes may start at once: one of them creates the schema.
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
-        `xstate-registry:${this.#t}`,
-      ]);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${this.#t}_schema (version integer NOT NULL)`);
-      const { rows } = await client.query(`SELECT version FROM ${this.#t}_schema`);
-      const version: number = rows[0]?.version ?? 0;
-      if (version > SCHEMA_VERSION) {
-        throw new RegistryError(
-          'STORE_CLOSED',
-          `Table ${this.#t} has schema version ${version}, newer than this xstate-registry (${SCHEMA_VERSION}); upgrade the package.`,
-        );
-      }
-      if (version < 1) {
-        await client.query(`
-          CREATE TABLE IF NOT EXISTS ${this.#t} (
-            id text PRIMARY KEY,
-            type text,
-            status text,
-            created_at bigint,
-            updated_at bigint,
-            record text,
-            machine_version bigint,
-            owner text,
-            lease_expires_at timestamptz,
-            epoch bigint NOT NULL DEFAULT 0
-          );
-          CREATE INDEX IF NOT EXISTS ${this.#t}_by_created ON ${this.#t} (created_at, id) WHERE record IS NOT NULL;
-          CREATE INDEX IF NOT EXISTS ${this.#t}_by_status ON ${this.#t} (status, type, created_at, id) WHERE record IS NOT NULL;
-          CREATE INDEX IF NOT EXISTS ${this.#t}_by_updated ON ${this.#t} (updated_at) WHERE record IS NOT NULL;
-          CREATE INDEX IF NOT EXISTS ${this.#t}_orphans ON ${this.#t} (lease_expires_at) WHERE status = 'running';
-          CREATE TABLE IF NOT EXISTS ${this.#t}_quarantine (id text NOT NULL, record text, reason text NOT NULL, at timestamptz NOT NULL DEFAULT now());
-        `);
-      }
-      if (version === 1) {
-        // Run once every process runs this version: older ones write jsonb.
-        await client.query(`
-          ALTER TABLE ${this.#t} ADD COLUMN IF NOT EXISTS machine_version bigint;
-          UPDATE ${this.#t} SET machine_version = (record->>'machineVersion')::bigint
-            WHERE jsonb_typeof(record->'machineVersion') = 'number' AND record->>'machineVersion' ~ '^[0-9]{1,18}$';
-          ALTER TABLE ${this.#t} ALTER COLUMN record TYPE text USING record::text;
-        `);
-      }
-      // Indexes for list({ idPrefix }) and list({ order: 'updated' }): added to
-      // older tables too without a schema version, which older processes would refuse.
-      await client.query(`
-        CREATE INDEX IF NOT EXISTS ${this.#t}_id_prefix ON ${this.#t} (id text_pattern_ops) WHERE record IS NOT NULL;
-        CREATE INDEX IF NOT EXISTS ${this.#t}_by_updated_id ON ${this.#t} (updated_at, id) WHERE record IS NOT NULL;
-      `);
-      if (version < SCHEMA_VERSION) {
-        await client.query(`DELETE FROM ${this.#t}_schema`);
-        await client.query(`INSERT INTO ${this.#t}_schema (version) VALUES ($1)`, [SCHEMA_VERSION]);
-      }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    await migrateSchema(this.#pool, this.#t);
   }
 
   /**
@@ -389,54 +322,12 @@ export class PostgresStore implements ClusterStore {
    */
   async listSetAside(): Promise<SetAsideRecord[]> {
     this.#assertOpen();
-    const { rows } = await this.#pool.query(
-      `SELECT id, reason, (extract(epoch FROM at) * 1000000)::bigint AS micros, octet_length(record) AS bytes
-       FROM ${this.#t}_quarantine ORDER BY at DESC, id LIMIT 10000`,
-    );
-    return (
-      rows as Array<{ id: string; reason: string; micros: string; bytes: number | null }>
-    ).map((r) => ({
-      key: Buffer.from(JSON.stringify([r.id, r.micros])).toString('base64url'),
-      id: r.id,
-      reason: r.reason,
-      at: Math.floor(Number(r.micros) / 1000),
-      bytes: Number(r.bytes ?? 0),
-    }));
+    return listSetAside(this.#pool, this.#t);
   }
-  /**
-   * Puts a quarantined row back, hosted by nobody, its columns read from the
-   * record where it names them: the next claim or takeover sweep loads it (and
-   * sets it aside again if it is still bad). One statement: never over a row its ID has again.
-   */
+  /** Puts a quarantined row back, hosted by nobody (see postgres-set-aside.ts). */
   async restoreSetAside(key: string): Promise<void> {
     this.#assertOpen();
-    const [id, micros] = decodeSetAsideKey(key);
-    const match = `id = $1 AND (extract(epoch FROM at) * 1000000)::bigint = $2::bigint`;
-    const { rows } = await this.#pool.query(
-      `SELECT record FROM ${this.#t}_quarantine WHERE ${match} LIMIT 1`,
-      [id, micros],
-    );
-    const found = rows[0] as { record: string | null } | undefined;
-    if (!found) throw unknownSetAside(key);
-    const r = columnsFromRecord(found.record);
-    const { rows: done } = await this.#pool.query(
-      `WITH q AS (SELECT ctid FROM ${this.#t}_quarantine WHERE ${match} LIMIT 1),
-       ins AS (
-         INSERT INTO ${this.#t} (id, record, type, status, created_at, updated_at, machine_version, epoch)
-         SELECT $1, $3, $4, $5, $6, $7, $8, 0 WHERE EXISTS (SELECT 1 FROM q)
-         ON CONFLICT (id) DO NOTHING RETURNING id),
-       del AS (DELETE FROM ${this.#t}_quarantine WHERE ctid IN (SELECT ctid FROM q) AND EXISTS (SELECT 1 FROM ins) RETURNING 1)
-       SELECT (SELECT count(*) FROM ins)::int AS restored, (SELECT count(*) FROM q)::int AS found`,
-      [id, micros, found.record, r.type, r.status, r.createdAt, r.updatedAt, r.machineVersion],
-    );
-    const outcome = done[0] as { restored: number; found: number };
-    if (outcome.found === 0) throw unknownSetAside(key);
-    if (outcome.restored === 0)
-      throw new RegistryError(
-        'INSTANCE_EXISTS',
-        `'${id}' has a record again; purge it first if the set-aside one should replace it.`,
-        { details: { id, status: 'stored' } },
-      );
+    return restoreSetAside(this.#pool, this.#t, key);
   }
 
   async orphans(limit: number, decodable?: ReadonlyMap<string, number>): Promise<string[]> {
@@ -464,41 +355,7 @@ export class PostgresStore implements ClusterStore {
 
   async query(q: StoreQuery): Promise<StoredPage> {
     this.#assertOpen();
-    const where = ['record IS NOT NULL'];
-    const params: unknown[] = [];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    if (q.status?.length) add('status = ANY(?)', [...q.status]);
-    if (q.type?.length) add('type = ANY(?)', [...q.type]);
-    if (q.createdFrom !== undefined) add('created_at >= ?', q.createdFrom);
-    if (q.createdTo !== undefined) add('created_at <= ?', q.createdTo);
-    if (q.updatedFrom !== undefined) add('updated_at >= ?', q.updatedFrom);
-    if (q.updatedTo !== undefined) add('updated_at <= ?', q.updatedTo);
-    // A prefix, its LIKE wildcards escaped: one range of the id_prefix index.
-    if (q.idPrefix) add("id LIKE ? ESCAPE '\\'", `${q.idPrefix.replace(/[\\%_]/g, '\\$&')}%`);
-    const updated = q.order === 'updated';
-    // Newest-updated first, then ID descending (as the in-memory list orders).
-    const [col, cmp, dir] = updated ? ['updated_at', '<', 'DESC'] : ['created_at', '>', 'ASC'];
-    if (q.cursor !== undefined) {
-      const [at, id] = decodeCursor(q.cursor, updated);
-      params.push(at, id);
-      where.push(`(${col}, id) ${cmp} ($${params.length - 1}, $${params.length})`);
-    }
-    params.push(q.limit + 1);
-    const { rows } = await this.#pool.query(
-      `SELECT id, ${col} AS at, record FROM ${this.#t} WHERE ${where.join(' AND ')} ORDER BY ${col} ${dir}, id ${dir} LIMIT $${params.length}`,
-      params,
-    );
-    const page = (rows as Array<{ id: string; at: string; record: string }>).slice(0, q.limit);
-    const last = page[page.length - 1];
-    const result: StoredPage = { texts: page.map((r) => r.record) };
-    if (rows.length > q.limit && last) {
-      const key = updated ? [Number(last.at), last.id, 'u'] : [Number(last.at), last.id];
-      result.cursor = Buffer.from(JSON.stringify(key)).toString('base64url');
-    }
-    return result;
+    return queryPage(this.#pool, this.#t, q);
   }
 
   /** How many stored instances have each status, by SQL (`count(*) GROUP BY status`). */
@@ -507,23 +364,7 @@ export class PostgresStore implements ClusterStore {
     idPrefix?: string;
   }): Promise<Record<string, number>> {
     this.#assertOpen();
-    const where = ['record IS NOT NULL'];
-    const params: unknown[] = [];
-    if (filter.type) {
-      params.push([...filter.type]);
-      where.push(`type = ANY($${params.length})`);
-    }
-    if (filter.idPrefix) {
-      params.push(`${filter.idPrefix.replace(/[\\%_]/g, '\\$&')}%`);
-      where.push(`id LIKE $${params.length} ESCAPE '\\'`);
-    }
-    const { rows } = await this.#pool.query(
-      `SELECT status, count(*)::bigint AS n FROM ${this.#t} WHERE ${where.join(' AND ')} GROUP BY status`,
-      params,
-    );
-    return Object.fromEntries(
-      (rows as Array<{ status: string; n: string }>).map((r) => [r.status, Number(r.n)]),
-    );
+    return countByStatus(this.#pool, this.#t, filter);
   }
 
   async close(): Promise<void> {
@@ -638,61 +479,5 @@ function columnsOf(
     createdAt: int(meta?.createdAt),
     updatedAt: int(meta?.updatedAt),
     machineVersion: int(meta?.machineVersion),
-  };
-}
-
-function decodeCursor(cursor: string, updated: boolean): [number, string] {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (
-      Array.isArray(v) &&
-      typeof v[0] === 'number' &&
-      typeof v[1] === 'string' &&
-      v.length === (updated ? 3 : 2) &&
-      (!updated || v[2] === 'u')
-    )
-      return [v[0], v[1]];
-  } catch {}
-  throw new RegistryError(
-    'INVALID_ARGUMENT',
-    'list(): cursor is not one this registry handed out.',
-  );
-}
-
-/** The (id, microseconds) a set-aside key names, as `listSetAside` encodes it. */
-function decodeSetAsideKey(key: string): [string, string] {
-  try {
-    const v = JSON.parse(Buffer.from(key, 'base64url').toString('utf8')) as unknown;
-    if (
-      Array.isArray(v) &&
-      v.length === 2 &&
-      typeof v[0] === 'string' &&
-      /^-?\d{1,19}$/.test(String(v[1]))
-    )
-      return [v[0], String(v[1])];
-  } catch {}
-  throw unknownSetAside(key);
-}
-
-/** The row's columns a record names (a damaged one may name none: they stay NULL). */
-function columnsFromRecord(
-  text: string | null,
-): Record<
-  'type' | 'status' | 'createdAt' | 'updatedAt' | 'machineVersion',
-  string | number | null
-> {
-  let raw: Record<string, unknown> = {};
-  try {
-    const v = JSON.parse(text ?? 'null') as unknown;
-    if (v && typeof v === 'object') raw = v as Record<string, unknown>;
-  } catch {}
-  const str = (v: unknown) => (typeof v === 'string' ? v : null);
-  const int = (v: unknown) => (Number.isSafeInteger(v) ? (v as number) : null);
-  return {
-    type: str(raw.type),
-    status: str(raw.status),
-    createdAt: int(raw.createdAt),
-    updatedAt: int(raw.updatedAt),
-    machineVersion: int(raw.machineVersion),
   };
 }

@@ -1,0 +1,83 @@
+import type pg from 'pg';
+import { RegistryError } from '../errors.js';
+
+/**
+ * 1: records in `jsonb`. 2: records in `text`, byte for byte as encoded (jsonb
+ * refuses `\u0000` and lone surrogates, and reorders object keys), and a
+ * `machine_version` column, so takeover sweeps skip records this process cannot decode.
+ */
+export const SCHEMA_VERSION = 2;
+
+/**
+ * Creates or migrates the schema of table `t` (and its quarantine and schema
+ * tables) under an advisory lock, so that processes starting at once do it once.
+ * Refuses a table whose schema is newer than this package's.
+ *
+ * @example
+ * ```ts
+ * await migrateSchema(pool, 'xstate_registry_instances');
+ * ```
+ */
+export async function migrateSchema(pool: pg.Pool, t: string): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    // Several processes may start at once: one of them creates the schema.
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`xstate-registry:${t}`]);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${t}_schema (version integer NOT NULL)`);
+    const { rows } = await client.query(`SELECT version FROM ${t}_schema`);
+    const version: number = rows[0]?.version ?? 0;
+    if (version > SCHEMA_VERSION) {
+      throw new RegistryError(
+        'STORE_CLOSED',
+        `Table ${t} has schema version ${version}, newer than this xstate-registry (${SCHEMA_VERSION}); upgrade the package.`,
+      );
+    }
+    if (version < 1) {
+      await client.query(`
+        CREATE TABLE IF NOT EXISTS ${t} (
+          id text PRIMARY KEY,
+          type text,
+          status text,
+          created_at bigint,
+          updated_at bigint,
+          record text,
+          machine_version bigint,
+          owner text,
+          lease_expires_at timestamptz,
+          epoch bigint NOT NULL DEFAULT 0
+        );
+        CREATE INDEX IF NOT EXISTS ${t}_by_created ON ${t} (created_at, id) WHERE record IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS ${t}_by_status ON ${t} (status, type, created_at, id) WHERE record IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS ${t}_by_updated ON ${t} (updated_at) WHERE record IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS ${t}_orphans ON ${t} (lease_expires_at) WHERE status = 'running';
+        CREATE TABLE IF NOT EXISTS ${t}_quarantine (id text NOT NULL, record text, reason text NOT NULL, at timestamptz NOT NULL DEFAULT now());
+      `);
+    }
+    if (version === 1) {
+      // Run once every process runs this version: older ones write jsonb.
+      await client.query(`
+        ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS machine_version bigint;
+        UPDATE ${t} SET machine_version = (record->>'machineVersion')::bigint
+          WHERE jsonb_typeof(record->'machineVersion') = 'number' AND record->>'machineVersion' ~ '^[0-9]{1,18}$';
+        ALTER TABLE ${t} ALTER COLUMN record TYPE text USING record::text;
+      `);
+    }
+    // Indexes for list({ idPrefix }) and list({ order: 'updated' }): added to
+    // older tables too without a schema version, which older processes would refuse.
+    await client.query(`
+      CREATE INDEX IF NOT EXISTS ${t}_id_prefix ON ${t} (id text_pattern_ops) WHERE record IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS ${t}_by_updated_id ON ${t} (updated_at, id) WHERE record IS NOT NULL;
+    `);
+    if (version < SCHEMA_VERSION) {
+      await client.query(`DELETE FROM ${t}_schema`);
+      await client.query(`INSERT INTO ${t}_schema (version) VALUES ($1)`, [SCHEMA_VERSION]);
+    }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
