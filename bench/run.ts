@@ -7,7 +7,8 @@
  * It measures the built package (dist/), as users run it: the npm script
  * builds first and passes --expose-gc.
  * BENCH_QUICK=1 runs small counts (a smoke run; its figures mean little);
- * BENCH_ONLY=instructions runs the instruction counts alone.
+ * BENCH_ONLY=instructions runs the instruction counts alone;
+ * BENCH_SCENARIOS=a,b counts only those scenarios (see bench/scenarios.ts).
  */
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -557,6 +558,11 @@ async function takeover(url: string, round: number): Promise<number> {
   return ms;
 }
 
+/** BENCH_SCENARIOS=start,send-100-file counts only the named scenarios (with BENCH_ONLY=instructions: a quick check of a few rows). */
+const ONLY_SCENARIOS = process.env.BENCH_SCENARIOS?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+
 /** The instruction counts backing rows 1a, 1b, 3, 3p, 4, 4p, 6 and 8, after the wall-clock rows. */
 async function instructions(): Promise<Counts> {
   console.error('  counting instructions...');
@@ -580,7 +586,7 @@ async function instructions(): Promise<Counts> {
         { name: 'decode-plain', n: n(1000), rounds: r },
         { name: 'encode-rich', n: n(1000), rounds: r },
         { name: 'decode-rich', n: n(1000), rounds: r },
-      ],
+      ].filter((s) => !ONLY_SCENARIOS || ONLY_SCENARIOS.includes(s.name)),
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
