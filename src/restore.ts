@@ -107,7 +107,8 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
         ctx.add(instance);
         summary.finished++;
       } else {
-        const overdue = record.timers.filter((t: PersistedTimer) => t.dueAt <= now).length;
+        let overdue = 0;
+        for (const t of record.timers) if (t.dueAt <= now) overdue++;
         if (ctx.sleep && overdue === 0 && !migrated && !persistedHasInFlightWork(snapshot)) {
           // Passivation: nothing is due, so the actor need not exist until someone asks for it
           // (unless it has in-flight work: that runs again only while the actor is hosted).
