@@ -6,7 +6,7 @@ import { persistedHasInFlightWork } from './in-flight-work.js';
 import type { Instance } from './instance.js';
 import type { ResolvedMachine } from './machines.js';
 import { parseRecord } from './record.js';
-import type { Store } from './stores/store.js';
+import { isBatched, type Store, type StoredEntry } from './stores/store.js';
 import type { PersistedTimer } from './xstate-internals.js';
 
 /** One stored record that `start()` could not load, and moved aside. */
@@ -71,79 +71,114 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
     quarantined: [],
   };
   const now = ctx.clock.now();
-  for await (const entry of ctx.store.load()) {
-    let id: string | undefined;
-    try {
-      if (entry.kind === 'unreadable') {
-        if (entry.error instanceof RegistryError) throw entry.error;
-        throw new RegistryError(
-          'CORRUPT_RECORD',
-          `Stored entry '${entry.key}' could not be read.`,
-          { cause: entry.error },
-        );
-      }
-      const parsed = parseRecord(entry.text);
-      id = parsed.id;
-      const home = ctx.store.keyOf?.(id);
-      if (home !== undefined && home !== entry.key) {
-        throw new RegistryError(
-          'CORRUPT_RECORD',
-          `Stored entry '${entry.key}' holds a record of instance '${id}' but is not the file of instance '${id}' ('${home}'): a copy or a renamed file, set aside so it is never loaded in place of the real record.`,
-          { details: { id, key: entry.key } },
-        );
-      }
-      if (ctx.has(id)) {
-        throw new RegistryError(
-          'CORRUPT_RECORD',
-          `A second record for instance '${id}' was found; the first one was kept.`,
-          { details: { id } },
-        );
-      }
-      const decoded = decodeParsed(parsed, ctx.machines);
-      const { record, def, snapshot, migrated } = decoded;
-      const instance = instanceFromRecord(decoded);
-      if (record.status !== 'running') {
-        instance.frozen = { snapshot, timers: [] };
-        ctx.add(instance);
-        summary.finished++;
-      } else {
-        let overdue = 0;
-        for (const t of record.timers) if (t.dueAt <= now) overdue++;
-        if (ctx.sleep && overdue === 0 && !migrated && !persistedHasInFlightWork(snapshot)) {
-          // Passivation: nothing is due, so the actor need not exist until someone asks for it
-          // (unless it has in-flight work: that runs again only while the actor is hosted).
-          ctx.add(instance);
-          ctx.sleep(instance, record.timers);
-          summary.passive++;
-        } else {
-          const actor = resume(instance, snapshot, record.timers, ctx);
-          ctx.add(instance);
-          summary.overdueTimers += overdue;
-          summary.restored++;
-          ctx.emit('restored', { id: record.id, type: def.type, actor });
-        }
-      }
-      if (migrated) {
-        summary.migrated++;
-        ctx.changed(instance);
-      }
-    } catch (cause) {
-      const { error, moved } = await failHydration(
-        ctx.store,
-        ctx.emit,
-        entry.key,
-        id,
-        cause,
-        'RESTORE_FAILED',
-      );
-      summary.quarantined.push({
-        key: entry.key,
-        ...(id === undefined ? {} : { id }),
-        code: error.code,
-        message: error.message,
-        ...(moved ? {} : { movedAside: false as const }),
+  for await (const batch of batchesOf(ctx.store))
+    for (const entry of batch) {
+      // Awaited only when it sets the entry aside: even `await undefined` costs a turn.
+      const settingAside = restoreEntry(ctx, entry, now, summary);
+      if (settingAside) await settingAside;
+    }
+  return summary;
+}
+
+/** The store's entries a batch at a time: its own batches if it has them, else one by one. */
+function batchesOf(store: Store): AsyncIterable<readonly StoredEntry[]> {
+  const entries = store.load();
+  return isBatched(entries) ? entries.batches() : oneByOne(entries);
+}
+
+async function* oneByOne(entries: AsyncIterable<StoredEntry>): AsyncIterable<StoredEntry[]> {
+  for await (const entry of entries) yield [entry];
+}
+
+/**
+ * Restores one entry into the registry, or sets it aside; synchronous but for
+ * setting aside, so a batch of good entries costs no await each.
+ */
+function restoreEntry(
+  ctx: RestoreContext,
+  entry: StoredEntry,
+  now: number,
+  summary: StartSummary,
+): Promise<void> | undefined {
+  let id: string | undefined;
+  try {
+    if (entry.kind === 'unreadable') {
+      if (entry.error instanceof RegistryError) throw entry.error;
+      throw new RegistryError('CORRUPT_RECORD', `Stored entry '${entry.key}' could not be read.`, {
+        cause: entry.error,
       });
     }
+    const parsed = parseRecord(entry.text);
+    id = parsed.id;
+    const home = ctx.store.keyOf?.(id);
+    if (home !== undefined && home !== entry.key) {
+      throw new RegistryError(
+        'CORRUPT_RECORD',
+        `Stored entry '${entry.key}' holds a record of instance '${id}' but is not the file of instance '${id}' ('${home}'): a copy or a renamed file, set aside so it is never loaded in place of the real record.`,
+        { details: { id, key: entry.key } },
+      );
+    }
+    if (ctx.has(id)) {
+      throw new RegistryError(
+        'CORRUPT_RECORD',
+        `A second record for instance '${id}' was found; the first one was kept.`,
+        { details: { id } },
+      );
+    }
+    const decoded = decodeParsed(parsed, ctx.machines);
+    const { record, def, snapshot, migrated } = decoded;
+    const instance = instanceFromRecord(decoded);
+    if (record.status !== 'running') {
+      instance.frozen = { snapshot, timers: [] };
+      ctx.add(instance);
+      summary.finished++;
+    } else {
+      let overdue = 0;
+      for (const t of record.timers) if (t.dueAt <= now) overdue++;
+      if (ctx.sleep && overdue === 0 && !migrated && !persistedHasInFlightWork(snapshot)) {
+        // Passivation: nothing is due, so the actor need not exist until someone asks for it
+        // (unless it has in-flight work: that runs again only while the actor is hosted).
+        ctx.add(instance);
+        ctx.sleep(instance, record.timers);
+        summary.passive++;
+      } else {
+        const actor = resume(instance, snapshot, record.timers, ctx);
+        ctx.add(instance);
+        summary.overdueTimers += overdue;
+        summary.restored++;
+        ctx.emit('restored', { id: record.id, type: def.type, actor });
+      }
+    }
+    if (migrated) {
+      summary.migrated++;
+      ctx.changed(instance);
+    }
+  } catch (cause) {
+    return setAsideEntry(ctx, entry, id, cause, summary);
   }
-  return summary;
+  return undefined;
+}
+
+async function setAsideEntry(
+  ctx: RestoreContext,
+  entry: StoredEntry,
+  id: string | undefined,
+  cause: unknown,
+  summary: StartSummary,
+): Promise<void> {
+  const { error, moved } = await failHydration(
+    ctx.store,
+    ctx.emit,
+    entry.key,
+    id,
+    cause,
+    'RESTORE_FAILED',
+  );
+  summary.quarantined.push({
+    key: entry.key,
+    ...(id === undefined ? {} : { id }),
+    code: error.code,
+    message: error.message,
+    ...(moved ? {} : { movedAside: false as const }),
+  });
 }

@@ -5,7 +5,13 @@ import { fileNameFor, isInstanceFileName } from './file-name.js';
 import { type FsLayer, nodeFs } from './fs-layer.js';
 import { GroupSync } from './group-sync.js';
 import { IoLimit } from './io-limit.js';
-import { type Store, type StoredEntry, type StoreKey, storeKey } from './store.js';
+import {
+  type BatchedEntries,
+  type Store,
+  type StoredEntry,
+  type StoreKey,
+  storeKey,
+} from './store.js';
 
 const LOAD_BATCH = 64;
 
@@ -93,7 +99,19 @@ export class FileStore implements Store {
     this.#open = true;
   }
 
-  async *load(): AsyncIterable<StoredEntry> {
+  /** Every instance file's entry; `start()` reads them a batch of up to 64 at a time. */
+  load(): AsyncIterable<StoredEntry> {
+    const batches = () => this.#batches();
+    const entries: BatchedEntries = {
+      batches,
+      async *[Symbol.asyncIterator]() {
+        for await (const batch of batches()) yield* batch;
+      },
+    };
+    return entries;
+  }
+
+  async *#batches(): AsyncIterable<readonly StoredEntry[]> {
     this.#assertOpen();
     const names = (await this.#fs.readdir(this.#instances)).sort();
     const files: string[] = [];
@@ -108,14 +126,13 @@ export class FileStore implements Store {
     // Reads run in batches of LOAD_BATCH, each batch in one I/O slot, one file
     // after another: one promise and one slot per batch rather than per file
     // (the real layer reads synchronously), and never more than one descriptor.
-    const batch: StoredEntry[] = [];
     for (let i = 0; i < files.length; i += LOAD_BATCH) {
       const end = Math.min(i + LOAD_BATCH, files.length);
+      const batch: StoredEntry[] = [];
       await this.#io.run(async () => {
         for (let k = i; k < end; k++) batch.push(await this.#readIn(files[k] as string));
       });
-      yield* batch;
-      batch.length = 0;
+      yield batch;
     }
   }
 
