@@ -188,11 +188,11 @@ export class FileStore implements Store {
 
   async write(id: string, text: string): Promise<void> {
     this.#assertOpen();
-    const target = this.pathOf(id);
-    const tmp = join(
-      this.#instances,
-      `.tmp-${fileNameFor(id).slice(0, 32)}-${Math.random().toString(36).slice(2)}`,
-    );
+    // One name per write (hashing the ID is most of what naming costs); both are
+    // [0-9a-z._-] names, with nothing for join() to normalise.
+    const name = fileNameFor(id);
+    const target = `${this.#instances}${sep}${name}`;
+    const tmp = `${this.#instances}${sep}.tmp-${name.slice(0, 32)}-${Math.random().toString(36).slice(2)}`;
     const once = () =>
       this.#io.run(async () => {
         try {
