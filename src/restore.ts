@@ -71,23 +71,18 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
     quarantined: [],
   };
   const now = ctx.clock.now();
-  for await (const batch of batchesOf(ctx.store))
+  const entries = ctx.store.load();
+  if (!isBatched(entries)) {
+    for await (const entry of entries) await restoreEntry(ctx, entry, now, summary);
+    return summary;
+  }
+  for await (const batch of entries.batches())
     for (const entry of batch) {
       // Awaited only when it sets the entry aside: even `await undefined` costs a turn.
       const settingAside = restoreEntry(ctx, entry, now, summary);
       if (settingAside) await settingAside;
     }
   return summary;
-}
-
-/** The store's entries a batch at a time: its own batches if it has them, else one by one. */
-function batchesOf(store: Store): AsyncIterable<readonly StoredEntry[]> {
-  const entries = store.load();
-  return isBatched(entries) ? entries.batches() : oneByOne(entries);
-}
-
-async function* oneByOne(entries: AsyncIterable<StoredEntry>): AsyncIterable<StoredEntry[]> {
-  for await (const entry of entries) yield [entry];
 }
 
 /**
