@@ -1,6 +1,7 @@
 import { RegistryError } from './errors.js';
 import type { InstanceWatchers } from './instance-watchers.js';
 import type { MachineMap } from './machines.js';
+import type { RegistryEmitter } from './registry-events.js';
 import type { InstanceStatus } from './status.js';
 import type { EventOf, StatusOf, TypeName } from './types.js';
 import type { WaitCondition } from './wait-for.js';
@@ -69,7 +70,7 @@ export class ActorHandle<M extends MachineMap = MachineMap, K extends TypeName<M
   readonly type: K;
   readonly #target: HandleTarget;
   readonly #watchers: InstanceWatchers;
-  readonly #report: (err: RegistryError) => void;
+  readonly #emitter: Pick<RegistryEmitter, 'emit'>;
 
   /** Internal: use `registry.actor(type, id)`. */
   constructor(
@@ -77,13 +78,13 @@ export class ActorHandle<M extends MachineMap = MachineMap, K extends TypeName<M
     watchers: InstanceWatchers,
     type: K,
     id: string,
-    report: (err: RegistryError) => void,
+    emitter: Pick<RegistryEmitter, 'emit'>,
   ) {
     this.#target = target;
     this.#watchers = watchers;
     this.type = type;
     this.id = id;
-    this.#report = report;
+    this.#emitter = emitter;
   }
 
   /** Delivers `event` to the instance, wherever it lives now (see `registry.send`). */
@@ -115,7 +116,8 @@ export class ActorHandle<M extends MachineMap = MachineMap, K extends TypeName<M
       try {
         fn();
       } catch (cause) {
-        this.#report(
+        this.#emitter.emit(
+          'error',
           new RegistryError(
             'LISTENER_FAILED',
             `A subscriber of instance '${this.id}' threw; the instance carries on. Fix the subscriber.`,

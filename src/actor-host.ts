@@ -1,7 +1,15 @@
-import { type AnyActor, type AnyActorRef, type AnyEventObject, createActor } from 'xstate';
+import {
+  type AnyActor,
+  type AnyActorRef,
+  type AnyEventObject,
+  createActor,
+  type InspectionEvent,
+  type Observer,
+} from 'xstate';
 import type { Clock } from './clock.js';
 import { RegistryError, serializeError } from './errors.js';
 import type { Instance } from './instance.js';
+import type { InstanceTable } from './instance-table.js';
 import type { RegistryEmitter } from './registry-events.js';
 import { reportSendsAfterStop, trackTimers, watchSnapshots } from './xstate-internals.js';
 
@@ -9,24 +17,52 @@ import { reportSendsAfterStop, trackTimers, watchSnapshots } from './xstate-inte
  * Creates, wires, watches and stops the XState actors of a registry's
  * instances, and turns what the actors do into instance state and registry
  * events: a snapshot change marks the instance changed; done, error and a
- * direct `actor.stop()` become its status.
+ * direct `actor.stop()` become its status. Changes are reported to the
+ * instance table, their one owner.
+ *
+ * @example
+ * ```ts
+ * const actors = new ActorHost({ clock, emitter, instances });
+ * const actor = actors.host(instance, { input: { day } });
+ * ```
  */
 export class ActorHost {
   readonly #clock: Clock;
   readonly #actorOptions: Record<string, unknown>;
   readonly #emitter: RegistryEmitter;
-  readonly #changed: (instance: Instance) => void;
+  readonly #instances: Pick<InstanceTable, 'changed' | 'finish' | 'starting' | 'detach'>;
 
   constructor(options: {
     clock: Clock;
-    actorOptions: Record<string, unknown>;
     emitter: RegistryEmitter;
-    changed: (instance: Instance) => void;
+    instances: Pick<InstanceTable, 'changed' | 'finish' | 'starting' | 'detach'>;
+    /** The user's XState `logger`, passed to every actor. */
+    logger?: ((...args: any[]) => void) | undefined;
+    /** The user's XState inspector, passed to every actor. */
+    inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
   }) {
     this.#clock = options.clock;
-    this.#actorOptions = options.actorOptions;
     this.#emitter = options.emitter;
-    this.#changed = options.changed;
+    this.#instances = options.instances;
+    this.#actorOptions = { clock: options.clock };
+    if (options.logger) this.#actorOptions.logger = options.logger;
+    const userInspect = options.inspect;
+    if (userInspect) {
+      // XState calls inspectors inside transitions: one that throws must not break the actor.
+      this.#actorOptions.inspect = (event: InspectionEvent) => {
+        try {
+          if (typeof userInspect === 'function') userInspect(event);
+          else userInspect.next?.(event);
+        } catch (err) {
+          this.#emitter.emit(
+            'error',
+            new RegistryError('LISTENER_FAILED', 'The inspect observer threw; fix the observer.', {
+              cause: err,
+            }),
+          );
+        }
+      };
+    }
   }
 
   /** Creates, wires and starts the actor of `instance`: fresh (input) or restored (snapshot + timers). */
@@ -54,13 +90,14 @@ export class ActorHost {
     actor.subscribe({ error: (err: unknown) => this.#onFailed(instance, actor, err) });
     // Starting re-emits the initial (or restored) snapshot: not a transition, and
     // for a restored actor not a change to persist. Done and error still count.
-    instance.starting = true;
+    this.#instances.starting(instance, true);
     try {
       actor.start();
     } finally {
-      instance.starting = false;
+      this.#instances.starting(instance, false);
     }
-    if (from.snapshot === undefined && instance.status === 'running') this.#changed(instance);
+    if (from.snapshot === undefined && instance.status === 'running')
+      this.#instances.changed(instance);
     return actor;
   }
 
@@ -86,20 +123,19 @@ export class ActorHost {
   ): void {
     if (instance.detaching || instance.gone) return;
     if (ref !== actor) {
-      this.#changed(instance);
+      this.#instances.changed(instance);
       return;
     }
     const snapshot = rawSnapshot as { status: string; output?: unknown; error?: unknown };
     switch (snapshot.status) {
       case 'active':
         if (instance.starting) return;
-        this.#changed(instance);
+        this.#instances.changed(instance);
         this.#transition(instance, snapshot, event);
         return;
       case 'done':
         if (instance.status !== 'running') return;
-        instance.status = 'done';
-        this.#changed(instance);
+        this.#instances.finish(instance, 'done');
         this.#transition(instance, snapshot, event);
         this.#emitter.emit('done', {
           id: instance.id,
@@ -113,9 +149,9 @@ export class ActorHost {
       case 'stopped':
         // Someone called actor.stop() directly: the registry records what happened.
         if (instance.status !== 'running') return;
-        instance.status = 'stopped';
-        instance.stopReason = 'actor.stop() was called directly';
-        this.#changed(instance);
+        this.#instances.finish(instance, 'stopped', {
+          stopReason: 'actor.stop() was called directly',
+        });
         this.#emitter.emit('stopped', {
           id: instance.id,
           type: instance.type,
@@ -139,16 +175,14 @@ export class ActorHost {
       instance.status !== 'running'
     )
       return;
-    instance.status = 'error';
-    instance.error = serializeError(err);
-    this.#changed(instance);
-    this.#emitter.emit('failed', { id: instance.id, type: instance.type, error: instance.error });
+    const error = serializeError(err);
+    this.#instances.finish(instance, 'error', { error });
+    this.#emitter.emit('failed', { id: instance.id, type: instance.type, error });
   }
 
   /** Stops the actor on the registry's behalf; `keepTimers` when it will be resumed later (close). */
   detach(instance: Instance, keepTimers: boolean): void {
-    instance.freeze(keepTimers);
-    instance.detaching = true;
+    this.#instances.detach(instance, keepTimers);
     const actor = instance.actor;
     if (!actor) return;
     actor.stop();

@@ -1,6 +1,6 @@
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
-import { RegistryError } from './errors.js';
+import { isRegistryError, RegistryError } from './errors.js';
 import { decodeRecord, failHydration, instanceFromRecord, resume } from './hydration.js';
 import type { Instance } from './instance.js';
 import type { InstanceTable } from './instance-table.js';
@@ -9,6 +9,7 @@ import type { ResolvedMachine } from './machines.js';
 import type { Persister } from './persister.js';
 import { type InstanceRecord, parseRecord, RECORD_FORMAT, safeJsonParse } from './record.js';
 import type { RegistryEmitter } from './registry-events.js';
+import type { RegistryGate } from './registry-gate.js';
 import { type InstanceStatus, statusOf, statusOfRecord } from './status.js';
 import { type ClusterStore, storeKey } from './stores/store.js';
 
@@ -20,7 +21,8 @@ export interface ClusterDeps {
   persister: Persister;
   actors: ActorHost;
   emitter: RegistryEmitter;
-  exclusive: <T>(id: string, fn: () => T | Promise<T>) => Promise<T>;
+  /** Runs work under an instance ID's lock, counted in flight until it settles. */
+  gate: RegistryGate;
   /** How often to look for instances whose owner died. */
   sweepIntervalMs: number;
 }
@@ -59,6 +61,12 @@ export class ClusterHosting {
       ),
     );
     if (offError) this.#unsubscribe.push(offError);
+    // A fenced write means another process owns the instance now: stop our copy.
+    this.#unsubscribe.push(
+      deps.persister.onFailed((err) => {
+        if (isRegistryError(err, 'FENCED')) this.lost(err.details.id, 'a write was fenced');
+      }),
+    );
   }
 
   /** Takes over orphans now, then every `sweepIntervalMs`. Resolves to how many were taken over. */
@@ -87,7 +95,8 @@ export class ClusterHosting {
       for (const id of await this.#d.store.orphans(100, this.#decodable)) {
         if (this.#d.instances.has(id)) continue;
         try {
-          if ((await this.#d.exclusive(id, () => this.adopt(id, false))) === 'adopted') taken++;
+          if ((await this.#d.gate.exclusive(id, () => this.adopt(id, false))) === 'adopted')
+            taken++;
         } catch (err) {
           const expected =
             err instanceof RegistryError &&
@@ -136,7 +145,6 @@ export class ClusterHosting {
     }
     const instance = instanceFromRecord(decoded);
     if (instance.status !== 'running') {
-      instance.frozen = { snapshot: decoded.snapshot, timers: [] };
       this.#d.instances.admit(instance);
       // Read for this call only (an idempotent repeat, a refused send, a stop):
       // finished instances are nobody's, so give the lease back once it is done.
@@ -147,8 +155,8 @@ export class ClusterHosting {
     try {
       actor = resume(instance, decoded.snapshot, decoded.record.timers, {
         clock: this.#d.clock,
-        host: (i, s) => this.#d.actors.host(i, { snapshot: s }),
-        emit: (name, payload) => this.#d.emitter.emit(name, payload),
+        actors: this.#d.actors,
+        emitter: this.#d.emitter,
       });
     } catch (err) {
       // As at start(): set aside with its reason. Kept claimed, it would stay leased
@@ -171,7 +179,7 @@ export class ClusterHosting {
     void this.#d.persister
       .durable(instance)
       .then(() =>
-        this.#d.exclusive(instance.id, async () => {
+        this.#d.gate.exclusive(instance.id, async () => {
           if (this.#d.instances.get(instance.id) !== instance || instance.status === 'running')
             return;
           this.#d.instances.drop(instance);

@@ -25,6 +25,8 @@ export class Delivery {
   constructor(parts: RegistryParts, maxPending: number) {
     this.#parts = parts;
     this.#maxPending = maxPending;
+    // Lives as long as the persister: both belong to one registry.
+    parts.persister.onSettled(() => this.release());
   }
 
   /** Lets callers held back by backpressure go on, once the backlog is under the bound (or `all`, at close). */

@@ -1,11 +1,12 @@
 import type { AnyActor } from 'xstate';
+import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
 import { IdempotencyLog } from './idempotency.js';
 import { Instance, inlineChild } from './instance.js';
 import type { ResolvedMachine } from './machines.js';
 import { type InstanceRecord, parseRecord } from './record.js';
-import type { RegistryEvents } from './registry-events.js';
+import type { RegistryEmitter, RegistryEvents } from './registry-events.js';
 import { setAside } from './set-aside.js';
 import type { Store, StoreKey } from './stores/store.js';
 import { type PersistedTimer, restoreTimers } from './xstate-internals.js';
@@ -90,12 +91,15 @@ export function decodeParsed(
 }
 
 /** The registry's bookkeeping for a decoded record, with no actor yet. */
-export function instanceFromRecord({ record, def }: DecodedRecord): Instance {
-  const instance = new Instance(record.id, def, record.createdAt);
+export function instanceFromRecord({ record, def, snapshot }: DecodedRecord): Instance {
+  const instance = new Instance(record.id, def, record.createdAt, {
+    status: record.status,
+    stopReason: record.stopReason,
+    error: record.error,
+    // A finished instance is never live again: its last state is kept as loaded.
+    frozen: record.status === 'running' ? undefined : { snapshot, timers: [] },
+  });
   instance.updatedAt = record.updatedAt;
-  instance.status = record.status;
-  instance.stopReason = record.stopReason;
-  instance.error = record.error;
   if (record.idempotencyKeys) instance.idempotencyKeys = new IdempotencyLog(record.idempotencyKeys);
   return instance;
 }
@@ -110,13 +114,13 @@ export function resume(
   timers: readonly PersistedTimer[],
   deps: {
     clock: Clock;
-    host: (instance: Instance, snapshot: unknown) => AnyActor;
-    emit: Emit;
+    actors: Pick<ActorHost, 'host'>;
+    emitter: Pick<RegistryEmitter, 'emit'>;
   },
 ): AnyActor {
-  const actor = deps.host(instance, snapshot);
+  const actor = deps.actors.host(instance, { snapshot });
   for (const dropped of restoreTimers(actor, timers, deps.clock)) {
-    deps.emit(
+    deps.emitter.emit(
       'error',
       new RegistryError(
         'RESTORE_FAILED',

@@ -1,6 +1,6 @@
 import type { Clock } from './clock.js';
-import type { RegistryError } from './errors.js';
-import type { Instance } from './instance.js';
+import type { RegistryError, SerializedError } from './errors.js';
+import type { FrozenState, Instance } from './instance.js';
 import { InstanceIndex } from './instance-index.js';
 import type { InstanceWatchers } from './instance-watchers.js';
 import { moveTo } from './lifecycle.js';
@@ -121,16 +121,54 @@ export class InstanceTable {
     this.#leases?.finished(instance);
   }
 
-  /** `live` → `passive`: unloaded; passivation arms its wake-up timer after this. */
-  sleep(instance: Instance): void {
-    moveTo(instance, 'passive');
-    this.#clearWakeTimer(instance);
+  /**
+   * A running instance completed, failed or was stopped: its status (and stop
+   * reason or error) is written, then it is {@link changed}, which makes it `finished`.
+   */
+  finish(
+    instance: Instance,
+    status: 'done' | 'stopped' | 'error',
+    detail: { stopReason?: string | undefined; error?: SerializedError } = {},
+  ): void {
+    instance.writeLife({ status, ...detail });
+    this.changed(instance);
   }
 
-  /** `passive` → `live`: being activated. */
+  /** Marks the span of the actor's `start()`, whose re-emitted initial snapshot is not a change. */
+  starting(instance: Instance, starting: boolean): void {
+    instance.writeLife({ starting });
+  }
+
+  /**
+   * The registry is about to stop hosting the actor: its last state is kept
+   * (with its timers when `keepTimers`), and the actor's coming 'stopped' is
+   * marked as the registry's, not the user's.
+   */
+  detach(instance: Instance, keepTimers: boolean): void {
+    instance.freeze(keepTimers);
+    instance.writeLife({ detaching: true });
+  }
+
+  /** Its latest state is durable in the store: the copy kept in memory goes. */
+  stored(instance: Instance): void {
+    instance.writeLife({ frozen: undefined });
+  }
+
+  /**
+   * `live` → `passive`: unloaded; passivation arms its wake-up timer after this.
+   * `frozen`: its state, when only memory holds it (its last write failed).
+   */
+  sleep(instance: Instance, frozen?: FrozenState): void {
+    moveTo(instance, 'passive');
+    this.#clearWakeTimer(instance);
+    if (frozen) instance.writeLife({ frozen });
+  }
+
+  /** `passive` → `live`: being activated (from the state it had; the copy kept in memory goes). */
   wake(instance: Instance): void {
     moveTo(instance, 'live');
     this.#clearWakeTimer(instance);
+    instance.writeLife({ frozen: undefined, detaching: false });
   }
 
   /**

@@ -42,6 +42,31 @@ function withoutInlineChildren(snapshot: unknown): unknown {
   return { ...s, children };
 }
 
+/** The last state of an instance that is not live, kept in memory. */
+export interface FrozenState {
+  snapshot: unknown;
+  timers: PersistedTimer[];
+}
+
+/**
+ * The flags of an instance's life, readable by everyone, written only by the
+ * instance table (through {@link Instance.writeLife}; test/architecture.test.ts
+ * checks that no other module calls it).
+ *
+ * @example
+ * ```ts
+ * instance.writeLife({ status: 'stopped', stopReason: 'cancelled' }); // in instance-table.ts only
+ * ```
+ */
+export interface LifeFlags {
+  status: InstanceStatusName;
+  stopReason: string | undefined;
+  error: SerializedError | undefined;
+  frozen: FrozenState | undefined;
+  detaching: boolean;
+  starting: boolean;
+}
+
 /**
  * The registry's bookkeeping for one instance ID: the live actor if there is one,
  * its lifecycle, and the counters the persister uses to know what is durable.
@@ -52,25 +77,19 @@ export class Instance {
   readonly def: ResolvedMachine;
   readonly createdAt: number;
   updatedAt: number;
-  status: InstanceStatusName = 'running';
+  #status: InstanceStatusName = 'running';
   actor: AnyActor | undefined;
-  stopReason: string | undefined;
-  error: SerializedError | undefined;
-  /**
-   * The last state, captured when the actor stopped being hosted (stop, close)
-   * or as loaded for an instance that is not live.
-   */
-  frozen: { snapshot: unknown; timers: PersistedTimer[] } | undefined;
+  #stopReason: string | undefined;
+  #error: SerializedError | undefined;
+  #frozen: FrozenState | undefined;
+  #detaching = false;
+  #starting = false;
   /**
    * Why the latest state could not be encoded (`NOT_SERIALIZABLE`,
    * `SNAPSHOT_TOO_LARGE`), until a later state can: the store still has the
    * last state that could, which is what a restart resumes from.
    */
   persistError: RegistryError | undefined;
-  /** Set while the registry itself stops the actor, so its 'stopped' is not mistaken for the user's. */
-  detaching = false;
-  /** Set while the actor's `start()` runs. */
-  starting = false;
   /**
    * Where it is in its life. Written only by the instance table (through
    * `moveTo`, which checks each move); everything else reads it.
@@ -94,12 +113,62 @@ export class Instance {
   /** Created on first use: most instances are never waited for. */
   waiters: Set<() => void> | undefined;
 
-  constructor(id: string, def: ResolvedMachine, createdAt: number) {
+  /** `born`: the flags of an instance loaded from a record (a finished one comes with its last state). */
+  constructor(
+    id: string,
+    def: ResolvedMachine,
+    createdAt: number,
+    born?: Partial<Pick<LifeFlags, 'status' | 'stopReason' | 'error' | 'frozen'>>,
+  ) {
     this.id = id;
     this.def = def;
     this.createdAt = createdAt;
     this.updatedAt = createdAt;
     this.lastActive = createdAt;
+    if (born) this.writeLife(born);
+  }
+
+  get status(): InstanceStatusName {
+    return this.#status;
+  }
+
+  get stopReason(): string | undefined {
+    return this.#stopReason;
+  }
+
+  get error(): SerializedError | undefined {
+    return this.#error;
+  }
+
+  /**
+   * The last state, captured when the actor stopped being hosted (stop, close)
+   * or as loaded for an instance that is not live.
+   */
+  get frozen(): FrozenState | undefined {
+    return this.#frozen;
+  }
+
+  /** Set while the registry itself stops the actor, so its 'stopped' is not mistaken for the user's. */
+  get detaching(): boolean {
+    return this.#detaching;
+  }
+
+  /** Set while the actor's `start()` runs. */
+  get starting(): boolean {
+    return this.#starting;
+  }
+
+  /**
+   * Writes life flags (each one present in `patch`). Internal to the instance
+   * table, their one owner: everyone else asks the table for a transition.
+   */
+  writeLife(patch: Partial<LifeFlags>): void {
+    if ('status' in patch && patch.status !== undefined) this.#status = patch.status;
+    if ('stopReason' in patch) this.#stopReason = patch.stopReason;
+    if ('error' in patch) this.#error = patch.error;
+    if ('frozen' in patch) this.#frozen = patch.frozen;
+    if ('detaching' in patch && patch.detaching !== undefined) this.#detaching = patch.detaching;
+    if ('starting' in patch && patch.starting !== undefined) this.#starting = patch.starting;
   }
 
   get type(): string {
@@ -121,7 +190,7 @@ export class Instance {
     const actor = this.actor;
     if (!actor || this.frozen) return;
     try {
-      this.frozen = {
+      this.#frozen = {
         snapshot: this.snapshot(),
         timers: withTimers && this.status === 'running' ? readTimers(actor) : [],
       };
@@ -130,7 +199,7 @@ export class Instance {
         // Stopped for good (stop, purge): its final record is never restored into
         // an actor, and its inline children stop with it, so they are left out
         // rather than losing the stop itself.
-        this.frozen = { snapshot: withoutInlineChildren(persistedSnapshot(actor)), timers: [] };
+        this.#frozen = { snapshot: withoutInlineChildren(persistedSnapshot(actor)), timers: [] };
         return;
       }
       // Not persistable (see snapshot()). The actor is about to stop, and a

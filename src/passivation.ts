@@ -10,6 +10,7 @@ import type { InstanceTable } from './instance-table.js';
 import type { ResolvedMachine } from './machines.js';
 import type { Persister } from './persister.js';
 import type { RegistryEmitter } from './registry-events.js';
+import type { RegistryGate } from './registry-gate.js';
 import { type Store, storeKey } from './stores/store.js';
 import type { PersistedTimer } from './xstate-internals.js';
 
@@ -22,9 +23,8 @@ export interface PassivationDeps {
   persister: Persister;
   actors: ActorHost;
   emitter: RegistryEmitter;
-  /** Runs `fn` under the instance ID's lock. */
-  exclusive: <T>(id: string, fn: () => T | Promise<T>) => Promise<T>;
-  isLocked: (id: string) => boolean;
+  /** Runs work under an instance ID's lock, counted in flight until it settles. */
+  gate: RegistryGate;
 }
 
 /**
@@ -80,7 +80,7 @@ export class Passivation {
     instance.wakeTimer = this.#d.clock.setTimeout(
       () => {
         instance.wakeTimer = undefined;
-        this.#d
+        this.#d.gate
           .exclusive(instance.id, () => this.activate(instance))
           .catch((err) => this.#report(instance, err));
       },
@@ -121,13 +121,11 @@ export class Passivation {
     }
     const fromStore = instance.frozen === undefined;
     this.#d.instances.wake(instance);
-    instance.frozen = undefined;
-    instance.detaching = false;
     try {
       const actor = resume(instance, snapshot, timers, {
         clock: this.#d.clock,
-        host: (i, s) => this.#d.actors.host(i, { snapshot: s }),
-        emit: (name, payload) => this.#d.emitter.emit(name, payload),
+        actors: this.#d.actors,
+        emitter: this.#d.emitter,
       });
       this.touch(instance);
       this.#d.emitter.emit('activated', { id: instance.id, type: instance.type, actor });
@@ -136,9 +134,8 @@ export class Passivation {
       // Its stored record cannot be restored: the one failure policy of hydration.
       if (fromStore) throw await this.#setAside(instance, err, 'RESTORE_FAILED');
       // Its state is only in memory (its last write failed): keep it, never lose it.
-      this.#d.instances.sleep(instance);
+      this.#d.instances.sleep(instance, { snapshot, timers: [...timers] });
       instance.actor = undefined;
-      instance.frozen = { snapshot, timers: [...timers] };
       throw err;
     }
   }
@@ -198,7 +195,7 @@ export class Passivation {
     instance.actor = undefined;
     try {
       await this.#d.persister.durable(instance);
-      instance.frozen = undefined;
+      this.#d.instances.stored(instance);
     } catch (err) {
       this.#report(instance, err);
     }
@@ -224,9 +221,9 @@ export class Passivation {
         instance.status === 'running' &&
         instance.lastActive <= cutoff &&
         !instance.waiters?.size &&
-        !this.#d.isLocked(instance.id)
+        !this.#d.gate.locks.isLocked(instance.id)
       ) {
-        this.#d
+        this.#d.gate
           .exclusive(instance.id, () => this.passivate(instance))
           .catch((err) => this.#report(instance, err));
       }

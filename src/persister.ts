@@ -8,9 +8,6 @@ export interface PersisterOptions {
   store: Store;
   /** Largest record accepted, in bytes of UTF-8 JSON. */
   maxRecordBytes: number;
-  report: (error: RegistryError) => void;
-  /** Called whenever an instance's changes became durable (or were abandoned), so waiters can re-check the backlog. */
-  onProgress?: () => void;
   /** First retry delay after a failed write; doubles up to 30 s. */
   retryDelayMs?: number;
 }
@@ -33,9 +30,12 @@ interface Waiter {
 export class Persister {
   readonly #store: Store;
   readonly #maxBytes: number;
-  readonly #report: (error: RegistryError) => void;
+  // Its own events, which the modules above subscribe to: it never calls up into them.
+  readonly #failedListeners = new Set<(error: RegistryError) => void>();
+  readonly #settledListeners = new Set<() => void>();
+  /** Set by a failed write, cleared once every change is durable again. */
+  #failing = false;
   readonly #retryBase: number;
-  readonly #onProgress: () => void;
   readonly #ids = new KeyedMutex();
   /** Instances whose latest change is not yet durable. */
   readonly #pending = new Set<Instance>();
@@ -52,9 +52,41 @@ export class Persister {
   constructor(options: PersisterOptions) {
     this.#store = options.store;
     this.#maxBytes = options.maxRecordBytes;
-    this.#report = options.report;
     this.#retryBase = options.retryDelayMs ?? 100;
-    this.#onProgress = options.onProgress ?? (() => {});
+  }
+
+  /**
+   * Tells `listener` of every failed write (`PERSIST_FAILED`, `FENCED`, ...).
+   * Returns an unsubscribe.
+   *
+   * @example
+   * ```ts
+   * const off = persister.onFailed((err) => emitter.emit('error', err));
+   * ```
+   */
+  onFailed(listener: (error: RegistryError) => void): () => void {
+    this.#failedListeners.add(listener);
+    return () => this.#failedListeners.delete(listener);
+  }
+
+  /**
+   * Tells `listener` whenever an instance's changes became durable (or were
+   * abandoned), so that callers held back by the backlog can check it again.
+   * Returns an unsubscribe.
+   *
+   * @example
+   * ```ts
+   * persister.onSettled(() => { if (persister.backlog < max) releaseWaiters(); });
+   * ```
+   */
+  onSettled(listener: () => void): () => void {
+    this.#settledListeners.add(listener);
+    return () => this.#settledListeners.delete(listener);
+  }
+
+  /** Whether the store is failing: from a failed write until every change is durable again (for `health()`). */
+  get failing(): boolean {
+    return this.#failing;
   }
 
   /** Records that `instance` changed; it will be written soon. */
@@ -116,14 +148,16 @@ export class Persister {
             );
       // Waiters that arrived during this attempt get an attempt of their own.
       retryNow = this.#fail(instance, error, attempt);
-      this.#report(error);
+      if (error.code === 'PERSIST_FAILED') this.#failing = true;
+      for (const listener of this.#failedListeners) listener(error);
       if (error.code === 'PERSIST_FAILED' && !retryNow) this.#scheduleRetry(instance);
     } finally {
       this.#writing.delete(instance);
       if (retryNow) void this.#write(instance);
       if (instance.durable >= instance.version || this.#isRetired(instance)) {
         this.#pending.delete(instance);
-        this.#onProgress();
+        if (this.backlog === 0) this.#failing = false;
+        for (const listener of this.#settledListeners) listener();
       }
     }
   }

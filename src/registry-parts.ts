@@ -95,3 +95,21 @@ export async function bringHere(parts: RegistryParts, id: string, create: boolea
   const instance = parts.instances.get(id);
   if (instance?.passive && parts.passivation) await parts.passivation.activate(instance);
 }
+
+/**
+ * Throws `TYPE_MISMATCH` unless instance `id`'s type `actual` is the `expected` one the caller named.
+ *
+ * @example
+ * ```ts
+ * assertType('nightly', instance.type, 'job');
+ * ```
+ */
+export function assertType(id: string, actual: string, expected: string): void {
+  if (actual !== expected) {
+    throw new RegistryError(
+      'TYPE_MISMATCH',
+      `Instance '${id}' has type '${actual}', not '${expected}'; name its own type.`,
+      { details: { id, type: expected, existingType: actual } },
+    );
+  }
+}

@@ -56,12 +56,10 @@ export class Session {
           store: p.store,
           machines: p.machines,
           clock: p.clock,
-          has: (id) => p.instances.has(id),
-          add: (instance) => p.instances.admit(instance),
-          host: (instance, snapshot) => p.actors.host(instance, { snapshot }),
-          changed: (instance) => p.instances.changed(instance),
-          emit: (name, payload) => p.emitter.emit(name, payload),
-          ...(p.passivation ? { sleep: p.passivation.sleep.bind(p.passivation) } : {}),
+          instances: p.instances,
+          actors: p.actors,
+          emitter: p.emitter,
+          passivation: p.passivation,
         });
         p.gate.opened();
         p.passivation?.start();

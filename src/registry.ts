@@ -1,142 +1,43 @@
 import { nanoid } from 'nanoid';
-import type { AnyActor, InspectionEvent, Observer } from 'xstate';
+import type { AnyActor } from 'xstate';
 import { ActorHandle } from './actor-handle.js';
-import { ActorHost } from './actor-host.js';
-import { type Clock, systemClock } from './clock.js';
-import { ClusterHosting } from './cluster.js';
-import { isRegistryError, RegistryError } from './errors.js';
-import { isEvent, isReservedEventType } from './event-shape.js';
-import { type IdempotencyOptions, resolveIdempotency } from './idempotency.js';
-import type { Instance } from './instance.js';
+import type { Clock } from './clock.js';
+import type { Delivery } from './delivery.js';
 import { assertInstanceId } from './instance-id.js';
-import { InstanceTable } from './instance-table.js';
-import { InstanceWatchers } from './instance-watchers.js';
 import type { ListFilter, ListPage } from './list-query.js';
-import { type MachineMap, type ResolvedMachine, resolveMachines } from './machines.js';
-import { Passivation } from './passivation.js';
-import { deadlineOf, toPredicate, type WaitCondition, watchInstance } from './wait-for.js';
-
-export type { WaitCondition } from './wait-for.js';
-
-import { Delivery } from './delivery.js';
-import { decodeRecord } from './hydration.js';
-import { Persister } from './persister.js';
-import { RegistryEmitter, type RegistryEventName, type RegistryEvents } from './registry-events.js';
-import { RegistryGate } from './registry-gate.js';
-import { bringHere, machineOf, type RegistryParts, whenDurable } from './registry-parts.js';
-import { Session } from './registry-session.js';
+import type { MachineMap } from './machines.js';
+import { purgeInstance } from './purge-instance.js';
+import { listStatuses, readStatus } from './read-status.js';
+import { assembleRegistry } from './registry-assembly.js';
+import type { RegistryEventName, RegistryEvents } from './registry-events.js';
+import {
+  type RegistryOptions,
+  resolveOptions,
+  type SendOptions,
+  type SingletonResult,
+  type SpawnSingletonOptions,
+} from './registry-options.js';
+import { machineOf, type RegistryParts } from './registry-parts.js';
+import type { Session } from './registry-session.js';
+import { type RegistryStats, registryStats } from './registry-stats.js';
 import type { StartSummary } from './restore.js';
-import { type EnsureResult, ensureSlowly } from './singleton.js';
+import { sendEvent } from './send-event.js';
+import { type EnsureResult, ensure } from './singleton.js';
 import { type InstanceStatus, statusOf } from './status.js';
-import { MemoryStore } from './stores/memory-store.js';
-import { isClusterStore, type Store } from './stores/store.js';
+import { stopInstance } from './stop-instance.js';
 import type { TypedRegistryEvents } from './typed-events.js';
 import type { ActorOf, CreateArgs, EventOf, StatusOf, TypeName, TypeOption } from './types.js';
+import type { WaitCondition } from './wait-for.js';
+import { waitForInstance } from './wait-for-instance.js';
 
-/**
- * When a change counts as done. `'relaxed'` (default): `send` resolves once the
- * actor has processed the event; the change is written shortly after, coalesced
- * with others, and `flush()` waits for it. `'strict'`: `send`, `spawnSingleton`,
- * `stop` resolve only once the resulting state is durable in the store.
- *
- * @example
- * ```ts
- * const registry = createRegistry({ machines, durability: 'strict' });
- * ```
- */
-export type Durability = 'relaxed' | 'strict';
-
-/**
- * What {@link createRegistry} accepts.
- *
- * @example
- * ```ts
- * const options: RegistryOptions<typeof machines> = { machines, store: new FileStore({ dir: './data' }), idleTimeoutMs: 600_000 };
- * ```
- */
-export interface RegistryOptions<M extends MachineMap> {
-  /** Type name to machine. The type name is persisted; keep it stable. */
-  machines: M;
-  /** Where instances are kept. Default: a fresh in-memory store. */
-  store?: Store;
-  /** Drives every timer of every actor, and timestamps. Default: wall time. */
-  clock?: Clock;
-  durability?: Durability;
-  /** Passed to every actor: XState inspection (e.g. the Stately inspector). */
-  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-  /** Passed to every actor as XState's `logger`; also where unheard registry errors go. */
-  logger?: (...args: any[]) => void;
-  /** Largest persisted record, in bytes. Default 16 MiB. */
-  maxRecordBytes?: number;
-  /** With strict durability: how many changes may wait for the store before `send` waits too. Default 10,000. */
-  maxPendingWrites?: number;
-  /**
-   * Idle passivation: an actor with no activity for this long is persisted and
-   * unloaded, and activated again on demand. Off (undefined) by default.
-   */
-  idleTimeoutMs?: number;
-  /** With a cluster store (PostgreSQL): how often to look for instances whose owner died. Default 2,000 ms. */
-  takeoverIntervalMs?: number;
-  /**
-   * Let `send` deliver XState's own event types (`xstate.*`), which stop actors,
-   * fire timers early or forge failures. Default false: they throw `RESERVED_EVENT`.
-   */
-  allowReservedEvents?: boolean;
-  /** How many idempotency keys each instance remembers, and for how long (see {@link SendOptions}). */
-  idempotency?: IdempotencyOptions;
-}
-
-/**
- * Options of {@link Registry.send}.
- *
- * @example
- * ```ts
- * await registry.send('order-7', { type: 'PAY' }, { idempotencyKey: req.headers['idempotency-key'] });
- * ```
- */
-export interface SendOptions {
-  /**
-   * Applies the event at most once per key and instance: a repeat within the
-   * retention (`idempotency` option; default the last 100 keys, for 24 hours)
-   * is not delivered again, and resolves like the first call once the state it
-   * produced is durable (strict), so a client may retry a failed or lost answer.
-   */
-  idempotencyKey?: string;
-}
-
-/**
- * Options of {@link Registry.spawnSingleton} and {@link Registry.ensureSingleton}.
- * The machine's `input` is added to them, required when the machine requires it
- * (see `CreateArgs`); it is applied only by the call that creates the instance.
- *
- * @example
- * ```ts
- * await registry.spawnSingleton('job', 'nightly', { input: { day }, ifFinished: 'replace' });
- * ```
- */
-export interface SpawnSingletonOptions {
-  /** When the instance is running: return it (default) or throw `INSTANCE_EXISTS`. */
-  ifRunning?: 'return' | 'throw';
-  /** When it is done, failed or stopped: return it (default), replace it with a fresh actor, or throw `INSTANCE_EXISTS`. */
-  ifFinished?: 'return' | 'replace' | 'throw';
-}
-
-/**
- * What {@link Registry.ensureSingleton} resolves to.
- *
- * @example
- * ```ts
- * const { actor, created, status } = await registry.ensureSingleton('job', 'nightly');
- * ```
- */
-export interface SingletonResult<TActor> {
-  actor: TActor;
-  /** Whether this call created the actor (an HTTP layer answers 201 rather than 200). */
-  created: boolean;
-  status: InstanceStatus;
-}
-
-const RESOLVED: Promise<void> = Promise.resolve();
+export type {
+  Durability,
+  RegistryOptions,
+  SendOptions,
+  SingletonResult,
+  SpawnSingletonOptions,
+} from './registry-options.js';
+export type { WaitCondition } from './wait-for.js';
 
 /**
  * Hosts live XState actors by instance ID, at most one per ID, and keeps them in a
@@ -153,155 +54,20 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * ```
  */
 export class Registry<M extends MachineMap = MachineMap> {
-  readonly #machines: Map<string, ResolvedMachine>;
-  readonly #store: Store;
-  readonly #clock: Clock;
-  readonly #durability: Durability;
-  readonly #actorOptions: Record<string, unknown>;
-  readonly #logger: (...args: any[]) => void;
-  readonly #maxPending: number;
-  readonly #allowReserved: boolean;
-  /** Set by a failed store write, cleared once every change is durable again (for `health()`). */
-  #storeFailing = false;
-  readonly #instances: InstanceTable;
-  readonly #gate = new RegistryGate();
-  readonly #emitter: RegistryEmitter;
-  readonly #persister: Persister;
-  readonly #actors: ActorHost;
-  readonly #passivation: Passivation | undefined;
-  readonly #cluster: ClusterHosting | undefined;
-  readonly #idempotency: Required<IdempotencyOptions>;
   readonly #parts: RegistryParts;
   readonly #delivery: Delivery;
   readonly #session: Session;
-  readonly #watchers = new InstanceWatchers();
 
   constructor(options: RegistryOptions<M>) {
-    if (!options || typeof options !== 'object') {
-      throw new RegistryError(
-        'INVALID_ARGUMENT',
-        'createRegistry needs an options object with `machines`.',
-      );
-    }
-    this.#machines = resolveMachines(options.machines);
-    this.#store = options.store ?? new MemoryStore();
-    this.#clock = options.clock ?? systemClock;
-    this.#durability = options.durability ?? 'relaxed';
-    this.#allowReserved = options.allowReservedEvents === true;
-    if (this.#durability !== 'relaxed' && this.#durability !== 'strict') {
-      throw new RegistryError('INVALID_ARGUMENT', "durability must be 'relaxed' or 'strict'.");
-    }
-    this.#actorOptions = { clock: this.#clock };
-    if (options.logger) this.#actorOptions.logger = options.logger;
-    const userInspect = options.inspect;
-    if (userInspect) {
-      // XState calls inspectors inside transitions: one that throws must not break the actor.
-      this.#actorOptions.inspect = (event: InspectionEvent) => {
-        try {
-          if (typeof userInspect === 'function') userInspect(event);
-          else userInspect.next?.(event);
-        } catch (err) {
-          this.#emitter.emit(
-            'error',
-            new RegistryError('LISTENER_FAILED', 'The inspect observer threw; fix the observer.', {
-              cause: err,
-            }),
-          );
-        }
-      };
-    }
-    this.#logger = options.logger ?? console.error.bind(console);
-    this.#maxPending = options.maxPendingWrites ?? 10_000;
-    this.#idempotency = resolveIdempotency(
-      options.idempotency,
-      options.maxRecordBytes ?? 16 * 1024 * 1024,
-    );
-    this.#emitter = new RegistryEmitter((err) => this.#logger('[xstate-registry]', err));
-    this.#persister = new Persister({
-      store: this.#store,
-      maxRecordBytes: options.maxRecordBytes ?? 16 * 1024 * 1024,
-      report: (err) => {
-        // A fenced write means another process owns the instance now: stop our copy.
-        if (isRegistryError(err, 'FENCED'))
-          this.#cluster?.lost(err.details.id, 'a write was fenced');
-        if (err.code === 'PERSIST_FAILED') this.#storeFailing = true;
-        this.#emitter.emit('error', err);
-      },
-      onProgress: () => {
-        if (this.#persister.backlog === 0) this.#storeFailing = false;
-        this.#delivery.release();
-      },
-    });
-    this.#instances = new InstanceTable({
-      clock: this.#clock,
-      writes: this.#persister,
-      watchers: this.#watchers,
-    });
-    this.#actors = new ActorHost({
-      clock: this.#clock,
-      actorOptions: this.#actorOptions,
-      emitter: this.#emitter,
-      changed: (instance) => this.#instances.changed(instance),
-    });
-    const idle = options.idleTimeoutMs;
-    if (idle !== undefined && !(Number.isFinite(idle) && idle > 0)) {
-      throw new RegistryError(
-        'INVALID_ARGUMENT',
-        'idleTimeoutMs must be a positive number of milliseconds.',
-      );
-    }
-    this.#passivation =
-      idle === undefined
-        ? undefined
-        : new Passivation({
-            idleTimeoutMs: idle,
-            clock: this.#clock,
-            instances: this.#instances,
-            machines: this.#machines,
-            store: this.#store,
-            persister: this.#persister,
-            actors: this.#actors,
-            emitter: this.#emitter,
-            exclusive: (id, fn) => this.#gate.exclusive(id, fn),
-            isLocked: (id) => this.#gate.locks.isLocked(id),
-          });
-    this.#cluster = isClusterStore(this.#store)
-      ? new ClusterHosting({
-          store: this.#store,
-          clock: this.#clock,
-          instances: this.#instances,
-          machines: this.#machines,
-          persister: this.#persister,
-          actors: this.#actors,
-          emitter: this.#emitter,
-          exclusive: (id, fn) => this.#gate.exclusive(id, fn),
-          sweepIntervalMs: options.takeoverIntervalMs ?? 2000,
-        })
-      : undefined;
-    if (this.#cluster) this.#instances.useLeases(this.#cluster);
-    this.#parts = {
-      gate: this.#gate,
-      instances: this.#instances,
-      persister: this.#persister,
-      actors: this.#actors,
-      emitter: this.#emitter,
-      clock: this.#clock,
-      store: this.#store,
-      machines: this.#machines,
-      durability: this.#durability,
-      idempotency: this.#idempotency,
-      allowReserved: this.#allowReserved,
-      cluster: this.#cluster,
-      passivation: this.#passivation,
-      watchers: this.#watchers,
-    };
-    this.#delivery = new Delivery(this.#parts, this.#maxPending);
-    this.#session = new Session(this.#parts, this.#delivery);
+    const assembly = assembleRegistry(resolveOptions(options));
+    this.#parts = assembly.parts;
+    this.#delivery = assembly.delivery;
+    this.#session = assembly.session;
   }
 
   /** The clock every actor of this registry runs on. */
   get clock(): Clock {
-    return this.#clock;
+    return this.#parts.clock;
   }
 
   /**
@@ -312,7 +78,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     name: E,
     listener: (payload: TypedRegistryEvents<M>[E]) => void,
   ): this {
-    this.#emitter.on(name, listener as (payload: RegistryEvents[E]) => void);
+    this.#parts.emitter.on(name, listener as (payload: RegistryEvents[E]) => void);
     return this;
   }
 
@@ -321,7 +87,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     name: E,
     listener: (payload: TypedRegistryEvents<M>[E]) => void,
   ): this {
-    this.#emitter.on(name, listener as (payload: RegistryEvents[E]) => void, true);
+    this.#parts.emitter.on(name, listener as (payload: RegistryEvents[E]) => void, true);
     return this;
   }
 
@@ -329,7 +95,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     name: E,
     listener: (payload: TypedRegistryEvents<M>[E]) => void,
   ): this {
-    this.#emitter.off(name, listener as (payload: RegistryEvents[E]) => void);
+    this.#parts.emitter.off(name, listener as (payload: RegistryEvents[E]) => void);
     return this;
   }
 
@@ -346,11 +112,9 @@ export class Registry<M extends MachineMap = MachineMap> {
    * ```
    */
   actor<K extends TypeName<M>>(type: K, id: string): ActorHandle<M, K> {
-    machineOf(this.#machines, type);
+    machineOf(this.#parts.machines, type);
     assertInstanceId(id);
-    return new ActorHandle<M, K>(this, this.#watchers, type, id, (err) =>
-      this.#emitter.emit('error', err),
-    );
+    return new ActorHandle<M, K>(this, this.#parts.watchers, type, id, this.#parts.emitter);
   }
 
   /**
@@ -369,7 +133,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     ...[options]: CreateArgs<M, K, SpawnSingletonOptions>
   ): Promise<ActorOf<M, K>> {
     try {
-      const r = this.#ensure(type, id, options ?? {});
+      const r = ensure(this.#parts, type, id, options ?? {});
       // Hot path: a result known now costs one promise, not two.
       return r instanceof Promise
         ? r.then((x) => x.actor as ActorOf<M, K>)
@@ -397,7 +161,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   ): Promise<SingletonResult<ActorOf<M, K>>> {
     let pending: EnsureResult | Promise<EnsureResult>;
     try {
-      pending = this.#ensure(type, id, options ?? {});
+      pending = ensure(this.#parts, type, id, options ?? {});
     } catch (err) {
       return Promise.reject(err);
     }
@@ -406,34 +170,6 @@ export class Registry<M extends MachineMap = MachineMap> {
       created: r.created,
       status: statusOf(r.instance),
     }));
-  }
-
-  /**
-   * Check-and-create. Everything between the check and the creation is
-   * synchronous, so it is atomic on Node's event loop; an ID with an operation
-   * in flight (a purge awaiting the store) queues behind it on the ID's lock.
-   */
-  #ensure(
-    type: string,
-    id: string,
-    options: SpawnSingletonOptions & { input?: unknown },
-  ): EnsureResult | Promise<EnsureResult> {
-    const existing = this.#instances.get(id);
-    // Fast path: the live instance, nothing in flight for it.
-    if (
-      existing?.actor &&
-      existing.status === 'running' &&
-      existing.type === type &&
-      this.#gate.phase === 'open' &&
-      (options.ifRunning === undefined || options.ifRunning === 'return') &&
-      !this.#gate.locks.isLocked(id) &&
-      (this.#durability === 'relaxed' || existing.durable >= existing.version)
-    ) {
-      // Activity for passivation, like every other use (a number store: no allocation).
-      if (this.#passivation) existing.lastActive = this.#clock.now();
-      return { actor: existing.actor, created: false, instance: existing };
-    }
-    return ensureSlowly(this.#parts, type, id, options, existing);
   }
 
   /**
@@ -449,7 +185,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     type: K,
     ...[options]: CreateArgs<M, K, object>
   ): Promise<ActorOf<M, K>> {
-    const r = await this.#ensure(type, nanoid(), {
+    const r = await ensure(this.#parts, type, nanoid(), {
       input: options?.input,
       ifRunning: 'throw',
       ifFinished: 'throw',
@@ -467,28 +203,8 @@ export class Registry<M extends MachineMap = MachineMap> {
    * setInterval(() => metrics.gauge('registry', registry.stats()), 10_000);
    * ```
    */
-  stats(): {
-    instances: number;
-    live: number;
-    passive: number;
-    pendingWrites: number;
-    waiters: number;
-  } {
-    let live = 0;
-    let passive = 0;
-    let waiters = 0;
-    for (const instance of this.#instances.values()) {
-      waiters += instance.waiters?.size ?? 0;
-      if (instance.passive) passive++;
-      else if (instance.status === 'running' && instance.actor) live++;
-    }
-    return {
-      instances: this.#instances.size,
-      live,
-      passive,
-      pendingWrites: this.#persister.queued,
-      waiters,
-    };
+  stats(): RegistryStats {
+    return registryStats(this.#parts);
   }
 
   /**
@@ -503,12 +219,12 @@ export class Registry<M extends MachineMap = MachineMap> {
    * ```
    */
   health(): { open: boolean; storeFailing: boolean } {
-    return { open: this.#gate.phase === 'open', storeFailing: this.#storeFailing };
+    return { open: this.#parts.gate.phase === 'open', storeFailing: this.#parts.persister.failing };
   }
 
   /** The live, running actor for `id`, or `undefined`. Synchronous. */
   get(id: string): AnyActor | undefined {
-    const instance = this.#instances.get(id);
+    const instance = this.#parts.instances.get(id);
     return instance?.status === 'running' ? instance.actor : undefined;
   }
 
@@ -528,17 +244,8 @@ export class Registry<M extends MachineMap = MachineMap> {
     id: string,
     options: TypeOption<K>,
   ): Promise<StatusOf<M, K> | undefined>;
-  async getStatus(id: string, options?: TypeOption<string>): Promise<InstanceStatus | undefined> {
-    assertInstanceId(id);
-    if (options !== undefined) machineOf(this.#machines, options.type);
-    await this.#gate.ready();
-    const instance = this.#instances.get(id);
-    const status =
-      !instance && this.#cluster
-        ? await this.#cluster.remoteStatus(id)
-        : instance && (await this.#status(instance));
-    if (status && options) assertType(id, status.type, options.type);
-    return status;
+  getStatus(id: string, options?: TypeOption<string>): Promise<InstanceStatus | undefined> {
+    return readStatus(this.#parts, id, options?.type);
   }
 
   /**
@@ -554,15 +261,8 @@ export class Registry<M extends MachineMap = MachineMap> {
     filter: ListFilter & { type: K | readonly K[] },
   ): Promise<ListPage<StatusOf<M, K>>>;
   list(filter?: ListFilter): Promise<ListPage<StatusOf<M>>>;
-  async list(filter: ListFilter = {}): Promise<ListPage<InstanceStatus>> {
-    await this.#gate.ready();
-    if (this.#cluster) return this.#cluster.list(filter, (i) => this.#status(i));
-    const page = this.#instances.page(filter);
-    const result: ListPage<InstanceStatus> = {
-      items: await Promise.all(page.items.map((i) => this.#status(i))),
-    };
-    if (page.cursor) result.cursor = page.cursor;
-    return result;
+  list(filter: ListFilter = {}): Promise<ListPage<InstanceStatus>> {
+    return listStatuses(this.#parts, filter);
   }
 
   /**
@@ -577,23 +277,7 @@ export class Registry<M extends MachineMap = MachineMap> {
    * ```
    */
   send(id: string, event: EventOf<M>, options?: SendOptions): Promise<void> {
-    // Fast path (relaxed durability, nothing in flight for the ID): deliver now.
-    const instance = this.#instances.get(id);
-    if (
-      options?.idempotencyKey === undefined &&
-      instance?.actor &&
-      instance.status === 'running' &&
-      this.#gate.phase === 'open' &&
-      this.#durability === 'relaxed' &&
-      isEvent(event) &&
-      (this.#allowReserved || !isReservedEventType(event.type)) &&
-      !this.#gate.locks.isLocked(id)
-    ) {
-      if (this.#passivation) instance.lastActive = this.#clock.now();
-      instance.actor.send(event);
-      return RESOLVED;
-    }
-    return this.#delivery.send(id, event, options?.idempotencyKey);
+    return sendEvent(this.#parts, this.#delivery, id, event, options);
   }
 
   /**
@@ -618,98 +302,28 @@ export class Registry<M extends MachineMap = MachineMap> {
     condition: WaitCondition<StatusOf<M, K>>,
     options: TypeOption<K> & { timeoutMs?: number; signal?: AbortSignal },
   ): Promise<StatusOf<M, K>>;
-  async waitFor(
+  waitFor(
     id: string,
     condition: WaitCondition<any>,
     options: { timeoutMs?: number; signal?: AbortSignal; type?: string } = {},
   ): Promise<InstanceStatus> {
-    assertInstanceId(id);
-    if (options.type !== undefined) machineOf(this.#machines, options.type);
-    const test = toPredicate(condition);
-    // The timeout counts from the call, not from when the registry got round to it.
-    const deadline = deadlineOf(this.#clock, options.timeoutMs);
-    await this.#gate.ready();
-    // A passivated instance changes only while live: activate it to watch it.
-    if (this.#instances.get(id)?.passive || (this.#cluster && !this.#instances.has(id))) {
-      await this.#gate.exclusive(id, async () => {
-        await bringHere(this.#parts, id, false);
-      });
-    }
-    const instance = this.#instances.get(id);
-    if (!instance) {
-      throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to wait for.`, {
-        details: { id },
-      });
-    }
-    if (options.type !== undefined) assertType(id, instance.type, options.type);
-    return watchInstance(instance, test, {
-      clock: this.#clock,
-      deadline,
-      signal: options.signal,
-      closed: () => (this.#gate.isClosing ? this.#gate.closedError() : undefined),
-    });
+    return waitForInstance(this.#parts, id, condition, options);
   }
 
   /** Stops the running instance `id` and records it as `stopped`. Stopping a finished instance does nothing. */
-  async stop(id: string, reason?: string): Promise<InstanceStatus> {
-    assertInstanceId(id);
-    await this.#gate.ready();
-    return this.#gate.exclusive(id, async () => {
-      this.#gate.assertOpen();
-      await bringHere(this.#parts, id, false);
-      const instance = this.#instances.get(id);
-      if (!instance)
-        throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to stop.`, {
-          details: { id },
-        });
-      if (instance.status !== 'running') return statusOf(instance);
-      this.#actors.detach(instance, false);
-      instance.status = 'stopped';
-      instance.stopReason = reason;
-      this.#instances.changed(instance);
-      this.#emitter.emit('stopped', { id, type: instance.type, reason });
-      return whenDurable(this.#parts, instance, () => statusOf(instance));
-    });
+  stop(id: string, reason?: string): Promise<InstanceStatus> {
+    return stopInstance(this.#parts, id, reason);
   }
 
   /** Forgets a finished instance entirely, in memory and in the store. A running one only with `{ force: true }`. */
-  async purge(id: string, options: { force?: boolean } = {}): Promise<void> {
-    assertInstanceId(id);
-    await this.#gate.ready();
-    return this.#gate.exclusive(id, async () => {
-      this.#gate.assertOpen();
-      await this.#cluster?.adopt(id, false);
-      const instance = this.#instances.get(id);
-      if (!instance)
-        throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to purge.`, {
-          details: { id },
-        });
-      if (instance.status === 'running') {
-        if (!options.force)
-          throw new RegistryError(
-            'INSTANCE_RUNNING',
-            `Instance '${id}' is running; stop it first or purge with { force: true }.`,
-            { details: { id } },
-          );
-        this.#actors.detach(instance, false);
-      }
-      // Purged here, or fenced by the store (another process owns it now): gone from this process either way.
-      this.#instances.drop(instance);
-      await this.#persister.remove(instance);
-      this.#watchers.gone(
-        id,
-        new RegistryError('INSTANCE_NOT_FOUND', `Instance '${id}' was purged.`, {
-          details: { id },
-        }),
-      );
-      this.#emitter.emit('purged', { id, type: instance.type });
-    });
+  purge(id: string, options: { force?: boolean } = {}): Promise<void> {
+    return purgeInstance(this.#parts, id, options);
   }
 
   /** Resolves once every change made before the call is durable in the store. */
   async flush(): Promise<void> {
-    await this.#gate.ready();
-    await this.#persister.flush();
+    await this.#parts.gate.ready();
+    await this.#parts.persister.flush();
   }
 
   /**
@@ -719,18 +333,6 @@ export class Registry<M extends MachineMap = MachineMap> {
    */
   close(): Promise<void> {
     return this.#session.close();
-  }
-
-  // ---- internals ----
-
-  /** The status, reading a passivated instance's record back from the store rather than activating it. */
-  async #status(instance: Instance): Promise<InstanceStatus> {
-    if (!instance.passive || instance.frozen) return statusOf(instance);
-    const text = await this.#store.read(instance.id);
-    return statusOf(
-      instance,
-      text === undefined ? undefined : decodeRecord(text, this.#machines).snapshot,
-    );
   }
 }
 
@@ -748,14 +350,4 @@ export class Registry<M extends MachineMap = MachineMap> {
  */
 export function createRegistry<M extends MachineMap>(options: RegistryOptions<M>): Registry<M> {
   return new Registry(options);
-}
-
-function assertType(id: string, actual: string, expected: string): void {
-  if (actual !== expected) {
-    throw new RegistryError(
-      'TYPE_MISMATCH',
-      `Instance '${id}' has type '${actual}', not '${expected}'; name its own type.`,
-      { details: { id, type: expected, existingType: actual } },
-    );
-  }
 }

@@ -1,13 +1,14 @@
-import type { AnyActor } from 'xstate';
+import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
-import { decodeParsed, type Emit, failHydration, instanceFromRecord, resume } from './hydration.js';
+import { decodeParsed, failHydration, instanceFromRecord, resume } from './hydration.js';
 import { persistedHasInFlightWork } from './in-flight-work.js';
-import type { Instance } from './instance.js';
+import type { InstanceTable } from './instance-table.js';
 import type { ResolvedMachine } from './machines.js';
+import type { Passivation } from './passivation.js';
 import { parseRecord } from './record.js';
+import type { RegistryEmitter } from './registry-events.js';
 import { isBatched, type Store, type StoredEntry } from './stores/store.js';
-import type { PersistedTimer } from './xstate-internals.js';
 
 /** One stored record that `start()` could not load, and moved aside. */
 export interface QuarantinedRecord {
@@ -42,17 +43,23 @@ export interface StartSummary {
   quarantined: QuarantinedRecord[];
 }
 
+/**
+ * The modules a restore works with (objects, not callbacks: it calls only down).
+ *
+ * @example
+ * ```ts
+ * await restoreStore({ store, machines, clock, instances, actors, emitter, passivation });
+ * ```
+ */
 export interface RestoreContext {
   store: Store;
   machines: Map<string, ResolvedMachine>;
   clock: Clock;
-  has: (id: string) => boolean;
-  add: (instance: Instance) => void;
-  host: (instance: Instance, snapshot: unknown) => AnyActor;
-  changed: (instance: Instance) => void;
+  instances: Pick<InstanceTable, 'has' | 'admit' | 'changed'>;
+  actors: Pick<ActorHost, 'host'>;
+  emitter: Pick<RegistryEmitter, 'emit'>;
   /** With idle passivation: index a running instance without hosting it, waking it when its first timer falls due. */
-  sleep?: (instance: Instance, timers: readonly PersistedTimer[]) => void;
-  emit: Emit;
+  passivation?: Pick<Passivation, 'sleep'> | undefined;
 }
 
 /**
@@ -113,7 +120,7 @@ function restoreEntry(
         { details: { id, key: entry.key } },
       );
     }
-    if (ctx.has(id)) {
+    if (ctx.instances.has(id)) {
       throw new RegistryError(
         'CORRUPT_RECORD',
         `A second record for instance '${id}' was found; the first one was kept.`,
@@ -124,29 +131,28 @@ function restoreEntry(
     const { record, def, snapshot, migrated } = decoded;
     const instance = instanceFromRecord(decoded);
     if (record.status !== 'running') {
-      instance.frozen = { snapshot, timers: [] };
-      ctx.add(instance);
+      ctx.instances.admit(instance);
       summary.finished++;
     } else {
       let overdue = 0;
       for (const t of record.timers) if (t.dueAt <= now) overdue++;
-      if (ctx.sleep && overdue === 0 && !migrated && !persistedHasInFlightWork(snapshot)) {
+      if (ctx.passivation && overdue === 0 && !migrated && !persistedHasInFlightWork(snapshot)) {
         // Passivation: nothing is due, so the actor need not exist until someone asks for it
         // (unless it has in-flight work: that runs again only while the actor is hosted).
-        ctx.add(instance);
-        ctx.sleep(instance, record.timers);
+        ctx.instances.admit(instance);
+        ctx.passivation.sleep(instance, record.timers);
         summary.passive++;
       } else {
         const actor = resume(instance, snapshot, record.timers, ctx);
-        ctx.add(instance);
+        ctx.instances.admit(instance);
         summary.overdueTimers += overdue;
         summary.restored++;
-        ctx.emit('restored', { id: record.id, type: def.type, actor });
+        ctx.emitter.emit('restored', { id: record.id, type: def.type, actor });
       }
     }
     if (migrated) {
       summary.migrated++;
-      ctx.changed(instance);
+      ctx.instances.changed(instance);
     }
   } catch (cause) {
     return setAsideEntry(ctx, entry, id, cause, summary);
@@ -163,7 +169,7 @@ async function setAsideEntry(
 ): Promise<void> {
   const { error, moved } = await failHydration(
     ctx.store,
-    ctx.emit,
+    (name, payload) => ctx.emitter.emit(name, payload),
     entry.key,
     id,
     cause,

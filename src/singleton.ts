@@ -27,6 +27,40 @@ export interface EnsureOptions {
 }
 
 /**
+ * Check-and-create. Everything between the check and the creation is
+ * synchronous, so it is atomic on Node's event loop; an ID with an operation
+ * in flight (a purge awaiting the store) queues behind it on the ID's lock.
+ *
+ * @example
+ * ```ts
+ * const r = await ensure(parts, 'job', 'nightly', { input: { day } });
+ * ```
+ */
+export function ensure(
+  p: RegistryParts,
+  type: string,
+  id: string,
+  options: EnsureOptions,
+): EnsureResult | Promise<EnsureResult> {
+  const existing = p.instances.get(id);
+  // Fast path: the live instance, nothing in flight for it.
+  if (
+    existing?.actor &&
+    existing.status === 'running' &&
+    existing.type === type &&
+    p.gate.phase === 'open' &&
+    (options.ifRunning === undefined || options.ifRunning === 'return') &&
+    !p.gate.locks.isLocked(id) &&
+    (p.durability === 'relaxed' || existing.durable >= existing.version)
+  ) {
+    // Activity for passivation, like every other use (a number store: no allocation).
+    if (p.passivation) existing.lastActive = p.clock.now();
+    return { actor: existing.actor, created: false, instance: existing };
+  }
+  return ensureSlowly(p, type, id, options, existing);
+}
+
+/**
  * The check-and-create behind `spawnSingleton`, past the registry's fast path
  * (the live instance returned at once). Everything between the check and the
  * creation is synchronous, so it is atomic on Node's event loop; an ID with an

@@ -1,7 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { ActorHost } from '../src/actor-host.js';
+import type { ClusterDeps } from '../src/cluster.js';
+import type { Instance } from '../src/instance.js';
+import type { InstanceTable } from '../src/instance-table.js';
+import type { PassivationDeps } from '../src/passivation.js';
+import type { PersisterOptions } from '../src/persister.js';
+import type { RegistryParts } from '../src/registry-parts.js';
+import type { RestoreContext } from '../src/restore.js';
 
 // The import graph of src/, read from the sources themselves: every static
 // import and re-export (type-only ones too: a type cycle is a design cycle) and
@@ -102,10 +110,15 @@ const STORE_INTERFACE = new Set(['stores/store.ts']);
 const DEFAULT_STORE = 'stores/memory-store.ts';
 const IO_MODULES = /^(node:)?(fs|fs\/promises)$|^pg$|^pg\//;
 
+/** The keys of `T` whose values are functions: callbacks a module is handed. */
+type CallbackKeys<T> = {
+  [K in keyof T]-?: NonNullable<T[K]> extends (...args: any[]) => unknown ? K : never;
+}[keyof T];
+
 describe('architecture', () => {
   it('reads the import graph (sanity: the parser sees the imports it must see)', () => {
     expect(files.length).toBeGreaterThan(20);
-    expect(graph.get('registry.ts')?.local).toContain('persister.ts');
+    expect(graph.get('registry-assembly.ts')?.local).toContain('persister.ts');
     expect(graph.get('stores/postgres-store.ts')?.external).toContain('pg');
     expect(specifiersOf('import type { A } from \'./a.js\';\nexport { b } from "./b.js";')).toEqual(
       ['./a.js', './b.js'],
@@ -177,5 +190,54 @@ describe('architecture', () => {
         ),
     );
     expect(violations).toEqual([]);
+  });
+
+  // A callback handed down is an import pointing up: the lower module calls into
+  // the one above it. The modules below the facade are handed the modules they
+  // use as objects (the gate for per-ID locks, the instance table for changes)
+  // and publish what they have to say as events of their own (persister.onFailed,
+  // store.onDamaged); tsc checks this test (npm run typecheck).
+  it('modules below the facade are handed no callbacks (checked by the type checker)', () => {
+    expectTypeOf<CallbackKeys<RegistryParts>>().toEqualTypeOf<never>();
+    expectTypeOf<CallbackKeys<PassivationDeps>>().toEqualTypeOf<never>();
+    expectTypeOf<CallbackKeys<ClusterDeps>>().toEqualTypeOf<never>();
+    expectTypeOf<CallbackKeys<PersisterOptions>>().toEqualTypeOf<never>();
+    expectTypeOf<CallbackKeys<RestoreContext>>().toEqualTypeOf<never>();
+    expectTypeOf<
+      CallbackKeys<ConstructorParameters<typeof InstanceTable>[0]>
+    >().toEqualTypeOf<never>();
+    // `logger` is the user's own XState logger, passed through to every actor: it calls nothing of ours.
+    expectTypeOf<
+      CallbackKeys<ConstructorParameters<typeof ActorHost>[0]>
+    >().toEqualTypeOf<'logger'>();
+  });
+
+  it("only the instance table writes an instance's life flags", () => {
+    const writers = files.filter(
+      (f) =>
+        f !== 'instance-table.ts' &&
+        f !== 'instance.ts' &&
+        /\.writeLife\(|(?<!Object)\.freeze\(/.test(text.get(f) ?? ''),
+    );
+    expect(writers).toEqual([]);
+  });
+
+  it('life flags cannot be assigned directly (checked by the type checker)', () => {
+    // Never called: tsc fails on this file if a life flag becomes writable (npm run typecheck).
+    const directWrites = (instance: Instance) => {
+      // @ts-expect-error written only through the instance table's transitions
+      instance.status = 'done';
+      // @ts-expect-error
+      instance.frozen = undefined;
+      // @ts-expect-error
+      instance.detaching = true;
+      // @ts-expect-error
+      instance.starting = true;
+      // @ts-expect-error
+      instance.stopReason = 'x';
+      // @ts-expect-error
+      instance.error = undefined;
+    };
+    expect(typeof directWrites).toBe('function');
   });
 });

@@ -55,7 +55,7 @@ describe('instance lifecycle', () => {
     expect(woke).toBe(false); // waking clears the wake-up timer
     t.changed(a);
     expect(released).toEqual([]); // running: keeps its lease
-    a.status = 'done';
+    a.writeLife({ status: 'done' });
     t.changed(a);
     expect(a.life).toBe('finished');
     expect(released).toEqual(['a']); // finished instances are nobody's
@@ -72,7 +72,7 @@ describe('instance lifecycle', () => {
   it('admitting a replacement drops the instance it replaces', () => {
     const { t, retired } = table();
     const old = new Instance('x', def, 1);
-    old.status = 'done';
+    old.writeLife({ status: 'done' });
     t.admit(old);
     expect(old.life).toBe('finished');
     const fresh = new Instance('x', def, 2);

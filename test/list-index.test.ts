@@ -78,7 +78,7 @@ describe('InstanceIndex: list() served from indexes', () => {
             } else {
               const inst = index.get(id);
               if (inst) {
-                inst.status = o.status;
+                inst.writeLife({ status: o.status });
                 inst.updatedAt = o.updatedAt;
                 index.touch(inst);
               }

@@ -18,10 +18,12 @@ function setup() {
     }
   }
   const store = new GatedStore();
-  const persister = new Persister({ store, maxRecordBytes: 1 << 20, report: () => {} });
+  const persister = new Persister({ store, maxRecordBytes: 1 << 20 });
   const def = resolveMachines({ m: createMachine({}) }).get('m');
   const instance = new Instance('i', def as NonNullable<typeof def>, 0);
-  instance.frozen = { snapshot: { status: 'active', value: {}, context: {} }, timers: [] };
+  instance.writeLife({
+    frozen: { snapshot: { status: 'active', value: {}, context: {} }, timers: [] },
+  });
   return { store, persister, instance, release };
 }
 

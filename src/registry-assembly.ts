@@ -1,0 +1,101 @@
+import { ActorHost } from './actor-host.js';
+import { ClusterHosting } from './cluster.js';
+import { Delivery } from './delivery.js';
+import { InstanceTable } from './instance-table.js';
+import { InstanceWatchers } from './instance-watchers.js';
+import { Passivation } from './passivation.js';
+import { Persister } from './persister.js';
+import { RegistryEmitter } from './registry-events.js';
+import { RegistryGate } from './registry-gate.js';
+import type { ResolvedOptions } from './registry-options.js';
+import type { RegistryParts } from './registry-parts.js';
+import { Session } from './registry-session.js';
+import { isClusterStore } from './stores/store.js';
+
+/**
+ * A registry's modules, wired together: what the `Registry` facade holds.
+ *
+ * @example
+ * ```ts
+ * const { parts, delivery, session } = assembleRegistry(resolveOptions(options));
+ * ```
+ */
+export interface RegistryAssembly {
+  readonly parts: RegistryParts;
+  readonly delivery: Delivery;
+  readonly session: Session;
+}
+
+/**
+ * Builds the modules a registry is made of from its checked options and wires
+ * them together, each handed only the modules below it.
+ *
+ * @example
+ * ```ts
+ * const assembly = assembleRegistry(resolveOptions({ machines: { job } }));
+ * await assembly.session.start();
+ * ```
+ */
+export function assembleRegistry(o: ResolvedOptions): RegistryAssembly {
+  const gate = new RegistryGate();
+  const watchers = new InstanceWatchers();
+  const emitter = new RegistryEmitter((err) => o.logger('[xstate-registry]', err));
+  const persister = new Persister({ store: o.store, maxRecordBytes: o.maxRecordBytes });
+  const instances = new InstanceTable({ clock: o.clock, writes: persister, watchers });
+  const actors = new ActorHost({
+    clock: o.clock,
+    emitter,
+    instances,
+    logger: o.actorLogger,
+    inspect: o.inspect,
+  });
+  const passivation =
+    o.idleTimeoutMs === undefined
+      ? undefined
+      : new Passivation({
+          idleTimeoutMs: o.idleTimeoutMs,
+          clock: o.clock,
+          instances,
+          machines: o.machines,
+          store: o.store,
+          persister,
+          actors,
+          emitter,
+          gate,
+        });
+  const cluster = isClusterStore(o.store)
+    ? new ClusterHosting({
+        store: o.store,
+        clock: o.clock,
+        instances,
+        machines: o.machines,
+        persister,
+        actors,
+        emitter,
+        gate,
+        sweepIntervalMs: o.takeoverIntervalMs,
+      })
+    : undefined;
+  if (cluster) instances.useLeases(cluster);
+  // After the cluster's own subscription: a fenced write stops the local copy before it is reported.
+  persister.onFailed((err) => emitter.emit('error', err));
+  const parts: RegistryParts = {
+    gate,
+    instances,
+    persister,
+    actors,
+    emitter,
+    clock: o.clock,
+    store: o.store,
+    machines: o.machines,
+    durability: o.durability,
+    idempotency: o.idempotency,
+    allowReserved: o.allowReserved,
+    cluster,
+    passivation,
+    watchers,
+  };
+  const delivery = new Delivery(parts, o.maxPending);
+  const session = new Session(parts, delivery);
+  return { parts, delivery, session };
+}

@@ -1,0 +1,191 @@
+import type { InspectionEvent, Observer } from 'xstate';
+import { type Clock, systemClock } from './clock.js';
+import { RegistryError } from './errors.js';
+import { type IdempotencyOptions, resolveIdempotency } from './idempotency.js';
+import { type MachineMap, type ResolvedMachine, resolveMachines } from './machines.js';
+import type { InstanceStatus } from './status.js';
+import { MemoryStore } from './stores/memory-store.js';
+import type { Store } from './stores/store.js';
+
+/**
+ * When a change counts as done. `'relaxed'` (default): `send` resolves once the
+ * actor has processed the event; the change is written shortly after, coalesced
+ * with others, and `flush()` waits for it. `'strict'`: `send`, `spawnSingleton`,
+ * `stop` resolve only once the resulting state is durable in the store.
+ *
+ * @example
+ * ```ts
+ * const registry = createRegistry({ machines, durability: 'strict' });
+ * ```
+ */
+export type Durability = 'relaxed' | 'strict';
+
+/**
+ * What {@link createRegistry} accepts.
+ *
+ * @example
+ * ```ts
+ * const options: RegistryOptions<typeof machines> = { machines, store: new FileStore({ dir: './data' }), idleTimeoutMs: 600_000 };
+ * ```
+ */
+export interface RegistryOptions<M extends MachineMap> {
+  /** Type name to machine. The type name is persisted; keep it stable. */
+  machines: M;
+  /** Where instances are kept. Default: a fresh in-memory store. */
+  store?: Store;
+  /** Drives every timer of every actor, and timestamps. Default: wall time. */
+  clock?: Clock;
+  durability?: Durability;
+  /** Passed to every actor: XState inspection (e.g. the Stately inspector). */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Passed to every actor as XState's `logger`; also where unheard registry errors go. */
+  logger?: (...args: any[]) => void;
+  /** Largest persisted record, in bytes. Default 16 MiB. */
+  maxRecordBytes?: number;
+  /** With strict durability: how many changes may wait for the store before `send` waits too. Default 10,000. */
+  maxPendingWrites?: number;
+  /**
+   * Idle passivation: an actor with no activity for this long is persisted and
+   * unloaded, and activated again on demand. Off (undefined) by default.
+   */
+  idleTimeoutMs?: number;
+  /** With a cluster store (PostgreSQL): how often to look for instances whose owner died. Default 2,000 ms. */
+  takeoverIntervalMs?: number;
+  /**
+   * Let `send` deliver XState's own event types (`xstate.*`), which stop actors,
+   * fire timers early or forge failures. Default false: they throw `RESERVED_EVENT`.
+   */
+  allowReservedEvents?: boolean;
+  /** How many idempotency keys each instance remembers, and for how long (see {@link SendOptions}). */
+  idempotency?: IdempotencyOptions;
+}
+
+/**
+ * Options of {@link Registry.send}.
+ *
+ * @example
+ * ```ts
+ * await registry.send('order-7', { type: 'PAY' }, { idempotencyKey: req.headers['idempotency-key'] });
+ * ```
+ */
+export interface SendOptions {
+  /**
+   * Applies the event at most once per key and instance: a repeat within the
+   * retention (`idempotency` option; default the last 100 keys, for 24 hours)
+   * is not delivered again, and resolves like the first call once the state it
+   * produced is durable (strict), so a client may retry a failed or lost answer.
+   */
+  idempotencyKey?: string;
+}
+
+/**
+ * Options of {@link Registry.spawnSingleton} and {@link Registry.ensureSingleton}.
+ * The machine's `input` is added to them, required when the machine requires it
+ * (see `CreateArgs`); it is applied only by the call that creates the instance.
+ *
+ * @example
+ * ```ts
+ * await registry.spawnSingleton('job', 'nightly', { input: { day }, ifFinished: 'replace' });
+ * ```
+ */
+export interface SpawnSingletonOptions {
+  /** When the instance is running: return it (default) or throw `INSTANCE_EXISTS`. */
+  ifRunning?: 'return' | 'throw';
+  /** When it is done, failed or stopped: return it (default), replace it with a fresh actor, or throw `INSTANCE_EXISTS`. */
+  ifFinished?: 'return' | 'replace' | 'throw';
+}
+
+/**
+ * What {@link Registry.ensureSingleton} resolves to.
+ *
+ * @example
+ * ```ts
+ * const { actor, created, status } = await registry.ensureSingleton('job', 'nightly');
+ * ```
+ */
+export interface SingletonResult<TActor> {
+  actor: TActor;
+  /** Whether this call created the actor (an HTTP layer answers 201 rather than 200). */
+  created: boolean;
+  status: InstanceStatus;
+}
+
+/**
+ * {@link RegistryOptions} checked, with every default filled in.
+ *
+ * @example
+ * ```ts
+ * const resolved = resolveOptions({ machines: { job } });
+ * resolved.durability; // 'relaxed'
+ * ```
+ */
+export interface ResolvedOptions {
+  readonly machines: Map<string, ResolvedMachine>;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly durability: Durability;
+  readonly allowReserved: boolean;
+  readonly inspect: RegistryOptions<MachineMap>['inspect'];
+  /** The user's logger, if any: passed to actors only when given. */
+  readonly actorLogger: ((...args: any[]) => void) | undefined;
+  /** Where unheard registry errors go. */
+  readonly logger: (...args: any[]) => void;
+  readonly maxPending: number;
+  readonly maxRecordBytes: number;
+  readonly idempotency: Required<IdempotencyOptions>;
+  readonly idleTimeoutMs: number | undefined;
+  readonly takeoverIntervalMs: number;
+}
+
+/**
+ * Checks a registry's options and fills in the defaults; bad options throw
+ * `INVALID_ARGUMENT` (or `UNKNOWN_MACHINE`-style errors from the machines) that
+ * say what to pass instead.
+ *
+ * @example
+ * ```ts
+ * const { store, clock } = resolveOptions(options);
+ * ```
+ */
+export function resolveOptions<M extends MachineMap>(options: RegistryOptions<M>): ResolvedOptions {
+  if (!options || typeof options !== 'object') {
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      'createRegistry needs an options object with `machines`.',
+    );
+  }
+  const machines = resolveMachines(options.machines);
+  const store = options.store ?? new MemoryStore();
+  const clock = options.clock ?? systemClock;
+  const durability = options.durability ?? 'relaxed';
+  const allowReserved = options.allowReservedEvents === true;
+  if (durability !== 'relaxed' && durability !== 'strict') {
+    throw new RegistryError('INVALID_ARGUMENT', "durability must be 'relaxed' or 'strict'.");
+  }
+  const logger = options.logger ?? console.error.bind(console);
+  const maxPending = options.maxPendingWrites ?? 10_000;
+  const maxRecordBytes = options.maxRecordBytes ?? 16 * 1024 * 1024;
+  const idempotency = resolveIdempotency(options.idempotency, maxRecordBytes);
+  const idle = options.idleTimeoutMs;
+  if (idle !== undefined && !(Number.isFinite(idle) && idle > 0)) {
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      'idleTimeoutMs must be a positive number of milliseconds.',
+    );
+  }
+  return {
+    machines,
+    store,
+    clock,
+    durability,
+    allowReserved,
+    inspect: options.inspect,
+    actorLogger: options.logger,
+    logger,
+    maxPending,
+    maxRecordBytes,
+    idempotency,
+    idleTimeoutMs: idle,
+    takeoverIntervalMs: options.takeoverIntervalMs ?? 2000,
+  };
+}

@@ -1,0 +1,42 @@
+import type { AnyEventObject } from 'xstate';
+import type { Delivery } from './delivery.js';
+import { isEvent, isReservedEventType } from './event-shape.js';
+import type { RegistryParts } from './registry-parts.js';
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * `registry.send`: the fast path (relaxed durability, no idempotency key, the
+ * instance live here and nothing in flight for its ID) delivers at once;
+ * everything else goes through {@link Delivery}.
+ *
+ * @example
+ * ```ts
+ * await sendEvent(parts, delivery, 'order-7', { type: 'PAY' }, { idempotencyKey: 'request-42' });
+ * ```
+ */
+export function sendEvent(
+  parts: RegistryParts,
+  delivery: Delivery,
+  id: string,
+  event: AnyEventObject,
+  options?: { idempotencyKey?: string },
+): Promise<void> {
+  // Fast path (relaxed durability, nothing in flight for the ID): deliver now.
+  const instance = parts.instances.get(id);
+  if (
+    options?.idempotencyKey === undefined &&
+    instance?.actor &&
+    instance.status === 'running' &&
+    parts.gate.phase === 'open' &&
+    parts.durability === 'relaxed' &&
+    isEvent(event) &&
+    (parts.allowReserved || !isReservedEventType(event.type)) &&
+    !parts.gate.locks.isLocked(id)
+  ) {
+    if (parts.passivation) instance.lastActive = parts.clock.now();
+    instance.actor.send(event);
+    return RESOLVED;
+  }
+  return delivery.send(id, event, options?.idempotencyKey);
+}

@@ -1,0 +1,49 @@
+import { RegistryError } from './errors.js';
+import { assertInstanceId } from './instance-id.js';
+import { assertType, bringHere, machineOf, type RegistryParts } from './registry-parts.js';
+import type { InstanceStatus } from './status.js';
+import { deadlineOf, toPredicate, type WaitCondition, watchInstance } from './wait-for.js';
+
+/**
+ * `registry.waitFor`: resolves with the status of `id` once it matches
+ * `condition`, activating or adopting the instance first so that it can
+ * change; rejects with `TIMEOUT`, `ABORTED`, `REGISTRY_CLOSED` or
+ * `TYPE_MISMATCH` (see `watchInstance`).
+ *
+ * @example
+ * ```ts
+ * const status = await waitForInstance(parts, 'nightly', 'done', { timeoutMs: 60_000 });
+ * ```
+ */
+export async function waitForInstance(
+  parts: RegistryParts,
+  id: string,
+  condition: WaitCondition<any>,
+  options: { timeoutMs?: number; signal?: AbortSignal; type?: string },
+): Promise<InstanceStatus> {
+  assertInstanceId(id);
+  if (options.type !== undefined) machineOf(parts.machines, options.type);
+  const test = toPredicate(condition);
+  // The timeout counts from the call, not from when the registry got round to it.
+  const deadline = deadlineOf(parts.clock, options.timeoutMs);
+  await parts.gate.ready();
+  // A passivated instance changes only while live: activate it to watch it.
+  if (parts.instances.get(id)?.passive || (parts.cluster && !parts.instances.has(id))) {
+    await parts.gate.exclusive(id, async () => {
+      await bringHere(parts, id, false);
+    });
+  }
+  const instance = parts.instances.get(id);
+  if (!instance) {
+    throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to wait for.`, {
+      details: { id },
+    });
+  }
+  if (options.type !== undefined) assertType(id, instance.type, options.type);
+  return watchInstance(instance, test, {
+    clock: parts.clock,
+    deadline,
+    signal: options.signal,
+    closed: () => (parts.gate.isClosing ? parts.gate.closedError() : undefined),
+  });
+}
