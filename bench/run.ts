@@ -8,7 +8,8 @@
  * builds first and passes --expose-gc.
  * BENCH_QUICK=1 runs small counts (a smoke run; its figures mean little);
  * BENCH_ONLY=instructions runs the instruction counts alone;
- * BENCH_SCENARIOS=a,b counts only those scenarios (see bench/scenarios.ts).
+ * BENCH_SCENARIOS=a,b counts only those scenarios (see bench/scenarios.ts);
+ * BENCH_COUNT_PASSES=1 counts once (no spread between two passes).
  */
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -68,7 +69,7 @@ const COUNT = {
   scale: Number(process.env.BENCH_COUNT_SCALE ?? (QUICK ? 0.1 : 1)),
   rounds: Number(process.env.BENCH_COUNT_ROUNDS ?? (QUICK ? 3 : 8)),
   stored: QUICK ? 100 : 1_000,
-  passes: (QUICK ? 1 : 2) as 1 | 2,
+  passes: (process.env.BENCH_COUNT_PASSES === '1' || QUICK ? 1 : 2) as 1 | 2,
 };
 
 /** Keeps nothing: isolates the registry's own cost from any storage. */
