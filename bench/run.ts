@@ -7,8 +7,8 @@
  * It measures the built package (dist/), as users run it: the npm script
  * builds first and passes --expose-gc.
  * BENCH_QUICK=1 runs small counts (a smoke run; its figures mean little);
- * BENCH_ONLY=instructions runs the instruction counts alone;
- * BENCH_SCENARIOS=a,b counts only those scenarios (see bench/scenarios.ts);
+ * BENCH_ONLY=instructions runs the instruction counts alone; BENCH_SCENARIOS=spawn,spawn-written
+ * counts only the named scenarios (with BENCH_ONLY=instructions: a few rows in minutes);
  * BENCH_COUNT_PASSES=1 counts once (no spread between two passes).
  */
 
@@ -34,6 +34,14 @@ import {
 } from './harness.js';
 import { countInstructions } from './instructions.js';
 import { counter } from './machine.js';
+import {
+  floorCreate,
+  floorFinish,
+  floorRefuse,
+  registryCreateStrict,
+  registryFinish,
+  registryRefuse,
+} from './pg-scenarios.js';
 import {
   above,
   addRow,
@@ -175,6 +183,11 @@ async function events() {
     sides('send-1-memory'),
     TARGETS.sendMemory,
     'send-1-memory',
+  );
+  await rateRow(
+    '3h. send as in 3 with history on (100 entries kept), vs history off',
+    E,
+    sides('send-1-memory-history'),
   );
   await rateRow(
     '3p. send, memory store, 100 actors, pipelined (incl. flush), vs a Map of 100',
@@ -471,6 +484,28 @@ async function postgres() {
       registrySend(async () => pgStore()),
     ]);
 
+    // The hot path against the least SQL each operation needs (issue 14): one statement, one commit or none.
+    const url = server.url;
+    for (const callers of [1, 32])
+      await rateRow(
+        `pg-4. spawnSingleton, new IDs, strict, ${callers} caller(s), vs INSERT ... ON CONFLICT DO NOTHING`,
+        pgN,
+        [floorCreate(url, callers), registryCreateStrict(url, callers)],
+        atLeast(0.8),
+      );
+    await rateRow(
+      'pg-5. refusal of an ID owned by another live process, vs one SELECT',
+      pgN,
+      [floorRefuse(url), registryRefuse(url)],
+      atLeast(0.8),
+    );
+    await rateRow(
+      'pg-6. finishing (send FINISH, strict), vs one fenced UPDATE that frees the lease',
+      pgN / 5,
+      [floorFinish(url, pgN / 5), registryFinish(url, pgN / 5)],
+      atLeast(0.8),
+    );
+
     // Takeover: a worker process hosting an instance is killed; how long until another process hosts it?
     const takeovers: number[] = [];
     for (let round = 0; round < (QUICK ? 1 : 3); round++)
@@ -559,17 +594,14 @@ async function takeover(url: string, round: number): Promise<number> {
   return ms;
 }
 
-/** BENCH_SCENARIOS=start,send-100-file counts only the named scenarios (with BENCH_ONLY=instructions: a quick check of a few rows). */
-const ONLY_SCENARIOS = process.env.BENCH_SCENARIOS?.split(',')
-  .map((s) => s.trim())
-  .filter(Boolean);
-
 /** The instruction counts backing rows 1a, 1b, 3, 3p, 4, 4p, 6 and 8, after the wall-clock rows. */
 async function instructions(): Promise<Counts> {
   console.error('  counting instructions...');
   const dir = await storedDir(COUNT.stored);
   const n = (x: number) => Math.max(10, Math.round(x * COUNT.scale));
   const r = COUNT.rounds;
+  // BENCH_SCENARIOS=spawn,spawn-written counts only the named scenarios (e.g. while working on one row).
+  const only = process.env.BENCH_SCENARIOS?.split(',').filter(Boolean);
   try {
     return await countInstructions({
       storedDir: dir,
@@ -587,7 +619,7 @@ async function instructions(): Promise<Counts> {
         { name: 'decode-plain', n: n(1000), rounds: r },
         { name: 'encode-rich', n: n(1000), rounds: r },
         { name: 'decode-rich', n: n(1000), rounds: r },
-      ].filter((s) => !ONLY_SCENARIOS || ONLY_SCENARIOS.includes(s.name)),
+      ].filter((s) => !only || only.includes(s.name)),
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -598,6 +630,12 @@ console.log(header());
 if (process.env.BENCH_ONLY === 'instructions') {
   // The instruction counts alone (a few minutes), e.g. to check their repeatability.
   console.log(renderCounts(await instructions()));
+  process.exit(0);
+}
+if (process.env.BENCH_ONLY === 'postgres') {
+  // The PostgreSQL rows alone (a few minutes), e.g. after a change to the store.
+  await postgres();
+  console.log(renderTable({ unavailable: 'not counted (BENCH_ONLY=postgres)' }));
   process.exit(0);
 }
 console.log(

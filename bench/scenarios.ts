@@ -67,9 +67,13 @@ export interface Hosted {
   store: Store;
 }
 
-async function hosting(makeStore: () => Promise<Store>, ids: string[]): Promise<Hosted> {
+async function hosting(
+  makeStore: () => Promise<Store>,
+  ids: string[],
+  extra: Record<string, unknown> = {},
+): Promise<Hosted> {
   const store = await makeStore();
-  const r = await started(store);
+  const r = await started(store, extra);
   for (const id of ids) await r.spawnSingleton('counter', id);
   await r.flush();
   return { r, store };
@@ -80,9 +84,12 @@ async function closeHosted({ r, store }: Hosted): Promise<void> {
   if (store instanceof FileStore) await rm(store.dir, { recursive: true, force: true });
 }
 
-/** `await registry.send` n times to one actor, then `flush()`. */
-export const registrySend = (makeStore: () => Promise<Store>): Side<Hosted> => ({
-  setup: () => hosting(makeStore, ['c']),
+/** `await registry.send` n times to one actor, then `flush()` (`extra`: more registry options). */
+export const registrySend = (
+  makeStore: () => Promise<Store>,
+  extra: Record<string, unknown> = {},
+): Side<Hosted> => ({
+  setup: () => hosting(makeStore, ['c'], extra),
   run: async ({ r }, n) => {
     for (let i = 0; i < n; i++) await r.send('c', INC);
     await r.flush();
@@ -212,6 +219,9 @@ export function scenario(name: string, ctx: ScenarioContext): [Side<any>, Side<a
       return [bareCreate, registryCreate(() => new MemoryStore(), true)];
     case 'send-1-memory':
       return [bareSend, registrySend(memoryStore)];
+    case 'send-1-memory-history':
+      // History off (the baseline) against on, with its default 100 entries.
+      return [registrySend(memoryStore), registrySend(memoryStore, { history: {} })];
     case 'send-100-memory':
       return [bareSendPipelined, registrySendPipelined(memoryStore)];
     case 'send-1-file':

@@ -8,10 +8,16 @@ import {
 } from 'xstate';
 import type { Clock } from './clock.js';
 import { RegistryError, serializeError } from './errors.js';
+import { HistoryLog } from './history.js';
 import type { Instance } from './instance.js';
 import type { InstanceTable } from './instance-table.js';
 import type { RegistryEmitter } from './registry-events.js';
-import { reportSendsAfterStop, trackTimers, watchSnapshots } from './xstate-internals.js';
+import {
+  eventSource,
+  reportSendsAfterStop,
+  trackTimers,
+  watchSnapshots,
+} from './xstate-internals.js';
 
 /**
  * Creates, wires, watches and stops the XState actors of a registry's
@@ -31,6 +37,8 @@ export class ActorHost {
   readonly #actorOptions: Record<string, unknown>;
   readonly #emitter: RegistryEmitter;
   readonly #instances: Pick<InstanceTable, 'changed' | 'finish' | 'starting' | 'detach'>;
+  /** Set by telemetry: wraps the hosting of a restored actor (to trace it). */
+  traceRestore: (<T>(instance: Instance, restore: () => T) => T) | undefined;
 
   constructor(options: {
     clock: Clock;
@@ -67,6 +75,19 @@ export class ActorHost {
 
   /** Creates, wires and starts the actor of `instance`: fresh (input) or restored (snapshot + timers). */
   host(instance: Instance, from: { input?: unknown; snapshot?: unknown }): AnyActor {
+    const fresh = from.snapshot === undefined;
+    if (this.traceRestore && !fresh)
+      return this.traceRestore(instance, () =>
+        this.start(instance, this.create(instance, from), fresh),
+      );
+    return this.start(instance, this.create(instance, from), fresh);
+  }
+
+  /**
+   * Creates and wires the actor of `instance` without starting it: XState has
+   * computed its initial (or restored) state, and no action has run yet.
+   */
+  create(instance: Instance, from: { input?: unknown; snapshot?: unknown }): AnyActor {
     const options: Record<string, unknown> = { ...this.#actorOptions, id: instance.id };
     if (from.snapshot === undefined) options.input = from.input;
     else options.snapshot = from.snapshot;
@@ -86,8 +107,19 @@ export class ActorHost {
     }
     instance.actor = actor;
     trackTimers(actor, this.#clock);
-    watchSnapshots(actor, this.#watcher, instance);
-    actor.subscribe({ error: (err: unknown) => this.#onFailed(instance, actor, err) });
+    // Also the root's error observer (without one, XState reports a failure as unhandled).
+    watchSnapshots(
+      actor,
+      this.#watcher,
+      instance,
+      this.#failed,
+      instance.def.history !== undefined,
+    );
+    return actor;
+  }
+
+  /** Starts an actor made by {@link create}; a `fresh` one's initial state counts as a change (to write). */
+  start(instance: Instance, actor: AnyActor, fresh: boolean): AnyActor {
     // Starting re-emits the initial (or restored) snapshot: not a transition, and
     // for a restored actor not a change to persist. Done and error still count.
     this.#instances.starting(instance, true);
@@ -96,8 +128,13 @@ export class ActorHost {
     } finally {
       this.#instances.starting(instance, false);
     }
-    if (from.snapshot === undefined && instance.status === 'running')
-      this.#instances.changed(instance);
+    if (instance.def.history !== undefined) {
+      instance.history ??= new HistoryLog();
+      // A fresh actor's initial state counts as its first "after"; a restored
+      // one continues from where its journal left off.
+      instance.history.last = (actor.getSnapshot() as { value?: unknown }).value;
+    }
+    if (fresh && instance.status === 'running') this.#instances.changed(instance);
     return actor;
   }
 
@@ -112,6 +149,13 @@ export class ActorHost {
   ): void => {
     const actor = instance.actor;
     if (actor) this.#onSnapshot(instance, actor, ref, snapshot, event);
+  };
+
+  // Shared, like the watcher: told which instance failed. Its actor is the one
+  // hosted now: a previous actor was stopped, and a stopped actor cannot fail.
+  readonly #failed = (instance: Instance, err: unknown): void => {
+    const actor = instance.actor;
+    if (actor) this.#onFailed(instance, actor, err);
   };
 
   #onSnapshot(
@@ -162,6 +206,15 @@ export class ActorHost {
 
   /** Built only when someone listens: it runs on every event of every actor. */
   #transition(instance: Instance, snapshot: unknown, event: AnyEventObject): void {
+    const history = instance.def.history;
+    if (history && instance.history) {
+      instance.history.add(
+        history,
+        eventSource(event) ?? 'direct',
+        event,
+        (snapshot as { value?: unknown }).value,
+      );
+    }
     if (this.#emitter.has('transition')) {
       this.#emitter.emit('transition', { id: instance.id, type: instance.type, snapshot, event });
     }

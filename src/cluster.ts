@@ -11,7 +11,8 @@ import { type InstanceRecord, parseRecord, RECORD_FORMAT, safeJsonParse } from '
 import type { RegistryEmitter } from './registry-events.js';
 import type { RegistryGate } from './registry-gate.js';
 import { type InstanceStatus, statusOf, statusOfRecord } from './status.js';
-import { type ClusterStore, storeKey } from './stores/store.js';
+import { storedStatus } from './stored-status.js';
+import { type ClusterStore, type RecordMeta, storeKey } from './stores/store.js';
 
 export interface ClusterDeps {
   store: ClusterStore;
@@ -114,11 +115,23 @@ export class ClusterHosting {
    * Under the ID's lock: makes `id` local if it is not. Claims it (throwing
    * `OWNED_ELSEWHERE` when another live process holds it) and restores its last
    * record. With nothing stored, keeps the claim when `create` (the caller is
-   * about to create it) and gives it back otherwise.
+   * about to create it) and gives it back otherwise. With `initial` (the first
+   * record of the instance the caller is about to create), an ID never stored
+   * is stored with it in the claim's own commit: `created`, and the caller
+   * admits and starts the instance it encoded.
    */
-  async adopt(id: string, create: boolean): Promise<'local' | 'adopted' | 'missing'> {
+  async adopt(
+    id: string,
+    create: boolean,
+    initial?: { text: string; meta: RecordMeta },
+  ): Promise<'local' | 'adopted' | 'missing' | 'created'> {
     if (this.#d.instances.has(id)) return 'local';
-    const claim = await this.#d.store.claim(id);
+    const claim = await this.#d.store.claim(id, initial).catch((err: unknown) => {
+      // The database refused the first record (a constraint, a trigger): claim
+      // without it, so the ordinary write reports the failure as it always has.
+      if (!initial || err instanceof RegistryError) throw err;
+      return this.#d.store.claim(id);
+    });
     if (!claim.owned) {
       throw new RegistryError(
         'OWNED_ELSEWHERE',
@@ -126,6 +139,7 @@ export class ClusterHosting {
         { details: { id, owner: claim.owner, leaseExpiresAt: claim.expiresAt } },
       );
     }
+    if (claim.created) return 'created';
     if (claim.text === undefined) {
       if (!create) await this.#d.store.release(id);
       return 'missing';
@@ -231,7 +245,7 @@ export class ClusterHosting {
       }
       return statusOfRecord(record);
     }
-    return statusOf(instanceFromRecord(decoded), decoded.snapshot);
+    return statusOf(instanceFromRecord(decoded), decoded.snapshot, decoded.record.timers);
   }
 
   /** Moves the claimed row of `id` to quarantine, reports it, and returns the error to throw. */
@@ -289,10 +303,7 @@ export class ClusterHosting {
   }
 
   /** `list()` served by the store's query, with this process's fresher state for the instances it hosts. */
-  async list(
-    filter: ListFilter,
-    local: (instance: Instance) => Promise<InstanceStatus>,
-  ): Promise<ListPage<InstanceStatus>> {
+  async list(filter: ListFilter): Promise<ListPage<InstanceStatus>> {
     const f = normalizeFilter(filter);
     const page = await this.#d.store.query({
       ...(f.statuses ? { status: [...f.statuses] } : {}),
@@ -309,7 +320,7 @@ export class ClusterHosting {
         try {
           const status = this.#statusOfText(text);
           const here = this.#d.instances.get(status.id);
-          return here ? await local(here) : status;
+          return here ? await storedStatus(this.#d.store, this.#d.machines, here) : status;
         } catch (err) {
           // One damaged row must not hide the others: report it and list the rest.
           this.#report(err);

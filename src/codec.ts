@@ -13,6 +13,8 @@
  */
 import { DevalueError, stringify, unflatten } from 'devalue';
 import { RegistryError } from './errors.js';
+import { exactOperations, refusal } from './exact-operations.js';
+import { isPlainState, MAX_DEPTH } from './plain-json.js';
 
 /** Which encoding a record's state is written in. */
 export type StateEncoding = 'json' | 'devalue';
@@ -64,86 +66,6 @@ const revivers = {
   },
 };
 
-/**
- * Whether `value` survives `JSON.stringify`/`JSON.parse` exactly: only
- * strings, booleans, null, finite numbers other than -0, dense arrays and plain
- * objects with no `undefined` value, no symbol key and no object reachable twice.
- */
-function isPlain(value: unknown, seen: Set<object>): boolean {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      // Finite (NaN and ±Infinity give NaN) and not -0 (1 / -0 is -Infinity).
-      return value === 0 ? 1 / value > 0 : value - value === 0;
-    case 'object':
-      break;
-    default:
-      return false;
-  }
-  if (value === null) return true;
-  // One hash lookup instead of has() then add(): reached twice means shared (or a cycle).
-  const size = seen.size;
-  if (seen.add(value).size === size) return false;
-  if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
-    for (let i = 0; i < value.length; i++) {
-      const item = value[i];
-      if (item === undefined || !isPlain(item, seen)) return false;
-    }
-    return true;
-  }
-  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
-  if (Object.getOwnPropertySymbols(value).length) return false;
-  for (const key in value) {
-    const item = (value as Record<string, unknown>)[key];
-    if (item === undefined || key === '__proto__' || !isPlain(item, seen)) return false;
-  }
-  return true;
-}
-
-/**
- * XState's persisted snapshot (and its children's): an `undefined` field of the
- * snapshot itself means "absent" (`output` before the machine is done) and needs
- * no rich encoding; context, output, error and input are the user's, checked strictly.
- */
-function isPlainSnapshot(snapshot: unknown, seen: Set<object>): boolean {
-  if (
-    !snapshot ||
-    typeof snapshot !== 'object' ||
-    Object.getPrototypeOf(snapshot) !== Object.prototype
-  )
-    return isPlain(snapshot, seen);
-  if (seen.has(snapshot)) return false;
-  seen.add(snapshot);
-  for (const key in snapshot) {
-    const item = (snapshot as Record<string, unknown>)[key];
-    if (item === undefined) continue;
-    if (key === 'children') {
-      if (!item || typeof item !== 'object' || Object.getPrototypeOf(item) !== Object.prototype)
-        return false;
-      for (const id in item) {
-        const child = (item as Record<string, { snapshot?: unknown } | undefined>)[id];
-        if (
-          !child ||
-          typeof child !== 'object' ||
-          Object.getPrototypeOf(child) !== Object.prototype
-        )
-          return false;
-        if (seen.has(child)) return false;
-        seen.add(child);
-        for (const field in child) {
-          const v = (child as Record<string, unknown>)[field];
-          if (v === undefined) continue;
-          if (field === 'snapshot' ? !isPlainSnapshot(v, seen) : !isPlain(v, seen)) return false;
-        }
-      }
-    } else if (key === '__proto__' || !isPlain(item, seen)) return false;
-  }
-  return true;
-}
-
 /** What a record's state holds: XState's persisted snapshot and the pending delayed events. */
 export interface StatePayload {
   snapshot: unknown;
@@ -160,8 +82,7 @@ export interface StatePayload {
  * ```
  */
 export function chooseEncoding(state: StatePayload): StateEncoding {
-  const seen = new Set<object>();
-  return isPlainSnapshot(state.snapshot, seen) && isPlain(state.timers, seen) ? 'json' : 'devalue';
+  return isPlainState(state) ? 'json' : 'devalue';
 }
 
 // devalue's paths look like `.snapshot.context.customer.onSave`; users know the
@@ -183,16 +104,67 @@ function userPath(path: string): string {
  */
 export function encodeRich(state: StatePayload, id = '?'): string {
   try {
-    return stringify(state, reducers);
+    return stringify(state, reducers, { operations: exactOperations });
   } catch (cause) {
+    if (cause instanceof RangeError) {
+      // The stack overflowed: devalue recurses once per level of nesting.
+      throw notSerializable(
+        id,
+        deepPath(state),
+        `a value nested deeper than ${MAX_DEPTH} levels (more than any state needs)`,
+        cause,
+      );
+    }
     if (!(cause instanceof DevalueError)) throw cause;
-    const path = userPath(cause.path);
-    throw new RegistryError(
-      'NOT_SERIALIZABLE',
-      `The state of instance '${id}' cannot be stored: ${cause.message.replace(/^Cannot stringify /, '')} at ${path}. Keep functions, symbols and class instances out of context and events (store plain data, Date, Map, Set, BigInt, RegExp, typed arrays, Errors); nothing was written.`,
-      { cause, details: { id, path } },
-    );
+    const reason =
+      refusal.value !== undefined && refusal.value === cause.value
+        ? refusal.reason
+        : cause.message.replace(/^Cannot stringify /, '');
+    throw notSerializable(id, userPath(cause.path), reason, cause);
+  } finally {
+    // Keep no reference to the user's state.
+    refusal.value = undefined;
   }
+}
+
+function notSerializable(id: string, path: string, reason: string, cause: unknown): RegistryError {
+  return new RegistryError(
+    'NOT_SERIALIZABLE',
+    `The state of instance '${id}' cannot be stored: ${reason} at ${path}. Keep functions, symbols and class instances out of context and events (store plain data, Date, Map, Set, BigInt, RegExp, typed arrays, Errors); nothing was written.`,
+    { cause, details: { id, path } },
+  );
+}
+
+/** The path of the first value nested deeper than {@link MAX_DEPTH}, for the error message. */
+function deepPath(state: StatePayload): string {
+  const path: string[] = [];
+  const seen = new Set<object>();
+  const walk = (value: unknown, depth: number): boolean => {
+    if (!value || typeof value !== 'object' || seen.has(value)) return false;
+    if (depth === MAX_DEPTH) return true;
+    seen.add(value);
+    const entries: Iterable<[unknown, unknown]> =
+      value instanceof Map
+        ? [...value].map(([k, v]) => [`.get(${String(k)})`, v])
+        : value instanceof Set
+          ? [...value].map((v, i) => [`[...${i}]`, v])
+          : Object.entries(value);
+    for (const [key, item] of entries) {
+      path.push(
+        Array.isArray(value)
+          ? `[${String(key)}]`
+          : typeof key === 'string' && key.startsWith('.')
+            ? key
+            : `.${String(key)}`,
+      );
+      if (walk(item, depth + 1)) return true;
+      path.pop();
+    }
+    return false;
+  };
+  walk(state, 0);
+  // The first levels say where; a thousand more would drown the message.
+  return userPath(path.slice(0, 4).join(''));
 }
 
 /**

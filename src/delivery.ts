@@ -4,6 +4,7 @@ import { assertEvent, assertNotReserved } from './event-shape.js';
 import { assertIdempotencyKey, IdempotencyLog } from './idempotency.js';
 import { assertInstanceId } from './instance-id.js';
 import { bringHere, type RegistryParts } from './registry-parts.js';
+import { sendFrom } from './xstate-internals.js';
 
 /**
  * Event delivery past the registry's fast path: checked input, idempotency
@@ -70,7 +71,8 @@ export class Delivery {
         instance.idempotencyKeys.add(key, p.clock.now(), p.idempotency);
         p.persister.markDirty(instance);
       }
-      instance.actor.send(event);
+      if (instance.def.history) sendFrom(instance.actor, event, 'api');
+      else instance.actor.send(event);
       return instance;
     };
     // Strict mode: while the store lags too far behind, callers wait here, before

@@ -2,8 +2,10 @@ import type { AnyActor } from 'xstate';
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
+import { HistoryLog } from './history.js';
 import { IdempotencyLog } from './idempotency.js';
 import { Instance, inlineChild } from './instance.js';
+import { toInstanceId } from './instance-id.js';
 import type { ResolvedMachine } from './machines.js';
 import { type InstanceRecord, parseRecord } from './record.js';
 import type { RegistryEmitter, RegistryEvents } from './registry-events.js';
@@ -92,7 +94,7 @@ export function decodeParsed(
 
 /** The registry's bookkeeping for a decoded record, with no actor yet. */
 export function instanceFromRecord({ record, def, snapshot }: DecodedRecord): Instance {
-  const instance = new Instance(record.id, def, record.createdAt, {
+  const instance = new Instance(toInstanceId(record.id), def, record.createdAt, {
     status: record.status,
     stopReason: record.stopReason,
     error: record.error,
@@ -101,6 +103,7 @@ export function instanceFromRecord({ record, def, snapshot }: DecodedRecord): In
   });
   instance.updatedAt = record.updatedAt;
   if (record.idempotencyKeys) instance.idempotencyKeys = new IdempotencyLog(record.idempotencyKeys);
+  if (def.history) instance.history = new HistoryLog(record.history);
   return instance;
 }
 

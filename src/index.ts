@@ -10,6 +10,12 @@ export {
   serializeError,
   type WriteFailureDetails,
 } from './errors.js';
+export type {
+  HistoryEntry,
+  HistoryOptions,
+  HistoryPage,
+  HistorySource,
+} from './history.js';
 export type { IdempotencyEntry, IdempotencyOptions } from './idempotency.js';
 export { assertInstanceId, isValidInstanceId, MAX_INSTANCE_ID_LENGTH } from './instance-id.js';
 export type { ListFilter, ListPage, TimeInput } from './list-query.js';
@@ -34,6 +40,7 @@ export {
 export type { RegistryEventName, RegistryEvents } from './registry-events.js';
 export type { QuarantinedRecord, StartSummary } from './restore.js';
 export type { InstanceStatus } from './status.js';
+export type { ChildStatus, TimerStatus } from './status-detail.js';
 export { FileStore, type FileStoreOptions } from './stores/file-store.js';
 export { MemoryStore } from './stores/memory-store.js';
 export {
@@ -48,6 +55,7 @@ export {
   type StoreQuery,
   storeKey,
 } from './stores/store.js';
+export type { TelemetryOptions } from './telemetry-options.js';
 export type { TypedRegistryEvents } from './typed-events.js';
 export type {
   ActorOf,

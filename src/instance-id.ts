@@ -7,13 +7,27 @@ export const MAX_INSTANCE_ID_LENGTH = 256;
 // caller means them. Everything else (slashes, dots, spaces, any Unicode) is an ID.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
-// In unicode mode a surrogate pair is one code point, so this matches only a lone
-// surrogate: stores encode IDs as UTF-8, where every lone surrogate becomes U+FFFD
-// and two different IDs would share one record.
-const LONE_SURROGATE = /[\ud800-\udfff]/u;
+// A lone surrogate (not well-formed Unicode): stores encode IDs as UTF-8, where
+// every lone surrogate becomes U+FFFD and two different IDs would share one record.
+// String.prototype.isWellFormed (Node 20+) is the check, without a unicode-mode
+// regex run on every new ID.
+const wellFormed = (id: string) => (id as string & { isWellFormed(): boolean }).isWellFormed();
+
+/**
+ * A checked instance ID. Internal: the public API takes plain strings and
+ * checks them into this at the boundary ({@link toInstanceId}); the brand keeps
+ * an ID apart from a store's own entry name (`StoreKey`), which may differ from it.
+ *
+ * @example
+ * ```ts
+ * const id: InstanceId = toInstanceId(req.params.id);
+ * ```
+ */
+export type InstanceId = string & { readonly __instanceId: true };
 
 /**
  * Checks an instance ID and returns it, or throws `INVALID_INSTANCE_ID`.
+ * The public face of {@link toInstanceId}.
  * Valid: any string of 1 to 256 characters without control characters
  * (U+0000 to U+001F, U+007F) and without lone surrogates (not well-formed
  * Unicode); slashes, dots, `..`, spaces and any Unicode are fine.
@@ -25,6 +39,19 @@ const LONE_SURROGATE = /[\ud800-\udfff]/u;
  * ```
  */
 export function assertInstanceId(id: unknown): string {
+  return toInstanceId(id);
+}
+
+/**
+ * Checks an instance ID (see {@link assertInstanceId}) and brands it as an
+ * {@link InstanceId}; throws `INVALID_INSTANCE_ID`.
+ *
+ * @example
+ * ```ts
+ * const instance = new Instance(toInstanceId(id), def, clock.now());
+ * ```
+ */
+export function toInstanceId(id: unknown): InstanceId {
   if (typeof id !== 'string') {
     throw new RegistryError(
       'INVALID_INSTANCE_ID',
@@ -46,14 +73,14 @@ export function assertInstanceId(id: unknown): string {
       { details: { id: JSON.stringify(id) } },
     );
   }
-  if (LONE_SURROGATE.test(id)) {
+  if (!wellFormed(id)) {
     throw new RegistryError(
       'INVALID_INSTANCE_ID',
       'Instance ID must be well-formed Unicode: it has a lone surrogate (half of a UTF-16 pair), which stores cannot tell apart from other IDs. Check how the ID was built (e.g. a string cut in the middle of an emoji).',
       { details: { id: JSON.stringify(id) } },
     );
   }
-  return id;
+  return id as InstanceId;
 }
 
 /**

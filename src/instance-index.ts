@@ -105,13 +105,23 @@ export class InstanceIndex extends Map<string, Instance> {
 
   override delete(id: string): boolean {
     const had = super.delete(id);
-    if (had) this.#stale++;
-    this.#sweepIfStale();
-    return had;
+    if (!had) return false;
+    // The last one gone: every entry is stale, and dropping them all is O(1), so
+    // no removed instance (and its actor) waits in the lists for a sweep.
+    if (super.size === 0) this.#reset();
+    else {
+      this.#stale++;
+      this.#sweepIfStale();
+    }
+    return true;
   }
 
   override clear(): void {
     super.clear();
+    this.#reset();
+  }
+
+  #reset(): void {
     this.#all = new CreationOrder();
     this.#byType.clear();
     this.#byStatus.clear();

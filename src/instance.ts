@@ -1,6 +1,8 @@
 import type { AnyActor } from 'xstate';
 import { RegistryError, type SerializedError } from './errors.js';
+import type { HistoryLog } from './history.js';
 import type { IdempotencyLog } from './idempotency.js';
+import type { InstanceId } from './instance-id.js';
 import type { Life } from './lifecycle.js';
 import type { ResolvedMachine } from './machines.js';
 import { type InstanceRecord, type InstanceStatusName, RECORD_FORMAT } from './record.js';
@@ -73,7 +75,7 @@ export interface LifeFlags {
  * Internal: users see actors and {@link InstanceStatus} objects, never this.
  */
 export class Instance {
-  readonly id: string;
+  readonly id: InstanceId;
   readonly def: ResolvedMachine;
   readonly createdAt: number;
   updatedAt: number;
@@ -105,17 +107,22 @@ export class Instance {
    * since it is read on every change and kept for every instance.
    */
   listed = 0;
-  /** Bumped on every change; `durable` trails it until the store has the change. */
+  /**
+   * Bumped on every change; `durable` trails it until the store has the change
+   * (the persister sets `durable` to -1 when it retires the instance's writes).
+   */
   version = 0;
   durable = 0;
   /** Keys of the idempotent events it applied; created on first use. */
   idempotencyKeys: IdempotencyLog | undefined;
+  /** Its journal of transitions, when its type keeps a history (dropped while passive). */
+  history: HistoryLog | undefined;
   /** Created on first use: most instances are never waited for. */
   waiters: Set<() => void> | undefined;
 
   /** `born`: the flags of an instance loaded from a record (a finished one comes with its last state). */
   constructor(
-    id: string,
+    id: InstanceId,
     def: ResolvedMachine,
     createdAt: number,
     born?: Partial<Pick<LifeFlags, 'status' | 'stopReason' | 'error' | 'frozen'>>,
@@ -224,7 +231,7 @@ export class Instance {
         'NOT_SERIALIZABLE',
         cause instanceof RangeError
           ? // XState's getPersistedSnapshot copies context recursively, object by object.
-            `XState cannot persist instance '${this.id}': its context holds a cycle of plain objects or arrays (${cause.message}). Break the cycle, or keep it inside a Map or Set, which are stored with their cycles.`
+            `XState cannot persist instance '${this.id}': its context holds a cycle of plain objects or arrays, or nests thousands of levels deep (${cause.message}). Break the cycle, or keep it inside a Map or Set, which are stored with their cycles; flatten a deep structure.`
           : `XState cannot persist instance '${this.id}': ${(cause as Error)?.message ?? String(cause)} Register child logic in setup({ actors }) and invoke or spawn it by name, so it can be restored.`,
         { cause, details: { id: this.id } },
       );
@@ -284,6 +291,7 @@ export class Instance {
     if (this.stopReason !== undefined) record.stopReason = this.stopReason;
     if (this.error !== undefined) record.error = this.error;
     if (this.idempotencyKeys?.size) record.idempotencyKeys = this.idempotencyKeys.toJSON();
+    if (this.history && this.def.history) record.history = this.history.toJSON(this.def.history);
     return record;
   }
 

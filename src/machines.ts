@@ -1,5 +1,6 @@
 import type { AnyStateMachine } from 'xstate';
 import { RegistryError } from './errors.js';
+import type { HistoryConfig } from './history.js';
 
 /**
  * Upgrades a persisted snapshot written by an older version of a machine.
@@ -68,6 +69,8 @@ export interface ResolvedMachine {
   machine: AnyStateMachine;
   version: number;
   migrate?: SnapshotMigration;
+  /** Set when instances of this type keep a history (the registry's `history` option). */
+  history?: HistoryConfig;
 }
 
 function isVersioned(def: MachineDefinition): def is VersionedMachine {

@@ -2,6 +2,7 @@ import type { AnyActor } from 'xstate';
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
+import { HistoryLog } from './history.js';
 import { type DecodedRecord, decodeRecord, failHydration, resume } from './hydration.js';
 import { IdempotencyLog } from './idempotency.js';
 import { hasInFlightWork } from './in-flight-work.js';
@@ -73,7 +74,10 @@ export class Passivation {
     this.#d.instances.sleep(instance);
     // Its keys are in its stored record (unless that write failed: then the frozen
     // state keeps them): a passive instance is a small index entry, not 100 keys.
-    if (!instance.frozen) instance.idempotencyKeys = undefined;
+    if (!instance.frozen) {
+      instance.idempotencyKeys = undefined;
+      instance.history = undefined;
+    }
     let next = Number.POSITIVE_INFINITY;
     for (const t of timers) next = Math.min(next, t.dueAt);
     if (next === Number.POSITIVE_INFINITY || this.#stopped) return;
@@ -118,6 +122,7 @@ export class Passivation {
       timers = decoded.record.timers;
       const keys = decoded.record.idempotencyKeys;
       instance.idempotencyKeys = keys ? new IdempotencyLog(keys) : undefined;
+      if (instance.def.history) instance.history = new HistoryLog(decoded.record.history);
     }
     const fromStore = instance.frozen === undefined;
     this.#d.instances.wake(instance);

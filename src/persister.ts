@@ -42,12 +42,12 @@ export class Persister {
   readonly #queued = new Set<Instance>();
   readonly #writing = new Set<Instance>();
   readonly #waiters = new Map<Instance, Waiter[]>();
-  /** Instances whose writes were retired (the table marks them gone too; this holds for direct use). */
-  readonly #retired = new WeakSet<Instance>();
   readonly #backoff = new Map<Instance, number>();
   #attemptSeq = 0;
   readonly #retries = new Map<Instance, { timer: ReturnType<typeof setTimeout>; delay: number }>();
   #scheduled = false;
+  /** Set by telemetry: wraps each store write (to time and trace it). */
+  observeWrite: ((instance: Instance, write: () => Promise<void>) => Promise<void>) | undefined;
 
   constructor(options: PersisterOptions) {
     this.#store = options.store;
@@ -130,10 +130,12 @@ export class Persister {
         const version = instance.version;
         attempt = ++this.#attemptSeq;
         const { text, meta } = this.#serialize(instance);
-        await this.#ids.run(instance.id, () =>
-          this.#isRetired(instance) ? undefined : this.#store.write(instance.id, text, meta),
-        );
-        instance.durable = version;
+        await this.#ids.run(instance.id, () => {
+          if (this.#isRetired(instance)) return undefined;
+          const write = () => this.#store.write(instance.id, text, meta);
+          return this.observeWrite ? this.observeWrite(instance, write) : write();
+        });
+        if (instance.durable !== RETIRED) instance.durable = version;
         this.#settle(instance, version);
       }
       this.#backoff.delete(instance);
@@ -160,6 +162,14 @@ export class Persister {
         for (const listener of this.#settledListeners) listener();
       }
     }
+  }
+
+  /**
+   * The record `instance` would be written as now, and its metadata; throws
+   * `NOT_SERIALIZABLE` or `SNAPSHOT_TOO_LARGE` as a write would.
+   */
+  encode(instance: Instance): { text: string; meta: RecordMeta } {
+    return this.#encode(instance);
   }
 
   #serialize(instance: Instance): { text: string; meta: RecordMeta } {
@@ -301,7 +311,7 @@ export class Persister {
    * to another owner, and waiters reject with that error.
    */
   retire(instance: Instance, lost?: RegistryError): void {
-    this.#retired.add(instance);
+    instance.durable = RETIRED;
     this.#queued.delete(instance);
     this.#clearRetry(instance);
     this.#backoff.delete(instance);
@@ -317,7 +327,7 @@ export class Persister {
   }
 
   #isRetired(instance: Instance): boolean {
-    return instance.gone || this.#retired.has(instance);
+    return instance.gone || instance.durable === RETIRED;
   }
 
   /** Forgets `instance` in the store, after any write of it already under way. */
@@ -331,6 +341,14 @@ export class Persister {
     for (const instance of [...this.#retries.keys()]) this.#clearRetry(instance);
   }
 }
+
+/**
+ * `durable` of an instance whose writes were retired (the table marks it gone
+ * too; this holds for direct use): nothing more of it is ever written. A mark on
+ * the instance, not a WeakSet: a WeakSet's table keeps the size of the largest
+ * burst of purges for ever, even once the instances are collected.
+ */
+const RETIRED = -1;
 
 function asRegistryError(err: unknown): RegistryError {
   return err instanceof RegistryError

@@ -1,9 +1,8 @@
-import { decodeRecord } from './hydration.js';
-import type { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
 import type { ListFilter, ListPage } from './list-query.js';
 import { assertType, machineOf, type RegistryParts } from './registry-parts.js';
-import { type InstanceStatus, statusOf } from './status.js';
+import type { InstanceStatus } from './status.js';
+import { storedStatus } from './stored-status.js';
 
 /**
  * `registry.getStatus`: the status of `id`, or `undefined` if there is no such
@@ -27,7 +26,7 @@ export async function readStatus(
   const status =
     !instance && parts.cluster
       ? await parts.cluster.remoteStatus(id)
-      : instance && (await storedStatus(parts, instance));
+      : instance && (await storedStatus(parts.store, parts.machines, instance));
   if (status && type !== undefined) assertType(id, status.type, type);
   return status;
 }
@@ -45,31 +44,11 @@ export async function listStatuses(
   filter: ListFilter,
 ): Promise<ListPage<InstanceStatus>> {
   await parts.gate.ready();
-  if (parts.cluster) return parts.cluster.list(filter, (i) => storedStatus(parts, i));
+  if (parts.cluster) return parts.cluster.list(filter);
   const page = parts.instances.page(filter);
   const result: ListPage<InstanceStatus> = {
-    items: await Promise.all(page.items.map((i) => storedStatus(parts, i))),
+    items: await Promise.all(page.items.map((i) => storedStatus(parts.store, parts.machines, i))),
   };
   if (page.cursor) result.cursor = page.cursor;
   return result;
-}
-
-/**
- * The status, reading a passivated instance's record back from the store rather than activating it.
- *
- * @example
- * ```ts
- * const status = await storedStatus(parts, instance);
- * ```
- */
-export async function storedStatus(
-  parts: RegistryParts,
-  instance: Instance,
-): Promise<InstanceStatus> {
-  if (!instance.passive || instance.frozen) return statusOf(instance);
-  const text = await parts.store.read(instance.id);
-  return statusOf(
-    instance,
-    text === undefined ? undefined : decodeRecord(text, parts.machines).snapshot,
-  );
 }

@@ -1,5 +1,6 @@
 import { chooseEncoding, decodeRich, encodeRich, type StateEncoding } from './codec.js';
 import { RegistryError, type SerializedError } from './errors.js';
+import { isStoredHistory, type StoredHistory } from './history.js';
 import { type IdempotencyEntry, isIdempotencyEntries } from './idempotency.js';
 import { isValidInstanceId } from './instance-id.js';
 import type { PersistedTimer } from './xstate-internals.js';
@@ -54,6 +55,8 @@ export interface InstanceRecord {
   timers: PersistedTimer[];
   /** Idempotency keys of applied events, oldest first (absent when there are none). */
   idempotencyKeys?: IdempotencyEntry[];
+  /** The journal of its transitions, when its type keeps a history (absent otherwise). */
+  history?: StoredHistory;
 }
 
 const STATUSES = new Set<InstanceStatusName>(['running', 'done', 'error', 'stopped']);
@@ -107,17 +110,19 @@ const isTime = (v: unknown): v is number =>
  * ```
  */
 export function encodeRecord(record: InstanceRecord): string {
-  const { snapshot, timers } = record;
-  const state = { snapshot, timers };
-  if (chooseEncoding(state) === 'json') {
+  // The record itself holds snapshot and timers: no state object to build on the hot path.
+  if (chooseEncoding(record) === 'json') {
     // The hot path: a record as the registry builds it is written by one
     // JSON.stringify of the object itself (copying it first costs a fifth more).
     if (record.format === RECORD_FORMAT && record.encoding === undefined)
       return `{"encoding":"json",${JSON.stringify(record).slice(1)}`;
+    // A record read back (parseRecord keeps its encoding) is written as it is too.
+    if (record.format === RECORD_FORMAT && record.encoding === 'json')
+      return JSON.stringify(record);
     return JSON.stringify({ ...record, format: RECORD_FORMAT, encoding: 'json' });
   }
-  const { snapshot: _s, timers: _t, ...envelope } = record;
-  const rich = encodeRich(state, record.id);
+  const { snapshot, timers, ...envelope } = record;
+  const rich = encodeRich({ snapshot, timers }, record.id);
   const head = JSON.stringify({ ...envelope, format: RECORD_FORMAT, encoding: 'devalue' });
   return `${head.slice(0, -1)},"state":${rich}}`;
 }
@@ -205,5 +210,9 @@ export function parseRecord(text: string): InstanceRecord {
   }
   if (r.idempotencyKeys !== undefined && !isIdempotencyEntries(r.idempotencyKeys))
     throw corrupt('The record has malformed idempotencyKeys (expected [key, appliedAt] pairs).');
+  if (r.history !== undefined && !isStoredHistory(r.history))
+    throw corrupt(
+      'The record has a malformed history (expected { seq, entries } with entries in increasing seq, each with at, source and event.type).',
+    );
   return r as unknown as InstanceRecord;
 }

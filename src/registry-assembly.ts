@@ -40,6 +40,7 @@ export function assembleRegistry(o: ResolvedOptions): RegistryAssembly {
   const gate = new RegistryGate();
   const watchers = new InstanceWatchers();
   const emitter = new RegistryEmitter((err) => o.logger('[xstate-registry]', err));
+  if (o.history) o.history.report = (err) => emitter.emit('error', err);
   const persister = new Persister({ store: o.store, maxRecordBytes: o.maxRecordBytes });
   const instances = new InstanceTable({ clock: o.clock, writes: persister, watchers });
   const actors = new ActorHost({

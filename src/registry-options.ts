@@ -1,11 +1,13 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import { type Clock, systemClock } from './clock.js';
 import { RegistryError } from './errors.js';
+import { type HistoryConfig, type HistoryOptions, resolveHistory } from './history.js';
 import { type IdempotencyOptions, resolveIdempotency } from './idempotency.js';
 import { type MachineMap, type ResolvedMachine, resolveMachines } from './machines.js';
 import type { InstanceStatus } from './status.js';
 import { MemoryStore } from './stores/memory-store.js';
 import type { Store } from './stores/store.js';
+import type { TelemetryOptions } from './telemetry-options.js';
 
 /**
  * When a change counts as done. `'relaxed'` (default): `send` resolves once the
@@ -58,6 +60,14 @@ export interface RegistryOptions<M extends MachineMap> {
   allowReservedEvents?: boolean;
   /** How many idempotency keys each instance remembers, and for how long (see {@link SendOptions}). */
   idempotency?: IdempotencyOptions;
+  /** Keep a bounded journal of each instance's transitions, read with `history()`. Off by default. */
+  history?: HistoryOptions;
+  /**
+   * Metrics and traces through OpenTelemetry (`@opentelemetry/api`, an optional
+   * peer dependency, loaded at `start()`): `true` for the global providers, or
+   * your own. Off by default; a no-op when the API is not installed.
+   */
+  telemetry?: boolean | TelemetryOptions;
 }
 
 /**
@@ -135,6 +145,9 @@ export interface ResolvedOptions {
   readonly idempotency: Required<IdempotencyOptions>;
   readonly idleTimeoutMs: number | undefined;
   readonly takeoverIntervalMs: number;
+  /** Shared by the machines that keep a history (also set on each as `def.history`). */
+  readonly history: HistoryConfig | undefined;
+  readonly telemetry: boolean | TelemetryOptions | undefined;
 }
 
 /**
@@ -173,6 +186,18 @@ export function resolveOptions<M extends MachineMap>(options: RegistryOptions<M>
       'idleTimeoutMs must be a positive number of milliseconds.',
     );
   }
+  // Its report is wired to the registry's emitter once there is one (assembleRegistry).
+  const history = resolveHistory(options.history, clock, () => {});
+  const historyTypes = options.history?.types;
+  for (const type of historyTypes ?? []) {
+    if (!machines.has(type))
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        `history.types names '${type}', which is not a registered machine type; known types: ${[...machines.keys()].join(', ')}.`,
+      );
+  }
+  for (const def of machines.values())
+    if (history && (!historyTypes || historyTypes.includes(def.type))) def.history = history;
   return {
     machines,
     store,
@@ -187,5 +212,7 @@ export function resolveOptions<M extends MachineMap>(options: RegistryOptions<M>
     idempotency,
     idleTimeoutMs: idle,
     takeoverIntervalMs: options.takeoverIntervalMs ?? 2000,
+    history,
+    telemetry: options.telemetry,
   };
 }

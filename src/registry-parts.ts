@@ -11,7 +11,7 @@ import type { Passivation } from './passivation.js';
 import type { Persister } from './persister.js';
 import type { RegistryEmitter } from './registry-events.js';
 import type { RegistryGate } from './registry-gate.js';
-import type { Store } from './stores/store.js';
+import type { RecordMeta, Store } from './stores/store.js';
 
 /**
  * The modules a registry is made of, handed down to the modules that carry out
@@ -84,14 +84,22 @@ export function whenDurable<T>(
 /**
  * Under the ID's lock: makes `id` local (cluster adoption) and live
  * (activation) if it is not, so the operation that follows finds it hosted.
+ * With `initial` (see `ClusterHosting.adopt`), resolves `created` when the
+ * claim stored that first record of a new instance.
  *
  * @example
  * ```ts
  * await parts.gate.exclusive(id, async () => { await bringHere(parts, id, false); return deliver(); });
  * ```
  */
-export async function bringHere(parts: RegistryParts, id: string, create: boolean): Promise<void> {
-  await parts.cluster?.adopt(id, create);
+export async function bringHere(
+  parts: RegistryParts,
+  id: string,
+  create: boolean,
+  initial?: { text: string; meta: RecordMeta },
+): Promise<'created' | undefined> {
+  // Stored with its claim: the caller admits and starts the instance it encoded.
+  if ((await parts.cluster?.adopt(id, create, initial)) === 'created') return 'created';
   const instance = parts.instances.get(id);
   if (instance?.passive && parts.passivation) await parts.passivation.activate(instance);
 }

@@ -3,6 +3,8 @@ import type { AnyActor } from 'xstate';
 import { ActorHandle } from './actor-handle.js';
 import type { Clock } from './clock.js';
 import type { Delivery } from './delivery.js';
+import type { HistoryPage } from './history.js';
+import { readHistory } from './history-query.js';
 import { assertInstanceId } from './instance-id.js';
 import type { ListFilter, ListPage } from './list-query.js';
 import type { MachineMap } from './machines.js';
@@ -25,6 +27,8 @@ import { sendEvent } from './send-event.js';
 import { type EnsureResult, ensure } from './singleton.js';
 import { type InstanceStatus, statusOf } from './status.js';
 import { stopInstance } from './stop-instance.js';
+import { attachTelemetry, loadTelemetry, type RegistryTelemetry } from './telemetry.js';
+import type { TelemetryOptions } from './telemetry-options.js';
 import type { TypedRegistryEvents } from './typed-events.js';
 import type { ActorOf, CreateArgs, EventOf, StatusOf, TypeName, TypeOption } from './types.js';
 import type { WaitCondition } from './wait-for.js';
@@ -57,12 +61,31 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #parts: RegistryParts;
   readonly #delivery: Delivery;
   readonly #session: Session;
+  readonly #telemetryOption: boolean | TelemetryOptions | undefined;
+  /** Set at start() when telemetry was asked for and `@opentelemetry/api` is installed. */
+  #telemetry: RegistryTelemetry | undefined;
+  #telemetryLoaded = false;
 
   constructor(options: RegistryOptions<M>) {
-    const assembly = assembleRegistry(resolveOptions(options));
+    const resolved = resolveOptions(options);
+    const assembly = assembleRegistry(resolved);
     this.#parts = assembly.parts;
     this.#delivery = assembly.delivery;
     this.#session = assembly.session;
+    this.#telemetryOption = resolved.telemetry;
+  }
+
+  /** Loads OpenTelemetry once, if it was asked for, and hooks it in. */
+  async #startTelemetry(): Promise<void> {
+    this.#telemetryLoaded = true;
+    const parts = this.#parts;
+    const t = await loadTelemetry(this.#telemetryOption, {
+      instances: () => parts.instances.values(),
+      backlog: () => parts.persister.backlog,
+    });
+    if (!t) return;
+    this.#telemetry = t;
+    attachTelemetry(t, parts);
   }
 
   /** The clock every actor of this registry runs on. */
@@ -123,6 +146,8 @@ export class Registry<M extends MachineMap = MachineMap> {
    * moved aside and reported). Calls made while it runs wait for it.
    */
   start(): Promise<StartSummary> {
+    if (this.#telemetryOption && !this.#telemetryLoaded)
+      return this.#startTelemetry().then(() => this.#session.start());
     return this.#session.start();
   }
 
@@ -133,7 +158,10 @@ export class Registry<M extends MachineMap = MachineMap> {
     ...[options]: CreateArgs<M, K, SpawnSingletonOptions>
   ): Promise<ActorOf<M, K>> {
     try {
-      const r = ensure(this.#parts, type, id, options ?? {});
+      const t = this.#telemetry;
+      const r = t
+        ? t.span('spawn', id, type, () => ensure(this.#parts, type, id, options ?? {}))
+        : ensure(this.#parts, type, id, options ?? {});
       // Hot path: a result known now costs one promise, not two.
       return r instanceof Promise
         ? r.then((x) => x.actor as ActorOf<M, K>)
@@ -161,7 +189,10 @@ export class Registry<M extends MachineMap = MachineMap> {
   ): Promise<SingletonResult<ActorOf<M, K>>> {
     let pending: EnsureResult | Promise<EnsureResult>;
     try {
-      pending = ensure(this.#parts, type, id, options ?? {});
+      const t = this.#telemetry;
+      pending = t
+        ? t.span('spawn', id, type, () => ensure(this.#parts, type, id, options ?? {}))
+        : ensure(this.#parts, type, id, options ?? {});
     } catch (err) {
       return Promise.reject(err);
     }
@@ -185,11 +216,14 @@ export class Registry<M extends MachineMap = MachineMap> {
     type: K,
     ...[options]: CreateArgs<M, K, object>
   ): Promise<ActorOf<M, K>> {
-    const r = await ensure(this.#parts, type, nanoid(), {
-      input: options?.input,
-      ifRunning: 'throw',
-      ifFinished: 'throw',
-    });
+    const id = nanoid();
+    const create = () =>
+      ensure(this.#parts, type, id, {
+        input: options?.input,
+        ifRunning: 'throw',
+        ifFinished: 'throw',
+      });
+    const r = await (this.#telemetry ? this.#telemetry.span('spawn', id, type, create) : create());
     return r.actor as ActorOf<M, K>;
   }
 
@@ -277,7 +311,30 @@ export class Registry<M extends MachineMap = MachineMap> {
    * ```
    */
   send(id: string, event: EventOf<M>, options?: SendOptions): Promise<void> {
+    const t = this.#telemetry;
+    if (t) {
+      const type = this.#parts.instances.get(id)?.type;
+      return t.span('send', id, type, () =>
+        sendEvent(this.#parts, this.#delivery, id, event, options),
+      );
+    }
     return sendEvent(this.#parts, this.#delivery, id, event, options);
+  }
+
+  /**
+   * One page of the transitions of `id`, oldest first, with the cursor of the
+   * next page (`null` on the last): for live, passive and finished instances,
+   * from the journal kept with the `history` option (an empty page without it).
+   * `INSTANCE_NOT_FOUND` for an unknown ID; `limit` 1..1000, default 100.
+   *
+   * @example
+   * ```ts
+   * const { items, cursor } = await registry.history('order-7', { limit: 20 });
+   * for (const e of items) console.log(e.seq, e.source, e.event.type, e.before, '→', e.after);
+   * ```
+   */
+  history(id: string, options?: { cursor?: string | null; limit?: number }): Promise<HistoryPage> {
+    return readHistory(this.#parts, id, options);
   }
 
   /**

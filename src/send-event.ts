@@ -2,6 +2,7 @@ import type { AnyEventObject } from 'xstate';
 import type { Delivery } from './delivery.js';
 import { isEvent, isReservedEventType } from './event-shape.js';
 import type { RegistryParts } from './registry-parts.js';
+import { sendFrom } from './xstate-internals.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -35,7 +36,8 @@ export function sendEvent(
     !parts.gate.locks.isLocked(id)
   ) {
     if (parts.passivation) instance.lastActive = parts.clock.now();
-    instance.actor.send(event);
+    if (instance.def.history) sendFrom(instance.actor, event, 'api');
+    else instance.actor.send(event);
     return RESOLVED;
   }
   return delivery.send(id, event, options?.idempotencyKey);

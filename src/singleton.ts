@@ -1,9 +1,11 @@
 import type { AnyActor } from 'xstate';
 import { RegistryError } from './errors.js';
 import { Instance } from './instance.js';
-import { assertInstanceId } from './instance-id.js';
+import { type InstanceId, toInstanceId } from './instance-id.js';
 import type { ResolvedMachine } from './machines.js';
 import { bringHere, machineOf, type RegistryParts, whenDurable } from './registry-parts.js';
+import type { RecordMeta } from './stores/store.js';
+import { startRunsNothing } from './xstate-internals.js';
 
 /**
  * What a check-and-create resolves to: the actor, whether this call created it, and its instance.
@@ -75,11 +77,12 @@ export function ensure(
 export function ensureSlowly(
   p: RegistryParts,
   type: string,
-  id: string,
+  rawId: string,
   options: EnsureOptions,
   existing: Instance | undefined,
 ): EnsureResult | Promise<EnsureResult> {
-  if (!existing) assertInstanceId(id);
+  // Checked at this boundary, unless it names an instance already (checked when that was made).
+  const id = existing ? existing.id : toInstanceId(rawId);
   const def = machineOf(p.machines, type);
   const ifRunning = options.ifRunning ?? 'return';
   const ifFinished = options.ifFinished ?? 'return';
@@ -103,7 +106,11 @@ export function ensureSlowly(
   }
   return p.gate.ready().then(() =>
     p.gate.exclusive(id, async () => {
-      await bringHere(p, id, true);
+      p.gate.assertOpen();
+      const first =
+        p.cluster && !p.instances.has(id) ? encodeFirst(p, def, id, options.input) : undefined;
+      if ((await bringHere(p, id, true, first?.record)) === 'created' && first)
+        return startStored(p, first);
       return run();
     }),
   );
@@ -112,7 +119,7 @@ export function ensureSlowly(
 function ensureNow(
   p: RegistryParts,
   def: ResolvedMachine,
-  id: string,
+  id: InstanceId,
   input: unknown,
   ifRunning: 'return' | 'throw',
   ifFinished: 'return' | 'replace' | 'throw',
@@ -147,6 +154,57 @@ function ensureNow(
   const instance = new Instance(id, def, p.clock.now());
   p.instances.admit(instance);
   const actor = p.actors.host(instance, { input });
-  p.emitter.emit('spawned', { id, type, actor, replaced: existing !== undefined });
+  // Every new ID passes here: no event object when nobody listens, no closure when relaxed.
+  if (p.emitter.has('spawned'))
+    p.emitter.emit('spawned', { id, type, actor, replaced: existing !== undefined });
+  const created: EnsureResult = { actor, created: true, instance };
+  return p.durability === 'strict' ? whenDurable(p, instance, () => created) : created;
+}
+
+interface First {
+  instance: Instance;
+  actor: AnyActor;
+  record: { text: string; meta: RecordMeta };
+}
+
+/**
+ * A new instance and its actor, created but not started, with the record it
+ * will have once started, so that a cluster store can store it with the claim
+ * (one commit). Only when starting it runs nothing (no entry action, delayed
+ * event or child to start): an actor whose start does something is started
+ * only after its claim, and its first record written after that, as before.
+ */
+function encodeFirst(
+  p: RegistryParts,
+  def: ResolvedMachine,
+  id: InstanceId,
+  input: unknown,
+): First | undefined {
+  const instance = new Instance(id, def, p.clock.now());
+  const actor = p.actors.create(instance, { input });
+  if (!startRunsNothing(actor) || (actor.getSnapshot() as { status: string }).status !== 'active')
+    return undefined;
+  try {
+    return { instance, actor, record: p.persister.encode(instance) };
+  } catch {
+    return undefined; // the ordinary path reports why it cannot be stored
+  }
+}
+
+/** Admits and starts an instance whose first record its claim stored. */
+function startStored(
+  p: RegistryParts,
+  { instance, actor }: First,
+): EnsureResult | Promise<EnsureResult> {
+  p.instances.admit(instance);
+  const version = instance.version;
+  p.actors.start(instance, actor, true);
+  // start() ran nothing, so the stored record is the state: nothing to write,
+  // unless something told of the start (a handle's watcher) changed it since.
+  if (instance.status === 'running' && instance.version === version + 1) {
+    instance.updatedAt = instance.createdAt;
+    instance.durable = instance.version;
+  }
+  p.emitter.emit('spawned', { id: instance.id, type: instance.type, actor, replaced: false });
   return whenDurable(p, instance, () => ({ actor, created: true, instance }));
 }

@@ -1,6 +1,13 @@
 import type { SerializedError } from './errors.js';
 import type { Instance } from './instance.js';
 import type { InstanceRecord, InstanceStatusName } from './record.js';
+import {
+  type ChildStatus,
+  childStatuses,
+  type TimerStatus,
+  timerStatuses,
+} from './status-detail.js';
+import type { PersistedTimer } from './xstate-internals.js';
 
 /**
  * A JSON-serialisable view of one instance, modelled on Durable Functions'
@@ -40,6 +47,10 @@ export interface InstanceStatus<
   /** ISO 8601 times on the registry's clock. */
   createdAt: string;
   updatedAt: string;
+  /** Its pending delayed events (its whole actor tree's), in the order they were scheduled. */
+  timers: TimerStatus[];
+  /** The live children of its root actor. */
+  children: ChildStatus[];
 }
 
 // What plain JSON cannot show: a BigInt as its digits, a Map or Set as its
@@ -75,9 +86,18 @@ function jsonCopy(value: unknown): unknown {
 /**
  * Builds the status of an instance from its persisted snapshot (which already
  * renders child actors as references), or from `stored`, the snapshot read back
- * for a passivated instance.
+ * for a passivated instance (with `storedTimers`, its record's delayed events).
+ *
+ * @example
+ * ```ts
+ * const status = statusOf(instance); // { id, type, status, value, context, timers, children, ... }
+ * ```
  */
-export function statusOf(instance: Instance, stored?: unknown): InstanceStatus {
+export function statusOf(
+  instance: Instance,
+  stored?: unknown,
+  storedTimers?: readonly PersistedTimer[],
+): InstanceStatus {
   const snapshot = (stored ?? instance.viewSnapshot() ?? {}) as {
     value?: unknown;
     context?: unknown;
@@ -91,6 +111,8 @@ export function statusOf(instance: Instance, stored?: unknown): InstanceStatus {
     context: jsonCopy(snapshot.context) ?? null,
     createdAt: new Date(instance.createdAt).toISOString(),
     updatedAt: new Date(instance.updatedAt).toISOString(),
+    timers: timerStatuses(instance, stored === undefined ? undefined : (storedTimers ?? [])),
+    children: childStatuses(snapshot),
   };
   if (instance.status === 'done') status.output = jsonCopy(snapshot.output) ?? null;
   if (instance.error) status.error = { ...instance.error };
@@ -126,6 +148,8 @@ export function statusOfRecord(record: InstanceRecord): InstanceStatus {
     context: jsonCopy(snapshot.context) ?? null,
     createdAt: new Date(record.createdAt).toISOString(),
     updatedAt: new Date(record.updatedAt).toISOString(),
+    timers: timerStatuses(undefined, record.status === 'running' ? record.timers : []),
+    children: childStatuses(snapshot),
   };
   if (record.status === 'done') status.output = jsonCopy(snapshot.output) ?? null;
   if (record.error) status.error = { ...record.error };

@@ -44,6 +44,6 @@ export async function waitForInstance(
     clock: parts.clock,
     deadline,
     signal: options.signal,
-    closed: () => (parts.gate.isClosing ? parts.gate.closedError() : undefined),
+    gate: parts.gate,
   });
 }

@@ -2,6 +2,7 @@ import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
 import type { Instance } from './instance.js';
 import type { InstanceStatusName } from './record.js';
+import type { RegistryGate } from './registry-gate.js';
 import { type InstanceStatus, statusOf } from './status.js';
 
 /**
@@ -49,8 +50,8 @@ export function deadlineOf(clock: Clock, timeoutMs: number | undefined): number 
  * every change; rejects with `TIMEOUT` at `deadline` on `clock`, with
  * `INSTANCE_NOT_FOUND` if the instance goes away (purged, or taken over by
  * another process), with `ABORTED` once `signal` aborts (its waiter is removed
- * then, so an abandoned wait holds nothing), and with whatever `closed()`
- * returns once the registry closes.
+ * then, so an abandoned wait holds nothing), and with `REGISTRY_CLOSED` once
+ * the registry's `gate` closes.
  */
 export function watchInstance(
   instance: Instance,
@@ -58,7 +59,7 @@ export function watchInstance(
   options: {
     clock: Clock;
     deadline: number | undefined;
-    closed: () => RegistryError | undefined;
+    gate: Pick<RegistryGate, 'isClosing' | 'closedError'>;
     signal?: AbortSignal | undefined;
   },
 ): Promise<InstanceStatus> {
@@ -88,8 +89,7 @@ export function watchInstance(
           ),
         );
       }
-      const closed = options.closed();
-      if (closed) return done(closed);
+      if (options.gate.isClosing) return done(options.gate.closedError());
       const status = statusOf(instance);
       if (test(status)) done(undefined, status);
     };

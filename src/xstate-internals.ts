@@ -9,7 +9,9 @@
  * `system._relay` and `actorRef._parent`. It also watches every snapshot change in
  * an actor tree through `system._sendInspectionEvent`: the public `inspect` option
  * sees the same events, but makes XState copy every inspection event of every
- * transition, which cost a fifth of the time of each `send`. `test/xstate-internals.test.ts` pins every
+ * transition, which cost a fifth of the time of each `send`. With history on, the
+ * same hook reads each delivery's `@xstate.event` (its `sourceRef`) to tell where
+ * the event behind a transition came from. `test/xstate-internals.test.ts` pins every
  * one of those shapes, so an XState upgrade that changes them fails loudly there.
  */
 import type { AnyActorRef, AnyEventObject } from 'xstate';
@@ -47,6 +49,9 @@ interface ScheduledEvent {
 }
 
 const TIMERS = Symbol('xstate-registry.timers');
+const FIRING = Symbol('xstate-registry.firing');
+const SYSTEM = Symbol('xstate-registry.system');
+const CLOCK = Symbol('xstate-registry.clock');
 
 interface InternalSystem {
   scheduler: {
@@ -70,6 +75,8 @@ interface InternalSystem {
   }): void;
   /** Set by trackTimers: `null` until the first delayed event, so idle actors pay nothing. */
   [TIMERS]?: Timeouts | null;
+  /** The event of the delayed event firing now, while trackTimers relays it. */
+  [FIRING]?: AnyEventObject | undefined;
 }
 
 function systemOf(actor: AnyActorRef): InternalSystem {
@@ -138,50 +145,78 @@ export function trackTimers(root: AnyActorRef, clock: Clock = systemClock): void
   const system = systemOf(root);
   if (system[TIMERS] !== undefined) return;
   system[TIMERS] = null;
-  const { scheduler, _clock: xclock } = system;
-  // Mirrors createSystem's scheduler in xstate/src/system.ts line by line;
-  // test/duplicate-timers.test.ts compares it with XState's own.
-  scheduler.schedule = (source, target, event, delay, id = Math.random().toString(36).slice(2)) => {
-    const key = `${source.sessionId}.${id}`;
-    const entry: ScheduledEvent = {
-      source,
-      target,
-      event,
-      delay,
-      id,
-      startedAt: Date.now(),
-      dueAt: clock.now() + delay,
-    };
-    system._snapshot._scheduledEvents[key] = entry;
-    const timeout: Timeout = {
-      key,
-      entry,
-      handle: undefined,
-      fire: () => {
-        const timeouts = timeoutsOf(system);
-        timeouts.live.delete(timeout);
-        // Whichever timeout of the key fires, XState forgets the key's record.
-        timeouts.byKey.delete(key);
-        delete system._snapshot._scheduledEvents[key];
-        system._relay(source, target, event);
-      },
-    };
-    timeout.handle = xclock.setTimeout(timeout.fire, delay);
-    const timeouts = timeoutsOf(system);
-    timeouts.byKey.set(key, timeout);
-    timeouts.live.add(timeout);
+  const scheduler = system.scheduler as TrackedScheduler;
+  scheduler[SYSTEM] = system;
+  scheduler[CLOCK] = clock;
+  scheduler.schedule = trackedSchedule;
+  scheduler.cancel = trackedCancel;
+}
+
+/** XState's scheduler object, with what {@link trackedSchedule} and {@link trackedCancel} need. */
+type TrackedScheduler = InternalSystem['scheduler'] & { [SYSTEM]: InternalSystem; [CLOCK]: Clock };
+
+// Shared by every tracked system, reading their system and clock from the
+// scheduler they are called on (XState always calls `scheduler.schedule(...)`
+// and `scheduler.cancel(...)` as methods, cancelAll included): two closures
+// and their context per actor cost more than two properties (~100 B per idle actor).
+// They mirror createSystem's scheduler in xstate/src/system.ts line by line;
+// test/duplicate-timers.test.ts compares them with XState's own.
+function trackedSchedule(
+  this: TrackedScheduler,
+  source: AnyActorRef,
+  target: AnyActorRef,
+  event: AnyEventObject,
+  delay: number,
+  id: string = Math.random().toString(36).slice(2),
+): void {
+  const system = this[SYSTEM];
+  const key = `${source.sessionId}.${id}`;
+  const entry: ScheduledEvent = {
+    source,
+    target,
+    event,
+    delay,
+    id,
+    startedAt: Date.now(),
+    dueAt: this[CLOCK].now() + delay,
   };
-  scheduler.cancel = (source, id) => {
-    const key = `${source.sessionId}.${id}`;
-    const timeouts = system[TIMERS];
-    const timeout = timeouts?.byKey.get(key);
-    timeouts?.byKey.delete(key);
-    delete system._snapshot._scheduledEvents[key];
-    if (timeouts && timeout) {
-      xclock.clearTimeout(timeout.handle);
+  system._snapshot._scheduledEvents[key] = entry;
+  const timeout: Timeout = {
+    key,
+    entry,
+    handle: undefined,
+    fire: () => {
+      const timeouts = timeoutsOf(system);
       timeouts.live.delete(timeout);
-    }
+      // Whichever timeout of the key fires, XState forgets the key's record.
+      timeouts.byKey.delete(key);
+      delete system._snapshot._scheduledEvents[key];
+      // Tells watchSnapshots' source tracking which relay is this timer's.
+      system[FIRING] = event;
+      try {
+        system._relay(source, target, event);
+      } finally {
+        system[FIRING] = undefined;
+      }
+    },
   };
+  timeout.handle = system._clock.setTimeout(timeout.fire, delay);
+  const timeouts = timeoutsOf(system);
+  timeouts.byKey.set(key, timeout);
+  timeouts.live.add(timeout);
+}
+
+function trackedCancel(this: TrackedScheduler, source: AnyActorRef, id: string): void {
+  const system = this[SYSTEM];
+  const key = `${source.sessionId}.${id}`;
+  const timeouts = system[TIMERS];
+  const timeout = timeouts?.byKey.get(key);
+  timeouts?.byKey.delete(key);
+  delete system._snapshot._scheduledEvents[key];
+  if (timeouts && timeout) {
+    system._clock.clearTimeout(timeout.handle);
+    timeouts.live.delete(timeout);
+  }
 }
 
 /** The timeouts trackTimers keeps for `system`, created with its first delayed event. */
@@ -353,16 +388,141 @@ export type SnapshotWatcher<C> = (
 
 const WATCH = Symbol('xstate-registry.watch');
 
-interface Watch {
-  watcher: SnapshotWatcher<any>;
-  context: unknown;
-  original: InternalSystem['_sendInspectionEvent'];
+/**
+ * What a watched system holds: the watcher and its context, and XState's own
+ * inspection function. It is also the root's error observer when asked for one
+ * (see {@link watchSnapshots}), so watching an actor allocates this one object.
+ */
+class Watch<C> {
+  readonly watcher: SnapshotWatcher<C>;
+  readonly context: C;
+  readonly original: InternalSystem['_sendInspectionEvent'];
+  readonly root: AnyActorRef;
+  readonly failed: ((context: C, error: unknown) => void) | undefined;
+  /**
+   * The root's error observer: XState calls `observer.error` as a plain
+   * function, not as a method, so it is bound (a bound function is the
+   * smallest per-actor function: no context object).
+   */
+  readonly error: ((err: unknown) => void) | undefined;
+
+  constructor(
+    watcher: SnapshotWatcher<C>,
+    context: C,
+    original: InternalSystem['_sendInspectionEvent'],
+    root: AnyActorRef,
+    failed: ((context: C, error: unknown) => void) | undefined,
+  ) {
+    this.watcher = watcher;
+    this.context = context;
+    this.original = original;
+    this.root = root;
+    this.failed = failed;
+    this.error = failed ? reportFailure.bind(this as Watch<unknown>) : undefined;
+  }
+}
+
+function reportFailure(this: Watch<unknown>, err: unknown): void {
+  this.failed?.(this.context, err);
+}
+
+/**
+ * Where an event delivered to a root actor came from (see {@link eventSource}):
+ * `'api'`/`'http'` as claimed by {@link sendFrom}, `'timer'` for a delayed
+ * event, `'child'` for one sent by another actor, `'direct'` for `actor.send`.
+ *
+ * @example
+ * ```ts
+ * const source: EventSource = eventSource(event) ?? 'direct';
+ * ```
+ */
+export type EventSource = 'api' | 'http' | 'timer' | 'child' | 'direct';
+
+// Keyed by the event object: XState hands the same object from the relay to the
+// transition's snapshot inspection, however long it waited in the mailbox.
+const claimed = new WeakMap<object, EventSource>();
+const sources = new WeakMap<object, EventSource>();
+
+/**
+ * `actor.send(event)`, with the transition it causes journaled as coming from
+ * `source` rather than `'direct'` (only with {@link watchSnapshots}' `sources`).
+ *
+ * @example
+ * ```ts
+ * sendFrom(actor, { type: 'PAY' }, 'api');
+ * ```
+ */
+export function sendFrom(actor: AnyActorRef, event: AnyEventObject, source: EventSource): void {
+  // A claim made further out (the HTTP layer's, around registry.send) wins.
+  if (claimed.has(event)) {
+    actor.send(event);
+    return;
+  }
+  claimed.set(event, source);
+  try {
+    actor.send(event);
+  } finally {
+    claimed.delete(event);
+  }
+}
+
+/**
+ * Claims `event` as coming from `source` until the returned function is
+ * called: whatever sends it meanwhile (`registry.send`) journals that source.
+ *
+ * @example
+ * ```ts
+ * const release = claimSource(event, 'http');
+ * try { await registry.send(id, event); } finally { release(); }
+ * ```
+ */
+export function claimSource(event: AnyEventObject, source: EventSource): () => void {
+  claimed.set(event, source);
+  return () => claimed.delete(event);
+}
+
+/**
+ * Where the last delivery of `event` to a watched root came from; `undefined`
+ * if it was never delivered to one whose sources are tracked.
+ *
+ * @example
+ * ```ts
+ * registry.on('transition', (t) => console.log(eventSource(t.event)));
+ * ```
+ */
+export function eventSource(event: AnyEventObject): EventSource | undefined {
+  return sources.get(event);
+}
+
+// watchedInspection, plus the source of every event relayed to the root.
+function watchedInspectionWithSources(
+  this: InternalSystem & { [WATCH]: Watch<unknown> },
+  event: Parameters<InternalSystem['_sendInspectionEvent']>[0] & { sourceRef?: AnyActorRef },
+): void {
+  const watch = this[WATCH];
+  const relayed = event.event;
+  if (event.type === '@xstate.event' && event.actorRef === watch.root && relayed) {
+    const from = event.sourceRef;
+    sources.set(
+      relayed,
+      this[FIRING] === relayed
+        ? 'timer'
+        : from === undefined
+          ? (claimed.get(relayed) ?? 'direct')
+          : from === watch.root
+            ? 'direct'
+            : 'child',
+    );
+  } else if (event.type === '@xstate.snapshot' && event.actorRef) {
+    watch.watcher(watch.context, event.actorRef, event.snapshot, event.event as AnyEventObject);
+  }
+  watch.original(event);
 }
 
 // One function for every system, finding its watcher on the system itself: an
 // actor host creates thousands of systems, and a closure each would add up.
 function watchedInspection(
-  this: InternalSystem & { [WATCH]: Watch },
+  this: InternalSystem & { [WATCH]: Watch<unknown> },
   event: Parameters<InternalSystem['_sendInspectionEvent']>[0],
 ): void {
   const watch = this[WATCH];
@@ -375,17 +535,33 @@ function watchedInspection(
 /**
  * Calls `watcher(context, ...)` for every snapshot update in `root`'s actor tree,
  * children included (the root's `subscribe` does not fire for child-only
- * changes). Install before `start()`. XState's own inspection observers still
- * receive everything.
+ * changes), and `failed(context, error)` when the root fails, as an error
+ * observer of the root would (so XState does not report the error as
+ * unhandled). Install before `start()`. XState's own inspection observers still
+ * receive everything. With `trackSources`, {@link eventSource} tells where each
+ * event delivered to the root came from.
+ *
+ * @example
+ * ```ts
+ * watchSnapshots(actor, (instance, ref, snapshot) => save(instance), instance, (instance, err) => fail(instance, err));
+ * actor.start();
+ * ```
  */
 export function watchSnapshots<C>(
   root: AnyActorRef,
   watcher: SnapshotWatcher<C>,
   context: C,
+  failed?: (context: C, error: unknown) => void,
+  trackSources = false,
 ): void {
-  const system = systemOf(root) as InternalSystem & { [WATCH]?: Watch };
-  system[WATCH] = { watcher, context, original: system._sendInspectionEvent };
-  system._sendInspectionEvent = watchedInspection;
+  const system = systemOf(root) as InternalSystem & { [WATCH]?: Watch<C> };
+  const watch = new Watch(watcher, context, system._sendInspectionEvent, root, failed);
+  system[WATCH] = watch;
+  // Only a journaling registry pays for tracking sources.
+  system._sendInspectionEvent = trackSources ? watchedInspectionWithSources : watchedInspection;
+  // The observer `subscribe({ error })` would add, without the observer literal,
+  // the closure, toObserver's copy and the subscription object (~190 B per idle actor).
+  if (failed) (root as unknown as { observers: Set<unknown> }).observers.add(watch);
 }
 
 /**
@@ -405,4 +581,24 @@ export function reportSendsAfterStop(
   report: (event: AnyEventObject) => void,
 ): void {
   (actor as { send: (event: AnyEventObject) => void }).send = report;
+}
+
+/**
+ * Whether starting `actor` (created, not yet started) would run nothing: XState
+ * computes the initial state in `createActor()` and queues every effect of it
+ * (entry actions, delayed events, children to start) in the actor's `_deferred`
+ * list, run by `start()`. When that list is empty, the state before `start()` is
+ * the state after it, so it may be stored before the actor starts. An unknown
+ * shape answers `false`, the safe answer.
+ *
+ * @example
+ * ```ts
+ * const actor = createActor(machine, { input });
+ * if (startRunsNothing(actor)) storeFirstRecord(actor.getPersistedSnapshot());
+ * actor.start();
+ * ```
+ */
+export function startRunsNothing(actor: AnyActorRef): boolean {
+  const deferred = (actor as unknown as { _deferred?: unknown })._deferred;
+  return Array.isArray(deferred) && deferred.length === 0;
 }

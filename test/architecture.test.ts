@@ -10,6 +10,7 @@ import type { PassivationDeps } from '../src/passivation.js';
 import type { PersisterOptions } from '../src/persister.js';
 import type { RegistryParts } from '../src/registry-parts.js';
 import type { RestoreContext } from '../src/restore.js';
+import type { watchInstance } from '../src/wait-for.js';
 
 // The import graph of src/, read from the sources themselves: every static
 // import and re-export (type-only ones too: a type cycle is a design cycle) and
@@ -203,6 +204,7 @@ describe('architecture', () => {
     expectTypeOf<CallbackKeys<ClusterDeps>>().toEqualTypeOf<never>();
     expectTypeOf<CallbackKeys<PersisterOptions>>().toEqualTypeOf<never>();
     expectTypeOf<CallbackKeys<RestoreContext>>().toEqualTypeOf<never>();
+    expectTypeOf<CallbackKeys<Parameters<typeof watchInstance>[2]>>().toEqualTypeOf<never>();
     expectTypeOf<
       CallbackKeys<ConstructorParameters<typeof InstanceTable>[0]>
     >().toEqualTypeOf<never>();

@@ -12,6 +12,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type AnyActorRef,
+  type AnyEventObject,
   type AnyStateMachine,
   assign,
   cancel,
@@ -27,7 +28,10 @@ import { createTestRegistry, TestClock, type TestRegistry } from '../src/testing
 const START = Date.UTC(2026, 0, 1);
 const counting = setup({ types: { context: {} as { ticks: number } } });
 // Plain assign, not setup's `.assign` helper, which xstate before 5.20 lacks (CI runs the lowest peer too).
-const tick = assign<{ ticks: number }, any, any, any, any>({
+// Typed exactly as `counting`'s machines take it: with `any` arguments, whether
+// TypeScript 7 accepted it depended on which of its parallel checkers met the
+// file first, so adding an unrelated source file could fail the type check.
+const tick = assign<{ ticks: number }, AnyEventObject, undefined, AnyEventObject, never>({
   ticks: ({ context }) => context.ticks + 1,
 });
 

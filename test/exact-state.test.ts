@@ -174,6 +174,27 @@ describe('exact state across a restart', () => {
   });
 });
 
+describe('more value kinds across a restart', () => {
+  it('boxed primitives, object Map keys, -0 in a Map, an invalid Date, BigInt64Array, a null prototype', async () => {
+    const key = { k: 1 };
+    const kinds = () => ({
+      boxed: [new Number(1), new String('ab'), new Boolean(false)],
+      byObject: new Map<unknown, unknown>([[key, -0]]),
+      key,
+      invalid: new Date(Number.NaN),
+      bigs: new BigInt64Array([1n, -2n]),
+      bare: Object.assign(Object.create(null), { a: 1 }),
+    });
+    r = await createTestRegistry({ machines: { keeper } });
+    await r.spawnSingleton('keeper', 'm', { input: kinds() });
+    r = await r.restart();
+    const data = r.get('m')?.getSnapshot().context.data;
+    expect(data).toStrictEqual(kinds());
+    expect(Object.is(data.byObject.get(data.key), -0)).toBe(true);
+    expect(Object.getPrototypeOf(data.bare)).toBe(null);
+  });
+});
+
 describe('getStatus, a JSON view of exact state', () => {
   it('shows a BigInt, a Map, a Set and a cycle instead of a null context', async () => {
     const cyclic = new Map<string, unknown>();
@@ -196,6 +217,17 @@ describe('what cannot be stored is refused at write time, naming the path', () =
     ['a function', { customer: { onSave: () => {} } }, 'context.data.customer.onSave'],
     ['a symbol', { tag: Symbol('t') }, 'context.data.tag'],
     ['a class instance', { list: [1, new Customer()] }, 'context.data.list[1]'],
+    [
+      'an array with a named property',
+      { tags: Object.assign(['a'], { label: 'x' }) },
+      'context.data.tags',
+    ],
+    [
+      'a non-enumerable property',
+      { customer: Object.defineProperty({}, 'secret', { value: 1, enumerable: false }) },
+      'context.data.customer',
+    ],
+    ['a Map subclass', { index: new (class Index extends Map {})() }, 'context.data.index'],
   ])('%s: NOT_SERIALIZABLE, and the last good record stays', async (_name, bad, path) => {
     const holder = setup({
       types: { context: {} as { data: unknown } },
@@ -234,6 +266,23 @@ describe('cycles', () => {
       code: 'NOT_SERIALIZABLE',
       message: expect.stringMatching(/cycle.*Map or Set/),
     });
+  });
+
+  it('a context nested 20,000 deep is refused with what to do, and other instances are unharmed', async () => {
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 20_000; i++) deep = { deep };
+    r = await createTestRegistry({ machines: { keeper } });
+    r.on('error', () => {});
+    await r.spawnSingleton('keeper', 'ok', { input: { n: 1 } });
+    await r.spawnSingleton('keeper', 'deep', { input: { deep } });
+    await expect(r.flush()).rejects.toMatchObject({
+      code: 'NOT_SERIALIZABLE',
+      message: expect.stringMatching(/nest/),
+    });
+    expect(r.store.peek('deep')).toBeUndefined();
+    const ok = parseRecord(r.store.peek('ok') ?? '');
+    expect((ok.snapshot as { context: unknown }).context).toEqual({ data: { n: 1 } });
+    expect(await r.getStatus('deep')).toMatchObject({ persistError: expect.anything() });
   });
 
   it('a cyclic delayed event payload comes back cyclic', async () => {

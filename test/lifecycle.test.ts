@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import { Instance } from '../src/instance.js';
+import { toInstanceId } from '../src/instance-id.js';
 import { InstanceTable } from '../src/instance-table.js';
 import { type Life, moveTo, TRANSITIONS } from '../src/lifecycle.js';
 import { resolveMachines } from '../src/machines.js';
@@ -40,7 +41,7 @@ describe('instance lifecycle', () => {
 
   it('the table admits, passivates, activates, finishes and drops, keeping the invariants', async () => {
     const { t, retired, clock, released } = table();
-    const a = new Instance('a', def, 1);
+    const a = new Instance(toInstanceId('a'), def, 1);
     t.admit(a);
     expect(a.life).toBe('live');
     t.sleep(a);
@@ -71,11 +72,11 @@ describe('instance lifecycle', () => {
 
   it('admitting a replacement drops the instance it replaces', () => {
     const { t, retired } = table();
-    const old = new Instance('x', def, 1);
+    const old = new Instance(toInstanceId('x'), def, 1);
     old.writeLife({ status: 'done' });
     t.admit(old);
     expect(old.life).toBe('finished');
-    const fresh = new Instance('x', def, 2);
+    const fresh = new Instance(toInstanceId('x'), def, 2);
     t.admit(fresh);
     expect(old.gone).toBe(true);
     expect(t.get('x')).toBe(fresh);

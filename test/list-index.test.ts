@@ -1,13 +1,19 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import { demoMachines } from '../examples/machines.js';
 import { Instance } from '../src/instance.js';
+import { toInstanceId } from '../src/instance-id.js';
 import { InstanceIndex } from '../src/instance-index.js';
 import { type ListFilter, queryInstances } from '../src/list-query.js';
 import { resolveMachines } from '../src/machines.js';
 import type { InstanceStatusName } from '../src/record.js';
 import { createTestRegistry } from '../src/testing/index.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 const machine = setup({}).createMachine({});
 const defs = resolveMachines({ a: machine, b: machine, c: machine });
@@ -71,7 +77,7 @@ describe('InstanceIndex: list() served from indexes', () => {
           for (const o of ops) {
             const id = `i${o.id}`;
             if (o.kind === 'insert') {
-              const inst = new Instance(id, defs.get(o.type) as never, o.createdAt);
+              const inst = new Instance(toInstanceId(id), defs.get(o.type) as never, o.createdAt);
               index.set(id, inst);
             } else if (o.kind === 'delete') {
               index.delete(id);
@@ -97,11 +103,37 @@ describe('InstanceIndex: list() served from indexes', () => {
   it('sweeps the entries of removed instances once they outnumber the live ones', () => {
     const index = new InstanceIndex();
     const def = defs.get('a') as never;
-    for (let i = 0; i < 5000; i++) index.set(`x${i}`, new Instance(`x${i}`, def, i));
+    for (let i = 0; i < 5000; i++) index.set(`x${i}`, new Instance(toInstanceId(`x${i}`), def, i));
     for (let i = 0; i < 4990; i++) index.delete(`x${i}`);
     expect(allPages((f) => index.page(f), { limit: 3 })).toEqual(
       Array.from({ length: 10 }, (_, k) => `x${4990 + k}@${4990 + k}`),
     );
+  });
+
+  it('keeps no removed instance (nor its actor) once the last one is removed', async () => {
+    const index = new InstanceIndex();
+    const def = defs.get('a') as never;
+    // Fewer than the sweep threshold: before, they stayed in the creation-order lists.
+    // Made and removed in a function of its own, so no stack slot of this one holds an instance.
+    const fill = () => {
+      const made: WeakRef<Instance>[] = [];
+      for (let i = 0; i < 300; i++) {
+        const instance = new Instance(toInstanceId(`x${i}`), def, i);
+        index.set(instance.id, instance);
+        made.push(new WeakRef(instance));
+      }
+      for (let i = 0; i < 300; i++) index.delete(toInstanceId(`x${i}`));
+      return made;
+    };
+    let refs = fill();
+    expect(index.page({}).items).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve)); // WeakRef targets are kept until the turn ends
+    gc();
+    expect(refs.filter((ref) => ref.deref() !== undefined).length).toBe(0);
+    refs = [];
+    // And it still indexes what comes next.
+    index.set('y', new Instance(toInstanceId('y'), def, 1));
+    expect(allPages((f) => index.page(f), { limit: 3 })).toEqual(['y@1']);
   });
 });
 

@@ -10,7 +10,13 @@ import {
   setup,
 } from 'xstate';
 import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
-import { readTimers, restoreTimers, trackTimers, watchSnapshots } from '../src/xstate-internals.js';
+import {
+  readTimers,
+  restoreTimers,
+  startRunsNothing,
+  trackTimers,
+  watchSnapshots,
+} from '../src/xstate-internals.js';
 import { machines } from './fixtures.js';
 
 // These tests pin the XState internals that src/xstate-internals.ts relies on.
@@ -128,6 +134,45 @@ describe('XState internals the registry relies on', () => {
     actor.getSnapshot().children.kid.send({ type: 'PING' });
     expect(seen).toContain(actor.id);
     expect(seen.filter((id) => id === 'kid').length).toBeGreaterThanOrEqual(2);
+    actor.stop();
+  });
+
+  it('createActor() queues the effects of the initial state in _deferred, and start() runs them', () => {
+    const calm = createMachine({ context: { n: 1 }, initial: 'a', states: { a: {} } });
+    expect(startRunsNothing(createActor(calm))).toBe(true);
+    let ran = 0;
+    const busy = createActor(createMachine({ entry: () => ran++ }));
+    expect(startRunsNothing(busy)).toBe(false);
+    expect(ran).toBe(0);
+    busy.start();
+    expect(ran).toBe(1);
+    // An invoked child, an entry sendTo and an `after` all wait for start().
+    expect(startRunsNothing(createActor(machines.reminder))).toBe(false);
+    expect(
+      startRunsNothing(
+        createActor(createMachine({ initial: 'a', states: { a: { after: { 10: 'b' } }, b: {} } })),
+      ),
+    ).toBe(false);
+  });
+
+  it('_relay reports each delivery as @xstate.event with its sourceRef, and the same event object reaches @xstate.snapshot', () => {
+    const actor = createActor(
+      createMachine({ initial: 'a', states: { a: { on: { GO: 'b' } }, b: {} } }),
+    ) as any;
+    const relayed: Array<{ source: unknown; event: unknown }> = [];
+    const snapshots: unknown[] = [];
+    const original = actor.system._sendInspectionEvent;
+    actor.system._sendInspectionEvent = (e: any) => {
+      if (e.type === '@xstate.event') relayed.push({ source: e.sourceRef, event: e.event });
+      if (e.type === '@xstate.snapshot') snapshots.push(e.event);
+      original(e);
+    };
+    actor.start();
+    const go = { type: 'GO' };
+    actor.send(go);
+    expect(relayed.at(-1)).toEqual({ source: undefined, event: go });
+    expect(relayed.at(-1)?.event).toBe(go);
+    expect(snapshots.at(-1)).toBe(go);
     actor.stop();
   });
 

@@ -1,29 +1,11 @@
-import { RegistryError } from '../errors.js';
 import type { Registry } from '../registry.js';
 import type { InstanceStatus } from '../status.js';
 import { assertNotSimple, type CorsOptions, crossSiteGuard } from './cross-site-guard.js';
-import { dashboardHtml } from './dashboard.js';
 import { errorResponse, json, publicStatus } from './error-response.js';
-import { eventStream } from './event-stream.js';
 import { HttpError } from './http-error.js';
-import {
-  decodeSegment,
-  encodeInstanceId,
-  enumParam,
-  intParam,
-  listFilter,
-} from './instance-path.js';
-import { eventReply, longPoll, probe } from './instance-replies.js';
-import { readJson } from './read-json.js';
-
-/** What a request asks to do, as `authorize` sees it. */
-export type HttpAction = 'create' | 'read' | 'list' | 'send' | 'stop' | 'purge' | 'dashboard';
-
-/** The instance a request is about, when it is about one. */
-export interface HttpTarget {
-  id?: string;
-  type?: string;
-}
+import { type HttpAction, type HttpTarget, matchRoute, type RouteContext } from './http-routes.js';
+import { encodeInstanceId } from './instance-path.js';
+import { probe } from './instance-replies.js';
 
 /**
  * Decides whether a request may do `action`: `true` allows it; `false` (or
@@ -83,12 +65,6 @@ export interface StatusWithLinks extends InstanceStatus {
 /** A Fetch API request handler. */
 export type FetchHandler = (request: Request) => Promise<Response>;
 
-interface Route {
-  action: HttpAction;
-  target: HttpTarget;
-  run: () => Promise<Response>;
-}
-
 /**
  * The registry's HTTP management API as a Fetch handler: mount it in Node
  * (`toNodeListener`), Hono, Bun, Deno or anything that speaks `Request`/`Response`.
@@ -136,157 +112,17 @@ export function createHttpHandler(
       location: `${linkBase}/instances/${encodeInstanceId(status.id)}`,
     });
 
-  function match(request: Request, path: string, params: URLSearchParams): Route {
-    const method = request.method.toUpperCase();
-    // Raw segments: %2F inside an ID must not split it.
-    const raw = path.replace(/^\/+/, '').split('/');
-    const allow = (methods: string): never => {
-      throw Object.assign(
-        new HttpError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}; use ${methods}.`),
-        { allow: methods },
-      );
-    };
-    const body = (required: boolean) => readJson(request, maxBody, required);
-
-    if (path === '/' || path === '') {
-      if (!withDashboard) throw notFound(path);
-      if (method !== 'GET' && method !== 'HEAD') allow('GET');
-      return {
-        action: 'dashboard',
-        target: {},
-        run: async () =>
-          new Response(dashboardHtml(base), {
-            headers: {
-              'content-type': 'text/html; charset=utf-8',
-              'cache-control': 'no-store',
-              'content-security-policy':
-                "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-              'x-frame-options': 'DENY',
-            },
-          }),
-      };
-    }
-    if (raw.length === 1 && raw[0] === 'events' && withDashboard) {
-      if (method !== 'GET') allow('GET');
-      return {
-        action: 'dashboard',
-        target: {},
-        run: async () => eventStream(registry, request.signal, maxStream),
-      };
-    }
-    if (raw[0] !== 'instances') throw notFound(path);
-    const segments = raw.map(decodeSegment);
-
-    // /instances
-    if (raw.length === 1) {
-      if (method !== 'GET' && method !== 'HEAD') allow('GET');
-      const filter = listFilter(params);
-      return {
-        action: 'list',
-        target: {},
-        run: async () => {
-          const page = await registry.list(filter);
-          return json(200, {
-            items: page.items.map(linked),
-            ...(page.cursor ? { cursor: page.cursor } : {}),
-          });
-        },
-      };
-    }
-    // /instances/{id}/events and /instances/{id}/stop: literal last segment wins.
-    if (raw.length === 3 && (raw[2] === 'events' || raw[2] === 'stop')) {
-      const id = segments[1] as string;
-      if (method !== 'POST') allow('POST');
-      if (raw[2] === 'events') {
-        return {
-          action: 'send',
-          target: { id },
-          run: async () =>
-            eventReply(registry, id, await body(true), linked, reserved, idempotencyKeyOf(request)),
-        };
-      }
-      return {
-        action: 'stop',
-        target: { id },
-        run: async () => {
-          const input = (await body(false)) as { reason?: unknown } | undefined;
-          const reason =
-            input && typeof input === 'object' && typeof input.reason === 'string'
-              ? input.reason
-              : undefined;
-          return json(200, linked(await registry.stop(id, reason)));
-        },
-      };
-    }
-    // /instances/{x}: GET/DELETE an instance {x}, or POST a new instance of type {x}.
-    if (raw.length === 2) {
-      const x = segments[1] as string;
-      if (method === 'GET' || method === 'HEAD') {
-        const waitMs = intParam(params, 'waitMs', 0, maxWait);
-        return {
-          action: 'read',
-          target: { id: x },
-          run: () => longPoll(registry, x, waitMs, request.signal, linked),
-        };
-      }
-      if (method === 'DELETE') {
-        const force = params.get('force') === 'true';
-        return {
-          action: 'purge',
-          target: { id: x },
-          run: async () => {
-            await registry.purge(x, { force });
-            return new Response(null, { status: 204 });
-          },
-        };
-      }
-      if (method === 'POST') {
-        return {
-          action: 'create',
-          target: { type: x },
-          run: async () => {
-            const actor = await registry.spawn(x, { input: await body(false) });
-            return created((await registry.getStatus(actor.id)) as InstanceStatus);
-          },
-        };
-      }
-      allow('GET, POST, DELETE');
-    }
-    // /instances/{type}/{id}
-    if (raw.length === 3) {
-      if (method !== 'POST') allow('POST');
-      const [type, id] = [segments[1] as string, segments[2] as string];
-      const ifRunning = enumParam(params, 'ifRunning', ['throw', 'return'] as const) ?? 'throw';
-      const ifFinished =
-        enumParam(params, 'ifFinished', ['replace', 'return', 'throw'] as const) ?? 'replace';
-      return {
-        action: 'create',
-        target: { type, id },
-        run: async () => {
-          const input = await body(false);
-          try {
-            const result = await registry.ensureSingleton(type, id, {
-              input,
-              ifRunning,
-              ifFinished,
-            });
-            return result.created ? created(result.status) : json(200, linked(result.status));
-          } catch (err) {
-            if (err instanceof RegistryError && err.code === 'INSTANCE_EXISTS') {
-              // The seed's 409, with the existing instance's status so the caller can follow it.
-              const existing = await registry.getStatus(id);
-              return json(409, {
-                error: { code: err.code, message: err.message },
-                ...(existing ? { instance: linked(existing) } : {}),
-              });
-            }
-            throw err;
-          }
-        },
-      };
-    }
-    throw notFound(path);
-  }
+  const routes: RouteContext = {
+    registry,
+    maxBody,
+    maxWait,
+    withDashboard,
+    base,
+    maxStream,
+    reserved,
+    linked,
+    created,
+  };
 
   return async (request) => {
     let corsHeaders: Record<string, string> = {};
@@ -303,7 +139,7 @@ export function createHttpHandler(
       const outcome = guard(request);
       if ('preflight' in outcome) return outcome.preflight;
       corsHeaders = outcome.headers;
-      const route = match(request, path, url.searchParams);
+      const route = matchRoute(routes, request, path, url.searchParams);
       assertNotSimple(request);
       if (authorize) {
         const verdict = await authorize(request, route.action, route.target);
@@ -323,21 +159,10 @@ export function createHttpHandler(
   };
 }
 
+export type { HttpAction, HttpTarget } from './http-routes.js';
 export { encodeInstanceId };
 
 function withHeaders(response: Response, headers: Record<string, string>): Response {
   for (const [key, value] of Object.entries(headers)) response.headers.set(key, value);
   return response;
-}
-
-function notFound(path: string): HttpError {
-  return new HttpError(
-    'ROUTE_NOT_FOUND',
-    `No route for ${path}; see GET / for the dashboard and /instances for the API.`,
-  );
-}
-
-/** A client retrying with the same `Idempotency-Key` never applies its event twice. */
-function idempotencyKeyOf(request: Request): string | undefined {
-  return request.headers.get('idempotency-key') ?? undefined;
 }

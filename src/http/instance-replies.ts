@@ -2,6 +2,7 @@ import { RegistryError } from '../errors.js';
 import { assertNotReserved, isEvent } from '../event-shape.js';
 import type { Registry } from '../registry.js';
 import type { InstanceStatus } from '../status.js';
+import { claimSource } from '../xstate-internals.js';
 import { json } from './error-response.js';
 import { HttpError } from './http-error.js';
 
@@ -27,7 +28,13 @@ export async function eventReply(
 ): Promise<Response> {
   if (isEvent(event) && !allowReserved) assertNotReserved(event);
   const before = await registry.getStatus(id);
-  await registry.send(id, event as never, idempotencyKey === undefined ? {} : { idempotencyKey });
+  // A non-object is refused by send itself, with its own error.
+  const release = isEvent(event) ? claimSource(event, 'http') : undefined;
+  try {
+    await registry.send(id, event as never, idempotencyKey === undefined ? {} : { idempotencyKey });
+  } finally {
+    release?.();
+  }
   const after = await registry.getStatus(id);
   const changed =
     !before ||

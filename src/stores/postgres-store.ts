@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { RegistryError } from '../errors.js';
+import { PostgresWriteBatch, type RowWrite } from './postgres-write-batch.js';
 import {
   type ClaimResult,
   type ClusterStore,
@@ -56,6 +57,14 @@ export class PostgresStore implements ClusterStore {
   readonly #leaseMs: number;
   /** Epoch of every lease this process holds. */
   readonly #epochs = new Map<string, number>();
+  /**
+   * Epoch of every finished instance whose final write gave up its lease: its
+   * row is nobody's, but until the registry forgets it, this process may still
+   * write (a replacement) or delete (a purge) it, fenced by that epoch.
+   */
+  readonly #released = new Map<string, number>();
+  readonly #batch: PostgresWriteBatch;
+  readonly #claimSql: string;
   readonly #lostListeners = new Set<(id: string) => void>();
   readonly #errorListeners = new Set<(err: unknown) => void>();
   #renewTimer: ReturnType<typeof setInterval> | undefined;
@@ -81,6 +90,8 @@ export class PostgresStore implements ClusterStore {
     this.#ownsPool = !options.pool;
     this.#pool =
       options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: 10 });
+    this.#claimSql = this.#claimStatement();
+    this.#batch = new PostgresWriteBatch(this.#pool, table, this.ownerId, this.#leaseMs);
     // An idle client whose server went away emits 'error'; unheard, it would crash the process.
     this.#pool.on('error', (err) => this.#reportError(err));
   }
@@ -166,7 +177,13 @@ export class PostgresStore implements ClusterStore {
     }
   }
 
-  async claim(id: string): Promise<ClaimResult> {
+  /**
+   * Takes the lease on `id` in one statement. A refusal is answered from the
+   * same statement's read of the row: it neither locks the row nor commits.
+   * With `initial` (a new instance's first record), an ID never stored is
+   * inserted with it, so that creating an instance is one commit (`created`).
+   */
+  async claim(id: string, initial?: { text: string; meta: RecordMeta }): Promise<ClaimResult> {
     this.#assertOpen();
     if (LONE_SURROGATE.test(id)) {
       throw new RegistryError(
@@ -175,30 +192,45 @@ export class PostgresStore implements ClusterStore {
         { details: { id: JSON.stringify(id) } },
       );
     }
+    const r = initial ? columnsOf(id, initial.text, initial.meta) : {};
     for (let attempt = 0; attempt < 3; attempt++) {
-      const { rows } = await this.#pool.query(
-        `INSERT INTO ${this.#t} AS t (id, owner, lease_expires_at, epoch)
-           VALUES ($1, $2, now() + make_interval(secs => $3::double precision / 1000), 1)
-         ON CONFLICT (id) DO UPDATE SET
-           owner = EXCLUDED.owner,
-           lease_expires_at = EXCLUDED.lease_expires_at,
-           epoch = CASE WHEN t.owner = EXCLUDED.owner THEN t.epoch ELSE t.epoch + 1 END
-         WHERE t.owner IS NULL OR t.owner = EXCLUDED.owner OR t.lease_expires_at < now()
-         RETURNING epoch, record`,
-        [id, this.ownerId, this.#leaseMs],
-      );
-      const row = rows[0] as { epoch: string; record: string | null } | undefined;
-      if (row) {
-        this.#epochs.set(id, Number(row.epoch));
-        return { owned: true, epoch: Number(row.epoch), text: row.record ?? undefined };
+      const { rows } = await this.#pool.query({
+        // Named: each connection parses and plans it once, not on every claim.
+        name: `xstate-registry:claim:${this.#t}`,
+        text: this.#claimSql,
+        values: [
+          id,
+          this.ownerId,
+          this.#leaseMs,
+          initial?.text ?? null,
+          r.type ?? null,
+          r.status ?? null,
+          r.createdAt ?? null,
+          r.updatedAt ?? null,
+          r.machineVersion ?? null,
+        ],
+      });
+      const all = rows as Array<{
+        epoch: string | null;
+        record: string | null;
+        created: boolean | null;
+        owner: string | null;
+        until: string | null;
+        live: boolean | null;
+      }>;
+      const won = all.find((row) => row.epoch !== null);
+      if (won) {
+        const epoch = Number(won.epoch);
+        this.#epochs.set(id, epoch);
+        this.#released.delete(id);
+        const result: ClaimResult = { owned: true, epoch, text: won.record ?? undefined };
+        if (won.created && initial) result.created = true;
+        return result;
       }
-      const other = await this.#pool.query(
-        `SELECT owner, (extract(epoch from lease_expires_at) * 1000)::bigint AS until FROM ${this.#t} WHERE id = $1`,
-        [id],
-      );
-      const o = other.rows[0] as { owner: string | null; until: string | null } | undefined;
-      if (o?.owner) return { owned: false, owner: o.owner, expiresAt: Number(o.until) };
-      // Released between the two queries: try again.
+      const other = all.find((row) => row.owner !== null);
+      if (other?.live)
+        return { owned: false, owner: other.owner as string, expiresAt: Number(other.until) };
+      // Released, expired or inserted by someone else since this statement's snapshot: look again.
     }
     throw new RegistryError(
       'OWNED_ELSEWHERE',
@@ -207,14 +239,43 @@ export class PostgresStore implements ClusterStore {
     );
   }
 
+  /**
+   * One statement, one snapshot: the row as it is (`cur`), an insert when there
+   * is none, and an update only when the lease is free, expired or ours. An
+   * UPDATE whose WHERE fails and an INSERT that is not attempted take no lock and
+   * no transaction ID, so a refusal costs a read.
+   */
+  #claimStatement(): string {
+    const lease = 'now() + make_interval(secs => $3::double precision / 1000)';
+    return `WITH cur AS (
+        SELECT owner, lease_expires_at FROM ${this.#t} WHERE id = $1::text
+      ), ins AS (
+        INSERT INTO ${this.#t} (id, owner, lease_expires_at, epoch, record, type, status, created_at, updated_at, machine_version)
+        SELECT $1::text, $2::text, ${lease}, 1, $4::text, $5::text, $6::text, $7::bigint, $8::bigint, $9::bigint
+        WHERE NOT EXISTS (SELECT 1 FROM cur)
+        ON CONFLICT (id) DO NOTHING
+        RETURNING epoch, record, true AS created
+      ), upd AS (
+        UPDATE ${this.#t} AS t SET owner = $2::text, lease_expires_at = ${lease},
+          epoch = CASE WHEN t.owner = $2::text THEN t.epoch ELSE t.epoch + 1 END
+        WHERE t.id = $1::text AND (t.owner IS NULL OR t.owner = $2::text OR t.lease_expires_at < now())
+        RETURNING t.epoch, t.record, false AS created
+      )
+      SELECT epoch, record, created, NULL::text AS owner, NULL::bigint AS until, NULL::boolean AS live FROM ins
+      UNION ALL SELECT epoch, record, created, NULL, NULL, NULL FROM upd
+      UNION ALL SELECT NULL, NULL, NULL, owner, (extract(epoch from lease_expires_at) * 1000)::bigint,
+        lease_expires_at >= now() FROM cur`;
+  }
+
   async release(id: string): Promise<void> {
+    // Given up already by the finishing write, in the same commit.
+    if (this.#released.delete(id)) return;
     this.#epochs.delete(id);
+    // A row claimed for a record that never came is deleted; any other is let go.
     await this.#pool.query(
-      `DELETE FROM ${this.#t} WHERE id = $1 AND owner = $2 AND record IS NULL`,
-      [id, this.ownerId],
-    );
-    await this.#pool.query(
-      `UPDATE ${this.#t} SET owner = NULL, lease_expires_at = NULL WHERE id = $1 AND owner = $2`,
+      `WITH gone AS (DELETE FROM ${this.#t} WHERE id = $1 AND owner = $2 AND record IS NULL RETURNING id)
+       UPDATE ${this.#t} SET owner = NULL, lease_expires_at = NULL
+       WHERE id = $1 AND owner = $2 AND NOT EXISTS (SELECT 1 FROM gone)`,
       [id, this.ownerId],
     );
   }
@@ -242,26 +303,37 @@ export class PostgresStore implements ClusterStore {
   async write(id: string, text: string, meta: RecordMeta): Promise<void> {
     this.#assertOpen();
     const r = columnsOf(id, text, meta);
-    const epoch = this.#epochs.get(id);
+    const epoch = this.#epochs.get(id) ?? this.#released.get(id);
     if (epoch === undefined) throw this.#fenced(id, 'this process holds no lease on it');
-    const result = await this.#pool.query(
-      `UPDATE ${this.#t} SET record = $3, type = $4, status = $5, created_at = $6, updated_at = $7, machine_version = $9
-       WHERE id = $1 AND owner = $2 AND epoch = $8`,
-      [id, this.ownerId, text, r.type, r.status, r.createdAt, r.updatedAt, epoch, r.machineVersion],
-    );
-    if (result.rowCount === 0) {
+    // A finished instance needs no host: its final record gives up the lease.
+    // Out of the renewed set at once, so a renewal racing this write does not
+    // mistake the released row for a lost lease.
+    const final = meta.status !== 'running';
+    if (final) {
       this.#epochs.delete(id);
+      this.#released.set(id, epoch);
+    }
+    const applied = await this.#batch.write({ id, text, ...r, epoch, final } as RowWrite);
+    if (!applied) {
+      this.#epochs.delete(id);
+      this.#released.delete(id);
       throw this.#fenced(id, 'another process took it over');
+    }
+    if (!final && this.#released.get(id) === epoch) {
+      // Written again after finishing (replaced): the lease is held again.
+      this.#released.delete(id);
+      this.#epochs.set(id, epoch);
     }
   }
 
   async remove(id: string): Promise<void> {
     this.#assertOpen();
-    const epoch = this.#epochs.get(id);
+    const epoch = this.#epochs.get(id) ?? this.#released.get(id);
     if (epoch === undefined) throw this.#fenced(id, 'this process holds no lease on it');
     this.#epochs.delete(id);
+    this.#released.delete(id);
     const result = await this.#pool.query(
-      `DELETE FROM ${this.#t} WHERE id = $1 AND owner = $2 AND epoch = $3`,
+      `DELETE FROM ${this.#t} WHERE id = $1 AND epoch = $3 AND (owner = $2 OR owner IS NULL)`,
       [id, this.ownerId, epoch],
     );
     // No row deleted: another process took the instance over, and its row is its own now.
@@ -276,6 +348,7 @@ export class PostgresStore implements ClusterStore {
       [key, reason],
     );
     this.#epochs.delete(key);
+    this.#released.delete(key);
   }
 
   async orphans(limit: number, decodable?: ReadonlyMap<string, number>): Promise<string[]> {
@@ -355,6 +428,7 @@ export class PostgresStore implements ClusterStore {
       this.#reportError(err);
     }
     this.#epochs.clear();
+    this.#released.clear();
     if (this.#ownsPool) await this.#pool.end();
   }
 

@@ -135,7 +135,13 @@ export interface Store {
 
 /** What a {@link ClusterStore} answers to a claim on an instance ID. */
 export type ClaimResult =
-  | { owned: true; epoch: number; text: string | undefined }
+  | {
+      owned: true;
+      epoch: number;
+      text: string | undefined;
+      /** The ID was never stored, and the claim stored the `initial` record it was given. */
+      created?: true;
+    }
   | { owned: false; owner: string; expiresAt: number };
 
 /** One page of stored records, for queries a cluster store serves itself. */
@@ -169,8 +175,12 @@ export interface StoreQuery {
 export interface ClusterStore extends Store {
   /** This process's identity in leases. */
   readonly ownerId: string;
-  /** Takes (or keeps) the lease on `id`; answers who owns it otherwise. A new owner gets a higher epoch. */
-  claim(id: string): Promise<ClaimResult>;
+  /**
+   * Takes (or keeps) the lease on `id`; answers who owns it otherwise. A new owner
+   * gets a higher epoch. With `initial`, an ID never stored is stored with that
+   * record in the same commit as its claim (the result says `created`).
+   */
+  claim(id: string, initial?: { text: string; meta: RecordMeta }): Promise<ClaimResult>;
   /** Gives up the lease on `id` (after close, or when the instance is not there). */
   release(id: string): Promise<void>;
   /**

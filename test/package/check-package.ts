@@ -5,7 +5,9 @@
  * registry, type-checks one consumer (consumer/main.ts) as ESM with NodeNext, ESM
  * with bundler resolution, CommonJS with NodeNext and CommonJS with legacy `node`
  * resolution, and runs the ESM, CommonJS and legacy builds against a real,
- * throwaway PostgreSQL server when one is installed (always in CI).
+ * throwaway PostgreSQL server when one is installed (always in CI). Each build
+ * also imports `xstate-registry/store-contract` and runs the shipped contract
+ * against the installed MemoryStore.
  *
  * Run with `npm run test:package`; `.ci/run` runs it too. Exits non-zero on the
  * first failure. `KEEP=1` keeps the temporary project for inspection.
@@ -237,11 +239,21 @@ async function main(): Promise<void> {
           : /from ["']xstate-registry["']/;
       if (!loads.test(js))
         fail(`${v.dir}: the emitted code does not load the package as ${v.type}`);
+      const loadsContract =
+        v.type === 'commonjs'
+          ? /require\(["']xstate-registry\/store-contract["']\)/
+          : /from ["']xstate-registry\/store-contract["']/;
+      if (!loadsContract.test(js))
+        fail(
+          `${v.dir}: the emitted code does not load xstate-registry/store-contract as ${v.type}`,
+        );
       const env: Record<string, string> = { XREG_TABLE: `xreg_${v.dir.replace(/-/g, '_')}` };
       if (pgServer) env.DATABASE_URL = pgServer.url;
       const out = await run(process.execPath, ['out/main.js'], dir, env);
       const expected = `consumer ok: ${v.type === 'commonjs' ? 'commonjs' : 'esm'}`;
       if (!out.includes(expected)) fail(`${v.dir}: expected "${expected}", got:\n${out}`);
+      if (!out.includes('store contract passed'))
+        fail(`${v.dir}: the store contract did not run on the installed MemoryStore:\n${out}`);
       ok(`${v.dir}: runs on Node ${process.version}: ${out.trim().replace(/^consumer ok: /, '')}`);
     }
     console.log(`package check: ${checks} checks passed (${packed[0]?.filename})`);

@@ -89,11 +89,12 @@ describe.skipIf(noPg)('PostgreSQL stores every record the encoding produces', ()
     const table = freshTable();
     const strict = registryOn(table, { echo }, { durability: 'strict' });
     await strict.registry.start();
-    // The database refuses every write of these rows, as a constraint or a full disk would.
+    // The database refuses every write of these rows, as a constraint or a full disk would
+    // (a new instance's first record is inserted with its claim, so inserts too).
     await sql(`CREATE FUNCTION ${table}_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN IF NEW.id LIKE 'doomed%' AND NEW.record IS NOT NULL THEN RAISE EXCEPTION 'refused by test'; END IF; RETURN NEW; END $$`);
     await sql(
-      `CREATE TRIGGER refuse BEFORE UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${table}_refuse()`,
+      `CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${table}_refuse()`,
     );
     const errors: RegistryError[] = [];
     strict.registry.on('error', (e) => errors.push(e));
@@ -236,7 +237,7 @@ describe.skipIf(noPg)('idempotency keys on PostgreSQL', () => {
     await sql(`CREATE FUNCTION ${table}_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'disk full (test)'; END $$`);
     await sql(
-      `CREATE TRIGGER refuse BEFORE UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${table}_refuse()`,
+      `CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${table}_refuse()`,
     );
     expect((await send('pay-1')).status).toBe(503);
     expect((await send('pay-1')).status).toBe(503);

@@ -1,0 +1,295 @@
+import type { Clock } from './clock.js';
+import { RegistryError } from './errors.js';
+import type { EventSource } from './xstate-internals.js';
+
+/**
+ * Where the event behind a transition came from: `registry.send` (`'api'`),
+ * the HTTP layer (`'http'`), a delayed event (`'timer'`), a child actor
+ * (`'child'`), or `send` on the actor object itself (`'direct'`).
+ *
+ * @example
+ * ```ts
+ * const fromTimers = items.filter((e) => e.source === ('timer' satisfies HistorySource));
+ * ```
+ */
+export type HistorySource = EventSource;
+
+/**
+ * One transition of an instance's root machine, as its history keeps it.
+ * `event` is the event after the `redact` hook, as a JSON copy (a `Date` in it
+ * reads back as its ISO string), so it reads the same before and after a restart.
+ *
+ * @example
+ * ```ts
+ * const { items } = await registry.history('order-7');
+ * for (const e of items) console.log(new Date(e.at), e.source, e.event.type, e.before, '→', e.after);
+ * ```
+ */
+export interface HistoryEntry {
+  /** 1, 2, 3, ... per instance, never reused (also not after older entries were dropped). */
+  seq: number;
+  /** Epoch milliseconds on the registry's clock. */
+  at: number;
+  source: HistorySource;
+  event: { type: string; [k: string]: unknown };
+  /** State value before the transition. */
+  before: unknown;
+  /** State value after it. */
+  after: unknown;
+}
+
+/**
+ * The `history` option of `createRegistry`: keep a bounded journal of each
+ * instance's transitions, stored in its record. Off when absent.
+ *
+ * @example
+ * ```ts
+ * createRegistry({ machines, history: { maxEntries: 50, maxAgeMs: 7 * 86_400_000,
+ *   redact: (e) => ({ ...e, event: { type: e.event.type } }) } });
+ * ```
+ */
+export interface HistoryOptions {
+  /** How many entries each instance keeps, newest last. Default 100. */
+  maxEntries?: number;
+  /** Entries older than this (on the registry's clock) are dropped. Default: kept until `maxEntries` pushes them out. */
+  maxAgeMs?: number;
+  /** Rewrites each entry before it is kept (e.g. to drop secrets from the event's payload). */
+  redact?: (entry: HistoryEntry) => HistoryEntry;
+  /** Only instances of these machine types keep a history. Default: every type. */
+  types?: readonly string[];
+}
+
+/**
+ * A page of {@link HistoryEntry}s, oldest first, and the cursor of the next
+ * page (`null` when this is the last).
+ *
+ * @example
+ * ```ts
+ * let page = await registry.history('order-7', { limit: 20 });
+ * while (page.cursor) page = await registry.history('order-7', { cursor: page.cursor, limit: 20 });
+ * ```
+ */
+export interface HistoryPage {
+  items: HistoryEntry[];
+  cursor: string | null;
+}
+
+/** {@link HistoryOptions} checked, with defaults, and the clock retention by age runs on. */
+export interface HistoryConfig {
+  maxEntries: number;
+  maxAgeMs: number;
+  redact: ((entry: HistoryEntry) => HistoryEntry) | undefined;
+  clock: Clock;
+  /** Reports a `redact` hook that threw (the entry is then kept with the event type only). */
+  report: (error: RegistryError) => void;
+}
+
+const invalid = (message: string) => new RegistryError('INVALID_ARGUMENT', message);
+
+/**
+ * Checks the `history` option; `undefined` when history is off.
+ *
+ * @example
+ * ```ts
+ * const config = resolveHistory({ maxEntries: 20 }, clock, report); // { maxEntries: 20, maxAgeMs: Infinity, ... }
+ * ```
+ */
+export function resolveHistory(
+  options: HistoryOptions | undefined,
+  clock: Clock,
+  report: (error: RegistryError) => void,
+): HistoryConfig | undefined {
+  if (options === undefined) return undefined;
+  if (!options || typeof options !== 'object')
+    throw invalid('history must be an object such as { maxEntries: 100 }, or left out.');
+  const { maxEntries = 100, maxAgeMs = Number.POSITIVE_INFINITY, redact } = options;
+  if (!Number.isInteger(maxEntries) || maxEntries < 1)
+    throw invalid('history.maxEntries must be a whole number of at least 1.');
+  if (typeof maxAgeMs !== 'number' || Number.isNaN(maxAgeMs) || maxAgeMs <= 0)
+    throw invalid('history.maxAgeMs must be a positive number of milliseconds.');
+  if (redact !== undefined && typeof redact !== 'function')
+    throw invalid('history.redact must be a function (entry) => entry.');
+  if (
+    options.types !== undefined &&
+    (!Array.isArray(options.types) || options.types.some((t) => typeof t !== 'string'))
+  )
+    throw invalid('history.types must be an array of machine type names.');
+  return { maxEntries, maxAgeMs, redact, clock, report };
+}
+
+/** A JSON copy of a value (what a record can hold); `undefined` when there is none. */
+function jsonCopy(value: unknown): unknown {
+  try {
+    const text = JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+    return text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    // A cycle: the journal shows that there was a value, not the value.
+    return '[unserializable]';
+  }
+}
+
+/** What a record keeps of the history: the last sequence number given out, and the entries. */
+export interface StoredHistory {
+  seq: number;
+  entries: HistoryEntry[];
+}
+
+/** The largest event payload an entry keeps (JSON characters); a larger one keeps its type only. */
+export const MAX_EVENT_CHARS = 16 * 1024;
+
+const SOURCES = new Set(['api', 'http', 'timer', 'child', 'direct']);
+
+/**
+ * Whether `value` is a well-formed stored history (checked when a record loads).
+ *
+ * @example
+ * ```ts
+ * if (!isStoredHistory(raw.history)) throw corrupt('malformed history');
+ * ```
+ */
+export function isStoredHistory(value: unknown): value is StoredHistory {
+  const h = value as Partial<StoredHistory> | null;
+  if (!h || typeof h !== 'object' || !Number.isInteger(h.seq) || !Array.isArray(h.entries))
+    return false;
+  let previous = 0;
+  for (const e of h.entries as Partial<HistoryEntry>[]) {
+    if (
+      !e ||
+      typeof e !== 'object' ||
+      !Number.isInteger(e.seq) ||
+      (e.seq as number) <= previous ||
+      (e.seq as number) > (h.seq as number) ||
+      typeof e.at !== 'number' ||
+      !SOURCES.has(e.source as string) ||
+      !e.event ||
+      typeof e.event.type !== 'string'
+    )
+      return false;
+    previous = e.seq as number;
+  }
+  return true;
+}
+
+/**
+ * One instance's journal of transitions, bounded by count and age.
+ * Internal: users read pages of it through `registry.history`.
+ */
+export class HistoryLog {
+  entries: HistoryEntry[];
+  seq: number;
+  /** The root's state value as of the last transition (or hosting): the next entry's `before`. */
+  last: unknown;
+
+  constructor(stored?: StoredHistory) {
+    this.entries = stored ? [...stored.entries] : [];
+    this.seq = stored?.seq ?? 0;
+  }
+
+  /** Journals a transition of the root to `after` caused by `event` from `source`. */
+  add(config: HistoryConfig, source: HistorySource, event: { type: string }, after: unknown): void {
+    let entry: HistoryEntry = {
+      seq: this.seq + 1,
+      at: config.clock.now(),
+      source,
+      event,
+      before: this.last,
+      after,
+    };
+    this.last = after;
+    if (config.redact) {
+      try {
+        const redacted = config.redact({ ...entry, event: { ...event } });
+        entry = { ...redacted, seq: entry.seq, at: entry.at };
+        if (!entry.event || typeof entry.event.type !== 'string')
+          throw new TypeError('it returned an entry without an event type');
+      } catch (cause) {
+        // Never keep what the hook was there to hide.
+        entry = { ...entry, event: { type: String(event.type) } };
+        config.report(
+          new RegistryError(
+            'LISTENER_FAILED',
+            `The history redact hook failed (${(cause as Error)?.message ?? String(cause)}); the entry keeps only the event type. Fix the hook.`,
+            { cause },
+          ),
+        );
+      }
+    }
+    entry.event = jsonCopy(entry.event) as HistoryEntry['event'];
+    // The journal is written with the state: one huge payload must not push the
+    // record past maxRecordBytes and stop the instance's state from being stored.
+    if (JSON.stringify(entry.event).length > MAX_EVENT_CHARS)
+      entry.event = { type: String(entry.event.type).slice(0, 256), truncated: true };
+    entry.before = jsonCopy(entry.before) ?? null;
+    entry.after = jsonCopy(entry.after) ?? null;
+    this.seq = entry.seq;
+    this.entries.push(entry);
+    this.prune(config);
+  }
+
+  /** Drops what is over the count or past the age. */
+  prune(config: HistoryConfig): void {
+    const over = this.entries.length - config.maxEntries;
+    if (over > 0) this.entries.splice(0, over);
+    if (config.maxAgeMs !== Number.POSITIVE_INFINITY) {
+      const oldest = config.clock.now() - config.maxAgeMs;
+      let stale = 0;
+      while (stale < this.entries.length && (this.entries[stale] as HistoryEntry).at < oldest)
+        stale++;
+      if (stale) this.entries.splice(0, stale);
+    }
+  }
+
+  /** What the record keeps, pruned as of now. */
+  toJSON(config: HistoryConfig): StoredHistory {
+    this.prune(config);
+    return { seq: this.seq, entries: this.entries };
+  }
+}
+
+/**
+ * Checks `registry.history`'s paging options: `limit` 1..1000 (default 100),
+ * `cursor` a sequence number handed out by an earlier page.
+ *
+ * @example
+ * ```ts
+ * const { after, limit } = historyPaging({ cursor: '42', limit: 10 }); // { after: 42, limit: 10 }
+ * ```
+ */
+export function historyPaging(options: { cursor?: string | null; limit?: number } = {}): {
+  after: number;
+  limit: number;
+} {
+  const { cursor, limit = 100 } = options ?? {};
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    throw invalid('history limit must be a whole number from 1 to 1000.');
+  if (cursor === undefined || cursor === null || cursor === '') return { after: 0, limit };
+  if (typeof cursor !== 'string' || !/^\d{1,15}$/.test(cursor))
+    throw invalid(
+      `Unknown history cursor ${JSON.stringify(cursor)}; pass the cursor of the previous page, or none for the first.`,
+    );
+  return { after: Number(cursor), limit };
+}
+
+/**
+ * One page of `entries` (oldest first) after the sequence number `after`,
+ * dropping those older than the retention allows as of now.
+ *
+ * @example
+ * ```ts
+ * historyPage(entries, { after: 0, limit: 10 }, config); // { items: [...10], cursor: '10' }
+ * ```
+ */
+export function historyPage(
+  entries: readonly HistoryEntry[],
+  paging: { after: number; limit: number },
+  config: HistoryConfig,
+): HistoryPage {
+  const oldest =
+    config.maxAgeMs === Number.POSITIVE_INFINITY
+      ? Number.NEGATIVE_INFINITY
+      : config.clock.now() - config.maxAgeMs;
+  const kept = entries.filter((e) => e.seq > paging.after && e.at >= oldest);
+  const items = kept.slice(0, paging.limit).map((e) => ({ ...e }));
+  const last = items[items.length - 1];
+  return { items, cursor: kept.length > paging.limit && last ? String(last.seq) : null };
+}
