@@ -305,6 +305,12 @@ export class ClusterHosting {
   /** `list()` served by the store's query, with this process's fresher state for the instances it hosts. */
   async list(filter: ListFilter): Promise<ListPage<InstanceStatus>> {
     const f = normalizeFilter(filter);
+    if (f.idPrefix !== undefined || f.order !== 'created') {
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        "list(): idPrefix and order: 'updated' are not available with a cluster store yet; filter by status and type.",
+      );
+    }
     const page = await this.#d.store.query({
       ...(f.statuses ? { status: [...f.statuses] } : {}),
       ...(f.types ? { type: [...f.types] } : {}),

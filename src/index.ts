@@ -18,7 +18,8 @@ export type {
 } from './history.js';
 export type { IdempotencyEntry, IdempotencyOptions } from './idempotency.js';
 export { assertInstanceId, isValidInstanceId, MAX_INSTANCE_ID_LENGTH } from './instance-id.js';
-export type { ListFilter, ListPage, TimeInput } from './list-query.js';
+export type { CountFilter } from './instance-index.js';
+export type { ListFilter, ListOrder, ListPage, TimeInput } from './list-query.js';
 export type {
   MachineDefinition,
   MachineMap,
@@ -41,19 +42,23 @@ export type { RegistryEventName, RegistryEvents } from './registry-events.js';
 export type { QuarantinedRecord, StartSummary } from './restore.js';
 export type { InstanceStatus } from './status.js';
 export type { ChildStatus, TimerStatus } from './status-detail.js';
+export type { StatusCounts } from './status-tally.js';
 export { FileStore, type FileStoreOptions } from './stores/file-store.js';
 export { MemoryStore } from './stores/memory-store.js';
 export {
   type ClaimResult,
   type ClusterStore,
+  idInText,
   isClusterStore,
   type RecordMeta,
+  type SetAsideRecord,
   type Store,
   type StoredEntry,
   type StoredPage,
   type StoreKey,
   type StoreQuery,
   storeKey,
+  unknownSetAside,
 } from './stores/store.js';
 export type { TelemetryOptions } from './telemetry-options.js';
 export type { TypedRegistryEvents } from './typed-events.js';

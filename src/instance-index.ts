@@ -1,12 +1,30 @@
+import { IdOrder } from './id-order.js';
 import type { Instance } from './instance.js';
 import {
   decodeCursor,
   encodeCursor,
   type ListFilter,
   type ListPage,
+  type NormalizedFilter,
   normalizeFilter,
+  queryInstances,
 } from './list-query.js';
 import type { InstanceStatusName } from './record.js';
+import { type StatusCounts, StatusTally } from './status-tally.js';
+import { pageByUpdate, type UpdateEntry, UpdateOrder } from './update-order.js';
+
+/**
+ * Which instances {@link InstanceIndex.counts} counts.
+ *
+ * @example
+ * ```ts
+ * const filter: CountFilter = { type: 'job', idPrefix: 'nightly/' };
+ * ```
+ */
+export interface CountFilter {
+  type?: string | readonly string[];
+  idPrefix?: string;
+}
 
 const before = (a: Instance, b: Instance) =>
   a.createdAt < b.createdAt || (a.createdAt === b.createdAt && a.id < b.id);
@@ -91,26 +109,41 @@ export class InstanceIndex extends Map<string, Instance> {
   #byType = new Map<string, CreationOrder>();
   #byStatus = new Map<InstanceStatusName, CreationOrder>();
   #stale = 0;
+  #ids = new IdOrder();
+  #idStale = 0;
+  #updated = new UpdateOrder();
+  #updatedByType = new Map<string, UpdateOrder>();
+  #updatedByStatus = new Map<InstanceStatusName, UpdateOrder>();
+  /** Each instance's latest change: entries of earlier ones are stale. */
+  #seq = new WeakMap<Instance, number>();
+  #nextSeq = 0;
+  #tally = new StatusTally();
 
   override set(id: string, instance: Instance): this {
     const previous = super.get(id);
     super.set(id, instance);
     if (previous === instance) return this;
-    if (previous) this.#stale++;
+    if (previous) {
+      this.#stale++;
+      this.#tally.uncount(previous);
+    } else this.#ids.add(id);
     this.#all.add(instance);
-    orderIn(this.#byType, instance.type).add(instance);
+    orderIn(this.#byType, instance.type, CreationOrder).add(instance);
     this.touch(instance);
     return this;
   }
 
   override delete(id: string): boolean {
+    const instance = super.get(id);
     const had = super.delete(id);
-    if (!had) return false;
+    if (!instance) return had;
     // The last one gone: every entry is stale, and dropping them all is O(1), so
     // no removed instance (and its actor) waits in the lists for a sweep.
     if (super.size === 0) this.#reset();
     else {
       this.#stale++;
+      this.#idStale++;
+      this.#tally.uncount(instance);
       this.#sweepIfStale();
     }
     return true;
@@ -126,21 +159,59 @@ export class InstanceIndex extends Map<string, Instance> {
     this.#byType.clear();
     this.#byStatus.clear();
     this.#stale = 0;
+    this.#ids = new IdOrder();
+    this.#idStale = 0;
+    this.#updated = new UpdateOrder();
+    this.#updatedByType.clear();
+    this.#updatedByStatus.clear();
+    this.#tally.clear();
   }
 
-  /** Files `instance` under its current status; the registry calls it on every change. */
+  /**
+   * Files `instance` under its current status and update time; the registry
+   * calls it on every change.
+   */
   touch(instance: Instance): void {
+    if (super.get(instance.id) === instance) {
+      const entry = { instance, seq: ++this.#nextSeq, at: instance.updatedAt };
+      this.#seq.set(instance, entry.seq);
+      this.#updated.add(entry);
+      orderIn(this.#updatedByType, instance.type, UpdateOrder).add(entry);
+      orderIn(this.#updatedByStatus, instance.status, UpdateOrder).add(entry);
+      this.#tally.count(instance);
+    }
     const bit = STATUS_BIT[instance.status];
     if (instance.listed & bit) return;
     if (instance.listed !== 0) this.#stale++;
     instance.listed |= bit;
-    orderIn(this.#byStatus, instance.status).add(instance);
+    orderIn(this.#byStatus, instance.status, CreationOrder).add(instance);
     this.#sweepIfStale();
   }
 
-  /** One page of the instances `filter` selects, in creation order. */
+  /**
+   * How many instances have each status: from counters, or, with `idPrefix`,
+   * by reading the instances under that prefix only.
+   */
+  counts(filter: CountFilter = {}): StatusCounts {
+    const types =
+      filter.type === undefined
+        ? undefined
+        : new Set(typeof filter.type === 'string' ? [filter.type] : filter.type);
+    if (!filter.idPrefix) return this.#tally.totals(types);
+    const out: StatusCounts = { running: 0, done: 0, error: 0, stopped: 0, total: 0 };
+    for (const instance of this.#withPrefix(filter.idPrefix)) {
+      if (!types || types.has(instance.type)) out[instance.status]++;
+    }
+    out.total = out.running + out.done + out.error + out.stopped;
+    return out;
+  }
+
+  /** One page of the instances `filter` selects, in creation order (or newest-updated first). */
   page(filter: ListFilter = {}): ListPage<Instance> {
     const f = normalizeFilter(filter);
+    // A prefix is one range of the ID order: select it, then order and page just those.
+    if (f.idPrefix !== undefined) return queryInstances(this.#withPrefix(f.idPrefix), filter);
+    if (f.order === 'updated') return this.#byUpdate(f);
     const after = f.cursor === undefined ? undefined : decodeCursor(f.cursor);
     // Read the smaller of the status and type indexes; check the other filters on each entry.
     const byStatus = f.statuses && [...f.statuses].map((s) => this.#byStatus.get(s));
@@ -188,7 +259,50 @@ export class InstanceIndex extends Map<string, Instance> {
     return more && last ? { items, cursor: encodeCursor(last) } : { items };
   }
 
+  /** Newest-updated first: a k-way merge, read downwards, of the smaller index's update orders. */
+  #byUpdate(f: NormalizedFilter): ListPage<Instance> {
+    const byStatus = f.statuses && [...f.statuses].map((s) => this.#updatedByStatus.get(s));
+    const byType = f.types && [...f.types].map((t) => this.#updatedByType.get(t));
+    const size = (lists: Array<UpdateOrder | undefined>) =>
+      lists.reduce((n, l) => n + (l?.size ?? 0), 0);
+    const lists =
+      byStatus && (!byType || size(byStatus) <= size(byType))
+        ? byStatus
+        : (byType ?? [this.#updated]);
+    return pageByUpdate(
+      lists.filter((l): l is UpdateOrder => l !== undefined),
+      f,
+      (e) =>
+        this.#seq.get(e.instance) === e.seq &&
+        super.get(e.instance.id) === e.instance &&
+        matches(e.instance, f),
+    );
+  }
+
+  #withPrefix(prefix: string): Instance[] {
+    const out: Instance[] = [];
+    for (const id of this.#ids.withPrefix(prefix)) {
+      const instance = super.get(id);
+      if (instance) out.push(instance);
+    }
+    return out;
+  }
+
   #sweepIfStale(): void {
+    if (this.#idStale >= 1024 && this.#idStale >= this.size) {
+      this.#idStale = 0;
+      this.#ids.keep((id) => super.has(id));
+    }
+    if (this.#updated.size >= 2048 && this.#updated.size >= 2 * this.size) {
+      const live = (e: UpdateEntry) =>
+        this.#seq.get(e.instance) === e.seq && super.get(e.instance.id) === e.instance;
+      for (const map of [this.#updatedByType, this.#updatedByStatus] as Map<unknown, UpdateOrder>[])
+        for (const [key, list] of map) {
+          list.keep(live);
+          if (list.size === 0) map.delete(key);
+        }
+      this.#updated.keep(live);
+    }
     if (this.#stale < 1024 || this.#stale < this.size) return;
     this.#stale = 0;
     const live = (instance: Instance) => super.get(instance.id) === instance;
@@ -205,6 +319,17 @@ export class InstanceIndex extends Map<string, Instance> {
   }
 }
 
+function matches(i: Instance, f: NormalizedFilter): boolean {
+  return !(
+    (f.statuses && !f.statuses.has(i.status)) ||
+    (f.types && !f.types.has(i.type)) ||
+    (f.createdFrom !== undefined && i.createdAt < f.createdFrom) ||
+    (f.createdTo !== undefined && i.createdAt > f.createdTo) ||
+    (f.updatedFrom !== undefined && i.updatedAt < f.updatedFrom) ||
+    (f.updatedTo !== undefined && i.updatedAt > f.updatedTo)
+  );
+}
+
 const STATUS_BIT: Record<InstanceStatusName, number> = {
   running: 1,
   done: 2,
@@ -212,10 +337,10 @@ const STATUS_BIT: Record<InstanceStatusName, number> = {
   stopped: 8,
 };
 
-function orderIn<K>(map: Map<K, CreationOrder>, key: K): CreationOrder {
+function orderIn<K, O>(map: Map<K, O>, key: K, make: new () => O): O {
   let order = map.get(key);
   if (!order) {
-    order = new CreationOrder();
+    order = new make();
     map.set(key, order);
   }
   return order;

@@ -1,11 +1,12 @@
 import type { Clock } from './clock.js';
 import type { RegistryError, SerializedError } from './errors.js';
 import type { FrozenState, Instance } from './instance.js';
-import { InstanceIndex } from './instance-index.js';
+import { type CountFilter, InstanceIndex } from './instance-index.js';
 import type { InstanceWatchers } from './instance-watchers.js';
 import { moveTo } from './lifecycle.js';
 import type { ListFilter, ListPage } from './list-query.js';
 import { statusOf } from './status.js';
+import type { StatusCounts } from './status-tally.js';
 
 /**
  * What the table needs from the persister: dropping the pending writes of an
@@ -91,6 +92,11 @@ export class InstanceTable {
   /** One page of the instances `filter` selects, in creation order. */
   page(filter: ListFilter = {}): ListPage<Instance> {
     return this.#index.page(filter);
+  }
+
+  /** How many instances have each status (see `InstanceIndex.counts`). */
+  counts(filter?: CountFilter): StatusCounts {
+    return this.#index.counts(filter);
   }
 
   /**

@@ -14,7 +14,8 @@ export type TimeInput = Date | number | string;
 
 /**
  * Which instances `registry.list()` returns. Every field is optional; ranges are
- * inclusive. Results are ordered by creation time, then ID, and paged by `cursor`.
+ * inclusive. Results are ordered by creation time, then ID (or, with
+ * `order: 'updated'`, newest-updated first), and paged by `cursor`.
  *
  * @example
  * ```ts
@@ -24,6 +25,14 @@ export type TimeInput = Date | number | string;
 export interface ListFilter {
   status?: InstanceStatusName | readonly InstanceStatusName[];
   type?: string | readonly string[];
+  /** Only IDs that start with this string (`'order/'`); case-sensitive. */
+  idPrefix?: string;
+  /**
+   * `'created'` (default): oldest created first. `'updated'`: most recently
+   * changed first, as a dashboard shows them; an instance that changes between
+   * two pages moves to the top, so it may be missed or seen twice while paging.
+   */
+  order?: ListOrder;
   createdFrom?: TimeInput;
   createdTo?: TimeInput;
   updatedFrom?: TimeInput;
@@ -47,6 +56,16 @@ export interface ListPage<T> {
   cursor?: string;
 }
 
+/**
+ * The order `list()` returns instances in.
+ *
+ * @example
+ * ```ts
+ * const order: ListOrder = 'updated';
+ * ```
+ */
+export type ListOrder = 'created' | 'updated';
+
 export const MAX_LIST_LIMIT = 1000;
 const STATUSES: readonly InstanceStatusName[] = ['running', 'done', 'error', 'stopped'];
 
@@ -69,32 +88,50 @@ function toSet<T extends string>(value: T | readonly T[] | undefined): Set<T> | 
   return new Set(typeof value === 'string' ? [value] : value);
 }
 
-/** The cursor naming `instance` as the last item of a page. */
-export function encodeCursor(instance: Instance): string {
-  return Buffer.from(JSON.stringify([instance.createdAt, instance.id])).toString('base64url');
+/** The cursor naming `instance` as the last item of a page in `order`. */
+export function encodeCursor(instance: Instance, order: ListOrder = 'created'): string {
+  const key =
+    order === 'updated'
+      ? [instance.updatedAt, instance.id, 'u']
+      : [instance.createdAt, instance.id];
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
-/** The (createdAt, id) a cursor names; throws `INVALID_ARGUMENT` for one we did not hand out. */
-export function decodeCursor(cursor: string): [number, string] {
+/**
+ * The (time, id) a cursor names: createdAt, or updatedAt for `order: 'updated'`.
+ * Throws `INVALID_ARGUMENT` for one we did not hand out, or one of the other order.
+ */
+export function decodeCursor(cursor: string, order: ListOrder = 'created'): [number, string] {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(parsed) && typeof parsed[0] === 'number' && typeof parsed[1] === 'string') {
+    if (
+      Array.isArray(parsed) &&
+      typeof parsed[0] === 'number' &&
+      typeof parsed[1] === 'string' &&
+      parsed.length === (order === 'updated' ? 3 : 2) &&
+      (order !== 'updated' || parsed[2] === 'u')
+    ) {
       return [parsed[0], parsed[1]];
     }
   } catch {}
   throw new RegistryError(
     'INVALID_ARGUMENT',
-    'list(): cursor is not one this registry handed out; pass the `cursor` of the previous page unchanged.',
+    `list(): cursor is not one this registry handed out for order '${order}'; pass the \`cursor\` of the previous page unchanged, with the same order.`,
   );
 }
 
 const byCreation = (a: Instance, b: Instance) =>
   a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+/** Newest-updated first, then ID descending, so the order is total. */
+const byUpdateDesc = (a: Instance, b: Instance) =>
+  b.updatedAt - a.updatedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
 /** A validated {@link ListFilter}: times in epoch ms, sets for the lists. */
 export interface NormalizedFilter {
   statuses: Set<InstanceStatusName> | undefined;
   types: Set<string> | undefined;
+  idPrefix: string | undefined;
+  order: ListOrder;
   createdFrom: number | undefined;
   createdTo: number | undefined;
   updatedFrom: number | undefined;
@@ -125,10 +162,22 @@ export function normalizeFilter(filter: ListFilter = {}): NormalizedFilter {
       );
     }
   }
-  if (filter.cursor !== undefined) decodeCursor(filter.cursor);
+  if (filter.idPrefix !== undefined && typeof filter.idPrefix !== 'string') {
+    throw new RegistryError('INVALID_ARGUMENT', 'list(): idPrefix must be a string.');
+  }
+  const order = filter.order ?? 'created';
+  if (order !== 'created' && order !== 'updated') {
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      `list(): unknown order ${JSON.stringify(order)}; use 'created' or 'updated'.`,
+    );
+  }
+  if (filter.cursor !== undefined) decodeCursor(filter.cursor, order);
   return {
     statuses,
     types: toSet(filter.type),
+    idPrefix: filter.idPrefix || undefined,
+    order,
     createdFrom: toTime(filter.createdFrom, 'createdFrom'),
     createdTo: toTime(filter.createdTo, 'createdTo'),
     updatedFrom: toTime(filter.updatedFrom, 'updatedFrom'),
@@ -148,27 +197,32 @@ export function queryInstances(
   all: Iterable<Instance>,
   filter: ListFilter = {},
 ): ListPage<Instance> {
-  const { statuses, types, createdFrom, createdTo, updatedFrom, updatedTo, limit, cursor } =
-    normalizeFilter(filter);
-  const after = cursor === undefined ? undefined : decodeCursor(cursor);
+  const f = normalizeFilter(filter);
+  const { statuses, types, idPrefix, order, createdFrom, createdTo, updatedFrom, updatedTo } = f;
+  const after = f.cursor === undefined ? undefined : decodeCursor(f.cursor, order);
+  const isPast =
+    order === 'updated'
+      ? (inst: Instance, [at, id]: [number, string]) =>
+          inst.updatedAt > at || (inst.updatedAt === at && inst.id >= id)
+      : (inst: Instance, [at, id]: [number, string]) =>
+          inst.createdAt < at || (inst.createdAt === at && inst.id <= id);
 
   const matches: Instance[] = [];
   for (const inst of all) {
     if (statuses && !statuses.has(inst.status)) continue;
     if (types && !types.has(inst.type)) continue;
+    if (idPrefix !== undefined && !inst.id.startsWith(idPrefix)) continue;
     if (createdFrom !== undefined && inst.createdAt < createdFrom) continue;
     if (createdTo !== undefined && inst.createdAt > createdTo) continue;
     if (updatedFrom !== undefined && inst.updatedAt < updatedFrom) continue;
     if (updatedTo !== undefined && inst.updatedAt > updatedTo) continue;
-    if (
-      after &&
-      (inst.createdAt < after[0] || (inst.createdAt === after[0] && inst.id <= after[1]))
-    )
-      continue;
+    if (after && isPast(inst, after)) continue;
     matches.push(inst);
   }
-  matches.sort(byCreation);
-  const items = matches.slice(0, limit);
+  matches.sort(order === 'updated' ? byUpdateDesc : byCreation);
+  const items = matches.slice(0, f.limit);
   const last = items[items.length - 1];
-  return matches.length > limit && last ? { items, cursor: encodeCursor(last) } : { items };
+  return matches.length > f.limit && last
+    ? { items, cursor: encodeCursor(last, order) }
+    : { items };
 }

@@ -3,9 +3,11 @@ import type { AnyActor } from 'xstate';
 import { ActorHandle } from './actor-handle.js';
 import type { Clock } from './clock.js';
 import type { Delivery } from './delivery.js';
+import { RegistryError } from './errors.js';
 import type { HistoryPage } from './history.js';
 import { readHistory } from './history-query.js';
 import { assertInstanceId } from './instance-id.js';
+import type { CountFilter } from './instance-index.js';
 import type { ListFilter, ListPage } from './list-query.js';
 import type { MachineMap } from './machines.js';
 import { purgeInstance } from './purge-instance.js';
@@ -26,7 +28,9 @@ import type { StartSummary } from './restore.js';
 import { sendEvent } from './send-event.js';
 import { type EnsureResult, ensure } from './singleton.js';
 import { type InstanceStatus, statusOf } from './status.js';
+import type { StatusCounts } from './status-tally.js';
 import { stopInstance } from './stop-instance.js';
+import type { SetAsideRecord } from './stores/store.js';
 import { attachTelemetry, loadTelemetry, type RegistryTelemetry } from './telemetry.js';
 import type { TelemetryOptions } from './telemetry-options.js';
 import type { TypedRegistryEvents } from './typed-events.js';
@@ -297,6 +301,49 @@ export class Registry<M extends MachineMap = MachineMap> {
   list(filter?: ListFilter): Promise<ListPage<StatusOf<M>>>;
   list(filter: ListFilter = {}): Promise<ListPage<InstanceStatus>> {
     return listStatuses(this.#parts, filter);
+  }
+
+  /**
+   * How many instances have each status, optionally of some types or under an
+   * ID prefix: from counters the registry keeps, so it costs nothing per
+   * instance (with `idPrefix`, per instance under that prefix). With a cluster
+   * store it answers `INVALID_ARGUMENT`: the counts live in the database there.
+   *
+   * @example
+   * ```ts
+   * const { running, error, total } = await registry.counts({ type: 'job' });
+   * ```
+   */
+  async counts(filter: CountFilter = {}): Promise<StatusCounts> {
+    await this.#parts.gate.ready();
+    if (filter === null || typeof filter !== 'object')
+      throw new RegistryError('INVALID_ARGUMENT', 'counts() takes a filter object.');
+    if (filter.idPrefix !== undefined && typeof filter.idPrefix !== 'string')
+      throw new RegistryError('INVALID_ARGUMENT', 'counts(): idPrefix must be a string.');
+    if (this.#parts.cluster) {
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        'counts() is not available with a cluster store yet; page through list({ status }) instead.',
+      );
+    }
+    return this.#parts.instances.counts(filter);
+  }
+
+  /**
+   * The records the store set aside (quarantined) because they could not be
+   * loaded, newest first; `undefined` when the store cannot list them. Restore
+   * one with the store's `restoreSetAside(key)` (CLI: `quarantine restore KEY`)
+   * once its cause is fixed; it is loaded at the next start.
+   *
+   * @example
+   * ```ts
+   * for (const r of (await registry.quarantined()) ?? []) console.warn(r.key, r.id, r.reason);
+   * ```
+   */
+  async quarantined(): Promise<SetAsideRecord[] | undefined> {
+    await this.#parts.gate.ready();
+    const { store } = this.#parts;
+    return store.listSetAside ? await store.listSetAside() : undefined;
   }
 
   /**

@@ -155,6 +155,36 @@ export function storeContract(
       await store.close();
     });
 
+    it('lists set-aside entries and restores one, where a store can (optional capability)', async () => {
+      const { store } = await make();
+      if (!store.listSetAside || !store.restoreSetAside) return;
+      await store.open();
+      await own(store, 'q1', 'q2');
+      await store.write('q1', '{"id":"q1","bad":1}', meta());
+      await store.write('q2', '{"id":"q2","ok":true}', meta());
+      const q1 = (await all(store)).find((e) => json(e.text).bad === 1);
+      if (!q1) throw new Error('load() did not yield the entry written');
+      await store.quarantine(q1.key, 'CORRUPT_RECORD: test');
+      const [aside, ...rest] = await store.listSetAside();
+      expect(rest).toEqual([]);
+      expect(aside).toMatchObject({ id: 'q1', reason: 'CORRUPT_RECORD: test' });
+      expect(typeof aside?.at).toBe('number');
+      // Never over a record its ID has again.
+      await store.write('q1', '{"id":"q1","again":true}', meta());
+      await expect(store.restoreSetAside(aside?.key ?? '')).rejects.toMatchObject({
+        code: 'INSTANCE_EXISTS',
+      });
+      expect(json(await store.read('q1'))).toEqual({ id: 'q1', again: true });
+      await store.remove('q1');
+      await store.restoreSetAside(aside?.key ?? '');
+      expect(json(await store.read('q1'))).toEqual({ id: 'q1', bad: 1 });
+      expect(await store.listSetAside()).toEqual([]);
+      await expect(store.restoreSetAside('no-such-key')).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+      await store.close();
+    });
+
     it('load() yields each record under keyOf(id), where a store declares it', async () => {
       const { store } = await make();
       if (!store.keyOf) return; // cluster stores load nothing up front

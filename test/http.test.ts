@@ -301,7 +301,7 @@ describe('bad input gets a clear JSON error and never crashes the server', () =>
 });
 
 describe('dashboard', () => {
-  it('serves the page and an event stream of changed IDs', async () => {
+  it('serves the page and an event stream carrying the changed statuses', async () => {
     const page = await fetch(`${base}/`);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
     expect(await page.text()).toContain('<title>xstate-registry</title>');
@@ -313,7 +313,17 @@ describe('dashboard', () => {
     let text = '';
     while (!text.includes('streamed'))
       text += new TextDecoder().decode((await reader.read()).value);
-    expect(text).toMatch(/data: \{"ids":\[.*"streamed".*\]\}/);
+    const message = JSON.parse(
+      (/data: (\{.*"streamed".*\})\n/.exec(text) as string[])[1] as string,
+    );
+    expect(message.changed).toContainEqual(
+      expect.objectContaining({
+        id: 'streamed',
+        type: 'approval',
+        status: 'running',
+        value: 'pending',
+      }),
+    );
     controller.abort();
   });
 });

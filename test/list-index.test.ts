@@ -56,6 +56,8 @@ const filterArb = fc
   .record({
     status: sometimes(fc.subarray(STATUSES, { minLength: 1 })),
     type: sometimes(fc.subarray(['a', 'b', 'c', 'zzz'], { minLength: 1 })),
+    idPrefix: sometimes(fc.constantFrom('i', 'i1', 'i2', 'i3', 'i40', 'x')),
+    order: sometimes(fc.constantFrom('created' as const, 'updated' as const)),
     createdFrom: sometimes(fc.integer({ min: 0, max: 15 })),
     createdTo: sometimes(fc.integer({ min: 0, max: 15 })),
     updatedFrom: sometimes(fc.integer({ min: 0, max: 30 })),
@@ -93,6 +95,22 @@ describe('InstanceIndex: list() served from indexes', () => {
           for (const filter of filters) {
             const expected = allPages((f) => queryInstances([...index.values()], f), filter);
             expect(allPages((f) => index.page(f), filter)).toEqual(expected);
+            const counts = index.counts({
+              ...(filter.type ? { type: filter.type } : {}),
+              ...(filter.idPrefix ? { idPrefix: filter.idPrefix } : {}),
+            });
+            for (const status of STATUSES) {
+              const all = queryInstances([...index.values()], {
+                ...filter,
+                status,
+                createdFrom: undefined,
+                createdTo: undefined,
+                updatedFrom: undefined,
+                updatedTo: undefined,
+                limit: 1000,
+              }).items;
+              expect(counts[status]).toBe(all.length);
+            }
           }
         },
       ),
@@ -134,6 +152,27 @@ describe('InstanceIndex: list() served from indexes', () => {
     // And it still indexes what comes next.
     index.set('y', new Instance(toInstanceId('y'), def, 1));
     expect(allPages((f) => index.page(f), { limit: 3 })).toEqual(['y@1']);
+  });
+});
+
+describe('InstanceIndex: update order and ID prefixes stay bounded', () => {
+  it('sweeps stale update entries and removed IDs, and still pages newest-updated first', () => {
+    const index = new InstanceIndex();
+    const def = defs.get('a') as never;
+    for (let i = 0; i < 3000; i++) index.set(`x${i}`, new Instance(toInstanceId(`x${i}`), def, i));
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 3000; i++) {
+        const inst = index.get(`x${i}`) as Instance;
+        inst.updatedAt = 10_000 + round * 3000 + i;
+        index.touch(inst);
+      }
+    }
+    for (let i = 0; i < 2990; i++) index.delete(`x${i}`);
+    expect(allPages((f) => index.page(f), { order: 'updated', limit: 4 })).toEqual(
+      Array.from({ length: 10 }, (_, k) => `x${2999 - k}@${2999 - k}`),
+    );
+    expect(allPages((f) => index.page(f), { idPrefix: 'x29', limit: 4 })).toHaveLength(10);
+    expect(index.counts()).toMatchObject({ running: 10, total: 10 });
   });
 });
 

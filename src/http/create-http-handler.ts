@@ -1,5 +1,6 @@
 import type { Registry } from '../registry.js';
 import type { InstanceStatus } from '../status.js';
+import { ChangeFeed } from './change-feed.js';
 import { assertNotSimple, type CorsOptions, crossSiteGuard } from './cross-site-guard.js';
 import { errorResponse, json, publicStatus } from './error-response.js';
 import { HttpError } from './http-error.js';
@@ -122,6 +123,7 @@ export function createHttpHandler(
     reserved,
     linked,
     created,
+    feed: new ChangeFeed(registry),
   };
 
   return async (request) => {

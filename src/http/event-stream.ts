@@ -1,19 +1,12 @@
 import type { Registry } from '../registry.js';
-import type { RegistryEventName } from '../registry-events.js';
+import type { InstanceStatus } from '../status.js';
+import type { StatusCounts } from '../status-tally.js';
+import type { ChangeBatch, ChangeFeed } from './change-feed.js';
+import { matchesStream, rowSummary, type StreamFilter } from './stream-filter.js';
 
-const WATCHED: RegistryEventName[] = [
-  'spawned',
-  'restored',
-  'transition',
-  'done',
-  'failed',
-  'stopped',
-  'purged',
-];
-const BATCH_MS = 100;
 const KEEPALIVE_MS = 15_000;
-/** Past this many changed IDs in one batch, the stream says "reload" instead of listing them. */
-const MAX_IDS = 500;
+/** Past this many IDs leaving the filter in one batch, the stream says "reload" instead. */
+const MAX_REMOVED = 1000;
 
 /** The queues of the open event streams in this process, for {@link eventStreamStats}. */
 const open = new Set<ReadableStreamDefaultController<Uint8Array>>();
@@ -36,29 +29,78 @@ export function eventStreamStats(): { clients: number; queuedBytes: number; drop
 }
 
 /**
- * A server-sent event stream of which instances changed: `data: {"ids":[...]}`
- * at most every 100 ms, however fast actors transition, so a busy registry
- * cannot flood a browser (`{"reload":true}` when a batch would be huge). Each
+ * What one batch tells a stream with `filter`, or `undefined` when nothing it shows changed.
+ *
+ * @example
+ * ```ts
+ * streamMessage(batch, { limit: 50, statuses: new Set(['running']) }, (s) => s, counts);
+ * // { changed: [rowSummary...], removed: ['order-7'], counts }
+ * ```
+ */
+export function streamMessage(
+  batch: ChangeBatch,
+  filter: StreamFilter,
+  view: (status: InstanceStatus) => InstanceStatus,
+  counts: StatusCounts | undefined,
+): object | undefined {
+  if (batch.overflow) return { reload: true, ...(counts ? { counts } : {}) };
+  const shown: InstanceStatus[] = [];
+  const removed: string[] = [];
+  for (const [id, status] of batch.statuses) {
+    if (status && matchesStream(status, filter)) shown.push(status);
+    // Only a new status (or a purge) takes an instance out of a filter it matched.
+    else if (batch.statusChanged.has(id) && (filter.id === undefined || filter.id === id))
+      removed.push(id);
+  }
+  if (shown.length === 0 && removed.length === 0) return undefined;
+  if (removed.length > MAX_REMOVED) return { reload: true, ...(counts ? { counts } : {}) };
+  // Newest first: a tab on its first page shows the newest `limit`, and older ones fall below it.
+  // Ties break by ID, descending, as `list({ order: 'updated' })` does.
+  const key = (s: InstanceStatus) => `${s.updatedAt}\u0000${s.id}`;
+  shown.sort((a, b) => (key(a) < key(b) ? 1 : key(a) > key(b) ? -1 : 0));
+  const changed = shown
+    .slice(0, filter.limit)
+    .map((s) => (filter.id !== undefined ? view(s) : rowSummary(view(s))));
+  return { changed, removed, ...(counts ? { counts } : {}) };
+}
+
+/**
+ * A server-sent event stream of what changed, for one dashboard tab: each
+ * message carries the changed statuses themselves (a row's summary, or the full
+ * status on an instance page) for the instances the tab's filter selects, the
+ * IDs that left it, and the counts per status, batched at most every 100 ms,
+ * so a tab never needs a request per change. At most `limit` statuses per
+ * message, newest-updated first (`{"reload":true}` when a batch is huge). Each
  * client may fall `maxQueuedBytes` behind; one that stops reading past that is
  * dropped, so a client that never reads costs bounded memory.
  *
  * @example
  * ```ts
- * const response = eventStream(registry, request.signal, 256 * 1024);
+ * const response = eventStream(registry, feed, filter, view, request.signal, 256 * 1024);
  * ```
  */
 export function eventStream(
   registry: Registry<any>,
+  feed: ChangeFeed,
+  filter: StreamFilter,
+  view: (status: InstanceStatus) => InstanceStatus,
   signal: AbortSignal,
   maxQueuedBytes: number,
 ): Response {
   const encoder = new TextEncoder();
-  const changed = new Set<string>();
-  let timer: ReturnType<typeof setTimeout> | undefined;
   let keepalive: ReturnType<typeof setInterval> | undefined;
-  let onEvent: (payload: { id: string }) => void = () => {};
+  let unsubscribe: (() => void) | undefined;
   let finished = false;
   let self: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const countsOf = async (): Promise<StatusCounts | undefined> =>
+    filter.id !== undefined
+      ? undefined
+      : registry
+          .counts({
+            ...(filter.types ? { type: [...filter.types] } : {}),
+            ...(filter.idPrefix ? { idPrefix: filter.idPrefix } : {}),
+          })
+          .catch(() => undefined);
 
   const stream = new ReadableStream<Uint8Array>(
     {
@@ -83,21 +125,13 @@ export function eventStream(
             cleanup();
           }
         };
-        const flush = () => {
-          timer = undefined;
-          if (changed.size === 0) return;
-          send(
-            changed.size > MAX_IDS
-              ? 'data: {"reload":true}\n\n'
-              : `data: ${JSON.stringify({ ids: [...changed] })}\n\n`,
-          );
-          changed.clear();
-        };
-        onEvent = ({ id }) => {
-          if (changed.size <= MAX_IDS) changed.add(id);
-          timer ??= setTimeout(flush, BATCH_MS);
-        };
-        for (const name of WATCHED) registry.on(name, onEvent as never);
+        unsubscribe = feed.subscribe((batch) => {
+          const counts = filter.id === undefined ? countsOf() : Promise.resolve(undefined);
+          void counts.then((c) => {
+            const message = streamMessage(batch, filter, view, c);
+            if (message) send(`data: ${JSON.stringify(message)}\n\n`);
+          });
+        });
         keepalive = setInterval(() => send(': keepalive\n\n'), KEEPALIVE_MS);
         send('retry: 2000\n\n');
         if (signal.aborted) {
@@ -122,10 +156,8 @@ export function eventStream(
   function cleanup() {
     if (finished) return;
     finished = true;
-    for (const name of WATCHED) registry.off(name, onEvent as never);
-    if (timer) clearTimeout(timer);
+    unsubscribe?.();
     if (keepalive) clearInterval(keepalive);
-    timer = undefined;
     if (self) open.delete(self);
   }
 

@@ -1,13 +1,16 @@
 import { RegistryError } from '../errors.js';
 import type { Registry } from '../registry.js';
 import type { InstanceStatus } from '../status.js';
+import type { ChangeFeed } from './change-feed.js';
 import { dashboardHtml } from './dashboard.js';
 import { json } from './error-response.js';
 import { eventStream } from './event-stream.js';
 import { HttpError } from './http-error.js';
 import { decodeSegment, enumParam, intParam, listFilter } from './instance-path.js';
 import { eventReply, longPoll } from './instance-replies.js';
+import { opsRoute } from './ops-routes.js';
 import { readJson } from './read-json.js';
+import { streamFilter } from './stream-filter.js';
 
 /** What a request asks to do, as `authorize` sees it. */
 export type HttpAction = 'create' | 'read' | 'list' | 'send' | 'stop' | 'purge' | 'dashboard';
@@ -51,8 +54,10 @@ export interface RouteContext {
   base: string;
   maxStream: number;
   reserved: boolean;
-  linked: (status: InstanceStatus) => unknown;
+  linked: (status: InstanceStatus) => InstanceStatus;
   created: (status: InstanceStatus) => Response;
+  /** One feed for all of the handler's event streams: a change is read once, however many tabs. */
+  feed: ChangeFeed;
 }
 
 /**
@@ -105,12 +110,15 @@ export function matchRoute(
   }
   if (raw.length === 1 && raw[0] === 'events' && withDashboard) {
     if (method !== 'GET') allow('GET');
+    const filter = streamFilter(params);
     return {
       action: 'dashboard',
-      target: {},
-      run: async () => eventStream(registry, request.signal, maxStream),
+      target: filter.id === undefined ? {} : { id: filter.id },
+      run: async () => eventStream(registry, ctx.feed, filter, linked, request.signal, maxStream),
     };
   }
+  const ops = opsRoute(ctx, raw, method, params, allow);
+  if (ops) return ops;
   if (raw[0] !== 'instances') throw notFound(path);
   const segments = raw.map(decodeSegment);
 

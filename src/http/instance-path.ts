@@ -97,6 +97,10 @@ export function listFilter(params: URLSearchParams): ListFilter {
     .flatMap((s) => s.split(','))
     .filter(Boolean);
   if (types.length) filter.type = types;
+  const idPrefix = params.get('idPrefix');
+  if (idPrefix) filter.idPrefix = idPrefix;
+  const order = params.get('order');
+  if (order !== null) filter.order = order as ListFilter['order'] & string;
   for (const key of ['createdFrom', 'createdTo', 'updatedFrom', 'updatedTo'] as const) {
     const v = params.get(key);
     if (v !== null) filter[key] = /^\d+$/.test(v) ? Number(v) : v;

@@ -7,10 +7,13 @@ import { GroupSync } from './group-sync.js';
 import { IoLimit } from './io-limit.js';
 import {
   type BatchedEntries,
+  idInText,
+  type SetAsideRecord,
   type Store,
   type StoredEntry,
   type StoreKey,
   storeKey,
+  unknownSetAside,
 } from './store.js';
 
 const LOAD_BATCH = 64;
@@ -55,6 +58,7 @@ export class FileStore implements Store {
   readonly #io: IoLimit;
   #lock: DirLock | undefined;
   #open = false;
+  #readOnly = false;
   #repairing: Promise<void> | undefined;
   readonly #damageListeners = new Set<(error: RegistryError) => void>();
   readonly #dirSync: GroupSync;
@@ -99,6 +103,17 @@ export class FileStore implements Store {
     this.#open = true;
   }
 
+  /**
+   * Opens for reading only, without taking the lock, so that a tool can look
+   * into a directory a live process owns: `load`, `read` and `listSetAside`
+   * work; every change is refused with `STORE_LOCKED`. What it reads is each
+   * file as of its last atomic write.
+   */
+  async openReadOnly(): Promise<void> {
+    this.#open = true;
+    this.#readOnly = true;
+  }
+
   /** Every instance file's entry; `start()` reads them a batch of up to 64 at a time. */
   load(): AsyncIterable<StoredEntry> {
     const batches = () => this.#batches();
@@ -118,7 +133,8 @@ export class FileStore implements Store {
     for (const name of names) {
       if (name.startsWith('.tmp-')) {
         // A write that crashed before its rename: the old file (if any) is intact.
-        await this.#fs.unlink(join(this.#instances, name)).catch(() => {});
+        // Read-only, it may be a live owner's write in progress: leave it.
+        if (!this.#readOnly) await this.#fs.unlink(join(this.#instances, name)).catch(() => {});
       } else if (isInstanceFileName(name)) {
         files.push(name);
       }
@@ -187,7 +203,7 @@ export class FileStore implements Store {
   }
 
   async write(id: string, text: string): Promise<void> {
-    this.#assertOpen();
+    this.#assertWritable();
     // One name per write (hashing the ID is most of what naming costs); both are
     // [0-9a-z._-] names, with nothing for join() to normalise.
     const name = fileNameFor(id);
@@ -222,7 +238,7 @@ export class FileStore implements Store {
   }
 
   async remove(id: string): Promise<void> {
-    this.#assertOpen();
+    this.#assertWritable();
     try {
       await this.#io.run(() => this.#fs.unlink(this.pathOf(id)));
     } catch (err) {
@@ -233,7 +249,7 @@ export class FileStore implements Store {
   }
 
   async quarantine(key: string, reason: string): Promise<void> {
-    this.#assertOpen();
+    this.#assertWritable();
     await this.#io.run(() => this.#moveAside(key, reason));
     await this.#dirSync.run();
   }
@@ -268,6 +284,69 @@ export class FileStore implements Store {
       await this.#fs.unlink(notePath).catch(() => {});
       throw err;
     }
+  }
+
+  async listSetAside(): Promise<SetAsideRecord[]> {
+    this.#assertOpen();
+    const names = await this.#fs.readdir(this.#quarantine).catch((err) => {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [] as string[];
+      throw err;
+    });
+    const out: SetAsideRecord[] = [];
+    for (const name of names) {
+      const parsed = parseSetAsideName(name);
+      if (!parsed) continue;
+      const base = name.slice(0, -'.json'.length);
+      const text = await this.#io
+        .run(() => this.#fs.readFile(join(this.#quarantine, name), this.#maxFileBytes))
+        .catch(() => undefined);
+      const reason = await this.#io
+        .run(() => this.#fs.readFile(join(this.#quarantine, `${base}.reason.txt`), 64 * 1024))
+        .catch(() => '(no reason recorded)');
+      const id = text === undefined ? undefined : idInText(text);
+      out.push({
+        key: name,
+        ...(id !== undefined ? { id } : {}),
+        reason: reason.trim(),
+        at: parsed.at,
+        bytes: text === undefined ? 0 : Buffer.byteLength(text),
+      });
+    }
+    return out.sort((a, b) => b.at - a.at || (a.key < b.key ? -1 : 1));
+  }
+
+  async restoreSetAside(key: string): Promise<void> {
+    this.#assertWritable();
+    const parsed = parseSetAsideName(key);
+    if (!parsed || key.includes('/')) throw unknownSetAside(key);
+    const from = join(this.#quarantine, key);
+    let text: string;
+    try {
+      text = await this.#fs.readFile(from, this.#maxFileBytes);
+    } catch {
+      throw unknownSetAside(key);
+    }
+    // Back under its ID's own name (a stray copy's name would only be set aside again).
+    const id = idInText(text);
+    const to = id !== undefined ? this.pathOf(id) : join(this.#instances, parsed.original);
+    try {
+      // link, never rename: an ID that has a record again keeps it.
+      await this.#fs.link(from, to);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new RegistryError(
+          'INSTANCE_EXISTS',
+          `Instance ${JSON.stringify(id ?? parsed.original)} has a record again; purge it first if the set-aside one should replace it.`,
+          { details: { id: id ?? parsed.original, status: 'stored' } },
+        );
+      throw err;
+    }
+    await this.#dirSync.run();
+    await this.#fs.unlink(from);
+    await this.#fs
+      .unlink(join(this.#quarantine, `${key.slice(0, -'.json'.length)}.reason.txt`))
+      .catch(() => {});
+    await this.#fs.syncDir(this.#quarantine);
   }
 
   /**
@@ -306,8 +385,19 @@ export class FileStore implements Store {
   async close(): Promise<void> {
     if (!this.#open) return;
     this.#open = false;
+    this.#readOnly = false;
     await this.#lock?.release();
     this.#lock = undefined;
+  }
+
+  #assertWritable(): void {
+    this.#assertOpen();
+    if (this.#readOnly)
+      throw new RegistryError(
+        'STORE_LOCKED',
+        `The FileStore at ${this.dir} is open read-only; open it (with its lock) to change it.`,
+        { details: { dir: this.dir } },
+      );
   }
 
   #assertOpen(): void {
@@ -317,4 +407,12 @@ export class FileStore implements Store {
         `The FileStore at ${this.dir} is not open; start a registry over it first.`,
       );
   }
+}
+
+/** The original name and time of a set-aside file: `<original>.<ISO stamp, - for : and .>.<random>.json`. */
+function parseSetAsideName(name: string): { original: string; at: number } | undefined {
+  const m = /^(.+)\.(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z)\.[a-z0-9]+\.json$/.exec(name);
+  if (!m) return undefined;
+  const stamp = (m[2] as string).replace(/T(\d\d)-(\d\d)-(\d\d)-(\d{3})Z$/, 'T$1:$2:$3.$4Z');
+  return { original: `${m[1]}.json`, at: Date.parse(stamp) };
 }

@@ -1,5 +1,13 @@
 import { RegistryError } from '../errors.js';
-import { type Store, type StoredEntry, type StoreKey, storeKey } from './store.js';
+import {
+  idInText,
+  type SetAsideRecord,
+  type Store,
+  type StoredEntry,
+  type StoreKey,
+  storeKey,
+  unknownSetAside,
+} from './store.js';
 
 /**
  * A store in process memory: the default, and what `createTestRegistry` uses.
@@ -20,7 +28,7 @@ import { type Store, type StoredEntry, type StoreKey, storeKey } from './store.j
  */
 export class MemoryStore implements Store {
   readonly #entries = new Map<string, string>();
-  readonly #quarantined = new Map<string, { text: string; reason: string }>();
+  readonly #quarantined = new Map<string, { text: string; reason: string; at?: number }>();
   #open = false;
 
   async open(): Promise<void> {
@@ -62,7 +70,36 @@ export class MemoryStore implements Store {
     const text = this.#entries.get(key);
     if (text === undefined) return;
     this.#entries.delete(key);
-    this.#quarantined.set(key, { text, reason });
+    this.#quarantined.set(key, { text, reason, at: Date.now() });
+  }
+
+  async listSetAside(): Promise<SetAsideRecord[]> {
+    const out: SetAsideRecord[] = [];
+    for (const [key, { text, reason, at }] of this.#quarantined) {
+      const id = idInText(text);
+      out.push({
+        key,
+        ...(id !== undefined ? { id } : {}),
+        reason,
+        at: at ?? 0,
+        bytes: Buffer.byteLength(text),
+      });
+    }
+    return out.reverse();
+  }
+
+  async restoreSetAside(key: string): Promise<void> {
+    this.#assertOpen();
+    const entry = this.#quarantined.get(key);
+    if (!entry) throw unknownSetAside(key);
+    if (this.#entries.has(key))
+      throw new RegistryError(
+        'INSTANCE_EXISTS',
+        `'${key}' has a record again; purge it first if the set-aside one should replace it.`,
+        { details: { id: key, status: 'stored' } },
+      );
+    this.#entries.set(key, entry.text);
+    this.#quarantined.delete(key);
   }
 
   async close(): Promise<void> {

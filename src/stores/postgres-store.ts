@@ -7,6 +7,7 @@ import {
   type ClaimResult,
   type ClusterStore,
   type RecordMeta,
+  type SetAsideRecord,
   type StoredEntry,
   type StoredPage,
   type StoreQuery,
@@ -349,6 +350,28 @@ export class PostgresStore implements ClusterStore {
     );
     this.#epochs.delete(key);
     this.#released.delete(key);
+  }
+
+  /**
+   * The rows `quarantine()` moved aside, newest first. The key names the row by
+   * its ID and the moment (in microseconds) it was set aside. (Restoring is not
+   * offered here yet: a row needs its lease columns rebuilt.)
+   */
+  async listSetAside(): Promise<SetAsideRecord[]> {
+    this.#assertOpen();
+    const { rows } = await this.#pool.query(
+      `SELECT id, reason, (extract(epoch FROM at) * 1000000)::bigint AS micros, octet_length(record) AS bytes
+       FROM ${this.#t}_quarantine ORDER BY at DESC, id LIMIT 10000`,
+    );
+    return (
+      rows as Array<{ id: string; reason: string; micros: string; bytes: number | null }>
+    ).map((r) => ({
+      key: Buffer.from(JSON.stringify([r.id, r.micros])).toString('base64url'),
+      id: r.id,
+      reason: r.reason,
+      at: Math.floor(Number(r.micros) / 1000),
+      bytes: Number(r.bytes ?? 0),
+    }));
   }
 
   async orphans(limit: number, decodable?: ReadonlyMap<string, number>): Promise<string[]> {

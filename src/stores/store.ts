@@ -1,4 +1,4 @@
-import type { RegistryError } from '../errors.js';
+import { RegistryError } from '../errors.js';
 
 /**
  * A store's own name for a stored entry (a file name, a row key), which
@@ -131,6 +131,55 @@ export interface Store {
    * entry it holds. Returns the unsubscribe function.
    */
   onDamaged?(listener: (error: RegistryError) => void): () => void;
+  /**
+   * The entries `quarantine()` moved aside, newest first, for operators to look
+   * at (`GET /quarantine`, the CLI's `quarantine ls`). Optional.
+   */
+  listSetAside?(): Promise<SetAsideRecord[]>;
+  /**
+   * Moves a set-aside entry back to where `load()` finds it (the next start
+   * loads it; fix the cause first, or it is set aside again). Refuses with
+   * `INSTANCE_EXISTS` if its ID has a record again, and `INVALID_ARGUMENT` for
+   * an unknown key; never overwrites anything. Optional.
+   */
+  restoreSetAside?(key: string): Promise<void>;
+}
+
+/**
+ * One entry a store set aside: its key in the quarantine (what
+ * `restoreSetAside` takes), the instance ID when the text names one, why, and when.
+ *
+ * @example
+ * ```ts
+ * for (const r of await store.listSetAside?.() ?? []) console.log(r.key, r.id, r.reason);
+ * ```
+ */
+export interface SetAsideRecord {
+  key: string;
+  id?: string;
+  reason: string;
+  /** Epoch milliseconds. */
+  at: number;
+  /** Size of the stored text, in bytes. */
+  bytes: number;
+}
+
+/**
+ * The instance ID a stored text names, if it parses as a record envelope; for
+ * listing set-aside entries, which may be anything.
+ *
+ * @example
+ * ```ts
+ * idInText('{"id":"order-7","type":"order"}'); // 'order-7'
+ * ```
+ */
+export function idInText(text: string): string | undefined {
+  try {
+    const id = (JSON.parse(text) as { id?: unknown } | null)?.id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** What a {@link ClusterStore} answers to a claim on an instance ID. */
@@ -210,5 +259,21 @@ export function isClusterStore(store: Store): store is ClusterStore {
     typeof s.claim === 'function' &&
     typeof s.orphans === 'function' &&
     typeof s.query === 'function'
+  );
+}
+
+/**
+ * The error for a `restoreSetAside` key that names nothing set aside.
+ *
+ * @example
+ * ```ts
+ * throw unknownSetAside('abc.json');
+ * ```
+ */
+export function unknownSetAside(key: string): RegistryError {
+  return new RegistryError(
+    'INVALID_ARGUMENT',
+    `Nothing set aside under key ${JSON.stringify(key)}; list the keys with listSetAside() (CLI: quarantine ls).`,
+    { details: { key } },
   );
 }

@@ -192,6 +192,17 @@ async function main(): Promise<void> {
     );
     checkSourceMaps(join(project, 'node_modules', pkg.name, 'dist'));
 
+    // The package's bin, as a user runs it: over an (empty) registry data directory.
+    mkdirSync(join(project, 'data', 'instances'), { recursive: true });
+    const listed = await run(
+      'npx',
+      ['--no-install', 'xstate-registry', '--store', 'data', 'ls', '--json'],
+      project,
+    );
+    if (listed.trim() !== '')
+      fail(`npx xstate-registry ls printed ${JSON.stringify(listed)} for an empty store`);
+    ok('bin: npx xstate-registry --store data ls runs from the installed tarball');
+
     const tsDir = (ts: string) =>
       join(extraTs.includes(ts) ? join(tmp, `ts${ts}`) : project, 'node_modules', 'typescript');
     const tsVersion = (ts: string): string =>

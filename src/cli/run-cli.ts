@@ -1,0 +1,271 @@
+import { parseArgs } from 'node:util';
+import { RegistryError } from '../errors.js';
+import type { InstanceStatusName } from '../record.js';
+import { type CliRecord, type CliStore, openCliStore } from './cli-store.js';
+
+const USAGE = `Usage: xstate-registry --store <dir | postgres://url> <command>
+
+Commands:
+  ls [--status S[,S]] [--type T[,T]] [--prefix P] [--limit N] [--order created|updated]
+  show ID
+  history ID
+  purge ID [--force]          (--force: also a running instance)
+  quarantine ls
+  quarantine restore KEY
+
+Options: --json (one JSON object per line), --table NAME (PostgreSQL table).
+Reading never takes the store's lock; purge and quarantine restore refuse with
+STORE_LOCKED while a live process owns the directory (or, in PostgreSQL, the instance).`;
+
+/**
+ * Where the CLI writes: standard output and standard error.
+ *
+ * @example
+ * ```ts
+ * const io: CliOutput = { out: console.log, err: console.error };
+ * ```
+ */
+export interface CliOutput {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const STATUSES = ['running', 'done', 'error', 'stopped'];
+
+function view({ record }: CliRecord) {
+  const snapshot = record.snapshot as { value?: unknown; context?: unknown; output?: unknown };
+  return {
+    id: record.id,
+    type: record.type,
+    status: record.status,
+    value: snapshot.value,
+    context: snapshot.context,
+    ...(snapshot.output !== undefined ? { output: snapshot.output } : {}),
+    ...(record.error ? { error: record.error } : {}),
+    ...(record.stopReason !== undefined ? { stopReason: record.stopReason } : {}),
+    createdAt: new Date(record.createdAt).toISOString(),
+    updatedAt: new Date(record.updatedAt).toISOString(),
+    timers: record.timers.map((t) => ({
+      event: t.event.type,
+      dueAt: new Date(t.dueAt).toISOString(),
+    })),
+  };
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+const short = (v: unknown) => {
+  const s = JSON.stringify(v) ?? '';
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+};
+
+/**
+ * Runs one CLI command and resolves to its exit code: 0 done, 1 refused or
+ * failed (`error CODE: message` on stderr), 2 bad usage.
+ *
+ * @example
+ * ```ts
+ * const code = await runCli(['--store', './data', 'ls', '--status', 'error'], {
+ *   out: console.log,
+ *   err: console.error,
+ * });
+ * ```
+ */
+export async function runCli(argv: string[], io: CliOutput): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(argv);
+  } catch (err) {
+    io.err(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = args;
+  const [command, sub, third] = positionals;
+  if (values.help || !command) {
+    (values.help ? io.out : io.err)(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const target = values.store ?? process.env.XSTATE_REGISTRY_STORE;
+  if (!target) {
+    io.err(`Name the store with --store <dir | postgres://url>.\n\n${USAGE}`);
+    return 2;
+  }
+  const write = command === 'purge' || (command === 'quarantine' && sub === 'restore');
+  let store: CliStore | undefined;
+  try {
+    store = await openCliStore(target, { write, ...(values.table ? { table: values.table } : {}) });
+    const code = await dispatch(store, command, sub, third, values, io);
+    for (const s of store.skipped) io.err(`skipped ${s}`);
+    return code;
+  } catch (err) {
+    if (err instanceof RegistryError) {
+      io.err(`error ${err.code}: ${err.message}`);
+      return 1;
+    }
+    io.err(`error: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    await store?.close().catch(() => {});
+  }
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      store: { type: 'string' },
+      table: { type: 'string' },
+      status: { type: 'string' },
+      type: { type: 'string' },
+      prefix: { type: 'string' },
+      limit: { type: 'string' },
+      order: { type: 'string' },
+      json: { type: 'boolean' },
+      force: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+type Values = ReturnType<typeof parse>['values'];
+
+async function dispatch(
+  store: CliStore,
+  command: string,
+  sub: string | undefined,
+  third: string | undefined,
+  values: Values,
+  io: CliOutput,
+): Promise<number> {
+  const needId = (id: string | undefined): string => {
+    if (!id) throw new RegistryError('INVALID_ARGUMENT', `${command} needs an instance ID.`);
+    return id;
+  };
+  switch (command) {
+    case 'ls':
+      return ls(store, values, io);
+    case 'show': {
+      const id = needId(sub);
+      const found = await store.read(id);
+      if (!found) throw notFound(id);
+      io.out(JSON.stringify(view(found), null, values.json ? undefined : 2));
+      return 0;
+    }
+    case 'history': {
+      const id = needId(sub);
+      const found = await store.read(id);
+      if (!found) throw notFound(id);
+      // Written by registries that keep history; a record without it has none to show.
+      const kept = (found.record as { history?: unknown }).history ?? found.raw.history;
+      const entries = Array.isArray(kept)
+        ? kept
+        : (kept as { entries?: unknown } | undefined)?.entries;
+      if (!Array.isArray(entries)) return 0;
+      for (const h of entries as Array<Record<string, any>>) {
+        io.out(
+          values.json
+            ? JSON.stringify(h)
+            : `${h.seq ?? ''}\t${typeof h.at === 'number' ? new Date(h.at).toISOString() : ''}\t${h.source ?? ''}\t${h.event?.type ?? ''}\t${short(h.before)} -> ${short(h.after)}`,
+        );
+      }
+      return 0;
+    }
+    case 'purge': {
+      const id = needId(sub);
+      const found = await store.read(id);
+      if (!found) throw notFound(id);
+      if (found.record.status === 'running' && !values.force)
+        throw new RegistryError(
+          'INSTANCE_RUNNING',
+          `Instance '${id}' is running; stop it first, or purge with --force.`,
+          { details: { id } },
+        );
+      await store.remove(id);
+      io.out(`purged ${id}`);
+      return 0;
+    }
+    case 'quarantine':
+      if (sub === 'ls') {
+        const items = await store.listSetAside();
+        if (values.json) for (const r of items) io.out(JSON.stringify(r));
+        else if (items.length)
+          for (const line of table([
+            ['KEY', 'ID', 'SET ASIDE', 'REASON'],
+            ...items.map((r) => [r.key, r.id ?? '', new Date(r.at).toISOString(), r.reason]),
+          ]))
+            io.out(line);
+        return 0;
+      }
+      if (sub === 'restore') {
+        if (!third)
+          throw new RegistryError(
+            'INVALID_ARGUMENT',
+            'quarantine restore needs a KEY (see quarantine ls).',
+          );
+        await store.restoreSetAside(third);
+        io.out(`restored ${third}; it is loaded at the next start`);
+        return 0;
+      }
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        `Unknown quarantine command ${JSON.stringify(sub)}; use ls or restore.`,
+      );
+    default:
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        `Unknown command ${JSON.stringify(command)}.\n\n${USAGE}`,
+      );
+  }
+}
+
+async function ls(store: CliStore, values: Values, io: CliOutput): Promise<number> {
+  const list = (v: string | undefined) => v?.split(',').filter(Boolean);
+  const statuses = list(values.status);
+  for (const s of statuses ?? [])
+    if (!STATUSES.includes(s))
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        `--status must be among ${STATUSES.join(', ')}; got ${JSON.stringify(s)}.`,
+      );
+  const types = list(values.type);
+  const limit = values.limit === undefined ? 100 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RegistryError('INVALID_ARGUMENT', '--limit must be a positive integer.');
+  const order = values.order ?? 'created';
+  if (order !== 'created' && order !== 'updated')
+    throw new RegistryError('INVALID_ARGUMENT', "--order must be 'created' or 'updated'.");
+  const matches: CliRecord[] = [];
+  for await (const r of store.records()) {
+    if (statuses && !statuses.includes(r.record.status as InstanceStatusName)) continue;
+    if (types && !types.includes(r.record.type)) continue;
+    if (values.prefix && !r.record.id.startsWith(values.prefix)) continue;
+    matches.push(r);
+  }
+  const key = (r: CliRecord) => (order === 'updated' ? -r.record.updatedAt : r.record.createdAt);
+  matches.sort((a, b) => key(a) - key(b) || (a.record.id < b.record.id ? -1 : 1));
+  const shown = matches.slice(0, limit).map(view);
+  if (values.json) for (const s of shown) io.out(JSON.stringify(s));
+  else if (shown.length)
+    for (const line of table([
+      ['ID', 'TYPE', 'STATUS', 'STATE', 'UPDATED'],
+      ...shown.map((s) => [s.id, s.type, s.status, short(s.value), s.updatedAt]),
+    ]))
+      io.out(line);
+  if (matches.length > limit) io.err(`(${matches.length - limit} more; raise --limit)`);
+  return 0;
+}
+
+function notFound(id: string): RegistryError {
+  return new RegistryError('INSTANCE_NOT_FOUND', `No stored record for instance '${id}'.`, {
+    details: { id },
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * The dashboard's instance page, as browser script text: state and context as
+ * collapsible trees, timers, children, output, error, stop reason, history,
+ * and the send / stop / purge actions. Each action asks for confirmation and is
+ * a plain API call, so it passes the same cross-site checks and `authorize`.
+ *
+ * @example
+ * ```ts
+ * const html = `<script>${DASHBOARD_LIST_SCRIPT}${DASHBOARD_INSTANCE_SCRIPT}</script>`;
+ * ```
+ */
+export const DASHBOARD_INSTANCE_SCRIPT = String.raw`
+let current;
+let historyTimer;
+function tree(value, depth) {
+  if (value === null || typeof value !== 'object') return '<code class="leaf">' + esc(JSON.stringify(value) ?? 'undefined') + '</code>';
+  const entries = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+  if (entries.length === 0) return '<code class="leaf">' + (Array.isArray(value) ? '[]' : '{}') + '</code>';
+  return '<details' + (depth < 2 ? ' open' : '') + '><summary>' + (Array.isArray(value) ? 'Array(' + entries.length + ')' : '{' + entries.length + ' keys}') + '</summary><ul>' +
+    entries.map(([k, v]) => '<li><span class="key">' + esc(k) + '</span>: ' + tree(v, depth + 1) + '</li>').join('') + '</ul></details>';
+}
+function section(title, body, cls) { return '<section class="' + (cls || '') + '"><h2>' + esc(title) + '</h2>' + body + '</section>'; }
+function renderInstance(s) {
+  current = s;
+  const parts = [
+    '<p class="meta"><b class="status ' + esc(s.status) + '" id="i-status">' + esc(s.status) + '</b> · <span>' + esc(s.type) + '</span> · created ' + esc(s.createdAt) + ' · updated ' + esc(s.updatedAt) + '</p>',
+    section('State', '<div id="i-state">' + tree(s.value, 0) + '</div>'),
+    section('Context', '<div id="i-context">' + tree(s.context, 0) + '</div>'),
+  ];
+  if (s.timers) parts.push(section('Pending timers', s.timers.length ? '<ul id="i-timers">' + s.timers.map((t) => '<li><code>' + esc(t.event?.type ?? t.event) + '</code> due ' + esc(new Date(t.dueAt).toISOString()) + (t.id ? ' <small>(' + esc(t.id) + ')</small>' : '') + '</li>').join('') + '</ul>' : '<p>None.</p>'));
+  if (s.children) parts.push(section('Children', s.children.length ? '<ul id="i-children">' + s.children.map((c) => '<li><code>' + esc(c.id) + '</code> ' + esc(c.src ?? '') + ' <span class="status ' + esc(c.status) + '">' + esc(c.status) + '</span></li>').join('') + '</ul>' : '<p>None.</p>'));
+  if (s.output !== undefined) parts.push(section('Output', '<div id="i-output">' + tree(s.output, 0) + '</div>'));
+  if (s.error) parts.push(section('Error', '<pre id="i-error" class="error">' + esc((s.error.name ? s.error.name + ': ' : '') + s.error.message) + '</pre>'));
+  if (s.stopReason !== undefined) parts.push(section('Stop reason', '<p id="i-stop-reason">' + esc(s.stopReason) + '</p>'));
+  if (s.persistError) parts.push(section('Not persisted', '<pre class="error">' + esc(s.persistError.message) + '</pre>'));
+  $('i-body').innerHTML = parts.join('');
+  $('a-send').disabled = $('a-stop').disabled = s.status !== 'running';
+}
+async function loadHistory(id) {
+  const res = await fetch(base + '/instances/' + encodeId(id) + '/history?limit=100');
+  const el = $('i-history');
+  if (!res.ok) { el.innerHTML = '<p class="muted">' + (res.status === 404 || res.status === 405 ? 'History is not available here.' : 'History could not be read (' + res.status + ').') + '</p>'; return; }
+  const { items } = await res.json();
+  el.innerHTML = items.length ? '<ol class="timeline">' + items.map((h) =>
+    '<li><time>' + esc(new Date(h.at).toISOString()) + '</time> <span class="source">' + esc(h.source) + '</span> <code>' + esc(h.event?.type) + '</code> ' +
+    '<code>' + esc(short(h.before)) + '</code> → <code>' + esc(short(h.after)) + '</code></li>').join('') + '</ol>'
+    : '<p class="muted" id="history-off">History is off (or empty) for this instance.</p>';
+}
+async function act(method, path, body, question) {
+  if (!confirm(question)) { $('a-result').textContent = 'Cancelled.'; return; }
+  const res = await fetch(base + path, { method, headers: { 'content-type': 'application/json', 'x-requested-with': 'fetch' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (res.ok) { $('a-result').textContent = 'Done (' + res.status + ').'; $('a-result').className = 'ok'; return true; }
+  let text = 'HTTP ' + res.status;
+  try { const e = (await res.json()).error; text = e.code + ': ' + e.message; } catch {}
+  $('a-result').textContent = text;
+  $('a-result').className = 'error';
+  return false;
+}
+function showInstance(id) {
+  if (source) source.close();
+  $('list-view').hidden = true;
+  $('instance-view').hidden = false;
+  $('i-id').textContent = id;
+  $('a-result').textContent = '';
+  $('i-body').innerHTML = 'Loading…';
+  $('i-history').innerHTML = '';
+  source = new EventSource(base + '/events?id=' + encodeURIComponent(id));
+  source.onopen = async () => {
+    live('live');
+    const res = await fetch(base + '/instances/' + encodeId(id));
+    if (res.status === 404) { $('i-body').innerHTML = '<p id="i-gone">No such instance (purged?).</p>'; current = undefined; return; }
+    renderInstance(await res.json());
+    loadHistory(id);
+  };
+  source.onerror = () => live('reconnecting…');
+  source.onmessage = (e) => {
+    const m = JSON.parse(e.data);
+    for (const s of m.changed ?? []) {
+      if (s.id !== id) continue;
+      renderInstance(s);
+      // The timeline grows with each change: read it again, at most once a second.
+      historyTimer ??= setTimeout(() => { historyTimer = undefined; loadHistory(id); }, 1000);
+    }
+    if ((m.removed ?? []).includes(id)) { current = undefined; $('i-body').innerHTML = '<p id="i-gone">This instance was purged.</p>'; }
+  };
+}
+$('a-send').addEventListener('click', () => {
+  let event;
+  try { event = JSON.parse($('a-event').value); } catch (err) { $('a-result').textContent = 'The event is not valid JSON: ' + err.message; $('a-result').className = 'error'; return; }
+  act('POST', '/instances/' + encodeId(current.id) + '/events', event, 'Send ' + JSON.stringify(event.type) + ' to ' + current.id + '?');
+});
+$('a-stop').addEventListener('click', () => {
+  const reason = $('a-reason').value;
+  act('POST', '/instances/' + encodeId(current.id) + '/stop', reason ? { reason } : {}, 'Stop ' + current.id + '? It will not run again.');
+});
+$('a-purge').addEventListener('click', async () => {
+  const running = current.status === 'running';
+  const done = await act('DELETE', '/instances/' + encodeId(current.id) + (running ? '?force=true' : ''), undefined,
+    'Purge ' + current.id + (running ? ', which is still running,' : '') + ' and its stored record? This cannot be undone.');
+  if (done) location.hash = '';
+});
+function route() {
+  const m = /^#\/i\/(.+)$/.exec(location.hash);
+  if (m) { showInstance(decodeURIComponent(m[1])); return; }
+  $('instance-view').hidden = true;
+  $('list-view').hidden = false;
+  connectList();
+  loadQuarantine();
+}
+window.addEventListener('hashchange', route);
+route();
+`;

@@ -1,0 +1,67 @@
+import type { Registry } from '../registry.js';
+import { json } from './error-response.js';
+import { HttpError } from './http-error.js';
+import { listFilter } from './instance-path.js';
+
+/** A matched operator route (the same shape as the routing table's `Route`). */
+interface OpsRoute {
+  action: 'list' | 'read';
+  target: Record<string, never>;
+  run: () => Promise<Response>;
+}
+
+/**
+ * The operator routes beside the instance API: `GET /counts` (counts per
+ * status, authorised as `list`) and `GET /quarantine` (the records the store
+ * set aside, authorised as `read`); `undefined` for any other path.
+ *
+ * @example
+ * ```ts
+ * const route = opsRoute(ctx, ['counts'], 'GET', new URLSearchParams('type=job'), allow);
+ * ```
+ */
+export function opsRoute(
+  ctx: { registry: Registry<any> },
+  raw: string[],
+  method: string,
+  params: URLSearchParams,
+  allow: (methods: string) => never,
+): OpsRoute | undefined {
+  const { registry } = ctx;
+  if (raw.length !== 1) return undefined;
+  if (raw[0] === 'counts') {
+    if (method !== 'GET' && method !== 'HEAD') allow('GET');
+    const { type, idPrefix } = listFilter(params);
+    return {
+      action: 'list',
+      target: {},
+      run: async () =>
+        json(
+          200,
+          await registry.counts({
+            ...(type !== undefined ? { type } : {}),
+            ...(idPrefix !== undefined ? { idPrefix } : {}),
+          }),
+        ),
+    };
+  }
+  if (raw[0] === 'quarantine') {
+    if (method !== 'GET' && method !== 'HEAD') allow('GET');
+    return {
+      action: 'read',
+      target: {},
+      run: async () => {
+        const items = await registry.quarantined();
+        if (!items)
+          throw new HttpError(
+            'ROUTE_NOT_FOUND',
+            "This registry's store cannot list set-aside records (it has no listSetAside()).",
+          );
+        return json(200, {
+          items: items.map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
+        });
+      },
+    };
+  }
+  return undefined;
+}

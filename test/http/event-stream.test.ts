@@ -1,0 +1,137 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoMachines } from '../../examples/machines.js';
+import { createHttpHandler, toNodeListener } from '../../src/http/index.js';
+import { createRegistry, type Registry } from '../../src/index.js';
+
+let registry: Registry<typeof demoMachines>;
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  registry = createRegistry({ machines: demoMachines });
+  await registry.start();
+  server = createServer(toNodeListener(createHttpHandler(registry)));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  await registry.close();
+});
+
+/** Reads an event stream's messages until `until` says it has what it needs. */
+async function messages(
+  path: string,
+  act: () => Promise<void>,
+  until: (all: any[]) => boolean,
+): Promise<any[]> {
+  const controller = new AbortController();
+  const res = await fetch(base + path, { signal: controller.signal });
+  expect(res.status).toBe(200);
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  await reader.read(); // the `retry:` line: the stream is subscribed
+  await act();
+  const all: any[] = [];
+  let text = '';
+  while (!until(all)) {
+    text += new TextDecoder().decode((await reader.read()).value);
+    let end = text.indexOf('\n\n');
+    while (end >= 0) {
+      const chunk = text.slice(0, end);
+      text = text.slice(end + 2);
+      if (chunk.startsWith('data: ')) all.push(JSON.parse(chunk.slice(6)));
+      end = text.indexOf('\n\n');
+    }
+  }
+  controller.abort();
+  return all;
+}
+
+describe('GET /events: filtered, batched statuses', () => {
+  it('sends the statuses matching the tab filter, the IDs that left it, and the counts', async () => {
+    await registry.spawnSingleton('approval', 'es/leaves');
+    const got = await messages(
+      '/events?status=running&idPrefix=es/&limit=10',
+      async () => {
+        await registry.spawnSingleton('approval', 'es/new', { input: { subject: 'laptop' } });
+        await registry.spawnSingleton('approval', 'other/new');
+        await registry.send('es/leaves', { type: 'APPROVE', by: 'ada' });
+      },
+      (all) =>
+        all.some((m) => m.changed?.some((s: any) => s.id === 'es/new')) &&
+        all.some((m) => m.removed?.includes('es/leaves')),
+    );
+    const changed = got.flatMap((m) => m.changed ?? []);
+    expect(changed.map((s: any) => s.id)).not.toContain('other/new');
+    expect(changed.find((s: any) => s.id === 'es/new')).toMatchObject({
+      type: 'approval',
+      status: 'running',
+      value: 'pending',
+      context: { subject: 'laptop' },
+    });
+    expect(got.at(-1).counts).toMatchObject({ running: 1, done: 1, total: 2 });
+  });
+
+  it('caps a message at the tab limit, newest first, however many changed', async () => {
+    for (let i = 0; i < 30; i++) await registry.spawnSingleton('approval', `cap/${i}`);
+    const got = await messages(
+      '/events?idPrefix=cap/&limit=5',
+      async () => {
+        for (let i = 0; i < 30; i++) await registry.stop(`cap/${i}`);
+      },
+      (all) => all.at(-1)?.counts?.stopped === 30,
+    );
+    for (const m of got) expect(m.changed.length).toBeLessThanOrEqual(5);
+    const newest = await (
+      await fetch(`${base}/instances?idPrefix=cap/&order=updated&limit=5`)
+    ).json();
+    const last = got.at(-1).changed.map((s: any) => s.id);
+    expect(last.length).toBeGreaterThan(0);
+    expect(last).toEqual(newest.items.map((s: any) => s.id).slice(0, last.length));
+  });
+
+  it('streams the full status of one instance with ?id=, and its purge', async () => {
+    await registry.spawnSingleton('approval', 'one/x');
+    await registry.spawnSingleton('approval', 'one/xy');
+    const path = `/events?id=${encodeURIComponent('one/x')}`;
+    const got = await messages(
+      path,
+      async () => {
+        await registry.send('one/xy', { type: 'REJECT', by: 'bob' });
+        await registry.send('one/x', { type: 'REJECT', by: 'bob' });
+      },
+      (all) => all.some((m) => m.changed.some((s: any) => s.status === 'done')),
+    );
+    const changed = got.flatMap((m) => m.changed);
+    expect(changed.map((s: any) => s.id)).not.toContain('one/xy');
+    expect(changed.at(-1)).toMatchObject({
+      id: 'one/x',
+      status: 'done',
+      links: { status: '/instances/one%2Fx' },
+    });
+    const purged = await messages(
+      path,
+      () => registry.purge('one/x'),
+      (all) => all.some((m) => m.removed.includes('one/x')),
+    );
+    expect(purged.flatMap((m) => m.changed)).toEqual([]);
+  });
+
+  it('rejects a bad filter with 400 INVALID_ARGUMENT', async () => {
+    const res = await fetch(`${base}/events?status=sleeping`);
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.code).toBe('INVALID_ARGUMENT');
+  });
+
+  it('serves counts at GET /counts and newest-updated lists at GET /instances?order=updated', async () => {
+    const counts = await (await fetch(`${base}/counts?idPrefix=cap/`)).json();
+    expect(counts).toEqual({ running: 0, done: 0, error: 0, stopped: 30, total: 30 });
+    const page = await (
+      await fetch(`${base}/instances?idPrefix=cap/&order=updated&limit=2`)
+    ).json();
+    expect(page.items.map((s: any) => s.id)).toEqual(['cap/29', 'cap/28']);
+  });
+});
