@@ -26,6 +26,26 @@ export interface ClusterDeps {
   gate: RegistryGate;
   /** How often to look for instances whose owner died. */
   sweepIntervalMs: number;
+  /** Mail from other processes, when the store carries an inbox. */
+  mail?: ClusterMail;
+}
+
+/**
+ * What hosting needs of the mail between processes (`RemoteDelivery`).
+ *
+ * @example
+ * ```ts
+ * const mail: ClusterMail = { start: () => remote.start(), stop: () => remote.stop(), drainHere: (id) => remote.drainHere(id), sweep: () => remote.sweep() };
+ * ```
+ */
+export interface ClusterMail {
+  /** Listens for mail, and for processes handing their instances over. */
+  start(): void;
+  stop(): void;
+  /** Applies the mail waiting for a just-adopted instance (under its lock), before any new call reaches it. */
+  drainHere(id: string): Promise<void>;
+  /** Applies mail the notifications missed. */
+  sweep(): Promise<void>;
 }
 
 /**
@@ -72,14 +92,22 @@ export class ClusterHosting {
 
   /** Takes over orphans now, then every `sweepIntervalMs`. Resolves to how many were taken over. */
   async start(): Promise<number> {
+    this.#d.mail?.start();
     const n = await this.takeOver();
-    this.#sweep = setInterval(() => void this.takeOver().catch(() => {}), this.#d.sweepIntervalMs);
+    this.#sweep = setInterval(
+      () =>
+        void this.takeOver()
+          .then(() => this.#d.mail?.sweep())
+          .catch(() => {}), // the database is away: the next sweep tries again
+      this.#d.sweepIntervalMs,
+    );
     this.#sweep.unref();
     return n;
   }
 
   stop(): void {
     if (this.#sweep) clearInterval(this.#sweep);
+    this.#d.mail?.stop();
   }
 
   /** Stops listening to the store (the registry is closed: its store may outlive it). */
@@ -179,6 +207,15 @@ export class ClusterHosting {
     }
     this.#d.instances.admit(instance);
     this.#d.emitter.emit('restored', { id, type: instance.type, actor });
+    // Mail posted while another process hosted it (or nobody did) comes first.
+    // Not drained: give it back rather than take new calls ahead of its mail.
+    try {
+      await this.#d.mail?.drainHere(id);
+    } catch (err) {
+      this.lost(id, 'the mail waiting for it could not be applied');
+      await this.#d.store.release(id).catch(() => {});
+      throw err;
+    }
     return 'adopted';
   }
 

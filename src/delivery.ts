@@ -1,5 +1,5 @@
 import type { AnyEventObject } from 'xstate';
-import { RegistryError } from './errors.js';
+import { isRegistryError, RegistryError } from './errors.js';
 import { assertEvent, assertNotReserved } from './event-shape.js';
 import { assertIdempotencyKey, IdempotencyLog } from './idempotency.js';
 import { assertInstanceId } from './instance-id.js';
@@ -86,10 +86,19 @@ export class Delivery {
       p.instances.get(id)?.passive ||
       (p.cluster && !p.instances.has(id))
         ? await p.gate.exclusive(id, async () => {
-            await bringHere(p, id, false);
+            try {
+              await bringHere(p, id, false);
+            } catch (err) {
+              if (!p.remote || !isRegistryError(err, 'OWNED_ELSEWHERE')) throw err;
+              // Hosted by another live process: mail it there. Posted under the
+              // ID's lock, so this process's events for it keep their order.
+              await p.remote.post(id, { kind: 'event', event, key: key ?? '' });
+              return undefined;
+            }
             return deliver();
           })
         : deliver();
-    if (p.durability === 'strict') await p.persister.durable(instance);
+    // Mailed: durable once posted; its owner applies it.
+    if (instance && p.durability === 'strict') await p.persister.durable(instance);
   }
 }

@@ -1,11 +1,12 @@
 import { RegistryError } from './errors.js';
 import { assertInstanceId } from './instance-id.js';
-import type { RegistryParts } from './registry-parts.js';
+import { elsewhere, type RegistryParts, reach } from './registry-parts.js';
 
 /**
  * `registry.purge`: under the ID's lock, forgets a finished instance entirely,
  * in memory and in the store, and tells its watchers; a running one only with
- * `{ force: true }`.
+ * `{ force: true }`. A running instance another process hosts is sent the
+ * purge through the inbox, and the call answers once its owner has done it.
  *
  * @example
  * ```ts
@@ -19,32 +20,63 @@ export async function purgeInstance(
 ): Promise<void> {
   assertInstanceId(id);
   await parts.gate.ready();
-  return parts.gate.exclusive(id, async () => {
-    parts.gate.assertOpen();
-    await parts.cluster?.adopt(id, false);
-    const instance = parts.instances.get(id);
-    if (!instance)
-      throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to purge.`, {
-        details: { id },
-      });
-    if (instance.status === 'running') {
-      if (!options.force)
-        throw new RegistryError(
-          'INSTANCE_RUNNING',
-          `Instance '${id}' is running; stop it first or purge with { force: true }.`,
-          { details: { id } },
-        );
-      parts.actors.detach(instance, false);
+  for (;;) {
+    const outcome = await parts.gate.exclusive(id, async () => {
+      parts.gate.assertOpen();
+      if (await reach(parts, id, true)) {
+        await purgeHere(parts, id, options.force === true);
+        return 'done';
+      }
+      const there = await parts.cluster?.remoteStatus(id);
+      // Finished there, its lease given back in a moment: then it is nobody's.
+      if (there?.status !== 'running') return 'retry';
+      if (!options.force) throw running(id);
+      await parts.remote?.post(id, { kind: 'purge' });
+      return 'posted';
+    });
+    if (outcome === 'done') return;
+    if (outcome === 'posted') {
+      await elsewhere(parts, id, (s) => s === undefined);
+      return;
     }
-    // Purged here, or fenced by the store (another process owns it now): gone from this process either way.
-    parts.instances.drop(instance);
-    await parts.persister.remove(instance);
-    parts.watchers.gone(
-      id,
-      new RegistryError('INSTANCE_NOT_FOUND', `Instance '${id}' was purged.`, {
-        details: { id },
-      }),
-    );
-    parts.emitter.emit('purged', { id, type: instance.type });
-  });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * `purge` of an instance this process holds; the caller holds the ID's lock.
+ *
+ * @example
+ * ```ts
+ * await parts.gate.exclusive(id, () => purgeHere(parts, id, true));
+ * ```
+ */
+export async function purgeHere(parts: RegistryParts, id: string, force: boolean): Promise<void> {
+  const instance = parts.instances.get(id);
+  if (!instance)
+    throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to purge.`, {
+      details: { id },
+    });
+  if (instance.status === 'running') {
+    if (!force) throw running(id);
+    parts.actors.detach(instance, false);
+  }
+  // Purged here, or fenced by the store (another process owns it now): gone from this process either way.
+  parts.instances.drop(instance);
+  await parts.persister.remove(instance);
+  parts.watchers.gone(
+    id,
+    new RegistryError('INSTANCE_NOT_FOUND', `Instance '${id}' was purged.`, {
+      details: { id },
+    }),
+  );
+  parts.emitter.emit('purged', { id, type: instance.type });
+}
+
+function running(id: string): RegistryError {
+  return new RegistryError(
+    'INSTANCE_RUNNING',
+    `Instance '${id}' is running; stop it first or purge with { force: true }.`,
+    { details: { id } },
+  );
 }

@@ -5,12 +5,15 @@ import { InstanceTable } from './instance-table.js';
 import { InstanceWatchers } from './instance-watchers.js';
 import { Passivation } from './passivation.js';
 import { Persister } from './persister.js';
+import { purgeHere } from './purge-instance.js';
 import { RegistryEmitter } from './registry-events.js';
 import { RegistryGate } from './registry-gate.js';
 import type { ResolvedOptions } from './registry-options.js';
 import type { RegistryParts } from './registry-parts.js';
 import { Session } from './registry-session.js';
-import { isClusterStore } from './stores/store.js';
+import { RemoteDelivery } from './remote-delivery.js';
+import { stopHere } from './stop-instance.js';
+import { hasInbox, isClusterStore } from './stores/store.js';
 
 /**
  * A registry's modules, wired together: what the `Registry` facade holds.
@@ -64,6 +67,8 @@ export function assembleRegistry(o: ResolvedOptions): RegistryAssembly {
           emitter,
           gate,
         });
+  // Set below, once the parts it works on exist (the cluster's mail hooks call it late).
+  let remote: RemoteDelivery | undefined;
   const cluster = isClusterStore(o.store)
     ? new ClusterHosting({
         store: o.store,
@@ -75,12 +80,22 @@ export function assembleRegistry(o: ResolvedOptions): RegistryAssembly {
         emitter,
         gate,
         sweepIntervalMs: o.takeoverIntervalMs,
+        ...(hasInbox(o.store)
+          ? {
+              mail: {
+                start: () => remote?.start(),
+                stop: () => remote?.stop(),
+                drainHere: (id: string) => remote?.drainHere(id) ?? Promise.resolve(),
+                sweep: () => remote?.sweep() ?? Promise.resolve(),
+              },
+            }
+          : {}),
       })
     : undefined;
   if (cluster) instances.useLeases(cluster);
   // After the cluster's own subscription: a fenced write stops the local copy before it is reported.
   persister.onFailed((err) => emitter.emit('error', err));
-  const parts: RegistryParts = {
+  const base: RegistryParts = {
     gate,
     instances,
     persister,
@@ -95,7 +110,19 @@ export function assembleRegistry(o: ResolvedOptions): RegistryAssembly {
     cluster,
     passivation,
     watchers,
+    remote: undefined,
   };
+  const store = o.store;
+  if (cluster && hasInbox(store)) {
+    remote = new RemoteDelivery({
+      parts: base,
+      inbox: store.inbox,
+      stopHere: async (id, reason) => stopHere(base, id, reason),
+      purgeHere: (id) => purgeHere(base, id, true),
+      takeOver: () => cluster.takeOver(),
+    });
+  }
+  const parts: RegistryParts = { ...base, remote };
   const delivery = new Delivery(parts, o.maxPending);
   const session = new Session(parts, delivery);
   return { parts, delivery, session };

@@ -1,7 +1,7 @@
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import type { ClusterHosting } from './cluster.js';
-import { RegistryError } from './errors.js';
+import { isRegistryError, RegistryError } from './errors.js';
 import type { IdempotencyOptions } from './idempotency.js';
 import type { Instance } from './instance.js';
 import type { InstanceTable } from './instance-table.js';
@@ -11,7 +11,8 @@ import type { Passivation } from './passivation.js';
 import type { Persister } from './persister.js';
 import type { RegistryEmitter } from './registry-events.js';
 import type { RegistryGate } from './registry-gate.js';
-import type { RecordMeta, Store } from './stores/store.js';
+import type { InstanceStatus } from './status.js';
+import type { MailBody, RecordMeta, Store } from './stores/store.js';
 
 /**
  * The modules a registry is made of, handed down to the modules that carry out
@@ -39,6 +40,23 @@ export interface RegistryParts {
   readonly cluster: ClusterHosting | undefined;
   readonly passivation: Passivation | undefined;
   readonly watchers: InstanceWatchers;
+  /** With a cluster store that has an inbox: how calls reach instances hosted by other processes. */
+  readonly remote: RemoteCalls | undefined;
+}
+
+/**
+ * How a call reaches an instance another process hosts (see `RemoteDelivery`).
+ *
+ * @example
+ * ```ts
+ * await parts.remote?.post('order-7', { kind: 'stop', reason: 'cancelled' });
+ * ```
+ */
+export interface RemoteCalls {
+  /** Posts a request for `id`; durable once it resolves. An event's empty `key` gets a generated one. */
+  post(id: string, body: MailBody): Promise<void>;
+  /** Reads again (polling) until `done` holds; rejects with `REGISTRY_CLOSED` once the registry closes. */
+  until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T>;
 }
 
 /**
@@ -120,4 +138,48 @@ export function assertType(id: string, actual: string, expected: string): void {
       { details: { id, type: expected, existingType: actual } },
     );
   }
+}
+
+/**
+ * Under the ID's lock: makes `id` local (adopting, and activating unless
+ * `adoptOnly`) and says so; `false` when another live process hosts it and
+ * the call can be mailed there (a store with an inbox).
+ *
+ * @example
+ * ```ts
+ * if (!(await reach(parts, id))) await parts.remote?.post(id, { kind: 'stop' });
+ * ```
+ */
+export async function reach(parts: RegistryParts, id: string, adoptOnly = false): Promise<boolean> {
+  try {
+    if (adoptOnly) await parts.cluster?.adopt(id, false);
+    else await bringHere(parts, id, false);
+    return true;
+  } catch (err) {
+    if (parts.remote && isRegistryError(err, 'OWNED_ELSEWHERE')) return false;
+    throw err;
+  }
+}
+
+/**
+ * Reads the stored status of an instance another process hosts again and
+ * again (polling) until `done` holds.
+ *
+ * @example
+ * ```ts
+ * await elsewhere(parts, id, (s) => s === undefined); // purged by its owner
+ * ```
+ */
+export function elsewhere(
+  parts: RegistryParts,
+  id: string,
+  done: (s: InstanceStatus | undefined) => boolean,
+): Promise<InstanceStatus | undefined> {
+  const { cluster, remote } = parts;
+  if (!cluster || !remote)
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      'Only a cluster store with an inbox reaches other processes.',
+    );
+  return remote.until(() => cluster.remoteStatus(id), done);
 }

@@ -1,5 +1,6 @@
 import type { AnyActor } from 'xstate';
-import { RegistryError } from './errors.js';
+import { isRegistryError, RegistryError } from './errors.js';
+import { decodeRecord, instanceFromRecord } from './hydration.js';
 import { Instance } from './instance.js';
 import { type InstanceId, toInstanceId } from './instance-id.js';
 import type { ResolvedMachine } from './machines.js';
@@ -104,16 +105,74 @@ export function ensureSlowly(
   ) {
     return run();
   }
-  return p.gate.ready().then(() =>
-    p.gate.exclusive(id, async () => {
-      p.gate.assertOpen();
-      const first =
-        p.cluster && !p.instances.has(id) ? encodeFirst(p, def, id, options.input) : undefined;
-      if ((await bringHere(p, id, true, first?.record)) === 'created' && first)
-        return startStored(p, first);
-      return run();
-    }),
-  );
+  return p.gate.ready().then(async () => {
+    // An instance another process is finishing is nobody's a moment later: try again then.
+    for (let attempt = 0; ; attempt++) {
+      const r = await p.gate.exclusive(id, async () => {
+        p.gate.assertOpen();
+        const first =
+          p.cluster && !p.instances.has(id) ? encodeFirst(p, def, id, options.input) : undefined;
+        let brought: Awaited<ReturnType<typeof bringHere>>;
+        try {
+          brought = await bringHere(p, id, true, first?.record);
+        } catch (err) {
+          if (!p.remote || !isRegistryError(err, 'OWNED_ELSEWHERE') || attempt >= 20) throw err;
+          return hostedElsewhere(p, def, id, ifRunning);
+        }
+        if (brought === 'created' && first) return startStored(p, first);
+        return run();
+      });
+      if (r !== 'retry') return r;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
+}
+
+/**
+ * `spawnSingleton` on an instance another live process hosts: it stays there.
+ * The caller gets an inert actor holding its last durable state (`actor.id ===
+ * id`, like the one returned for a finished instance), and reaches the live
+ * instance through the registry or a handle, `registry.actor(type, id)`.
+ */
+async function hostedElsewhere(
+  p: RegistryParts,
+  def: ResolvedMachine,
+  id: string,
+  ifRunning: 'return' | 'throw',
+): Promise<EnsureResult | 'retry'> {
+  const text = await p.store.read(id);
+  // No record yet (being created there) or finishing there: ask again in a moment;
+  // after 20 tries (a second), OWNED_ELSEWHERE.
+  if (text === undefined) return 'retry';
+  const decoded = decodeRecord(text, p.machines);
+  const loaded = instanceFromRecord(decoded);
+  if (loaded.type !== def.type) {
+    throw new RegistryError(
+      'TYPE_MISMATCH',
+      `Instance '${id}' exists with type '${loaded.type}', not '${def.type}'; use another ID or purge it first.`,
+      { details: { id, type: def.type, existingType: loaded.type } },
+    );
+  }
+  if (loaded.status !== 'running') return 'retry';
+  if (ifRunning === 'throw') {
+    throw new RegistryError(
+      'INSTANCE_EXISTS',
+      `Instance '${id}' already exists (status 'running').`,
+      {
+        details: { id, status: loaded.status },
+      },
+    );
+  }
+  // Never admitted here: a detached copy, its last state kept as loaded.
+  const instance = new Instance(loaded.id, def, loaded.createdAt, {
+    status: 'running',
+    frozen: { snapshot: decoded.snapshot, timers: [] },
+  });
+  instance.updatedAt = loaded.updatedAt;
+  const actor = p.actors.materialize(instance);
+  // Not the live instance: an event sent to it is reported, never silently dropped.
+  p.actors.orphan(id, actor);
+  return { actor, created: false, instance };
 }
 
 function ensureNow(

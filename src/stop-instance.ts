@@ -1,11 +1,13 @@
 import { RegistryError } from './errors.js';
 import { assertInstanceId } from './instance-id.js';
-import { bringHere, type RegistryParts, whenDurable } from './registry-parts.js';
+import { elsewhere, type RegistryParts, reach, whenDurable } from './registry-parts.js';
 import { type InstanceStatus, statusOf } from './status.js';
 
 /**
  * `registry.stop`: under the ID's lock, brings the instance here, stops its
  * actor and records it as `stopped`. Stopping a finished instance does nothing.
+ * An instance another process hosts is sent the stop through the inbox, and
+ * the call answers once its owner has recorded it.
  *
  * @example
  * ```ts
@@ -19,18 +21,43 @@ export async function stopInstance(
 ): Promise<InstanceStatus> {
   assertInstanceId(id);
   await parts.gate.ready();
-  return parts.gate.exclusive(id, async () => {
+  const here = await parts.gate.exclusive(id, async () => {
     parts.gate.assertOpen();
-    await bringHere(parts, id, false);
-    const instance = parts.instances.get(id);
-    if (!instance)
-      throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to stop.`, {
-        details: { id },
-      });
-    if (instance.status !== 'running') return statusOf(instance);
-    parts.actors.detach(instance, false);
-    parts.instances.finish(instance, 'stopped', { stopReason: reason });
-    parts.emitter.emit('stopped', { id, type: instance.type, reason });
-    return whenDurable(parts, instance, () => statusOf(instance));
+    if (await reach(parts, id)) return stopHere(parts, id, reason);
+    await parts.remote?.post(id, { kind: 'stop', reason });
+    return undefined;
   });
+  if (here) return here;
+  // Mailed to its owner: answer once the stop (or another ending) is recorded.
+  const status = await elsewhere(parts, id, (s) => s === undefined || s.status !== 'running');
+  if (!status)
+    throw new RegistryError('INSTANCE_NOT_FOUND', `Instance '${id}' was purged meanwhile.`, {
+      details: { id },
+    });
+  return status;
+}
+
+/**
+ * `stop` of an instance this process holds; the caller holds the ID's lock.
+ *
+ * @example
+ * ```ts
+ * await parts.gate.exclusive(id, () => stopHere(parts, id, 'cancelled'));
+ * ```
+ */
+export function stopHere(
+  parts: RegistryParts,
+  id: string,
+  reason: string | undefined,
+): InstanceStatus | Promise<InstanceStatus> {
+  const instance = parts.instances.get(id);
+  if (!instance)
+    throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to stop.`, {
+      details: { id },
+    });
+  if (instance.status !== 'running') return statusOf(instance);
+  parts.actors.detach(instance, false);
+  parts.instances.finish(instance, 'stopped', { stopReason: reason });
+  parts.emitter.emit('stopped', { id, type: instance.type, reason });
+  return whenDurable(parts, instance, () => statusOf(instance));
 }

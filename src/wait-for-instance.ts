@@ -1,8 +1,14 @@
 import { RegistryError } from './errors.js';
 import { assertInstanceId } from './instance-id.js';
-import { assertType, bringHere, machineOf, type RegistryParts } from './registry-parts.js';
+import { assertType, elsewhere, machineOf, type RegistryParts, reach } from './registry-parts.js';
 import type { InstanceStatus } from './status.js';
-import { deadlineOf, toPredicate, type WaitCondition, watchInstance } from './wait-for.js';
+import {
+  deadlineOf,
+  toPredicate,
+  type WaitCondition,
+  watchInstance,
+  watchStored,
+} from './wait-for.js';
 
 /**
  * `registry.waitFor`: resolves with the status of `id` once it matches
@@ -29,9 +35,14 @@ export async function waitForInstance(
   await parts.gate.ready();
   // A passivated instance changes only while live: activate it to watch it.
   if (parts.instances.get(id)?.passive || (parts.cluster && !parts.instances.has(id))) {
-    await parts.gate.exclusive(id, async () => {
-      await bringHere(parts, id, false);
-    });
+    // Hosted by another process: watched through its stored status.
+    if (!(await parts.gate.exclusive(id, () => reach(parts, id))))
+      return watchStored(id, (done) => elsewhere(parts, id, done), test, {
+        clock: parts.clock,
+        deadline,
+        signal: options.signal,
+        type: options.type,
+      });
   }
   const instance = parts.instances.get(id);
   if (!instance) {

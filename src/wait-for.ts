@@ -120,3 +120,52 @@ function abortedError(id: string): RegistryError {
     details: { id },
   });
 }
+
+/**
+ * `waitFor` on an instance another process hosts: its stored status, read
+ * again by `poll` until `test` holds; `INSTANCE_NOT_FOUND` once it is gone,
+ * `TYPE_MISMATCH`, `ABORTED` and `TIMEOUT` (on `clock`) as for a local wait.
+ *
+ * @example
+ * ```ts
+ * await watchStored('order-7', (done) => remote.until(() => cluster.remoteStatus('order-7'), done), (s) => s.status === 'done', { clock, deadline });
+ * ```
+ */
+export async function watchStored(
+  id: string,
+  poll: (done: (s: InstanceStatus | undefined) => boolean) => Promise<InstanceStatus | undefined>,
+  test: (s: InstanceStatus) => boolean,
+  options: {
+    clock: Clock;
+    deadline: number | undefined;
+    signal?: AbortSignal | undefined;
+    type?: string | undefined;
+  },
+): Promise<InstanceStatus> {
+  const { clock, deadline, signal, type } = options;
+  let failure: RegistryError | undefined;
+  const status = await poll((s) => {
+    if (s === undefined) {
+      failure = new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to wait for.`, {
+        details: { id },
+      });
+    } else if (type !== undefined && s.type !== type) {
+      failure = new RegistryError(
+        'TYPE_MISMATCH',
+        `Instance '${id}' has type '${s.type}', not '${type}'; name its own type.`,
+        { details: { id, type, existingType: s.type } },
+      );
+    } else if (test(s)) return true;
+    else if (signal?.aborted) failure = abortedError(id);
+    else if (deadline !== undefined && clock.now() >= deadline) {
+      failure = new RegistryError(
+        'TIMEOUT',
+        `Instance '${id}' did not reach the awaited condition in time.`,
+        { details: { id, deadline: new Date(deadline).toISOString() } },
+      );
+    }
+    return failure !== undefined;
+  });
+  if (failure) throw failure;
+  return status as InstanceStatus;
+}

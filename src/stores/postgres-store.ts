@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { RegistryError } from '../errors.js';
+import { PostgresInbox } from './postgres-inbox.js';
 import { PostgresWriteBatch, type RowWrite } from './postgres-write-batch.js';
 import {
   type ClaimResult,
@@ -52,6 +53,8 @@ const SCHEMA_VERSION = 2;
  */
 export class PostgresStore implements ClusterStore {
   readonly ownerId: string;
+  /** Mail for instances hosted by other processes (see {@link PostgresInbox}). */
+  readonly inbox: PostgresInbox;
   readonly #pool: pg.Pool;
   readonly #ownsPool: boolean;
   readonly #t: string;
@@ -95,6 +98,9 @@ export class PostgresStore implements ClusterStore {
     this.#batch = new PostgresWriteBatch(this.#pool, table, this.ownerId, this.#leaseMs);
     // An idle client whose server went away emits 'error'; unheard, it would crash the process.
     this.#pool.on('error', (err) => this.#reportError(err));
+    this.inbox = new PostgresInbox(this.#pool, table, this.ownerId, (err) =>
+      this.#reportError(err),
+    );
   }
 
   /** Listens for connection errors and failed renewals (the registry reports them as `error` events). Returns the unsubscribe. */
@@ -113,6 +119,7 @@ export class PostgresStore implements ClusterStore {
 
   async open(): Promise<void> {
     await this.#migrate();
+    await this.inbox.open();
     this.#open = true;
     this.#renewTimer = setInterval(() => void this.#renew(), Math.max(100, this.#leaseMs / 3));
     this.#renewTimer.unref();
@@ -438,6 +445,7 @@ export class PostgresStore implements ClusterStore {
     if (!this.#open) return;
     this.#open = false;
     if (this.#renewTimer) clearInterval(this.#renewTimer);
+    await this.inbox.close();
     // Give up every lease at once, so other processes can take over without waiting for expiry.
     try {
       await this.#pool.query(`DELETE FROM ${this.#t} WHERE owner = $1 AND record IS NULL`, [
@@ -447,6 +455,8 @@ export class PostgresStore implements ClusterStore {
         `UPDATE ${this.#t} SET owner = NULL, lease_expires_at = NULL WHERE owner = $1`,
         [this.ownerId],
       );
+      // The others adopt what this process hosted now, not at their next sweep.
+      await this.inbox.announceRelease();
     } catch (err) {
       this.#reportError(err);
     }

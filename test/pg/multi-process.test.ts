@@ -53,22 +53,18 @@ describe.skipIf(noPg)('several processes on one database', () => {
       [a, b, c].map((w) => (w as Worker).call({ op: 'ensureMany', type: 'counter', ids })),
     );
     const owners = new Map<string, string>();
+    // Issue 14: the losers no longer get OWNED_ELSEWHERE; they find the instance (created: false).
     for (const [i, answer] of answers.entries()) {
       const me = ([a, b, c][i] as Worker).ownerId;
       for (const r of answer.results) {
-        if (r.ok) {
-          expect(r.created).toBe(true);
+        expect(r.ok).toBe(true);
+        if (r.created) {
           expect(owners.has(r.id)).toBe(false);
           owners.set(r.id, me);
-        } else {
-          expect(r.code).toBe('OWNED_ELSEWHERE');
         }
       }
     }
     expect([...owners.keys()].sort()).toEqual([...ids].sort());
-    for (const answer of answers) {
-      for (const r of answer.results) if (!r.ok) expect(r.details.owner).toBe(owners.get(r.id));
-    }
     const rows = await sql<{ id: string; owner: string }>(`SELECT id, owner FROM ${table}`);
     expect(rows).toHaveLength(40);
     for (const r of rows) expect(r.owner).toBe(owners.get(r.id));
@@ -110,23 +106,29 @@ describe.skipIf(noPg)('several processes on one database', () => {
     await a.call({ op: 'ensure', type: 'counter', id: 'c' });
     await a.call({ op: 'send', id: 'c', event: { type: 'INC' } }); // durable: count 1
     a.signal('SIGSTOP');
-    // B may take it over only once A's lease has expired: until then it is A's.
-    const taken = await until(
-      () => b.call({ op: 'send', id: 'c', event: { type: 'INC' } }),
-      (r) => r.ok || r.code !== 'OWNED_ELSEWHERE',
-      "A's lease to expire",
+    // Issue 14: B's send is mailed (acknowledged at once); B takes 'c' over only once
+    // A's lease has expired, and applies the mail then.
+    expect((await b.call({ op: 'send', id: 'c', event: { type: 'INC' } })).ok).toBe(true);
+    await until(
+      () => row(table, 'c'),
+      (r) => r?.owner === b.ownerId && r.context.count === 2,
+      "A's lease to expire and B to apply the mail",
     );
-    expect(taken.ok).toBe(true);
-    expect(await row(table, 'c')).toMatchObject({ owner: b.ownerId, context: { count: 2 } });
     a.signal('SIGCONT');
     // A still believes it hosts 'c' (count 1) until its renewal notices. Whatever it
     // does next, its stale state (count 1 + 1 = 2, over B's 2) must never land.
     const late = await a.call({ op: 'send', id: 'c', event: { type: 'INC' } });
     const after = await row(table, 'c');
     if (late.ok) {
-      // Only possible if B's lease lapsed meanwhile (a loaded machine can delay B's
-      // renewals): then A legitimately took 'c' over, resuming from B's state.
-      expect(after).toMatchObject({ owner: a.ownerId, context: { count: 3 } });
+      // A noticed it lost 'c' and mailed the event to B, or B's lease lapsed meanwhile
+      // (a loaded machine can delay renewals) and A legitimately took 'c' over: either
+      // way it lands once, over B's state.
+      await until(
+        () => row(table, 'c'),
+        (r) => r?.context.count === 3,
+        'the late event to be applied once',
+      );
+      void after;
     } else {
       expect(['FENCED', 'OWNED_ELSEWHERE']).toContain(late.code);
       expect(after).toMatchObject({ owner: b.ownerId, context: { count: 2 } });

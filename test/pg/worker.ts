@@ -1,7 +1,10 @@
 // A registry process for the multi-process tests: hosts actors on a shared
 // PostgresStore and answers JSON-line commands on stdin, one JSON line each on stdout.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { assign, setup } from 'xstate';
+import { createHttpHandler, toNodeListener } from '../../src/http/index.js';
 import { createRegistry, type RegistryError } from '../../src/index.js';
 import { PostgresStore } from '../../src/postgres.js';
 import { counter } from '../fixtures.js';
@@ -16,6 +19,23 @@ const alarm = setup({ types: { context: {} as { rangAt: number | null } } }).cre
   },
 });
 
+/** Records every (sender, seq) it applies, in order: what the exactly-once tests compare. */
+const ledger = setup({
+  types: {
+    context: {} as { applied: string[] },
+    events: {} as { type: 'APPLY'; from: string; seq: number },
+  },
+}).createMachine({
+  context: { applied: [] },
+  on: {
+    APPLY: {
+      actions: assign({
+        applied: ({ context, event }) => [...context.applied, `${event.from}:${event.seq}`],
+      }),
+    },
+  },
+});
+
 const [url, table, durability, profile = 'v1'] = process.argv.slice(2) as [
   string,
   string,
@@ -27,10 +47,11 @@ const [url, table, durability, profile = 'v1'] = process.argv.slice(2) as [
  * `beacon` type that v1 lacks.
  */
 const profiles = {
-  v1: { counter, alarm },
+  v1: { counter, alarm, ledger },
   v2: {
     counter: { machine: counter, version: 2, migrate: (s: unknown) => s },
     alarm,
+    ledger,
     beacon: counter,
   },
 };
@@ -41,7 +62,9 @@ const registry = createRegistry({
   durability,
   takeoverIntervalMs: 200,
 });
-registry.on('error', () => {}); // reported to the parent through command results and the database
+// Reported to the parent through command results, the database and the 'errors' command.
+const errors: string[] = [];
+registry.on('error', (err) => errors.push(`${err.code}: ${err.message}`.slice(0, 300)));
 const quarantined: string[] = [];
 registry.on('quarantined', ({ key }) => quarantined.push(key));
 await registry.start();
@@ -62,6 +85,8 @@ async function run(cmd: {
   type?: string;
   input?: unknown;
   event?: unknown;
+  from?: string;
+  count?: number;
 }) {
   switch (cmd.op) {
     case 'ensureMany': {
@@ -92,6 +117,63 @@ async function run(cmd: {
       };
     case 'list':
       return { ok: true, ...(await registry.list({ limit: 1000 })) };
+    case 'stream': {
+      // Sends seq 1..count to every ID, one after the other per ID, all IDs at once;
+      // each acknowledged send is reported at once (the process may be killed).
+      const from = cmd.from as string;
+      await Promise.all(
+        (cmd.ids ?? []).map(async (id) => {
+          for (let seq = 1; seq <= (cmd.count as number); seq++) {
+            for (let attempt = 0; ; attempt++) {
+              try {
+                await registry.send(id, { type: 'APPLY', from, seq } as never, {
+                  idempotencyKey: `${from}:${seq}`,
+                });
+                out({ ack: [id, seq] });
+                break;
+              } catch (err) {
+                if (attempt >= 50) {
+                  out({ nack: [id, seq, (err as RegistryError).code] });
+                  return;
+                }
+                await new Promise((r) => setTimeout(r, 100));
+              }
+            }
+          }
+        }),
+      );
+      return { ok: true };
+    }
+    case 'http': {
+      const server = createServer(toNodeListener(createHttpHandler(registry)));
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      return { ok: true, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+    }
+    case 'stop':
+      return { ok: true, status: await registry.stop(cmd.id as string, 'remote') };
+    case 'purge':
+      await registry.purge(cmd.id as string, { force: true });
+      return { ok: true };
+    case 'waitFor':
+      return {
+        ok: true,
+        status: await registry.waitFor(
+          cmd.id as string,
+          (s) => (s.context as { count?: number }).count === cmd.count,
+          { timeoutMs: 30_000 },
+        ),
+      };
+    case 'spawn': {
+      const actor = await registry.spawnSingleton(cmd.type as 'counter', cmd.id as string);
+      return {
+        ok: true,
+        id: actor.id,
+        snapshot: actor.getSnapshot().context,
+        local: registry.get(cmd.id as string) !== undefined,
+      };
+    }
+    case 'errors':
+      return { ok: true, errors };
     case 'quarantined':
       return { ok: true, quarantined };
     case 'close':

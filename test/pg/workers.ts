@@ -8,6 +8,8 @@ export interface Worker {
   call(cmd: Record<string, unknown>): Promise<any>;
   signal(sig: NodeJS.Signals): void;
   exited: Promise<void>;
+  /** Lines the process printed on its own (not answers), in order. */
+  notes: unknown[];
 }
 
 /** Starts test/pg/worker.ts as a separate Node process on the shared database. */
@@ -24,6 +26,7 @@ export function startWorker(
       ['--import', 'tsx', join(import.meta.dirname, 'worker.ts'), url, table, durability, profile],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
+    const notes: unknown[] = [];
     const pending = new Map<number, (v: unknown) => void>();
     let seq = 0;
     let stderr = '';
@@ -41,6 +44,7 @@ export function startWorker(
           ownerId: msg.ready,
           child,
           exited,
+          notes,
           call(cmd) {
             const n = ++seq;
             child.stdin?.write(`${JSON.stringify({ seq: n, ...cmd })}\n`);
@@ -53,6 +57,8 @@ export function startWorker(
       } else if (msg.seq !== undefined) {
         pending.get(msg.seq)?.(msg);
         pending.delete(msg.seq);
+      } else {
+        notes.push(msg);
       }
     });
   });

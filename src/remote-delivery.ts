@@ -1,0 +1,238 @@
+import { nanoid } from 'nanoid';
+import type { AnyEventObject } from 'xstate';
+import { isRegistryError, RegistryError } from './errors.js';
+import { isEvent } from './event-shape.js';
+import { IdempotencyLog } from './idempotency.js';
+import type { Instance } from './instance.js';
+import { bringHere, type RegistryParts, type RemoteCalls } from './registry-parts.js';
+import type { ClusterInbox, Mail, MailBody } from './stores/store.js';
+
+export interface RemoteDeliveryDeps {
+  parts: RegistryParts;
+  inbox: ClusterInbox;
+  /** Stops the hosted instance `id` (the caller holds its lock). */
+  stopHere: (id: string, reason: string | undefined) => Promise<unknown>;
+  /** Purges the hosted instance `id`, running or not (the caller holds its lock). */
+  purgeHere: (id: string) => Promise<void>;
+  /** Takes over instances a closing process gave up, without waiting for the sweep. */
+  takeOver: () => Promise<unknown>;
+}
+
+/** How often a caller looks at the row of an instance hosted elsewhere while waiting for it. */
+const POLL_MS = 50;
+
+/**
+ * Reaching instances hosted by other processes, through the cluster store's
+ * inbox. A caller posts its request (an event, a stop, a forced purge) as
+ * mail; the owner applies it under the instance's lock and deletes it only
+ * once the state that includes it is durable.
+ *
+ * Exactly once: every message carries an idempotency key (the caller's, or a
+ * generated one) that is applied into the instance's record with its effect.
+ * The record write is fenced by the owner's epoch, so a fenced owner never
+ * makes an application durable; a crash between that write and the deletion
+ * leaves mail whose key the next owner finds in the record, and skips. A batch
+ * never holds more messages than the record remembers keys, so no key of a
+ * batch is forgotten before its mail is deleted.
+ *
+ * In order per sender: a process posts for one instance under that instance's
+ * lock, one message after the other, and the owner applies in posting order;
+ * whoever takes an instance over applies its mail before any new call.
+ *
+ * @example
+ * ```ts
+ * const remote = new RemoteDelivery({ parts, inbox: store.inbox, stopHere, purgeHere, takeOver });
+ * remote.start();
+ * await remote.post('order-7', { kind: 'event', event: { type: 'PAY' }, key: 'pay-7' });
+ * ```
+ */
+export class RemoteDelivery implements RemoteCalls {
+  readonly #d: RemoteDeliveryDeps;
+  #off: (() => void) | undefined;
+  #closed = false;
+
+  constructor(deps: RemoteDeliveryDeps) {
+    this.#d = deps;
+  }
+
+  /** Starts listening for mail and for processes that hand their instances over. */
+  start(): void {
+    this.#closed = false;
+    this.#off = this.#d.inbox.onMail(
+      (id) => {
+        if (this.#d.parts.instances.has(id)) void this.drain(id);
+      },
+      () => void this.#d.takeOver().catch(() => {}),
+    );
+  }
+
+  stop(): void {
+    this.#closed = true;
+    this.#off?.();
+    this.#off = undefined;
+  }
+
+  async post(id: string, body: MailBody): Promise<void> {
+    const mail = body.kind === 'event' && body.key === '' ? { ...body, key: newKey() } : body;
+    await this.#d.inbox.post(id, encodeMail(id, mail));
+  }
+
+  async until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+    for (;;) {
+      const value = await read();
+      if (done(value)) return value;
+      if (this.#closed || this.#d.parts.gate.isClosing) throw this.#d.parts.gate.closedError();
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  /** Applies the mail of every instance hosted here, and reports mail nobody will apply. */
+  async sweep(): Promise<void> {
+    for (const id of await this.#d.inbox.mailForMe()) await this.drain(id);
+    for (const mail of await this.#d.inbox.dropUndeliverable()) {
+      this.#d.parts.emitter.emit(
+        'error',
+        new RegistryError(
+          'INSTANCE_NOT_RUNNING',
+          `A message for instance '${mail.id}' from ${mail.sender} was not applied: the instance finished or was purged before its owner got to it.`,
+          { details: { id: mail.id, status: 'unknown' } },
+        ),
+      );
+    }
+  }
+
+  /** Applies the mail of `id` if this process hosts it (takes the ID's lock). */
+  async drain(id: string): Promise<void> {
+    try {
+      await this.#d.parts.gate.exclusive(id, () => this.drainHere(id));
+    } catch (err) {
+      // A fenced write was reported by the persister; its mail stays for the new owner.
+      if (!isRegistryError(err, 'FENCED') && !this.#d.parts.gate.isClosing)
+        this.#d.parts.emitter.emit('error', asError(err));
+    }
+  }
+
+  /**
+   * Applies the mail of the hosted instance `id`, oldest first, and deletes it
+   * once the resulting state is durable. The caller holds the ID's lock.
+   */
+  async drainHere(id: string): Promise<void> {
+    const p = this.#d.parts;
+    const batch = Math.min(32, p.idempotency.maxKeys);
+    for (;;) {
+      const instance = p.instances.get(id);
+      if (!instance || p.gate.isClosing) return;
+      if (instance.passive) await bringHere(p, id, false);
+      const mail = await this.#d.inbox.pending(id, batch);
+      if (mail.length === 0) return;
+      let purged = false;
+      for (const m of mail) purged = (await this.#apply(m)) || purged;
+      const after = p.instances.get(id);
+      if (after) await p.persister.durable(after);
+      // Delete only what is durably applied: the same incarnation still hosted
+      // after its write (a copy lost meanwhile, to fencing or a lapsed lease,
+      // may have skipped the write), or an instance a message purged here.
+      if (after ? p.instances.get(id) !== after || after !== instance : !purged) return;
+      await this.#d.inbox.remove(mail.map((m) => m.seq));
+      if (mail.length < batch) return;
+    }
+  }
+
+  /** Applies one message; `true` when it purged the instance. */
+  async #apply(mail: Mail): Promise<boolean> {
+    const p = this.#d.parts;
+    const body = parseMail(mail.body);
+    const instance = p.instances.get(mail.id);
+    if (!body) {
+      p.emitter.emit(
+        'error',
+        new RegistryError(
+          'INVALID_EVENT',
+          `A message for instance '${mail.id}' from ${mail.sender} is not one a registry posts; it was dropped.`,
+        ),
+      );
+      return false;
+    }
+    if (!instance) return false;
+    if (body.kind === 'stop') {
+      await this.#d.stopHere(mail.id, body.reason);
+      return false;
+    }
+    if (body.kind === 'purge') {
+      await this.#d.purgeHere(mail.id);
+      return true;
+    }
+    const now = p.clock.now();
+    if (instance.idempotencyKeys?.has(body.key, now, p.idempotency)) return false;
+    if (instance.status !== 'running' || !instance.actor) {
+      p.emitter.emit('error', notRunning(instance, mail));
+      return false;
+    }
+    if (p.passivation) instance.lastActive = now;
+    instance.idempotencyKeys ??= new IdempotencyLog();
+    instance.idempotencyKeys.add(body.key, now, p.idempotency);
+    p.persister.markDirty(instance);
+    instance.actor.send(body.event as AnyEventObject);
+    return false;
+  }
+}
+
+function notRunning(instance: Instance, mail: Mail): RegistryError {
+  return new RegistryError(
+    'INSTANCE_NOT_RUNNING',
+    `A message for instance '${mail.id}' from ${mail.sender} was not applied: the instance is ${instance.status} and takes no more events.`,
+    { details: { id: mail.id, status: instance.status } },
+  );
+}
+
+/**
+ * A message as JSON text. An event JSON cannot carry (a BigInt, a cycle) is
+ * refused before anything is posted; what JSON drops (`undefined`, functions)
+ * would be dropped by the owner's record all the same.
+ */
+function encodeMail(id: string, mail: MailBody): string {
+  try {
+    return JSON.stringify(mail);
+  } catch (cause) {
+    throw new RegistryError(
+      'NOT_SERIALIZABLE',
+      `The event for instance '${id}' cannot be sent to the process that hosts it: it is not JSON (a BigInt or a cycle?). Send plain JSON data.`,
+      { cause, details: { id } },
+    );
+  }
+}
+
+/** The body of a stored message, or `undefined` if it is not one a registry posts. */
+function parseMail(text: string): MailBody | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!raw || typeof raw !== 'object') return undefined;
+  const m = raw as Record<string, unknown>;
+  if (m.kind === 'event' && typeof m.key === 'string' && m.key !== '' && isEvent(m.event))
+    return { kind: 'event', event: m.event, key: m.key };
+  if (m.kind === 'stop' && (m.reason === undefined || typeof m.reason === 'string'))
+    return { kind: 'stop', reason: m.reason };
+  if (m.kind === 'purge') return { kind: 'purge' };
+  return undefined;
+}
+
+/** A key for a message its caller sent without one: unique, so it dedupes only its own repeats. */
+function newKey(): string {
+  return `inbox:${nanoid()}`;
+}
+
+function asError(err: unknown): RegistryError {
+  return err instanceof RegistryError
+    ? err
+    : new RegistryError(
+        'PERSIST_FAILED',
+        'Applying mail from another process failed; it is retried.',
+        {
+          cause: err,
+        },
+      );
+}
