@@ -1,9 +1,7 @@
-import { nanoid } from 'nanoid';
 import type { AnyActor } from 'xstate';
 import { ActorHandle } from './actor-handle.js';
 import type { Clock } from './clock.js';
 import type { Delivery } from './delivery.js';
-import { RegistryError } from './errors.js';
 import type { HistoryPage } from './history.js';
 import { readHistory } from './history-query.js';
 import { assertInstanceId } from './instance-id.js';
@@ -11,7 +9,7 @@ import type { CountFilter } from './instance-index.js';
 import type { ListFilter, ListPage } from './list-query.js';
 import type { MachineMap } from './machines.js';
 import { purgeInstance } from './purge-instance.js';
-import { listStatuses, readStatus } from './read-status.js';
+import { listQuarantined, listStatuses, liveActor, readStatus } from './read-status.js';
 import { assembleRegistry } from './registry-assembly.js';
 import type { RegistryEventName, RegistryEvents } from './registry-events.js';
 import {
@@ -23,16 +21,20 @@ import {
 } from './registry-options.js';
 import { machineOf, type RegistryParts } from './registry-parts.js';
 import type { Session } from './registry-session.js';
-import { type RegistryStats, registryStats } from './registry-stats.js';
+import {
+  countStatuses,
+  type RegistryStats,
+  registryHealth,
+  registryStats,
+} from './registry-stats.js';
 import type { StartSummary } from './restore.js';
-import { sendEvent } from './send-event.js';
-import { type EnsureResult, ensure } from './singleton.js';
-import { type InstanceStatus, statusOf } from './status.js';
+import { sendTraced } from './send-event.js';
+import { ensureSingleton, spawnSingleton, spawnWithNewId } from './spawn.js';
+import type { InstanceStatus } from './status.js';
 import type { StatusCounts } from './status-tally.js';
 import { stopInstance } from './stop-instance.js';
 import type { SetAsideRecord } from './stores/store.js';
-import { attachTelemetry, loadTelemetry, type RegistryTelemetry } from './telemetry.js';
-import type { TelemetryOptions } from './telemetry-options.js';
+import { TelemetryHook } from './telemetry-hook.js';
 import type { TypedRegistryEvents } from './typed-events.js';
 import type { ActorOf, CreateArgs, EventOf, StatusOf, TypeName, TypeOption } from './types.js';
 import type { WaitCondition } from './wait-for.js';
@@ -65,10 +67,7 @@ export class Registry<M extends MachineMap = MachineMap> {
   readonly #parts: RegistryParts;
   readonly #delivery: Delivery;
   readonly #session: Session;
-  readonly #telemetryOption: boolean | TelemetryOptions | undefined;
-  /** Set at start() when telemetry was asked for and `@opentelemetry/api` is installed. */
-  #telemetry: RegistryTelemetry | undefined;
-  #telemetryLoaded = false;
+  readonly #telemetry: TelemetryHook;
 
   constructor(options: RegistryOptions<M>) {
     const resolved = resolveOptions(options);
@@ -76,20 +75,7 @@ export class Registry<M extends MachineMap = MachineMap> {
     this.#parts = assembly.parts;
     this.#delivery = assembly.delivery;
     this.#session = assembly.session;
-    this.#telemetryOption = resolved.telemetry;
-  }
-
-  /** Loads OpenTelemetry once, if it was asked for, and hooks it in. */
-  async #startTelemetry(): Promise<void> {
-    this.#telemetryLoaded = true;
-    const parts = this.#parts;
-    const t = await loadTelemetry(this.#telemetryOption, {
-      instances: () => parts.instances.values(),
-      backlog: () => parts.persister.backlog,
-    });
-    if (!t) return;
-    this.#telemetry = t;
-    attachTelemetry(t, parts);
+    this.#telemetry = new TelemetryHook(resolved.telemetry);
   }
 
   /** The clock every actor of this registry runs on. */
@@ -150,8 +136,8 @@ export class Registry<M extends MachineMap = MachineMap> {
    * moved aside and reported). Calls made while it runs wait for it.
    */
   start(): Promise<StartSummary> {
-    if (this.#telemetryOption && !this.#telemetryLoaded)
-      return this.#startTelemetry().then(() => this.#session.start());
+    if (this.#telemetry.pending)
+      return this.#telemetry.load(this.#parts).then(() => this.#session.start());
     return this.#session.start();
   }
 
@@ -161,18 +147,8 @@ export class Registry<M extends MachineMap = MachineMap> {
     id: string,
     ...[options]: CreateArgs<M, K, SpawnSingletonOptions>
   ): Promise<ActorOf<M, K>> {
-    try {
-      const t = this.#telemetry;
-      const r = t
-        ? t.span('spawn', id, type, () => ensure(this.#parts, type, id, options ?? {}))
-        : ensure(this.#parts, type, id, options ?? {});
-      // Hot path: a result known now costs one promise, not two.
-      return r instanceof Promise
-        ? r.then((x) => x.actor as ActorOf<M, K>)
-        : Promise.resolve(r.actor as ActorOf<M, K>);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    const actor = spawnSingleton(this.#parts, this.#telemetry, type, id, options);
+    return actor as Promise<ActorOf<M, K>>;
   }
 
   /**
@@ -191,20 +167,8 @@ export class Registry<M extends MachineMap = MachineMap> {
     id: string,
     ...[options]: CreateArgs<M, K, SpawnSingletonOptions>
   ): Promise<SingletonResult<ActorOf<M, K>>> {
-    let pending: EnsureResult | Promise<EnsureResult>;
-    try {
-      const t = this.#telemetry;
-      pending = t
-        ? t.span('spawn', id, type, () => ensure(this.#parts, type, id, options ?? {}))
-        : ensure(this.#parts, type, id, options ?? {});
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return Promise.resolve(pending).then((r) => ({
-      actor: r.actor as ActorOf<M, K>,
-      created: r.created,
-      status: statusOf(r.instance),
-    }));
+    const result = ensureSingleton(this.#parts, this.#telemetry, type, id, options);
+    return result as Promise<SingletonResult<ActorOf<M, K>>>;
   }
 
   /**
@@ -216,19 +180,12 @@ export class Registry<M extends MachineMap = MachineMap> {
    * console.log(actor.id); // 'V1StGXR8_Z5jdHi6B-myT'
    * ```
    */
-  async spawn<K extends TypeName<M>>(
+  spawn<K extends TypeName<M>>(
     type: K,
     ...[options]: CreateArgs<M, K, object>
   ): Promise<ActorOf<M, K>> {
-    const id = nanoid();
-    const create = () =>
-      ensure(this.#parts, type, id, {
-        input: options?.input,
-        ifRunning: 'throw',
-        ifFinished: 'throw',
-      });
-    const r = await (this.#telemetry ? this.#telemetry.span('spawn', id, type, create) : create());
-    return r.actor as ActorOf<M, K>;
+    const actor = spawnWithNewId(this.#parts, this.#telemetry, type, options?.input);
+    return actor as Promise<ActorOf<M, K>>;
   }
 
   /**
@@ -257,13 +214,12 @@ export class Registry<M extends MachineMap = MachineMap> {
    * ```
    */
   health(): { open: boolean; storeFailing: boolean } {
-    return { open: this.#parts.gate.phase === 'open', storeFailing: this.#parts.persister.failing };
+    return registryHealth(this.#parts);
   }
 
   /** The live, running actor for `id`, or `undefined`. Synchronous. */
   get(id: string): AnyActor | undefined {
-    const instance = this.#parts.instances.get(id);
-    return instance?.status === 'running' ? instance.actor : undefined;
+    return liveActor(this.#parts, id);
   }
 
   /**
@@ -314,19 +270,8 @@ export class Registry<M extends MachineMap = MachineMap> {
    * const { running, error, total } = await registry.counts({ type: 'job' });
    * ```
    */
-  async counts(filter: CountFilter = {}): Promise<StatusCounts> {
-    await this.#parts.gate.ready();
-    if (filter === null || typeof filter !== 'object')
-      throw new RegistryError('INVALID_ARGUMENT', 'counts() takes a filter object.');
-    if (filter.idPrefix !== undefined && typeof filter.idPrefix !== 'string')
-      throw new RegistryError('INVALID_ARGUMENT', 'counts(): idPrefix must be a string.');
-    if (this.#parts.cluster) {
-      throw new RegistryError(
-        'INVALID_ARGUMENT',
-        'counts() is not available with a cluster store yet; page through list({ status }) instead.',
-      );
-    }
-    return this.#parts.instances.counts(filter);
+  counts(filter: CountFilter = {}): Promise<StatusCounts> {
+    return countStatuses(this.#parts, filter);
   }
 
   /**
@@ -340,10 +285,8 @@ export class Registry<M extends MachineMap = MachineMap> {
    * for (const r of (await registry.quarantined()) ?? []) console.warn(r.key, r.id, r.reason);
    * ```
    */
-  async quarantined(): Promise<SetAsideRecord[] | undefined> {
-    await this.#parts.gate.ready();
-    const { store } = this.#parts;
-    return store.listSetAside ? await store.listSetAside() : undefined;
+  quarantined(): Promise<SetAsideRecord[] | undefined> {
+    return listQuarantined(this.#parts);
   }
 
   /**
@@ -358,14 +301,7 @@ export class Registry<M extends MachineMap = MachineMap> {
    * ```
    */
   send(id: string, event: EventOf<M>, options?: SendOptions): Promise<void> {
-    const t = this.#telemetry;
-    if (t) {
-      const type = this.#parts.instances.get(id)?.type;
-      return t.span('send', id, type, () =>
-        sendEvent(this.#parts, this.#delivery, id, event, options),
-      );
-    }
-    return sendEvent(this.#parts, this.#delivery, id, event, options);
+    return sendTraced(this.#parts, this.#delivery, this.#telemetry, id, event, options);
   }
 
   /**
