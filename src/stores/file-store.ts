@@ -7,10 +7,12 @@ import { GroupSync } from './group-sync.js';
 import { IoLimit } from './io-limit.js';
 import {
   idInText,
+  recordedAgain,
   type SetAsideRecord,
   type Store,
   type StoredEntry,
   type StoreKey,
+  setAsideRecord,
   storeKey,
   unknownSetAside,
 } from './store.js';
@@ -279,14 +281,7 @@ export class FileStore implements Store {
       const reason = await this.#io
         .run(() => this.#fs.readFile(join(this.#quarantine, `${base}.reason.txt`), 64 * 1024))
         .catch(() => '(no reason recorded)');
-      const id = text === undefined ? undefined : idInText(text);
-      out.push({
-        key: name,
-        ...(id !== undefined ? { id } : {}),
-        reason: reason.trim(),
-        at: parsed.at,
-        bytes: text === undefined ? 0 : Buffer.byteLength(text),
-      });
+      out.push(setAsideRecord(name, text, reason.trim(), parsed.at));
     }
     return out.sort((a, b) => b.at - a.at || (a.key < b.key ? -1 : 1));
   }
@@ -310,11 +305,7 @@ export class FileStore implements Store {
       await this.#fs.link(from, to);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST')
-        throw new RegistryError(
-          'INSTANCE_EXISTS',
-          `Instance ${JSON.stringify(id ?? parsed.original)} has a record again; purge it first if the set-aside one should replace it.`,
-          { details: { id: id ?? parsed.original, status: 'stored' } },
-        );
+        throw recordedAgain(id ?? parsed.original);
       throw err;
     }
     await this.#dirSync.run();

@@ -310,3 +310,44 @@ export function hasInbox(store: Store): store is ClusterStore & { inbox: Cluster
   const s = store as Partial<ClusterStore> & { inbox?: unknown };
   return isClusterStore(store) && typeof s.inbox === 'object' && s.inbox !== null;
 }
+
+/**
+ * The listing of one set-aside record: its ID when its text names one, and its
+ * size (0 when the text could not be read).
+ *
+ * @example
+ * ```ts
+ * out.push(setAsideRecord(key, text, 'DECODE_FAILED: not JSON', Date.now()));
+ * ```
+ */
+export function setAsideRecord(
+  key: string,
+  text: string | undefined,
+  reason: string,
+  at: number,
+): SetAsideRecord {
+  const id = text === undefined ? undefined : idInText(text);
+  return {
+    key,
+    ...(id !== undefined ? { id } : {}),
+    reason,
+    at,
+    bytes: text === undefined ? 0 : Buffer.byteLength(text),
+  };
+}
+
+/**
+ * The error for restoring a set-aside record whose ID has a record again.
+ *
+ * @example
+ * ```ts
+ * if (entries.has(id)) throw recordedAgain(id);
+ * ```
+ */
+export function recordedAgain(id: string): RegistryError {
+  return new RegistryError(
+    'INSTANCE_EXISTS',
+    `Instance ${JSON.stringify(id)} has a record again; purge it first if the set-aside one should replace it.`,
+    { details: { id, status: 'stored' } },
+  );
+}
