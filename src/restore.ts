@@ -11,7 +11,15 @@ import type { RegistryEmitter } from './registry-events.js';
 import type { Store } from './stores/store.js';
 import type { PersistedTimer } from './xstate-internals.js';
 
-/** One stored record that `start()` could not load, and moved aside. */
+/**
+ * One stored record that `start()` could not load, and moved aside.
+ *
+ * @example
+ * ```ts
+ * const { quarantined } = await registry.start();
+ * for (const r of quarantined) console.warn(r.key, r.code, r.message);
+ * ```
+ */
 export interface QuarantinedRecord {
   key: string;
   id?: string;

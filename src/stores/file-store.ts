@@ -19,6 +19,14 @@ import {
 
 const LOAD_CONCURRENCY = 64;
 
+/**
+ * The options of {@link FileStore}.
+ *
+ * @example
+ * ```ts
+ * new FileStore({ dir: './data', maxFileBytes: 8 * 1024 * 1024 });
+ * ```
+ */
 export interface FileStoreOptions {
   /** The directory that holds everything: `instances/`, `quarantine/` and `LOCK`. Created if missing. */
   dir: string;

@@ -154,7 +154,15 @@ export function idInText(text: string): string | undefined {
   }
 }
 
-/** What a {@link ClusterStore} answers to a claim on an instance ID. */
+/**
+ * What a {@link ClusterStore} answers to a claim on an instance ID.
+ *
+ * @example
+ * ```ts
+ * const r: ClaimResult = await store.claim('order-7');
+ * if (!r.owned) console.log('held by', r.owner, 'until', new Date(r.expiresAt));
+ * ```
+ */
 export type ClaimResult =
   | {
       owned: true;
@@ -165,13 +173,27 @@ export type ClaimResult =
     }
   | { owned: false; owner: string; expiresAt: number };
 
-/** One page of stored records, for queries a cluster store serves itself. */
+/**
+ * One page of stored records, for queries a cluster store serves itself.
+ *
+ * @example
+ * ```ts
+ * const page: StoredPage = await store.query({ status: ['running'], limit: 50 });
+ * ```
+ */
 export interface StoredPage {
   texts: string[];
   cursor?: string;
 }
 
-/** Filters a cluster store applies in its queries (the registry's `list()` filter, times in epoch ms). */
+/**
+ * Filters a cluster store applies in its queries (the registry's `list()` filter, times in epoch ms).
+ *
+ * @example
+ * ```ts
+ * const query: StoreQuery = { status: ['running'], type: ['job'], limit: 50 };
+ * ```
+ */
 export interface StoreQuery {
   status?: readonly string[];
   type?: readonly string[];
@@ -192,6 +214,12 @@ export interface StoreQuery {
  * With a cluster store the registry loads nothing up front: it claims instances
  * as they are asked for, takes over those whose owner died (`orphans`), and
  * serves `getStatus`/`list` for instances hosted elsewhere from `read`/`query`.
+ *
+ * @example
+ * ```ts
+ * const store: ClusterStore = new PostgresStore({ connectionString, ownerId: 'worker-1' });
+ * createRegistry({ machines, store });
+ * ```
  */
 export interface ClusterStore extends Store {
   /** This process's identity in leases. */
