@@ -103,6 +103,17 @@ describe.skipIf(!haveBrowser)('dashboard: hostile data shows as text, never runs
     await page.close();
   }, 60_000);
 
+  it('a malformed instance link (#/i/%E0) shows the list, with no script error', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}/#/i/%E0%A4%A`);
+    await page.locator('#rows tr[data-id]').first().waitFor();
+    expect(await page.locator('#list-view').isVisible()).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
   it('a page on another origin cannot send an event, stop or purge (no CORS, no simple request)', async () => {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${(other.address() as AddressInfo).port}/`);
