@@ -8,7 +8,8 @@
  * builds first and passes --expose-gc.
  * BENCH_QUICK=1 runs small counts (a smoke run; its figures mean little);
  * BENCH_ONLY=instructions runs the instruction counts alone; BENCH_SCENARIOS=spawn,spawn-written
- * counts only the named scenarios (with BENCH_ONLY=instructions: a few rows in minutes).
+ * counts only the named scenarios (with BENCH_ONLY=instructions: a few rows in minutes);
+ * BENCH_COUNT_PASSES=1 counts once (no spread between two passes).
  */
 
 import { execFileSync, spawn } from 'node:child_process';

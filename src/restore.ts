@@ -8,8 +8,7 @@ import type { ResolvedMachine } from './machines.js';
 import type { Passivation } from './passivation.js';
 import { parseRecord } from './record.js';
 import type { RegistryEmitter } from './registry-events.js';
-import type { Store } from './stores/store.js';
-import type { PersistedTimer } from './xstate-internals.js';
+import { isBatched, type Store, type StoredEntry } from './stores/store.js';
 
 /** One stored record that `start()` could not load, and moved aside. */
 export interface QuarantinedRecord {
@@ -79,77 +78,108 @@ export async function restoreStore(ctx: RestoreContext): Promise<StartSummary> {
     quarantined: [],
   };
   const now = ctx.clock.now();
-  for await (const entry of ctx.store.load()) {
-    let id: string | undefined;
-    try {
-      if (entry.kind === 'unreadable') {
-        if (entry.error instanceof RegistryError) throw entry.error;
-        throw new RegistryError(
-          'CORRUPT_RECORD',
-          `Stored entry '${entry.key}' could not be read.`,
-          { cause: entry.error },
-        );
-      }
-      const parsed = parseRecord(entry.text);
-      id = parsed.id;
-      const home = ctx.store.keyOf?.(id);
-      if (home !== undefined && home !== entry.key) {
-        throw new RegistryError(
-          'CORRUPT_RECORD',
-          `Stored entry '${entry.key}' holds a record of instance '${id}' but is not the file of instance '${id}' ('${home}'): a copy or a renamed file, set aside so it is never loaded in place of the real record.`,
-          { details: { id, key: entry.key } },
-        );
-      }
-      if (ctx.instances.has(id)) {
-        throw new RegistryError(
-          'CORRUPT_RECORD',
-          `A second record for instance '${id}' was found; the first one was kept.`,
-          { details: { id } },
-        );
-      }
-      const decoded = decodeParsed(parsed, ctx.machines);
-      const { record, def, snapshot, migrated } = decoded;
-      const instance = instanceFromRecord(decoded);
-      if (record.status !== 'running') {
-        ctx.instances.admit(instance);
-        summary.finished++;
-      } else {
-        const overdue = record.timers.filter((t: PersistedTimer) => t.dueAt <= now).length;
-        if (ctx.passivation && overdue === 0 && !migrated && !persistedHasInFlightWork(snapshot)) {
-          // Passivation: nothing is due, so the actor need not exist until someone asks for it
-          // (unless it has in-flight work: that runs again only while the actor is hosted).
-          ctx.instances.admit(instance);
-          ctx.passivation.sleep(instance, record.timers);
-          summary.passive++;
-        } else {
-          const actor = resume(instance, snapshot, record.timers, ctx);
-          ctx.instances.admit(instance);
-          summary.overdueTimers += overdue;
-          summary.restored++;
-          ctx.emitter.emit('restored', { id: record.id, type: def.type, actor });
-        }
-      }
-      if (migrated) {
-        summary.migrated++;
-        ctx.instances.changed(instance);
-      }
-    } catch (cause) {
-      const { error, moved } = await failHydration(
-        ctx.store,
-        (name, payload) => ctx.emitter.emit(name, payload),
-        entry.key,
-        id,
-        cause,
-        'RESTORE_FAILED',
-      );
-      summary.quarantined.push({
-        key: entry.key,
-        ...(id === undefined ? {} : { id }),
-        code: error.code,
-        message: error.message,
-        ...(moved ? {} : { movedAside: false as const }),
+  const entries = ctx.store.load();
+  if (!isBatched(entries)) {
+    for await (const entry of entries) await restoreEntry(ctx, entry, now, summary);
+    return summary;
+  }
+  for await (const batch of entries.batches())
+    for (const entry of batch) {
+      // Awaited only when it sets the entry aside: even `await undefined` costs a turn.
+      const settingAside = restoreEntry(ctx, entry, now, summary);
+      if (settingAside) await settingAside;
+    }
+  return summary;
+}
+
+/**
+ * Restores one entry into the registry, or sets it aside; synchronous but for
+ * setting aside, so a batch of good entries costs no await each.
+ */
+function restoreEntry(
+  ctx: RestoreContext,
+  entry: StoredEntry,
+  now: number,
+  summary: StartSummary,
+): Promise<void> | undefined {
+  let id: string | undefined;
+  try {
+    if (entry.kind === 'unreadable') {
+      if (entry.error instanceof RegistryError) throw entry.error;
+      throw new RegistryError('CORRUPT_RECORD', `Stored entry '${entry.key}' could not be read.`, {
+        cause: entry.error,
       });
     }
+    const parsed = parseRecord(entry.text);
+    id = parsed.id;
+    const home = ctx.store.keyOf?.(id);
+    if (home !== undefined && home !== entry.key) {
+      throw new RegistryError(
+        'CORRUPT_RECORD',
+        `Stored entry '${entry.key}' holds a record of instance '${id}' but is not the file of instance '${id}' ('${home}'): a copy or a renamed file, set aside so it is never loaded in place of the real record.`,
+        { details: { id, key: entry.key } },
+      );
+    }
+    if (ctx.instances.has(id)) {
+      throw new RegistryError(
+        'CORRUPT_RECORD',
+        `A second record for instance '${id}' was found; the first one was kept.`,
+        { details: { id } },
+      );
+    }
+    const decoded = decodeParsed(parsed, ctx.machines);
+    const { record, def, snapshot, migrated } = decoded;
+    const instance = instanceFromRecord(decoded);
+    if (record.status !== 'running') {
+      ctx.instances.admit(instance);
+      summary.finished++;
+    } else {
+      let overdue = 0;
+      for (const t of record.timers) if (t.dueAt <= now) overdue++;
+      if (ctx.passivation && overdue === 0 && !migrated && !persistedHasInFlightWork(snapshot)) {
+        // Passivation: nothing is due, so the actor need not exist until someone asks for it
+        // (unless it has in-flight work: that runs again only while the actor is hosted).
+        ctx.instances.admit(instance);
+        ctx.passivation.sleep(instance, record.timers);
+        summary.passive++;
+      } else {
+        const actor = resume(instance, snapshot, record.timers, ctx);
+        ctx.instances.admit(instance);
+        summary.overdueTimers += overdue;
+        summary.restored++;
+        ctx.emitter.emit('restored', { id: record.id, type: def.type, actor });
+      }
+    }
+    if (migrated) {
+      summary.migrated++;
+      ctx.instances.changed(instance);
+    }
+  } catch (cause) {
+    return setAsideEntry(ctx, entry, id, cause, summary);
   }
-  return summary;
+  return undefined;
+}
+
+async function setAsideEntry(
+  ctx: RestoreContext,
+  entry: StoredEntry,
+  id: string | undefined,
+  cause: unknown,
+  summary: StartSummary,
+): Promise<void> {
+  const { error, moved } = await failHydration(
+    ctx.store,
+    (name, payload) => ctx.emitter.emit(name, payload),
+    entry.key,
+    id,
+    cause,
+    'RESTORE_FAILED',
+  );
+  summary.quarantined.push({
+    key: entry.key,
+    ...(id === undefined ? {} : { id }),
+    code: error.code,
+    message: error.message,
+    ...(moved ? {} : { movedAside: false as const }),
+  });
 }

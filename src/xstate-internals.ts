@@ -317,6 +317,8 @@ export function restoreTimers(
 ): DroppedTimer[] {
   const system = systemOf(root);
   trackTimers(root, clock);
+  // Most restored actors wait on nothing: they get no timeout bookkeeping.
+  if (timers.length === 0) return [];
   const timeouts = timeoutsOf(system);
   const dropped: DroppedTimer[] = [];
   const restored: Array<{ timeout: Timeout; timer: PersistedTimer }> = [];

@@ -98,6 +98,28 @@ describe('FileStore file names', () => {
   });
 });
 
+describe('FileStore file names are stable', () => {
+  it('names the file of an ID exactly as every earlier version did (stored data stays findable)', () => {
+    // Pinned: a change of name would leave every stored record behind as a stray.
+    const pinned: Array<[string, string]> = [
+      ['stored-1', '2a3858bab4d2b779d41ce6a92509a1c3-stored-1.json'],
+      ['Tenant/42', '6d211b502ab0c8948c7249f3d1b0d6a7-tenant-42.json'],
+      ['\u00c9COLE', 'f4b91a0d35c9854aba1ee1e0fc6105a5-e-cole.json'],
+      ['e\u0301cole', 'e6f84e90543af63b8475c98c3cd203a6-e-cole.json'],
+      ['\u00e9cole', 'f0f772e182a4941e6fdef31116540b17-e-cole.json'],
+      ['..', '5ec1f7e700f37c3d0b2981d04855fc34.json'],
+      ['-x-', 'c6cf95e52d1790f0147e3a44b7d9651c-x.json'],
+      ['\ufb01le', 'e187bbaaef3ad3a1449313c5dcccb0ea-file.json'],
+      ['\u65e5\u672c', 'cf2abf0c5be326cb922a70f8163f9107.json'],
+      ['a'.repeat(100), `2816597888e4a0d3a36b82b83316ab32-${'a'.repeat(64)}.json`],
+      ['MiXeD.Case_id-9', 'a11e1ded471b858e658cf98e337822c9-mixed.case_id-9.json'],
+      [' spaced id ', '6d01a897294164c2ace71ea457c7021c-spaced-id.json'],
+      ['tab\tid', '475fc43eb88530ce5a4c9540383cab80-tab-id.json'],
+    ];
+    expect(pinned.map(([id]) => [id, fileNameFor(id)])).toEqual(pinned);
+  });
+});
+
 describe('FileStore format', () => {
   it('writes a readable, versioned envelope with the pending delayed events', async () => {
     const dir = await tempDir();

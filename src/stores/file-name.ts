@@ -1,6 +1,16 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 const SLUG_MAX = 64;
+
+/** Anything but printable ASCII (which NFKD leaves as it is). */
+const NOT_PRINTABLE_ASCII = /[^ -~]/;
+
+// crypto.hash (Node 20.12+) hashes a short string in one call, several times
+// cheaper than a Hash object: it runs once per file at start() and per write.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string) => string }).hash;
+const sha256Hex = oneShot
+  ? (id: string) => oneShot('sha256', id)
+  : (id: string) => crypto.createHash('sha256').update(id, 'utf8').digest('hex');
 
 /**
  * The file name that holds instance `id`: `<hash>-<slug>.json`.
@@ -21,9 +31,9 @@ const SLUG_MAX = 64;
  * ```
  */
 export function fileNameFor(id: string): string {
-  const hash = createHash('sha256').update(id, 'utf8').digest('hex').slice(0, 32);
-  const slug = id
-    .normalize('NFKD')
+  const hash = sha256Hex(id).slice(0, 32);
+  // Only IDs beyond printable ASCII pay for normalising.
+  const slug = (NOT_PRINTABLE_ASCII.test(id) ? id.normalize('NFKD') : id)
     .toLowerCase()
     .replace(/[^a-z0-9._-]+/g, '-')
     .replace(/^[-.]+|[-.]+$/g, '')

@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { RegistryError } from '../errors.js';
 import type { DirLock } from './file-lock.js';
 import { fileNameFor, isInstanceFileName } from './file-name.js';
@@ -6,6 +6,7 @@ import { type FsLayer, nodeFs } from './fs-layer.js';
 import { GroupSync } from './group-sync.js';
 import { IoLimit } from './io-limit.js';
 import {
+  type BatchedEntries,
   idInText,
   type SetAsideRecord,
   type Store,
@@ -15,7 +16,7 @@ import {
   unknownSetAside,
 } from './store.js';
 
-const LOAD_CONCURRENCY = 64;
+const LOAD_BATCH = 64;
 
 export interface FileStoreOptions {
   /** The directory that holds everything: `instances/`, `quarantine/` and `LOCK`. Created if missing. */
@@ -113,7 +114,19 @@ export class FileStore implements Store {
     this.#readOnly = true;
   }
 
-  async *load(): AsyncIterable<StoredEntry> {
+  /** Every instance file's entry; `start()` reads them a batch of up to 64 at a time. */
+  load(): AsyncIterable<StoredEntry> {
+    const batches = () => this.#batches();
+    const entries: BatchedEntries = {
+      batches,
+      async *[Symbol.asyncIterator]() {
+        for await (const batch of batches()) yield* batch;
+      },
+    };
+    return entries;
+  }
+
+  async *#batches(): AsyncIterable<readonly StoredEntry[]> {
     this.#assertOpen();
     const names = (await this.#fs.readdir(this.#instances)).sort();
     const files: string[] = [];
@@ -126,22 +139,33 @@ export class FileStore implements Store {
         files.push(name);
       }
     }
-    // Reads run LOAD_CONCURRENCY at a time: one by one, start() would wait on
-    // every read in turn; all at once, it would open 100,000 files together.
-    for (let i = 0; i < files.length; i += LOAD_CONCURRENCY) {
-      yield* await Promise.all(
-        files.slice(i, i + LOAD_CONCURRENCY).map((name) => this.#read(name)),
-      );
+    // Reads run in batches of LOAD_BATCH, each batch in one I/O slot, one file
+    // after another: one promise and one slot per batch rather than per file
+    // (the real layer reads synchronously), and never more than one descriptor.
+    for (let i = 0; i < files.length; i += LOAD_BATCH) {
+      const end = Math.min(i + LOAD_BATCH, files.length);
+      const batch: StoredEntry[] = [];
+      await this.#io.run(async () => {
+        for (let k = i; k < end; k++) batch.push(await this.#readIn(files[k] as string));
+      });
+      yield batch;
     }
   }
 
-  async #read(name: string): Promise<StoredEntry> {
-    const path = join(this.#instances, name);
+  /** Reads one instance file in an I/O slot. */
+  #read(name: string): Promise<StoredEntry> {
+    return this.#io.run(() => this.#readIn(name));
+  }
+
+  /** Reads one instance file; the caller holds an I/O slot. */
+  async #readIn(name: string): Promise<StoredEntry> {
+    // Names are instance file names ([0-9a-z._-]): nothing for join() to normalise.
+    const path = `${this.#instances}${sep}${name}`;
     try {
       return {
         kind: 'record',
         key: storeKey(name),
-        text: await this.#io.run(() => this.#fs.readFile(path, this.#maxFileBytes)),
+        text: await this.#fs.readFile(path, this.#maxFileBytes),
       };
     } catch (error) {
       const { code, size, kind } = error as { code?: string; size?: number; kind?: string };
@@ -180,11 +204,11 @@ export class FileStore implements Store {
 
   async write(id: string, text: string): Promise<void> {
     this.#assertWritable();
-    const target = this.pathOf(id);
-    const tmp = join(
-      this.#instances,
-      `.tmp-${fileNameFor(id).slice(0, 32)}-${Math.random().toString(36).slice(2)}`,
-    );
+    // One name per write (hashing the ID is most of what naming costs); both are
+    // [0-9a-z._-] names, with nothing for join() to normalise.
+    const name = fileNameFor(id);
+    const target = `${this.#instances}${sep}${name}`;
+    const tmp = `${this.#instances}${sep}.tmp-${name.slice(0, 32)}-${Math.random().toString(36).slice(2)}`;
     const once = () =>
       this.#io.run(async () => {
         try {

@@ -39,6 +39,9 @@ export interface FsLayer {
   lock(dir: string): Promise<DirLock>;
 }
 
+/** One options object for every read: a string option is copied into a new one per call. */
+const UTF8 = { encoding: 'utf8' } as const;
+
 function kindOf(stats: Stats): string {
   if (stats.isDirectory()) return 'a directory';
   if (stats.isFIFO()) return 'a FIFO';
@@ -91,7 +94,7 @@ export const nodeFs: FsLayer = {
           size,
         });
       }
-      return readFileSync(fd, 'utf8');
+      return readFileSync(fd, UTF8);
     } finally {
       closeSync(fd);
     }

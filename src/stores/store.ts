@@ -42,6 +42,34 @@ export type StoredEntry =
   | { kind: 'unreadable'; key: StoreKey; error: unknown };
 
 /**
+ * What a store's `load()` may return instead of a plain async iterable: the
+ * same entries, which `start()` then reads a batch at a time (over 100,000
+ * entries, an await per entry costs more than the registry's checks of it).
+ * A subclass that overrides `load()` with a plain generator is read entry by entry.
+ *
+ * @example
+ * ```ts
+ * const entries = store.load();
+ * if (isBatched(entries)) for await (const batch of entries.batches()) console.log(batch.length);
+ * ```
+ */
+export interface BatchedEntries extends AsyncIterable<StoredEntry> {
+  batches(): AsyncIterable<readonly StoredEntry[]>;
+}
+
+/**
+ * Whether `load()` returned {@link BatchedEntries}.
+ *
+ * @example
+ * ```ts
+ * const batches = isBatched(entries) ? entries.batches() : undefined;
+ * ```
+ */
+export function isBatched(entries: AsyncIterable<StoredEntry>): entries is BatchedEntries {
+  return typeof (entries as Partial<BatchedEntries>).batches === 'function';
+}
+
+/**
  * What a store may index a record by, handed over with every write so that no
  * store parses records: the same values as the record's envelope.
  *
