@@ -199,7 +199,8 @@ export class HistoryLog {
     if (config.redact) {
       try {
         const redacted = config.redact({ ...entry, event: { ...event } });
-        entry = { ...redacted, seq: entry.seq, at: entry.at };
+        // seq, at and source are the journal's own: a record whose entry lacks them is refused at load.
+        entry = { ...redacted, seq: entry.seq, at: entry.at, source };
         if (!entry.event || typeof entry.event.type !== 'string')
           throw new TypeError('it returned an entry without an event type');
       } catch (cause) {
@@ -215,6 +216,9 @@ export class HistoryLog {
       }
     }
     entry.event = jsonCopy(entry.event) as HistoryEntry['event'];
+    // A cycle or a getter that throws leaves no object with a type: keep the type alone.
+    if (!entry.event || typeof entry.event !== 'object' || typeof entry.event.type !== 'string')
+      entry.event = { type: String(event.type) };
     // The journal is written with the state: one huge payload must not push the
     // record past maxRecordBytes and stop the instance's state from being stored.
     if (JSON.stringify(entry.event).length > MAX_EVENT_CHARS)

@@ -4,6 +4,11 @@ import { isValidInstanceId } from './instance-id.js';
 /**
  * How long an instance remembers the idempotency keys of the events it applied.
  * Both bounds hold: the oldest keys are forgotten first.
+ *
+ * @example
+ * ```ts
+ * createRegistry({ machines, idempotency: { maxKeys: 500, retentionMs: 7 * 24 * 3600_000 } });
+ * ```
  */
 export interface IdempotencyOptions {
   /** Most keys remembered per instance. Default 100. */
@@ -12,7 +17,14 @@ export interface IdempotencyOptions {
   retentionMs?: number;
 }
 
-/** A remembered key and when its event was applied (epoch ms on the registry's clock), as persisted. */
+/**
+ * A remembered key and when its event was applied (epoch ms on the registry's clock), as persisted.
+ *
+ * @example
+ * ```ts
+ * const entry: IdempotencyEntry = ['request-42', Date.UTC(2026, 10, 27)];
+ * ```
+ */
 export type IdempotencyEntry = [key: string, appliedAt: number];
 
 /**

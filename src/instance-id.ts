@@ -1,6 +1,13 @@
 import { RegistryError } from './errors.js';
 
-/** The longest instance ID accepted, in UTF-16 code units (JavaScript string length). */
+/**
+ * The longest instance ID accepted, in UTF-16 code units (JavaScript string length).
+ *
+ * @example
+ * ```ts
+ * if (id.length > MAX_INSTANCE_ID_LENGTH) return new Response('ID too long', { status: 400 });
+ * ```
+ */
 export const MAX_INSTANCE_ID_LENGTH = 256;
 
 // C0 controls and DEL: they break logs, file names and HTTP paths, and no real

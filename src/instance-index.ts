@@ -10,6 +10,7 @@ import {
   queryInstances,
 } from './list-query.js';
 import type { InstanceStatusName } from './record.js';
+import { mergePending, mergeRuns } from './sorted-merge.js';
 import { type StatusCounts, StatusTally } from './status-tally.js';
 import { pageByUpdate, type UpdateEntry, UpdateOrder } from './update-order.js';
 
@@ -47,23 +48,8 @@ class CreationOrder {
   /** The items, sorted, with the pending ones merged in. */
   sorted(): Instance[] {
     if (this.#pending.length === 0) return this.items;
-    const extra = this.#pending.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    const merged = mergePending(this.items, this.#pending, before, before);
     this.#pending = [];
-    const merged: Instance[] = new Array(this.items.length + extra.length);
-    let i = 0;
-    let j = 0;
-    let k = 0;
-    while (i < this.items.length || j < extra.length) {
-      const a = this.items[i];
-      const b = extra[j];
-      if (b === undefined || (a !== undefined && before(a, b))) {
-        merged[k++] = a as Instance;
-        i++;
-      } else {
-        merged[k++] = b;
-        j++;
-      }
-    }
     this.items = merged;
     return merged;
   }
@@ -231,16 +217,7 @@ export class InstanceIndex extends Map<string, Instance> {
     });
     const items: Instance[] = [];
     let more = false;
-    for (;;) {
-      let best: (typeof heads)[number] | undefined;
-      for (const head of heads) {
-        const candidate = head.items[head.pos];
-        const current = best?.items[best.pos];
-        if (candidate && (!current || before(candidate, current))) best = head;
-      }
-      const next = best?.items[best.pos];
-      if (!best || !next) break;
-      best.pos++;
+    for (const next of mergeRuns(heads, before, 1)) {
       if (f.createdTo !== undefined && next.createdAt > f.createdTo) break;
       if (super.get(next.id) !== next) continue;
       if (f.statuses && !f.statuses.has(next.status)) continue;

@@ -1,8 +1,10 @@
+import type { AnyActor } from 'xstate';
 import { assertInstanceId } from './instance-id.js';
 import type { ListFilter, ListPage } from './list-query.js';
 import { assertType, machineOf, type RegistryParts } from './registry-parts.js';
 import type { InstanceStatus } from './status.js';
 import { storedStatus } from './stored-status.js';
+import type { SetAsideRecord } from './stores/store.js';
 
 /**
  * `registry.getStatus`: the status of `id`, or `undefined` if there is no such
@@ -51,4 +53,32 @@ export async function listStatuses(
   };
   if (page.cursor) result.cursor = page.cursor;
   return result;
+}
+
+/**
+ * `registry.get`: the live, running actor for `id`, or `undefined`. Synchronous.
+ *
+ * @example
+ * ```ts
+ * liveActor(parts, 'nightly')?.send({ type: 'CANCEL' });
+ * ```
+ */
+export function liveActor(parts: RegistryParts, id: string): AnyActor | undefined {
+  const instance = parts.instances.get(id);
+  return instance?.status === 'running' ? instance.actor : undefined;
+}
+
+/**
+ * `registry.quarantined()`: the records the store set aside, newest first;
+ * `undefined` when the store cannot list them.
+ *
+ * @example
+ * ```ts
+ * for (const r of (await listQuarantined(parts)) ?? []) console.warn(r.key, r.reason);
+ * ```
+ */
+export async function listQuarantined(parts: RegistryParts): Promise<SetAsideRecord[] | undefined> {
+  await parts.gate.ready();
+  const { store } = parts;
+  return store.listSetAside ? await store.listSetAside() : undefined;
 }

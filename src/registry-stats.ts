@@ -1,4 +1,7 @@
+import { RegistryError } from './errors.js';
+import type { CountFilter } from './instance-index.js';
 import type { RegistryParts } from './registry-parts.js';
+import type { StatusCounts } from './status-tally.js';
 
 /**
  * Gauges of a registry, for monitoring (see `registry.stats()`).
@@ -41,4 +44,40 @@ export function registryStats(parts: RegistryParts): RegistryStats {
     pendingWrites: parts.persister.queued,
     waiters,
   };
+}
+
+/**
+ * `registry.health()`: `open` once started and until closed; `storeFailing`
+ * from a failed store write until every change is durable again.
+ *
+ * @example
+ * ```ts
+ * if (!registryHealth(parts).open) return 503;
+ * ```
+ */
+export function registryHealth(parts: RegistryParts): { open: boolean; storeFailing: boolean } {
+  return { open: parts.gate.phase === 'open', storeFailing: parts.persister.failing };
+}
+
+/**
+ * `registry.counts()`: how many instances have each status, from the instance
+ * table's counters, or by the database with a cluster store; `INVALID_ARGUMENT` for a bad filter.
+ *
+ * @example
+ * ```ts
+ * const { running, total } = await countStatuses(parts, { type: 'job' });
+ * ```
+ */
+export async function countStatuses(
+  parts: RegistryParts,
+  filter: CountFilter,
+): Promise<StatusCounts> {
+  await parts.gate.ready();
+  if (filter === null || typeof filter !== 'object')
+    throw new RegistryError('INVALID_ARGUMENT', 'counts() takes a filter object.');
+  if (filter.idPrefix !== undefined && typeof filter.idPrefix !== 'string')
+    throw new RegistryError('INVALID_ARGUMENT', 'counts(): idPrefix must be a string.');
+  // With a cluster store the database counts every process's instances, as last stored.
+  if (parts.cluster) return parts.cluster.counts(filter);
+  return parts.instances.counts(filter);
 }

@@ -1,19 +1,9 @@
-import { nanoid } from 'nanoid';
-import type { AnyActor } from 'xstate';
 import { ActorHandle } from './actor-handle.js';
-import type { Clock } from './clock.js';
 import type { Delivery } from './delivery.js';
-import { RegistryError } from './errors.js';
-import type { HistoryPage } from './history.js';
-import { readHistory } from './history-query.js';
 import { assertInstanceId } from './instance-id.js';
-import type { CountFilter } from './instance-index.js';
-import type { ListFilter, ListPage } from './list-query.js';
 import type { MachineMap } from './machines.js';
 import { purgeInstance } from './purge-instance.js';
-import { listStatuses, readStatus } from './read-status.js';
 import { assembleRegistry } from './registry-assembly.js';
-import type { RegistryEventName, RegistryEvents } from './registry-events.js';
 import {
   type RegistryOptions,
   resolveOptions,
@@ -23,20 +13,15 @@ import {
 } from './registry-options.js';
 import { machineOf, type RegistryParts } from './registry-parts.js';
 import type { Session } from './registry-session.js';
-import { type RegistryStats, registryStats } from './registry-stats.js';
+import { RegistryView } from './registry-view.js';
 import type { StartSummary } from './restore.js';
-import { sendEvent } from './send-event.js';
-import { type EnsureResult, ensure } from './singleton.js';
-import { type InstanceStatus, statusOf } from './status.js';
-import type { StatusCounts } from './status-tally.js';
+import { sendTraced } from './send-event.js';
+import type { EnsureResult } from './singleton.js';
+import { ensureSingleton, spawnSingleton, spawnWithNewId } from './spawn.js';
+import type { InstanceStatus } from './status.js';
 import { stopInstance } from './stop-instance.js';
-import type { SetAsideRecord } from './stores/store.js';
-import { attachTelemetry, loadTelemetry, type RegistryTelemetry } from './telemetry.js';
-import type { TelemetryOptions } from './telemetry-options.js';
-import type { TypedRegistryEvents } from './typed-events.js';
-import type { ActorOf, CreateArgs, EventOf, StatusOf, TypeName, TypeOption } from './types.js';
-import type { WaitCondition } from './wait-for.js';
-import { waitForInstance } from './wait-for-instance.js';
+import { TelemetryHook } from './telemetry-hook.js';
+import type { ActorOf, CreateArgs, EventOf, TypeName } from './types.js';
 
 export type {
   Durability,
@@ -61,69 +46,20 @@ export type { WaitCondition } from './wait-for.js';
  * await registry.close();
  * ```
  */
-export class Registry<M extends MachineMap = MachineMap> {
+export class Registry<M extends MachineMap = MachineMap> extends RegistryView<M> {
   readonly #parts: RegistryParts;
   readonly #delivery: Delivery;
   readonly #session: Session;
-  readonly #telemetryOption: boolean | TelemetryOptions | undefined;
-  /** Set at start() when telemetry was asked for and `@opentelemetry/api` is installed. */
-  #telemetry: RegistryTelemetry | undefined;
-  #telemetryLoaded = false;
+  readonly #telemetry: TelemetryHook;
 
   constructor(options: RegistryOptions<M>) {
     const resolved = resolveOptions(options);
     const assembly = assembleRegistry(resolved);
+    super(assembly.parts);
     this.#parts = assembly.parts;
     this.#delivery = assembly.delivery;
     this.#session = assembly.session;
-    this.#telemetryOption = resolved.telemetry;
-  }
-
-  /** Loads OpenTelemetry once, if it was asked for, and hooks it in. */
-  async #startTelemetry(): Promise<void> {
-    this.#telemetryLoaded = true;
-    const parts = this.#parts;
-    const t = await loadTelemetry(this.#telemetryOption, {
-      instances: () => parts.instances.values(),
-      backlog: () => parts.persister.backlog,
-    });
-    if (!t) return;
-    this.#telemetry = t;
-    attachTelemetry(t, parts);
-  }
-
-  /** The clock every actor of this registry runs on. */
-  get clock(): Clock {
-    return this.#parts.clock;
-  }
-
-  /**
-   * Subscribes to a lifecycle event. A listener that throws is reported, never
-   * propagated. Payloads are unions discriminated on `type` (see {@link TypedRegistryEvents}).
-   */
-  on<E extends RegistryEventName>(
-    name: E,
-    listener: (payload: TypedRegistryEvents<M>[E]) => void,
-  ): this {
-    this.#parts.emitter.on(name, listener as (payload: RegistryEvents[E]) => void);
-    return this;
-  }
-
-  /** Subscribes for one occurrence. */
-  once<E extends RegistryEventName>(
-    name: E,
-    listener: (payload: TypedRegistryEvents<M>[E]) => void,
-  ): this {
-    this.#parts.emitter.on(name, listener as (payload: RegistryEvents[E]) => void, true);
-    return this;
-  }
-
-  off<E extends RegistryEventName>(
-    name: E,
-    listener: (payload: TypedRegistryEvents<M>[E]) => void,
-  ): this {
-    this.#parts.emitter.off(name, listener as (payload: RegistryEvents[E]) => void);
-    return this;
+    this.#telemetry = new TelemetryHook(resolved.telemetry);
   }
 
   /**
@@ -150,8 +86,8 @@ export class Registry<M extends MachineMap = MachineMap> {
    * moved aside and reported). Calls made while it runs wait for it.
    */
   start(): Promise<StartSummary> {
-    if (this.#telemetryOption && !this.#telemetryLoaded)
-      return this.#startTelemetry().then(() => this.#session.start());
+    if (this.#telemetry.pending)
+      return this.#telemetry.load(this.#parts).then(() => this.#session.start());
     return this.#session.start();
   }
 
@@ -178,18 +114,10 @@ export class Registry<M extends MachineMap = MachineMap> {
     id: string,
     ...[options]: CreateArgs<M, K, SpawnSingletonOptions>
   ): Promise<ActorOf<M, K>> {
-    try {
-      const t = this.#telemetry;
-      const r = t
-        ? t.span('spawn', id, type, () => ensure(this.#parts, type, id, options ?? {}))
-        : ensure(this.#parts, type, id, options ?? {});
-      // Hot path: a result known now costs one promise, not two.
-      return r instanceof Promise
-        ? r.then((x) => this.#reachable(x).actor as ActorOf<M, K>)
-        : Promise.resolve(r.actor as ActorOf<M, K>);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    const actor = spawnSingleton(this.#parts, this.#telemetry, type, id, options, (r) =>
+      this.#reachable(r),
+    );
+    return actor as Promise<ActorOf<M, K>>;
   }
 
   /**
@@ -208,21 +136,16 @@ export class Registry<M extends MachineMap = MachineMap> {
     id: string,
     ...[options]: CreateArgs<M, K, SpawnSingletonOptions>
   ): Promise<SingletonResult<ActorOf<M, K>, ActorHandle<M, K>>> {
-    let pending: EnsureResult | Promise<EnsureResult>;
-    try {
-      const t = this.#telemetry;
-      pending = t
-        ? t.span('spawn', id, type, () => ensure(this.#parts, type, id, options ?? {}))
-        : ensure(this.#parts, type, id, options ?? {});
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return Promise.resolve(pending).then((r) => ({
-      actor: this.#reachable(r).actor as ActorOf<M, K>,
-      handle: this.actor(type, r.instance.id),
-      created: r.created,
-      status: statusOf(r.instance),
-    }));
+    const result = ensureSingleton(
+      this.#parts,
+      this.#telemetry,
+      type,
+      id,
+      options,
+      (r) => this.#reachable(r),
+      (instanceId) => this.actor(type, instanceId),
+    );
+    return result as unknown as Promise<SingletonResult<ActorOf<M, K>, ActorHandle<M, K>>>;
   }
 
   /** An instance hosted elsewhere: its stand-in's sends go through `send`, to the owner. */
@@ -243,130 +166,12 @@ export class Registry<M extends MachineMap = MachineMap> {
    * console.log(actor.id); // 'V1StGXR8_Z5jdHi6B-myT'
    * ```
    */
-  async spawn<K extends TypeName<M>>(
+  spawn<K extends TypeName<M>>(
     type: K,
     ...[options]: CreateArgs<M, K, object>
   ): Promise<ActorOf<M, K>> {
-    const id = nanoid();
-    const create = () =>
-      ensure(this.#parts, type, id, {
-        input: options?.input,
-        ifRunning: 'throw',
-        ifFinished: 'throw',
-      });
-    const r = await (this.#telemetry ? this.#telemetry.span('spawn', id, type, create) : create());
-    return r.actor as ActorOf<M, K>;
-  }
-
-  /**
-   * Gauges for monitoring: instances known, actors live in memory, instances
-   * passivated, instances whose latest change is not yet written, and pending
-   * `waitFor` calls (long polls among them).
-   *
-   * @example
-   * ```ts
-   * setInterval(() => metrics.gauge('registry', registry.stats()), 10_000);
-   * ```
-   */
-  stats(): RegistryStats {
-    return registryStats(this.#parts);
-  }
-
-  /**
-   * Whether the registry can serve, for readiness probes: `open` once started
-   * and until closed; `storeFailing` from a failed store write until every
-   * change is durable again.
-   *
-   * @example
-   * ```ts
-   * const { open, storeFailing } = registry.health();
-   * if (!open || storeFailing) return new Response('not ready', { status: 503 });
-   * ```
-   */
-  health(): { open: boolean; storeFailing: boolean } {
-    return { open: this.#parts.gate.phase === 'open', storeFailing: this.#parts.persister.failing };
-  }
-
-  /** The live, running actor for `id`, or `undefined`. Synchronous. */
-  get(id: string): AnyActor | undefined {
-    const instance = this.#parts.instances.get(id);
-    return instance?.status === 'running' ? instance.actor : undefined;
-  }
-
-  /**
-   * The status of `id`, or `undefined` if there is no such instance: a union
-   * discriminated on `type`, or, with `{ type }`, that machine's status
-   * (`TYPE_MISMATCH` if the instance has another type).
-   *
-   * @example
-   * ```ts
-   * const s = await registry.getStatus('nightly', { type: 'job' });
-   * console.log(s?.context.day);
-   * ```
-   */
-  getStatus(id: string): Promise<StatusOf<M> | undefined>;
-  getStatus<K extends TypeName<M>>(
-    id: string,
-    options: TypeOption<K>,
-  ): Promise<StatusOf<M, K> | undefined>;
-  getStatus(id: string, options?: TypeOption<string>): Promise<InstanceStatus | undefined> {
-    return readStatus(this.#parts, id, options?.type);
-  }
-
-  /**
-   * One page of statuses, ordered by creation time.
-   *
-   * @example
-   * ```ts
-   * let page = await registry.list({ status: 'running', type: 'job', limit: 50 });
-   * while (page.cursor) page = await registry.list({ status: 'running', type: 'job', limit: 50, cursor: page.cursor });
-   * ```
-   */
-  list<K extends TypeName<M>>(
-    filter: ListFilter & { type: K | readonly K[] },
-  ): Promise<ListPage<StatusOf<M, K>>>;
-  list(filter?: ListFilter): Promise<ListPage<StatusOf<M>>>;
-  list(filter: ListFilter = {}): Promise<ListPage<InstanceStatus>> {
-    return listStatuses(this.#parts, filter);
-  }
-
-  /**
-   * How many instances have each status, optionally of some types or under an
-   * ID prefix: from counters the registry keeps, so it costs nothing per
-   * instance (with `idPrefix`, per instance under that prefix). With a cluster
-   * store the database counts them (`count(*) GROUP BY status`): every
-   * process's instances, as last stored.
-   *
-   * @example
-   * ```ts
-   * const { running, error, total } = await registry.counts({ type: 'job' });
-   * ```
-   */
-  async counts(filter: CountFilter = {}): Promise<StatusCounts> {
-    await this.#parts.gate.ready();
-    if (filter === null || typeof filter !== 'object')
-      throw new RegistryError('INVALID_ARGUMENT', 'counts() takes a filter object.');
-    if (filter.idPrefix !== undefined && typeof filter.idPrefix !== 'string')
-      throw new RegistryError('INVALID_ARGUMENT', 'counts(): idPrefix must be a string.');
-    if (this.#parts.cluster) return this.#parts.cluster.counts(filter);
-    return this.#parts.instances.counts(filter);
-  }
-
-  /**
-   * The records the store set aside (quarantined) because they could not be
-   * loaded, newest first; `undefined` when the store cannot list them. Restore
-   * one with the store's `restoreSetAside(key)` (CLI: `quarantine restore KEY`)
-   * once its cause is fixed; it is loaded at the next start.
-   *
-   * @example
-   * ```ts
-   * for (const r of (await registry.quarantined()) ?? []) console.warn(r.key, r.id, r.reason);
-   * ```
-   */
-  async quarantined(): Promise<SetAsideRecord[] | undefined> {
-    await this.#parts.gate.ready();
-    const { store } = this.#parts;
-    return store.listSetAside ? await store.listSetAside() : undefined;
+    const actor = spawnWithNewId(this.#parts, this.#telemetry, type, options?.input);
+    return actor as Promise<ActorOf<M, K>>;
   }
 
   /**
@@ -381,60 +186,7 @@ export class Registry<M extends MachineMap = MachineMap> {
    * ```
    */
   send(id: string, event: EventOf<M>, options?: SendOptions): Promise<void> {
-    const t = this.#telemetry;
-    if (t) {
-      const type = this.#parts.instances.get(id)?.type;
-      return t.span('send', id, type, () =>
-        sendEvent(this.#parts, this.#delivery, id, event, options),
-      );
-    }
-    return sendEvent(this.#parts, this.#delivery, id, event, options);
-  }
-
-  /**
-   * One page of the transitions of `id`, oldest first, with the cursor of the
-   * next page (`null` on the last): for live, passive and finished instances,
-   * from the journal kept with the `history` option (an empty page without it).
-   * `INSTANCE_NOT_FOUND` for an unknown ID; `limit` 1..1000, default 100.
-   *
-   * @example
-   * ```ts
-   * const { items, cursor } = await registry.history('order-7', { limit: 20 });
-   * for (const e of items) console.log(e.seq, e.source, e.event.type, e.before, '→', e.after);
-   * ```
-   */
-  history(id: string, options?: { cursor?: string | null; limit?: number }): Promise<HistoryPage> {
-    return readHistory(this.#parts, id, options);
-  }
-
-  /**
-   * Resolves with the status of `id` once it matches `condition`; rejects with
-   * `TIMEOUT` after `timeoutMs` on the registry's clock, and with `ABORTED` once
-   * `signal` aborts (an HTTP long poll passes its request's signal, so a client
-   * that hangs up leaves no waiter behind).
-   *
-   * @example
-   * ```ts
-   * const { output } = await registry.waitFor('nightly', 'done', { timeoutMs: 60_000 });
-   * await registry.waitFor('order-7', (s) => s.value === 'shipped');
-   * ```
-   */
-  waitFor(
-    id: string,
-    condition: WaitCondition<StatusOf<M>>,
-    options?: { timeoutMs?: number; signal?: AbortSignal },
-  ): Promise<StatusOf<M>>;
-  waitFor<K extends TypeName<M>>(
-    id: string,
-    condition: WaitCondition<StatusOf<M, K>>,
-    options: TypeOption<K> & { timeoutMs?: number; signal?: AbortSignal },
-  ): Promise<StatusOf<M, K>>;
-  waitFor(
-    id: string,
-    condition: WaitCondition<any>,
-    options: { timeoutMs?: number; signal?: AbortSignal; type?: string } = {},
-  ): Promise<InstanceStatus> {
-    return waitForInstance(this.#parts, id, condition, options);
+    return sendTraced(this.#parts, this.#delivery, this.#telemetry, id, event, options);
   }
 
   /** Stops the running instance `id` and records it as `stopped`. Stopping a finished instance does nothing. */

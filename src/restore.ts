@@ -10,7 +10,15 @@ import { parseRecord } from './record.js';
 import type { RegistryEmitter } from './registry-events.js';
 import { isBatched, type Store, type StoredEntry } from './stores/store.js';
 
-/** One stored record that `start()` could not load, and moved aside. */
+/**
+ * One stored record that `start()` could not load, and moved aside.
+ *
+ * @example
+ * ```ts
+ * const { quarantined } = await registry.start();
+ * for (const r of quarantined) console.warn(r.key, r.code, r.message);
+ * ```
+ */
 export interface QuarantinedRecord {
   key: string;
   id?: string;

@@ -2,6 +2,7 @@ import type { AnyEventObject } from 'xstate';
 import type { Delivery } from './delivery.js';
 import { isEvent, isReservedEventType } from './event-shape.js';
 import type { RegistryParts } from './registry-parts.js';
+import type { TelemetryHook } from './telemetry-hook.js';
 import { sendFrom } from './xstate-internals.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -41,4 +42,26 @@ export function sendEvent(
     return RESOLVED;
   }
   return delivery.send(id, event, options?.idempotencyKey);
+}
+
+/**
+ * {@link sendEvent} in a `send` span when telemetry is on (the instance's type
+ * is looked up only then).
+ *
+ * @example
+ * ```ts
+ * await sendTraced(parts, delivery, telemetry, 'order-7', { type: 'PAY' });
+ * ```
+ */
+export function sendTraced(
+  parts: RegistryParts,
+  delivery: Delivery,
+  telemetry: TelemetryHook,
+  id: string,
+  event: AnyEventObject,
+  options?: { idempotencyKey?: string },
+): Promise<void> {
+  if (!telemetry.active) return sendEvent(parts, delivery, id, event, options);
+  const type = parts.instances.get(id)?.type;
+  return telemetry.span('send', id, type, () => sendEvent(parts, delivery, id, event, options));
 }

@@ -34,7 +34,15 @@ export interface ContractRunner {
   expect: ContractExpect;
 }
 
-/** What `make` returns: a fresh store, and a way to open a second one over the same storage. */
+/**
+ * What `make` returns: a fresh store, and a way to open a second one over the same storage.
+ *
+ * @example
+ * ```ts
+ * const make = async (): Promise<ContractStores> => ({ store: new MyStore(url), again: () => new MyStore(url) });
+ * storeContract('MyStore', make, { describe, it, expect });
+ * ```
+ */
 export interface ContractStores {
   store: Store;
   /** Another store over the same storage, as a second process would open it. */

@@ -96,38 +96,54 @@ export class RegistryTelemetry {
       .addCallback((result) => result.observe(source.backlog()));
   }
 
-  /** Runs `fn` (sync or async) inside a span named after the operation, with the instance's ID and type. */
+  /**
+   * Runs `fn` (sync or async) inside a span named after the operation, with the
+   * instance's ID and type. A tracer or span that throws is ignored: `fn` runs
+   * exactly once and its own result or error is what the caller gets.
+   */
   span<T>(name: SpanName, id: string, type: string | undefined, fn: () => T): T {
     const attributes: Attributes = { [ID]: id };
     if (type !== undefined) attributes[TYPE] = type;
-    return this.#tracer.startActiveSpan(`xstate_registry.${name}`, { attributes }, (span) => {
-      const fail = (err: unknown) => {
-        span.recordException(err as Error);
-        span.setStatus({ code: this.#api.SpanStatusCode.ERROR, message: String(err) });
-        span.end();
-      };
-      let out: T;
-      try {
-        out = fn();
-      } catch (err) {
-        fail(err);
-        throw err;
-      }
-      if (out instanceof Promise) {
-        return out.then(
-          (value) => {
+    let ran: { out: T } | { err: unknown } | undefined;
+    try {
+      return this.#tracer.startActiveSpan(`xstate_registry.${name}`, { attributes }, (span) => {
+        const fail = (err: unknown) =>
+          quietly(() => {
+            span.recordException(err as Error);
+            span.setStatus({ code: this.#api.SpanStatusCode.ERROR, message: String(err) });
             span.end();
-            return value;
-          },
-          (err) => {
-            fail(err);
-            throw err;
-          },
-        ) as T;
-      }
-      span.end();
-      return out;
-    });
+          });
+        try {
+          const out = fn();
+          ran = {
+            out:
+              out instanceof Promise
+                ? (out.then(
+                    (value) => {
+                      quietly(() => span.end());
+                      return value;
+                    },
+                    (err) => {
+                      fail(err);
+                      throw err;
+                    },
+                  ) as T)
+                : out,
+          };
+        } catch (err) {
+          ran = { err };
+          fail(err);
+          throw err;
+        }
+        if (!((ran.out as unknown) instanceof Promise)) quietly(() => span.end());
+        return ran.out;
+      });
+    } catch {
+      // The tracer failed before calling back (run fn without a span) or after (keep fn's outcome).
+      if (ran === undefined) return fn();
+      if ('err' in ran) throw ran.err;
+      return ran.out;
+    }
   }
 
   /** Times one store write of `instance` in a `persist` span and the latency histogram. */
@@ -140,27 +156,27 @@ export class RegistryTelemetry {
       outcome = 'failed';
       throw err;
     } finally {
-      this.#persistMs.record(now() - started, { [TYPE]: instance.type, outcome });
+      quietly(() => this.#persistMs.record(now() - started, { [TYPE]: instance.type, outcome }));
     }
   }
 
   transition(type: string): void {
-    this.#transitions.add(1, { [TYPE]: type });
+    quietly(() => this.#transitions.add(1, { [TYPE]: type }));
   }
   passivated(type: string): void {
-    this.#passivations.add(1, { [TYPE]: type });
+    quietly(() => this.#passivations.add(1, { [TYPE]: type }));
   }
   activated(type: string): void {
-    this.#activations.add(1, { [TYPE]: type });
+    quietly(() => this.#activations.add(1, { [TYPE]: type }));
   }
   tookOver(type: string): void {
-    this.#takeovers.add(1, { [TYPE]: type });
+    quietly(() => this.#takeovers.add(1, { [TYPE]: type }));
   }
   fenced(): void {
-    this.#fenced.add(1);
+    quietly(() => this.#fenced.add(1));
   }
   quarantined(): void {
-    this.#quarantined.add(1);
+    quietly(() => this.#quarantined.add(1));
   }
 }
 
@@ -187,14 +203,26 @@ export async function loadTelemetry(
     return undefined; // the optional peer is not installed
   }
   const given = option === true ? {} : option;
-  const meterProvider = (given.meterProvider ?? api.metrics.getMeterProvider()) as MeterProvider;
-  const tracerProvider = (given.tracerProvider ?? api.trace.getTracerProvider()) as TracerProvider;
-  return new RegistryTelemetry(
-    api,
-    meterProvider.getMeter(NAME),
-    tracerProvider.getTracer(NAME),
-    source,
-  );
+  try {
+    const meterProvider = (given.meterProvider ?? api.metrics.getMeterProvider()) as MeterProvider;
+    const tracerProvider = (given.tracerProvider ??
+      api.trace.getTracerProvider()) as TracerProvider;
+    return new RegistryTelemetry(
+      api,
+      meterProvider.getMeter(NAME),
+      tracerProvider.getTracer(NAME),
+      source,
+    );
+  } catch {
+    return undefined; // a provider that cannot make its meter or tracer: no telemetry, the registry still runs
+  }
+}
+
+/** Telemetry is an observer: a provider that throws must never fail the operation it watches. */
+function quietly(fn: () => void): void {
+  try {
+    fn();
+  } catch {}
 }
 
 /**

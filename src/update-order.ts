@@ -1,5 +1,6 @@
 import type { Instance } from './instance.js';
 import { decodeCursor, encodeCursor, type ListPage, type NormalizedFilter } from './list-query.js';
+import { mergePending, mergeRuns } from './sorted-merge.js';
 
 /**
  * One change of an instance: live while `seq` is still the instance's latest.
@@ -45,22 +46,8 @@ export class UpdateOrder {
   /** The entries in ascending order, with the pending ones merged in. */
   sorted(): UpdateEntry[] {
     if (this.#pending.length === 0) return this.items;
-    const extra = this.#pending.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    const merged = mergePending(this.items, this.#pending, before, (a, b) => !before(b, a));
     this.#pending = [];
-    const merged: UpdateEntry[] = [];
-    let i = 0;
-    let j = 0;
-    while (i < this.items.length || j < extra.length) {
-      const a = this.items[i];
-      const b = extra[j];
-      if (b === undefined || (a !== undefined && !before(b, a))) {
-        merged.push(a as UpdateEntry);
-        i++;
-      } else {
-        merged.push(b);
-        j++;
-      }
-    }
     this.items = merged;
     return merged;
   }
@@ -113,16 +100,7 @@ export function pageByUpdate(
   });
   const items: Instance[] = [];
   let more = false;
-  for (;;) {
-    let best: (typeof heads)[number] | undefined;
-    for (const head of heads) {
-      const candidate = head.items[head.pos];
-      const current = best?.items[best.pos];
-      if (candidate && (!current || isNewer(candidate, current))) best = head;
-    }
-    const entry = best?.items[best.pos];
-    if (!best || !entry) break;
-    best.pos--;
+  for (const entry of mergeRuns(heads, isNewer, -1)) {
     if (!keep(entry)) continue;
     if (items.length === f.limit) {
       more = true;

@@ -17,7 +17,14 @@
 import type { AnyActorRef, AnyEventObject } from 'xstate';
 import { type Clock, systemClock } from './clock.js';
 
-/** A pending delayed event as persisted: actors are addressed by their path of IDs from the root. */
+/**
+ * A pending delayed event as persisted: actors are addressed by their path of IDs from the root.
+ *
+ * @example
+ * ```ts
+ * const timer: PersistedTimer = { id: 'tick', source: [], target: [], event: { type: 'TICK' }, dueAt: Date.now() + 1000 };
+ * ```
+ */
 export interface PersistedTimer {
   /** XState's scheduled-event ID (the `id` of a delayed action, or XState's generated one). */
   id: string;

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,32 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoMachines } from '../examples/machines.js';
 import { createRegistry, FileStore } from '../src/index.js';
 import { fileNameFor } from '../src/stores/file-name.js';
+import { buildCli, cli } from './support/cli.js';
 
 const root = resolve(import.meta.dirname, '..');
-const BIN = join(root, 'dist/cli/xstate-registry.js');
-
-/** Runs the built CLI as a child process. */
-function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], (error, out, err) =>
-      done({ code: error ? Number(error.code ?? 1) : 0, out, err }),
-    );
-  });
-}
 
 let dir: string;
 let owner: ChildProcess | undefined;
 
 beforeAll(async () => {
   // The CLI under test is the built one, as `npx xstate-registry` runs it.
-  await new Promise<void>((ok, fail) =>
-    execFile(
-      process.execPath,
-      [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-      { cwd: root },
-      (e, _o, err) => (e ? fail(new Error(err)) : ok()),
-    ),
-  );
+  await buildCli();
   dir = mkdtempSync(join(tmpdir(), 'xr-cli-'));
   // po/* keep a history (approval); the job does not, so its `history` prints nothing.
   const registry = createRegistry({

@@ -1,22 +1,18 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoMachines } from '../examples/machines.js';
 import { createHttpHandler, type HttpAction, toNodeListener } from '../src/http/index.js';
 import { createRegistry, MemoryStore, type Registry } from '../src/index.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser && process.env.CI) throw new Error(`CI must provide Chromium at ${CHROMIUM}`);
-const ARTIFACTS = 'test-results';
+import { type Listening, listen } from './http/support.js';
+import { ARTIFACTS, haveBrowser, launchChromium } from './support/browser.js';
 
 describe.skipIf(!haveBrowser)(
   'dashboard: filters, paging, the instance page and its actions',
   () => {
     let registry: Registry<typeof demoMachines>;
-    let server: Server;
+    let server: Listening;
     let base: string;
     let browser: Browser;
     /** Actions `authorize` refuses, set per test. */
@@ -36,20 +32,15 @@ describe.skipIf(!haveBrowser)(
           return !denied.has(action);
         },
       });
-      server = createServer(toNodeListener(handler));
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-      });
+      server = await listen(createServer(toNodeListener(handler)));
+      base = server.base;
+      browser = await launchChromium();
       mkdirSync(ARTIFACTS, { recursive: true });
     }, 60_000);
 
     afterAll(async () => {
       await browser?.close();
-      server?.closeAllConnections();
-      await new Promise((r) => server?.close(r));
+      await server?.close();
       await registry?.close();
     });
 

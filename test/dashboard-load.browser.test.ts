@@ -1,21 +1,17 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoMachines } from '../examples/machines.js';
 import { createHttpHandler, toNodeListener } from '../src/http/index.js';
 import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser && process.env.CI) throw new Error(`CI must provide Chromium at ${CHROMIUM}`);
-const ARTIFACTS = 'test-results';
+import { type Listening, listen } from './http/support.js';
+import { ARTIFACTS, haveBrowser, launchChromium } from './support/browser.js';
 
 describe.skipIf(!haveBrowser)('dashboard under load: 300 ticking instances, two tabs', () => {
   let registry: TestRegistry<typeof demoMachines>;
-  let server: Server;
+  let server: Listening;
   let base: string;
   let browser: Browser;
   /** Requests the server received, but the long-lived event streams. */
@@ -28,25 +24,22 @@ describe.skipIf(!haveBrowser)('dashboard under load: 300 ticking instances, two 
         input: { intervalMs: 100 },
       });
     const handler = createHttpHandler(registry);
-    server = createServer(
-      toNodeListener(async (request) => {
-        if (!new URL(request.url).pathname.startsWith('/events')) served++;
-        return handler(request);
-      }),
+    server = await listen(
+      createServer(
+        toNodeListener(async (request) => {
+          if (!new URL(request.url).pathname.startsWith('/events')) served++;
+          return handler(request);
+        }),
+      ),
     );
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-    });
+    base = server.base;
+    browser = await launchChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
-    server?.closeAllConnections();
-    await new Promise((r) => server?.close(r));
+    await server?.close();
     await registry?.close();
   });
 

@@ -1,48 +1,32 @@
-import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoMachines } from '../examples/machines.js';
-import { createHttpHandler, toNodeListener } from '../src/http/index.js';
 import { createRegistry, type Registry } from '../src/index.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// CI installs Debian's chromium (.ci/run); a developer machine without it skips with a reason.
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser && process.env.CI) throw new Error(`CI must provide Chromium at ${CHROMIUM}`);
+import { type Listening, serve } from './http/support.js';
+import { CHROMIUM, haveBrowser, launchChromium } from './support/browser.js';
 
 describe.skipIf(!haveBrowser)(`dashboard in headless Chromium (${CHROMIUM})`, () => {
   let registry: Registry<typeof demoMachines>;
-  let server: Server;
+  let server: Listening;
   let base: string;
   let browser: Browser;
 
   beforeAll(async () => {
     registry = createRegistry({ machines: demoMachines });
     await registry.start();
-    server = createServer(toNodeListener(createHttpHandler(registry)));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    server = await serve(registry);
+    base = server.base;
+    browser = await launchChromium([
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ]);
   }, 60_000);
 
   afterAll(async () => {
     await browser?.close();
-    server?.closeAllConnections();
-    await new Promise((r) => server?.close(r));
+    await server?.close();
     await registry?.close();
   });
 

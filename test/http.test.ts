@@ -1,26 +1,21 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoMachines } from '../examples/machines.js';
-import { createHttpHandler, encodeInstanceId, toNodeListener } from '../src/http/index.js';
+import { encodeInstanceId } from '../src/http/index.js';
 import { createRegistry, type Registry } from '../src/index.js';
+import { type Listening, serve } from './http/support.js';
 
 let registry: Registry<typeof demoMachines>;
-let server: Server;
+let server: Listening;
 let base: string;
 
 beforeAll(async () => {
   registry = createRegistry({ machines: demoMachines });
   await registry.start();
-  server = createServer(
-    toNodeListener(createHttpHandler(registry, { maxBodyBytes: 4096, maxWaitMs: 5000 })),
-  );
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serve(registry, { maxBodyBytes: 4096, maxWaitMs: 5000 });
+  base = server.base;
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
+  await server.close();
   await registry.close();
 });
 

@@ -1,16 +1,8 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
 import { machines } from './fixtures.js';
+import { heap } from './support/heap.js';
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-const heap = () => {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-};
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 let r: TestRegistry<typeof machines> | undefined;

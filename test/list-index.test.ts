@@ -1,5 +1,3 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
@@ -11,9 +9,7 @@ import { type ListFilter, queryInstances } from '../src/list-query.js';
 import { resolveMachines } from '../src/machines.js';
 import type { InstanceStatusName } from '../src/record.js';
 import { createTestRegistry } from '../src/testing/index.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+import { gc } from './support/heap.js';
 
 const machine = setup({}).createMachine({});
 const defs = resolveMachines({ a: machine, b: machine, c: machine });

@@ -1,5 +1,3 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { createMachine } from 'xstate';
 import { RegistryError } from '../src/errors.js';
@@ -8,14 +6,7 @@ import { toInstanceId } from '../src/instance-id.js';
 import { resolveMachines } from '../src/machines.js';
 import { Persister } from '../src/persister.js';
 import { MemoryStore } from '../src/stores/memory-store.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-const heap = () => {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-};
+import { heap } from './support/heap.js';
 
 function setup() {
   let release: () => void = () => {};

@@ -107,14 +107,41 @@ function fromStore(store: Store): CliStore {
   };
 }
 
+/** How long the CLI waits for PostgreSQL to accept a connection: a silent server must not hang it. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 async function openPostgres(url: string, table: string | undefined): Promise<CliStore> {
-  const { PostgresStore } = await import('../stores/postgres-store.js');
-  const store = new PostgresStore({ connectionString: url, ...(table ? { table } : {}) });
-  await store.open();
+  const [{ default: pg }, { PostgresStore }] = await Promise.all([
+    import('pg'),
+    import('../stores/postgres-store.js'),
+  ]);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 4,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
+  pool.on('error', () => {}); // an idle client's lost server: the next query reports it
+  const store = new PostgresStore({ pool, ...(table ? { table } : {}) });
+  try {
+    await store.open();
+  } catch (cause) {
+    await store.close().catch(() => {});
+    await pool.end().catch(() => {});
+    if (cause instanceof RegistryError) throw cause;
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      `Could not connect to PostgreSQL at ${withoutPassword(url)} (${(cause as Error)?.message || String(cause)}); check the URL, the password, and that the server is up.`,
+      { cause, details: { store: withoutPassword(url) } },
+    );
+  }
   if (!isClusterStore(store)) throw unsupported('this store');
   const base = fromStore(store);
   return {
     ...base,
+    async close() {
+      await store.close();
+      await pool.end();
+    },
     // A cluster store loads nothing up front: page through its query instead.
     async *records() {
       let cursor: string | undefined;
@@ -141,6 +168,10 @@ async function openPostgres(url: string, table: string | undefined): Promise<Cli
       await store.remove(id);
     },
   };
+}
+
+function withoutPassword(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^@/]*@/, '$1:***@');
 }
 
 function unsupported(what: string): RegistryError {

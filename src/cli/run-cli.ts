@@ -52,7 +52,27 @@ function view({ record }: CliRecord) {
   };
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: escaping control characters is the point
+const ACTIVE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const IN_CELL = /[\t\n]/g;
+const visible = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * What reaches a terminal: IDs (C1 controls are valid in one), and the type,
+ * reason or file name of a tampered record, could carry escape sequences that
+ * retitle, clear or rewrite the operator's screen. They print as `\u001b`
+ * instead, which JSON also reads back as the same string.
+ */
+function terminalSafe(io: CliOutput): CliOutput {
+  return {
+    out: (line) => io.out(line.replace(ACTIVE, visible)),
+    err: (line) => io.err(line.replace(ACTIVE, visible)),
+  };
+}
+
 function table(rows: string[][]): string[] {
+  // A newline or tab inside a cell would fake a row or a column of its own.
+  rows = rows.map((r) => r.map((c) => c.replace(IN_CELL, visible)));
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows.map((r) =>
     r
@@ -79,7 +99,8 @@ const short = (v: unknown) => {
  * });
  * ```
  */
-export async function runCli(argv: string[], io: CliOutput): Promise<number> {
+export async function runCli(argv: string[], terminal: CliOutput): Promise<number> {
+  const io = terminalSafe(terminal);
   let args: ReturnType<typeof parse>;
   try {
     args = parse(argv);

@@ -12,6 +12,12 @@ import { probe } from './instance-replies.js';
  * Decides whether a request may do `action`: `true` allows it; `false` (or
  * anything else) answers 403 `FORBIDDEN`; a `Response` is answered as it is
  * (a 401 with `WWW-Authenticate`, a redirect to a login page...).
+ *
+ * @example
+ * ```ts
+ * const authorize: Authorize = (request, action) =>
+ *   action === 'read' || action === 'list' || request.headers.get('x-api-key') === process.env.API_KEY;
+ * ```
  */
 export type Authorize = (
   request: Request,
@@ -19,6 +25,14 @@ export type Authorize = (
   target: HttpTarget,
 ) => boolean | Response | undefined | Promise<boolean | Response | undefined>;
 
+/**
+ * The options of {@link createHttpHandler}; every one has a default.
+ *
+ * @example
+ * ```ts
+ * const handler = createHttpHandler(registry, { authorize, maxWaitMs: 30_000, basePath: '/registry' });
+ * ```
+ */
 export interface HttpHandlerOptions {
   /**
    * Called for every request but the health probes, before its body is read.
@@ -58,12 +72,28 @@ export interface HttpHandlerOptions {
   basePath?: string;
 }
 
-/** A status with the URLs of its instance's operations, like Durable Functions' check-status response. */
+/**
+ * A status with the URLs of its instance's operations, like Durable Functions' check-status response.
+ *
+ * @example
+ * ```ts
+ * const body = (await (await fetch(`${base}/instances/nightly`)).json()) as StatusWithLinks;
+ * await fetch(body.links.stop, { method: 'POST', headers: { 'x-requested-with': 'fetch' } });
+ * ```
+ */
 export interface StatusWithLinks extends InstanceStatus {
   links: { status: string; sendEvent: string; stop: string; purge: string };
 }
 
-/** A Fetch API request handler. */
+/**
+ * A Fetch API request handler.
+ *
+ * @example
+ * ```ts
+ * const handler: FetchHandler = createHttpHandler(registry);
+ * Bun.serve({ fetch: handler });
+ * ```
+ */
 export type FetchHandler = (request: Request) => Promise<Response>;
 
 /**

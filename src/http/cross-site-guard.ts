@@ -1,6 +1,13 @@
 import { HttpError } from './http-error.js';
 
-/** Which other origins may call the API from a browser, and how. */
+/**
+ * Which other origins may call the API from a browser, and how.
+ *
+ * @example
+ * ```ts
+ * createHttpHandler(registry, { cors: { origins: ['https://admin.example.com'], credentials: true } });
+ * ```
+ */
 export interface CorsOptions {
   /** Origins allowed, e.g. `['https://admin.example.com']`, or a predicate over the `Origin` header. */
   origins: readonly string[] | ((origin: string) => boolean);

@@ -101,7 +101,10 @@ $('a-purge').addEventListener('click', async () => {
 });
 function route() {
   const m = /^#\/i\/(.+)$/.exec(location.hash);
-  if (m) { showInstance(decodeURIComponent(m[1])); return; }
+  // A hand-edited link (#/i/%E0) is not a URI component: show the list, not a dead page.
+  let id;
+  try { id = m ? decodeURIComponent(m[1]) : undefined; } catch {}
+  if (id !== undefined) { showInstance(id); return; }
   $('instance-view').hidden = true;
   $('list-view').hidden = false;
   connectList();

@@ -125,12 +125,17 @@ export function eventStream(
             cleanup();
           }
         };
+        // Counts are read at once, but messages leave in batch order: a count that
+        // answers late must not let an older status overwrite a newer one in the tab.
+        let ordered = Promise.resolve();
         unsubscribe = feed.subscribe((batch) => {
           const counts = filter.id === undefined ? countsOf() : Promise.resolve(undefined);
-          void counts.then((c) => {
-            const message = streamMessage(batch, filter, view, c);
-            if (message) send(`data: ${JSON.stringify(message)}\n\n`);
-          });
+          ordered = ordered
+            .then(() => counts)
+            .then((c) => {
+              const message = streamMessage(batch, filter, view, c);
+              if (message) send(`data: ${JSON.stringify(message)}\n\n`);
+            });
         });
         keepalive = setInterval(() => send(': keepalive\n\n'), KEEPALIVE_MS);
         send('retry: 2000\n\n');

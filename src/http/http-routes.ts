@@ -12,10 +12,25 @@ import { opsRoute } from './ops-routes.js';
 import { readJson } from './read-json.js';
 import { streamFilter } from './stream-filter.js';
 
-/** What a request asks to do, as `authorize` sees it. */
+/**
+ * What a request asks to do, as `authorize` sees it.
+ *
+ * @example
+ * ```ts
+ * const readOnly = (_request: Request, action: HttpAction) => action === 'read' || action === 'list';
+ * ```
+ */
 export type HttpAction = 'create' | 'read' | 'list' | 'send' | 'stop' | 'purge' | 'dashboard';
 
-/** The instance a request is about, when it is about one. */
+/**
+ * The instance a request is about, when it is about one.
+ *
+ * @example
+ * ```ts
+ * const authorize: Authorize = (request, _action, target: HttpTarget) =>
+ *   target.id === undefined || target.id.startsWith(`${tenantOf(request)}/`);
+ * ```
+ */
 export interface HttpTarget {
   id?: string;
   type?: string;

@@ -2,22 +2,29 @@ import { join, resolve, sep } from 'node:path';
 import { RegistryError } from '../errors.js';
 import type { DirLock } from './file-lock.js';
 import { fileNameFor, isInstanceFileName } from './file-name.js';
+import { FileQuarantine } from './file-quarantine.js';
 import { type FsLayer, nodeFs } from './fs-layer.js';
 import { GroupSync } from './group-sync.js';
 import { IoLimit } from './io-limit.js';
 import {
   type BatchedEntries,
-  idInText,
   type SetAsideRecord,
   type Store,
   type StoredEntry,
   type StoreKey,
   storeKey,
-  unknownSetAside,
 } from './store.js';
 
 const LOAD_BATCH = 64;
 
+/**
+ * The options of {@link FileStore}.
+ *
+ * @example
+ * ```ts
+ * new FileStore({ dir: './data', maxFileBytes: 8 * 1024 * 1024 });
+ * ```
+ */
 export interface FileStoreOptions {
   /** The directory that holds everything: `instances/`, `quarantine/` and `LOCK`. Created if missing. */
   dir: string;
@@ -62,6 +69,7 @@ export class FileStore implements Store {
   #repairing: Promise<void> | undefined;
   readonly #damageListeners = new Set<(error: RegistryError) => void>();
   readonly #dirSync: GroupSync;
+  readonly #setAside: FileQuarantine;
 
   constructor(options: FileStoreOptions) {
     if (!options || typeof options.dir !== 'string' || options.dir === '') {
@@ -84,6 +92,14 @@ export class FileStore implements Store {
     }
     this.#io = new IoLimit(io);
     this.#dirSync = new GroupSync(() => this.#io.run(() => this.#fs.syncDir(this.#instances)));
+    this.#setAside = new FileQuarantine({
+      fs: this.#fs,
+      io: this.#io,
+      instances: this.#instances,
+      quarantine: this.#quarantine,
+      maxFileBytes: this.#maxFileBytes,
+      dirSync: this.#dirSync,
+    });
   }
 
   /** The key (file name) under which `load()` yields the record of `id`; any other name holding it is a stray. */
@@ -250,103 +266,18 @@ export class FileStore implements Store {
 
   async quarantine(key: string, reason: string): Promise<void> {
     this.#assertWritable();
-    await this.#io.run(() => this.#moveAside(key, reason));
+    await this.#io.run(() => this.#setAside.moveAside(key, reason));
     await this.#dirSync.run();
-  }
-
-  async #moveAside(key: string, reason: string): Promise<void> {
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const base = `${key.replace(/\.json$/, '')}.${stamp}.${Math.random().toString(36).slice(2, 8)}`;
-    const notePath = join(this.#quarantine, `${base}.reason.txt`);
-    const from = join(this.#instances, key);
-    const to = join(this.#quarantine, `${base}.json`);
-    const note = await this.#fs.open(notePath, 'wx');
-    try {
-      await note.writeFile(`${reason}\n`);
-      await note.sync();
-    } finally {
-      await note.close();
-    }
-    try {
-      try {
-        // link + unlink rather than rename: never overwrites anything in quarantine/.
-        await this.#fs.link(from, to);
-        await this.#fs.syncDir(this.#quarantine);
-        await this.#fs.unlink(from);
-      } catch (err) {
-        // A directory cannot be hard-linked: rename it, to a name nothing else has.
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'EPERM' && code !== 'EISDIR') throw err;
-        await this.#fs.rename(from, to);
-        await this.#fs.syncDir(this.#quarantine);
-      }
-    } catch (err) {
-      await this.#fs.unlink(notePath).catch(() => {});
-      throw err;
-    }
   }
 
   async listSetAside(): Promise<SetAsideRecord[]> {
     this.#assertOpen();
-    const names = await this.#fs.readdir(this.#quarantine).catch((err) => {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [] as string[];
-      throw err;
-    });
-    const out: SetAsideRecord[] = [];
-    for (const name of names) {
-      const parsed = parseSetAsideName(name);
-      if (!parsed) continue;
-      const base = name.slice(0, -'.json'.length);
-      const text = await this.#io
-        .run(() => this.#fs.readFile(join(this.#quarantine, name), this.#maxFileBytes))
-        .catch(() => undefined);
-      const reason = await this.#io
-        .run(() => this.#fs.readFile(join(this.#quarantine, `${base}.reason.txt`), 64 * 1024))
-        .catch(() => '(no reason recorded)');
-      const id = text === undefined ? undefined : idInText(text);
-      out.push({
-        key: name,
-        ...(id !== undefined ? { id } : {}),
-        reason: reason.trim(),
-        at: parsed.at,
-        bytes: text === undefined ? 0 : Buffer.byteLength(text),
-      });
-    }
-    return out.sort((a, b) => b.at - a.at || (a.key < b.key ? -1 : 1));
+    return this.#setAside.list();
   }
 
   async restoreSetAside(key: string): Promise<void> {
     this.#assertWritable();
-    const parsed = parseSetAsideName(key);
-    if (!parsed || key.includes('/')) throw unknownSetAside(key);
-    const from = join(this.#quarantine, key);
-    let text: string;
-    try {
-      text = await this.#fs.readFile(from, this.#maxFileBytes);
-    } catch {
-      throw unknownSetAside(key);
-    }
-    // Back under its ID's own name (a stray copy's name would only be set aside again).
-    const id = idInText(text);
-    const to = id !== undefined ? this.pathOf(id) : join(this.#instances, parsed.original);
-    try {
-      // link, never rename: an ID that has a record again keeps it.
-      await this.#fs.link(from, to);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST')
-        throw new RegistryError(
-          'INSTANCE_EXISTS',
-          `Instance ${JSON.stringify(id ?? parsed.original)} has a record again; purge it first if the set-aside one should replace it.`,
-          { details: { id: id ?? parsed.original, status: 'stored' } },
-        );
-      throw err;
-    }
-    await this.#dirSync.run();
-    await this.#fs.unlink(from);
-    await this.#fs
-      .unlink(join(this.#quarantine, `${key.slice(0, -'.json'.length)}.reason.txt`))
-      .catch(() => {});
-    await this.#fs.syncDir(this.#quarantine);
+    await this.#setAside.restore(key);
   }
 
   /**
@@ -407,12 +338,4 @@ export class FileStore implements Store {
         `The FileStore at ${this.dir} is not open; start a registry over it first.`,
       );
   }
-}
-
-/** The original name and time of a set-aside file: `<original>.<ISO stamp, - for : and .>.<random>.json`. */
-function parseSetAsideName(name: string): { original: string; at: number } | undefined {
-  const m = /^(.+)\.(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z)\.[a-z0-9]+\.json$/.exec(name);
-  if (!m) return undefined;
-  const stamp = (m[2] as string).replace(/T(\d\d)-(\d\d)-(\d\d)-(\d{3})Z$/, 'T$1:$2:$3.$4Z');
-  return { original: `${m[1]}.json`, at: Date.parse(stamp) };
 }

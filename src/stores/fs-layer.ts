@@ -2,7 +2,17 @@ import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } f
 import * as fsp from 'node:fs/promises';
 import { acquireDirLock, type DirLock } from './file-lock.js';
 
-/** The part of an open file the file store uses. */
+/**
+ * The part of an open file the file store uses.
+ *
+ * @example
+ * ```ts
+ * const handle: FileHandleLike = await nodeFs.open(path, 'wx');
+ * await handle.writeFile(text);
+ * await handle.sync();
+ * await handle.close();
+ * ```
+ */
 export interface FileHandleLike {
   writeFile(data: string): Promise<void>;
   sync(): Promise<void>;
@@ -14,6 +24,12 @@ export interface FileHandleLike {
  * default is Node's `fs/promises`; tests substitute a layer that injects faults
  * (ENOSPC, EIO, EACCES) or simulates a power cut that loses whatever was not
  * fsynced, which is how crash safety is tested beyond what SIGKILL can show.
+ *
+ * @example
+ * ```ts
+ * const full: FsLayer = { ...nodeFs, open: async () => { throw Object.assign(new Error('no space'), { code: 'ENOSPC' }); } };
+ * new FileStore({ dir, fs: full });
+ * ```
  */
 export interface FsLayer {
   mkdir(path: string): Promise<void>;

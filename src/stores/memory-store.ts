@@ -1,10 +1,11 @@
 import { RegistryError } from '../errors.js';
 import {
-  idInText,
+  recordedAgain,
   type SetAsideRecord,
   type Store,
   type StoredEntry,
   type StoreKey,
+  setAsideRecord,
   storeKey,
   unknownSetAside,
 } from './store.js';
@@ -76,14 +77,7 @@ export class MemoryStore implements Store {
   async listSetAside(): Promise<SetAsideRecord[]> {
     const out: SetAsideRecord[] = [];
     for (const [key, { text, reason, at }] of this.#quarantined) {
-      const id = idInText(text);
-      out.push({
-        key,
-        ...(id !== undefined ? { id } : {}),
-        reason,
-        at: at ?? 0,
-        bytes: Buffer.byteLength(text),
-      });
+      out.push(setAsideRecord(key, text, reason, at ?? 0));
     }
     return out.reverse();
   }
@@ -92,12 +86,7 @@ export class MemoryStore implements Store {
     this.#assertOpen();
     const entry = this.#quarantined.get(key);
     if (!entry) throw unknownSetAside(key);
-    if (this.#entries.has(key))
-      throw new RegistryError(
-        'INSTANCE_EXISTS',
-        `'${key}' has a record again; purge it first if the set-aside one should replace it.`,
-        { details: { id: key, status: 'stored' } },
-      );
+    if (this.#entries.has(key)) throw recordedAgain(key);
     this.#entries.set(key, entry.text);
     this.#quarantined.delete(key);
   }

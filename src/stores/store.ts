@@ -1,4 +1,13 @@
-import { RegistryError } from '../errors.js';
+import type { RegistryError } from '../errors.js';
+import type { SetAsideRecord } from './set-aside-record.js';
+
+export {
+  idInText,
+  recordedAgain,
+  type SetAsideRecord,
+  setAsideRecord,
+  unknownSetAside,
+} from './set-aside-record.js';
 
 /**
  * A store's own name for a stored entry (a file name, a row key), which
@@ -146,43 +155,14 @@ export interface Store {
 }
 
 /**
- * One entry a store set aside: its key in the quarantine (what
- * `restoreSetAside` takes), the instance ID when the text names one, why, and when.
+ * What a {@link ClusterStore} answers to a claim on an instance ID.
  *
  * @example
  * ```ts
- * for (const r of await store.listSetAside?.() ?? []) console.log(r.key, r.id, r.reason);
+ * const r: ClaimResult = await store.claim('order-7');
+ * if (!r.owned) console.log('held by', r.owner, 'until', new Date(r.expiresAt));
  * ```
  */
-export interface SetAsideRecord {
-  key: string;
-  id?: string;
-  reason: string;
-  /** Epoch milliseconds. */
-  at: number;
-  /** Size of the stored text, in bytes. */
-  bytes: number;
-}
-
-/**
- * The instance ID a stored text names, if it parses as a record envelope; for
- * listing set-aside entries, which may be anything.
- *
- * @example
- * ```ts
- * idInText('{"id":"order-7","type":"order"}'); // 'order-7'
- * ```
- */
-export function idInText(text: string): string | undefined {
-  try {
-    const id = (JSON.parse(text) as { id?: unknown } | null)?.id;
-    return typeof id === 'string' ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** What a {@link ClusterStore} answers to a claim on an instance ID. */
 export type ClaimResult =
   | {
       owned: true;
@@ -193,13 +173,27 @@ export type ClaimResult =
     }
   | { owned: false; owner: string; expiresAt: number };
 
-/** One page of stored records, for queries a cluster store serves itself. */
+/**
+ * One page of stored records, for queries a cluster store serves itself.
+ *
+ * @example
+ * ```ts
+ * const page: StoredPage = await store.query({ status: ['running'], limit: 50 });
+ * ```
+ */
 export interface StoredPage {
   texts: string[];
   cursor?: string;
 }
 
-/** Filters a cluster store applies in its queries (the registry's `list()` filter, times in epoch ms). */
+/**
+ * Filters a cluster store applies in its queries (the registry's `list()` filter, times in epoch ms).
+ *
+ * @example
+ * ```ts
+ * const query: StoreQuery = { status: ['running'], type: ['job'], limit: 50 };
+ * ```
+ */
 export interface StoreQuery {
   status?: readonly string[];
   type?: readonly string[];
@@ -224,6 +218,12 @@ export interface StoreQuery {
  * With a cluster store the registry loads nothing up front: it claims instances
  * as they are asked for, takes over those whose owner died (`orphans`), and
  * serves `getStatus`/`list` for instances hosted elsewhere from `read`/`query`.
+ *
+ * @example
+ * ```ts
+ * const store: ClusterStore = new PostgresStore({ connectionString, ownerId: 'worker-1' });
+ * createRegistry({ machines, store });
+ * ```
  */
 export interface ClusterStore extends Store {
   /** This process's identity in leases. */
@@ -267,22 +267,6 @@ export function isClusterStore(store: Store): store is ClusterStore {
     typeof s.claim === 'function' &&
     typeof s.orphans === 'function' &&
     typeof s.query === 'function'
-  );
-}
-
-/**
- * The error for a `restoreSetAside` key that names nothing set aside.
- *
- * @example
- * ```ts
- * throw unknownSetAside('abc.json');
- * ```
- */
-export function unknownSetAside(key: string): RegistryError {
-  return new RegistryError(
-    'INVALID_ARGUMENT',
-    `Nothing set aside under key ${JSON.stringify(key)}; list the keys with listSetAside() (CLI: quarantine ls).`,
-    { details: { key } },
   );
 }
 

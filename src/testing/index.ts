@@ -7,7 +7,16 @@ export { encodeRecord, parseRecord, safeJsonParse } from '../record.js';
 export { type FileHandleLike, type FsLayer, nodeFs } from '../stores/fs-layer.js';
 export { type ManualClock, TestClock } from './test-clock.js';
 
-/** A started registry over an in-memory store, with a simulated clock and a restart. */
+/**
+ * A started registry over an in-memory store, with a simulated clock and a restart.
+ *
+ * @example
+ * ```ts
+ * const registry: TestRegistry<typeof machines> = await createTestRegistry({ machines });
+ * registry.clock.increment(60_000);
+ * const again = await registry.restart();
+ * ```
+ */
 export type TestRegistry<M extends MachineMap> = Registry<M> & {
   /**
    * Drives every timer of the registry: `clock.increment(ms)` fires what falls
@@ -23,6 +32,14 @@ export type TestRegistry<M extends MachineMap> = Registry<M> & {
   restart(): Promise<TestRegistry<M>>;
 };
 
+/**
+ * The options of {@link createTestRegistry}: a registry's options but its clock and store, which are simulated.
+ *
+ * @example
+ * ```ts
+ * await createTestRegistry({ machines, startTime: Date.UTC(2026, 10, 27) });
+ * ```
+ */
 export interface TestRegistryOptions<M extends MachineMap>
   extends Omit<RegistryOptions<M>, 'clock' | 'store'> {
   clock?: ManualClock;

@@ -1,16 +1,11 @@
-import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type Browser, chromium } from 'playwright-core';
+import { createServer } from 'node:http';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { demoMachines } from '../../examples/machines.js';
 import { createHttpHandler, toNodeListener } from '../../src/http/index.js';
 import { createRegistry, type Registry } from '../../src/index.js';
-import { snapshotOf } from './support.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser && process.env.CI) throw new Error(`CI must provide Chromium at ${CHROMIUM}`);
+import { haveBrowser, launchChromium } from '../support/browser.js';
+import { type Listening, listen, snapshotOf } from './support.js';
 
 /** The attacker's page: every way a page can send a request to another origin without a preflight. */
 function attackPage(target: string): string {
@@ -41,8 +36,8 @@ describe.skipIf(!haveBrowser)(
   'a Chromium page on another origin tries to drive the registry',
   () => {
     let registry: Registry<typeof demoMachines>;
-    let api: Server;
-    let attacker: Server;
+    let api: Listening;
+    let attacker: Listening;
     let target: string;
     let evil: string;
     let browser: Browser;
@@ -53,30 +48,26 @@ describe.skipIf(!haveBrowser)(
       registry = createRegistry({ machines: demoMachines });
       await registry.start();
       const listener = toNodeListener(createHttpHandler(registry));
-      api = createServer((req, res) => {
-        const attempt = new URL(req.url ?? '/', 'http://x').searchParams.get('attempt');
-        if (attempt) arrived.push(`${req.method} ${attempt}`);
-        listener(req, res);
-      });
-      await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
-      target = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
-      attacker = createServer((_req, res) =>
-        res.writeHead(200, { 'content-type': 'text/html' }).end(attackPage(target)),
+      api = await listen(
+        createServer((req, res) => {
+          const attempt = new URL(req.url ?? '/', 'http://x').searchParams.get('attempt');
+          if (attempt) arrived.push(`${req.method} ${attempt}`);
+          listener(req, res);
+        }),
       );
-      await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', r));
-      evil = `http://localhost:${(attacker.address() as AddressInfo).port}`;
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-      });
+      target = api.base;
+      attacker = await listen(
+        createServer((_req, res) =>
+          res.writeHead(200, { 'content-type': 'text/html' }).end(attackPage(target)),
+        ),
+      );
+      evil = `http://localhost:${attacker.port}`;
+      browser = await launchChromium();
     }, 60_000);
 
     afterAll(async () => {
       await browser?.close();
-      for (const s of [api, attacker]) {
-        s?.closeAllConnections();
-        await new Promise((r) => s?.close(r));
-      }
+      for (const s of [api, attacker]) await s?.close();
       await registry?.close();
     });
 

@@ -8,12 +8,16 @@ import {
 } from '../../src/http/index.js';
 import type { Registry } from '../../src/index.js';
 
-/** A real server on 127.0.0.1 for `registry`, on a free port. */
-export async function serve(
-  registry: Registry<any>,
-  options: HttpHandlerOptions = {},
-): Promise<{ server: Server; port: number; base: string; close: () => Promise<void> }> {
-  const server = createServer(toNodeListener(createHttpHandler(registry, options)));
+/** A started server, on 127.0.0.1 and a free port. */
+export interface Listening {
+  server: Server;
+  port: number;
+  base: string;
+  close: () => Promise<void>;
+}
+
+/** Starts `server` on 127.0.0.1 and a free port; `close` ends its open connections too. */
+export async function listen(server: Server): Promise<Listening> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return {
@@ -25,6 +29,14 @@ export async function serve(
       await new Promise((r) => server.close(r));
     },
   };
+}
+
+/** A real server on 127.0.0.1 for `registry`, on a free port. */
+export function serve(
+  registry: Registry<any>,
+  options: HttpHandlerOptions = {},
+): Promise<Listening> {
+  return listen(createServer(toNodeListener(createHttpHandler(registry, options))));
 }
 
 export interface RawResponse {

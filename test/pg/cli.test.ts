@@ -1,32 +1,12 @@
-import { execFile } from 'node:child_process';
-import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { demoMachines } from '../../examples/machines.js';
+import { buildCli, cli } from '../support/cli.js';
 import { freshTable, noPg, pgRegistries, server, sql } from './helpers.js';
-
-const root = resolve(import.meta.dirname, '../..');
-
-function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [join(root, 'dist/cli/xstate-registry.js'), ...args],
-      (error, out, err) => done({ code: error ? Number(error.code ?? 1) : 0, out, err }),
-    );
-  });
-}
 
 describe.skipIf(noPg)('the CLI over a PostgreSQL URL (built, as a child process)', () => {
   const { registryOn } = pgRegistries();
   beforeAll(async () => {
-    await new Promise<void>((ok, fail) =>
-      execFile(
-        process.execPath,
-        [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-        { cwd: root },
-        (e, _o, err) => (e ? fail(new Error(err)) : ok()),
-      ),
-    );
+    await buildCli();
   }, 180_000);
 
   it('lists and shows rows; purge refuses an instance a live process holds with STORE_LOCKED', async () => {

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterEach, inject } from 'vitest';
@@ -92,4 +93,24 @@ export async function createSchema1Table(table: string): Promise<void> {
       record jsonb, owner text, lease_expires_at timestamptz, epoch bigint NOT NULL DEFAULT 0);
     CREATE TABLE ${table}_quarantine (id text NOT NULL, record text, reason text NOT NULL, at timestamptz NOT NULL DEFAULT now());
   `);
+}
+
+/**
+ * Polls `read` until `check` holds: a bound on waiting (`limitMs`), never a
+ * timing assertion. The error names `what` and the last value read.
+ */
+export async function until<T>(
+  read: () => Promise<T>,
+  check: (v: T) => boolean,
+  what: string,
+  limitMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const v = await read();
+    if (check(v)) return v;
+    if (Date.now() > deadline)
+      throw new Error(`gave up waiting for ${what}; last: ${JSON.stringify(v).slice(0, 500)}`);
+    await sleep(50);
+  }
 }

@@ -1,42 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
-import { freshTable, noPg, server, sql } from './helpers.js';
-import { startWorker, type Worker } from './workers.js';
+import { describe, expect, it } from 'vitest';
+import { freshTable, noPg, server, sql, until } from './helpers.js';
+import { type Worker, workerPool } from './workers.js';
 
-let workers: Worker[] = [];
-afterEach(async () => {
-  for (const w of workers) {
-    w.signal('SIGCONT');
-    w.signal('SIGKILL');
-  }
-  await Promise.all(workers.map((w) => w.exited));
-  workers = [];
-});
-
-async function start(n: number, table: string, durability: 'relaxed' | 'strict' = 'strict') {
-  const started = await Promise.all(
-    Array.from({ length: n }, () => startWorker(server.url, table, durability)),
-  );
-  workers.push(...started);
-  return started;
-}
-
-/** Polls the database until `check` holds for the row of `id`; there is no wall-clock assertion, only a bound on waiting. */
-async function until<T>(
-  read: () => Promise<T>,
-  check: (v: T) => boolean,
-  what: string,
-  limitMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const v = await read();
-    if (check(v)) return v;
-    if (Date.now() > deadline)
-      throw new Error(`gave up waiting for ${what}; last: ${JSON.stringify(v)}`);
-    await sleep(50);
-  }
-}
+const start = workerPool(server.url);
 
 const row = (table: string, id: string) =>
   sql<{ owner: string | null; value: unknown; context: any; status: string }>(

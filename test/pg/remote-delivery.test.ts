@@ -1,45 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { machines } from '../fixtures.js';
-import { freshTable, noPg, pgRegistries, server, sql } from './helpers.js';
-import { startWorker, type Worker } from './workers.js';
+import { freshTable, noPg, pgRegistries, server, sql, until as untilWithin } from './helpers.js';
+import { type Worker, workerPool } from './workers.js';
 
 // Any process reaches any instance (issue 14): real processes on one database,
 // messages through the inbox table. No wall-clock assertions: only bounds on waiting.
 
-let workers: Worker[] = [];
-afterEach(async () => {
-  for (const w of workers) {
-    w.signal('SIGCONT');
-    w.signal('SIGKILL');
-  }
-  await Promise.all(workers.map((w) => w.exited));
-  workers = [];
-});
+const start = workerPool(server.url);
 
-async function start(n: number, table: string) {
-  const started = await Promise.all(
-    Array.from({ length: n }, () => startWorker(server.url, table, 'strict')),
-  );
-  workers.push(...started);
-  return started;
-}
-
-async function until<T>(
+const until = <T>(
   read: () => Promise<T>,
   check: (v: T) => boolean,
   what: string,
   limitMs = 40_000,
-): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const v = await read();
-    if (check(v)) return v;
-    if (Date.now() > deadline)
-      throw new Error(`gave up waiting for ${what}; last: ${JSON.stringify(v).slice(0, 500)}`);
-    await sleep(50);
-  }
-}
+) => untilWithin(read, check, what, limitMs);
 
 const applied = (table: string) =>
   sql<{ id: string; owner: string | null; applied: string[] }>(

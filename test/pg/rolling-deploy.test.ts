@@ -1,38 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
-import { freshTable, noPg, server, sql } from './helpers.js';
-import { startWorker, type Worker } from './workers.js';
+import { describe, expect, it } from 'vitest';
+import { freshTable, noPg, server, sql, until } from './helpers.js';
+import { type Worker, workerPool } from './workers.js';
 
-let workers: Worker[] = [];
-afterEach(async () => {
-  for (const w of workers) {
-    w.signal('SIGCONT');
-    w.signal('SIGKILL');
-  }
-  await Promise.all(workers.map((w) => w.exited));
-  workers = [];
-});
-
-async function start(table: string, profile: 'v1' | 'v2') {
-  const w = await startWorker(server.url, table, 'strict', profile);
-  workers.push(w);
-  return w;
-}
-
-/** Polls the database; a bound on waiting, never a timing assertion. */
-async function until<T>(
-  read: () => Promise<T>,
-  check: (v: T) => boolean,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const v = await read();
-    if (check(v)) return v;
-    if (Date.now() > deadline)
-      throw new Error(`gave up waiting for ${what}; last: ${JSON.stringify(v)}`);
-    await sleep(50);
-  }
+const pool = workerPool(server.url);
+async function start(table: string, profile: 'v1' | 'v2'): Promise<Worker> {
+  const [w] = await pool(1, table, 'strict', profile);
+  return w as Worker;
 }
 
 const rows = (table: string) =>

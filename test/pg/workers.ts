@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { afterEach } from 'vitest';
 
 export interface Worker {
   ownerId: string;
@@ -62,4 +63,35 @@ export function startWorker(
       }
     });
   });
+}
+
+/**
+ * A test file's worker processes: the returned function starts `n` of them on
+ * `table` of the database at `url` (unset where PostgreSQL tests are skipped); after each test every one is killed (SIGCONT first, for a test that
+ * stopped one) and awaited.
+ */
+export function workerPool(
+  url: string | undefined,
+): (
+  n: number,
+  table: string,
+  durability?: 'relaxed' | 'strict',
+  profile?: 'v1' | 'v2',
+) => Promise<Worker[]> {
+  let workers: Worker[] = [];
+  afterEach(async () => {
+    for (const w of workers) {
+      w.signal('SIGCONT');
+      w.signal('SIGKILL');
+    }
+    await Promise.all(workers.map((w) => w.exited));
+    workers = [];
+  });
+  return async (n, table, durability = 'strict', profile = 'v1') => {
+    const started = await Promise.all(
+      Array.from({ length: n }, () => startWorker(url as string, table, durability, profile)),
+    );
+    workers.push(...started);
+    return started;
+  };
 }
