@@ -205,7 +205,8 @@ export class Persister {
         { cause, details: { id: instance.id } },
       );
     }
-    const bytes = Buffer.byteLength(text);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: most records need no count.
+    const bytes = text.length * 3 <= this.#maxBytes ? 0 : Buffer.byteLength(text);
     if (bytes > this.#maxBytes) {
       throw new RegistryError(
         'SNAPSHOT_TOO_LARGE',

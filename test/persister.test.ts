@@ -69,3 +69,37 @@ describe('Persister', () => {
     expect(heap() - before).toBeLessThan(300_000);
   });
 });
+
+describe('Persister record size limit', () => {
+  // The limit is in UTF-8 bytes, which can be up to three per UTF-16 unit:
+  // a record short in characters but over the limit in bytes is still refused.
+  const sized = (context: object, limit: number) => {
+    const persister = new Persister({ store: new MemoryStore(), maxRecordBytes: limit });
+    const def = resolveMachines({ m: createMachine({}) }).get('m');
+    const instance = new Instance(toInstanceId('s'), def as NonNullable<typeof def>, 0);
+    instance.writeLife({
+      frozen: { snapshot: { status: 'active', value: {}, context }, timers: [] },
+    });
+    return () => persister.encode(instance);
+  };
+
+  it('counts bytes, not characters, right at the limit', () => {
+    const text = sized({ s: '' }, 1 << 20)().text;
+    const base = Buffer.byteLength(text);
+    // 300 euro signs: 300 characters, 900 bytes.
+    const euros = { s: '€'.repeat(300) };
+    const bytes = base + 900;
+    expect(sized(euros, bytes)().text.length).toBe(base + 300);
+    expect(sized(euros, bytes - 1)).toThrow(
+      expect.objectContaining({
+        code: 'SNAPSHOT_TOO_LARGE',
+        details: expect.objectContaining({ bytes }),
+      }),
+    );
+    const ascii = { s: 'x'.repeat(300) };
+    expect(sized(ascii, base + 300)().text.length).toBe(base + 300);
+    expect(sized(ascii, base + 299)).toThrow(
+      expect.objectContaining({ code: 'SNAPSHOT_TOO_LARGE' }),
+    );
+  });
+});
