@@ -74,6 +74,7 @@ export class PostgresStore implements ClusterStore {
   readonly #lostListeners = new Set<(id: string) => void>();
   readonly #errorListeners = new Set<(err: unknown) => void>();
   #renewTimer: ReturnType<typeof setInterval> | undefined;
+  #renewing = false;
   #open = false;
 
   constructor(options: PostgresStoreOptions) {
@@ -394,7 +395,12 @@ export class PostgresStore implements ClusterStore {
 
   /** Renews every lease held; the ones that come back missing were lost. */
   async #renew(): Promise<void> {
-    if (!this.#open || this.#epochs.size === 0) return;
+    // One renewal at a time: a renewal slowed by row locks (another process
+    // writing rows this one lost) must not be joined by the next tick's, or they
+    // pile up until they hold every connection of the pool and nothing else
+    // (writes, claims, mail) runs, so every lease lapses.
+    if (!this.#open || this.#epochs.size === 0 || this.#renewing) return;
+    this.#renewing = true;
     const ids = [...this.#epochs.keys()];
     try {
       const { rows } = await this.#pool.query(
@@ -416,6 +422,8 @@ export class PostgresStore implements ClusterStore {
       // The database is unreachable: keep the leases we think we hold; fenced
       // writes protect the data if another process takes over meanwhile.
       this.#reportError(err);
+    } finally {
+      this.#renewing = false;
     }
   }
 
