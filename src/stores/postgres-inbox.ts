@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { underAdvisoryLock } from './postgres-schema.js';
 import type { ClusterInbox, Mail } from './store.js';
 
 /**
@@ -40,14 +41,8 @@ export class PostgresInbox implements ClusterInbox {
   }
 
   async open(): Promise<void> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
-      // Several processes may start at once: one of them creates the table.
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
-        `xstate-registry:${this.#channel}`,
-      ]);
-      await client.query(`
+    await underAdvisoryLock(this.#pool, `xstate-registry:${this.#channel}`, (client) =>
+      client.query(`
         CREATE TABLE IF NOT EXISTS ${this.#t}_inbox (
           seq bigserial PRIMARY KEY,
           instance_id text NOT NULL,
@@ -56,14 +51,8 @@ export class PostgresInbox implements ClusterInbox {
           posted_at timestamptz NOT NULL DEFAULT now()
         );
         CREATE INDEX IF NOT EXISTS ${this.#t}_inbox_by_id ON ${this.#t}_inbox (instance_id, seq);
-      `);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+      `),
+    );
     this.#open = true;
     await this.#listen();
   }

@@ -19,11 +19,7 @@ export const SCHEMA_VERSION = 2;
  * ```
  */
 export async function migrateSchema(pool: pg.Pool, t: string): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    // Several processes may start at once: one of them creates the schema.
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`xstate-registry:${t}`]);
+  await underAdvisoryLock(pool, `xstate-registry:${t}`, async (client) => {
     await client.query(`CREATE TABLE IF NOT EXISTS ${t}_schema (version integer NOT NULL)`);
     const { rows } = await client.query(`SELECT version FROM ${t}_schema`);
     const version: number = rows[0]?.version ?? 0;
@@ -73,6 +69,29 @@ export async function migrateSchema(pool: pg.Pool, t: string): Promise<void> {
       await client.query(`DELETE FROM ${t}_schema`);
       await client.query(`INSERT INTO ${t}_schema (version) VALUES ($1)`, [SCHEMA_VERSION]);
     }
+  });
+}
+
+/**
+ * Runs `work` in one transaction holding the advisory lock `key`: several
+ * processes may start at once, and one of them creates or migrates what
+ * `work` creates while the others wait, then find it done.
+ *
+ * @example
+ * ```ts
+ * await underAdvisoryLock(pool, 'xstate-registry:jobs_inbox', (c) => c.query('CREATE TABLE IF NOT EXISTS ...'));
+ * ```
+ */
+export async function underAdvisoryLock(
+  pool: pg.Pool,
+  key: string,
+  work: (client: pg.PoolClient) => Promise<unknown>,
+): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
+    await work(client);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
