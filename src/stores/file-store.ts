@@ -16,6 +16,8 @@ import {
 } from './store.js';
 
 const LOAD_BATCH = 64;
+/** How many instances' file names the write path remembers (about 200 bytes each). */
+const NAMES_KEPT = 1024;
 
 /**
  * The options of {@link FileStore}.
@@ -70,6 +72,12 @@ export class FileStore implements Store {
   readonly #damageListeners = new Set<(error: RegistryError) => void>();
   readonly #dirSync: GroupSync;
   readonly #setAside: FileQuarantine;
+  /**
+   * File names of recently written IDs: naming (a SHA-256 and a slug) was a
+   * tenth of a write's main-thread work. Bounded: emptied when full, so it
+   * never grows with the number of instances.
+   */
+  readonly #names = new Map<string, string>();
 
   constructor(options: FileStoreOptions) {
     if (!options || typeof options.dir !== 'string' || options.dir === '') {
@@ -222,7 +230,12 @@ export class FileStore implements Store {
     this.#assertWritable();
     // One name per write (hashing the ID is most of what naming costs); both are
     // [0-9a-z._-] names, with nothing for join() to normalise.
-    const name = fileNameFor(id);
+    let name = this.#names.get(id);
+    if (name === undefined) {
+      if (this.#names.size >= NAMES_KEPT) this.#names.clear();
+      name = fileNameFor(id);
+      this.#names.set(id, name);
+    }
     const target = `${this.#instances}${sep}${name}`;
     const tmp = `${this.#instances}${sep}.tmp-${name.slice(0, 32)}-${Math.random().toString(36).slice(2)}`;
     const once = () =>
