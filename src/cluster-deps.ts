@@ -5,7 +5,7 @@ import type { ResolvedMachine } from './machines.js';
 import type { Persister } from './persister.js';
 import type { RegistryEmitter } from './registry-events.js';
 import type { RegistryGate } from './registry-gate.js';
-import type { ClusterStore } from './stores/store.js';
+import type { ClusterStore } from './stores/cluster-store.js';
 
 /**
  * What cluster hosting (`ClusterHosting`) is handed: the store whose leases it

@@ -8,7 +8,7 @@ import type { RegistryEmitter } from './registry-events.js';
 import type { InstanceStatus } from './status.js';
 import type { StatusCounts } from './status-tally.js';
 import { storedStatus } from './stored-status.js';
-import type { ClusterStore } from './stores/store.js';
+import type { ClusterStore } from './stores/cluster-store.js';
 
 // `list()` and `counts()` across every process of a cluster: answered by the
 // store's queries, since most instances are hosted elsewhere.

@@ -8,7 +8,8 @@ import type { CountFilter } from './instance-index.js';
 import type { ListFilter, ListPage } from './list-query.js';
 import type { InstanceStatus } from './status.js';
 import type { StatusCounts } from './status-tally.js';
-import { type ClusterStore, type RecordMeta, storeKey } from './stores/store.js';
+import type { ClusterStore } from './stores/cluster-store.js';
+import { type RecordMeta, storeKey } from './stores/store.js';
 
 export type { ClusterDeps, ClusterMail };
 

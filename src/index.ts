@@ -43,20 +43,22 @@ export type { QuarantinedRecord, StartSummary } from './restore.js';
 export type { InstanceStatus } from './status.js';
 export type { ChildStatus, TimerStatus } from './status-detail.js';
 export type { StatusCounts } from './status-tally.js';
-export { FileStore, type FileStoreOptions } from './stores/file-store.js';
-export { MemoryStore } from './stores/memory-store.js';
 export {
   type ClaimResult,
   type ClusterStore,
-  idInText,
   isClusterStore,
+  type StoredPage,
+  type StoreQuery,
+} from './stores/cluster-store.js';
+export { FileStore, type FileStoreOptions } from './stores/file-store.js';
+export { MemoryStore } from './stores/memory-store.js';
+export {
+  idInText,
   type RecordMeta,
   type SetAsideRecord,
   type Store,
   type StoredEntry,
-  type StoredPage,
   type StoreKey,
-  type StoreQuery,
   storeKey,
   unknownSetAside,
 } from './stores/store.js';

@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import { RegistryError } from '../errors.js';
+import type { ClaimResult } from './cluster-store.js';
 import { claimRows, renewRows } from './postgres-lease.js';
 import { columnsOf } from './postgres-row.js';
-import type { ClaimResult, RecordMeta } from './store.js';
+import type { RecordMeta } from './store.js';
 
 /**
  * The leases one {@link PostgresStore} holds, by instance ID, and their

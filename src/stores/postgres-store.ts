@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { RegistryError } from '../errors.js';
+import type { ClaimResult, ClusterStore, StoredPage, StoreQuery } from './cluster-store.js';
 import { PostgresInbox } from './postgres-inbox.js';
 import { claimStatement, orphanIds, releaseAllRows, releaseRow } from './postgres-lease.js';
 import { LeaseBook } from './postgres-lease-book.js';
@@ -18,16 +19,7 @@ import { migrateSchema } from './postgres-schema.js';
 import { listSetAside, restoreSetAside } from './postgres-set-aside.js';
 import { type PostgresStoreOptions, resolvePostgresOptions } from './postgres-store-options.js';
 import { PostgresWriteBatch, type RowWrite } from './postgres-write-batch.js';
-import {
-  type ClaimResult,
-  type ClusterStore,
-  type RecordMeta,
-  type SetAsideRecord,
-  type StoredEntry,
-  type StoredPage,
-  type StoreQuery,
-  storeKey,
-} from './store.js';
+import { type RecordMeta, type SetAsideRecord, type StoredEntry, storeKey } from './store.js';
 
 export type { PostgresStoreOptions };
 
