@@ -27,6 +27,7 @@ export type {
   SnapshotMigration,
   VersionedMachine,
 } from './machines.js';
+export type { PersistedTimer } from './persisted-timer.js';
 export { type InstanceRecord, type InstanceStatusName, RECORD_FORMAT } from './record.js';
 export {
   createRegistry,
@@ -77,4 +78,3 @@ export type {
   TypeName,
   TypeOption,
 } from './types.js';
-export type { PersistedTimer } from './xstate-internals.js';
