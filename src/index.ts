@@ -51,6 +51,8 @@ export {
   idInText,
   isClusterStore,
   type RecordMeta,
+  type SetAsidePage,
+  type SetAsideQuery,
   type SetAsideRecord,
   type Store,
   type StoredEntry,

@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { RegistryError } from '../errors.js';
 import { parseRecord } from '../record.js';
 import { FileStore } from '../stores/file-store.js';
-import { isClusterStore, type SetAsideRecord, type Store } from '../stores/store.js';
+import {
+  isClusterStore,
+  type SetAsidePage,
+  type SetAsideQuery,
+  type Store,
+} from '../stores/store.js';
 
 /**
  * What the CLI reads of one stored record: the envelope parsed, and the raw JSON for fields it does not know.
@@ -35,7 +40,7 @@ export interface CliStore {
   read(id: string): Promise<CliRecord | undefined>;
   /** Removes the record of `id`; refuses with STORE_LOCKED where a live process holds it. */
   remove(id: string): Promise<void>;
-  listSetAside(): Promise<SetAsideRecord[]>;
+  listSetAside(query?: SetAsideQuery): Promise<SetAsidePage>;
   restoreSetAside(key: string): Promise<void>;
   close(): Promise<void>;
   /** Records that could not be parsed, for a warning. */
@@ -95,9 +100,9 @@ function fromStore(store: Store): CliStore {
       return text === undefined ? undefined : parsed(text);
     },
     remove: (id) => store.remove(id),
-    async listSetAside() {
+    async listSetAside(query) {
       if (!store.listSetAside) throw unsupported('listing set-aside records');
-      return store.listSetAside();
+      return store.listSetAside(query);
     },
     async restoreSetAside(key) {
       if (!store.restoreSetAside) throw unsupported('restoring set-aside records');

@@ -10,7 +10,7 @@ Commands:
   show ID
   history ID
   purge ID [--force]          (--force: also a running instance)
-  quarantine ls
+  quarantine ls [--limit N]
   quarantine restore KEY
 
 Options: --json (one JSON object per line), --table NAME (PostgreSQL table).
@@ -216,14 +216,33 @@ async function dispatch(
     }
     case 'quarantine':
       if (sub === 'ls') {
-        const items = await store.listSetAside();
-        if (values.json) for (const r of items) io.out(JSON.stringify(r));
-        else if (items.length)
-          for (const line of table([
-            ['KEY', 'ID', 'SET ASIDE', 'REASON'],
-            ...items.map((r) => [r.key, r.id ?? '', new Date(r.at).toISOString(), r.reason]),
-          ]))
-            io.out(line);
+        // Page by page: a quarantine of millions is printed without holding it.
+        const limit = values.limit === undefined ? Number.POSITIVE_INFINITY : Number(values.limit);
+        if (limit !== Number.POSITIVE_INFINITY && (!Number.isInteger(limit) || limit < 1))
+          throw new RegistryError('INVALID_ARGUMENT', '--limit must be a positive integer.');
+        let shown = 0;
+        let cursor: string | null = null;
+        do {
+          const page = await store.listSetAside({
+            limit: Math.min(1000, limit - shown),
+            ...(cursor !== null ? { cursor } : {}),
+          });
+          const rows = page.items.map((r) => [
+            r.key,
+            r.id ?? '',
+            new Date(r.at).toISOString(),
+            r.reason,
+          ]);
+          if (values.json) for (const r of page.items) io.out(JSON.stringify(r));
+          else if (rows.length)
+            for (const line of table(
+              shown === 0 ? [['KEY', 'ID', 'SET ASIDE', 'REASON'], ...rows] : rows,
+            ))
+              io.out(line);
+          shown += page.items.length;
+          cursor = page.cursor;
+        } while (cursor !== null && shown < limit);
+        if (cursor !== null) io.err(`(more set aside; raise --limit)`);
         return 0;
       }
       if (sub === 'restore') {

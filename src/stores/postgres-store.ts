@@ -11,7 +11,8 @@ import {
   type ClaimResult,
   type ClusterStore,
   type RecordMeta,
-  type SetAsideRecord,
+  type SetAsidePage,
+  type SetAsideQuery,
   type StoredEntry,
   type StoredPage,
   type StoreQuery,
@@ -321,9 +322,9 @@ export class PostgresStore implements ClusterStore {
    * its ID and the moment (in microseconds) it was set aside. (Restoring is not
    * offered here yet: a row needs its lease columns rebuilt.)
    */
-  async listSetAside(): Promise<SetAsideRecord[]> {
+  async listSetAside(query?: SetAsideQuery): Promise<SetAsidePage> {
     this.#assertOpen();
-    return listSetAside(this.#pool, this.#t);
+    return listSetAside(this.#pool, this.#t, query);
   }
   /** Puts a quarantined row back, hosted by nobody (see postgres-set-aside.ts). */
   async restoreSetAside(key: string): Promise<void> {
