@@ -43,8 +43,12 @@ export interface CliStore {
   listSetAside(query?: SetAsideQuery): Promise<SetAsidePage>;
   restoreSetAside(key: string): Promise<void>;
   close(): Promise<void>;
-  /** Records that could not be parsed, for a warning. */
+  /** Records that could not be parsed, for a warning: the first 100 of them. */
   skipped: string[];
+  /** How many more could not be parsed (not held: a store may have millions). */
+  skippedMore: number;
+  /** Notes a record that could not be parsed. */
+  skip(line: string): void;
 }
 
 function parsed(text: string): CliRecord {
@@ -80,18 +84,23 @@ export async function openCliStore(
 
 function fromStore(store: Store): CliStore {
   const skipped: string[] = [];
-  return {
+  const self: CliStore = {
     skipped,
+    skippedMore: 0,
+    skip(line) {
+      if (skipped.length < 100) skipped.push(line);
+      else self.skippedMore++;
+    },
     async *records() {
       for await (const entry of store.load()) {
         if (entry.kind !== 'record') {
-          skipped.push(`${entry.key}: unreadable`);
+          self.skip(`${entry.key}: unreadable`);
           continue;
         }
         try {
           yield parsed(entry.text);
         } catch (err) {
-          skipped.push(`${entry.key}: ${(err as Error).message}`);
+          self.skip(`${entry.key}: ${(err as Error).message}`);
         }
       }
     },
@@ -110,6 +119,7 @@ function fromStore(store: Store): CliStore {
     },
     close: () => store.close(),
   };
+  return self;
 }
 
 /** How long the CLI waits for PostgreSQL to accept a connection: a silent server must not hang it. */
@@ -143,6 +153,9 @@ async function openPostgres(url: string, table: string | undefined): Promise<Cli
   const base = fromStore(store);
   return {
     ...base,
+    get skippedMore() {
+      return base.skippedMore; // counted by base.skip
+    },
     async close() {
       await store.close();
       await pool.end();
@@ -156,7 +169,7 @@ async function openPostgres(url: string, table: string | undefined): Promise<Cli
           try {
             yield parsed(text);
           } catch (err) {
-            base.skipped.push((err as Error).message);
+            base.skip((err as Error).message);
           }
         }
         cursor = page.cursor;
