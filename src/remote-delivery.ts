@@ -153,6 +153,14 @@ export class RemoteDelivery implements RemoteCalls {
     }
   }
 
+  /**
+   * Instances whose state, with the mail applied to it, the persister refused
+   * (too large, or not serializable): the version refused and the mail already
+   * reported. Such mail stays in the inbox (its effect is not durable) but is
+   * reported once, and tried again only once the state has changed.
+   */
+  readonly #refused = new WeakMap<Instance, { version: number; reported: Set<string> }>();
+
   /** Applies the mail of `id` if this process hosts it (takes the ID's lock). */
   async drain(id: string): Promise<void> {
     try {
@@ -177,16 +185,74 @@ export class RemoteDelivery implements RemoteCalls {
       if (instance.passive) await bringHere(p, id, false);
       const mail = await this.#d.inbox.pending(id, batch);
       if (mail.length === 0) return;
+      // Refused before, nothing new since: another try would be refused again.
+      const refused = this.#refused.get(instance);
+      if (refused?.version === instance.version && mail.every((m) => refused.reported.has(m.seq)))
+        return;
       let purged = false;
       for (const m of mail) purged = (await this.#apply(m)) || purged;
       const after = p.instances.get(id);
-      if (after) await p.persister.durable(after);
+      if (after) {
+        try {
+          await p.persister.durable(after);
+          this.#refused.delete(after);
+        } catch (err) {
+          if (
+            !isRegistryError(err, 'SNAPSHOT_TOO_LARGE') &&
+            !isRegistryError(err, 'NOT_SERIALIZABLE')
+          )
+            throw err;
+          this.#refuse(after, mail, err);
+          return;
+        }
+      }
       // Delete only what is durably applied: the same incarnation still hosted
       // after its write (a copy lost meanwhile, to fencing or a lapsed lease,
       // may have skipped the write), or an instance a message purged here.
       if (after ? p.instances.get(id) !== after || after !== instance : !purged) return;
       await this.#d.inbox.remove(mail.map((m) => m.seq));
       if (mail.length < batch) return;
+    }
+  }
+
+  /**
+   * Reports, once per message, mail whose effect the instance's state cannot
+   * store: the owner applied it in memory, the persister refused the state.
+   * The mail stays, so nothing acknowledged to its sender is lost: it is
+   * deleted once a later state (a smaller one) is durable with its key.
+   */
+  #refuse(instance: Instance, mail: Mail[], err: RegistryError): void {
+    const state = this.#refused.get(instance) ?? { version: 0, reported: new Set<string>() };
+    state.version = instance.version;
+    // Only mail still pending is remembered: the set stays as small as the inbox's batch.
+    const pending = new Set(mail.map((m) => m.seq));
+    for (const seq of state.reported) if (!pending.has(seq)) state.reported.delete(seq);
+    this.#refused.set(instance, state);
+    for (const m of mail) {
+      if (state.reported.has(m.seq)) continue;
+      state.reported.add(m.seq);
+      const body = parseMail(m.body);
+      const key = body?.kind === 'event' ? body.key : undefined;
+      const what = `${body?.kind ?? 'message'}${key !== undefined ? ` (idempotency key '${key}')` : ''}`;
+      this.#d.parts.emitter.emit(
+        'error',
+        new RegistryError(
+          err.code as 'SNAPSHOT_TOO_LARGE',
+          `A ${what} for instance '${m.id}' from ${m.sender} was applied, but the state it leads to cannot be stored: ${err.message} It stays in the inbox, applied in memory only, and is reported once; it is written (and deleted) with the first later state that can be stored.`,
+          {
+            cause: err,
+            details: {
+              ...err.details,
+              id: m.id,
+              mail: {
+                sender: m.sender,
+                seq: m.seq,
+                ...(key !== undefined ? { idempotencyKey: key } : {}),
+              },
+            },
+          },
+        ),
+      );
     }
   }
 
