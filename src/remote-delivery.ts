@@ -1,9 +1,8 @@
-import { nanoid } from 'nanoid';
 import type { AnyEventObject } from 'xstate';
 import { isRegistryError, RegistryError } from './errors.js';
-import { isEvent } from './event-shape.js';
 import { IdempotencyLog } from './idempotency.js';
 import type { Instance } from './instance.js';
+import { encodeMail, newKey, parseMail, refusedMailError } from './mail-codec.js';
 import {
   bringHere,
   type RegistryParts,
@@ -231,28 +230,7 @@ export class RemoteDelivery implements RemoteCalls {
     for (const m of mail) {
       if (state.reported.has(m.seq)) continue;
       state.reported.add(m.seq);
-      const body = parseMail(m.body);
-      const key = body?.kind === 'event' ? body.key : undefined;
-      const what = `${body?.kind ?? 'message'}${key !== undefined ? ` (idempotency key '${key}')` : ''}`;
-      this.#d.parts.emitter.emit(
-        'error',
-        new RegistryError(
-          err.code as 'SNAPSHOT_TOO_LARGE',
-          `A ${what} for instance '${m.id}' from ${m.sender} was applied, but the state it leads to cannot be stored: ${err.message} It stays in the inbox, applied in memory only, and is reported once; it is written (and deleted) with the first later state that can be stored.`,
-          {
-            cause: err,
-            details: {
-              ...err.details,
-              id: m.id,
-              mail: {
-                sender: m.sender,
-                seq: m.seq,
-                ...(key !== undefined ? { idempotencyKey: key } : {}),
-              },
-            },
-          },
-        ),
-      );
+      this.#d.parts.emitter.emit('error', refusedMailError(m, err));
     }
   }
 
@@ -301,46 +279,6 @@ function notRunning(instance: Instance, mail: Mail): RegistryError {
     `A message for instance '${mail.id}' from ${mail.sender} was not applied: the instance is ${instance.status} and takes no more events.`,
     { details: { id: mail.id, status: instance.status } },
   );
-}
-
-/**
- * A message as JSON text. An event JSON cannot carry (a BigInt, a cycle) is
- * refused before anything is posted; what JSON drops (`undefined`, functions)
- * would be dropped by the owner's record all the same.
- */
-function encodeMail(id: string, mail: MailBody): string {
-  try {
-    return JSON.stringify(mail);
-  } catch (cause) {
-    throw new RegistryError(
-      'NOT_SERIALIZABLE',
-      `The event for instance '${id}' cannot be sent to the process that hosts it: it is not JSON (a BigInt or a cycle?). Send plain JSON data.`,
-      { cause, details: { id } },
-    );
-  }
-}
-
-/** The body of a stored message, or `undefined` if it is not one a registry posts. */
-function parseMail(text: string): MailBody | undefined {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!raw || typeof raw !== 'object') return undefined;
-  const m = raw as Record<string, unknown>;
-  if (m.kind === 'event' && typeof m.key === 'string' && m.key !== '' && isEvent(m.event))
-    return { kind: 'event', event: m.event, key: m.key };
-  if (m.kind === 'stop' && (m.reason === undefined || typeof m.reason === 'string'))
-    return { kind: 'stop', reason: m.reason };
-  if (m.kind === 'purge') return { kind: 'purge' };
-  return undefined;
-}
-
-/** A key for a message its caller sent without one: unique, so it dedupes only its own repeats. */
-function newKey(): string {
-  return `inbox:${nanoid()}`;
 }
 
 function asError(err: unknown): RegistryError {
