@@ -1,7 +1,7 @@
 import { nanoid } from 'nanoid';
 import { RegistryError } from './errors.js';
 import { isEvent } from './event-shape.js';
-import type { Mail, MailBody } from './stores/store.js';
+import type { Mail, MailBody } from './stores/cluster-inbox.js';
 
 // The mail between cluster processes (src/remote-delivery.ts) as stored text, and its reports.
 

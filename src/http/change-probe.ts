@@ -85,8 +85,8 @@ export class ChangeProbe {
 
   #add(id: string, watch: Watch): void {
     if (this.#listening++ === 0) this.#registry.on('transition', this.#onTransition);
-    let set = this.#watches.get(id);
-    if (!set) this.#watches.set(id, (set = new Set()));
+    const set = this.#watches.get(id) ?? new Set<Watch>();
+    this.#watches.set(id, set);
     set.add(watch);
   }
 
@@ -109,8 +109,8 @@ const probes = new WeakMap<Registry<any>, ChangeProbe>();
  * ```
  */
 export function changeProbe(registry: Registry<any>): ChangeProbe {
-  let probe = probes.get(registry);
-  if (!probe) probes.set(registry, (probe = new ChangeProbe(registry)));
+  const probe = probes.get(registry) ?? new ChangeProbe(registry);
+  probes.set(registry, probe);
   return probe;
 }
 
