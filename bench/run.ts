@@ -76,7 +76,8 @@ const SOAK = Number(process.env.BENCH_SOAK ?? (QUICK ? 20_000 : 1_000_000));
 /** Under callgrind everything runs ~50x slower: small counts, in rounds (see bench/instructions.ts). */
 const COUNT = {
   scale: Number(process.env.BENCH_COUNT_SCALE ?? (QUICK ? 0.1 : 1)),
-  rounds: Number(process.env.BENCH_COUNT_ROUNDS ?? (QUICK ? 3 : 8)),
+  // At most: under callgrind a scenario's rounds stop when two agree (bench/instructions.ts).
+  rounds: Number(process.env.BENCH_COUNT_ROUNDS ?? (QUICK ? 4 : 12)),
   stored: QUICK ? 100 : 1_000,
   passes: (process.env.BENCH_COUNT_PASSES === '1' || QUICK ? 1 : 2) as 1 | 2,
 };
@@ -624,7 +625,7 @@ async function instructions(): Promise<Counts> {
         { name: 'send-1-file', n: n(1000), rounds: r },
         { name: 'send-100-file', n: n(1000), rounds: r },
         // n is the number of stored instances: start() restores them all.
-        { name: 'start', n: COUNT.stored, rounds: QUICK ? 1 : 3 },
+        { name: 'start', n: COUNT.stored, rounds: QUICK ? 3 : 6 },
         { name: 'encode-plain', n: n(1000), rounds: r },
         { name: 'decode-plain', n: n(1000), rounds: r },
         { name: 'encode-rich', n: n(1000), rounds: r },
@@ -636,31 +637,44 @@ async function instructions(): Promise<Counts> {
   }
 }
 
+/** Each section's wall time, printed to stderr as it ends and summed up at the end: what a full run spends where. */
+const timings: string[] = [];
+const startedAt = performance.now();
+async function section<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const result = await fn();
+  const took = fmtMs(performance.now() - t0);
+  timings.push(`${name} ${took}`);
+  console.error(`  [${name}: ${took}]`);
+  return result;
+}
+
 console.log(header());
 if (process.env.BENCH_ONLY === 'instructions') {
   // The instruction counts alone (a few minutes), e.g. to check their repeatability.
-  console.log(renderCounts(await instructions()));
+  console.log(renderCounts(await section('instruction counts', instructions)));
   process.exit(0);
 }
 if (process.env.BENCH_ONLY === 'postgres') {
   // The PostgreSQL rows alone (a few minutes), e.g. after a change to the store.
-  await postgres();
+  await section('postgres (pg-*)', postgres);
   console.log(renderTable({ unavailable: 'not counted (BENCH_ONLY=postgres)' }));
   process.exit(0);
 }
 console.log(
   `Counts: ${N.toLocaleString('en-US')} creations, ${(N * 5).toLocaleString('en-US')} events, ${STORED.toLocaleString('en-US')} stored instances, soak ${SOAK.toLocaleString('en-US')}; ${ROUNDS} alternated rounds per row${QUICK ? ' (BENCH_QUICK)' : ''}`,
 );
-await creation();
-await events();
-await strict();
-await restore();
-await heap();
-await list();
-await encoding();
-await soak();
-await postgres();
-const counts = await instructions();
+await section('creation (1a, 1b, 2)', creation);
+await section('events (3, 3h, 3p, 4, 4p)', events);
+await section('strict (5)', strict);
+await section('restore (6, 6p)', restore);
+await section('heap (7)', heap);
+await section('list (9)', list);
+await section('encoding (8a-8d)', encoding);
+await section('soak', soak);
+await section('postgres (pg-*)', postgres);
+const counts = await section('instruction counts', instructions);
+console.error(`  sections: ${timings.join(', ')}; total ${fmtMs(performance.now() - startedAt)}`);
 console.log();
 console.log(renderTable(counts));
 console.log();
