@@ -12,13 +12,14 @@
  *
  * With `settle`, the child reads each round's count back from callgrind's dump
  * (between the marks, so the reading is not counted) and stops a scenario once
- * two consecutive rounds agree within `settle.within`: under --predictable the
+ * a round repeats the one before it, or the one before that, within
+ * `settle.within` (see {@link settled}): under --predictable the
  * optimizing compiler runs on the main thread, so the first rounds carry its
  * work, and the rounds after it has installed its code repeat exactly.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { codecSamples, loadCodec } from './codec.js';
-import { gc } from './harness.js';
+import { gc, settled } from './harness.js';
 import { type ScenarioContext, scenario } from './scenarios.js';
 
 export interface ChildPlan {
@@ -30,7 +31,7 @@ export interface ChildPlan {
   skipRun?: boolean;
   /** callgrind's --callgrind-out-file, for `settle` to read the dumps back. */
   dumpFile?: string;
-  /** Stop a scenario's rounds when two consecutive counts differ by at most `within` (relative), after `minRounds`. */
+  /** Stop a scenario's rounds once they repeat within `within` (relative; see {@link settled}), after `minRounds`. */
   settle?: { within: number; minRounds: number };
 }
 
@@ -84,13 +85,7 @@ for (const { name, n, rounds } of plan.scenarios) {
     r++;
     if (plan.settle) {
       counts.push(dumped(marks));
-      const [prev, last] = counts.slice(-2);
-      if (
-        r >= plan.settle.minRounds &&
-        prev !== undefined &&
-        last !== undefined &&
-        Math.abs(last - prev) <= plan.settle.within * last
-      ) {
+      if (r >= plan.settle.minRounds && settled(counts, plan.settle.within) !== undefined) {
         await side.teardown?.(c);
         break;
       }

@@ -16,10 +16,12 @@
  * - otherwise callgrind (valgrind): one process per side runs every scenario;
  *   a dump at each mark (see count-child.ts) isolates each round's timed part,
  *   counted on the main thread. The child reads each round's count back and
- *   runs rounds until two consecutive ones agree within {@link SETTLE_WITHIN}
- *   (the compiler's work, counted in the first rounds, is then done); the
- *   figure is the last round, and the difference between the last two rounds
- *   is reported as the scenario's spread (with two passes, the larger of that
+ *   runs rounds until one repeats the round before it (or, where rounds
+ *   alternate with and without a garbage collection, the one before that)
+ *   within {@link SETTLE_WITHIN}: the compiler's work, counted in the first
+ *   rounds, is then done. The figure is the last round (or the mean of the
+ *   alternating two), and the difference between the repeating rounds is
+ *   reported as the scenario's spread (with two passes, the larger of that
  *   and the difference between the passes);
  * - otherwise none: the rows say "n/a (no counter)".
  */
@@ -29,6 +31,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ChildPlan, ChildRan } from './count-child.js';
+import { settled } from './harness.js';
 import type { Counted, Counts } from './report.js';
 
 const run = promisify(execFile);
@@ -150,11 +153,15 @@ async function callgrindSide(
     const counts = new Map<string, SideCount>();
     for (const { name, rounds, counts: perRound = [] } of ran) {
       const n = plan.scenarios.find((s) => s.name === name)?.n ?? 1;
-      const [prev, last] = perRound.slice(-2);
+      const last = perRound.at(-1);
       if (last === undefined) continue;
+      // Rounds that alternate (a collection every other round) count as the mean of the two.
+      const period = settled(perRound, SETTLE_WITHIN) ?? 1;
+      const counted = period === 1 ? last : (last + (perRound.at(-2) ?? last)) / 2;
+      const same = perRound.at(-1 - period);
       counts.set(name, {
-        perOp: last / n,
-        settle: prev === undefined ? 1 : Math.abs(last - prev) / last,
+        perOp: counted / n,
+        settle: same === undefined ? 1 : Math.abs(last - same) / last,
         rounds,
       });
       console.error(
@@ -240,6 +247,6 @@ export async function countInstructions(plan: CountPlan): Promise<Counts> {
   const how =
     tool === 'perf'
       ? 'perf stat -e instructions:u, a setup-only process subtracted, mean of the rounds'
-      : `${execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).trim()} callgrind, main thread, rounds until two agree within ${100 * SETTLE_WITHIN}%, the last one`;
+      : `${execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).trim()} callgrind, main thread, rounds until they repeat within ${100 * SETTLE_WITHIN}%, the last one (or the mean of two that alternate)`;
   return { tool: `${how}; node ${NODE_FLAGS.join(' ')}`, byScenario };
 }

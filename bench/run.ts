@@ -78,7 +78,7 @@ const SOAK = Number(process.env.BENCH_SOAK ?? (QUICK ? 20_000 : 1_000_000));
 const COUNT = {
   scale: Number(process.env.BENCH_COUNT_SCALE ?? (QUICK ? 0.1 : 1)),
   // At most: under callgrind a scenario's rounds stop when two agree (bench/instructions.ts).
-  rounds: Number(process.env.BENCH_COUNT_ROUNDS ?? (QUICK ? 4 : 12)),
+  rounds: Number(process.env.BENCH_COUNT_ROUNDS ?? (QUICK ? 4 : 20)),
   stored: QUICK ? 100 : 1_000,
   // One pass: under --predictable a second replays the same instructions (README, Performance);
   // BENCH_COUNT_PASSES=2 counts twice and adds the difference between the passes to each spread.

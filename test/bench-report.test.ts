@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { summarize } from '../bench/harness.js';
+import { settled, summarize } from '../bench/harness.js';
 import {
   addRow,
   atLeast,
@@ -71,5 +71,16 @@ describe('bench verdicts (the met column)', () => {
     );
     expect(verdict(row({ counted: undefined }), 0.9, counted(1, 1, 0))).toBe('yes (median)');
     expect(verdict(row({ target: undefined }), 0.9, counted(1, 1, 0))).toBe('n/a');
+  });
+});
+
+describe('bench count rounds (settled)', () => {
+  it('settles when a round repeats the one before it, or the one before that', () => {
+    expect(settled([80e6, 40e6, 27.04e6, 27.03e6], 0.001)).toBe(1);
+    // Alternating rounds (a collection every other round): period 2.
+    expect(settled([39e6, 37.72e6, 31.36e6, 37.72e6], 0.001)).toBe(2);
+    expect(settled([39e6, 37.72e6, 31.36e6, 36e6], 0.001)).toBeUndefined();
+    expect(settled([27e6], 0.001)).toBeUndefined();
+    expect(settled([], 0.001)).toBeUndefined();
   });
 });
