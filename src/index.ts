@@ -56,6 +56,8 @@ export { MemoryStore } from './stores/memory-store.js';
 export {
   idInText,
   type RecordMeta,
+  type SetAsidePage,
+  type SetAsideQuery,
   type SetAsideRecord,
   type Store,
   type StoredEntry,

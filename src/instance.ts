@@ -7,7 +7,8 @@ import type { Life } from './lifecycle.js';
 import type { ResolvedMachine } from './machines.js';
 import type { PersistedTimer } from './persisted-timer.js';
 import { type InstanceRecord, type InstanceStatusName, RECORD_FORMAT } from './record.js';
-import { persistedSnapshot, readTimers } from './xstate-internals.js';
+import { persistedSnapshot } from './xstate-internals/actor-hooks.js';
+import { readTimers } from './xstate-internals/scheduler.js';
 
 /**
  * The path (`parent/child`) of the first child in a persisted snapshot whose

@@ -24,7 +24,7 @@ export interface PersistedTimer {
   /**
    * Set when XState's `cancel` can no longer reach this event: another one was
    * scheduled under the same ID after it, or one under its ID fired (see
-   * `trackTimers` in xstate-internals.ts). It still fires.
+   * `trackTimers` in xstate-internals/scheduler.ts). It still fires.
    */
   uncancellable?: true;
 }

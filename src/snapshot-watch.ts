@@ -35,7 +35,7 @@ export type SnapshotWatcher<C> = (
 /**
  * What a watched system holds: the watcher and its context, and XState's own
  * inspection function. It is also the root's error observer when asked for one
- * (see `watchSnapshots` in xstate-internals.ts), so watching an actor
+ * (see `watchSnapshots` in xstate-internals/actor-hooks.ts), so watching an actor
  * allocates this one object.
  *
  * @example

@@ -1,4 +1,4 @@
-// The mirror of XState's scheduler state that `trackTimers` (xstate-internals.ts)
+// The mirror of XState's scheduler state that `trackTimers` (xstate-internals/scheduler.ts)
 // keeps: plain data structures, fed by its scheduler hooks, read when timers are
 // persisted and re-created.
 

@@ -8,7 +8,8 @@ import { GroupSync } from './group-sync.js';
 import { IoLimit } from './io-limit.js';
 import {
   type BatchedEntries,
-  type SetAsideRecord,
+  type SetAsidePage,
+  type SetAsideQuery,
   type Store,
   type StoredEntry,
   type StoreKey,
@@ -283,9 +284,9 @@ export class FileStore implements Store {
     await this.#dirSync.run();
   }
 
-  async listSetAside(): Promise<SetAsideRecord[]> {
+  async listSetAside(query?: SetAsideQuery): Promise<SetAsidePage> {
     this.#assertOpen();
-    return this.#setAside.list();
+    return this.#setAside.list(query);
   }
 
   async restoreSetAside(key: string): Promise<void> {

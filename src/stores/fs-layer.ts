@@ -47,6 +47,12 @@ export interface FsLayer {
   mkdir(path: string): Promise<void>;
   readdir(path: string): Promise<string[]>;
   /**
+   * The names in a directory one at a time, without holding them all (for
+   * directories that may be huge, such as `quarantine/`). Optional: without
+   * it, `readdir` is used.
+   */
+  scanDir?(path: string): AsyncIterable<string>;
+  /**
    * Reads a whole file as UTF-8. With `maxBytes`, a larger file is not read:
    * the call rejects with an error whose `code` is `'EFBIG'` and `size` its size.
    * Only a regular file is read: a symlink is not followed, and a directory, FIFO,
@@ -122,6 +128,10 @@ export const nodeFs: FsLayer = {
     await fsp.mkdir(path, { recursive: true });
   },
   readdir: (path) => fsp.readdir(path),
+  scanDir: async function* (path) {
+    // opendir reads the directory in small batches (32 entries by default).
+    for await (const entry of await fsp.opendir(path)) yield entry.name;
+  },
   // Reads are synchronous: they happen at start() (thousands of small files, where
   // fs/promises spends most of its time hopping through libuv's thread pool, 10x
   // slower) and one at a time on activation. The store yields between batches.

@@ -19,7 +19,13 @@ import { migrateSchema } from './postgres-schema.js';
 import { listSetAside, restoreSetAside } from './postgres-set-aside.js';
 import { type PostgresStoreOptions, resolvePostgresOptions } from './postgres-store-options.js';
 import { PostgresWriteBatch, type RowWrite } from './postgres-write-batch.js';
-import { type RecordMeta, type SetAsideRecord, type StoredEntry, storeKey } from './store.js';
+import {
+  type RecordMeta,
+  type SetAsidePage,
+  type SetAsideQuery,
+  type StoredEntry,
+  storeKey,
+} from './store.js';
 
 export type { PostgresStoreOptions };
 
@@ -198,9 +204,9 @@ export class PostgresStore implements ClusterStore {
    * its ID and the moment (in microseconds) it was set aside. (Restoring is not
    * offered here yet: a row needs its lease columns rebuilt.)
    */
-  async listSetAside(): Promise<SetAsideRecord[]> {
+  async listSetAside(query?: SetAsideQuery): Promise<SetAsidePage> {
     this.#assertOpen();
-    return listSetAside(this.#pool, this.#t);
+    return listSetAside(this.#pool, this.#t, query);
   }
   /** Puts a quarantined row back, hosted by nobody (see postgres-set-aside.ts). */
   async restoreSetAside(key: string): Promise<void> {

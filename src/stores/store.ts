@@ -1,10 +1,18 @@
 import type { RegistryError } from '../errors.js';
-import type { SetAsideRecord } from './set-aside-record.js';
+import type { SetAsidePage, SetAsideQuery } from './set-aside-record.js';
 
 export {
+  badSetAsideCursor,
+  DEFAULT_SET_ASIDE_LIMIT,
   idInText,
+  MAX_SET_ASIDE_LIMIT,
   recordedAgain,
+  type SetAsidePage,
+  SetAsidePicker,
+  type SetAsideQuery,
   type SetAsideRecord,
+  setAsideCursor,
+  setAsideLimit,
   setAsideRecord,
   unknownSetAside,
 } from './set-aside-record.js';
@@ -141,10 +149,13 @@ export interface Store {
    */
   onDamaged?(listener: (error: RegistryError) => void): () => void;
   /**
-   * The entries `quarantine()` moved aside, newest first, for operators to look
-   * at (`GET /quarantine`, the CLI's `quarantine ls`). Optional.
+   * A page of the entries `quarantine()` moved aside, newest first, for
+   * operators to look at (`GET /quarantine`, the CLI's `quarantine ls`): at
+   * most `query.limit` (default 1,000, at most 10,000; `INVALID_ARGUMENT`
+   * otherwise), after the page that gave `query.cursor`, in memory bounded by
+   * the page however many are set aside. Optional.
    */
-  listSetAside?(): Promise<SetAsideRecord[]>;
+  listSetAside?(query?: SetAsideQuery): Promise<SetAsidePage>;
   /**
    * Moves a set-aside entry back to where `load()` finds it (the next start
    * loads it; fix the cause first, or it is set aside again). Refuses with
