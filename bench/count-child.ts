@@ -25,7 +25,8 @@ import { type ScenarioContext, scenario } from './scenarios.js';
 export interface ChildPlan {
   side: 'bare' | 'registry';
   /** `rounds`: exactly that many, or with `settle` at most that many. */
-  scenarios: { name: string; n: number; rounds: number }[];
+  /** `key`: what the results call it (default `name`): one scenario may run at two sizes. */
+  scenarios: { name: string; n: number; rounds: number; key?: string }[];
   storedDir?: string;
   /** Set up but leave the timed part out (the baseline a whole-process count subtracts). */
   skipRun?: boolean;
@@ -37,6 +38,7 @@ export interface ChildPlan {
 
 /** What the child ran: per scenario, its rounds, and (with `settle`) the count of each. */
 export interface ChildRan {
+  /** The scenario's `key` (its name unless it runs at two sizes). */
   name: string;
   rounds: number;
   counts?: number[];
@@ -70,7 +72,7 @@ if (plan.scenarios.some((s) => s.name.startsWith('encode') || s.name.startsWith(
 }
 
 const ran: ChildRan[] = [];
-for (const { name, n, rounds } of plan.scenarios) {
+for (const { name, n, rounds, key = name } of plan.scenarios) {
   const sides = scenario(name, ctx);
   if (!sides) continue;
   const side = sides[plan.side === 'bare' ? 0 : 1];
@@ -92,7 +94,7 @@ for (const { name, n, rounds } of plan.scenarios) {
     }
     await side.teardown?.(c);
   }
-  ran.push({ name, rounds: r, ...(plan.settle ? { counts } : {}) });
+  ran.push({ name: key, rounds: r, ...(plan.settle ? { counts } : {}) });
 }
 process.stdout.write(`${JSON.stringify({ ran })}\n`);
 process.exit(0);

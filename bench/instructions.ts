@@ -57,7 +57,15 @@ export const SETTLE_WITHIN = 0.001;
 const SETTLE_MIN_ROUNDS = 3;
 
 export interface CountPlan {
-  scenarios: ChildPlan['scenarios'];
+  /**
+   * `at`: the number of operations of the wall-clock row this scenario backs.
+   * Such a scenario is counted at n and 3n operations, and its figure is the
+   * count those two predict for a run of `at` operations: per operation, the
+   * marginal cost plus the fixed cost (e.g. the final flush's one write per
+   * actor) spread over `at`, as the wall-clock row spreads it. Counting `at`
+   * operations under callgrind itself would take an hour.
+   */
+  scenarios: (ChildPlan['scenarios'][number] & { at?: number })[];
   storedDir?: string;
   /** 2: run everything twice and report the spread between the passes too. */
   passes: 1 | 2;
@@ -152,7 +160,7 @@ async function callgrindSide(
       );
     const counts = new Map<string, SideCount>();
     for (const { name, rounds, counts: perRound = [] } of ran) {
-      const n = plan.scenarios.find((s) => s.name === name)?.n ?? 1;
+      const n = plan.scenarios.find((s) => (s.key ?? s.name) === name)?.n ?? 1;
       const last = perRound.at(-1);
       if (last === undefined) continue;
       // Rounds that alternate (a collection every other round) count as the mean of the two.
@@ -207,9 +215,36 @@ async function perfSide(plan: CountPlan, side: ChildPlan['side']): Promise<Map<s
     if (ranOf(stdout).length === 0) continue;
     const full = await perfCount(child);
     const setupOnly = await perfCount({ ...child, skipRun: true });
-    counts.set(s.name, { perOp: (full - setupOnly) / (s.n * s.rounds) });
+    counts.set(s.key ?? s.name, { perOp: (full - setupOnly) / (s.n * s.rounds) });
   }
   return counts;
+}
+
+/**
+ * Replaces the count of a scenario counted at n and 3n (see {@link CountPlan})
+ * by the per-operation count the two predict for `at` operations: the marginal
+ * cost per operation, plus what is left of the n-run's total (its fixed part)
+ * spread over `at`.
+ */
+function extrapolate(counts: Map<string, SideCount>, s: CountPlan['scenarios'][number]): void {
+  const small = counts.get(s.name);
+  const large = counts.get(`${s.name}@3n`);
+  counts.delete(`${s.name}@3n`);
+  if (!small || !large || s.at === undefined) {
+    counts.delete(s.name);
+    return;
+  }
+  const marginal = (large.perOp * 3 * s.n - small.perOp * s.n) / (2 * s.n);
+  const fixed = small.perOp * s.n - marginal * s.n;
+  const settles = [small.settle, large.settle].filter((x) => x !== undefined);
+  counts.set(s.name, {
+    perOp: marginal + fixed / s.at,
+    ...(settles.length > 0 ? { settle: Math.max(...settles) } : {}),
+    rounds: (small.rounds ?? 0) + (large.rounds ?? 0),
+  });
+  console.error(
+    `    ${s.name}: marginal ${Math.round(marginal)} per op, fixed ${Math.round(fixed)}, at ${s.at}: ${Math.round(marginal + fixed / s.at)} per op`,
+  );
 }
 
 /** Counts every scenario of `plan` on both sides, once or twice; `unavailable` says why not. */
@@ -218,10 +253,19 @@ export async function countInstructions(plan: CountPlan): Promise<Counts> {
   if (!tool) return { unavailable: 'no counter' };
   compileChild();
   const side = tool === 'perf' ? perfSide : callgrindSide;
+  const sized: CountPlan = {
+    ...plan,
+    scenarios: plan.scenarios.flatMap((s) =>
+      s.at === undefined ? [s] : [s, { ...s, n: 3 * s.n, key: `${s.name}@3n` }],
+    ),
+  };
   const passes: [Map<string, SideCount>, Map<string, SideCount>][] = [];
-  for (let p = 0; p < plan.passes; p++)
+  for (let p = 0; p < plan.passes; p++) {
     // Both sides at once: counts do not depend on what else the machine runs.
-    passes.push(await Promise.all([side(plan, 'bare'), side(plan, 'registry')]));
+    const both = await Promise.all([side(sized, 'bare'), side(sized, 'registry')]);
+    for (const s of plan.scenarios) if (s.at !== undefined) for (const m of both) extrapolate(m, s);
+    passes.push(both);
+  }
   const byScenario = new Map<string, Counted>();
   for (const { name } of plan.scenarios) {
     const values = passes.flatMap(([b, r]) => {
