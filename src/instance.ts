@@ -108,6 +108,13 @@ export class Instance {
    */
   listed = 0;
   /**
+   * Its newest entry in the list index's update order (owned by InstanceIndex;
+   * older entries are stale): a field, not a WeakMap entry per instance.
+   */
+  latestUpdate: object | undefined = undefined;
+  /** The status the list index's tally counts it under (owned by StatusTally), for the same reason. */
+  tallied: InstanceStatusName | undefined = undefined;
+  /**
    * Bumped on every change; `durable` trails it until the store has the change
    * (the persister sets `durable` to -1 when it retires the instance's writes).
    */
