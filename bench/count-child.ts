@@ -9,21 +9,59 @@
  * which is uv_getrusage: callgrind, started with --dump-before=uv_getrusage,
  * writes the counts since the previous mark at each, so the even-numbered
  * dumps hold exactly the timed parts; setup and teardown fall outside them.
+ *
+ * With `settle`, the child reads each round's count back from callgrind's dump
+ * (between the marks, so the reading is not counted) and stops a scenario once
+ * a round repeats the one before it, or the one before that, within
+ * `settle.within` (see {@link settled}): under --predictable the
+ * optimizing compiler runs on the main thread, so the first rounds carry its
+ * work, and the rounds after it has installed its code repeat exactly.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { codecSamples, loadCodec } from './codec.js';
-import { gc } from './harness.js';
+import { gc, settled } from './harness.js';
 import { type ScenarioContext, scenario } from './scenarios.js';
 
 export interface ChildPlan {
   side: 'bare' | 'registry';
+  /** `rounds`: exactly that many, or with `settle` at most that many. */
   scenarios: { name: string; n: number; rounds: number }[];
   storedDir?: string;
   /** Set up but leave the timed part out (the baseline a whole-process count subtracts). */
   skipRun?: boolean;
+  /** callgrind's --callgrind-out-file, for `settle` to read the dumps back. */
+  dumpFile?: string;
+  /** Stop a scenario's rounds once they repeat within `within` (relative; see {@link settled}), after `minRounds`. */
+  settle?: { within: number; minRounds: number };
+}
+
+/** What the child ran: per scenario, its rounds, and (with `settle`) the count of each. */
+export interface ChildRan {
+  name: string;
+  rounds: number;
+  counts?: number[];
 }
 
 const plan = JSON.parse(process.argv[2] ?? '') as ChildPlan;
-const mark = () => void process.resourceUsage();
+let marks = 0;
+const mark = () => {
+  process.resourceUsage();
+  marks++;
+};
+
+/** The main thread's count in callgrind's dump `k` ("summary:" is in its first lines). */
+function dumped(k: number): number {
+  const fd = openSync(`${plan.dumpFile}.${k}-01`, 'r');
+  try {
+    const head = Buffer.alloc(4096);
+    const got = readSync(fd, head, 0, head.length, 0);
+    const total = /^summary: (\d+)/m.exec(head.toString('latin1', 0, got))?.[1];
+    if (total === undefined) throw new Error(`no summary in callgrind dump ${k}`);
+    return Number(total);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 const ctx: ScenarioContext = plan.storedDir === undefined ? {} : { storedDir: plan.storedDir };
 if (plan.scenarios.some((s) => s.name.startsWith('encode') || s.name.startsWith('decode'))) {
@@ -31,20 +69,30 @@ if (plan.scenarios.some((s) => s.name.startsWith('encode') || s.name.startsWith(
   if (codec) ctx.codec = { codec, ...(await codecSamples()) };
 }
 
-const ran: { name: string; rounds: number }[] = [];
+const ran: ChildRan[] = [];
 for (const { name, n, rounds } of plan.scenarios) {
   const sides = scenario(name, ctx);
   if (!sides) continue;
   const side = sides[plan.side === 'bare' ? 0 : 1];
-  for (let r = 0; r < rounds; r++) {
+  const counts: number[] = [];
+  let r = 0;
+  while (r < rounds) {
     const c = await side.setup?.();
     gc();
     mark();
     if (!plan.skipRun) await side.run(c, n);
     mark();
+    r++;
+    if (plan.settle) {
+      counts.push(dumped(marks));
+      if (r >= plan.settle.minRounds && settled(counts, plan.settle.within) !== undefined) {
+        await side.teardown?.(c);
+        break;
+      }
+    }
     await side.teardown?.(c);
   }
-  ran.push({ name, rounds });
+  ran.push({ name, rounds: r, ...(plan.settle ? { counts } : {}) });
 }
 process.stdout.write(`${JSON.stringify({ ran })}\n`);
 process.exit(0);

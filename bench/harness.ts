@@ -59,6 +59,24 @@ export async function compare(
   return [summarize(ra, true), summarize(rb, true)];
 }
 
+/**
+ * The period (1 or 2 rounds) after which the last round repeats within
+ * `within`, or undefined. Period 2: some scenarios settle into rounds that
+ * alternate, one with a garbage collection and one without; the figure is then
+ * the mean of the two (bench/instructions.ts).
+ *
+ * @example
+ * settled([39e6, 37.72e6, 31.36e6, 37.72e6], 0.001); // 2
+ */
+export function settled(counts: number[], within: number): 1 | 2 | undefined {
+  const last = counts.at(-1);
+  if (last === undefined) return undefined;
+  const near = (x: number | undefined) => x !== undefined && Math.abs(last - x) <= within * last;
+  if (near(counts.at(-2))) return 1;
+  if (near(counts.at(-3))) return 2;
+  return undefined;
+}
+
 /** Wall time of one call, in milliseconds. */
 export async function time(fn: () => Promise<unknown> | unknown): Promise<number> {
   const t0 = process.hrtime.bigint();

@@ -2,8 +2,12 @@
  * Instruction counts: a measure that does not move with the neighbours on a
  * shared machine, beside the wall-clock rounds. Each side of each counted
  * scenario runs in bench/count-child.ts, compiled to plain JavaScript (no
- * loader whose caches would move the counts), with fixed hash and random seeds,
- * garbage collection on the main thread, and no memory reducer (a timer-driven GC).
+ * loader whose caches would move the counts), under V8's --predictable mode:
+ * one thread does all of V8's work (compilers and GC included), with fixed
+ * hash and random seeds and a fixed GC schedule, so what the main thread runs
+ * no longer depends on when a helper thread finishes. Without it, whether a
+ * round ran before or after the optimized code was installed was a matter of
+ * timing: two identical passes differed by up to 12% per scenario.
  *
  * The counter is chosen at run time (BENCH_COUNTER=perf|callgrind|none forces one):
  * - `perf stat -e instructions:u` when the kernel exposes the counter: per
@@ -11,37 +15,51 @@
  *   teardown only, divided by the operations;
  * - otherwise callgrind (valgrind): one process per side runs every scenario;
  *   a dump at each mark (see count-child.ts) isolates each round's timed part,
- *   counted on the main thread only: V8's optimizing compiler runs on helper
- *   threads, as it does natively. A scenario's figure is its best round, as
- *   on the wall clock: the rounds that also finished a compile or a major GC
- *   cost more, and the best one repeats to within a fraction of a percent;
+ *   counted on the main thread. The child reads each round's count back and
+ *   runs rounds until one repeats the round before it (or, where rounds
+ *   alternate with and without a garbage collection, the one before that)
+ *   within {@link SETTLE_WITHIN}: the compiler's work, counted in the first
+ *   rounds, is then done. The figure is the last round (or the mean of the
+ *   alternating two), and the difference between the repeating rounds is
+ *   reported as the scenario's spread (with two passes, the larger of that
+ *   and the difference between the passes);
  * - otherwise none: the rows say "n/a (no counter)".
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { ChildPlan } from './count-child.js';
+import type { ChildPlan, ChildRan } from './count-child.js';
+import { settled } from './harness.js';
 import type { Counted, Counts } from './report.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..');
-/** BENCH_COUNT_NODE_FLAGS replaces them (e.g. with --predictable: exactly repeatable, but the optimizing compiler then runs on the main thread and is counted). */
+/**
+ * BENCH_COUNT_NODE_FLAGS replaces them (e.g. `--hash-seed=1 --random-seed=1 --single-threaded-gc
+ * --no-memory-reducer`, the flags before --predictable: the compiler on helper threads, not counted,
+ * and figures that move by up to 12% between passes).
+ */
 export const NODE_FLAGS = process.env.BENCH_COUNT_NODE_FLAGS
   ? [...process.env.BENCH_COUNT_NODE_FLAGS.split(' ').filter(Boolean), '--expose-gc']
   : [
+      '--predictable',
+      '--predictable-gc-schedule',
       '--hash-seed=1',
       '--random-seed=1',
-      '--single-threaded-gc',
-      '--no-memory-reducer',
       '--expose-gc',
     ];
+
+/** Two consecutive rounds within this (relative) end a scenario's rounds under callgrind. */
+export const SETTLE_WITHIN = 0.001;
+/** Rounds before the settling check may end a scenario (the first rounds warm it up). */
+const SETTLE_MIN_ROUNDS = 3;
 
 export interface CountPlan {
   scenarios: ChildPlan['scenarios'];
   storedDir?: string;
-  /** 2: run everything twice and report the spread between the passes. */
+  /** 2: run everything twice and report the spread between the passes too. */
   passes: 1 | 2;
 }
 
@@ -84,14 +102,22 @@ function compileChild(): void {
 }
 
 const ranOf = (stdout: string) =>
-  (JSON.parse(stdout.trim().split('\n').pop() ?? '') as { ran: { name: string; rounds: number }[] })
-    .ran;
+  (JSON.parse(stdout.trim().split('\n').pop() ?? '') as { ran: ChildRan[] }).ran;
 
-/** callgrind: one process per side; per scenario, the best round's count per operation. */
+/** One side's figure for one scenario: per operation, and how far its last two rounds differ. */
+interface SideCount {
+  perOp: number;
+  /** Relative difference of the last two rounds (callgrind), undefined for perf's mean. */
+  settle?: number;
+  /** Rounds run (callgrind). */
+  rounds?: number;
+}
+
+/** callgrind: one process per side; per scenario, the settled (last) round's count per operation. */
 async function callgrindSide(
   plan: CountPlan,
   side: ChildPlan['side'],
-): Promise<Map<string, number>> {
+): Promise<Map<string, SideCount>> {
   const dir = await mkdtemp(join(tmpdir(), 'xreg-count-'));
   try {
     const out = join(dir, 'cg.out');
@@ -99,6 +125,8 @@ async function callgrindSide(
       side,
       scenarios: plan.scenarios,
       ...(plan.storedDir ? { storedDir: plan.storedDir } : {}),
+      dumpFile: out,
+      settle: { within: SETTLE_WITHIN, minRounds: SETTLE_MIN_ROUNDS },
     };
     const { stdout } = await run(
       'valgrind',
@@ -122,19 +150,23 @@ async function callgrindSide(
       throw new Error(
         `callgrind wrote ${dumps} dumps where the marks make ${expected}: something else called uv_getrusage`,
       );
-    const counts = new Map<string, number>();
-    let mark = 0;
-    for (const { name, rounds } of ran) {
+    const counts = new Map<string, SideCount>();
+    for (const { name, rounds, counts: perRound = [] } of ran) {
       const n = plan.scenarios.find((s) => s.name === name)?.n ?? 1;
-      let best = Number.POSITIVE_INFINITY;
-      for (let r = 0; r < rounds; r++) {
-        mark += 2;
-        const text = await readFile(`${out}.${mark}-01`, 'utf8');
-        const total = /^(?:totals|summary): (\d+)/m.exec(text)?.[1];
-        if (total === undefined) throw new Error(`no total in callgrind dump ${out}.${mark}-01`);
-        best = Math.min(best, Number(total) / n);
-      }
-      counts.set(name, best);
+      const last = perRound.at(-1);
+      if (last === undefined) continue;
+      // Rounds that alternate (a collection every other round) count as the mean of the two.
+      const period = settled(perRound, SETTLE_WITHIN) ?? 1;
+      const counted = period === 1 ? last : (last + (perRound.at(-2) ?? last)) / 2;
+      const same = perRound.at(-1 - period);
+      counts.set(name, {
+        perOp: counted / n,
+        settle: same === undefined ? 1 : Math.abs(last - same) / last,
+        rounds,
+      });
+      console.error(
+        `    ${side} ${name}: ${rounds} rounds, per op ${perRound.map((c) => Math.round(c / n)).join(', ')}`,
+      );
     }
     return counts;
   } finally {
@@ -159,8 +191,8 @@ async function perfCount(child: ChildPlan): Promise<number> {
 }
 
 /** perf: per scenario, a process with its timed parts minus one without them (mean per operation). */
-async function perfSide(plan: CountPlan, side: ChildPlan['side']): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
+async function perfSide(plan: CountPlan, side: ChildPlan['side']): Promise<Map<string, SideCount>> {
+  const counts = new Map<string, SideCount>();
   for (const s of plan.scenarios) {
     const child: ChildPlan = {
       side,
@@ -175,7 +207,7 @@ async function perfSide(plan: CountPlan, side: ChildPlan['side']): Promise<Map<s
     if (ranOf(stdout).length === 0) continue;
     const full = await perfCount(child);
     const setupOnly = await perfCount({ ...child, skipRun: true });
-    counts.set(s.name, (full - setupOnly) / (s.n * s.rounds));
+    counts.set(s.name, { perOp: (full - setupOnly) / (s.n * s.rounds) });
   }
   return counts;
 }
@@ -186,26 +218,35 @@ export async function countInstructions(plan: CountPlan): Promise<Counts> {
   if (!tool) return { unavailable: 'no counter' };
   compileChild();
   const side = tool === 'perf' ? perfSide : callgrindSide;
-  const passes: [Map<string, number>, Map<string, number>][] = [];
+  const passes: [Map<string, SideCount>, Map<string, SideCount>][] = [];
   for (let p = 0; p < plan.passes; p++)
     // Both sides at once: counts do not depend on what else the machine runs.
     passes.push(await Promise.all([side(plan, 'bare'), side(plan, 'registry')]));
   const byScenario = new Map<string, Counted>();
   for (const { name } of plan.scenarios) {
-    const values = passes.map(([b, r]) => [b.get(name), r.get(name)] as const);
-    if (values.some(([b, r]) => b === undefined || r === undefined)) continue;
-    const of = (i: 0 | 1) => values.map((v) => v[i] as number);
+    const values = passes.flatMap(([b, r]) => {
+      const bc = b.get(name);
+      const rc = r.get(name);
+      return bc && rc ? [[bc, rc] as const] : [];
+    });
+    if (values.length < passes.length || values.length === 0) continue;
+    const of = (i: 0 | 1) => values.map((v) => v[i]);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const spread = (xs: number[]) => (Math.max(...xs) - Math.min(...xs)) / mean(xs);
+    const between = (xs: number[]) => (Math.max(...xs) - Math.min(...xs)) / mean(xs);
+    // The spread: the largest of the passes' difference and each side's last-two-rounds difference.
+    const spreads = values.flatMap(([b, r]) => [b.settle, r.settle]).filter((x) => x !== undefined);
+    if (values.length > 1)
+      spreads.push(between(of(0).map((c) => c.perOp)), between(of(1).map((c) => c.perOp)));
     byScenario.set(name, {
-      bare: mean(of(0)),
-      registry: mean(of(1)),
-      spread: values.length > 1 ? Math.max(spread(of(0)), spread(of(1))) : undefined,
+      bare: mean(of(0).map((c) => c.perOp)),
+      registry: mean(of(1).map((c) => c.perOp)),
+      spread: spreads.length > 0 ? Math.max(...spreads) : undefined,
+      passes: values.length,
     });
   }
   const how =
     tool === 'perf'
       ? 'perf stat -e instructions:u, a setup-only process subtracted, mean of the rounds'
-      : `${execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).trim()} callgrind, main thread, best round`;
+      : `${execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).trim()} callgrind, main thread, rounds until they repeat within ${100 * SETTLE_WITHIN}%, the last one (or the mean of two that alternate)`;
   return { tool: `${how}; node ${NODE_FLAGS.join(' ')}`, byScenario };
 }

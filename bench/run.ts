@@ -9,7 +9,8 @@
  * BENCH_QUICK=1 runs small counts (a smoke run; its figures mean little);
  * BENCH_ONLY=instructions runs the instruction counts alone; BENCH_SCENARIOS=spawn,spawn-written
  * counts only the named scenarios (with BENCH_ONLY=instructions: a few rows in minutes);
- * BENCH_COUNT_PASSES=1 counts once (no spread between two passes).
+ * BENCH_COUNT_PASSES=2 counts twice (the spread then includes the difference between the passes;
+ * one pass by default: rounds run until two agree, see bench/instructions.ts).
  */
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -76,9 +77,12 @@ const SOAK = Number(process.env.BENCH_SOAK ?? (QUICK ? 20_000 : 1_000_000));
 /** Under callgrind everything runs ~50x slower: small counts, in rounds (see bench/instructions.ts). */
 const COUNT = {
   scale: Number(process.env.BENCH_COUNT_SCALE ?? (QUICK ? 0.1 : 1)),
-  rounds: Number(process.env.BENCH_COUNT_ROUNDS ?? (QUICK ? 3 : 8)),
+  // At most: under callgrind a scenario's rounds stop when two agree (bench/instructions.ts).
+  rounds: Number(process.env.BENCH_COUNT_ROUNDS ?? (QUICK ? 4 : 20)),
   stored: QUICK ? 100 : 1_000,
-  passes: (process.env.BENCH_COUNT_PASSES === '1' || QUICK ? 1 : 2) as 1 | 2,
+  // One pass: under --predictable a second replays the same instructions (README, Performance);
+  // BENCH_COUNT_PASSES=2 counts twice and adds the difference between the passes to each spread.
+  passes: (process.env.BENCH_COUNT_PASSES === '2' ? 2 : 1) as 1 | 2,
 };
 
 /** Keeps nothing: isolates the registry's own cost from any storage. */
@@ -452,7 +456,8 @@ async function soak() {
   const after = heapUsed();
   await registry.close();
   addRow({
-    figure: `soak: ${SOAK.toLocaleString('en-US')} actors spawned, driven, finished, purged (${fmtMs(ms)}): heap growth`,
+    // Its time is shared with the instruction counts running beside it: a note, not a figure.
+    figure: `soak: ${SOAK.toLocaleString('en-US')} actors spawned, driven, finished, purged (${fmtMs(ms)}, beside the instruction counts): heap growth`,
     registry: one(after - before),
     baseline: one(0),
     baselineText: `heap before ${fmtBytes(before)}`,
@@ -611,7 +616,9 @@ async function instructions(): Promise<Counts> {
   const n = (x: number) => Math.max(10, Math.round(x * COUNT.scale));
   const r = COUNT.rounds;
   // BENCH_SCENARIOS=spawn,spawn-written counts only the named scenarios (e.g. while working on one row).
-  const only = process.env.BENCH_SCENARIOS?.split(',').filter(Boolean);
+  const named = process.env.BENCH_SCENARIOS?.split(',').filter(Boolean) ?? [];
+  // Empty or unset: all of them (an empty list used to count nothing, silently).
+  const only = named.length > 0 ? named : undefined;
   try {
     return await countInstructions({
       storedDir: dir,
@@ -624,7 +631,7 @@ async function instructions(): Promise<Counts> {
         { name: 'send-1-file', n: n(1000), rounds: r },
         { name: 'send-100-file', n: n(1000), rounds: r },
         // n is the number of stored instances: start() restores them all.
-        { name: 'start', n: COUNT.stored, rounds: QUICK ? 1 : 3 },
+        { name: 'start', n: COUNT.stored, rounds: QUICK ? 3 : 6 },
         { name: 'encode-plain', n: n(1000), rounds: r },
         { name: 'decode-plain', n: n(1000), rounds: r },
         { name: 'encode-rich', n: n(1000), rounds: r },
@@ -636,31 +643,49 @@ async function instructions(): Promise<Counts> {
   }
 }
 
+/** Each section's wall time, printed to stderr as it ends and summed up at the end: what a full run spends where. */
+const timings: string[] = [];
+const startedAt = performance.now();
+async function section<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const result = await fn();
+  const took = fmtMs(performance.now() - t0);
+  timings.push(`${name} ${took}`);
+  console.error(`  [${name}: ${took}]`);
+  return result;
+}
+
 console.log(header());
 if (process.env.BENCH_ONLY === 'instructions') {
   // The instruction counts alone (a few minutes), e.g. to check their repeatability.
-  console.log(renderCounts(await instructions()));
+  console.log(renderCounts(await section('instruction counts', instructions)));
   process.exit(0);
 }
 if (process.env.BENCH_ONLY === 'postgres') {
   // The PostgreSQL rows alone (a few minutes), e.g. after a change to the store.
-  await postgres();
+  await section('postgres (pg-*)', postgres);
   console.log(renderTable({ unavailable: 'not counted (BENCH_ONLY=postgres)' }));
   process.exit(0);
 }
 console.log(
   `Counts: ${N.toLocaleString('en-US')} creations, ${(N * 5).toLocaleString('en-US')} events, ${STORED.toLocaleString('en-US')} stored instances, soak ${SOAK.toLocaleString('en-US')}; ${ROUNDS} alternated rounds per row${QUICK ? ' (BENCH_QUICK)' : ''}`,
 );
-await creation();
-await events();
-await strict();
-await restore();
-await heap();
-await list();
-await encoding();
-await soak();
-await postgres();
-const counts = await instructions();
+await section('creation (1a, 1b, 2)', creation);
+await section('events (3, 3h, 3p, 4, 4p)', events);
+await section('strict (5)', strict);
+await section('restore (6, 6p)', restore);
+await section('heap (7)', heap);
+await section('list (9)', list);
+await section('encoding (8a-8d)', encoding);
+await section('postgres (pg-*)', postgres);
+// The soak's figure is bytes, which do not depend on the load, nor do the instruction
+// counts (--predictable): they run together, after every wall-clock row (its row comes last).
+const counting = section('instruction counts', instructions);
+// Handled when awaited below; until then a failure must not end the process mid-soak.
+counting.catch(() => {});
+await section('soak', soak);
+const counts = await counting;
+console.error(`  sections: ${timings.join(', ')}; total ${fmtMs(performance.now() - startedAt)}`);
 console.log();
 console.log(renderTable(counts));
 console.log();

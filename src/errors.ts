@@ -10,6 +10,8 @@
 export interface WriteFailureDetails {
   ids?: string[];
   failures?: Record<string, string>;
+  /** Mail from another process whose effect this refused write held (cluster stores). */
+  mail?: { sender: string; seq: string; idempotencyKey?: string };
 }
 
 /**

@@ -6,8 +6,10 @@ import { inlineChild, withoutInlineChildren } from './inline-child.js';
 import type { InstanceId } from './instance-id.js';
 import type { Life } from './lifecycle.js';
 import type { ResolvedMachine } from './machines.js';
+import type { PersistedTimer } from './persisted-timer.js';
 import { type InstanceRecord, type InstanceStatusName, RECORD_FORMAT } from './record.js';
-import { type PersistedTimer, persistedSnapshot, readTimers } from './xstate-internals.js';
+import { persistedSnapshot } from './xstate-internals/actor-hooks.js';
+import { readTimers } from './xstate-internals/scheduler.js';
 
 /** The last state of an instance that is not live, kept in memory. */
 export interface FrozenState {

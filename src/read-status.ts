@@ -4,7 +4,7 @@ import type { ListFilter, ListPage } from './list-query.js';
 import { assertType, machineOf, type RegistryParts } from './registry-parts.js';
 import type { InstanceStatus } from './status.js';
 import { storedStatus } from './stored-status.js';
-import type { SetAsideRecord } from './stores/store.js';
+import type { SetAsidePage, SetAsideQuery } from './stores/store.js';
 
 /**
  * `registry.getStatus`: the status of `id`, or `undefined` if there is no such
@@ -69,16 +69,19 @@ export function liveActor(parts: RegistryParts, id: string): AnyActor | undefine
 }
 
 /**
- * `registry.quarantined()`: the records the store set aside, newest first;
- * `undefined` when the store cannot list them.
+ * `registry.quarantined(query)`: a page of the records the store set aside,
+ * newest first; `undefined` when the store cannot list them.
  *
  * @example
  * ```ts
- * for (const r of (await listQuarantined(parts)) ?? []) console.warn(r.key, r.reason);
+ * for (const r of (await listQuarantined(parts))?.items ?? []) console.warn(r.key, r.reason);
  * ```
  */
-export async function listQuarantined(parts: RegistryParts): Promise<SetAsideRecord[] | undefined> {
+export async function listQuarantined(
+  parts: RegistryParts,
+  query?: SetAsideQuery,
+): Promise<SetAsidePage | undefined> {
   await parts.gate.ready();
   const { store } = parts;
-  return store.listSetAside ? await store.listSetAside() : undefined;
+  return store.listSetAside ? await store.listSetAside(query) : undefined;
 }

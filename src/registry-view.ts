@@ -16,7 +16,7 @@ import {
 } from './registry-stats.js';
 import type { InstanceStatus } from './status.js';
 import type { StatusCounts } from './status-tally.js';
-import type { SetAsideRecord } from './stores/store.js';
+import type { SetAsidePage, SetAsideQuery } from './stores/store.js';
 import type { TypedRegistryEvents } from './typed-events.js';
 import type { StatusOf, TypeName, TypeOption } from './types.js';
 import type { WaitCondition } from './wait-for.js';
@@ -162,18 +162,20 @@ export class RegistryView<M extends MachineMap = MachineMap> {
   }
 
   /**
-   * The records the store set aside (quarantined) because they could not be
-   * loaded, newest first; `undefined` when the store cannot list them. Restore
+   * A page of the records the store set aside (quarantined) because they could
+   * not be loaded, newest first, and the `cursor` of the next page (`null` on
+   * the last): at most `limit` (default 1,000, at most 10,000); `undefined`
+   * when the store cannot list them. Restore
    * one with the store's `restoreSetAside(key)` (CLI: `quarantine restore KEY`)
    * once its cause is fixed; it is loaded at the next start.
    *
    * @example
    * ```ts
-   * for (const r of (await registry.quarantined()) ?? []) console.warn(r.key, r.id, r.reason);
+   * for (const r of (await registry.quarantined())?.items ?? []) console.warn(r.key, r.id, r.reason);
    * ```
    */
-  quarantined(): Promise<SetAsideRecord[] | undefined> {
-    return listQuarantined(this.#parts);
+  quarantined(query?: SetAsideQuery): Promise<SetAsidePage | undefined> {
+    return listQuarantined(this.#parts, query);
   }
 
   /**

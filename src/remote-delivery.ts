@@ -1,16 +1,15 @@
-import { nanoid } from 'nanoid';
 import type { AnyEventObject } from 'xstate';
 import { isRegistryError, RegistryError } from './errors.js';
-import { isEvent } from './event-shape.js';
 import { IdempotencyLog } from './idempotency.js';
 import type { Instance } from './instance.js';
+import { encodeMail, newKey, parseMail, refusedMailError } from './mail-codec.js';
 import {
   bringHere,
   type RegistryParts,
   type RemoteCalls,
   type UntilOptions,
 } from './registry-parts.js';
-import type { ClusterInbox, Mail, MailBody } from './stores/store.js';
+import type { ClusterInbox, Mail, MailBody } from './stores/cluster-inbox.js';
 
 export interface RemoteDeliveryDeps {
   parts: RegistryParts;
@@ -153,6 +152,14 @@ export class RemoteDelivery implements RemoteCalls {
     }
   }
 
+  /**
+   * Instances whose state, with the mail applied to it, the persister refused
+   * (too large, or not serializable): the version refused and the mail already
+   * reported. Such mail stays in the inbox (its effect is not durable) but is
+   * reported once, and tried again only once the state has changed.
+   */
+  readonly #refused = new WeakMap<Instance, { version: number; reported: Set<string> }>();
+
   /** Applies the mail of `id` if this process hosts it (takes the ID's lock). */
   async drain(id: string): Promise<void> {
     try {
@@ -177,16 +184,53 @@ export class RemoteDelivery implements RemoteCalls {
       if (instance.passive) await bringHere(p, id, false);
       const mail = await this.#d.inbox.pending(id, batch);
       if (mail.length === 0) return;
+      // Refused before, nothing new since: another try would be refused again.
+      const refused = this.#refused.get(instance);
+      if (refused?.version === instance.version && mail.every((m) => refused.reported.has(m.seq)))
+        return;
       let purged = false;
       for (const m of mail) purged = (await this.#apply(m)) || purged;
       const after = p.instances.get(id);
-      if (after) await p.persister.durable(after);
+      if (after) {
+        try {
+          await p.persister.durable(after);
+          this.#refused.delete(after);
+        } catch (err) {
+          if (
+            !isRegistryError(err, 'SNAPSHOT_TOO_LARGE') &&
+            !isRegistryError(err, 'NOT_SERIALIZABLE')
+          )
+            throw err;
+          this.#refuse(after, mail, err);
+          return;
+        }
+      }
       // Delete only what is durably applied: the same incarnation still hosted
       // after its write (a copy lost meanwhile, to fencing or a lapsed lease,
       // may have skipped the write), or an instance a message purged here.
       if (after ? p.instances.get(id) !== after || after !== instance : !purged) return;
       await this.#d.inbox.remove(mail.map((m) => m.seq));
       if (mail.length < batch) return;
+    }
+  }
+
+  /**
+   * Reports, once per message, mail whose effect the instance's state cannot
+   * store: the owner applied it in memory, the persister refused the state.
+   * The mail stays, so nothing acknowledged to its sender is lost: it is
+   * deleted once a later state (a smaller one) is durable with its key.
+   */
+  #refuse(instance: Instance, mail: Mail[], err: RegistryError): void {
+    const state = this.#refused.get(instance) ?? { version: 0, reported: new Set<string>() };
+    state.version = instance.version;
+    // Only mail still pending is remembered: the set stays as small as the inbox's batch.
+    const pending = new Set(mail.map((m) => m.seq));
+    for (const seq of state.reported) if (!pending.has(seq)) state.reported.delete(seq);
+    this.#refused.set(instance, state);
+    for (const m of mail) {
+      if (state.reported.has(m.seq)) continue;
+      state.reported.add(m.seq);
+      this.#d.parts.emitter.emit('error', refusedMailError(m, err));
     }
   }
 
@@ -235,46 +279,6 @@ function notRunning(instance: Instance, mail: Mail): RegistryError {
     `A message for instance '${mail.id}' from ${mail.sender} was not applied: the instance is ${instance.status} and takes no more events.`,
     { details: { id: mail.id, status: instance.status } },
   );
-}
-
-/**
- * A message as JSON text. An event JSON cannot carry (a BigInt, a cycle) is
- * refused before anything is posted; what JSON drops (`undefined`, functions)
- * would be dropped by the owner's record all the same.
- */
-function encodeMail(id: string, mail: MailBody): string {
-  try {
-    return JSON.stringify(mail);
-  } catch (cause) {
-    throw new RegistryError(
-      'NOT_SERIALIZABLE',
-      `The event for instance '${id}' cannot be sent to the process that hosts it: it is not JSON (a BigInt or a cycle?). Send plain JSON data.`,
-      { cause, details: { id } },
-    );
-  }
-}
-
-/** The body of a stored message, or `undefined` if it is not one a registry posts. */
-function parseMail(text: string): MailBody | undefined {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!raw || typeof raw !== 'object') return undefined;
-  const m = raw as Record<string, unknown>;
-  if (m.kind === 'event' && typeof m.key === 'string' && m.key !== '' && isEvent(m.event))
-    return { kind: 'event', event: m.event, key: m.key };
-  if (m.kind === 'stop' && (m.reason === undefined || typeof m.reason === 'string'))
-    return { kind: 'stop', reason: m.reason };
-  if (m.kind === 'purge') return { kind: 'purge' };
-  return undefined;
-}
-
-/** A key for a message its caller sent without one: unique, so it dedupes only its own repeats. */
-function newKey(): string {
-  return `inbox:${nanoid()}`;
 }
 
 function asError(err: unknown): RegistryError {

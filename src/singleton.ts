@@ -12,7 +12,7 @@ import {
   whenDurable,
 } from './registry-parts.js';
 import type { RecordMeta } from './stores/store.js';
-import { startRunsNothing } from './xstate-internals.js';
+import { startRunsNothing } from './xstate-internals/actor-hooks.js';
 
 /**
  * What a check-and-create resolves to: the actor, whether this call created it, and its instance.

@@ -1,4 +1,5 @@
-import { isClusterStore, type RecordMeta, type Store, type StoredEntry } from './stores/store.js';
+import { isClusterStore } from './stores/cluster-store.js';
+import type { RecordMeta, Store, StoredEntry } from './stores/store.js';
 
 /**
  * The few assertions the contract makes, as vitest's and Jest's `expect` provide them.
@@ -173,7 +174,7 @@ export function storeContract(
       const q1 = (await all(store)).find((e) => json(e.text).bad === 1);
       if (!q1) throw new Error('load() did not yield the entry written');
       await store.quarantine(q1.key, 'CORRUPT_RECORD: test');
-      const [aside, ...rest] = await store.listSetAside();
+      const [aside, ...rest] = (await store.listSetAside()).items;
       expect(rest).toEqual([]);
       expect(aside).toMatchObject({ id: 'q1', reason: 'CORRUPT_RECORD: test' });
       expect(typeof aside?.at).toBe('number');
@@ -187,8 +188,39 @@ export function storeContract(
       await store.remove('q1');
       await store.restoreSetAside(aside?.key ?? '');
       expect(json(await store.read('q1'))).toEqual({ id: 'q1', bad: 1 });
-      expect(await store.listSetAside()).toEqual([]);
+      expect(await store.listSetAside()).toEqual({ items: [], cursor: null });
       await expect(store.restoreSetAside('no-such-key')).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+      await store.close();
+    });
+
+    it('lists set-aside entries in bounded pages: a limit, a cursor, newest first (optional capability)', async () => {
+      const { store } = await make();
+      if (!store.listSetAside) return;
+      await store.open();
+      const ids = Array.from({ length: 12 }, (_, i) => `p${i}`);
+      await own(store, ...ids);
+      for (const id of ids) await store.write(id, JSON.stringify({ id, page: true }), meta());
+      for (const e of await all(store)) await store.quarantine(e.key, `CORRUPT_RECORD: ${e.key}`);
+      const seen: Array<{ id?: string; at: number }> = [];
+      const sizes: number[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await store.listSetAside({ limit: 5, ...(cursor !== null ? { cursor } : {}) });
+        sizes.push(page.items.length);
+        seen.push(...page.items);
+        cursor = page.cursor;
+      } while (cursor !== null && sizes.length < 10);
+      expect(sizes).toEqual([5, 5, 2]);
+      expect(seen.map((r) => r.id).sort()).toEqual([...ids].sort());
+      expect(seen.every((r, i) => i === 0 || (seen[i - 1]?.at ?? 0) >= r.at)).toBe(true);
+      // No page is over 10,000, nor under 1; a cursor no listing gave is refused.
+      for (const limit of [0, -1, 1.5, 10_001, Number.NaN])
+        await expect(store.listSetAside({ limit })).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+        });
+      await expect(store.listSetAside({ cursor: 'not-a-cursor' })).rejects.toMatchObject({
         code: 'INVALID_ARGUMENT',
       });
       await store.close();

@@ -41,6 +41,26 @@ describe('chooseEncoding', () => {
   ])('sends a %s to the rich encoding', (_name, context) => {
     expect(chooseEncoding(state(context))).toBe('devalue');
   });
+  // The walk reads prototypes through the `__proto__` accessor (see plain-json.ts):
+  // an own `__proto__` that claims Object.prototype must not let a class through.
+  class Point {
+    x = 1;
+  }
+  const lying = (value: object, enumerable: boolean) =>
+    Object.defineProperty(value, '__proto__', { value: Object.prototype, enumerable });
+  it.each([
+    ['a class instance with an own enumerable __proto__', lying(new Point(), true)],
+    ['a class instance with an own hidden __proto__', lying(new Point(), false)],
+    ['a null-prototype object with an own __proto__', lying(Object.create(null), false)],
+    [
+      'an array subclass with an own hidden __proto__',
+      lying(new (class extends Array {})(), false),
+    ],
+    ['a parsed own __proto__ key', JSON.parse('{"__proto__":{"a":1}}')],
+  ])('does not take %s for plain JSON', (_name, value) => {
+    expect(chooseEncoding(state({ value }))).toBe('devalue');
+    expect(chooseEncoding(state([value]))).toBe('devalue');
+  });
   it('looks into delayed event payloads', () => {
     expect(chooseEncoding(state({}, [{ event: { type: 'X', at: new Date(0) } }]))).toBe('devalue');
   });

@@ -98,6 +98,30 @@ describe('FileStore file names', () => {
   });
 });
 
+describe('FileStore file names past its memory of recent names', () => {
+  it('writes every ID to its own file after the remembered names were dropped', async () => {
+    const store = new FileStore({ dir: await tempDir() });
+    await store.open();
+    try {
+      // More IDs than the store remembers names of (1024), then rewrites of the first and last.
+      const ids = Array.from({ length: 1100 }, (_, i) => `name-${i}`);
+      await Promise.all(ids.map((id) => store.write(id, `"first ${id}"`)));
+      const again = [...ids.slice(0, 20), ...ids.slice(-20)];
+      await Promise.all(again.map((id) => store.write(id, `"second ${id}"`)));
+      const names = (await readdir(join(store.dir, 'instances'))).filter((n) =>
+        n.endsWith('.json'),
+      );
+      expect(names).toHaveLength(ids.length);
+      for (const id of ids) {
+        const want = again.includes(id) ? `"second ${id}"` : `"first ${id}"`;
+        expect(await readFile(join(store.dir, 'instances', fileNameFor(id)), 'utf8')).toBe(want);
+      }
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+});
+
 describe('FileStore file names are stable', () => {
   it('names the file of an ID exactly as every earlier version did (stored data stays findable)', () => {
     // Pinned: a change of name would leave every stored record behind as a stray.

@@ -31,6 +31,17 @@ describe('InstanceId', () => {
     expect(toInstanceId('nightly')).toBe('nightly');
   });
 
+  it('refuses exactly the C0 controls and DEL, anywhere in the ID', () => {
+    for (let c = 0; c <= 0xa0; c++) {
+      const ch = String.fromCharCode(c);
+      const control = c < 0x20 || c === 0x7f;
+      for (const id of [ch, `a${ch}`, `${ch}b`, `a${ch}b`]) {
+        if (control) expect(() => toInstanceId(id), `U+${c.toString(16)}`).toThrow(/control/);
+        else expect(toInstanceId(id)).toBe(id);
+      }
+    }
+  });
+
   it('checking a bad ID throws INVALID_INSTANCE_ID', () => {
     for (const bad of ['', 'a\u0000b', '\ud800', 'x'.repeat(257), 42, null]) {
       expect(() => toInstanceId(bad)).toThrow(RegistryError);

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoMachines } from '../examples/machines.js';
 import { createHttpHandler, type HttpAction, toNodeListener } from '../src/http/index.js';
-import { createRegistry, FileStore, type Registry } from '../src/index.js';
+import { createRegistry, FileStore, MemoryStore, type Registry } from '../src/index.js';
 import { fileNameFor } from '../src/stores/file-name.js';
+import { nodeFs } from '../src/stores/fs-layer.js';
 
 const dirs: string[] = [];
 const cleanups: Array<() => Promise<void>> = [];
@@ -46,7 +47,7 @@ describe('quarantine listing: FileStore, registry.quarantined(), GET /quarantine
 
     registry = createRegistry({ machines: demoMachines, store: new FileStore({ dir }) });
     await registry.start();
-    const listed = await registry.quarantined();
+    const listed = (await registry.quarantined())?.items;
     expect(listed).toHaveLength(1);
     expect(listed?.[0]).toMatchObject({
       id: 'bad/1',
@@ -70,7 +71,7 @@ describe('quarantine listing: FileStore, registry.quarantined(), GET /quarantine
     const store = new FileStore({ dir });
     await store.open();
     await store.restoreSetAside(listed?.[0]?.key as string);
-    expect(await store.listSetAside()).toEqual([]);
+    expect(await store.listSetAside()).toEqual({ items: [], cursor: null });
     expect(readdirSync(join(dir, 'quarantine'))).toEqual([]);
     await store.close();
     // Restored as it was set aside: still an unknown type, so it is set aside again, never lost.
@@ -118,5 +119,83 @@ describe('quarantine listing: FileStore, registry.quarantined(), GET /quarantine
     // The owner is untouched: it still writes.
     await registry.send('live/1', { type: 'APPROVE' });
     expect((await registry.getStatus('live/1'))?.status).toBe('done');
+  });
+});
+
+describe('quarantine listing is bounded: a page, a cursor, and a streamed directory', () => {
+  it('20,000 files set aside: FileStore lists 1,000 by default, newest first, pages through all by cursor, never reading the whole directory at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xr-quarantine-many-'));
+    dirs.push(dir);
+    const setup = new FileStore({ dir });
+    await setup.open();
+    await setup.close();
+    const q = join(dir, 'quarantine');
+    const total = 20_000;
+    for (let i = 0; i < total; i++) {
+      // Set-aside names carry their time: one per second from 2026-01-01, so the newest is the last.
+      const stamp = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString().replace(/[:.]/g, '-');
+      const base = `f${i}.${stamp}.abc`;
+      writeFileSync(join(q, `${base}.json`), `{"id":"i${i}"}`);
+      writeFileSync(join(q, `${base}.reason.txt`), 'CORRUPT_RECORD: test\n');
+    }
+    // Fault injection: a whole-directory read of quarantine/ fails, so only streaming passes.
+    const store = new FileStore({
+      dir,
+      fs: {
+        ...nodeFs,
+        readdir: async (path) => {
+          if (path === q) throw Object.assign(new Error('EMFILE: readdir'), { code: 'EMFILE' });
+          return nodeFs.readdir(path);
+        },
+      },
+    });
+    await store.openReadOnly();
+    const first = await store.listSetAside();
+    expect(first.items).toHaveLength(1000);
+    expect(first.items[0]).toMatchObject({ id: `i${total - 1}`, reason: 'CORRUPT_RECORD: test' });
+    expect(first.items[999]?.id).toBe(`i${total - 1000}`);
+    expect(first.cursor).not.toBeNull();
+    const seen = new Set(first.items.map((r) => r.id));
+    let cursor = first.cursor;
+    let pages = 1;
+    while (cursor !== null) {
+      const page = await store.listSetAside({ limit: 10_000, cursor });
+      expect(page.items.length).toBeLessThanOrEqual(10_000);
+      for (const r of page.items) seen.add(r.id);
+      cursor = page.cursor;
+      pages++;
+    }
+    expect(seen.size).toBe(total);
+    expect(pages).toBe(3); // 1,000 + 10,000 + 9,000
+    await store.close();
+  }, 120_000);
+
+  it('GET /quarantine?limit=&cursor= pages, and refuses a bad limit or cursor with 400', async () => {
+    const store = new MemoryStore();
+    const registry = createRegistry({ machines: demoMachines, store });
+    for (let i = 0; i < 5; i++) store.inject(`bad-${i}`, `{"id":"bad-${i}"`);
+    await registry.start();
+    cleanups.push(() => registry.close());
+    const base = await serve(registry);
+    const one = await (await fetch(`${base}/quarantine?limit=3`)).json();
+    expect(one.items).toHaveLength(3);
+    expect(typeof one.cursor).toBe('string');
+    const two = await (
+      await fetch(`${base}/quarantine?limit=3&cursor=${encodeURIComponent(one.cursor)}`)
+    ).json();
+    expect(two.items).toHaveLength(2);
+    expect(two.cursor).toBeUndefined();
+    expect([...one.items, ...two.items].map((r: { key: string }) => r.key).sort()).toEqual([
+      'bad-0',
+      'bad-1',
+      'bad-2',
+      'bad-3',
+      'bad-4',
+    ]);
+    for (const q of ['limit=0', 'limit=10001', 'limit=x', 'cursor=nope']) {
+      const res = await fetch(`${base}/quarantine?${q}`);
+      expect(res.status).toBe(400);
+      expect((await res.json()).error.code).toBe('INVALID_ARGUMENT');
+    }
   });
 });

@@ -26,7 +26,7 @@ import {
 } from 'xstate';
 import { MemoryStore } from '../src/index.js';
 import { createTestRegistry, TestClock, type TestRegistry } from '../src/testing/index.js';
-import { readTimers, trackTimers } from '../src/xstate-internals.js';
+import { readTimers, trackTimers } from '../src/xstate-internals/scheduler.js';
 
 const RUNS = Number(process.env.RESTART_EQUIVALENCE_RUNS ?? 2000);
 // Generous for a loaded machine (a run takes about 5 ms alone), and grows with the runs asked for.

@@ -10,13 +10,8 @@ import {
   setup,
 } from 'xstate';
 import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
-import {
-  readTimers,
-  restoreTimers,
-  startRunsNothing,
-  trackTimers,
-  watchSnapshots,
-} from '../src/xstate-internals.js';
+import { startRunsNothing, watchSnapshots } from '../src/xstate-internals/actor-hooks.js';
+import { readTimers, restoreTimers, trackTimers } from '../src/xstate-internals/scheduler.js';
 import { machines } from './fixtures.js';
 
 // These tests pin the XState internals that src/xstate-internals.ts relies on.

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegistryError } from '../errors.js';
 import { parseRecord } from '../record.js';
+import { isClusterStore } from '../stores/cluster-store.js';
 import { FileStore } from '../stores/file-store.js';
-import { isClusterStore, type SetAsideRecord, type Store } from '../stores/store.js';
+import type { SetAsidePage, SetAsideQuery, Store } from '../stores/store.js';
 
 /**
  * What the CLI reads of one stored record: the envelope parsed, and the raw JSON for fields it does not know.
@@ -35,11 +36,15 @@ export interface CliStore {
   read(id: string): Promise<CliRecord | undefined>;
   /** Removes the record of `id`; refuses with STORE_LOCKED where a live process holds it. */
   remove(id: string): Promise<void>;
-  listSetAside(): Promise<SetAsideRecord[]>;
+  listSetAside(query?: SetAsideQuery): Promise<SetAsidePage>;
   restoreSetAside(key: string): Promise<void>;
   close(): Promise<void>;
-  /** Records that could not be parsed, for a warning. */
+  /** Records that could not be parsed, for a warning: the first 100 of them. */
   skipped: string[];
+  /** How many more could not be parsed (not held: a store may have millions). */
+  skippedMore: number;
+  /** Notes a record that could not be parsed. */
+  skip(line: string): void;
 }
 
 function parsed(text: string): CliRecord {
@@ -75,18 +80,23 @@ export async function openCliStore(
 
 function fromStore(store: Store): CliStore {
   const skipped: string[] = [];
-  return {
+  const self: CliStore = {
     skipped,
+    skippedMore: 0,
+    skip(line) {
+      if (skipped.length < 100) skipped.push(line);
+      else self.skippedMore++;
+    },
     async *records() {
       for await (const entry of store.load()) {
         if (entry.kind !== 'record') {
-          skipped.push(`${entry.key}: unreadable`);
+          self.skip(`${entry.key}: unreadable`);
           continue;
         }
         try {
           yield parsed(entry.text);
         } catch (err) {
-          skipped.push(`${entry.key}: ${(err as Error).message}`);
+          self.skip(`${entry.key}: ${(err as Error).message}`);
         }
       }
     },
@@ -95,9 +105,9 @@ function fromStore(store: Store): CliStore {
       return text === undefined ? undefined : parsed(text);
     },
     remove: (id) => store.remove(id),
-    async listSetAside() {
+    async listSetAside(query) {
       if (!store.listSetAside) throw unsupported('listing set-aside records');
-      return store.listSetAside();
+      return store.listSetAside(query);
     },
     async restoreSetAside(key) {
       if (!store.restoreSetAside) throw unsupported('restoring set-aside records');
@@ -105,6 +115,7 @@ function fromStore(store: Store): CliStore {
     },
     close: () => store.close(),
   };
+  return self;
 }
 
 /** How long the CLI waits for PostgreSQL to accept a connection: a silent server must not hang it. */
@@ -138,6 +149,9 @@ async function openPostgres(url: string, table: string | undefined): Promise<Cli
   const base = fromStore(store);
   return {
     ...base,
+    get skippedMore() {
+      return base.skippedMore; // counted by base.skip
+    },
     async close() {
       await store.close();
       await pool.end();
@@ -151,7 +165,7 @@ async function openPostgres(url: string, table: string | undefined): Promise<Cli
           try {
             yield parsed(text);
           } catch (err) {
-            base.skipped.push((err as Error).message);
+            base.skip((err as Error).message);
           }
         }
         cursor = page.cursor;

@@ -2,15 +2,16 @@ import { parseArgs } from 'node:util';
 import { RegistryError } from '../errors.js';
 import type { InstanceStatusName } from '../record.js';
 import { type CliRecord, type CliStore, openCliStore } from './cli-store.js';
+import { TopK } from './top-k.js';
 
 const USAGE = `Usage: xstate-registry --store <dir | postgres://url> <command>
 
 Commands:
-  ls [--status S[,S]] [--type T[,T]] [--prefix P] [--limit N] [--order created|updated]
+  ls [--status S[,S]] [--type T[,T]] [--prefix P] [--limit N (1..10000, default 100)] [--order created|updated]
   show ID
   history ID
   purge ID [--force]          (--force: also a running instance)
-  quarantine ls
+  quarantine ls [--limit N]
   quarantine restore KEY
 
 Options: --json (one JSON object per line), --table NAME (PostgreSQL table).
@@ -31,6 +32,8 @@ export interface CliOutput {
 }
 
 const STATUSES = ['running', 'done', 'error', 'stopped'];
+/** The most records one `ls` prints: each is held until the listing ends. */
+const MAX_LS_LIMIT = 10_000;
 
 function view({ record }: CliRecord) {
   const snapshot = record.snapshot as { value?: unknown; context?: unknown; output?: unknown };
@@ -125,6 +128,7 @@ export async function runCli(argv: string[], terminal: CliOutput): Promise<numbe
     store = await openCliStore(target, { write, ...(values.table ? { table: values.table } : {}) });
     const code = await dispatch(store, command, sub, third, values, io);
     for (const s of store.skipped) io.err(`skipped ${s}`);
+    if (store.skippedMore > 0) io.err(`skipped ${store.skippedMore} more`);
     return code;
   } catch (err) {
     if (err instanceof RegistryError) {
@@ -216,14 +220,33 @@ async function dispatch(
     }
     case 'quarantine':
       if (sub === 'ls') {
-        const items = await store.listSetAside();
-        if (values.json) for (const r of items) io.out(JSON.stringify(r));
-        else if (items.length)
-          for (const line of table([
-            ['KEY', 'ID', 'SET ASIDE', 'REASON'],
-            ...items.map((r) => [r.key, r.id ?? '', new Date(r.at).toISOString(), r.reason]),
-          ]))
-            io.out(line);
+        // Page by page: a quarantine of millions is printed without holding it.
+        const limit = values.limit === undefined ? Number.POSITIVE_INFINITY : Number(values.limit);
+        if (limit !== Number.POSITIVE_INFINITY && (!Number.isInteger(limit) || limit < 1))
+          throw new RegistryError('INVALID_ARGUMENT', '--limit must be a positive integer.');
+        let shown = 0;
+        let cursor: string | null = null;
+        do {
+          const page = await store.listSetAside({
+            limit: Math.min(1000, limit - shown),
+            ...(cursor !== null ? { cursor } : {}),
+          });
+          const rows = page.items.map((r) => [
+            r.key,
+            r.id ?? '',
+            new Date(r.at).toISOString(),
+            r.reason,
+          ]);
+          if (values.json) for (const r of page.items) io.out(JSON.stringify(r));
+          else if (rows.length)
+            for (const line of table(
+              shown === 0 ? [['KEY', 'ID', 'SET ASIDE', 'REASON'], ...rows] : rows,
+            ))
+              io.out(line);
+          shown += page.items.length;
+          cursor = page.cursor;
+        } while (cursor !== null && shown < limit);
+        if (cursor !== null) io.err(`(more set aside; raise --limit)`);
         return 0;
       }
       if (sub === 'restore') {
@@ -259,21 +282,29 @@ async function ls(store: CliStore, values: Values, io: CliOutput): Promise<numbe
       );
   const types = list(values.type);
   const limit = values.limit === undefined ? 100 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1)
-    throw new RegistryError('INVALID_ARGUMENT', '--limit must be a positive integer.');
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LS_LIMIT)
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      `--limit must be an integer from 1 to ${MAX_LS_LIMIT}; narrow the listing with --status, --type or --prefix.`,
+    );
   const order = values.order ?? 'created';
   if (order !== 'created' && order !== 'updated')
     throw new RegistryError('INVALID_ARGUMENT', "--order must be 'created' or 'updated'.");
-  const matches: CliRecord[] = [];
+  const key = (r: CliRecord) => (order === 'updated' ? -r.record.updatedAt : r.record.createdAt);
+  // The first `limit` in order, picked as records stream by: a store of millions
+  // is listed in memory bounded by the page, never held whole.
+  const top = new TopK<CliRecord>(
+    limit,
+    (a, b) =>
+      key(a) - key(b) || (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0),
+  );
   for await (const r of store.records()) {
     if (statuses && !statuses.includes(r.record.status as InstanceStatusName)) continue;
     if (types && !types.includes(r.record.type)) continue;
     if (values.prefix && !r.record.id.startsWith(values.prefix)) continue;
-    matches.push(r);
+    top.offer(r);
   }
-  const key = (r: CliRecord) => (order === 'updated' ? -r.record.updatedAt : r.record.createdAt);
-  matches.sort((a, b) => key(a) - key(b) || (a.record.id < b.record.id ? -1 : 1));
-  const shown = matches.slice(0, limit).map(view);
+  const shown = top.result().map(view);
   if (values.json) for (const s of shown) io.out(JSON.stringify(s));
   else if (shown.length)
     for (const line of table([
@@ -281,7 +312,7 @@ async function ls(store: CliStore, values: Values, io: CliOutput): Promise<numbe
       ...shown.map((s) => [s.id, s.type, s.status, short(s.value), s.updatedAt]),
     ]))
       io.out(line);
-  if (matches.length > limit) io.err(`(${matches.length - limit} more; raise --limit)`);
+  if (top.seen > limit) io.err(`(${top.seen - limit} more; raise --limit)`);
   return 0;
 }
 

@@ -6,6 +6,7 @@ import { dashboardHtml } from './dashboard.js';
 import { json } from './error-response.js';
 import { eventStream } from './event-stream.js';
 import { HttpError } from './http-error.js';
+import { idempotentCreateId } from './idempotent-create.js';
 import { decodeSegment, enumParam, intParam, listFilter } from './instance-path.js';
 import { eventReply, longPoll } from './instance-replies.js';
 import { opsRoute } from './ops-routes.js';
@@ -222,8 +223,21 @@ export function matchRoute(
         action: 'create',
         target: { type: x },
         run: async () => {
-          const actor = await registry.spawn(x, { input: await body(false) });
-          return created((await registry.getStatus(actor.id)) as InstanceStatus);
+          const key = idempotencyKeyOf(request);
+          if (key === undefined) {
+            const actor = await registry.spawn(x, { input: await body(false) });
+            return created((await registry.getStatus(actor.id)) as InstanceStatus);
+          }
+          // A retried create (its answer lost or timed out) gets the same instance: 201, then 200.
+          const id = idempotentCreateId(x, key);
+          const result = await registry.ensureSingleton(x, id, {
+            input: await body(false),
+            ifRunning: 'return',
+            ifFinished: 'return',
+          });
+          return result.created
+            ? created(result.status)
+            : json(200, linked(result.status), { 'idempotent-replayed': 'true' });
         },
       };
     }
@@ -272,7 +286,7 @@ function notFound(path: string): HttpError {
   );
 }
 
-/** A client retrying with the same `Idempotency-Key` never applies its event twice. */
+/** A client retrying with the same `Idempotency-Key` never applies its event, or its create, twice. */
 function idempotencyKeyOf(request: Request): string | undefined {
   return request.headers.get('idempotency-key') ?? undefined;
 }

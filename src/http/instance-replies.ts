@@ -1,8 +1,9 @@
 import { RegistryError } from '../errors.js';
 import { assertNotReserved, isEvent } from '../event-shape.js';
+import { claimSource } from '../event-source.js';
 import type { Registry } from '../registry.js';
 import type { InstanceStatus } from '../status.js';
-import { claimSource } from '../xstate-internals.js';
+import { changeProbe } from './change-probe.js';
 import { json } from './error-response.js';
 import { HttpError } from './http-error.js';
 
@@ -27,20 +28,20 @@ export async function eventReply(
   idempotencyKey?: string,
 ): Promise<Response> {
   if (isEvent(event) && !allowReserved) assertNotReserved(event);
-  const before = await registry.getStatus(id);
-  // A non-object is refused by send itself, with its own error.
-  const release = isEvent(event) ? claimSource(event, 'http') : undefined;
+  const send = () =>
+    registry.send(id, event as never, idempotencyKey === undefined ? {} : { idempotencyKey });
+  if (!isEvent(event)) {
+    await send(); // refused by send itself, with its own error (INVALID_EVENT)
+    return json(202, { accepted: true, changed: true });
+  }
+  const release = claimSource(event, 'http');
+  let changed: boolean;
   try {
-    await registry.send(id, event as never, idempotencyKey === undefined ? {} : { idempotencyKey });
+    changed = await changeProbe(registry).track(id, event, send);
   } finally {
-    release?.();
+    release();
   }
   const after = await registry.getStatus(id);
-  const changed =
-    !before ||
-    !after ||
-    before.status !== after.status ||
-    JSON.stringify([before.value, before.context]) !== JSON.stringify([after.value, after.context]);
   return json(202, { accepted: true, changed, ...(after ? { status: linked(after) } : {}) });
 }
 

@@ -80,13 +80,31 @@ async function send(res: ServerResponse, response: Response, method: string): Pr
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (!res.write(value)) await new Promise((r) => res.once('drain', r).once('close', r));
+      if (!res.write(value)) await drainedOrClosed(res);
     }
     res.end();
   } catch {
     // The body failed (an event-stream client dropped for not reading): cut the connection.
     res.destroy();
   }
+}
+
+/**
+ * Resolves when `res` drains or closes, removing both listeners either way:
+ * a long-lived stream (the dashboard's event stream) waits here once per full
+ * socket buffer, and a listener left behind each time would grow without bound
+ * (Node warned with MaxListenersExceededWarning after ten).
+ */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 /**

@@ -12,8 +12,8 @@ interface OpsRoute {
 
 /**
  * The operator routes beside the instance API: `GET /counts` (counts per
- * status, authorised as `list`) and `GET /quarantine` (the records the store
- * set aside, authorised as `read`); `undefined` for any other path.
+ * status, authorised as `list`) and `GET /quarantine?limit=&cursor=` (a page
+ * of the records the store set aside, authorised as `read`); `undefined` for any other path.
  *
  * @example
  * ```ts
@@ -47,18 +47,24 @@ export function opsRoute(
   }
   if (raw[0] === 'quarantine') {
     if (method !== 'GET' && method !== 'HEAD') allow('GET');
+    const limit = params.get('limit');
+    const cursor = params.get('cursor');
     return {
       action: 'read',
       target: {},
       run: async () => {
-        const items = await registry.quarantined();
-        if (!items)
+        const page = await registry.quarantined({
+          ...(limit === null ? {} : { limit: Number(limit) }),
+          ...(cursor === null ? {} : { cursor }),
+        });
+        if (!page)
           throw new HttpError(
             'ROUTE_NOT_FOUND',
             "This registry's store cannot list set-aside records (it has no listSetAside()).",
           );
         return json(200, {
-          items: items.map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
+          items: page.items.map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
+          ...(page.cursor !== null ? { cursor: page.cursor } : {}),
         });
       },
     };

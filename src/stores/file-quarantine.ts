@@ -6,7 +6,9 @@ import type { IoLimit } from './io-limit.js';
 import {
   idInText,
   recordedAgain,
-  type SetAsideRecord,
+  type SetAsidePage,
+  SetAsidePicker,
+  type SetAsideQuery,
   setAsideRecord,
   unknownSetAside,
 } from './store.js';
@@ -86,16 +88,24 @@ export class FileQuarantine {
     }
   }
 
-  /** The files set aside, newest first. */
-  async list(): Promise<SetAsideRecord[]> {
-    const names = await this.#fs.readdir(this.#quarantine).catch((err) => {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [] as string[];
-      throw err;
-    });
-    const out: SetAsideRecord[] = [];
-    for (const name of names) {
-      const parsed = parseSetAsideName(name);
-      if (!parsed) continue;
+  /**
+   * A page of the files set aside, newest first. The directory is streamed
+   * and only the page's files are read, so memory grows with the page, not
+   * with the directory (which may hold millions after a bad deploy).
+   */
+  async list(query?: SetAsideQuery): Promise<SetAsidePage> {
+    const pick = new SetAsidePicker<string>(query);
+    try {
+      for await (const name of this.#names()) {
+        const parsed = parseSetAsideName(name);
+        if (parsed) pick.offer({ at: parsed.at, key: name }, name);
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const { chosen, cursor } = pick.page();
+    const items: SetAsidePage['items'] = [];
+    for (const name of chosen) {
       const base = name.slice(0, -'.json'.length);
       const text = await this.#io
         .run(() => this.#fs.readFile(join(this.#quarantine, name), this.#maxFileBytes))
@@ -103,9 +113,15 @@ export class FileQuarantine {
       const reason = await this.#io
         .run(() => this.#fs.readFile(join(this.#quarantine, `${base}.reason.txt`), 64 * 1024))
         .catch(() => '(no reason recorded)');
-      out.push(setAsideRecord(name, text, reason.trim(), parsed.at));
+      items.push(setAsideRecord(name, text, reason.trim(), parseSetAsideName(name)?.at ?? 0));
     }
-    return out.sort((a, b) => b.at - a.at || (a.key < b.key ? -1 : 1));
+    return { items, cursor };
+  }
+
+  /** The quarantine directory's names, streamed where the file-system layer can. */
+  async *#names(): AsyncIterable<string> {
+    if (this.#fs.scanDir) yield* this.#fs.scanDir(this.#quarantine);
+    else yield* await this.#fs.readdir(this.#quarantine);
   }
 
   /** Puts the file `key` back under its ID's own name; `INSTANCE_EXISTS` if that ID has a record again. */

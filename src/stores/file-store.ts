@@ -8,7 +8,8 @@ import { GroupSync } from './group-sync.js';
 import { IoLimit } from './io-limit.js';
 import {
   type BatchedEntries,
-  type SetAsideRecord,
+  type SetAsidePage,
+  type SetAsideQuery,
   type Store,
   type StoredEntry,
   type StoreKey,
@@ -16,6 +17,8 @@ import {
 } from './store.js';
 
 const LOAD_BATCH = 64;
+/** How many instances' file names the write path remembers (about 200 bytes each). */
+const NAMES_KEPT = 1024;
 
 /**
  * The options of {@link FileStore}.
@@ -70,6 +73,12 @@ export class FileStore implements Store {
   readonly #damageListeners = new Set<(error: RegistryError) => void>();
   readonly #dirSync: GroupSync;
   readonly #setAside: FileQuarantine;
+  /**
+   * File names of recently written IDs: naming (a SHA-256 and a slug) was a
+   * tenth of a write's main-thread work. Bounded: emptied when full, so it
+   * never grows with the number of instances.
+   */
+  readonly #names = new Map<string, string>();
 
   constructor(options: FileStoreOptions) {
     if (!options || typeof options.dir !== 'string' || options.dir === '') {
@@ -222,7 +231,12 @@ export class FileStore implements Store {
     this.#assertWritable();
     // One name per write (hashing the ID is most of what naming costs); both are
     // [0-9a-z._-] names, with nothing for join() to normalise.
-    const name = fileNameFor(id);
+    let name = this.#names.get(id);
+    if (name === undefined) {
+      if (this.#names.size >= NAMES_KEPT) this.#names.clear();
+      name = fileNameFor(id);
+      this.#names.set(id, name);
+    }
     const target = `${this.#instances}${sep}${name}`;
     const tmp = `${this.#instances}${sep}.tmp-${name.slice(0, 32)}-${Math.random().toString(36).slice(2)}`;
     const once = () =>
@@ -270,9 +284,9 @@ export class FileStore implements Store {
     await this.#dirSync.run();
   }
 
-  async listSetAside(): Promise<SetAsideRecord[]> {
+  async listSetAside(query?: SetAsideQuery): Promise<SetAsidePage> {
     this.#assertOpen();
-    return this.#setAside.list();
+    return this.#setAside.list(query);
   }
 
   async restoreSetAside(key: string): Promise<void> {

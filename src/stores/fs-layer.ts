@@ -1,4 +1,16 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import {
+  close,
+  closeSync,
+  constants,
+  fstatSync,
+  fsync,
+  open,
+  openSync,
+  readFileSync,
+  rename,
+  type Stats,
+  writeFile,
+} from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { acquireDirLock, type DirLock } from './file-lock.js';
 
@@ -34,6 +46,12 @@ export interface FileHandleLike {
 export interface FsLayer {
   mkdir(path: string): Promise<void>;
   readdir(path: string): Promise<string[]>;
+  /**
+   * The names in a directory one at a time, without holding them all (for
+   * directories that may be huge, such as `quarantine/`). Optional: without
+   * it, `readdir` is used.
+   */
+  scanDir?(path: string): AsyncIterable<string>;
   /**
    * Reads a whole file as UTF-8. With `maxBytes`, a larger file is not read:
    * the call rejects with an error whose `code` is `'EFBIG'` and `size` its size.
@@ -75,6 +93,29 @@ function notRegular(path: string, kind: string): Error {
 }
 
 /**
+ * Opens `path` as a {@link FileHandleLike} over a plain descriptor and fs
+ * callbacks. Its methods are own properties: wrappers spread it (`{ ...h }`).
+ */
+function openFd(path: string, flags: 'w' | 'wx' | 'r'): Promise<FileHandleLike> {
+  return new Promise((resolve, reject) =>
+    open(path, flags, 0o644, (err, fd) => {
+      if (err) return reject(err);
+      resolve({
+        // writeFile on a descriptor writes it all, looping over short writes.
+        writeFile: (data) => settle((done) => writeFile(fd, data, done)),
+        sync: () => settle((done) => fsync(fd, done)),
+        close: () => settle((done) => close(fd, done)),
+      });
+    }),
+  );
+}
+
+/** A promise over one fs callback call. */
+function settle(call: (done: (err: NodeJS.ErrnoException | null) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => call((err) => (err ? reject(err) : resolve())));
+}
+
+/**
  * The real file system.
  *
  * @example
@@ -87,6 +128,10 @@ export const nodeFs: FsLayer = {
     await fsp.mkdir(path, { recursive: true });
   },
   readdir: (path) => fsp.readdir(path),
+  scanDir: async function* (path) {
+    // opendir reads the directory in small batches (32 entries by default).
+    for await (const entry of await fsp.opendir(path)) yield entry.name;
+  },
   // Reads are synchronous: they happen at start() (thousands of small files, where
   // fs/promises spends most of its time hopping through libuv's thread pool, 10x
   // slower) and one at a time on activation. The store yields between batches.
@@ -115,19 +160,14 @@ export const nodeFs: FsLayer = {
       closeSync(fd);
     }
   },
-  open: async (path, flags) => {
-    const handle = await fsp.open(path, flags, 0o644);
-    return {
-      writeFile: (data) => handle.writeFile(data, 'utf8'),
-      sync: () => handle.sync(),
-      close: () => handle.close(),
-    };
-  },
-  rename: (from, to) => fsp.rename(from, to),
+  // Writes use plain descriptors and fs callbacks: a FileHandle (open, writeFile,
+  // sync, close) costs several times more main-thread work per record written.
+  open: (path, flags) => openFd(path, flags),
+  rename: (from, to) => settle((done) => rename(from, to, done)),
   link: (existing, newPath) => fsp.link(existing, newPath),
   unlink: (path) => fsp.unlink(path),
   syncDir: async (path) => {
-    const handle = await fsp.open(path, 'r');
+    const handle = await openFd(path, 'r');
     try {
       await handle.sync();
     } finally {

@@ -1,7 +1,9 @@
 import { RegistryError } from '../errors.js';
 import {
   recordedAgain,
-  type SetAsideRecord,
+  type SetAsidePage,
+  SetAsidePicker,
+  type SetAsideQuery,
   type Store,
   type StoredEntry,
   type StoreKey,
@@ -74,12 +76,19 @@ export class MemoryStore implements Store {
     this.#quarantined.set(key, { text, reason, at: Date.now() });
   }
 
-  async listSetAside(): Promise<SetAsideRecord[]> {
-    const out: SetAsideRecord[] = [];
-    for (const [key, { text, reason, at }] of this.#quarantined) {
-      out.push(setAsideRecord(key, text, reason, at ?? 0));
-    }
-    return out.reverse();
+  async listSetAside(query?: SetAsideQuery): Promise<SetAsidePage> {
+    const pick = new SetAsidePicker<string>(query);
+    for (const [key, { at }] of this.#quarantined) pick.offer({ at: at ?? 0, key }, key);
+    const { chosen, cursor } = pick.page();
+    const items = chosen.map((key) => {
+      const { text, reason, at } = this.#quarantined.get(key) as {
+        text: string;
+        reason: string;
+        at?: number;
+      };
+      return setAsideRecord(key, text, reason, at ?? 0);
+    });
+    return { items, cursor };
   }
 
   async restoreSetAside(key: string): Promise<void> {

@@ -1,30 +1,60 @@
 import type pg from 'pg';
 import { RegistryError } from '../errors.js';
-import { type SetAsideRecord, unknownSetAside } from './store.js';
+import {
+  badSetAsideCursor,
+  type SetAsidePage,
+  type SetAsideQuery,
+  setAsideLimit,
+  unknownSetAside,
+} from './store.js';
 
 /**
- * The rows of table `t` that `quarantine` moved to `t_quarantine`, newest first,
- * each under a key naming its ID and when it was set aside.
+ * A page of the rows of table `t` that `quarantine` moved to `t_quarantine`,
+ * newest first, each under a key naming its ID and when it was set aside; the
+ * cursor is the last row's key (keyset paging: a page costs its own rows).
  *
  * @example
  * ```ts
- * const aside = await listSetAside(pool, 'xstate_registry_instances');
+ * const { items, cursor } = await listSetAside(pool, 'xstate_registry_instances', { limit: 100 });
  * ```
  */
-export async function listSetAside(pool: pg.Pool, t: string): Promise<SetAsideRecord[]> {
+export async function listSetAside(
+  pool: pg.Pool,
+  t: string,
+  query?: SetAsideQuery,
+): Promise<SetAsidePage> {
+  const limit = setAsideLimit(query);
+  const micros = `(extract(epoch FROM at) * 1000000)::bigint`;
+  const params: unknown[] = [limit + 1];
+  let after = '';
+  if (query?.cursor !== undefined) {
+    let id: string;
+    let at: string;
+    try {
+      [id, at] = decodeSetAsideKey(query.cursor);
+    } catch {
+      throw badSetAsideCursor(query.cursor);
+    }
+    params.push(at, id);
+    after = `WHERE ${micros} < $2::bigint OR (${micros} = $2::bigint AND id > $3)`;
+  }
   const { rows } = await pool.query(
-    `SELECT id, reason, (extract(epoch FROM at) * 1000000)::bigint AS micros, octet_length(record) AS bytes
-     FROM ${t}_quarantine ORDER BY at DESC, id LIMIT 10000`,
+    `SELECT id, reason, ${micros} AS micros, octet_length(record) AS bytes
+     FROM ${t}_quarantine ${after} ORDER BY ${micros} DESC, id LIMIT $1`,
+    params,
   );
-  return (rows as Array<{ id: string; reason: string; micros: string; bytes: number | null }>).map(
-    (r) => ({
-      key: Buffer.from(JSON.stringify([r.id, r.micros])).toString('base64url'),
-      id: r.id,
-      reason: r.reason,
-      at: Math.floor(Number(r.micros) / 1000),
-      bytes: Number(r.bytes ?? 0),
-    }),
-  );
+  const all = (
+    rows as Array<{ id: string; reason: string; micros: string; bytes: number | null }>
+  ).map((r) => ({
+    key: Buffer.from(JSON.stringify([r.id, r.micros])).toString('base64url'),
+    id: r.id,
+    reason: r.reason,
+    at: Math.floor(Number(r.micros) / 1000),
+    bytes: Number(r.bytes ?? 0),
+  }));
+  const items = all.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, cursor: all.length > limit && last ? last.key : null };
 }
 
 /**

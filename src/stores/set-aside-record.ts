@@ -97,3 +97,159 @@ export function recordedAgain(id: string): RegistryError {
     { details: { id, status: 'stored' } },
   );
 }
+
+/** Most set-aside entries one `listSetAside` call returns (PostgreSQL's old fixed cap). */
+export const MAX_SET_ASIDE_LIMIT = 10_000;
+/** Entries per `listSetAside` page when the caller names no `limit`. */
+export const DEFAULT_SET_ASIDE_LIMIT = 1_000;
+
+/**
+ * Which page of set-aside entries to list: at most `limit` (1 to 10,000,
+ * default 1,000), after the page that gave `cursor`.
+ *
+ * @example
+ * ```ts
+ * const next = await store.listSetAside({ limit: 100, cursor: page.cursor ?? undefined });
+ * ```
+ */
+export interface SetAsideQuery {
+  limit?: number;
+  cursor?: string;
+}
+
+/**
+ * One page of set-aside entries, newest first; `cursor` asks for the next
+ * page, and is `null` on the last one. A listing costs memory in proportion to
+ * the page, never to everything set aside.
+ *
+ * @example
+ * ```ts
+ * for (let c: string | null | undefined; c !== null; ) {
+ *   const page = await store.listSetAside({ cursor: c });
+ *   for (const r of page.items) console.log(r.key, r.reason);
+ *   c = page.cursor;
+ * }
+ * ```
+ */
+export interface SetAsidePage {
+  items: SetAsideRecord[];
+  cursor: string | null;
+}
+
+/**
+ * The page size a query asks for, checked: `INVALID_ARGUMENT` unless an
+ * integer from 1 to {@link MAX_SET_ASIDE_LIMIT}.
+ *
+ * @example
+ * ```ts
+ * setAsideLimit({ limit: 50 }); // 50
+ * ```
+ */
+export function setAsideLimit(query: SetAsideQuery | undefined): number {
+  const limit = query?.limit ?? DEFAULT_SET_ASIDE_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SET_ASIDE_LIMIT)
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      `A set-aside listing's limit must be an integer from 1 to ${MAX_SET_ASIDE_LIMIT} (got ${String(limit)}); page with the cursor for more.`,
+      { details: { limit } },
+    );
+  return limit;
+}
+
+/** A position in the newest-first order: entries sort by `at` descending, then `key`. */
+interface SetAsidePosition {
+  at: number;
+  key: string;
+}
+
+function before(a: SetAsidePosition, b: SetAsidePosition): boolean {
+  return a.at !== b.at ? a.at > b.at : a.key < b.key;
+}
+
+/**
+ * The cursor of the page that ends with `last` (for stores that order by time
+ * in milliseconds and key: the file and memory stores).
+ *
+ * @example
+ * ```ts
+ * const cursor = setAsideCursor({ at: 1764250000000, key: 'a.json' });
+ * ```
+ */
+export function setAsideCursor(last: SetAsidePosition): string {
+  return Buffer.from(JSON.stringify([last.at, last.key])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): SetAsidePosition {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && v.length === 2 && Number.isFinite(v[0]) && typeof v[1] === 'string')
+      return { at: v[0] as number, key: v[1] };
+  } catch {
+    // reported below
+  }
+  throw badSetAsideCursor(cursor);
+}
+
+/**
+ * The error for a cursor no listing gave.
+ *
+ * @example
+ * ```ts
+ * throw badSetAsideCursor('zzz');
+ * ```
+ */
+export function badSetAsideCursor(cursor: string): RegistryError {
+  return new RegistryError(
+    'INVALID_ARGUMENT',
+    `${JSON.stringify(cursor.slice(0, 100))} is not a set-aside listing's cursor; list again without one.`,
+    { details: { cursor: cursor.slice(0, 100) } },
+  );
+}
+
+/**
+ * Picks one page out of entries offered in any order (a directory's, a map's),
+ * holding at most twice the page in memory however many are offered: the
+ * newest `limit` after the cursor, and whether more follow.
+ *
+ * @example
+ * ```ts
+ * const pick = new SetAsidePicker<string>({ limit: 100 });
+ * for await (const name of names) pick.offer({ at: timeOf(name), key: name }, name);
+ * const { chosen, cursor } = pick.page();
+ * ```
+ */
+export class SetAsidePicker<T> {
+  readonly #limit: number;
+  readonly #after: SetAsidePosition | undefined;
+  #kept: Array<{ pos: SetAsidePosition; value: T }> = [];
+
+  constructor(query: SetAsideQuery | undefined) {
+    this.#limit = setAsideLimit(query);
+    this.#after = query?.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  }
+
+  /** Considers one entry; keeps it only while it may be on the page. */
+  offer(pos: SetAsidePosition, value: T): void {
+    if (this.#after && !before(this.#after, pos)) return;
+    this.#kept.push({ pos, value });
+    // One more than the page tells whether a next page exists.
+    if (this.#kept.length >= 2 * (this.#limit + 1)) this.#trim();
+  }
+
+  /** The chosen entries, newest first, and the cursor of the next page (`null` if none). */
+  page(): { chosen: T[]; cursor: string | null } {
+    this.#trim();
+    const more = this.#kept.length > this.#limit;
+    const kept = this.#kept.slice(0, this.#limit);
+    const last = kept[kept.length - 1];
+    return {
+      chosen: kept.map((k) => k.value),
+      cursor: more && last ? setAsideCursor(last.pos) : null,
+    };
+  }
+
+  #trim(): void {
+    this.#kept.sort((a, b) => (before(a.pos, b.pos) ? -1 : before(b.pos, a.pos) ? 1 : 0));
+    this.#kept.length = Math.min(this.#kept.length, this.#limit + 1);
+  }
+}

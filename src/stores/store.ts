@@ -1,10 +1,18 @@
 import type { RegistryError } from '../errors.js';
-import type { SetAsideRecord } from './set-aside-record.js';
+import type { SetAsidePage, SetAsideQuery } from './set-aside-record.js';
 
 export {
+  badSetAsideCursor,
+  DEFAULT_SET_ASIDE_LIMIT,
   idInText,
+  MAX_SET_ASIDE_LIMIT,
   recordedAgain,
+  type SetAsidePage,
+  SetAsidePicker,
+  type SetAsideQuery,
   type SetAsideRecord,
+  setAsideCursor,
+  setAsideLimit,
   setAsideRecord,
   unknownSetAside,
 } from './set-aside-record.js';
@@ -141,10 +149,13 @@ export interface Store {
    */
   onDamaged?(listener: (error: RegistryError) => void): () => void;
   /**
-   * The entries `quarantine()` moved aside, newest first, for operators to look
-   * at (`GET /quarantine`, the CLI's `quarantine ls`). Optional.
+   * A page of the entries `quarantine()` moved aside, newest first, for
+   * operators to look at (`GET /quarantine`, the CLI's `quarantine ls`): at
+   * most `query.limit` (default 1,000, at most 10,000; `INVALID_ARGUMENT`
+   * otherwise), after the page that gave `query.cursor`, in memory bounded by
+   * the page however many are set aside. Optional.
    */
-  listSetAside?(): Promise<SetAsideRecord[]>;
+  listSetAside?(query?: SetAsideQuery): Promise<SetAsidePage>;
   /**
    * Moves a set-aside entry back to where `load()` finds it (the next start
    * loads it; fix the cause first, or it is set aside again). Refuses with
@@ -152,193 +163,4 @@ export interface Store {
    * an unknown key; never overwrites anything. Optional.
    */
   restoreSetAside?(key: string): Promise<void>;
-}
-
-/**
- * What a {@link ClusterStore} answers to a claim on an instance ID.
- *
- * @example
- * ```ts
- * const r: ClaimResult = await store.claim('order-7');
- * if (!r.owned) console.log('held by', r.owner, 'until', new Date(r.expiresAt));
- * ```
- */
-export type ClaimResult =
-  | {
-      owned: true;
-      epoch: number;
-      text: string | undefined;
-      /** The ID was never stored, and the claim stored the `initial` record it was given. */
-      created?: true;
-    }
-  | { owned: false; owner: string; expiresAt: number };
-
-/**
- * One page of stored records, for queries a cluster store serves itself.
- *
- * @example
- * ```ts
- * const page: StoredPage = await store.query({ status: ['running'], limit: 50 });
- * ```
- */
-export interface StoredPage {
-  texts: string[];
-  cursor?: string;
-}
-
-/**
- * Filters a cluster store applies in its queries (the registry's `list()` filter, times in epoch ms).
- *
- * @example
- * ```ts
- * const query: StoreQuery = { status: ['running'], type: ['job'], limit: 50 };
- * ```
- */
-export interface StoreQuery {
-  status?: readonly string[];
-  type?: readonly string[];
-  createdFrom?: number;
-  createdTo?: number;
-  updatedFrom?: number;
-  updatedTo?: number;
-  limit: number;
-  cursor?: string;
-  /** Only IDs that start with this text (no wildcards). */
-  idPrefix?: string;
-  /** `'created'` (default): oldest created first; `'updated'`: newest updated first, then ID descending. */
-  order?: 'created' | 'updated';
-}
-
-/**
- * A store shared by several processes, with per-ID ownership. A process hosts
- * an instance only while it holds that instance's lease; every write is fenced
- * by the epoch of its claim, so an owner that lost its lease can never overwrite
- * the newer owner's state (its write rejects with code `FENCED`).
- *
- * With a cluster store the registry loads nothing up front: it claims instances
- * as they are asked for, takes over those whose owner died (`orphans`), and
- * serves `getStatus`/`list` for instances hosted elsewhere from `read`/`query`.
- *
- * @example
- * ```ts
- * const store: ClusterStore = new PostgresStore({ connectionString, ownerId: 'worker-1' });
- * createRegistry({ machines, store });
- * ```
- */
-export interface ClusterStore extends Store {
-  /** This process's identity in leases. */
-  readonly ownerId: string;
-  /** How long a lease lasts unrenewed: bounds how long a call waits on a silent owner. */
-  readonly leaseMs?: number;
-  /** How many stored instances have each status (`registry.counts()`), counted by the store. */
-  counts?(filter: { type?: readonly string[]; idPrefix?: string }): Promise<Record<string, number>>;
-  /**
-   * Takes (or keeps) the lease on `id`; answers who owns it otherwise. A new owner
-   * gets a higher epoch. With `initial`, an ID never stored is stored with that
-   * record in the same commit as its claim (the result says `created`).
-   */
-  claim(id: string, initial?: { text: string; meta: RecordMeta }): Promise<ClaimResult>;
-  /** Gives up the lease on `id` (after close, or when the instance is not there). */
-  release(id: string): Promise<void>;
-  /**
-   * IDs of running instances whose owner's lease has expired, oldest first;
-   * with `decodable` (type → newest machine version this process has), only
-   * those of a known type written by that version or an older one.
-   */
-  orphans(limit: number, decodable?: ReadonlyMap<string, number>): Promise<string[]>;
-  query(query: StoreQuery): Promise<StoredPage>;
-  /** Called when a lease this process held was lost (renewal failed or another process took over). Returns the unsubscribe. */
-  onLeaseLost(listener: (id: string) => void): () => void;
-  /** Called with background failures (connection errors, failed renewals). Returns the unsubscribe. */
-  onError?(listener: (err: unknown) => void): () => void;
-}
-
-/**
- * Whether `store` is a {@link ClusterStore}.
- *
- * @example
- * ```ts
- * if (isClusterStore(store)) console.log('leases held as', store.ownerId);
- * ```
- */
-export function isClusterStore(store: Store): store is ClusterStore {
-  const s = store as Partial<ClusterStore>;
-  return (
-    typeof s.claim === 'function' &&
-    typeof s.orphans === 'function' &&
-    typeof s.query === 'function'
-  );
-}
-
-/**
- * A request for an instance hosted by another process, as it waits in a
- * {@link ClusterInbox}: an event to deliver, a stop or a forced purge.
- */
-export type MailBody =
-  | { kind: 'event'; event: unknown; key: string }
-  | { kind: 'stop'; reason?: string | undefined }
-  | { kind: 'purge' };
-
-/** A {@link MailBody} as stored, in posting order (`seq`). */
-export interface Mail {
-  seq: string;
-  id: string;
-  sender: string;
-  /** The body's JSON text, parsed (and checked) by the registry, never by the store. */
-  body: string;
-}
-
-/**
- * Mail between the processes of a cluster, kept in the shared store itself:
- * durable once `post` resolves, read by whoever hosts the instance, deleted
- * once applied. Listeners hear about new mail at once (PostgreSQL's
- * LISTEN/NOTIFY); sweeps (`mailForMe`) catch anything a listener missed.
- *
- * @example
- * ```ts
- * if (hasInbox(store)) await store.inbox.post('order-7', JSON.stringify({ kind: 'stop' }));
- * ```
- */
-export interface ClusterInbox {
-  /** Stores a message for `id` (durable once it resolves) and wakes the listeners. */
-  post(id: string, body: string): Promise<void>;
-  /** Up to `limit` messages for `id`, oldest first. */
-  pending(id: string, limit: number): Promise<Mail[]>;
-  /** Deletes delivered messages. */
-  remove(seqs: readonly string[]): Promise<void>;
-  /** IDs this process holds a lease on that have mail waiting. */
-  mailForMe(): Promise<string[]>;
-  /**
-   * Deletes mail no process will ever apply (its instance is gone, or finished
-   * and hosted by nobody) and returns it, so it can be reported.
-   */
-  dropUndeliverable(): Promise<Mail[]>;
-  /**
-   * Resolves once the first record of `id`, claimed by another process with no
-   * record yet (being created there), has landed, or after `timeoutMs`,
-   * whichever comes first; `cancel` stops waiting (it resolves at once). Call it
-   * before reading the row, so that a record landing meanwhile is not missed.
-   */
-  recordLanded(id: string, timeoutMs: number): { landed: Promise<void>; cancel(): void };
-  /**
-   * Resolves once the owner of `id` has applied mail for it (the state it
-   * recorded may be what a caller waits for), or after `timeoutMs`; like `recordLanded`.
-   */
-  changed(id: string, timeoutMs: number): { landed: Promise<void>; cancel(): void };
-  /** Listens for mail posted for `id` and for instances given up by a closing process (`released`). Returns the unsubscribe. */
-  onMail(listener: (id: string) => void, released: () => void): () => void;
-}
-
-/**
- * Whether `store` carries a {@link ClusterInbox}, through which any process
- * reaches an instance hosted by another.
- *
- * @example
- * ```ts
- * const inbox = hasInbox(store) ? store.inbox : undefined;
- * ```
- */
-export function hasInbox(store: Store): store is ClusterStore & { inbox: ClusterInbox } {
-  const s = store as Partial<ClusterStore> & { inbox?: unknown };
-  return isClusterStore(store) && typeof s.inbox === 'object' && s.inbox !== null;
 }

@@ -53,7 +53,7 @@ describe.skipIf(noPg)('PostgresStore', () => {
       machineVersion: 1,
     });
     await store.quarantine('q', 'CORRUPT_RECORD: test');
-    const [aside] = await store.listSetAside();
+    const [aside] = (await store.listSetAside()).items;
     await store.restoreSetAside(aside?.key ?? '');
     // Hosted by nobody, its columns taken from the record: the next claim or takeover sweep finds it.
     expect(

@@ -36,6 +36,20 @@ const ledger = setup({
   },
 });
 
+/** Keeps what STORE brings, until CLEAR: a state that can grow past maxRecordBytes. */
+const stash = setup({
+  types: {
+    context: {} as { data: string[] },
+    events: {} as { type: 'STORE'; data: string } | { type: 'CLEAR' },
+  },
+}).createMachine({
+  context: { data: [] },
+  on: {
+    STORE: { actions: assign({ data: ({ context, event }) => [...context.data, event.data] }) },
+    CLEAR: { actions: assign({ data: () => [] }) },
+  },
+});
+
 const [url, table, durability, profile = 'v1'] = process.argv.slice(2) as [
   string,
   string,
@@ -47,11 +61,12 @@ const [url, table, durability, profile = 'v1'] = process.argv.slice(2) as [
  * `beacon` type that v1 lacks.
  */
 const profiles = {
-  v1: { counter, alarm, ledger },
+  v1: { counter, alarm, ledger, stash },
   v2: {
     counter: { machine: counter, version: 2, migrate: (s: unknown) => s },
     alarm,
     ledger,
+    stash,
     beacon: counter,
   },
 };
@@ -61,6 +76,10 @@ const registry = createRegistry({
   store,
   durability,
   takeoverIntervalMs: 200,
+  // A test of states too large to store sets a small limit.
+  ...(process.env.XR_MAX_RECORD_BYTES
+    ? { maxRecordBytes: Number(process.env.XR_MAX_RECORD_BYTES) }
+    : {}),
 });
 // Reported to the parent through command results, the database and the 'errors' command.
 const errors: string[] = [];
@@ -89,6 +108,7 @@ async function run(cmd: {
   event?: unknown;
   from?: string;
   count?: number;
+  key?: string;
 }) {
   switch (cmd.op) {
     case 'ensureMany': {
@@ -109,7 +129,11 @@ async function run(cmd: {
       return { ok: true, created: r.created, status: r.status };
     }
     case 'send':
-      await registry.send(cmd.id as string, cmd.event as never);
+      await registry.send(
+        cmd.id as string,
+        cmd.event as never,
+        cmd.key === undefined ? {} : { idempotencyKey: cmd.key },
+      );
       return { ok: true };
     case 'status':
       return {
