@@ -32,6 +32,8 @@ import { trackTimers } from './xstate-internals/scheduler.js';
 export class ActorHost {
   readonly #clock: Clock;
   readonly #actorOptions: Record<string, unknown>;
+  /** Whether {@link #actorOptions} holds the clock only. */
+  readonly #plainOptions: boolean;
   readonly #emitter: RegistryEmitter;
   readonly #instances: Pick<InstanceTable, 'changed' | 'finish' | 'starting' | 'detach'>;
   /** Set by telemetry: wraps the hosting of a restored actor (to trace it). */
@@ -52,6 +54,7 @@ export class ActorHost {
     this.#actorOptions = { clock: options.clock };
     if (options.logger) this.#actorOptions.logger = options.logger;
     const userInspect = options.inspect;
+    this.#plainOptions = !options.logger && !userInspect;
     if (userInspect) {
       // XState calls inspectors inside transitions: one that throws must not break the actor.
       this.#actorOptions.inspect = (event: InspectionEvent) => {
@@ -85,7 +88,10 @@ export class ActorHost {
    * computed its initial (or restored) state, and no action has run yet.
    */
   create(instance: Instance, from: { input?: unknown; snapshot?: unknown }): AnyActor {
-    const options: Record<string, unknown> = { ...this.#actorOptions, id: instance.id };
+    // Without a logger or inspector (the usual case), a literal rather than a spread copy per actor.
+    const options: Record<string, unknown> = this.#plainOptions
+      ? { clock: this.#clock, id: instance.id }
+      : { ...this.#actorOptions, id: instance.id };
     if (from.snapshot === undefined) options.input = from.input;
     else options.snapshot = from.snapshot;
     const actor: AnyActor = createActor(instance.def.machine, options);

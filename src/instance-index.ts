@@ -100,9 +100,6 @@ export class InstanceIndex extends Map<string, Instance> {
   #updated = new UpdateOrder();
   #updatedByType = new Map<string, UpdateOrder>();
   #updatedByStatus = new Map<InstanceStatusName, UpdateOrder>();
-  /** Each instance's latest change: entries of earlier ones are stale. */
-  #seq = new WeakMap<Instance, number>();
-  #nextSeq = 0;
   #tally = new StatusTally();
 
   override set(id: string, instance: Instance): this {
@@ -123,19 +120,21 @@ export class InstanceIndex extends Map<string, Instance> {
     const instance = super.get(id);
     const had = super.delete(id);
     if (!instance) return had;
+    this.#tally.uncount(instance);
     // The last one gone: every entry is stale, and dropping them all is O(1), so
     // no removed instance (and its actor) waits in the lists for a sweep.
     if (super.size === 0) this.#reset();
     else {
       this.#stale++;
       this.#idStale++;
-      this.#tally.uncount(instance);
       this.#sweepIfStale();
     }
     return true;
   }
 
   override clear(): void {
+    // The tally's mark is on each instance: cleared, in case one is filed again.
+    for (const instance of super.values()) this.#tally.uncount(instance);
     super.clear();
     this.#reset();
   }
@@ -159,11 +158,28 @@ export class InstanceIndex extends Map<string, Instance> {
    */
   touch(instance: Instance): void {
     if (super.get(instance.id) === instance) {
-      const entry = { instance, seq: ++this.#nextSeq, at: instance.updatedAt };
-      this.#seq.set(instance, entry.seq);
-      this.#updated.add(entry);
-      orderIn(this.#updatedByType, instance.type, UpdateOrder).add(entry);
-      orderIn(this.#updatedByStatus, instance.status, UpdateOrder).add(entry);
+      const at = instance.updatedAt;
+      const byType = orderIn(this.#updatedByType, instance.type, UpdateOrder);
+      const byStatus = orderIn(this.#updatedByStatus, instance.status, UpdateOrder);
+      const latest = instance.latestUpdate as UpdateEntry | undefined;
+      // Its latest entry is still the newest of every list it is in (a spawn's
+      // admission and start, a burst of sends to one actor): moving it forward
+      // keeps each list sorted, and no stale entry is left behind to keep and sweep.
+      if (
+        latest !== undefined &&
+        latest.at <= at &&
+        this.#updated.isLast(latest) &&
+        byType.isLast(latest) &&
+        byStatus.isLast(latest)
+      ) {
+        latest.at = at;
+      } else {
+        const entry: UpdateEntry = { instance, at };
+        instance.latestUpdate = entry;
+        this.#updated.add(entry);
+        byType.add(entry);
+        byStatus.add(entry);
+      }
       this.#tally.count(instance);
     }
     const bit = STATUS_BIT[instance.status];
@@ -250,7 +266,7 @@ export class InstanceIndex extends Map<string, Instance> {
       lists.filter((l): l is UpdateOrder => l !== undefined),
       f,
       (e) =>
-        this.#seq.get(e.instance) === e.seq &&
+        e.instance.latestUpdate === e &&
         super.get(e.instance.id) === e.instance &&
         matches(e.instance, f),
     );
@@ -272,7 +288,7 @@ export class InstanceIndex extends Map<string, Instance> {
     }
     if (this.#updated.size >= 2048 && this.#updated.size >= 2 * this.size) {
       const live = (e: UpdateEntry) =>
-        this.#seq.get(e.instance) === e.seq && super.get(e.instance.id) === e.instance;
+        e.instance.latestUpdate === e && super.get(e.instance.id) === e.instance;
       for (const map of [this.#updatedByType, this.#updatedByStatus] as Map<unknown, UpdateOrder>[])
         for (const [key, list] of map) {
           list.keep(live);

@@ -2,6 +2,7 @@ import type { AnyActor } from 'xstate';
 import { RegistryError, type SerializedError } from './errors.js';
 import type { HistoryLog } from './history.js';
 import type { IdempotencyLog } from './idempotency.js';
+import { inlineChild, withoutInlineChildren } from './inline-child.js';
 import type { InstanceId } from './instance-id.js';
 import type { Life } from './lifecycle.js';
 import type { ResolvedMachine } from './machines.js';
@@ -9,42 +10,6 @@ import type { PersistedTimer } from './persisted-timer.js';
 import { type InstanceRecord, type InstanceStatusName, RECORD_FORMAT } from './record.js';
 import { persistedSnapshot } from './xstate-internals/actor-hooks.js';
 import { readTimers } from './xstate-internals/scheduler.js';
-
-/**
- * The path (`parent/child`) of the first child in a persisted snapshot whose
- * logic is not registered by name (so XState cannot restore it), if any.
- *
- * @example
- * ```ts
- * inlineChild(actor.getPersistedSnapshot()); // 'worker' for spawnChild(fromPromise(...), { id: 'worker' })
- * ```
- */
-export function inlineChild(snapshot: unknown, prefix = ''): string | undefined {
-  const children = (snapshot as { children?: unknown } | undefined)?.children;
-  if (!children || typeof children !== 'object') return undefined;
-  for (const id in children) {
-    const entry = (children as Record<string, { src?: unknown; snapshot?: unknown } | undefined>)[
-      id
-    ];
-    if (typeof entry?.src !== 'string') return `${prefix}${id}`;
-    const nested = inlineChild(entry.snapshot, `${prefix}${id}/`);
-    if (nested) return nested;
-  }
-  return undefined;
-}
-
-/** A copy of a persisted snapshot without its inline children (for the final record of a finished actor). */
-function withoutInlineChildren(snapshot: unknown): unknown {
-  const s = snapshot as { children?: Record<string, { src?: unknown; snapshot?: unknown }> };
-  if (!s?.children || typeof s.children !== 'object') return snapshot;
-  const children: Record<string, unknown> = {};
-  for (const id in s.children) {
-    const child = s.children[id];
-    if (typeof child?.src === 'string')
-      children[id] = { ...child, snapshot: withoutInlineChildren(child.snapshot) };
-  }
-  return { ...s, children };
-}
 
 /** The last state of an instance that is not live, kept in memory. */
 export interface FrozenState {
@@ -72,6 +37,24 @@ export interface LifeFlags {
 }
 
 /**
+ * The fields of an instance that most instances never set (a stop reason, an
+ * error, a frozen state, a write failure, a wake-up timer, idempotency keys, a
+ * journal, waiters): kept apart, so that each of the many idle live instances
+ * holds one slot for them rather than nine.
+ */
+class Rare {
+  stopReason: string | undefined = undefined;
+  error: SerializedError | undefined = undefined;
+  frozen: FrozenState | undefined = undefined;
+  persistError: RegistryError | undefined = undefined;
+  wakeTimer: unknown = undefined;
+  idempotencyKeys: IdempotencyLog | undefined = undefined;
+  history: HistoryLog | undefined = undefined;
+  waiters: Set<() => void> | undefined = undefined;
+  unfreezable: unknown = undefined;
+}
+
+/**
  * The registry's bookkeeping for one instance ID: the live actor if there is one,
  * its lifecycle, and the counters the persister uses to know what is durable.
  * Internal: users see actors and {@link InstanceStatus} objects, never this.
@@ -83,24 +66,15 @@ export class Instance {
   updatedAt: number;
   #status: InstanceStatusName = 'running';
   actor: AnyActor | undefined;
-  #stopReason: string | undefined;
-  #error: SerializedError | undefined;
-  #frozen: FrozenState | undefined;
+  /** The fields most instances never set (see {@link Rare}), made on first use. */
+  #rare: Rare | undefined = undefined;
   #detaching = false;
   #starting = false;
-  /**
-   * Why the latest state could not be encoded (`NOT_SERIALIZABLE`,
-   * `SNAPSHOT_TOO_LARGE`), until a later state can: the store still has the
-   * last state that could, which is what a restart resumes from.
-   */
-  persistError: RegistryError | undefined;
   /**
    * Where it is in its life. Written only by the instance table (through
    * `moveTo`, which checks each move); everything else reads it.
    */
   life: Life = 'live';
-  /** Passivation's wake-up timer while passive (cleared by the table when it leaves that state). */
-  wakeTimer: unknown;
   /** Last activity on the registry's clock, for idle passivation. */
   lastActive: number;
   /**
@@ -110,17 +84,18 @@ export class Instance {
    */
   listed = 0;
   /**
+   * Its newest entry in the list index's update order (owned by InstanceIndex;
+   * older entries are stale): a field, not a WeakMap entry per instance.
+   */
+  latestUpdate: object | undefined = undefined;
+  /** The status the list index's tally counts it under (owned by StatusTally), for the same reason. */
+  tallied: InstanceStatusName | undefined = undefined;
+  /**
    * Bumped on every change; `durable` trails it until the store has the change
    * (the persister sets `durable` to -1 when it retires the instance's writes).
    */
   version = 0;
   durable = 0;
-  /** Keys of the idempotent events it applied; created on first use. */
-  idempotencyKeys: IdempotencyLog | undefined;
-  /** Its journal of transitions, when its type keeps a history (dropped while passive). */
-  history: HistoryLog | undefined;
-  /** Created on first use: most instances are never waited for. */
-  waiters: Set<() => void> | undefined;
 
   /** `born`: the flags of an instance loaded from a record (a finished one comes with its last state). */
   constructor(
@@ -142,11 +117,11 @@ export class Instance {
   }
 
   get stopReason(): string | undefined {
-    return this.#stopReason;
+    return this.#rare?.stopReason;
   }
 
   get error(): SerializedError | undefined {
-    return this.#error;
+    return this.#rare?.error;
   }
 
   /**
@@ -154,7 +129,7 @@ export class Instance {
    * or as loaded for an instance that is not live.
    */
   get frozen(): FrozenState | undefined {
-    return this.#frozen;
+    return this.#rare?.frozen;
   }
 
   /** Set while the registry itself stops the actor, so its 'stopped' is not mistaken for the user's. */
@@ -173,9 +148,9 @@ export class Instance {
    */
   writeLife(patch: Partial<LifeFlags>): void {
     if ('status' in patch && patch.status !== undefined) this.#status = patch.status;
-    if ('stopReason' in patch) this.#stopReason = patch.stopReason;
-    if ('error' in patch) this.#error = patch.error;
-    if ('frozen' in patch) this.#frozen = patch.frozen;
+    if ('stopReason' in patch) this.#setRare('stopReason', patch.stopReason);
+    if ('error' in patch) this.#setRare('error', patch.error);
+    if ('frozen' in patch) this.#setRare('frozen', patch.frozen);
     if ('detaching' in patch && patch.detaching !== undefined) this.#detaching = patch.detaching;
     if ('starting' in patch && patch.starting !== undefined) this.#starting = patch.starting;
   }
@@ -199,16 +174,19 @@ export class Instance {
     const actor = this.actor;
     if (!actor || this.frozen) return;
     try {
-      this.#frozen = {
+      this.#setRare('frozen', {
         snapshot: this.snapshot(),
         timers: withTimers && this.status === 'running' ? readTimers(actor) : [],
-      };
+      });
     } catch (err) {
       if (!withTimers && (err as RegistryError).details?.child !== undefined) {
         // Stopped for good (stop, purge): its final record is never restored into
         // an actor, and its inline children stop with it, so they are left out
         // rather than losing the stop itself.
-        this.#frozen = { snapshot: withoutInlineChildren(persistedSnapshot(actor)), timers: [] };
+        this.#setRare('frozen', {
+          snapshot: withoutInlineChildren(persistedSnapshot(actor)),
+          timers: [],
+        });
         return;
       }
       // Not persistable (see snapshot()). The actor is about to stop, and a
@@ -219,7 +197,69 @@ export class Instance {
   }
 
   /** Why {@link freeze} could not capture the last state, if it could not. */
-  unfreezable: unknown;
+  get unfreezable(): unknown {
+    return this.#rare?.unfreezable;
+  }
+
+  set unfreezable(value: unknown) {
+    this.#setRare('unfreezable', value);
+  }
+
+  /**
+   * Why the latest state could not be encoded (`NOT_SERIALIZABLE`,
+   * `SNAPSHOT_TOO_LARGE`), until a later state can: the store still has the
+   * last state that could, which is what a restart resumes from.
+   */
+  get persistError(): RegistryError | undefined {
+    return this.#rare?.persistError;
+  }
+
+  set persistError(value: RegistryError | undefined) {
+    this.#setRare('persistError', value);
+  }
+
+  /** Passivation's wake-up timer while passive (cleared by the table when it leaves that state). */
+  get wakeTimer(): unknown {
+    return this.#rare?.wakeTimer;
+  }
+
+  set wakeTimer(value: unknown) {
+    this.#setRare('wakeTimer', value);
+  }
+
+  /** Keys of the idempotent events it applied; created on first use. */
+  get idempotencyKeys(): IdempotencyLog | undefined {
+    return this.#rare?.idempotencyKeys;
+  }
+
+  set idempotencyKeys(value: IdempotencyLog | undefined) {
+    this.#setRare('idempotencyKeys', value);
+  }
+
+  /** Its journal of transitions, when its type keeps a history (dropped while passive). */
+  get history(): HistoryLog | undefined {
+    return this.#rare?.history;
+  }
+
+  set history(value: HistoryLog | undefined) {
+    this.#setRare('history', value);
+  }
+
+  /** Created on first use: most instances are never waited for. */
+  get waiters(): Set<() => void> | undefined {
+    return this.#rare?.waiters;
+  }
+
+  set waiters(value: Set<() => void> | undefined) {
+    this.#setRare('waiters', value);
+  }
+
+  // Setting one to undefined on an instance that never had any makes nothing.
+  #setRare<K extends keyof Rare>(key: K, value: Rare[K]): void {
+    if (value === undefined && this.#rare === undefined) return;
+    this.#rare ??= new Rare();
+    this.#rare[key] = value;
+  }
 
   /** The persisted snapshot as of now; throws `NOT_SERIALIZABLE` when XState cannot persist it. */
   snapshot(): unknown {

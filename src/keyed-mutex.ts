@@ -16,15 +16,14 @@ export class KeyedMutex {
   run<T>(key: string, fn: () => T | Promise<T>): Promise<T> {
     const previous = this.#tails.get(key);
     const result = previous ? previous.then(fn, fn) : Promise.resolve().then(fn);
-    // The tail never rejects, so the next waiter's `then(fn, fn)` runs exactly once.
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#tails.set(key, tail);
-    void tail.then(() => {
+    // Once `fn` has settled the key is free, unless later work queued behind it.
+    // One closure and one promise for both: the tail never rejects, so the next
+    // waiter's `then(fn, fn)` runs exactly once.
+    const release = (): void => {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    });
+    };
+    const tail: Promise<void> = result.then(release, release);
+    this.#tails.set(key, tail);
     return result;
   }
 

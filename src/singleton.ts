@@ -112,15 +112,16 @@ export function ensureSlowly(
       "ifFinished must be 'return', 'replace' or 'throw'.",
     );
   }
-  const run = () => ensureNow(p, def, id, options.input, ifRunning, ifFinished);
   if (
     p.gate.phase === 'open' &&
     !p.gate.locks.isLocked(id) &&
     !existing?.passive &&
     (existing || !p.cluster)
   ) {
-    return run();
+    // Every new ID passes here: no closure for the slow path below.
+    return ensureNow(p, def, id, options.input, ifRunning, ifFinished);
   }
+  const run = () => ensureNow(p, def, id, options.input, ifRunning, ifFinished);
   return p.gate.ready().then(async () => {
     // Whether this call already waited for an instance being created elsewhere.
     let waited = false;

@@ -3,16 +3,16 @@ import { decodeCursor, encodeCursor, type ListPage, type NormalizedFilter } from
 import { mergePending, mergeRuns } from './sorted-merge.js';
 
 /**
- * One change of an instance: live while `seq` is still the instance's latest.
+ * One change of an instance: live while it is still the instance's
+ * `latestUpdate` (set by the index that files it).
  *
  * @example
  * ```ts
- * const entry: UpdateEntry = { instance, seq: 7, at: instance.updatedAt };
+ * const entry: UpdateEntry = { instance, at: instance.updatedAt };
  * ```
  */
 export interface UpdateEntry {
   instance: Instance;
-  seq: number;
   at: number;
 }
 
@@ -29,7 +29,7 @@ const before = (a: UpdateEntry, b: UpdateEntry) =>
  * @example
  * ```ts
  * const order = new UpdateOrder();
- * order.add({ instance, seq: 1, at: instance.updatedAt });
+ * order.add({ instance, at: instance.updatedAt });
  * const newest = order.sorted().at(-1);
  * ```
  */
@@ -68,6 +68,12 @@ export class UpdateOrder {
 
   get size(): number {
     return this.items.length + this.#pending.length;
+  }
+
+  /** Whether `entry` was the last one added (so raising its `at` keeps the order). */
+  isLast(entry: UpdateEntry): boolean {
+    const list = this.#pending.length === 0 ? this.items : this.#pending;
+    return list[list.length - 1] === entry;
   }
 
   keep(test: (entry: UpdateEntry) => boolean): void {
