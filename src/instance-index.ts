@@ -100,8 +100,7 @@ export class InstanceIndex extends Map<string, Instance> {
   #updated = new UpdateOrder();
   #updatedByType = new Map<string, UpdateOrder>();
   #updatedByStatus = new Map<InstanceStatusName, UpdateOrder>();
-  /** Each instance's latest change: entries of earlier ones are stale. */
-  #seq = new WeakMap<Instance, number>();
+  /** Numbers update entries; an instance's `indexSeq` names its latest (earlier ones are stale). */
   #nextSeq = 0;
   #tally = new StatusTally();
 
@@ -123,19 +122,20 @@ export class InstanceIndex extends Map<string, Instance> {
     const instance = super.get(id);
     const had = super.delete(id);
     if (!instance) return had;
+    this.#tally.uncount(instance);
     // The last one gone: every entry is stale, and dropping them all is O(1), so
     // no removed instance (and its actor) waits in the lists for a sweep.
     if (super.size === 0) this.#reset();
     else {
       this.#stale++;
       this.#idStale++;
-      this.#tally.uncount(instance);
       this.#sweepIfStale();
     }
     return true;
   }
 
   override clear(): void {
+    for (const instance of super.values()) this.#tally.uncount(instance);
     super.clear();
     this.#reset();
   }
@@ -160,7 +160,7 @@ export class InstanceIndex extends Map<string, Instance> {
   touch(instance: Instance): void {
     if (super.get(instance.id) === instance) {
       const entry = { instance, seq: ++this.#nextSeq, at: instance.updatedAt };
-      this.#seq.set(instance, entry.seq);
+      instance.indexSeq = entry.seq;
       this.#updated.add(entry);
       orderIn(this.#updatedByType, instance.type, UpdateOrder).add(entry);
       orderIn(this.#updatedByStatus, instance.status, UpdateOrder).add(entry);
@@ -250,7 +250,7 @@ export class InstanceIndex extends Map<string, Instance> {
       lists.filter((l): l is UpdateOrder => l !== undefined),
       f,
       (e) =>
-        this.#seq.get(e.instance) === e.seq &&
+        e.instance.indexSeq === e.seq &&
         super.get(e.instance.id) === e.instance &&
         matches(e.instance, f),
     );
@@ -272,7 +272,7 @@ export class InstanceIndex extends Map<string, Instance> {
     }
     if (this.#updated.size >= 2048 && this.#updated.size >= 2 * this.size) {
       const live = (e: UpdateEntry) =>
-        this.#seq.get(e.instance) === e.seq && super.get(e.instance.id) === e.instance;
+        e.instance.indexSeq === e.seq && super.get(e.instance.id) === e.instance;
       for (const map of [this.#updatedByType, this.#updatedByStatus] as Map<unknown, UpdateOrder>[])
         for (const [key, list] of map) {
           list.keep(live);

@@ -107,6 +107,10 @@ export class Instance {
    * since it is read on every change and kept for every instance.
    */
   listed = 0;
+  /** The status the index's tally counts it under (owned by InstanceIndex; a field for the reason above). */
+  tallied: InstanceStatusName | undefined;
+  /** The sequence number of its latest update-order entry (owned by InstanceIndex): older entries are stale. */
+  indexSeq = 0;
   /**
    * Bumped on every change; `durable` trails it until the store has the change
    * (the persister sets `durable` to -1 when it retires the instance's writes).

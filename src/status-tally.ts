@@ -26,23 +26,24 @@ export type StatusCounts = Record<InstanceStatusName, number> & { total: number 
  * ```
  */
 export class StatusTally {
-  #countedAs = new WeakMap<Instance, InstanceStatusName>();
+  // What each instance is counted as lives on the instance (`tallied`), not in a
+  // WeakMap: an ephemeron entry per instance costs more to make and to collect.
   #counts = new Map<string | undefined, Record<InstanceStatusName, number>>();
 
   /** Counts `instance` under its current status (moving it from the one it was counted under). */
   count(instance: Instance): void {
-    const counted = this.#countedAs.get(instance);
+    const counted = instance.tallied;
     if (counted === instance.status) return;
     if (counted) this.uncount(instance);
-    this.#countedAs.set(instance, instance.status);
+    instance.tallied = instance.status;
     this.#add(instance.type, instance.status, 1);
   }
 
   /** Stops counting `instance` (removed, or replaced). */
   uncount(instance: Instance): void {
-    const counted = this.#countedAs.get(instance);
+    const counted = instance.tallied;
     if (!counted) return;
-    this.#countedAs.delete(instance);
+    instance.tallied = undefined;
     this.#add(instance.type, counted, -1);
   }
 
@@ -57,19 +58,22 @@ export class StatusTally {
     return out;
   }
 
+  /** Forgets every count; the caller uncounts (or forgets) the instances it counted. */
   clear(): void {
-    this.#countedAs = new WeakMap();
     this.#counts.clear();
   }
 
   #add(type: string, status: InstanceStatusName, delta: number): void {
-    for (const key of [undefined, type]) {
-      let c = this.#counts.get(key);
-      if (!c) {
-        c = { running: 0, done: 0, error: 0, stopped: 0 };
-        this.#counts.set(key, c);
-      }
-      c[status] += delta;
+    this.#of(undefined)[status] += delta;
+    this.#of(type)[status] += delta;
+  }
+
+  #of(key: string | undefined): Record<InstanceStatusName, number> {
+    let c = this.#counts.get(key);
+    if (!c) {
+      c = { running: 0, done: 0, error: 0, stopped: 0 };
+      this.#counts.set(key, c);
     }
+    return c;
   }
 }
