@@ -8,16 +8,12 @@ import {
 } from 'xstate';
 import type { Clock } from './clock.js';
 import { RegistryError, serializeError } from './errors.js';
+import { eventSource } from './event-source.js';
 import { HistoryLog } from './history.js';
 import type { Instance } from './instance.js';
 import type { InstanceTable } from './instance-table.js';
 import type { RegistryEmitter } from './registry-events.js';
-import {
-  eventSource,
-  reportSendsAfterStop,
-  trackTimers,
-  watchSnapshots,
-} from './xstate-internals.js';
+import { reportSendsAfterStop, trackTimers, watchSnapshots } from './xstate-internals.js';
 
 /**
  * Creates, wires, watches and stops the XState actors of a registry's

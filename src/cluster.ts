@@ -1,54 +1,17 @@
-import type { ActorHost } from './actor-host.js';
-import type { Clock } from './clock.js';
+import type { ClusterDeps, ClusterMail } from './cluster-deps.js';
+import { countCluster, listCluster, reportClusterError } from './cluster-query.js';
 import { isRegistryError, RegistryError } from './errors.js';
+import { foreignRecord, statusOfStoredText } from './foreign-record.js';
 import { decodeRecord, failHydration, instanceFromRecord, resume } from './hydration.js';
 import type { Instance } from './instance.js';
 import type { CountFilter } from './instance-index.js';
-import type { InstanceTable } from './instance-table.js';
-import { type ListFilter, type ListPage, normalizeFilter } from './list-query.js';
-import type { ResolvedMachine } from './machines.js';
-import type { Persister } from './persister.js';
-import { type InstanceRecord, parseRecord, RECORD_FORMAT, safeJsonParse } from './record.js';
-import type { RegistryEmitter } from './registry-events.js';
-import type { RegistryGate } from './registry-gate.js';
-import { type InstanceStatus, statusOf, statusOfRecord } from './status.js';
+import type { ListFilter, ListPage } from './list-query.js';
+import type { InstanceStatus } from './status.js';
 import type { StatusCounts } from './status-tally.js';
-import { storedStatus } from './stored-status.js';
-import { type ClusterStore, type RecordMeta, storeKey } from './stores/store.js';
+import type { ClusterStore } from './stores/cluster-store.js';
+import { type RecordMeta, storeKey } from './stores/store.js';
 
-export interface ClusterDeps {
-  store: ClusterStore;
-  clock: Clock;
-  instances: InstanceTable;
-  machines: Map<string, ResolvedMachine>;
-  persister: Persister;
-  actors: ActorHost;
-  emitter: RegistryEmitter;
-  /** Runs work under an instance ID's lock, counted in flight until it settles. */
-  gate: RegistryGate;
-  /** How often to look for instances whose owner died. */
-  sweepIntervalMs: number;
-  /** Mail from other processes, when the store carries an inbox. */
-  mail?: ClusterMail;
-}
-
-/**
- * What hosting needs of the mail between processes (`RemoteDelivery`).
- *
- * @example
- * ```ts
- * const mail: ClusterMail = { start: () => remote.start(), stop: () => remote.stop(), drainHere: (id) => remote.drainHere(id), sweep: () => remote.sweep() };
- * ```
- */
-export interface ClusterMail {
-  /** Listens for mail, and for processes handing their instances over. */
-  start(): void;
-  stop(): void;
-  /** Applies the mail waiting for a just-adopted instance (under its lock), before any new call reaches it. */
-  drainHere(id: string): Promise<void>;
-  /** Applies mail the notifications missed. */
-  sweep(): Promise<void>;
-}
+export type { ClusterDeps, ClusterMail };
 
 /**
  * Hosting over a {@link ClusterStore}: this process holds a lease on every
@@ -132,7 +95,7 @@ export class ClusterHosting {
           const expected =
             err instanceof RegistryError &&
             (err.code === 'OWNED_ELSEWHERE' || err.details.leftForAnotherProcess === true);
-          if (!expected) this.#report(err);
+          if (!expected) reportClusterError(this.#d.emitter, err);
         }
       }
     } finally {
@@ -180,7 +143,7 @@ export class ClusterHosting {
     } catch (err) {
       // A rolling deploy: another process has this type or version. Leave the
       // record as it is for that process, and let go of it at once.
-      const foreign = this.#foreign(claim.text);
+      const foreign = foreignRecord(claim.text, this.#d.machines);
       if (foreign) {
         await this.#d.store.release(id);
         throw foreign;
@@ -264,27 +227,7 @@ export class ClusterHosting {
   /** The status of an instance hosted anywhere, from its stored record. */
   async remoteStatus(id: string): Promise<InstanceStatus | undefined> {
     const text = await this.#d.store.read(id);
-    return text === undefined ? undefined : this.#statusOfText(text);
-  }
-
-  /**
-   * A status from a row, decodable here or not: a record of a type or version
-   * only another process has is described from its envelope and snapshot.
-   */
-  #statusOfText(text: string): InstanceStatus {
-    let decoded: ReturnType<typeof decodeRecord>;
-    try {
-      decoded = decodeRecord(text, this.#d.machines);
-    } catch (err) {
-      let record: InstanceRecord;
-      try {
-        record = parseRecord(text);
-      } catch {
-        throw newerFormat(text) ?? err;
-      }
-      return statusOfRecord(record);
-    }
-    return statusOf(instanceFromRecord(decoded), decoded.snapshot, decoded.record.timers);
+    return text === undefined ? undefined : statusOfStoredText(text, this.#d.machines);
   }
 
   /** Moves the claimed row of `id` to quarantine, reports it, and returns the error to throw. */
@@ -312,131 +255,13 @@ export class ClusterHosting {
     return error;
   }
 
-  /** Why this process cannot host a record another process can (unknown type, newer version), if so. */
-  #foreign(text: string): RegistryError | undefined {
-    let record: InstanceRecord;
-    try {
-      record = parseRecord(text);
-    } catch {
-      return newerFormat(text);
-    }
-    const { id, type, machineVersion } = record;
-    const def = this.#d.machines.get(type);
-    if (!def) {
-      return new RegistryError(
-        'UNKNOWN_MACHINE',
-        `Instance '${id}' has type '${type}', which this process does not register; it is left untouched for a process that does (send the request there, or deploy the machine here).`,
-        { details: { id, type, leftForAnotherProcess: true } },
-      );
-    }
-    if (machineVersion > def.version) {
-      return new RegistryError(
-        'MIGRATION_FAILED',
-        `Instance '${id}' was written by version ${machineVersion} of machine '${type}', newer than this process's version ${def.version}; it is left untouched for a process that runs version ${machineVersion} or later.`,
-        {
-          details: { id, type, machineVersion, version: def.version, leftForAnotherProcess: true },
-        },
-      );
-    }
-    return undefined;
-  }
-
-  /** `list()` served by the store's query, with this process's fresher state for the instances it hosts. */
-  async list(filter: ListFilter): Promise<ListPage<InstanceStatus>> {
-    const f = normalizeFilter(filter);
-    const page = await this.#d.store.query({
-      ...(f.idPrefix ? { idPrefix: f.idPrefix } : {}),
-      order: f.order,
-      ...(f.statuses ? { status: [...f.statuses] } : {}),
-      ...(f.types ? { type: [...f.types] } : {}),
-      ...(f.createdFrom !== undefined ? { createdFrom: f.createdFrom } : {}),
-      ...(f.createdTo !== undefined ? { createdTo: f.createdTo } : {}),
-      ...(f.updatedFrom !== undefined ? { updatedFrom: f.updatedFrom } : {}),
-      ...(f.updatedTo !== undefined ? { updatedTo: f.updatedTo } : {}),
-      limit: f.limit,
-      ...(f.cursor !== undefined ? { cursor: f.cursor } : {}),
-    });
-    const statuses = await Promise.all(
-      page.texts.map(async (text) => {
-        try {
-          const status = this.#statusOfText(text);
-          const here = this.#d.instances.get(status.id);
-          return here ? await storedStatus(this.#d.store, this.#d.machines, here) : status;
-        } catch (err) {
-          // One damaged row must not hide the others: report it and list the rest.
-          this.#report(err);
-          return undefined;
-        }
-      }),
-    );
-    const items = statuses.filter((s): s is InstanceStatus => s !== undefined);
-    return page.cursor ? { items, cursor: page.cursor } : { items };
+  /** `list()` served by the store's query (see {@link listCluster}). */
+  list(filter: ListFilter): Promise<ListPage<InstanceStatus>> {
+    return listCluster(this.#d, filter);
   }
 
   /** `counts()` of every process's stored instances, counted by the store. */
-  async counts(filter: CountFilter): Promise<StatusCounts> {
-    const store = this.#d.store;
-    if (!store.counts)
-      throw new RegistryError(
-        'INVALID_ARGUMENT',
-        'counts() is not available with this cluster store; page through list({ status }) instead.',
-      );
-    const types =
-      filter.type === undefined
-        ? undefined
-        : typeof filter.type === 'string'
-          ? [filter.type]
-          : filter.type;
-    const by = await store.counts({
-      ...(types ? { type: types } : {}),
-      ...(filter.idPrefix ? { idPrefix: filter.idPrefix } : {}),
-    });
-    const out: StatusCounts = { running: 0, done: 0, error: 0, stopped: 0, total: 0 };
-    for (const s of ['running', 'done', 'error', 'stopped'] as const) out[s] = by[s] ?? 0;
-    out.total = out.running + out.done + out.error + out.stopped;
-    return out;
+  counts(filter: CountFilter): Promise<StatusCounts> {
+    return countCluster(this.#d.store, filter);
   }
-
-  #report(err: unknown): void {
-    this.#d.emitter.emit(
-      'error',
-      err instanceof RegistryError
-        ? err
-        : new RegistryError('RESTORE_FAILED', 'Taking over an orphaned instance failed.', {
-            cause: err,
-          }),
-    );
-  }
-}
-
-const FORMAT = /^xstate-registry\/(\d+)$/;
-
-/**
- * A record written by a newer xstate-registry (a record format after this one's):
- * during a rolling deploy of the library itself it belongs to the newer processes,
- * and setting it aside as corrupt here would take it from them.
- */
-function newerFormat(text: string): RegistryError | undefined {
-  let raw: unknown;
-  try {
-    raw = safeJsonParse(text);
-  } catch {
-    return undefined;
-  }
-  const { format, id } = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
-  const theirs = typeof format === 'string' ? FORMAT.exec(format)?.[1] : undefined;
-  const ours = FORMAT.exec(RECORD_FORMAT)?.[1];
-  if (theirs === undefined || ours === undefined || Number(theirs) <= Number(ours))
-    return undefined;
-  return new RegistryError(
-    'MIGRATION_FAILED',
-    `Instance ${JSON.stringify(id)} is stored in record format ${format}, written by a newer xstate-registry than this process runs (${RECORD_FORMAT}); it is left untouched for a process that runs the newer version.`,
-    {
-      details: {
-        ...(typeof id === 'string' ? { id } : {}),
-        format: String(format),
-        leftForAnotherProcess: true,
-      },
-    },
-  );
 }

@@ -1,10 +1,10 @@
 import type { AnyEventObject } from 'xstate';
 import { isRegistryError, RegistryError } from './errors.js';
 import { assertEvent, assertNotReserved } from './event-shape.js';
+import { sendFrom } from './event-source.js';
 import { assertIdempotencyKey, IdempotencyLog } from './idempotency.js';
 import { assertInstanceId } from './instance-id.js';
 import { bringHere, type RegistryParts } from './registry-parts.js';
-import { sendFrom } from './xstate-internals.js';
 
 /**
  * Event delivery past the registry's fast path: checked input, idempotency

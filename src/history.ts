@@ -1,6 +1,6 @@
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
-import type { EventSource } from './xstate-internals.js';
+import type { EventSource } from './event-source.js';
 
 /**
  * Where the event behind a transition came from: `registry.send` (`'api'`),

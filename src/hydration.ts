@@ -7,11 +7,12 @@ import { IdempotencyLog } from './idempotency.js';
 import { Instance, inlineChild } from './instance.js';
 import { toInstanceId } from './instance-id.js';
 import type { ResolvedMachine } from './machines.js';
+import type { PersistedTimer } from './persisted-timer.js';
 import { type InstanceRecord, parseRecord } from './record.js';
 import type { RegistryEmitter, RegistryEvents } from './registry-events.js';
 import { setAside } from './set-aside.js';
 import type { Store, StoreKey } from './stores/store.js';
-import { type PersistedTimer, restoreTimers } from './xstate-internals.js';
+import { restoreTimers } from './xstate-internals.js';
 
 // The one hydration path — decode, migrate, restore, re-arm timers, host — and
 // its one failure policy, shared by start(), passivation's activation and the

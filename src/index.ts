@@ -27,6 +27,7 @@ export type {
   SnapshotMigration,
   VersionedMachine,
 } from './machines.js';
+export type { PersistedTimer } from './persisted-timer.js';
 export { type InstanceRecord, type InstanceStatusName, RECORD_FORMAT } from './record.js';
 export {
   createRegistry,
@@ -43,20 +44,22 @@ export type { QuarantinedRecord, StartSummary } from './restore.js';
 export type { InstanceStatus } from './status.js';
 export type { ChildStatus, TimerStatus } from './status-detail.js';
 export type { StatusCounts } from './status-tally.js';
-export { FileStore, type FileStoreOptions } from './stores/file-store.js';
-export { MemoryStore } from './stores/memory-store.js';
 export {
   type ClaimResult,
   type ClusterStore,
-  idInText,
   isClusterStore,
+  type StoredPage,
+  type StoreQuery,
+} from './stores/cluster-store.js';
+export { FileStore, type FileStoreOptions } from './stores/file-store.js';
+export { MemoryStore } from './stores/memory-store.js';
+export {
+  idInText,
   type RecordMeta,
   type SetAsideRecord,
   type Store,
   type StoredEntry,
-  type StoredPage,
   type StoreKey,
-  type StoreQuery,
   storeKey,
   unknownSetAside,
 } from './stores/store.js';
@@ -75,4 +78,3 @@ export type {
   TypeName,
   TypeOption,
 } from './types.js';
-export type { PersistedTimer } from './xstate-internals.js';

@@ -5,8 +5,9 @@ import type { IdempotencyLog } from './idempotency.js';
 import type { InstanceId } from './instance-id.js';
 import type { Life } from './lifecycle.js';
 import type { ResolvedMachine } from './machines.js';
+import type { PersistedTimer } from './persisted-timer.js';
 import { type InstanceRecord, type InstanceStatusName, RECORD_FORMAT } from './record.js';
-import { type PersistedTimer, persistedSnapshot, readTimers } from './xstate-internals.js';
+import { persistedSnapshot, readTimers } from './xstate-internals.js';
 
 /**
  * The path (`parent/child`) of the first child in a persisted snapshot whose

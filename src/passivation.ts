@@ -9,11 +9,11 @@ import { hasInFlightWork } from './in-flight-work.js';
 import type { Instance } from './instance.js';
 import type { InstanceTable } from './instance-table.js';
 import type { ResolvedMachine } from './machines.js';
+import type { PersistedTimer } from './persisted-timer.js';
 import type { Persister } from './persister.js';
 import type { RegistryEmitter } from './registry-events.js';
 import type { RegistryGate } from './registry-gate.js';
 import { type Store, storeKey } from './stores/store.js';
-import type { PersistedTimer } from './xstate-internals.js';
 
 export interface PassivationDeps {
   idleTimeoutMs: number;

@@ -3,7 +3,7 @@ import { RegistryError, type SerializedError } from './errors.js';
 import { isStoredHistory, type StoredHistory } from './history.js';
 import { type IdempotencyEntry, isIdempotencyEntries } from './idempotency.js';
 import { isValidInstanceId } from './instance-id.js';
-import type { PersistedTimer } from './xstate-internals.js';
+import type { PersistedTimer } from './persisted-timer.js';
 
 /**
  * The format tag of the persisted envelope; bumped when its shape changes.

@@ -13,7 +13,8 @@ import type { RegistryParts } from './registry-parts.js';
 import { Session } from './registry-session.js';
 import { RemoteDelivery } from './remote-delivery.js';
 import { stopHere } from './stop-instance.js';
-import { hasInbox, isClusterStore } from './stores/store.js';
+import { hasInbox } from './stores/cluster-inbox.js';
+import { isClusterStore } from './stores/cluster-store.js';
 
 /**
  * A registry's modules, wired together: what the `Registry` facade holds.

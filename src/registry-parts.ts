@@ -12,7 +12,8 @@ import type { Persister } from './persister.js';
 import type { RegistryEmitter } from './registry-events.js';
 import type { RegistryGate } from './registry-gate.js';
 import type { InstanceStatus } from './status.js';
-import type { MailBody, RecordMeta, Store } from './stores/store.js';
+import type { MailBody } from './stores/cluster-inbox.js';
+import type { RecordMeta, Store } from './stores/store.js';
 
 /**
  * The modules a registry is made of, handed down to the modules that carry out

@@ -10,7 +10,7 @@ import {
   type RemoteCalls,
   type UntilOptions,
 } from './registry-parts.js';
-import type { ClusterInbox, Mail, MailBody } from './stores/store.js';
+import type { ClusterInbox, Mail, MailBody } from './stores/cluster-inbox.js';
 
 export interface RemoteDeliveryDeps {
   parts: RegistryParts;

@@ -1,9 +1,9 @@
 import type { AnyEventObject } from 'xstate';
 import type { Delivery } from './delivery.js';
 import { isEvent, isReservedEventType } from './event-shape.js';
+import { sendFrom } from './event-source.js';
 import type { RegistryParts } from './registry-parts.js';
 import type { TelemetryHook } from './telemetry-hook.js';
-import { sendFrom } from './xstate-internals.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 

@@ -1,5 +1,6 @@
 import type { Instance } from './instance.js';
-import { type PersistedTimer, readTimers } from './xstate-internals.js';
+import type { PersistedTimer } from './persisted-timer.js';
+import { readTimers } from './xstate-internals.js';
 
 /**
  * A pending delayed event, as an instance's status shows it.

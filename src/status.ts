@@ -1,5 +1,6 @@
 import type { SerializedError } from './errors.js';
 import type { Instance } from './instance.js';
+import type { PersistedTimer } from './persisted-timer.js';
 import type { InstanceRecord, InstanceStatusName } from './record.js';
 import {
   type ChildStatus,
@@ -7,7 +8,6 @@ import {
   type TimerStatus,
   timerStatuses,
 } from './status-detail.js';
-import type { PersistedTimer } from './xstate-internals.js';
 
 /**
  * A JSON-serialisable view of one instance, modelled on Durable Functions'

@@ -1,4 +1,5 @@
-import { isClusterStore, type RecordMeta, type Store, type StoredEntry } from './stores/store.js';
+import { isClusterStore } from './stores/cluster-store.js';
+import type { RecordMeta, Store, StoredEntry } from './stores/store.js';
 
 /**
  * The few assertions the contract makes, as vitest's and Jest's `expect` provide them.

@@ -15,33 +15,18 @@
  * one of those shapes, so an XState upgrade that changes them fails loudly there.
  */
 import type { AnyActorRef, AnyEventObject } from 'xstate';
+import { resolvePath } from './actor-path.js';
 import { type Clock, systemClock } from './clock.js';
-
-/**
- * A pending delayed event as persisted: actors are addressed by their path of IDs from the root.
- *
- * @example
- * ```ts
- * const timer: PersistedTimer = { id: 'tick', source: [], target: [], event: { type: 'TICK' }, dueAt: Date.now() + 1000 };
- * ```
- */
-export interface PersistedTimer {
-  /** XState's scheduled-event ID (the `id` of a delayed action, or XState's generated one). */
-  id: string;
-  /** Path of child IDs from the root actor to the actor that scheduled the event (`[]` = the root). */
-  source: string[];
-  /** Path of child IDs from the root actor to the receiving actor. */
-  target: string[];
-  event: AnyEventObject;
-  /** Absolute due time, epoch milliseconds on the registry's clock. */
-  dueAt: number;
-  /**
-   * Set when XState's `cancel` can no longer reach this event: another one was
-   * scheduled under the same ID after it, or one under its ID fired (see
-   * {@link trackTimers}). It still fires.
-   */
-  uncancellable?: true;
-}
+import { noteDelivery } from './event-source.js';
+import type { DroppedTimer, PersistedTimer } from './persisted-timer.js';
+import { type SnapshotWatcher, Watch } from './snapshot-watch.js';
+import {
+  emptyTimeouts,
+  isCancellable,
+  type Timeouts as Mirror,
+  type Timeout as MirrorTimeout,
+  overdueFirst,
+} from './timeout-mirror.js';
 
 interface ScheduledEvent {
   source: AnyActorRef;
@@ -54,6 +39,10 @@ interface ScheduledEvent {
   /** Set by trackTimers: the due time on the registry's clock. */
   dueAt?: number;
 }
+
+/** A timeout of XState's scheduler, as the mirror keeps it (see timeout-mirror.ts). */
+type Timeout = MirrorTimeout<ScheduledEvent>;
+type Timeouts = Mirror<ScheduledEvent>;
 
 const TIMERS = Symbol('xstate-registry.timers');
 const FIRING = Symbol('xstate-registry.firing');
@@ -104,32 +93,6 @@ function systemOf(actor: AnyActorRef): InternalSystem {
     );
   }
   return system;
-}
-
-/** One timeout the scheduler set: live until it fires or XState's `cancel` clears it. */
-interface Timeout {
-  key: string;
-  entry: ScheduledEvent;
-  handle: unknown;
-  fire(): void;
-}
-
-/**
- * XState's scheduler state, kept where this module can read it. XState keeps
- * one record per `sessionId.id` key (`timerMap`, `_scheduledEvents`), but
- * scheduling a key that is still pending, without cancelling it first (a
- * delayed `raise`/`sendTo` with an explicit `id` sent twice; an `after` of a
- * state entered again without being exited, as through a history state that
- * resolves back to the source) overwrites the record and leaves the older
- * timeout running: it still fires, and then deletes the newer one's record, so
- * the newer one fires too but can no longer be cancelled. Those timeouts are
- * pending delayed events all the same, and only this mirror can see them.
- */
-interface Timeouts {
-  /** Every live timeout, in the order it was scheduled (a restore replays that order). */
-  live: Set<Timeout>;
-  /** The timeout XState's `cancel` would clear, per key: XState's own `timerMap`. */
-  byKey: Map<string, Timeout>;
 }
 
 /**
@@ -230,7 +193,7 @@ function trackedCancel(this: TrackedScheduler, source: AnyActorRef, id: string):
 function timeoutsOf(system: InternalSystem): Timeouts {
   let timeouts = system[TIMERS];
   if (!timeouts) {
-    timeouts = { live: new Set(), byKey: new Map() };
+    timeouts = emptyTimeouts();
     system[TIMERS] = timeouts;
   }
   return timeouts;
@@ -244,16 +207,6 @@ function pathOf(root: AnyActorRef, actor: AnyActorRef): string[] | undefined {
     current = (current as unknown as { _parent?: AnyActorRef })._parent;
   }
   return current === root ? path : undefined;
-}
-
-function resolvePath(root: AnyActorRef, path: readonly string[]): AnyActorRef | undefined {
-  let current: AnyActorRef | undefined = root;
-  for (const id of path) {
-    const snapshot: { children?: Record<string, AnyActorRef> } | undefined = current?.getSnapshot();
-    current = snapshot?.children?.[id];
-    if (!current) return undefined;
-  }
-  return current;
 }
 
 /**
@@ -274,7 +227,7 @@ export function readTimers(root: AnyActorRef): PersistedTimer[] {
   const pending: Iterable<{ entry: ScheduledEvent; uncancellable: boolean }> = timeouts
     ? [...timeouts.live].map((t) => ({
         entry: t.entry,
-        uncancellable: timeouts.byKey.get(t.key) !== t,
+        uncancellable: !isCancellable(timeouts, t),
       }))
     : Object.values(system._snapshot._scheduledEvents).map((entry) => ({
         entry,
@@ -296,12 +249,6 @@ export function readTimers(root: AnyActorRef): PersistedTimer[] {
     out.push(timer);
   }
   return out;
-}
-
-/** What {@link restoreTimers} could not re-create, and why. */
-export interface DroppedTimer {
-  timer: PersistedTimer;
-  reason: string;
 }
 
 /**
@@ -351,14 +298,12 @@ export function restoreTimers(
   // Scheduling in order left the last of each ID cancellable; XState had lost
   // track of some of those too.
   for (const { timeout, timer } of restored) {
-    if (timer.uncancellable === true && timeouts.byKey.get(timeout.key) === timeout) {
+    if (timer.uncancellable === true && isCancellable(timeouts, timeout)) {
       timeouts.byKey.delete(timeout.key);
       delete system._snapshot._scheduledEvents[timeout.key];
     }
   }
-  const overdue = restored.filter(({ timer }) => timer.dueAt <= now);
-  overdue.sort((a, b) => a.timer.dueAt - b.timer.dueAt);
-  for (const { timeout } of overdue) {
+  for (const { timeout } of overdueFirst(restored, now)) {
     if (!timeouts.live.has(timeout)) continue;
     system._clock.clearTimeout(timeout.handle);
     timeout.fire();
@@ -385,121 +330,7 @@ export function persistedSnapshot(actor: AnyActorRef): unknown {
   ).getPersistedSnapshot({ __unsafeAllowInlineActors: true });
 }
 
-/** Called for every snapshot update of any actor in a root's tree (root or child), with the context given to {@link watchSnapshots}. */
-export type SnapshotWatcher<C> = (
-  context: C,
-  actorRef: AnyActorRef,
-  snapshot: unknown,
-  event: AnyEventObject,
-) => void;
-
 const WATCH = Symbol('xstate-registry.watch');
-
-/**
- * What a watched system holds: the watcher and its context, and XState's own
- * inspection function. It is also the root's error observer when asked for one
- * (see {@link watchSnapshots}), so watching an actor allocates this one object.
- */
-class Watch<C> {
-  readonly watcher: SnapshotWatcher<C>;
-  readonly context: C;
-  readonly original: InternalSystem['_sendInspectionEvent'];
-  readonly root: AnyActorRef;
-  readonly failed: ((context: C, error: unknown) => void) | undefined;
-  /**
-   * The root's error observer: XState calls `observer.error` as a plain
-   * function, not as a method, so it is bound (a bound function is the
-   * smallest per-actor function: no context object).
-   */
-  readonly error: ((err: unknown) => void) | undefined;
-
-  constructor(
-    watcher: SnapshotWatcher<C>,
-    context: C,
-    original: InternalSystem['_sendInspectionEvent'],
-    root: AnyActorRef,
-    failed: ((context: C, error: unknown) => void) | undefined,
-  ) {
-    this.watcher = watcher;
-    this.context = context;
-    this.original = original;
-    this.root = root;
-    this.failed = failed;
-    this.error = failed ? reportFailure.bind(this as Watch<unknown>) : undefined;
-  }
-}
-
-function reportFailure(this: Watch<unknown>, err: unknown): void {
-  this.failed?.(this.context, err);
-}
-
-/**
- * Where an event delivered to a root actor came from (see {@link eventSource}):
- * `'api'`/`'http'` as claimed by {@link sendFrom}, `'timer'` for a delayed
- * event, `'child'` for one sent by another actor, `'direct'` for `actor.send`.
- *
- * @example
- * ```ts
- * const source: EventSource = eventSource(event) ?? 'direct';
- * ```
- */
-export type EventSource = 'api' | 'http' | 'timer' | 'child' | 'direct';
-
-// Keyed by the event object: XState hands the same object from the relay to the
-// transition's snapshot inspection, however long it waited in the mailbox.
-const claimed = new WeakMap<object, EventSource>();
-const sources = new WeakMap<object, EventSource>();
-
-/**
- * `actor.send(event)`, with the transition it causes journaled as coming from
- * `source` rather than `'direct'` (only with {@link watchSnapshots}' `sources`).
- *
- * @example
- * ```ts
- * sendFrom(actor, { type: 'PAY' }, 'api');
- * ```
- */
-export function sendFrom(actor: AnyActorRef, event: AnyEventObject, source: EventSource): void {
-  // A claim made further out (the HTTP layer's, around registry.send) wins.
-  if (claimed.has(event)) {
-    actor.send(event);
-    return;
-  }
-  claimed.set(event, source);
-  try {
-    actor.send(event);
-  } finally {
-    claimed.delete(event);
-  }
-}
-
-/**
- * Claims `event` as coming from `source` until the returned function is
- * called: whatever sends it meanwhile (`registry.send`) journals that source.
- *
- * @example
- * ```ts
- * const release = claimSource(event, 'http');
- * try { await registry.send(id, event); } finally { release(); }
- * ```
- */
-export function claimSource(event: AnyEventObject, source: EventSource): () => void {
-  claimed.set(event, source);
-  return () => claimed.delete(event);
-}
-
-/**
- * Where the last delivery of `event` to a watched root came from; `undefined`
- * if it was never delivered to one whose sources are tracked.
- *
- * @example
- * ```ts
- * registry.on('transition', (t) => console.log(eventSource(t.event)));
- * ```
- */
-export function eventSource(event: AnyEventObject): EventSource | undefined {
-  return sources.get(event);
-}
 
 // watchedInspection, plus the source of every event relayed to the root.
 function watchedInspectionWithSources(
@@ -509,17 +340,7 @@ function watchedInspectionWithSources(
   const watch = this[WATCH];
   const relayed = event.event;
   if (event.type === '@xstate.event' && event.actorRef === watch.root && relayed) {
-    const from = event.sourceRef;
-    sources.set(
-      relayed,
-      this[FIRING] === relayed
-        ? 'timer'
-        : from === undefined
-          ? (claimed.get(relayed) ?? 'direct')
-          : from === watch.root
-            ? 'direct'
-            : 'child',
-    );
+    noteDelivery(relayed, this[FIRING] === relayed, event.sourceRef, watch.root);
   } else if (event.type === '@xstate.snapshot' && event.actorRef) {
     watch.watcher(watch.context, event.actorRef, event.snapshot, event.event as AnyEventObject);
   }

@@ -107,7 +107,11 @@ const isCore = (f: string) =>
   !f.startsWith('cli/') &&
   !ENTRY_POINTS.has(f);
 /** The store interface, which the core programs against; every other file there is a concrete store. */
-const STORE_INTERFACE = new Set(['stores/store.ts']);
+const STORE_INTERFACE = new Set([
+  'stores/store.ts',
+  'stores/cluster-store.ts',
+  'stores/cluster-inbox.ts',
+]);
 /**
  * The in-memory store is the registry's default store: no I/O, nothing to
  * configure. It is the one concrete store the core may name.

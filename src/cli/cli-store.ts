@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegistryError } from '../errors.js';
 import { parseRecord } from '../record.js';
+import { isClusterStore } from '../stores/cluster-store.js';
 import { FileStore } from '../stores/file-store.js';
-import { isClusterStore, type SetAsideRecord, type Store } from '../stores/store.js';
+import type { SetAsideRecord, Store } from '../stores/store.js';
 
 /**
  * What the CLI reads of one stored record: the envelope parsed, and the raw JSON for fields it does not know.

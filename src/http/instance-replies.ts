@@ -1,8 +1,8 @@
 import { RegistryError } from '../errors.js';
 import { assertNotReserved, isEvent } from '../event-shape.js';
+import { claimSource } from '../event-source.js';
 import type { Registry } from '../registry.js';
 import type { InstanceStatus } from '../status.js';
-import { claimSource } from '../xstate-internals.js';
 import { json } from './error-response.js';
 import { HttpError } from './http-error.js';
 

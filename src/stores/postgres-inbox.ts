@@ -1,6 +1,6 @@
 import pg from 'pg';
+import type { ClusterInbox, Mail } from './cluster-inbox.js';
 import { underAdvisoryLock } from './postgres-schema.js';
-import type { ClusterInbox, Mail } from './store.js';
 
 /**
  * The mail between the processes of one PostgreSQL cluster: a table next to the

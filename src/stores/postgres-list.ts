@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { RegistryError } from '../errors.js';
-import type { StoredPage, StoreQuery } from './store.js';
+import type { StoredPage, StoreQuery } from './cluster-store.js';
 
 /**
  * One page of `list()` from table `t`, by SQL on its indexes: in creation
