@@ -81,7 +81,9 @@ export function decodeParsed(
       { details: { id: record.id, type: record.type } },
     );
   }
-  const decoded = { record, def, ...migrate(record, def) };
+  const { snapshot, migrated } = migrate(record, def);
+  // Built as one literal (no spread): one object of one shape per record.
+  const decoded: DecodedRecord = { record, def, snapshot, migrated };
   // Only a running instance is restored into an actor; a finished one is only shown.
   const inline = record.status === 'running' ? inlineChild(decoded.snapshot) : undefined;
   if (inline) {

@@ -65,7 +65,7 @@ export interface RestoreContext {
   clock: Clock;
   instances: Pick<InstanceTable, 'has' | 'admit' | 'changed'>;
   actors: Pick<ActorHost, 'host'>;
-  emitter: Pick<RegistryEmitter, 'emit'>;
+  emitter: Pick<RegistryEmitter, 'emit' | 'has'>;
   /** With idle passivation: index a running instance without hosting it, waking it when its first timer falls due. */
   passivation?: Pick<Passivation, 'sleep'> | undefined;
 }
@@ -155,7 +155,9 @@ function restoreEntry(
         ctx.instances.admit(instance);
         summary.overdueTimers += overdue;
         summary.restored++;
-        ctx.emitter.emit('restored', { id: record.id, type: def.type, actor });
+        // No payload to build when nobody listens (the common case, once per instance).
+        if (ctx.emitter.has('restored'))
+          ctx.emitter.emit('restored', { id: record.id, type: def.type, actor });
       }
     }
     if (migrated) {

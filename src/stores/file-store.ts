@@ -3,7 +3,7 @@ import { RegistryError } from '../errors.js';
 import type { DirLock } from './file-lock.js';
 import { fileNameFor, isInstanceFileName } from './file-name.js';
 import { FileQuarantine } from './file-quarantine.js';
-import { type FsLayer, nodeFs } from './fs-layer.js';
+import { type FsLayer, nodeFs, readRegularFileSync } from './fs-layer.js';
 import { GroupSync } from './group-sync.js';
 import { IoLimit } from './io-limit.js';
 import {
@@ -170,9 +170,16 @@ export class FileStore implements Store {
     for (let i = 0; i < files.length; i += LOAD_BATCH) {
       const end = Math.min(i + LOAD_BATCH, files.length);
       const batch: StoredEntry[] = [];
-      await this.#io.run(async () => {
-        for (let k = i; k < end; k++) batch.push(await this.#readIn(files[k] as string));
-      });
+      // The real layer is read without a promise per file; another layer (one
+      // that injects faults) through its own readFile.
+      if (this.#fs === nodeFs)
+        await this.#io.run(async () => {
+          for (let k = i; k < end; k++) batch.push(this.#readInSync(files[k] as string));
+        });
+      else
+        await this.#io.run(async () => {
+          for (let k = i; k < end; k++) batch.push(await this.#readIn(files[k] as string));
+        });
       yield batch;
     }
   }
@@ -184,8 +191,7 @@ export class FileStore implements Store {
 
   /** Reads one instance file; the caller holds an I/O slot. */
   async #readIn(name: string): Promise<StoredEntry> {
-    // Names are instance file names ([0-9a-z._-]): nothing for join() to normalise.
-    const path = `${this.#instances}${sep}${name}`;
+    const path = this.#pathOfName(name);
     try {
       return {
         kind: 'record',
@@ -193,29 +199,53 @@ export class FileStore implements Store {
         text: await this.#fs.readFile(path, this.#maxFileBytes),
       };
     } catch (error) {
-      const { code, size, kind } = error as { code?: string; size?: number; kind?: string };
-      if (code === 'ENOTREG') {
-        return {
-          kind: 'unreadable',
-          key: storeKey(name),
-          error: new RegistryError(
-            'CORRUPT_RECORD',
-            `${path} is ${kind}, not a regular file; it was not read.`,
-            { details: { path } },
-          ),
-        };
-      }
-      if (code !== 'EFBIG') return { kind: 'unreadable', key: storeKey(name), error };
+      return this.#unreadable(name, path, error);
+    }
+  }
+
+  /** {@link #readIn} through the real layer's synchronous read. */
+  #readInSync(name: string): StoredEntry {
+    const path = this.#pathOfName(name);
+    try {
+      return {
+        kind: 'record',
+        key: storeKey(name),
+        text: readRegularFileSync(path, this.#maxFileBytes),
+      };
+    } catch (error) {
+      return this.#unreadable(name, path, error);
+    }
+  }
+
+  // Names are instance file names ([0-9a-z._-]): nothing for join() to normalise.
+  #pathOfName(name: string): string {
+    return `${this.#instances}${sep}${name}`;
+  }
+
+  /** The entry of a file that could not be read, saying why. */
+  #unreadable(name: string, path: string, error: unknown): StoredEntry {
+    const { code, size, kind } = error as { code?: string; size?: number; kind?: string };
+    if (code === 'ENOTREG') {
       return {
         kind: 'unreadable',
         key: storeKey(name),
         error: new RegistryError(
-          'SNAPSHOT_TOO_LARGE',
-          `${path} is ${size} bytes, over maxFileBytes (${this.#maxFileBytes}); it was not read.`,
-          { details: { path, bytes: size } },
+          'CORRUPT_RECORD',
+          `${path} is ${kind}, not a regular file; it was not read.`,
+          { details: { path } },
         ),
       };
     }
+    if (code !== 'EFBIG') return { kind: 'unreadable', key: storeKey(name), error };
+    return {
+      kind: 'unreadable',
+      key: storeKey(name),
+      error: new RegistryError(
+        'SNAPSHOT_TOO_LARGE',
+        `${path} is ${size} bytes, over maxFileBytes (${this.#maxFileBytes}); it was not read.`,
+        { details: { path, bytes: size } },
+      ),
+    };
   }
 
   async read(id: string): Promise<string | undefined> {
