@@ -1,8 +1,12 @@
 import { parseArgs } from 'node:util';
 import { RegistryError } from '../errors.js';
 import type { InstanceStatusName } from '../record.js';
+import { type CliOutput, short, table, terminalSafe, view } from './cli-output.js';
 import { type CliRecord, type CliStore, openCliStore } from './cli-store.js';
 import { TopK } from './top-k.js';
+
+/** Re-exported so code that imported the output type from here keeps compiling. */
+export type { CliOutput } from './cli-output.js';
 
 const USAGE = `Usage: xstate-registry --store <dir | postgres://url> <command>
 
@@ -18,77 +22,9 @@ Options: --json (one JSON object per line), --table NAME (PostgreSQL table).
 Reading never takes the store's lock; purge and quarantine restore refuse with
 STORE_LOCKED while a live process owns the directory (or, in PostgreSQL, the instance).`;
 
-/**
- * Where the CLI writes: standard output and standard error.
- *
- * @example
- * ```ts
- * const io: CliOutput = { out: console.log, err: console.error };
- * ```
- */
-export interface CliOutput {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
-
 const STATUSES = ['running', 'done', 'error', 'stopped'];
 /** The most records one `ls` prints: each is held until the listing ends. */
 const MAX_LS_LIMIT = 10_000;
-
-function view({ record }: CliRecord) {
-  const snapshot = record.snapshot as { value?: unknown; context?: unknown; output?: unknown };
-  return {
-    id: record.id,
-    type: record.type,
-    status: record.status,
-    value: snapshot.value,
-    context: snapshot.context,
-    ...(snapshot.output !== undefined ? { output: snapshot.output } : {}),
-    ...(record.error ? { error: record.error } : {}),
-    ...(record.stopReason !== undefined ? { stopReason: record.stopReason } : {}),
-    createdAt: new Date(record.createdAt).toISOString(),
-    updatedAt: new Date(record.updatedAt).toISOString(),
-    timers: record.timers.map((t) => ({
-      event: t.event.type,
-      dueAt: new Date(t.dueAt).toISOString(),
-    })),
-  };
-}
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: escaping control characters is the point
-const ACTIVE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const IN_CELL = /[\t\n]/g;
-const visible = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-
-/**
- * What reaches a terminal: IDs (C1 controls are valid in one), and the type,
- * reason or file name of a tampered record, could carry escape sequences that
- * retitle, clear or rewrite the operator's screen. They print as `\u001b`
- * instead, which JSON also reads back as the same string.
- */
-function terminalSafe(io: CliOutput): CliOutput {
-  return {
-    out: (line) => io.out(line.replace(ACTIVE, visible)),
-    err: (line) => io.err(line.replace(ACTIVE, visible)),
-  };
-}
-
-function table(rows: string[][]): string[] {
-  // A newline or tab inside a cell would fake a row or a column of its own.
-  rows = rows.map((r) => r.map((c) => c.replace(IN_CELL, visible)));
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) =>
-    r
-      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd(),
-  );
-}
-
-const short = (v: unknown) => {
-  const s = JSON.stringify(v) ?? '';
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-};
 
 /**
  * Runs one CLI command and resolves to its exit code: 0 done, 1 refused or

@@ -1,0 +1,99 @@
+import type { CliRecord } from './cli-store.js';
+
+/**
+ * Where the CLI writes: standard output and standard error.
+ *
+ * @example
+ * ```ts
+ * const io: CliOutput = { out: console.log, err: console.error };
+ * ```
+ */
+export interface CliOutput {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+/**
+ * The JSON view of one record that `show` and `ls --json` print: times as ISO
+ * strings and timers as their event type, so the line reads without the codec.
+ *
+ * @example
+ * ```ts
+ * io.out(JSON.stringify(view(found)));
+ * ```
+ */
+export function view({ record }: CliRecord) {
+  const snapshot = record.snapshot as { value?: unknown; context?: unknown; output?: unknown };
+  return {
+    id: record.id,
+    type: record.type,
+    status: record.status,
+    value: snapshot.value,
+    context: snapshot.context,
+    ...(snapshot.output !== undefined ? { output: snapshot.output } : {}),
+    ...(record.error ? { error: record.error } : {}),
+    ...(record.stopReason !== undefined ? { stopReason: record.stopReason } : {}),
+    createdAt: new Date(record.createdAt).toISOString(),
+    updatedAt: new Date(record.updatedAt).toISOString(),
+    timers: record.timers.map((t) => ({
+      event: t.event.type,
+      dueAt: new Date(t.dueAt).toISOString(),
+    })),
+  };
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: escaping control characters is the point
+const ACTIVE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const IN_CELL = /[\t\n]/g;
+const visible = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * What reaches a terminal: IDs (C1 controls are valid in one), and the type,
+ * reason or file name of a tampered record, could carry escape sequences that
+ * retitle, clear or rewrite the operator's screen. They print as `\u001b`
+ * instead, which JSON also reads back as the same string.
+ *
+ * @example
+ * ```ts
+ * const io = terminalSafe({ out: console.log, err: console.error });
+ * ```
+ */
+export function terminalSafe(io: CliOutput): CliOutput {
+  return {
+    out: (line) => io.out(line.replace(ACTIVE, visible)),
+    err: (line) => io.err(line.replace(ACTIVE, visible)),
+  };
+}
+
+/**
+ * Lays rows out in aligned columns for the human (non `--json`) output.
+ *
+ * @example
+ * ```ts
+ * for (const line of table([['ID', 'STATUS'], ['order-1', 'running']])) io.out(line);
+ * ```
+ */
+export function table(rows: string[][]): string[] {
+  // A newline or tab inside a cell would fake a row or a column of its own.
+  rows = rows.map((r) => r.map((c) => c.replace(IN_CELL, visible)));
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/**
+ * A value as JSON cut to 60 characters, so one wide context keeps a table readable.
+ *
+ * @example
+ * ```ts
+ * short({ step: 3 }); // '{"step":3}'
+ * ```
+ */
+export const short = (v: unknown) => {
+  const s = JSON.stringify(v) ?? '';
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+};
