@@ -1,3 +1,4 @@
+import { CreationOrder, createdBefore } from './creation-order.js';
 import { IdOrder } from './id-order.js';
 import type { Instance } from './instance.js';
 import {
@@ -10,7 +11,7 @@ import {
   queryInstances,
 } from './list-query.js';
 import type { InstanceStatusName } from './record.js';
-import { mergePending, mergeRuns } from './sorted-merge.js';
+import { mergeRuns } from './sorted-merge.js';
 import { type StatusCounts, StatusTally } from './status-tally.js';
 import { pageByUpdate, type UpdateEntry, UpdateOrder } from './update-order.js';
 
@@ -25,54 +26,6 @@ import { pageByUpdate, type UpdateEntry, UpdateOrder } from './update-order.js';
 export interface CountFilter {
   type?: string | readonly string[];
   idPrefix?: string;
-}
-
-const before = (a: Instance, b: Instance) =>
-  a.createdAt < b.createdAt || (a.createdAt === b.createdAt && a.id < b.id);
-
-/**
- * Instances in creation order (then ID). Appends are O(1); out-of-order inserts
- * (a restore loads in store order) wait in `pending` and are merged in by the
- * next read, so n inserts cost O(n log n), not O(n²).
- */
-class CreationOrder {
-  items: Instance[] = [];
-  #pending: Instance[] = [];
-
-  add(instance: Instance): void {
-    const last = this.items[this.items.length - 1];
-    if (this.#pending.length === 0 && (!last || before(last, instance))) this.items.push(instance);
-    else this.#pending.push(instance);
-  }
-
-  /** The items, sorted, with the pending ones merged in. */
-  sorted(): Instance[] {
-    if (this.#pending.length === 0) return this.items;
-    const merged = mergePending(this.items, this.#pending, before, before);
-    this.#pending = [];
-    this.items = merged;
-    return merged;
-  }
-
-  /** The first position whose instance sorts after (createdAt, id); without `id`, the first at or after `createdAt`. */
-  seek(createdAt: number, id: string | undefined): number {
-    const items = this.sorted();
-    let lo = 0;
-    let hi = items.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const m = items[mid] as Instance;
-      const isBefore =
-        m.createdAt < createdAt || (id !== undefined && m.createdAt === createdAt && m.id <= id);
-      if (isBefore) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  keep(test: (instance: Instance) => boolean): void {
-    this.items = this.sorted().filter(test);
-  }
 }
 
 /**
@@ -233,7 +186,7 @@ export class InstanceIndex extends Map<string, Instance> {
     });
     const items: Instance[] = [];
     let more = false;
-    for (const next of mergeRuns(heads, before, 1)) {
+    for (const next of mergeRuns(heads, createdBefore, 1)) {
       if (f.createdTo !== undefined && next.createdAt > f.createdTo) break;
       if (super.get(next.id) !== next) continue;
       if (f.statuses && !f.statuses.has(next.status)) continue;
