@@ -1,7 +1,8 @@
 import { RegistryError } from './errors.js';
+import { asRegistryError, flushFailure } from './flush-failure.js';
 import type { Instance } from './instance.js';
+import { encodeInstance } from './instance-encoding.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { encodeRecord } from './record.js';
 import type { RecordMeta, Store } from './stores/store.js';
 
 export interface PersisterOptions {
@@ -169,52 +170,18 @@ export class Persister {
    * `NOT_SERIALIZABLE` or `SNAPSHOT_TOO_LARGE` as a write would.
    */
   encode(instance: Instance): { text: string; meta: RecordMeta } {
-    return this.#encode(instance);
+    return encodeInstance(instance, this.#maxBytes);
   }
 
   #serialize(instance: Instance): { text: string; meta: RecordMeta } {
     try {
-      const written = this.#encode(instance);
+      const written = encodeInstance(instance, this.#maxBytes);
       instance.persistError = undefined;
       return written;
     } catch (err) {
       if (err instanceof RegistryError) instance.persistError = err;
       throw err;
     }
-  }
-
-  #encode(instance: Instance): { text: string; meta: RecordMeta } {
-    let text: string;
-    let meta: RecordMeta;
-    try {
-      const record = instance.toRecord();
-      // What the store may index, from the very record written (never parsed back).
-      meta = {
-        type: record.type,
-        status: record.status,
-        machineVersion: record.machineVersion,
-        createdAt: record.createdAt,
-        updatedAt: record.updatedAt,
-      };
-      text = encodeRecord(record);
-    } catch (cause) {
-      if (cause instanceof RegistryError) throw cause;
-      throw new RegistryError(
-        'NOT_SERIALIZABLE',
-        `The state of instance '${instance.id}' cannot be stored (${(cause as Error)?.message ?? String(cause)}); keep functions, symbols and class instances out of its context and events.`,
-        { cause, details: { id: instance.id } },
-      );
-    }
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: most records need no count.
-    const bytes = text.length * 3 <= this.#maxBytes ? 0 : Buffer.byteLength(text);
-    if (bytes > this.#maxBytes) {
-      throw new RegistryError(
-        'SNAPSHOT_TOO_LARGE',
-        `The state of instance '${instance.id}' is ${bytes} bytes, over the limit of ${this.#maxBytes}; keep large data outside the actor's context or raise maxRecordBytes.`,
-        { details: { id: instance.id, bytes, limit: this.#maxBytes } },
-      );
-    }
-    return { text, meta };
   }
 
   #settle(instance: Instance, version: number): void {
@@ -284,26 +251,7 @@ export class Persister {
     });
     const first = failed[0];
     if (!first) return;
-    const ids = failed.map((f) => f.id);
-    const codes = new Set(failed.map((f) => f.error.code));
-    const shown = ids
-      .slice(0, 10)
-      .map((id) => `'${id}'`)
-      .join(', ');
-    throw new RegistryError(
-      codes.size === 1 ? first.error.code : 'PERSIST_FAILED',
-      failed.length === 1
-        ? first.error.message
-        : `${failed.length} instances are not durable (${shown}${failed.length > 10 ? ', ...' : ''}; all in details.ids). First failure: ${first.error.message}`,
-      {
-        cause: first.error,
-        details: {
-          ...first.error.details,
-          ids,
-          failures: Object.fromEntries(failed.map((f) => [f.id, f.error.code])),
-        },
-      },
-    );
+    throw flushFailure(failed, first);
   }
 
   /**
@@ -350,9 +298,3 @@ export class Persister {
  * burst of purges for ever, even once the instances are collected.
  */
 const RETIRED = -1;
-
-function asRegistryError(err: unknown): RegistryError {
-  return err instanceof RegistryError
-    ? err
-    : new RegistryError('PERSIST_FAILED', 'Writing failed.', { cause: err });
-}

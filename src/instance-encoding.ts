@@ -1,0 +1,54 @@
+import { RegistryError } from './errors.js';
+import type { Instance } from './instance.js';
+import { encodeRecord } from './record.js';
+import type { RecordMeta } from './stores/store.js';
+
+/**
+ * The record `instance` is written as, and the metadata the store may index,
+ * taken from that very record so that no store parses one back. Throws
+ * `NOT_SERIALIZABLE` when the state is not plain data and `SNAPSHOT_TOO_LARGE`
+ * when it is over `maxBytes` of UTF-8, so a bad state is refused before it
+ * reaches the store.
+ *
+ * @example
+ * ```ts
+ * const { text, meta } = encodeInstance(instance, 1_048_576);
+ * await store.write(instance.id, text, meta);
+ * ```
+ */
+export function encodeInstance(
+  instance: Instance,
+  maxBytes: number,
+): { text: string; meta: RecordMeta } {
+  let text: string;
+  let meta: RecordMeta;
+  try {
+    const record = instance.toRecord();
+    // What the store may index, from the very record written (never parsed back).
+    meta = {
+      type: record.type,
+      status: record.status,
+      machineVersion: record.machineVersion,
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+    };
+    text = encodeRecord(record);
+  } catch (cause) {
+    if (cause instanceof RegistryError) throw cause;
+    throw new RegistryError(
+      'NOT_SERIALIZABLE',
+      `The state of instance '${instance.id}' cannot be stored (${(cause as Error)?.message ?? String(cause)}); keep functions, symbols and class instances out of its context and events.`,
+      { cause, details: { id: instance.id } },
+    );
+  }
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: most records need no count.
+  const bytes = text.length * 3 <= maxBytes ? 0 : Buffer.byteLength(text);
+  if (bytes > maxBytes) {
+    throw new RegistryError(
+      'SNAPSHOT_TOO_LARGE',
+      `The state of instance '${instance.id}' is ${bytes} bytes, over the limit of ${maxBytes}; keep large data outside the actor's context or raise maxRecordBytes.`,
+      { details: { id: instance.id, bytes, limit: maxBytes } },
+    );
+  }
+  return { text, meta };
+}
