@@ -1,9 +1,10 @@
 import { join, resolve, sep } from 'node:path';
 import { RegistryError } from '../errors.js';
+import { FileLoader } from './file-loader.js';
 import type { DirLock } from './file-lock.js';
-import { fileNameFor, isInstanceFileName } from './file-name.js';
+import { fileNameFor } from './file-name.js';
 import { FileQuarantine } from './file-quarantine.js';
-import { type FsLayer, nodeFs, readRegularFileSync } from './fs-layer.js';
+import { type FsLayer, nodeFs } from './fs-layer.js';
 import { GroupSync } from './group-sync.js';
 import { IoLimit } from './io-limit.js';
 import {
@@ -16,7 +17,6 @@ import {
   storeKey,
 } from './store.js';
 
-const LOAD_BATCH = 64;
 /** How many instances' file names the write path remembers (about 200 bytes each). */
 const NAMES_KEPT = 1024;
 
@@ -73,6 +73,7 @@ export class FileStore implements Store {
   readonly #damageListeners = new Set<(error: RegistryError) => void>();
   readonly #dirSync: GroupSync;
   readonly #setAside: FileQuarantine;
+  readonly #loader: FileLoader;
   /**
    * File names of recently written IDs: naming (a SHA-256 and a slug) was a
    * tenth of a write's main-thread work. Bounded: emptied when full, so it
@@ -108,6 +109,12 @@ export class FileStore implements Store {
       quarantine: this.#quarantine,
       maxFileBytes: this.#maxFileBytes,
       dirSync: this.#dirSync,
+    });
+    this.#loader = new FileLoader({
+      fs: this.#fs,
+      io: this.#io,
+      instances: this.#instances,
+      maxFileBytes: this.#maxFileBytes,
     });
   }
 
@@ -153,105 +160,13 @@ export class FileStore implements Store {
 
   async *#batches(): AsyncIterable<readonly StoredEntry[]> {
     this.#assertOpen();
-    const names = (await this.#fs.readdir(this.#instances)).sort();
-    const files: string[] = [];
-    for (const name of names) {
-      if (name.startsWith('.tmp-')) {
-        // A write that crashed before its rename: the old file (if any) is intact.
-        // Read-only, it may be a live owner's write in progress: leave it.
-        if (!this.#readOnly) await this.#fs.unlink(join(this.#instances, name)).catch(() => {});
-      } else if (isInstanceFileName(name)) {
-        files.push(name);
-      }
-    }
-    // Reads run in batches of LOAD_BATCH, each batch in one I/O slot, one file
-    // after another: one promise and one slot per batch rather than per file
-    // (the real layer reads synchronously), and never more than one descriptor.
-    for (let i = 0; i < files.length; i += LOAD_BATCH) {
-      const end = Math.min(i + LOAD_BATCH, files.length);
-      const batch: StoredEntry[] = [];
-      // The real layer is read without a promise per file; another layer (one
-      // that injects faults) through its own readFile.
-      if (this.#fs === nodeFs)
-        await this.#io.run(async () => {
-          for (let k = i; k < end; k++) batch.push(this.#readInSync(files[k] as string));
-        });
-      else
-        await this.#io.run(async () => {
-          for (let k = i; k < end; k++) batch.push(await this.#readIn(files[k] as string));
-        });
-      yield batch;
-    }
-  }
-
-  /** Reads one instance file in an I/O slot. */
-  #read(name: string): Promise<StoredEntry> {
-    return this.#io.run(() => this.#readIn(name));
-  }
-
-  /** Reads one instance file; the caller holds an I/O slot. */
-  async #readIn(name: string): Promise<StoredEntry> {
-    const path = this.#pathOfName(name);
-    try {
-      return {
-        kind: 'record',
-        key: storeKey(name),
-        text: await this.#fs.readFile(path, this.#maxFileBytes),
-      };
-    } catch (error) {
-      return this.#unreadable(name, path, error);
-    }
-  }
-
-  /** {@link #readIn} through the real layer's synchronous read. */
-  #readInSync(name: string): StoredEntry {
-    const path = this.#pathOfName(name);
-    try {
-      return {
-        kind: 'record',
-        key: storeKey(name),
-        text: readRegularFileSync(path, this.#maxFileBytes),
-      };
-    } catch (error) {
-      return this.#unreadable(name, path, error);
-    }
-  }
-
-  // Names are instance file names ([0-9a-z._-]): nothing for join() to normalise.
-  #pathOfName(name: string): string {
-    return `${this.#instances}${sep}${name}`;
-  }
-
-  /** The entry of a file that could not be read, saying why. */
-  #unreadable(name: string, path: string, error: unknown): StoredEntry {
-    const { code, size, kind } = error as { code?: string; size?: number; kind?: string };
-    if (code === 'ENOTREG') {
-      return {
-        kind: 'unreadable',
-        key: storeKey(name),
-        error: new RegistryError(
-          'CORRUPT_RECORD',
-          `${path} is ${kind}, not a regular file; it was not read.`,
-          { details: { path } },
-        ),
-      };
-    }
-    if (code !== 'EFBIG') return { kind: 'unreadable', key: storeKey(name), error };
-    return {
-      kind: 'unreadable',
-      key: storeKey(name),
-      error: new RegistryError(
-        'SNAPSHOT_TOO_LARGE',
-        `${path} is ${size} bytes, over maxFileBytes (${this.#maxFileBytes}); it was not read.`,
-        { details: { path, bytes: size } },
-      ),
-    };
+    yield* this.#loader.batches(this.#readOnly);
   }
 
   async read(id: string): Promise<string | undefined> {
     this.#assertOpen();
     // The same checks as at load: a FIFO or a symlink put in its place is refused, unread.
-    const entry = await this.#read(fileNameFor(id));
+    const entry = await this.#loader.read(fileNameFor(id));
     if (entry.kind === 'record') return entry.text;
     if ((entry.error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw entry.error;
