@@ -2,20 +2,18 @@ import type { AnyActor } from 'xstate';
 import { RegistryError, type SerializedError } from './errors.js';
 import type { HistoryLog } from './history.js';
 import type { IdempotencyLog } from './idempotency.js';
-import { inlineChild, withoutInlineChildren } from './inline-child.js';
+import { withoutInlineChildren } from './inline-child.js';
 import type { InstanceId } from './instance-id.js';
 import type { Life } from './lifecycle.js';
 import type { ResolvedMachine } from './machines.js';
-import type { PersistedTimer } from './persisted-timer.js';
+import { persistableSnapshot } from './persistable-snapshot.js';
+import { type FrozenState, RareFields } from './rare-fields.js';
 import { type InstanceRecord, type InstanceStatusName, RECORD_FORMAT } from './record.js';
 import { persistedSnapshot } from './xstate-internals/actor-hooks.js';
 import { readTimers } from './xstate-internals/scheduler.js';
 
-/** The last state of an instance that is not live, kept in memory. */
-export interface FrozenState {
-  snapshot: unknown;
-  timers: PersistedTimer[];
-}
+/** Re-exported: the instance table and others name it from here. */
+export type { FrozenState } from './rare-fields.js';
 
 /**
  * The flags of an instance's life, readable by everyone, written only by the
@@ -37,24 +35,6 @@ export interface LifeFlags {
 }
 
 /**
- * The fields of an instance that most instances never set (a stop reason, an
- * error, a frozen state, a write failure, a wake-up timer, idempotency keys, a
- * journal, waiters): kept apart, so that each of the many idle live instances
- * holds one slot for them rather than nine.
- */
-class Rare {
-  stopReason: string | undefined = undefined;
-  error: SerializedError | undefined = undefined;
-  frozen: FrozenState | undefined = undefined;
-  persistError: RegistryError | undefined = undefined;
-  wakeTimer: unknown = undefined;
-  idempotencyKeys: IdempotencyLog | undefined = undefined;
-  history: HistoryLog | undefined = undefined;
-  waiters: Set<() => void> | undefined = undefined;
-  unfreezable: unknown = undefined;
-}
-
-/**
  * The registry's bookkeeping for one instance ID: the live actor if there is one,
  * its lifecycle, and the counters the persister uses to know what is durable.
  * Internal: users see actors and {@link InstanceStatus} objects, never this.
@@ -66,8 +46,8 @@ export class Instance {
   updatedAt: number;
   #status: InstanceStatusName = 'running';
   actor: AnyActor | undefined;
-  /** The fields most instances never set (see {@link Rare}), made on first use. */
-  #rare: Rare | undefined = undefined;
+  /** The fields most instances never set (see {@link RareFields}), made on first use. */
+  #rare: RareFields | undefined = undefined;
   #detaching = false;
   #starting = false;
   /**
@@ -255,9 +235,9 @@ export class Instance {
   }
 
   // Setting one to undefined on an instance that never had any makes nothing.
-  #setRare<K extends keyof Rare>(key: K, value: Rare[K]): void {
+  #setRare<K extends keyof RareFields>(key: K, value: RareFields[K]): void {
     if (value === undefined && this.#rare === undefined) return;
-    this.#rare ??= new Rare();
+    this.#rare ??= new RareFields();
     this.#rare[key] = value;
   }
 
@@ -265,33 +245,7 @@ export class Instance {
   snapshot(): unknown {
     if (this.frozen) return this.frozen.snapshot;
     if (this.unfreezable !== undefined) throw this.unfreezable;
-    let snapshot: unknown;
-    try {
-      snapshot = this.actor && persistedSnapshot(this.actor);
-    } catch (cause) {
-      throw new RegistryError(
-        'NOT_SERIALIZABLE',
-        cause instanceof RangeError
-          ? // XState's getPersistedSnapshot copies context recursively, object by object.
-            `XState cannot persist instance '${this.id}': its context holds a cycle of plain objects or arrays, or nests thousands of levels deep (${cause.message}). Break the cycle, or keep it inside a Map or Set, which are stored with their cycles; flatten a deep structure.`
-          : `XState cannot persist instance '${this.id}': ${(cause as Error)?.message ?? String(cause)} Register child logic in setup({ actors }) and invoke or spawn it by name, so it can be restored.`,
-        { cause, details: { id: this.id } },
-      );
-    }
-    const inline = inlineChild(snapshot);
-    // A finished (done, failed) actor's record is never restored into an actor.
-    if (inline && this.status !== 'running') return withoutInlineChildren(snapshot);
-    if (inline) {
-      // XState's production build persists an inline child's logic object as
-      // its `src`, which no restore can turn back into an actor: refuse it here,
-      // so the last good record stays, rather than write one that cannot load.
-      throw new RegistryError(
-        'NOT_SERIALIZABLE',
-        `Instance '${this.id}' has an inline child actor '${inline}' (its logic was passed to invoke or spawn directly), which cannot be persisted or restored; nothing was written, and the last stored state stays. Register the child's logic in setup({ actors }) (e.g. setup({ actors: { worker: logic } })) and invoke or spawn it by that name.`,
-        { details: { id: this.id, child: inline } },
-      );
-    }
-    return snapshot;
+    return persistableSnapshot(this.actor, this.id, this.status);
   }
 
   /** The current snapshot for display: the persisted one, or the live one when XState cannot persist it. */
