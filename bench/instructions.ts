@@ -220,6 +220,9 @@ async function perfSide(plan: CountPlan, side: ChildPlan['side']): Promise<Map<s
   return counts;
 }
 
+/** Above this difference between repeating rounds, two sizes are not extrapolated from. */
+const UNSETTLED = 0.01;
+
 /**
  * Replaces the count of a scenario counted at n and 3n (see {@link CountPlan})
  * by the per-operation count the two predict for `at` operations: the marginal
@@ -234,9 +237,21 @@ function extrapolate(counts: Map<string, SideCount>, s: CountPlan['scenarios'][n
     counts.delete(s.name);
     return;
   }
+  const settles = [small.settle, large.settle].filter((x) => x !== undefined);
+  // Rounds that never repeated (file I/O completing in a different order each
+  // round, say) make the difference of two sizes meaningless, even negative:
+  // keep the n-run's figure, whose spread then says it confirms nothing.
+  if (settles.some((x) => x > UNSETTLED)) {
+    counts.set(s.name, {
+      ...small,
+      settle: Math.max(...settles),
+      rounds: (small.rounds ?? 0) + (large.rounds ?? 0),
+    });
+    console.error(`    ${s.name}: rounds did not repeat, figure at n = ${s.n} (not extrapolated)`);
+    return;
+  }
   const marginal = (large.perOp * 3 * s.n - small.perOp * s.n) / (2 * s.n);
   const fixed = small.perOp * s.n - marginal * s.n;
-  const settles = [small.settle, large.settle].filter((x) => x !== undefined);
   counts.set(s.name, {
     perOp: marginal + fixed / s.at,
     ...(settles.length > 0 ? { settle: Math.max(...settles) } : {}),
