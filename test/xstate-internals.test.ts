@@ -76,6 +76,46 @@ describe('XState internals the registry relies on', () => {
     expect(cancelled).toEqual([expect.stringMatching(/^xstate\.after\.100\./)]);
   });
 
+  it('the scheduler is only called with a source of its own system (trackTimers finds the system through it)', () => {
+    // Delayed raise, delayed sendTo from an invoked child to its parent, after, cancel, and
+    // cancelAll on stop: every schedule and cancel names an actor of this system as its source.
+    const child = createMachine({
+      entry: sendTo(({ system }) => system.get('root'), { type: 'FROM_CHILD' }, { delay: 30 }),
+      initial: 'w',
+      states: { w: { after: { 500: 'w' } } },
+    });
+    const actor = createActor(
+      createMachine({
+        invoke: { src: child, id: 'kid' },
+        initial: 'a',
+        on: {
+          PING: { actions: raise({ type: 'TICK' }, { delay: 100, id: 't' }) },
+          STOP: { actions: cancel('t') },
+        },
+        states: { a: { after: { 200: 'a' } } },
+      }),
+      { clock: new SimulatedClock(), systemId: 'root' },
+    ) as any;
+    const system = actor.system;
+    const sources: unknown[] = [];
+    const { schedule, cancel: cancelOne } = system.scheduler;
+    system.scheduler.schedule = (source: any, ...rest: unknown[]) => {
+      sources.push(source.system);
+      return schedule(source, ...rest);
+    };
+    system.scheduler.cancel = (source: any, id: string) => {
+      sources.push(source.system);
+      return cancelOne(source, id);
+    };
+    actor.start();
+    actor.send({ type: 'PING' });
+    actor.send({ type: 'STOP' });
+    actor.stop();
+    // after 200 and 500, sendTo, raise; cancel of 't'; cancelAll of the root's and the child's.
+    expect(sources.length).toBeGreaterThanOrEqual(7);
+    expect(sources.every((s) => s === system)).toBe(true);
+  });
+
   it('scheduling a pending ID again leaves the older timeout running, and its firing forgets the newer one', () => {
     // The behaviour trackTimers' mirror reproduces (test/duplicate-timers.test.ts compares them end to end).
     const clock = new SimulatedClock();

@@ -7,6 +7,7 @@
  * shape used here.
  */
 import type { AnyActorRef, AnyEventObject } from 'xstate';
+import type { Clock } from '../clock.js';
 import type { Timeouts as Mirror } from '../timeout-mirror.js';
 
 /** A delayed event as XState's scheduler records it in `system._snapshot._scheduledEvents`. */
@@ -28,7 +29,6 @@ export type Timeouts = Mirror<ScheduledEvent>;
 /** Symbols under which the registry keeps its own fields on XState's objects. */
 export const TIMERS = Symbol('xstate-registry.timers');
 export const FIRING = Symbol('xstate-registry.firing');
-export const SYSTEM = Symbol('xstate-registry.system');
 export const CLOCK = Symbol('xstate-registry.clock');
 
 /** The private part of XState's actor system the registry uses. */
@@ -54,6 +54,8 @@ export interface InternalSystem {
   }): void;
   /** Set by trackTimers: `null` until the first delayed event, so idle actors pay nothing. */
   [TIMERS]?: Timeouts | null;
+  /** Set by trackTimers: the clock that dates delayed events. */
+  [CLOCK]?: Clock;
   /** The event of the delayed event firing now, while trackTimers relays it. */
   [FIRING]?: AnyEventObject | undefined;
 }

@@ -25,7 +25,6 @@ import {
   FIRING,
   type InternalSystem,
   type ScheduledEvent,
-  SYSTEM,
   systemOf,
   TIMERS,
   type Timeouts,
@@ -54,31 +53,27 @@ export function trackTimers(root: AnyActorRef, clock: Clock = systemClock): void
   const system = systemOf(root);
   if (system[TIMERS] !== undefined) return;
   system[TIMERS] = null;
-  const scheduler = system.scheduler as TrackedScheduler;
-  scheduler[SYSTEM] = system;
-  scheduler[CLOCK] = clock;
+  system[CLOCK] = clock;
+  const scheduler = system.scheduler;
   scheduler.schedule = trackedSchedule;
   scheduler.cancel = trackedCancel;
 }
 
-/** XState's scheduler object, with what {@link trackedSchedule} and {@link trackedCancel} need. */
-type TrackedScheduler = InternalSystem['scheduler'] & { [SYSTEM]: InternalSystem; [CLOCK]: Clock };
-
-// Shared by every tracked system, reading their system and clock from the
-// scheduler they are called on (XState always calls `scheduler.schedule(...)`
-// and `scheduler.cancel(...)` as methods, cancelAll included): two closures
-// and their context per actor cost more than two properties (~100 B per idle actor).
+// Shared by every tracked system, finding the system through the source actor
+// (XState schedules and cancels only for actors of the system itself, see
+// test/xstate-internals.test.ts) and the clock on the system: two closures and
+// their context per actor cost ~100 B per idle actor, and a property on the
+// scheduler object another 40 B (it has no room for one: a new property array).
 // They mirror createSystem's scheduler in xstate/src/system.ts line by line;
 // test/duplicate-timers.test.ts compares them with XState's own.
 function trackedSchedule(
-  this: TrackedScheduler,
   source: AnyActorRef,
   target: AnyActorRef,
   event: AnyEventObject,
   delay: number,
   id: string = Math.random().toString(36).slice(2),
 ): void {
-  const system = this[SYSTEM];
+  const system = systemOfSource(source);
   const key = `${source.sessionId}.${id}`;
   const entry: ScheduledEvent = {
     source,
@@ -87,7 +82,7 @@ function trackedSchedule(
     delay,
     id,
     startedAt: Date.now(),
-    dueAt: this[CLOCK].now() + delay,
+    dueAt: (system[CLOCK] as Clock).now() + delay,
   };
   system._snapshot._scheduledEvents[key] = entry;
   const timeout: Timeout = {
@@ -115,8 +110,8 @@ function trackedSchedule(
   timeouts.live.add(timeout);
 }
 
-function trackedCancel(this: TrackedScheduler, source: AnyActorRef, id: string): void {
-  const system = this[SYSTEM];
+function trackedCancel(source: AnyActorRef, id: string): void {
+  const system = systemOfSource(source);
   const key = `${source.sessionId}.${id}`;
   const timeouts = system[TIMERS];
   const timeout = timeouts?.byKey.get(key);
@@ -127,6 +122,10 @@ function trackedCancel(this: TrackedScheduler, source: AnyActorRef, id: string):
     timeouts.live.delete(timeout);
   }
 }
+
+// XState's actor refs carry their system; the public type does not say so.
+const systemOfSource = (source: AnyActorRef) =>
+  (source as unknown as { system: InternalSystem }).system;
 
 /** The timeouts trackTimers keeps for `system`, created with its first delayed event. */
 function timeoutsOf(system: InternalSystem): Timeouts {
