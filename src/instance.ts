@@ -34,6 +34,9 @@ export interface LifeFlags {
   starting: boolean;
 }
 
+const DETACHING = 1;
+const STARTING = 2;
+
 /**
  * The registry's bookkeeping for one instance ID: the live actor if there is one,
  * its lifecycle, and the counters the persister uses to know what is durable.
@@ -48,8 +51,8 @@ export class Instance {
   actor: AnyActor | undefined;
   /** The fields most instances never set (see {@link RareFields}), made on first use. */
   #rare: RareFields | undefined = undefined;
-  #detaching = false;
-  #starting = false;
+  /** `detaching` and `starting`, one bit each: one slot for two flags on every instance. */
+  #flags = 0;
   /**
    * Where it is in its life. Written only by the instance table (through
    * `moveTo`, which checks each move); everything else reads it.
@@ -114,12 +117,12 @@ export class Instance {
 
   /** Set while the registry itself stops the actor, so its 'stopped' is not mistaken for the user's. */
   get detaching(): boolean {
-    return this.#detaching;
+    return (this.#flags & DETACHING) !== 0;
   }
 
   /** Set while the actor's `start()` runs. */
   get starting(): boolean {
-    return this.#starting;
+    return (this.#flags & STARTING) !== 0;
   }
 
   /**
@@ -128,11 +131,13 @@ export class Instance {
    */
   writeLife(patch: Partial<LifeFlags>): void {
     if ('status' in patch && patch.status !== undefined) this.#status = patch.status;
-    if ('stopReason' in patch) this.#setRare('stopReason', patch.stopReason);
-    if ('error' in patch) this.#setRare('error', patch.error);
-    if ('frozen' in patch) this.#setRare('frozen', patch.frozen);
-    if ('detaching' in patch && patch.detaching !== undefined) this.#detaching = patch.detaching;
-    if ('starting' in patch && patch.starting !== undefined) this.#starting = patch.starting;
+    if ('stopReason' in patch) Instance.#setRare(this, 'stopReason', patch.stopReason);
+    if ('error' in patch) Instance.#setRare(this, 'error', patch.error);
+    if ('frozen' in patch) Instance.#setRare(this, 'frozen', patch.frozen);
+    if ('detaching' in patch && patch.detaching !== undefined)
+      this.#flags = patch.detaching ? this.#flags | DETACHING : this.#flags & ~DETACHING;
+    if ('starting' in patch && patch.starting !== undefined)
+      this.#flags = patch.starting ? this.#flags | STARTING : this.#flags & ~STARTING;
   }
 
   get type(): string {
@@ -154,7 +159,7 @@ export class Instance {
     const actor = this.actor;
     if (!actor || this.frozen) return;
     try {
-      this.#setRare('frozen', {
+      Instance.#setRare(this, 'frozen', {
         snapshot: this.snapshot(),
         timers: withTimers && this.status === 'running' ? readTimers(actor) : [],
       });
@@ -163,7 +168,7 @@ export class Instance {
         // Stopped for good (stop, purge): its final record is never restored into
         // an actor, and its inline children stop with it, so they are left out
         // rather than losing the stop itself.
-        this.#setRare('frozen', {
+        Instance.#setRare(this, 'frozen', {
           snapshot: withoutInlineChildren(persistedSnapshot(actor)),
           timers: [],
         });
@@ -182,7 +187,7 @@ export class Instance {
   }
 
   set unfreezable(value: unknown) {
-    this.#setRare('unfreezable', value);
+    Instance.#setRare(this, 'unfreezable', value);
   }
 
   /**
@@ -195,7 +200,7 @@ export class Instance {
   }
 
   set persistError(value: RegistryError | undefined) {
-    this.#setRare('persistError', value);
+    Instance.#setRare(this, 'persistError', value);
   }
 
   /** Passivation's wake-up timer while passive (cleared by the table when it leaves that state). */
@@ -204,7 +209,7 @@ export class Instance {
   }
 
   set wakeTimer(value: unknown) {
-    this.#setRare('wakeTimer', value);
+    Instance.#setRare(this, 'wakeTimer', value);
   }
 
   /** Keys of the idempotent events it applied; created on first use. */
@@ -213,7 +218,7 @@ export class Instance {
   }
 
   set idempotencyKeys(value: IdempotencyLog | undefined) {
-    this.#setRare('idempotencyKeys', value);
+    Instance.#setRare(this, 'idempotencyKeys', value);
   }
 
   /** Its journal of transitions, when its type keeps a history (dropped while passive). */
@@ -222,7 +227,7 @@ export class Instance {
   }
 
   set history(value: HistoryLog | undefined) {
-    this.#setRare('history', value);
+    Instance.#setRare(this, 'history', value);
   }
 
   /** Created on first use: most instances are never waited for. */
@@ -231,14 +236,19 @@ export class Instance {
   }
 
   set waiters(value: Set<() => void> | undefined) {
-    this.#setRare('waiters', value);
+    Instance.#setRare(this, 'waiters', value);
   }
 
   // Setting one to undefined on an instance that never had any makes nothing.
-  #setRare<K extends keyof RareFields>(key: K, value: RareFields[K]): void {
-    if (value === undefined && this.#rare === undefined) return;
-    this.#rare ??= new RareFields();
-    this.#rare[key] = value;
+  // Static: a private instance method would cost every instance a slot (its brand).
+  static #setRare<K extends keyof RareFields>(
+    instance: Instance,
+    key: K,
+    value: RareFields[K],
+  ): void {
+    if (value === undefined && instance.#rare === undefined) return;
+    instance.#rare ??= new RareFields();
+    instance.#rare[key] = value;
   }
 
   /** The persisted snapshot as of now; throws `NOT_SERIALIZABLE` when XState cannot persist it. */
