@@ -64,18 +64,11 @@ type Proto = { __proto__?: unknown };
 
 function isPlain(value: unknown, depth: number, strict: boolean): boolean {
   // strict: the user's data; otherwise built by XState or the registry (see isShell).
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      // Finite (NaN and ±Infinity give NaN) and not -0 (1 / -0 is -Infinity).
-      return value === 0 ? 1 / value > 0 : value - value === 0;
-    case 'object':
-      break;
-    default:
-      return false;
-  }
+  // `typeof x === '...'` tests compile to type checks; a switch on typeof calls a builtin.
+  if (typeof value === 'string' || typeof value === 'boolean') return true;
+  // Finite (NaN and ±Infinity give NaN) and not -0 (1 / -0 is -Infinity).
+  if (typeof value === 'number') return value === 0 ? 1 / value > 0 : value - value === 0;
+  if (typeof value !== 'object') return false;
   if (value === null) return true;
   if (depth === 0 || (strict && metBefore(value))) return false;
   // biome-ignore lint/suspicious/noProto: an inline-cached load, see Proto
