@@ -34,8 +34,21 @@ export interface LifeFlags {
   starting: boolean;
 }
 
+// The bits of Instance's one slot of flags: detaching, starting, then two bits
+// each for the status and the life, as indexes into these lists.
 const DETACHING = 1;
 const STARTING = 2;
+const STATUS_SHIFT = 2;
+const LIFE_SHIFT = 4;
+const STATUSES: readonly InstanceStatusName[] = ['running', 'done', 'error', 'stopped'];
+const LIVES: readonly Life[] = ['live', 'passive', 'finished', 'gone'];
+
+// An unknown value would set every bit above its place: refused loudly instead.
+function indexIn<T>(list: readonly T[], value: T): number {
+  const i = list.indexOf(value);
+  if (i < 0) throw new Error(`xstate-registry: unknown instance state ${String(value)}`);
+  return i;
+}
 
 /**
  * The registry's bookkeeping for one instance ID: the live actor if there is one,
@@ -47,17 +60,14 @@ export class Instance {
   readonly def: ResolvedMachine;
   readonly createdAt: number;
   updatedAt: number;
-  #status: InstanceStatusName = 'running';
   actor: AnyActor | undefined;
   /** The fields most instances never set (see {@link RareFields}), made on first use. */
   #rare: RareFields | undefined = undefined;
-  /** `detaching` and `starting`, one bit each: one slot for two flags on every instance. */
-  #flags = 0;
   /**
-   * Where it is in its life. Written only by the instance table (through
-   * `moveTo`, which checks each move); everything else reads it.
+   * `detaching`, `starting`, the status and the life, as bits of one slot rather
+   * than four fields on every instance (0: not detaching, not starting, running, live).
    */
-  life: Life = 'live';
+  #flags = 0;
   /** Last activity on the registry's clock, for idle passivation. */
   lastActive: number;
   /**
@@ -96,7 +106,19 @@ export class Instance {
   }
 
   get status(): InstanceStatusName {
-    return this.#status;
+    return STATUSES[(this.#flags >> STATUS_SHIFT) & 3] as InstanceStatusName;
+  }
+
+  /**
+   * Where it is in its life. Written only by the instance table (through
+   * `moveTo`, which checks each move); everything else reads it.
+   */
+  get life(): Life {
+    return LIVES[(this.#flags >> LIFE_SHIFT) & 3] as Life;
+  }
+
+  set life(to: Life) {
+    this.#flags = (this.#flags & ~(3 << LIFE_SHIFT)) | (indexIn(LIVES, to) << LIFE_SHIFT);
   }
 
   get stopReason(): string | undefined {
@@ -130,7 +152,9 @@ export class Instance {
    * table, their one owner: everyone else asks the table for a transition.
    */
   writeLife(patch: Partial<LifeFlags>): void {
-    if ('status' in patch && patch.status !== undefined) this.#status = patch.status;
+    if ('status' in patch && patch.status !== undefined)
+      this.#flags =
+        (this.#flags & ~(3 << STATUS_SHIFT)) | (indexIn(STATUSES, patch.status) << STATUS_SHIFT);
     if ('stopReason' in patch) Instance.#setRare(this, 'stopReason', patch.stopReason);
     if ('error' in patch) Instance.#setRare(this, 'error', patch.error);
     if ('frozen' in patch) Instance.#setRare(this, 'frozen', patch.frozen);
