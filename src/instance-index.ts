@@ -65,7 +65,9 @@ export class InstanceIndex extends Map<string, Instance> {
     } else this.#ids.add(id);
     this.#all.add(instance);
     orderIn(this.#byType, instance.type, CreationOrder).add(instance);
-    this.touch(instance);
+    // Just set: no need to look it up again, as touch() would.
+    this.#fileUpdate(instance);
+    this.#fileStatus(instance);
     return this;
   }
 
@@ -110,31 +112,39 @@ export class InstanceIndex extends Map<string, Instance> {
    * calls it on every change.
    */
   touch(instance: Instance): void {
-    if (super.get(instance.id) === instance) {
-      const at = instance.updatedAt;
-      const byType = orderIn(this.#updatedByType, instance.type, UpdateOrder);
-      const byStatus = orderIn(this.#updatedByStatus, instance.status, UpdateOrder);
-      const latest = instance.latestUpdate as UpdateEntry | undefined;
-      // Its latest entry is still the newest of every list it is in (a spawn's
-      // admission and start, a burst of sends to one actor): moving it forward
-      // keeps each list sorted, and no stale entry is left behind to keep and sweep.
-      if (
-        latest !== undefined &&
-        latest.at <= at &&
-        this.#updated.isLast(latest) &&
-        byType.isLast(latest) &&
-        byStatus.isLast(latest)
-      ) {
-        latest.at = at;
-      } else {
-        const entry: UpdateEntry = { instance, at };
-        instance.latestUpdate = entry;
-        this.#updated.add(entry);
-        byType.add(entry);
-        byStatus.add(entry);
-      }
-      this.#tally.count(instance);
+    if (super.get(instance.id) === instance) this.#fileUpdate(instance);
+    this.#fileStatus(instance);
+  }
+
+  /** Files the change of an instance the map holds under the update order and the tally. */
+  #fileUpdate(instance: Instance): void {
+    const at = instance.updatedAt;
+    const byType = orderIn(this.#updatedByType, instance.type, UpdateOrder);
+    const byStatus = orderIn(this.#updatedByStatus, instance.status, UpdateOrder);
+    const latest = instance.latestUpdate as UpdateEntry | undefined;
+    // Its latest entry is still the newest of every list it is in (a spawn's
+    // admission and start, a burst of sends to one actor): moving it forward
+    // keeps each list sorted, and no stale entry is left behind to keep and sweep.
+    if (
+      latest !== undefined &&
+      latest.at <= at &&
+      this.#updated.isLast(latest) &&
+      byType.isLast(latest) &&
+      byStatus.isLast(latest)
+    ) {
+      latest.at = at;
+    } else {
+      const entry: UpdateEntry = { instance, at };
+      instance.latestUpdate = entry;
+      this.#updated.add(entry);
+      byType.add(entry);
+      byStatus.add(entry);
     }
+    this.#tally.count(instance);
+  }
+
+  /** Files `instance` under its current status in creation order, once per status. */
+  #fileStatus(instance: Instance): void {
     const bit = STATUS_BIT[instance.status];
     if (instance.listed & bit) return;
     if (instance.listed !== 0) this.#stale++;
