@@ -59,7 +59,7 @@ export class Registry<M extends MachineMap = MachineMap> extends RegistryView<M>
     this.#parts = assembly.parts;
     this.#delivery = assembly.delivery;
     this.#session = assembly.session;
-    this.#telemetry = new TelemetryHook(resolved.telemetry);
+    this.#telemetry = TelemetryHook.for(resolved.telemetry);
   }
 
   /**
