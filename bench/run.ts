@@ -6,6 +6,8 @@
  * the target (issue 13's table where it sets one) and whether it is met.
  * It measures the built package (dist/), as users run it: the npm script
  * builds first and passes --expose-gc.
+ * BENCH_SECTIONS=creation,events runs only those wall-clock sections (creation,
+ * events, strict, restore, heap, list, encoding, postgres), without counts or soak;
  * BENCH_QUICK=1 runs small counts (a smoke run; its figures mean little);
  * BENCH_ONLY=instructions runs the instruction counts alone; BENCH_SCENARIOS=spawn,spawn-written
  * counts only the named scenarios (with BENCH_ONLY=instructions: a few rows in minutes);
@@ -667,6 +669,29 @@ if (process.env.BENCH_ONLY === 'postgres') {
   // The PostgreSQL rows alone (a few minutes), e.g. after a change to the store.
   await section('postgres (pg-*)', postgres);
   console.log(renderTable({ unavailable: 'not counted (BENCH_ONLY=postgres)' }));
+  process.exit(0);
+}
+// BENCH_SECTIONS=creation,events runs only the named wall-clock sections (no
+// instruction counts, no soak): a few minutes, e.g. to rerun the rows a change touched.
+const sectionNames = process.env.BENCH_SECTIONS?.split(',').filter(Boolean);
+if (sectionNames && sectionNames.length > 0) {
+  const all: Record<string, () => Promise<unknown>> = {
+    creation,
+    events,
+    strict,
+    restore,
+    heap,
+    list,
+    encoding,
+    postgres,
+  };
+  for (const name of sectionNames) {
+    const fn = all[name];
+    if (!fn)
+      throw new Error(`BENCH_SECTIONS: unknown section ${name} (${Object.keys(all).join(', ')})`);
+    await section(name, fn);
+  }
+  console.log(renderTable({ unavailable: 'not counted (BENCH_SECTIONS)' }));
   process.exit(0);
 }
 console.log(
