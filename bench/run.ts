@@ -147,6 +147,13 @@ async function creation() {
     TARGETS.spawnWritten,
     'spawn-written',
   );
+  await rateRow(
+    "1f. the floor under 1b, no registry: createActor, then XState's getPersistedSnapshot and JSON.stringify of it, into Maps, vs createActor into a Map",
+    N,
+    sides('spawn-floor'),
+    undefined,
+    'spawn-floor',
+  );
 
   const registry = await started(new MemoryStore());
   await registry.spawnSingleton('counter', 'live');
@@ -628,6 +635,7 @@ async function instructions(): Promise<Counts> {
       scenarios: [
         { name: 'spawn', n: n(300), rounds: r },
         { name: 'spawn-written', n: n(300), rounds: r },
+        { name: 'spawn-floor', n: n(300), rounds: r },
         // The send rows time E sends and one final flush (one write per actor):
         // counted at n and 3n, their figure is the count predicted for E sends.
         { name: 'send-1-memory', n: n(1000), rounds: r, at: E },
