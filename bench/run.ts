@@ -323,8 +323,8 @@ async function restore() {
         { encoding: 'utf8' },
       ),
     ) as { ms: number; heapPerInstance: number; hosted: number };
-  const modes = ['bare', 'registry', 'passive'] as const;
-  const runs = { bare: [], registry: [], passive: [] } as Record<
+  const modes = ['bare', 'registry', 'passive', 'bare-read'] as const;
+  const runs = { bare: [], registry: [], passive: [], 'bare-read': [] } as Record<
     (typeof modes)[number],
     ReturnType<typeof child>[]
   >;
@@ -349,6 +349,14 @@ async function restore() {
     higherIsBetter: false,
     target: TARGETS.start,
     counted: 'start',
+  });
+  addRow({
+    figure: `6r. the same start(), vs bare XState doing the same work: reading and parsing the ${stored} files too, then restoring`,
+    registry: ms('registry'),
+    baseline: ms('bare-read'),
+    fmt: fmtMs,
+    by: 'ratio',
+    higherIsBetter: false,
   });
   addRow({
     figure: '6. heap after that start(), per instance',

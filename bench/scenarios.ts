@@ -176,6 +176,24 @@ export const bareRestore = (
   },
 });
 
+/**
+ * {@link bareRestore} doing the same work as `registry.start()`: reading and
+ * parsing the stored files is timed too, as it is on the registry's side.
+ */
+export const bareReadRestore = (dir: string): Side<Map<number, AnyActor>> => ({
+  setup: () => new Map(),
+  run: (map) => {
+    const names = readdirSync(join(dir, 'instances'));
+    for (let i = 0; i < names.length; i++) {
+      const text = readFileSync(join(dir, 'instances', names[i] as string), 'utf8');
+      map.set(i, createActor(counter, { snapshot: JSON.parse(text).snapshot }).start());
+    }
+  },
+  teardown: (map) => {
+    for (const a of map.values()) a.stop();
+  },
+});
+
 /** `registry.start()` over a stored directory (n is ignored: all of it), optionally with passivation. */
 export const registryRestore = (dir: string, idleTimeoutMs?: number): Side<Reg> => ({
   setup: () =>
