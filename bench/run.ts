@@ -6,6 +6,8 @@
  * the target (issue 13's table where it sets one) and whether it is met.
  * It measures the built package (dist/), as users run it: the npm script
  * builds first and passes --expose-gc.
+ * BENCH_SECTIONS=creation,events runs only those wall-clock sections (creation,
+ * events, strict, restore, heap, list, encoding, postgres), without counts or soak;
  * BENCH_QUICK=1 runs small counts (a smoke run; its figures mean little);
  * BENCH_ONLY=instructions runs the instruction counts alone; BENCH_SCENARIOS=spawn,spawn-written
  * counts only the named scenarios (with BENCH_ONLY=instructions: a few rows in minutes);
@@ -144,6 +146,13 @@ async function creation() {
     sides('spawn-written'),
     TARGETS.spawnWritten,
     'spawn-written',
+  );
+  await rateRow(
+    "1f. the floor under 1b, no registry: createActor, then XState's getPersistedSnapshot and JSON.stringify of it, into Maps, vs createActor into a Map",
+    N,
+    sides('spawn-floor'),
+    undefined,
+    'spawn-floor',
   );
 
   const registry = await started(new MemoryStore());
@@ -314,8 +323,8 @@ async function restore() {
         { encoding: 'utf8' },
       ),
     ) as { ms: number; heapPerInstance: number; hosted: number };
-  const modes = ['bare', 'registry', 'passive'] as const;
-  const runs = { bare: [], registry: [], passive: [] } as Record<
+  const modes = ['bare', 'registry', 'passive', 'bare-read'] as const;
+  const runs = { bare: [], registry: [], passive: [], 'bare-read': [] } as Record<
     (typeof modes)[number],
     ReturnType<typeof child>[]
   >;
@@ -340,6 +349,14 @@ async function restore() {
     higherIsBetter: false,
     target: TARGETS.start,
     counted: 'start',
+  });
+  addRow({
+    figure: `6r. the same start(), vs bare XState doing the same work: reading and parsing the ${stored} files too, then restoring`,
+    registry: ms('registry'),
+    baseline: ms('bare-read'),
+    fmt: fmtMs,
+    by: 'ratio',
+    higherIsBetter: false,
   });
   addRow({
     figure: '6. heap after that start(), per instance',
@@ -626,6 +643,7 @@ async function instructions(): Promise<Counts> {
       scenarios: [
         { name: 'spawn', n: n(300), rounds: r },
         { name: 'spawn-written', n: n(300), rounds: r },
+        { name: 'spawn-floor', n: n(300), rounds: r },
         // The send rows time E sends and one final flush (one write per actor):
         // counted at n and 3n, their figure is the count predicted for E sends.
         { name: 'send-1-memory', n: n(1000), rounds: r, at: E },
@@ -667,6 +685,29 @@ if (process.env.BENCH_ONLY === 'postgres') {
   // The PostgreSQL rows alone (a few minutes), e.g. after a change to the store.
   await section('postgres (pg-*)', postgres);
   console.log(renderTable({ unavailable: 'not counted (BENCH_ONLY=postgres)' }));
+  process.exit(0);
+}
+// BENCH_SECTIONS=creation,events runs only the named wall-clock sections (no
+// instruction counts, no soak): a few minutes, e.g. to rerun the rows a change touched.
+const sectionNames = process.env.BENCH_SECTIONS?.split(',').filter(Boolean);
+if (sectionNames && sectionNames.length > 0) {
+  const all: Record<string, () => Promise<unknown>> = {
+    creation,
+    events,
+    strict,
+    restore,
+    heap,
+    list,
+    encoding,
+    postgres,
+  };
+  for (const name of sectionNames) {
+    const fn = all[name];
+    if (!fn)
+      throw new Error(`BENCH_SECTIONS: unknown section ${name} (${Object.keys(all).join(', ')})`);
+    await section(name, fn);
+  }
+  console.log(renderTable({ unavailable: 'not counted (BENCH_SECTIONS)' }));
   process.exit(0);
 }
 console.log(

@@ -42,6 +42,28 @@ export const bareCreate: Side<Map<string, AnyActor>> = {
   },
 };
 
+/**
+ * The floor under "spawn until written" (1b) without any registry: what XState
+ * itself costs to create an actor and produce its record (`getPersistedSnapshot`,
+ * then `JSON.stringify`), both kept in `Map`s. No store can write for less.
+ */
+export const bareCreateWritten: Side<{
+  actors: Map<string, AnyActor>;
+  records: Map<string, string>;
+}> = {
+  setup: () => ({ actors: new Map(), records: new Map() }),
+  run: ({ actors, records }, n) => {
+    for (let i = 0; i < n; i++) {
+      const actor = createActor(counter, { id: `id-${i}` }).start();
+      actors.set(`id-${i}`, actor);
+      records.set(`id-${i}`, JSON.stringify(actor.getPersistedSnapshot()));
+    }
+  },
+  teardown: ({ actors }) => {
+    for (const a of actors.values()) a.stop();
+  },
+};
+
 /** `await spawnSingleton` on n new IDs (then `flush()` if asked), on a fresh registry over `makeStore()`. */
 export const registryCreate = (makeStore: () => Store, flush: boolean): Side<Reg> => ({
   setup: () => started(makeStore()),
@@ -154,6 +176,24 @@ export const bareRestore = (
   },
 });
 
+/**
+ * {@link bareRestore} doing the same work as `registry.start()`: reading and
+ * parsing the stored files is timed too, as it is on the registry's side.
+ */
+export const bareReadRestore = (dir: string): Side<Map<number, AnyActor>> => ({
+  setup: () => new Map(),
+  run: (map) => {
+    const names = readdirSync(join(dir, 'instances'));
+    for (let i = 0; i < names.length; i++) {
+      const text = readFileSync(join(dir, 'instances', names[i] as string), 'utf8');
+      map.set(i, createActor(counter, { snapshot: JSON.parse(text).snapshot }).start());
+    }
+  },
+  teardown: (map) => {
+    for (const a of map.values()) a.stop();
+  },
+});
+
 /** `registry.start()` over a stored directory (n is ignored: all of it), optionally with passivation. */
 export const registryRestore = (dir: string, idleTimeoutMs?: number): Side<Reg> => ({
   setup: () =>
@@ -217,6 +257,9 @@ export function scenario(name: string, ctx: ScenarioContext): [Side<any>, Side<a
       return [bareCreate, registryCreate(() => new MemoryStore(), false)];
     case 'spawn-written':
       return [bareCreate, registryCreate(() => new MemoryStore(), true)];
+    case 'spawn-floor':
+      // Not the registry: the floor 1b's target has to be read against.
+      return [bareCreate, bareCreateWritten];
     case 'send-1-memory':
       return [bareSend, registrySend(memoryStore)];
     case 'send-1-memory-history':

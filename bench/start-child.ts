@@ -2,16 +2,18 @@
  * Row 6 of the benchmark, in a fresh process per measurement so that heap
  * figures are not blurred by what an earlier measurement left behind. Runs the
  * same sides as the instruction counts (bench/scenarios.ts).
- * Usage: node --expose-gc --import tsx bench/start-child.ts DIR bare|registry|passive
+ * Usage: node --expose-gc --import tsx bench/start-child.ts DIR bare|bare-read|registry|passive
  */
 import { heapUsed, type Side } from './harness.js';
-import { bareRestore, registryRestore } from './scenarios.js';
+import { bareReadRestore, bareRestore, registryRestore } from './scenarios.js';
 
 const [dir, mode] = process.argv.slice(2) as [string, string];
 const side: Side<any> =
   mode === 'bare'
     ? bareRestore(dir)
-    : registryRestore(dir, mode === 'passive' ? 60_000 : undefined);
+    : mode === 'bare-read'
+      ? bareReadRestore(dir)
+      : registryRestore(dir, mode === 'passive' ? 60_000 : undefined);
 const before = heapUsed();
 const ctx = await side.setup?.();
 // Bare XState's snapshots are parsed in setup and stay: they are not its heap per instance.
@@ -21,6 +23,10 @@ await side.run(ctx, 0);
 const ms = performance.now() - t0;
 const heap = heapUsed() - base;
 const { instances, live } =
-  mode === 'bare' ? { instances: ctx.snapshots.length, live: ctx.snapshots.length } : ctx.stats();
+  mode === 'bare'
+    ? { instances: ctx.snapshots.length, live: ctx.snapshots.length }
+    : mode === 'bare-read'
+      ? { instances: ctx.size, live: ctx.size }
+      : ctx.stats();
 console.log(JSON.stringify({ ms, heapPerInstance: heap / instances, hosted: live }));
 await side.teardown?.(ctx);

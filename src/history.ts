@@ -269,7 +269,7 @@ export function historyPaging(options: { cursor?: string | null; limit?: number 
   if (cursor === undefined || cursor === null || cursor === '') return { after: 0, limit };
   if (typeof cursor !== 'string' || !/^\d{1,15}$/.test(cursor))
     throw invalid(
-      `Unknown history cursor ${JSON.stringify(cursor)}; pass the cursor of the previous page, or none for the first.`,
+      `Unknown history cursor ${JSON.stringify(String(cursor).slice(0, 100))}; pass the cursor of the previous page, or none for the first.`,
     );
   return { after: Number(cursor), limit };
 }

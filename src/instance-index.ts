@@ -54,6 +54,15 @@ export class InstanceIndex extends Map<string, Instance> {
   #updatedByType = new Map<string, UpdateOrder>();
   #updatedByStatus = new Map<InstanceStatusName, UpdateOrder>();
   #tally = new StatusTally();
+  /**
+   * The newest entry added to the update orders, and the status it was filed
+   * under: until a read or a sweep sorts those orders, it is the last entry of
+   * each list it is in, so the next change of its instance (a spawn's start
+   * after its admission, a burst of sends) moves it forward without looking up
+   * its type's and status's lists.
+   */
+  #lastEntry: UpdateEntry | undefined = undefined;
+  #lastStatus: InstanceStatusName | undefined = undefined;
 
   override set(id: string, instance: Instance): this {
     const previous = super.get(id);
@@ -65,7 +74,9 @@ export class InstanceIndex extends Map<string, Instance> {
     } else this.#ids.add(id);
     this.#all.add(instance);
     orderIn(this.#byType, instance.type, CreationOrder).add(instance);
-    this.touch(instance);
+    // Just set: no need to look it up again, as touch() would.
+    this.#fileUpdate(instance);
+    this.#fileStatus(instance);
     return this;
   }
 
@@ -100,6 +111,7 @@ export class InstanceIndex extends Map<string, Instance> {
     this.#ids = new IdOrder();
     this.#idStale = 0;
     this.#updated = new UpdateOrder();
+    this.#lastEntry = undefined;
     this.#updatedByType.clear();
     this.#updatedByStatus.clear();
     this.#tally.clear();
@@ -110,31 +122,52 @@ export class InstanceIndex extends Map<string, Instance> {
    * calls it on every change.
    */
   touch(instance: Instance): void {
-    if (super.get(instance.id) === instance) {
-      const at = instance.updatedAt;
-      const byType = orderIn(this.#updatedByType, instance.type, UpdateOrder);
-      const byStatus = orderIn(this.#updatedByStatus, instance.status, UpdateOrder);
-      const latest = instance.latestUpdate as UpdateEntry | undefined;
-      // Its latest entry is still the newest of every list it is in (a spawn's
-      // admission and start, a burst of sends to one actor): moving it forward
-      // keeps each list sorted, and no stale entry is left behind to keep and sweep.
-      if (
-        latest !== undefined &&
-        latest.at <= at &&
-        this.#updated.isLast(latest) &&
-        byType.isLast(latest) &&
-        byStatus.isLast(latest)
-      ) {
-        latest.at = at;
-      } else {
-        const entry: UpdateEntry = { instance, at };
-        instance.latestUpdate = entry;
-        this.#updated.add(entry);
-        byType.add(entry);
-        byStatus.add(entry);
-      }
+    if (super.get(instance.id) === instance) this.#fileUpdate(instance);
+    this.#fileStatus(instance);
+  }
+
+  /** Files the change of an instance the map holds under the update order and the tally. */
+  #fileUpdate(instance: Instance): void {
+    const at = instance.updatedAt;
+    const last = this.#lastEntry;
+    if (
+      last !== undefined &&
+      last === instance.latestUpdate &&
+      last.at <= at &&
+      this.#lastStatus === instance.status
+    ) {
+      last.at = at;
       this.#tally.count(instance);
+      return;
     }
+    const byType = orderIn(this.#updatedByType, instance.type, UpdateOrder);
+    const byStatus = orderIn(this.#updatedByStatus, instance.status, UpdateOrder);
+    const latest = instance.latestUpdate as UpdateEntry | undefined;
+    // Its latest entry is still the newest of every list it is in (a spawn's
+    // admission and start, a burst of sends to one actor): moving it forward
+    // keeps each list sorted, and no stale entry is left behind to keep and sweep.
+    if (
+      latest !== undefined &&
+      latest.at <= at &&
+      this.#updated.isLast(latest) &&
+      byType.isLast(latest) &&
+      byStatus.isLast(latest)
+    ) {
+      latest.at = at;
+    } else {
+      const entry: UpdateEntry = { instance, at };
+      instance.latestUpdate = entry;
+      this.#lastEntry = entry;
+      this.#lastStatus = instance.status;
+      this.#updated.add(entry);
+      byType.add(entry);
+      byStatus.add(entry);
+    }
+    this.#tally.count(instance);
+  }
+
+  /** Files `instance` under its current status in creation order, once per status. */
+  #fileStatus(instance: Instance): void {
     const bit = STATUS_BIT[instance.status];
     if (instance.listed & bit) return;
     if (instance.listed !== 0) this.#stale++;
@@ -207,6 +240,8 @@ export class InstanceIndex extends Map<string, Instance> {
 
   /** Newest-updated first: a k-way merge, read downwards, of the smaller index's update orders. */
   #byUpdate(f: NormalizedFilter): ListPage<Instance> {
+    // Reading sorts the update orders: the newest entry may no longer be last.
+    this.#lastEntry = undefined;
     const byStatus = f.statuses && [...f.statuses].map((s) => this.#updatedByStatus.get(s));
     const byType = f.types && [...f.types].map((t) => this.#updatedByType.get(t));
     const size = (lists: Array<UpdateOrder | undefined>) =>
@@ -240,6 +275,7 @@ export class InstanceIndex extends Map<string, Instance> {
       this.#ids.keep((id) => super.has(id));
     }
     if (this.#updated.size >= 2048 && this.#updated.size >= 2 * this.size) {
+      this.#lastEntry = undefined;
       const live = (e: UpdateEntry) =>
         e.instance.latestUpdate === e && super.get(e.instance.id) === e.instance;
       for (const map of [this.#updatedByType, this.#updatedByStatus] as Map<unknown, UpdateOrder>[])

@@ -1,6 +1,6 @@
 import type { Clock } from './clock.js';
 import type { RegistryError, SerializedError } from './errors.js';
-import type { FrozenState, Instance } from './instance.js';
+import type { FrozenState, Instance, LifeFlags } from './instance.js';
 import { type CountFilter, InstanceIndex } from './instance-index.js';
 import type { InstanceWatchers } from './instance-watchers.js';
 import { moveTo } from './lifecycle.js';
@@ -142,7 +142,7 @@ export class InstanceTable {
 
   /** Marks the span of the actor's `start()`, whose re-emitted initial snapshot is not a change. */
   starting(instance: Instance, starting: boolean): void {
-    instance.writeLife({ starting });
+    instance.writeLife(starting ? STARTING : STARTED);
   }
 
   /**
@@ -212,3 +212,7 @@ export class InstanceTable {
     instance.wakeTimer = undefined;
   }
 }
+
+// Every spawn and restore marks its start twice: shared patches, not two objects each time.
+const STARTING: Partial<LifeFlags> = Object.freeze({ starting: true });
+const STARTED: Partial<LifeFlags> = Object.freeze({ starting: false });

@@ -59,7 +59,7 @@ export class Registry<M extends MachineMap = MachineMap> extends RegistryView<M>
     this.#parts = assembly.parts;
     this.#delivery = assembly.delivery;
     this.#session = assembly.session;
-    this.#telemetry = new TelemetryHook(resolved.telemetry);
+    this.#telemetry = TelemetryHook.for(resolved.telemetry);
   }
 
   /**
@@ -114,9 +114,7 @@ export class Registry<M extends MachineMap = MachineMap> extends RegistryView<M>
     id: string,
     ...[options]: CreateArgs<M, K, SpawnSingletonOptions>
   ): Promise<ActorOf<M, K>> {
-    const actor = spawnSingleton(this.#parts, this.#telemetry, type, id, options, (r) =>
-      this.#reachable(r),
-    );
+    const actor = spawnSingleton(this.#parts, this.#telemetry, type, id, options, this.#reach);
     return actor as Promise<ActorOf<M, K>>;
   }
 
@@ -142,11 +140,14 @@ export class Registry<M extends MachineMap = MachineMap> extends RegistryView<M>
       type,
       id,
       options,
-      (r) => this.#reachable(r),
+      this.#reach,
       (instanceId) => this.actor(type, instanceId),
     );
     return result as unknown as Promise<SingletonResult<ActorOf<M, K>, ActorHandle<M, K>>>;
   }
+
+  // Made once: a closure per spawnSingleton call would be an allocation on every spawn.
+  readonly #reach = (r: EnsureResult): EnsureResult => this.#reachable(r);
 
   /** An instance hosted elsewhere: its stand-in's sends go through `send`, to the owner. */
   #reachable(r: EnsureResult): EnsureResult {

@@ -118,10 +118,12 @@ export function ensureSlowly(
     !existing?.passive &&
     (existing || !p.cluster)
   ) {
-    // Every new ID passes here: no closure for the slow path below.
-    return ensureNow(p, def, id, options.input, ifRunning, ifFinished);
+    // Every new ID passes here: no closure for the slow path below, and the
+    // instance looked up just now, synchronously, is still the one under `id`.
+    return ensureNow(p, def, id, options.input, ifRunning, ifFinished, existing);
   }
-  const run = () => ensureNow(p, def, id, options.input, ifRunning, ifFinished);
+  const run = () =>
+    ensureNow(p, def, id, options.input, ifRunning, ifFinished, p.instances.get(id));
   return p.gate.ready().then(async () => {
     // Whether this call already waited for an instance being created elsewhere.
     let waited = false;
@@ -224,10 +226,11 @@ function ensureNow(
   input: unknown,
   ifRunning: 'return' | 'throw',
   ifFinished: 'return' | 'replace' | 'throw',
+  /** `p.instances.get(id)`, looked up by the caller in the same synchronous run. */
+  existing: Instance | undefined,
 ): EnsureResult | Promise<EnsureResult> {
   p.gate.assertOpen();
   const type = def.type;
-  const existing = p.instances.get(id);
   if (existing) {
     if (existing.type !== type) {
       throw new RegistryError(

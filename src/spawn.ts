@@ -6,6 +6,9 @@ import { type EnsureOptions, type EnsureResult, ensure } from './singleton.js';
 import { statusOf } from './status.js';
 import type { TelemetryHook } from './telemetry-hook.js';
 
+/** The options of a call that passed none: shared, not a new object per call. */
+const NO_OPTIONS: EnsureOptions = Object.freeze({});
+
 /**
  * `registry.spawnSingleton`: the running actor for `id`, created if there is
  * none, each call in a `spawn` span when telemetry is on.
@@ -26,8 +29,8 @@ export function spawnSingleton(
 ): Promise<AnyActor> {
   try {
     const r = telemetry.active
-      ? telemetry.span('spawn', id, type, () => ensure(parts, type, id, options ?? {}))
-      : ensure(parts, type, id, options ?? {});
+      ? telemetry.span('spawn', id, type, () => ensure(parts, type, id, options ?? NO_OPTIONS))
+      : ensure(parts, type, id, options ?? NO_OPTIONS);
     // Hot path: a result known now costs one promise, not two.
     return r instanceof Promise ? r.then((x) => reachable(x).actor) : Promise.resolve(r.actor);
   } catch (err) {
@@ -57,8 +60,8 @@ export function ensureSingleton(
   let pending: EnsureResult | Promise<EnsureResult>;
   try {
     pending = telemetry.active
-      ? telemetry.span('spawn', id, type, () => ensure(parts, type, id, options ?? {}))
-      : ensure(parts, type, id, options ?? {});
+      ? telemetry.span('spawn', id, type, () => ensure(parts, type, id, options ?? NO_OPTIONS))
+      : ensure(parts, type, id, options ?? NO_OPTIONS);
   } catch (err) {
     return Promise.reject(err);
   }

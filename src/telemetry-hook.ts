@@ -30,6 +30,21 @@ export class TelemetryHook {
     this.#option = option;
   }
 
+  /**
+   * The hook for `option`: with telemetry off, one shared hook that never loads.
+   * Shared, so that its hidden class outlives any one registry: the optimized
+   * code of every traced call checks it, and a class whose last object died
+   * with its registry would throw that code away at the next registry's start.
+   *
+   * @example
+   * ```ts
+   * const telemetry = TelemetryHook.for(options.telemetry);
+   * ```
+   */
+  static for(option: boolean | TelemetryOptions | undefined): TelemetryHook {
+    return option ? new TelemetryHook(option) : OFF;
+  }
+
   /** Whether telemetry was asked for and is not loaded yet. */
   get pending(): boolean {
     return Boolean(this.#option) && !this.#loaded;
@@ -58,3 +73,6 @@ export class TelemetryHook {
     return t ? t.span(name, id, type, fn) : fn();
   }
 }
+
+/** The hook of every registry without telemetry (see {@link TelemetryHook.for}). */
+const OFF = new TelemetryHook(undefined);

@@ -266,6 +266,12 @@ describe('history: paging and bad input', () => {
       await expect(r.history('c', options)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
     await expect(r.history('')).rejects.toMatchObject({ code: 'INVALID_INSTANCE_ID' });
+    // A hostile cursor (100,000 characters, a NUL) is named by a short prefix, not echoed whole.
+    const long = `../../etc/passwd\u0000${'x'.repeat(100_000)}`;
+    const refused = await r.history('c', { cursor: long }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((refused as Error).message).toContain('../../etc/passwd');
+    expect((refused as Error).message.length).toBeLessThan(300);
     for (const history of [
       { maxEntries: 0 },
       { maxAgeMs: -1 },

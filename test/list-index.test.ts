@@ -114,6 +114,23 @@ describe('InstanceIndex: list() served from indexes', () => {
     );
   });
 
+  it('orders by update correctly when a read sorted the lists between two changes of the newest entry', () => {
+    const index = new InstanceIndex();
+    const x = new Instance(toInstanceId('x'), defs.get('a') as never, 0);
+    index.set('x', x);
+    x.updatedAt = 10;
+    index.touch(x);
+    // y's entry (at 0) arrives out of order: it waits unsorted until the read below merges it in.
+    const y = new Instance(toInstanceId('y'), defs.get('a') as never, 0);
+    index.set('y', y);
+    expect(index.page({ order: 'updated' }).items.map((i) => i.id)).toEqual(['x', 'y']);
+    // y's entry is no longer the last of its lists: moving it forward in place would unsort them.
+    y.updatedAt = 20;
+    index.touch(y);
+    expect(index.page({ order: 'updated' }).items.map((i) => i.id)).toEqual(['y', 'x']);
+    expect(allPages((f) => index.page(f), { order: 'updated', limit: 1 })).toEqual(['y@0', 'x@0']);
+  });
+
   it('sweeps the entries of removed instances once they outnumber the live ones', () => {
     const index = new InstanceIndex();
     const def = defs.get('a') as never;
