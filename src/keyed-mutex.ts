@@ -29,7 +29,8 @@ export class KeyedMutex {
 
   /** Whether any work for `key` is queued or running. */
   isLocked(key: string): boolean {
-    return this.#tails.has(key);
+    // Checked on every send: nothing locked, the usual case, needs no hash lookup.
+    return this.#tails.size !== 0 && this.#tails.has(key);
   }
 
   /** Resolves once all work queued so far, for every key, has settled. */

@@ -47,6 +47,12 @@ export class Persister {
   #attemptSeq = 0;
   readonly #retries = new Map<Instance, { timer: ReturnType<typeof setTimeout>; delay: number }>();
   #scheduled = false;
+  /**
+   * The instance last marked dirty while it is surely still in both `#pending`
+   * and `#queued` (forgotten wherever either drops it): its next change, in a
+   * burst of sends, skips the two set insertions.
+   */
+  #lastMarked: Instance | undefined = undefined;
   /** Set by telemetry: wraps each store write (to time and trace it). */
   observeWrite: ((instance: Instance, write: () => Promise<void>) => Promise<void>) | undefined;
 
@@ -93,6 +99,8 @@ export class Persister {
   /** Records that `instance` changed; it will be written soon. */
   markDirty(instance: Instance): void {
     instance.version++;
+    if (instance === this.#lastMarked) return;
+    this.#lastMarked = instance;
     this.#pending.add(instance);
     this.#queued.add(instance);
     if (!this.#scheduled) {
@@ -117,6 +125,7 @@ export class Persister {
     this.#scheduled = false;
     const batch = [...this.#queued];
     this.#queued.clear();
+    this.#lastMarked = undefined;
     for (const instance of batch) void this.#write(instance);
   };
 
@@ -159,6 +168,7 @@ export class Persister {
       if (retryNow) void this.#write(instance);
       if (instance.durable >= instance.version || this.#isRetired(instance)) {
         this.#pending.delete(instance);
+        if (this.#lastMarked === instance) this.#lastMarked = undefined;
         if (this.backlog === 0) this.#failing = false;
         for (const listener of this.#settledListeners) listener();
       }
@@ -231,6 +241,7 @@ export class Persister {
       list.push({ version: instance.version, since: this.#attemptSeq + 1, resolve, reject });
       this.#waiters.set(instance, list);
       this.#queued.delete(instance);
+      if (this.#lastMarked === instance) this.#lastMarked = undefined;
       void this.#write(instance);
     });
   }
@@ -262,6 +273,7 @@ export class Persister {
   retire(instance: Instance, lost?: RegistryError): void {
     instance.durable = RETIRED;
     this.#queued.delete(instance);
+    if (this.#lastMarked === instance) this.#lastMarked = undefined;
     this.#clearRetry(instance);
     this.#backoff.delete(instance);
     this.#pending.delete(instance);

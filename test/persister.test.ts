@@ -30,6 +30,27 @@ function setup() {
 }
 
 describe('Persister', () => {
+  it('a change made while an earlier write of the same instance is under way is written too', async () => {
+    const { store, persister, instance, release } = setup();
+    await store.open();
+    persister.markDirty(instance);
+    // A strict send's wait takes the instance off the queue and starts its write...
+    const first = persister.durable(instance);
+    // ...and the next sends change it again while that write waits on the store.
+    persister.markDirty(instance);
+    persister.markDirty(instance);
+    release();
+    await first;
+    await persister.flush();
+    expect(instance.durable).toBe(instance.version);
+    expect(persister.backlog).toBe(0);
+    // Written and settled: its next change is queued and written afresh.
+    persister.markDirty(instance);
+    expect(persister.backlog).toBe(1);
+    await persister.flush();
+    expect(instance.durable).toBe(instance.version);
+  });
+
   it('an instance lost to another owner rejects whoever waits for its unwritten changes', async () => {
     const { store, persister, instance, release } = setup();
     await store.open();
