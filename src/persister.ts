@@ -46,7 +46,8 @@ export class Persister {
   readonly #backoff = new Map<Instance, number>();
   #attemptSeq = 0;
   readonly #retries = new Map<Instance, { timer: ReturnType<typeof setTimeout>; delay: number }>();
-  #scheduled = false;
+  /** The queued drain: cleared by dispose(), or it would hold every instance until the event loop turns. */
+  #scheduled: ReturnType<typeof setImmediate> | undefined = undefined;
   /**
    * The instance last marked dirty while it is surely still in both `#pending`
    * and `#queued` (forgotten wherever either drops it): its next change, in a
@@ -103,10 +104,7 @@ export class Persister {
     this.#lastMarked = instance;
     this.#pending.add(instance);
     this.#queued.add(instance);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#drain);
-    }
+    if (this.#scheduled === undefined) this.#scheduled = setImmediate(this.#drain);
   }
 
   /** How many instances are queued for a write or have one under way (gauges for stats()). */
@@ -122,7 +120,7 @@ export class Persister {
   }
 
   readonly #drain = (): void => {
-    this.#scheduled = false;
+    this.#scheduled = undefined;
     const batch = [...this.#queued];
     this.#queued.clear();
     this.#lastMarked = undefined;
@@ -299,6 +297,8 @@ export class Persister {
 
   /** Stops retrying; pending writes are abandoned (used only after a final flush). */
   dispose(): void {
+    if (this.#scheduled !== undefined) clearImmediate(this.#scheduled);
+    this.#scheduled = undefined;
     for (const instance of [...this.#retries.keys()]) this.#clearRetry(instance);
   }
 }
