@@ -10,6 +10,17 @@
  * writes the counts since the previous mark at each, so the even-numbered
  * dumps hold exactly the timed parts; setup and teardown fall outside them.
  *
+ * Before a scenario's rounds, the child sets up and runs one more context of
+ * the side (its `resident`) and keeps it until the rounds end, as a server
+ * keeps its other actors. Without it, the full collection before each round
+ * frees every object of the round before, the hidden classes with them, and
+ * V8 throws away the optimized code that embeds those classes ("weak
+ * objects"): each round then recompiled the send path under --predictable
+ * (on the main thread, so counted), the rounds never repeated, and a
+ * send-1-memory round read about 47,000 instructions per send where a
+ * long-lived registry spends about 23,000. A 100,000-operation wall-clock
+ * round pays that recompilation once; 1,000 counted operations paid it whole.
+ *
  * With `settle`, the child reads each round's count back from callgrind's dump
  * (between the marks, so the reading is not counted) and stops a scenario once
  * a round repeats the one before it, or the one before that, within
@@ -76,6 +87,9 @@ for (const { name, n, rounds, key = name } of plan.scenarios) {
   const sides = scenario(name, ctx);
   if (!sides) continue;
   const side = sides[plan.side === 'bare' ? 0 : 1];
+  const resident = side.resident ?? side;
+  const kept = await resident.setup?.();
+  await resident.run(kept, n);
   const counts: number[] = [];
   let r = 0;
   while (r < rounds) {
@@ -94,6 +108,7 @@ for (const { name, n, rounds, key = name } of plan.scenarios) {
     }
     await side.teardown?.(c);
   }
+  await resident.teardown?.(kept);
   ran.push({ name: key, rounds: r, ...(plan.settle ? { counts } : {}) });
 }
 process.stdout.write(`${JSON.stringify({ ran })}\n`);

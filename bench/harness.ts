@@ -24,6 +24,13 @@ export interface Side<C = unknown> {
   setup?: () => Promise<C> | C;
   run: (ctx: C, n: number) => Promise<void> | void;
   teardown?: (ctx: C) => Promise<void> | void;
+  /**
+   * What the instruction counter keeps set up and run across all of a
+   * scenario's rounds (see bench/count-child.ts); by default this side itself.
+   * A side whose contexts cannot coexist (two registries on one directory)
+   * names another that does the same work.
+   */
+  resident?: Side<any>;
 }
 
 async function timedRun<C>(side: Side<C>, n: number): Promise<number> {

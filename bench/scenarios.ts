@@ -6,7 +6,7 @@
  * instruction counter runs resolves it too.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AnyActor, createActor } from 'xstate';
@@ -194,6 +194,22 @@ export const bareReadRestore = (dir: string): Side<Map<number, AnyActor>> => ({
   },
 });
 
+/** `registry.start()` over a copy of `dir` (removed at teardown). */
+const restoredCopy = (dir: string): Side<{ r: Reg; copy: string }> => ({
+  setup: async () => {
+    const copy = await tempDir();
+    await cp(join(dir, 'instances'), join(copy, 'instances'), { recursive: true });
+    return { r: createRegistry({ machines, store: new FileStore({ dir: copy }) }), copy };
+  },
+  run: async ({ r }) => {
+    await r.start();
+  },
+  teardown: async ({ r, copy }) => {
+    await r.close();
+    await rm(copy, { recursive: true, force: true });
+  },
+});
+
 /** `registry.start()` over a stored directory (n is ignored: all of it), optionally with passivation. */
 export const registryRestore = (dir: string, idleTimeoutMs?: number): Side<Reg> => ({
   setup: () =>
@@ -206,6 +222,8 @@ export const registryRestore = (dir: string, idleTimeoutMs?: number): Side<Reg> 
     await r.start();
   },
   teardown: (r) => r.close(),
+  // A second registry on `dir` would be refused its lock: the resident one starts on a copy.
+  resident: restoredCopy(dir),
 });
 
 /** n encodings of one sample: `JSON.stringify` of its plain form vs the codec. */
