@@ -30,7 +30,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { codecSamples, loadCodec } from './codec.js';
-import { gc, settled } from './harness.js';
+import { gc, keepResident, settled } from './harness.js';
 import { type ScenarioContext, scenario } from './scenarios.js';
 
 export interface ChildPlan {
@@ -87,9 +87,7 @@ for (const { name, n, rounds, key = name } of plan.scenarios) {
   const sides = scenario(name, ctx);
   if (!sides) continue;
   const side = sides[plan.side === 'bare' ? 0 : 1];
-  const resident = side.resident ?? side;
-  const kept = await resident.setup?.();
-  await resident.run(kept, n);
+  const drop = await keepResident(side, n);
   const counts: number[] = [];
   let r = 0;
   while (r < rounds) {
@@ -108,7 +106,7 @@ for (const { name, n, rounds, key = name } of plan.scenarios) {
     }
     await side.teardown?.(c);
   }
-  await resident.teardown?.(kept);
+  await drop();
   ran.push({ name: key, rounds: r, ...(plan.settle ? { counts } : {}) });
 }
 process.stdout.write(`${JSON.stringify({ ran })}\n`);

@@ -25,8 +25,8 @@ export interface Side<C = unknown> {
   run: (ctx: C, n: number) => Promise<void> | void;
   teardown?: (ctx: C) => Promise<void> | void;
   /**
-   * What the instruction counter keeps set up and run across all of a
-   * scenario's rounds (see bench/count-child.ts); by default this side itself.
+   * What stays set up and run across all of a comparison's rounds (see
+   * {@link keepResident}); by default this side itself.
    * A side whose contexts cannot coexist (two registries on one directory)
    * names another that does the same work.
    */
@@ -44,10 +44,29 @@ async function timedRun<C>(side: Side<C>, n: number): Promise<number> {
 }
 
 /**
+ * Sets up and runs `side`'s resident context (see {@link Side.resident}) on n
+ * operations, and returns its teardown: the measured rounds run while it lives.
+ * Without it, the full collection before each round frees every object of the
+ * round before, the hidden classes with them, and V8 throws away the optimized
+ * code that embeds those classes ("weak objects" in --trace-deopt): each round
+ * then recompiles its hot path inside its timed part.
+ */
+export async function keepResident(side: Side<any>, n: number): Promise<() => Promise<void>> {
+  const resident = side.resident ?? side;
+  const ctx = await resident.setup?.();
+  await resident.run(ctx, n);
+  return async () => {
+    await resident.teardown?.(ctx);
+  };
+}
+
+/**
  * Measures two sides in alternation (a, b, a, b...) after a warm-up of each,
  * and returns the median and best rate of each: on a shared two-core machine,
  * drift between a block of runs of one side and a block of the other is larger
- * than the differences being measured.
+ * than the differences being measured. The warm-up's contexts stay alive as
+ * residents ({@link keepResident}) until the rounds end, as a server keeps its
+ * other actors.
  */
 export async function compare(
   n: number,
@@ -55,13 +74,19 @@ export async function compare(
   b: Side<any>,
   rounds: number,
 ): Promise<[Stat, Stat]> {
-  await timedRun(a, Math.max(1, Math.floor(n / 10)));
-  await timedRun(b, Math.max(1, Math.floor(n / 10)));
+  const warm = Math.max(1, Math.floor(n / 10));
+  const dropA = await keepResident(a, warm);
+  const dropB = await keepResident(b, warm);
   const ra: number[] = [];
   const rb: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    ra.push(await timedRun(a, n));
-    rb.push(await timedRun(b, n));
+  try {
+    for (let i = 0; i < rounds; i++) {
+      ra.push(await timedRun(a, n));
+      rb.push(await timedRun(b, n));
+    }
+  } finally {
+    await dropA();
+    await dropB();
   }
   return [summarize(ra, true), summarize(rb, true)];
 }
@@ -95,11 +120,23 @@ export function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
-/** Heap used after a full collection, in bytes. */
+/**
+ * Heap used after enough full collections, in bytes. Two were not enough, nor
+ * is stopping at the first that frees nothing: 20,000 actors of a registry
+ * closed just before survived the first two collections and went at the third
+ * (at the first with --no-concurrent-marking), which made row 7 read -1,000 B
+ * per bare actor. So at least four, then on until one frees nothing.
+ */
 export function heapUsed(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
+  for (let i = 0; i < 3; i++) gc();
+  let used = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 10; i++) {
+    gc();
+    const now = process.memoryUsage().heapUsed;
+    if (now >= used) return now;
+    used = now;
+  }
+  return used;
 }
 
 export const fmtRate = (r: number) => `${Math.round(r).toLocaleString('en-US')}/s`;

@@ -392,18 +392,8 @@ async function heap() {
   const bare: number[] = [];
   const reg: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    let before = heapUsed();
-    const map = new Map<string, AnyActor>();
-    for (let i = 0; i < n; i++) map.set(`id-${i}`, createActor(counter, { id: `id-${i}` }).start());
-    bare.push((heapUsed() - before) / n);
-    for (const a of map.values()) a.stop();
-    map.clear();
-    const registry = await started(new NullStore());
-    before = heapUsed();
-    for (let i = 0; i < n; i++) await registry.spawnSingleton('counter', `id-${i}`);
-    await registry.flush();
-    reg.push((heapUsed() - before) / n);
-    await registry.close();
+    bare.push(bareHeap(n));
+    reg.push(await registryHeap(n));
   }
   addRow({
     figure: '7. heap per idle live actor (registry: no store), vs createActor into a Map',
@@ -414,6 +404,27 @@ async function heap() {
     higherIsBetter: false,
     target: TARGETS.heapPerIdleActor,
   });
+}
+
+/** Heap per actor of n bare actors held in a Map. */
+function bareHeap(n: number): number {
+  const before = heapUsed();
+  const map = new Map<string, AnyActor>();
+  for (let i = 0; i < n; i++) map.set(`id-${i}`, createActor(counter, { id: `id-${i}` }).start());
+  const perActor = (heapUsed() - before) / n;
+  for (const a of map.values()) a.stop();
+  return perActor;
+}
+
+/** Heap per idle actor of a registry without a store, as {@link bareHeap} measures it. */
+async function registryHeap(n: number): Promise<number> {
+  const registry = await started(new NullStore());
+  const before = heapUsed();
+  for (let i = 0; i < n; i++) await registry.spawnSingleton('counter', `id-${i}`);
+  await registry.flush();
+  const perActor = (heapUsed() - before) / n;
+  await registry.close();
+  return perActor;
 }
 
 // 8: the exact encoding: the registry's record codec vs JSON.stringify / JSON.parse.
