@@ -1,4 +1,11 @@
 import type { Clock } from '../clock.js';
+import { RegistryError } from '../errors.js';
+import { TimerQueue } from './timer-queue.js';
+
+const DEFAULT_TIMER_LIMIT = 100_000;
+
+const invalid = (message: string, details: Record<string, unknown>) =>
+  new RegistryError('INVALID_ARGUMENT', message, { details });
 
 /**
  * A clock tests move by hand: XState's `SimulatedClock` and {@link TestClock} both fit.
@@ -11,12 +18,6 @@ import type { Clock } from '../clock.js';
 export interface ManualClock extends Clock {
   increment(ms: number): void;
   set(time: number): void;
-}
-
-interface Timer {
-  id: number;
-  dueAt: number;
-  fn: (...args: any[]) => void;
 }
 
 /**
@@ -37,51 +38,95 @@ export class TestClock implements ManualClock {
   #now: number;
   #nextId = 1;
   #seq = 0;
-  readonly #timers = new Map<number, Timer & { seq: number }>();
+  readonly #timers = new TimerQueue();
+  readonly #timerLimit: number;
+  /** Inside {@link set}: a timer set now with no delay is chained to the one firing. */
+  #firing = false;
 
-  constructor(start = 0) {
+  /**
+   * @param start The time to start at (epoch ms).
+   * @param options.timerLimit How many timers set with no delay by the timers
+   *   it fires one `set`/`increment` fires before it stops with `TIMER_LIMIT`
+   *   (default 100,000): such a chain never lets time pass, so without a limit
+   *   a machine that loops on a zero delay would hang the test.
+   */
+  constructor(start = 0, options: { timerLimit?: number } = {}) {
+    if (!Number.isFinite(start))
+      throw invalid('TestClock needs a finite start time (epoch ms).', { start });
+    const limit = options.timerLimit ?? DEFAULT_TIMER_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw invalid('TestClock: timerLimit must be a positive integer.', { timerLimit: limit });
     this.#now = start;
+    this.#timerLimit = limit;
   }
 
   now(): number {
     return this.#now;
   }
 
+  /** Like Node, a delay that is NaN or negative counts as none; an infinite one never falls due. */
   setTimeout(fn: (...args: any[]) => void, timeout: number): number {
     const id = this.#nextId++;
-    this.#timers.set(id, { id, fn, dueAt: this.#now + Math.max(0, timeout), seq: this.#seq++ });
+    // biome-ignore lint/complexity/useMathMinMax: Math.max(0, NaN) is NaN; NaN must count as 0
+    const delay = timeout > 0 ? timeout : 0;
+    this.#timers.add({
+      id,
+      fn,
+      dueAt: this.#now + delay,
+      seq: this.#seq++,
+      chained: this.#firing && delay === 0,
+      cancelled: false,
+    });
     return id;
   }
 
   clearTimeout(id: number): void {
-    this.#timers.delete(id);
+    this.#timers.cancel(id);
   }
 
   /** Moves time forward by `ms`, firing what falls due on the way. */
   increment(ms: number): void {
-    if (!(ms >= 0))
-      throw new RangeError('TestClock.increment needs a non-negative number of milliseconds.');
+    if (!(ms >= 0) || !Number.isFinite(ms))
+      throw invalid('TestClock.increment needs a finite, non-negative number of milliseconds.', {
+        ms,
+      });
     this.set(this.#now + ms);
   }
 
-  /** Moves time forward to `time` (epoch ms), firing what falls due on the way. */
+  /**
+   * Moves time forward to `time` (epoch ms), firing what falls due on the way.
+   * Throws `TIMER_LIMIT` when the timers it fires keep setting timers with no
+   * delay (see the constructor's `timerLimit`): time stops where the last one
+   * fired, and the rest stay pending.
+   */
   set(time: number): void {
-    if (time < this.#now) throw new RangeError('TestClock cannot go back in time.');
-    for (;;) {
-      let next: (Timer & { seq: number }) | undefined;
-      for (const t of this.#timers.values()) {
-        if (
-          t.dueAt <= time &&
-          (!next || t.dueAt < next.dueAt || (t.dueAt === next.dueAt && t.seq < next.seq))
-        )
-          next = t;
+    if (!Number.isFinite(time) || time < this.#now)
+      throw invalid('TestClock.set needs a finite time, no earlier than now: it cannot go back.', {
+        time,
+        now: this.#now,
+      });
+    const outer = this.#firing;
+    this.#firing = true;
+    let chained = 0;
+    try {
+      for (;;) {
+        const next = this.#timers.peek();
+        if (!next || next.dueAt > time) break;
+        if (next.chained && ++chained > this.#timerLimit) {
+          throw new RegistryError(
+            'TIMER_LIMIT',
+            `TestClock fired ${this.#timerLimit} timers set with no delay by the timers it fired, without time passing: a machine loops on a zero delay (for example \`after: { 0: ... }\` back into its own state). Fix the loop, or raise \`timerLimit\` if the chain is meant to be that long.`,
+            { details: { limit: this.#timerLimit, pending: this.#timers.size } },
+          );
+        }
+        this.#timers.take();
+        if (next.dueAt > this.#now) this.#now = next.dueAt;
+        next.fn();
       }
-      if (!next) break;
-      this.#timers.delete(next.id);
-      this.#now = Math.max(this.#now, next.dueAt);
-      next.fn();
+      this.#now = time;
+    } finally {
+      this.#firing = outer;
     }
-    this.#now = time;
   }
 
   /** How many timers are pending (for tests that check nothing is left scheduled). */
