@@ -48,12 +48,21 @@ export async function loadCodec(): Promise<Codec | undefined> {
   return undefined;
 }
 
+/** How many items the list sample's context holds. */
+export const LIST_ITEMS = 1_000;
+
 /**
- * Two records of the benchmark's counter as the registry writes them: one with
- * a plain-JSON context, one whose context holds Dates and Maps (with their
- * plain form: ISO strings and entry arrays, what a hand-written encoding would store).
+ * Records of the benchmark's counter as the registry writes them: one with a
+ * plain-JSON context, one whose context holds Dates and Maps (with their plain
+ * form: ISO strings and entry arrays, what a hand-written encoding would
+ * store), and one whose plain-JSON context holds a list of {@link LIST_ITEMS}
+ * small objects, as a cart, a queue or a log would.
  */
-export async function codecSamples(): Promise<{ plain: CodecSample; rich: CodecSample }> {
+export async function codecSamples(): Promise<{
+  plain: CodecSample;
+  rich: CodecSample;
+  list: CodecSample;
+}> {
   const store = new MemoryStore();
   const r = createRegistry({ machines: { counter }, store });
   await r.start();
@@ -73,6 +82,14 @@ export async function codecSamples(): Promise<{ plain: CodecSample; rich: CodecS
     at: at.toISOString(),
     seen: [...seen].map(([k, d]) => [k, d.toISOString()]),
   };
+  const listContext = {
+    ...record.snapshot.context,
+    items: Array.from({ length: LIST_ITEMS }, (_, i) => ({
+      sku: `item-${i}`,
+      qty: i % 7,
+      done: i % 2 === 0,
+    })),
+  };
   const withContext = (context: object) => ({
     ...record,
     snapshot: { ...record.snapshot, context },
@@ -80,5 +97,6 @@ export async function codecSamples(): Promise<{ plain: CodecSample; rich: CodecS
   return {
     plain: { record, plain: record },
     rich: { record: withContext(richContext), plain: withContext(plainContext) },
+    list: { record: withContext(listContext), plain: withContext(listContext) },
   };
 }
