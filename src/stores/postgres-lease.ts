@@ -129,9 +129,13 @@ export async function renewRows(
   ids: readonly string[],
   leaseMs: number,
 ): Promise<Map<string, number>> {
+  // Locks the rows in ID order first, as the write batch does: two statements
+  // of one process updating the same rows in different orders deadlock.
   const { rows } = await pool.query(
-    `UPDATE ${t} SET lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
-         WHERE owner = $1 AND id = ANY($2) RETURNING id, epoch`,
+    `WITH held AS MATERIALIZED (
+         SELECT id FROM ${t} WHERE owner = $1 AND id = ANY($2) ORDER BY id FOR UPDATE)
+       UPDATE ${t} AS t SET lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
+         FROM held WHERE t.id = held.id AND t.owner = $1 RETURNING t.id, t.epoch`,
     [owner, ids, leaseMs],
   );
   return new Map(

@@ -60,16 +60,26 @@ export class PostgresWriteBatch {
     // A row released by this owner's own finishing write (owner NULL, same
     // epoch) may be written again by it (a replacement): any other claim in
     // between raised the epoch, so the epoch alone still fences it.
-    this.#sql = `UPDATE ${table} AS t SET
+    //
+    // The rows are locked in ID order first (`locked`), as lease renewal
+    // locks them: updated in the order the changes came, they deadlocked with
+    // a renewal running beside the batch, and PostgreSQL aborted one of the two.
+    this.#sql = `WITH v AS MATERIALIZED (
+        SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::boolean[], $12::boolean[])
+          AS v(id, record, type, status, created_at, updated_at, machine_version, epoch, final, announce)),
+      locked AS MATERIALIZED (
+        SELECT t.id FROM ${table} AS t JOIN v ON t.id = v.id
+        WHERE t.epoch = v.epoch AND (t.owner = $1 OR t.owner IS NULL)
+        ORDER BY t.id FOR UPDATE OF t)
+      UPDATE ${table} AS t SET
         record = v.record, type = v.type, status = v.status, created_at = v.created_at,
         updated_at = v.updated_at, machine_version = v.machine_version,
         owner = CASE WHEN v.final THEN NULL ELSE $1 END,
         lease_expires_at = CASE WHEN v.final THEN NULL
           WHEN t.owner IS NULL THEN now() + make_interval(secs => $2::double precision / 1000)
           ELSE t.lease_expires_at END
-      FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::boolean[], $12::boolean[])
-        AS v(id, record, type, status, created_at, updated_at, machine_version, epoch, final, announce)
-      WHERE t.id = v.id AND t.epoch = v.epoch AND (t.owner = $1 OR t.owner IS NULL)
+      FROM v, locked
+      WHERE t.id = v.id AND locked.id = t.id AND t.epoch = v.epoch AND (t.owner = $1 OR t.owner IS NULL)
       RETURNING t.id, CASE WHEN v.announce THEN pg_notify('${channel}', 'record:' || t.id) END`;
   }
 
