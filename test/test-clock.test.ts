@@ -105,6 +105,41 @@ describe('TestClock: bad input and runaway timers', () => {
     expect(rounds).toBe(2001);
   });
 
+  it('counts only a chain that lets no time pass: zero delays between real ones are no loop', () => {
+    // 1,000 zero-delay timers in one advance, each after 10 ms have passed.
+    const clock = new TestClock(0, { timerLimit: 100 });
+    let zeros = 0;
+    const zero = () => {
+      zeros++;
+      clock.setTimeout(tick, 10);
+    };
+    const tick = () => {
+      clock.setTimeout(zero, 0);
+    };
+    clock.setTimeout(tick, 10);
+    clock.increment(10_000);
+    expect(zeros).toBe(1000);
+    expect(clock.now()).toBe(10_000);
+  });
+
+  it('stops a loop on a delay too small to move an epoch time, as on a zero one', () => {
+    const clock = new TestClock(Date.UTC(2026, 0, 1), { timerLimit: 1000 });
+    let rounds = 0;
+    const again = () => {
+      if (++rounds < 5000) clock.setTimeout(again, 1e-6);
+    };
+    clock.setTimeout(again, 0);
+    expect(() => clock.increment(100)).toThrow(expect.objectContaining({ code: 'TIMER_LIMIT' }));
+    expect(rounds).toBe(1001);
+  });
+
+  it('never moves back when a timer advances the clock past the target itself', () => {
+    const clock = new TestClock(0);
+    clock.setTimeout(() => clock.increment(100), 5);
+    clock.increment(10);
+    expect(clock.now()).toBe(105);
+  });
+
   it('keeps due order when most timers are cleared before time moves (the queue is rebuilt)', () => {
     const clock = new TestClock(0);
     const fired: number[] = [];

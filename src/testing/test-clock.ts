@@ -45,10 +45,11 @@ export class TestClock implements ManualClock {
 
   /**
    * @param start The time to start at (epoch ms).
-   * @param options.timerLimit How many timers set with no delay by the timers
-   *   it fires one `set`/`increment` fires before it stops with `TIMER_LIMIT`
-   *   (default 100,000): such a chain never lets time pass, so without a limit
-   *   a machine that loops on a zero delay would hang the test.
+   * @param options.timerLimit How many timers set, due at once, by the timers
+   *   it fires, one `set`/`increment` fires in a row without time passing
+   *   before it stops with `TIMER_LIMIT` (default 100,000): such a chain never
+   *   lets time pass, so without a limit a machine that loops on a zero delay
+   *   would hang the test.
    */
   constructor(start = 0, options: { timerLimit?: number } = {}) {
     if (!Number.isFinite(start))
@@ -64,17 +65,18 @@ export class TestClock implements ManualClock {
     return this.#now;
   }
 
-  /** Like Node, a delay that is NaN or negative counts as none; an infinite one never falls due. */
+  /** A delay that is NaN or negative counts as zero (as XState's SimulatedClock has it); an infinite one never falls due. */
   setTimeout(fn: (...args: any[]) => void, timeout: number): number {
     const id = this.#nextId++;
     // biome-ignore lint/complexity/useMathMinMax: Math.max(0, NaN) is NaN; NaN must count as 0
-    const delay = timeout > 0 ? timeout : 0;
+    const dueAt = this.#now + (timeout > 0 ? timeout : 0);
     this.#timers.add({
       id,
       fn,
-      dueAt: this.#now + delay,
+      dueAt,
       seq: this.#seq++,
-      chained: this.#firing && delay === 0,
+      // Due now, not "no delay": at epoch times a delay below about 1e-4 ms adds nothing.
+      chained: this.#firing && dueAt === this.#now,
       cancelled: false,
     });
     return id;
@@ -95,9 +97,9 @@ export class TestClock implements ManualClock {
 
   /**
    * Moves time forward to `time` (epoch ms), firing what falls due on the way.
-   * Throws `TIMER_LIMIT` when the timers it fires keep setting timers with no
-   * delay (see the constructor's `timerLimit`): time stops where the last one
-   * fired, and the rest stay pending.
+   * Throws `TIMER_LIMIT` when the timers it fires keep setting timers due at
+   * once, `timerLimit` of them in a row without time passing (see the
+   * constructor): time stops where the last one fired, and the rest stay pending.
    */
   set(time: number): void {
     if (!Number.isFinite(time) || time < this.#now)
@@ -120,10 +122,15 @@ export class TestClock implements ManualClock {
           );
         }
         this.#timers.take();
-        if (next.dueAt > this.#now) this.#now = next.dueAt;
+        if (next.dueAt > this.#now) {
+          // Time passes: a chain that lets it pass is no loop.
+          chained = 0;
+          this.#now = next.dueAt;
+        }
         next.fn();
       }
-      this.#now = time;
+      // A timer may have moved the clock further itself (increment inside a callback).
+      if (time > this.#now) this.#now = time;
     } finally {
       this.#firing = outer;
     }
