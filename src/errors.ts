@@ -74,7 +74,7 @@ export interface RegistryErrorDetails {
   ABORTED: { id: string };
   /** A send to an actor object the registry has stopped hosting; `id`: its instance. */
   STALE_ACTOR: { id: string; eventType: string };
-  /** `TestClock`: how many zero-delay timers in a row it fired, and how many are left pending. */
+  /** `TestClock`: how many timers due at once it fired in a row without time passing, and how many are left pending. */
   TIMER_LIMIT: { limit: number; pending: number };
 }
 

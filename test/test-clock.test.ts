@@ -71,6 +71,31 @@ describe('TestClock: bad input and runaway timers', () => {
     expect(fired).toBe(1);
   });
 
+  it('refuses a start that is not finite and a timerLimit that is not a positive integer', () => {
+    expect(codeOf(() => new TestClock(Number.NaN))).toBe('INVALID_ARGUMENT');
+    for (const timerLimit of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(codeOf(() => new TestClock(0, { timerLimit }))).toBe('INVALID_ARGUMENT');
+    }
+  });
+
+  it('stays usable when a timer throws: the error reaches the caller, later timers still fire', () => {
+    const clock = new TestClock(0, { timerLimit: 10 });
+    const fired: number[] = [];
+    clock.setTimeout(() => {
+      throw new Error('boom');
+    }, 5);
+    clock.setTimeout(() => fired.push(clock.now()), 7);
+    expect(() => clock.increment(10)).toThrow('boom');
+    expect(clock.now()).toBe(5);
+    // Not left "firing": a timer set now from outside is no chain link.
+    let zeros = 0;
+    for (let i = 0; i < 20; i++) clock.setTimeout(() => zeros++, 0);
+    clock.increment(5);
+    expect(fired).toEqual([7]);
+    expect(zeros).toBe(20);
+    expect(clock.now()).toBe(10);
+  });
+
   it('fires a timer whose delay is NaN or negative at the next step, as a zero delay', () => {
     const clock = new TestClock(0);
     const fired: string[] = [];

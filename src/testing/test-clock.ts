@@ -40,7 +40,7 @@ export class TestClock implements ManualClock {
   #seq = 0;
   readonly #timers = new TimerQueue();
   readonly #timerLimit: number;
-  /** Inside {@link set}: a timer set now with no delay is chained to the one firing. */
+  /** Inside {@link set}: a timer set now and due at once is chained to the one firing. */
   #firing = false;
 
   /**
@@ -117,7 +117,7 @@ export class TestClock implements ManualClock {
         if (next.chained && ++chained > this.#timerLimit) {
           throw new RegistryError(
             'TIMER_LIMIT',
-            `TestClock fired ${this.#timerLimit} timers set with no delay by the timers it fired, without time passing: a machine loops on a zero delay (for example \`after: { 0: ... }\` back into its own state). Fix the loop, or raise \`timerLimit\` if the chain is meant to be that long.`,
+            `TestClock fired ${this.#timerLimit} timers in a row that the timers before them set due at once, without time passing: a machine loops on a zero delay (for example \`after: { 0: ... }\` back into its own state). Fix the loop, or raise \`timerLimit\` if the chain is meant to be that long.`,
             { details: { limit: this.#timerLimit, pending: this.#timers.size } },
           );
         }

@@ -5,7 +5,7 @@ export interface QueuedTimer {
   /** Order of scheduling: timers due at the same time fire in it. */
   readonly seq: number;
   readonly fn: (...args: any[]) => void;
-  /** Set with no delay while the clock was firing timers (see `TestClock`'s `timerLimit`). */
+  /** Set, due at once, while the clock was firing timers (see `TestClock`'s `timerLimit`). */
   readonly chained: boolean;
   cancelled: boolean;
 }
