@@ -1,14 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoMachines } from '../../examples/machines.js';
 import { createRegistry, type Registry } from '../../src/index.js';
+import { TestClock } from '../../src/testing/index.js';
 import { type Listening, serve } from './support.js';
 
 let registry: Registry<typeof demoMachines>;
+// Stamps that differ by a millisecond per stop: on the wall clock, stops that
+// fell in one millisecond made the newest-updated order a tie (broken by ID).
+const clock = new TestClock(Date.UTC(2026, 0, 1));
 let server: Listening;
 let base: string;
 
 beforeAll(async () => {
-  registry = createRegistry({ machines: demoMachines });
+  registry = createRegistry({ machines: demoMachines, clock });
   await registry.start();
   server = await serve(registry);
   base = server.base;
@@ -76,7 +80,10 @@ describe('GET /events: filtered, batched statuses', () => {
     const got = await messages(
       '/events?idPrefix=cap/&limit=5',
       async () => {
-        for (let i = 0; i < 30; i++) await registry.stop(`cap/${i}`);
+        for (let i = 0; i < 30; i++) {
+          clock.increment(1);
+          await registry.stop(`cap/${i}`);
+        }
       },
       (all) => all.at(-1)?.counts?.stopped === 30,
     );
