@@ -153,10 +153,21 @@ export async function renewRows(
  * ```
  */
 export async function releaseAllRows(pool: pg.Pool, t: string, owner: string): Promise<void> {
-  await pool.query(`DELETE FROM ${t} WHERE owner = $1 AND record IS NULL`, [owner]);
-  await pool.query(`UPDATE ${t} SET owner = NULL, lease_expires_at = NULL WHERE owner = $1`, [
-    owner,
-  ]);
+  // Both lock their rows in ID order first, as renewals and write batches do:
+  // a renewal still running at close took them in that order, and a scan's
+  // order deadlocked with it.
+  await pool.query(
+    `WITH bare AS MATERIALIZED (
+         SELECT id FROM ${t} WHERE owner = $1 AND record IS NULL ORDER BY id FOR UPDATE)
+       DELETE FROM ${t} AS t USING bare WHERE t.id = bare.id AND t.owner = $1 AND t.record IS NULL`,
+    [owner],
+  );
+  await pool.query(
+    `WITH held AS MATERIALIZED (SELECT id FROM ${t} WHERE owner = $1 ORDER BY id FOR UPDATE)
+       UPDATE ${t} AS t SET owner = NULL, lease_expires_at = NULL
+         FROM held WHERE t.id = held.id AND t.owner = $1`,
+    [owner],
+  );
 }
 
 /**

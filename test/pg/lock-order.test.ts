@@ -1,7 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/postgres.js';
+import { releaseAllRows } from '../../src/stores/postgres-lease.js';
 import { LeaseBook } from '../../src/stores/postgres-lease-book.js';
 import { PostgresWriteBatch } from '../../src/stores/postgres-write-batch.js';
 import { freshTable, noPg, server, sql } from './helpers.js';
@@ -97,5 +99,67 @@ describe.skipIf(noPg)(
         await pool.end();
       }
     }, 120_000);
+    /**
+     * Closing gives up every lease in one statement, and a renewal may still
+     * be running. The release updated its rows in the table's physical order,
+     * the renewal in ID order: with the rows stored in reverse ID order and a
+     * row in the middle held by another transaction, each ended up waiting on
+     * a row the other held, and PostgreSQL aborted one of them.
+     */
+    it('giving up every lease at close never deadlocks with a renewal still running', async () => {
+      const table = freshTable();
+      const store = new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 });
+      await store.open();
+      await store.close();
+      const owner = 'owner-b';
+      const ids = Array.from({ length: 30 }, (_, i) => `row-${String(i).padStart(2, '0')}`);
+      // Stored last ID first, so a scan meets them in the order opposite to the renewal's.
+      await sql(
+        `INSERT INTO ${table} (id, record, type, status, created_at, updated_at, machine_version, owner, epoch, lease_expires_at)
+       SELECT x, '{}', 't', 'running', 0, 0, 1, $2, 1, now() + interval '1 hour' FROM unnest($1::text[]) x`,
+        [[...ids].reverse(), owner],
+      );
+      const pool = new pg.Pool({ connectionString: server.url, max: 4 });
+      const blocker = new pg.Client({ connectionString: server.url });
+      await blocker.connect();
+      const renewErrors: unknown[] = [];
+      const leases = new LeaseBook(pool, table, owner, 30_000, {
+        onLost: () => {},
+        onError: (err) => renewErrors.push(err),
+      });
+      for (const id of ids) leases.epochs.set(id, 1);
+      // Statements of this table waiting on a row lock.
+      const waiting = async (): Promise<number> => {
+        const rows = await sql<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND position($1 in query) > 0`,
+          [table],
+        );
+        return Number(rows[0]?.n);
+      };
+      const until = async (n: number): Promise<void> => {
+        while ((await waiting()) < n) await sleep(20);
+      };
+      try {
+        await blocker.query('BEGIN');
+        await blocker.query(`SELECT id FROM ${table} WHERE id = 'row-15' FOR UPDATE`);
+        const renewal = leases.renew();
+        await until(1);
+        const release = releaseAllRows(pool, table, owner);
+        await until(2);
+        await blocker.query('COMMIT');
+        const [released] = await Promise.allSettled([release, renewal]);
+        expect({ released: released.status, renewErrors }).toEqual({
+          released: 'fulfilled',
+          renewErrors: [],
+        });
+        const held = await sql<{ n: string }>(
+          `SELECT count(*) AS n FROM ${table} WHERE owner IS NOT NULL`,
+        );
+        expect(Number(held[0]?.n)).toBe(0);
+      } finally {
+        await blocker.end();
+        await pool.end();
+      }
+    }, 60_000);
   },
 );
