@@ -59,9 +59,13 @@ export async function migrateSchema(pool: pg.Pool, t: string): Promise<void> {
         ALTER TABLE ${t} ALTER COLUMN record TYPE text USING record::text;
       `);
     }
-    // Indexes for list({ idPrefix }) and list({ order: 'updated' }): added to
-    // older tables too without a schema version, which older processes would refuse.
+    // Indexes for list({ idPrefix }) and list({ order: 'updated' }), and the
+    // set-aside rows' sequence numbers (a set-aside key names one row even when
+    // one ID was set aside twice in one microsecond): added to older tables too
+    // without a schema version, which older processes would refuse; they
+    // insert set-aside rows without naming seq, and get the default.
     await client.query(`
+      ALTER TABLE ${t}_quarantine ADD COLUMN IF NOT EXISTS seq bigserial;
       CREATE INDEX IF NOT EXISTS ${t}_id_prefix ON ${t} (id text_pattern_ops) WHERE record IS NOT NULL;
       CREATE INDEX IF NOT EXISTS ${t}_by_updated_id ON ${t} (updated_at, id) WHERE record IS NOT NULL;
     `);

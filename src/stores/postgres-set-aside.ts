@@ -8,10 +8,14 @@ import {
   unknownSetAside,
 } from './store.js';
 
+const MICROS = `(extract(epoch FROM at) * 1000000)::bigint`;
+
 /**
  * A page of the rows of table `t` that `quarantine` moved to `t_quarantine`,
- * newest first, each under a key naming its ID and when it was set aside; the
- * cursor is the last row's key (keyset paging: a page costs its own rows).
+ * newest first, each under a key naming its ID, when it was set aside and its
+ * row's sequence number (unique: one ID can be set aside twice in one
+ * microsecond); the cursor is the last row's key (keyset paging: a page costs
+ * its own rows).
  *
  * @example
  * ```ts
@@ -24,29 +28,39 @@ export async function listSetAside(
   query?: SetAsideQuery,
 ): Promise<SetAsidePage> {
   const limit = setAsideLimit(query);
-  const micros = `(extract(epoch FROM at) * 1000000)::bigint`;
   const params: unknown[] = [limit + 1];
   let after = '';
   if (query?.cursor !== undefined) {
-    let id: string;
-    let at: string;
+    let key: SetAsideKey;
     try {
-      [id, at] = decodeSetAsideKey(query.cursor);
+      key = decodeSetAsideKey(query.cursor);
     } catch {
       throw badSetAsideCursor(query.cursor);
     }
-    params.push(at, id);
-    after = `WHERE ${micros} < $2::bigint OR (${micros} = $2::bigint AND id > $3)`;
+    params.push(key.micros);
+    if (key.seq === undefined) {
+      // A cursor from a version without seq: where it stopped, by time alone.
+      after = `WHERE ${MICROS} < $2::bigint`;
+    } else {
+      params.push(key.seq);
+      after = `WHERE (${MICROS}, seq) < ($2::bigint, $3::bigint)`;
+    }
   }
   const { rows } = await pool.query(
-    `SELECT id, reason, ${micros} AS micros, octet_length(record) AS bytes
-     FROM ${t}_quarantine ${after} ORDER BY ${micros} DESC, id LIMIT $1`,
+    `SELECT id, reason, ${MICROS} AS micros, seq, octet_length(record) AS bytes
+     FROM ${t}_quarantine ${after} ORDER BY ${MICROS} DESC, seq DESC LIMIT $1`,
     params,
   );
   const all = (
-    rows as Array<{ id: string; reason: string; micros: string; bytes: number | null }>
+    rows as Array<{
+      id: string;
+      reason: string;
+      micros: string;
+      seq: string;
+      bytes: number | null;
+    }>
   ).map((r) => ({
-    key: Buffer.from(JSON.stringify([r.id, r.micros])).toString('base64url'),
+    key: Buffer.from(JSON.stringify([r.id, r.micros, r.seq])).toString('base64url'),
     id: r.id,
     reason: r.reason,
     at: Math.floor(Number(r.micros) / 1000),
@@ -68,24 +82,36 @@ export async function listSetAside(
  * ```
  */
 export async function restoreSetAside(pool: pg.Pool, t: string, key: string): Promise<void> {
-  const [id, micros] = decodeSetAsideKey(key);
-  const match = `id = $1 AND (extract(epoch FROM at) * 1000000)::bigint = $2::bigint`;
-  const { rows } = await pool.query(`SELECT record FROM ${t}_quarantine WHERE ${match} LIMIT 1`, [
-    id,
-    micros,
-  ]);
+  const { id, micros, seq } = decodeSetAsideKey(key);
+  // A key from a version without seq names its ID and time only.
+  const match = (seqParam: string) =>
+    `id = $1 AND ${MICROS} = $2::bigint AND (${seqParam}::bigint IS NULL OR seq = ${seqParam}::bigint)`;
+  const { rows } = await pool.query(
+    `SELECT record FROM ${t}_quarantine WHERE ${match('$3')} LIMIT 1`,
+    [id, micros, seq ?? null],
+  );
   const found = rows[0] as { record: string | null } | undefined;
   if (!found) throw unknownSetAside(key);
   const r = columnsFromRecord(found.record);
   const { rows: done } = await pool.query(
-    `WITH q AS (SELECT ctid FROM ${t}_quarantine WHERE ${match} LIMIT 1),
+    `WITH q AS (SELECT ctid FROM ${t}_quarantine WHERE ${match('$9')} LIMIT 1),
      ins AS (
        INSERT INTO ${t} (id, record, type, status, created_at, updated_at, machine_version, epoch)
        SELECT $1, $3, $4, $5, $6, $7, $8, 0 WHERE EXISTS (SELECT 1 FROM q)
        ON CONFLICT (id) DO NOTHING RETURNING id),
      del AS (DELETE FROM ${t}_quarantine WHERE ctid IN (SELECT ctid FROM q) AND EXISTS (SELECT 1 FROM ins) RETURNING 1)
      SELECT (SELECT count(*) FROM ins)::int AS restored, (SELECT count(*) FROM q)::int AS found`,
-    [id, micros, found.record, r.type, r.status, r.createdAt, r.updatedAt, r.machineVersion],
+    [
+      id,
+      micros,
+      found.record,
+      r.type,
+      r.status,
+      r.createdAt,
+      r.updatedAt,
+      r.machineVersion,
+      seq ?? null,
+    ],
   );
   const outcome = done[0] as { restored: number; found: number };
   if (outcome.found === 0) throw unknownSetAside(key);
@@ -97,17 +123,25 @@ export async function restoreSetAside(pool: pg.Pool, t: string, key: string): Pr
     );
 }
 
-/** The (id, microseconds) a set-aside key names, as `listSetAside` encodes it. */
-function decodeSetAsideKey(key: string): [string, string] {
+/** What a set-aside key names: the row's ID, time and sequence number (absent in keys of earlier versions). */
+interface SetAsideKey {
+  id: string;
+  micros: string;
+  seq: string | undefined;
+}
+
+/** The {@link SetAsideKey} of a key `listSetAside` made. */
+function decodeSetAsideKey(key: string): SetAsideKey {
+  const int = (v: unknown) => /^-?\d{1,19}$/.test(String(v));
   try {
     const v = JSON.parse(Buffer.from(key, 'base64url').toString('utf8')) as unknown;
     if (
       Array.isArray(v) &&
-      v.length === 2 &&
+      (v.length === 2 || (v.length === 3 && int(v[2]))) &&
       typeof v[0] === 'string' &&
-      /^-?\d{1,19}$/.test(String(v[1]))
+      int(v[1])
     )
-      return [v[0], String(v[1])];
+      return { id: v[0], micros: String(v[1]), seq: v.length === 3 ? String(v[2]) : undefined };
   } catch {}
   throw unknownSetAside(key);
 }
