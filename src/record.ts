@@ -97,6 +97,13 @@ function corrupt(message: string, cause?: unknown): RegistryError {
 const MAX_TIME = 8.64e15;
 const isTime = (v: unknown): v is number =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_TIME;
+/**
+ * A pending delayed event's due time: the clock's time plus whatever delay the
+ * machine chose, so past any date (1e20 ms), Infinity (due never), or before
+ * 1970 with a clock that starts there; never NaN (see the scheduler).
+ */
+const isDueTime = (v: unknown): v is number =>
+  typeof v === 'number' && (Number.isFinite(v) || v === Number.POSITIVE_INFINITY);
 
 /**
  * The JSON text of a record. The state (snapshot and pending delayed events) is
@@ -202,11 +209,11 @@ export function parseRecord(text: string): InstanceRecord {
       !Array.isArray(timer.target) ||
       !timer.event ||
       typeof timer.event.type !== 'string' ||
-      !isTime(timer.dueAt) ||
+      !isDueTime(timer.dueAt) ||
       (timer.uncancellable !== undefined && timer.uncancellable !== true)
     ) {
       throw corrupt(
-        'The record has a malformed pending delayed event (it needs an id, source and target paths, an event with a type, a due time in range, and `uncancellable` true or absent).',
+        'The record has a malformed pending delayed event (it needs an id, source and target paths, an event with a type, a due time (a number), and `uncancellable` true or absent).',
       );
     }
   }

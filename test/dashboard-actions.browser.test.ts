@@ -65,6 +65,22 @@ describe.skipIf(!haveBrowser)(
       return (await page.locator('#a-result').textContent()) ?? '';
     }
 
+    it('shows timers due past any date, or never, instead of failing to render the page', async () => {
+      // Before, new Date(dueAt).toISOString() threw and the page stayed on "Loading…".
+      await registry.spawnSingleton('job', 'far/1e20', { input: { stepMs: 1e20 } });
+      await registry.spawnSingleton('job', 'far/never', {
+        input: { stepMs: Number.POSITIVE_INFINITY },
+      });
+      const far = await instancePage('far/1e20');
+      expect(await far.locator('#i-timers').textContent()).toMatch(
+        /due at 1\d{20} ms, past any date/,
+      );
+      await far.close();
+      const never = await instancePage('far/never');
+      expect(await never.locator('#i-timers').textContent()).toContain('due never');
+      await never.close();
+    });
+
     it('filters by status, type and ID prefix on the server, counts per status, and pages', async () => {
       for (let i = 0; i < 55; i++)
         await registry.spawnSingleton('approval', `pg/${String(i).padStart(2, '0')}`);

@@ -37,6 +37,14 @@ describe('parseRecord', () => {
   it('accepts a well-formed record', () => {
     expect(parseRecord(JSON.stringify(good))).toEqual(good);
   });
+  it('accepts a timer due past any date (the machine chose a delay that long)', () => {
+    // Before, this record (which the registry itself wrote) was refused as corrupt.
+    const far = {
+      ...good,
+      timers: [{ id: 't', source: [], target: [], event: { type: 'X' }, dueAt: 1e300 }],
+    };
+    expect(parseRecord(JSON.stringify(far))).toEqual(far);
+  });
   it.each([
     ['format', { format: 'other' }],
     ['id', { id: '' }],
@@ -50,8 +58,12 @@ describe('parseRecord', () => {
     ['createdAt out of range', { createdAt: 1e300 }],
     ['negative updatedAt', { updatedAt: -5 }],
     [
-      'timer due time out of range',
-      { timers: [{ id: 't', source: [], target: [], event: { type: 'X' }, dueAt: 1e300 }] },
+      'timer due time that is not a number',
+      { timers: [{ id: 't', source: [], target: [], event: { type: 'X' }, dueAt: 'soon' }] },
+    ],
+    [
+      'timer due time of null (NaN or Infinity written as plain JSON)',
+      { timers: [{ id: 't', source: [], target: [], event: { type: 'X' }, dueAt: null }] },
     ],
     [
       'timer uncancellable flag',

@@ -19,6 +19,8 @@ function tree(value, depth) {
   return '<details' + (depth < 2 ? ' open' : '') + '><summary>' + (Array.isArray(value) ? 'Array(' + entries.length + ')' : '{' + entries.length + ' keys}') + '</summary><ul>' +
     entries.map(([k, v]) => '<li><span class="key">' + esc(k) + '</span>: ' + tree(v, depth + 1) + '</li>').join('') + '</ul></details>';
 }
+// A delay may be past any date (a Date throws beyond 8.64e15 ms) or infinite (null over JSON).
+function dueText(ms) { return ms === null ? 'never' : Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : 'at ' + ms + ' ms, past any date'; }
 function section(title, body, cls) { return '<section class="' + (cls || '') + '"><h2>' + esc(title) + '</h2>' + body + '</section>'; }
 function renderInstance(s) {
   current = s;
@@ -27,7 +29,7 @@ function renderInstance(s) {
     section('State', '<div id="i-state">' + tree(s.value, 0) + '</div>'),
     section('Context', '<div id="i-context">' + tree(s.context, 0) + '</div>'),
   ];
-  if (s.timers) parts.push(section('Pending timers', s.timers.length ? '<ul id="i-timers">' + s.timers.map((t) => '<li><code>' + esc(t.event?.type ?? t.event) + '</code> due ' + esc(new Date(t.dueAt).toISOString()) + (t.id ? ' <small>(' + esc(t.id) + ')</small>' : '') + '</li>').join('') + '</ul>' : '<p>None.</p>'));
+  if (s.timers) parts.push(section('Pending timers', s.timers.length ? '<ul id="i-timers">' + s.timers.map((t) => '<li><code>' + esc(t.event?.type ?? t.event) + '</code> due ' + esc(dueText(t.dueAt)) + (t.id ? ' <small>(' + esc(t.id) + ')</small>' : '') + '</li>').join('') + '</ul>' : '<p>None.</p>'));
   if (s.children) parts.push(section('Children', s.children.length ? '<ul id="i-children">' + s.children.map((c) => '<li><code>' + esc(c.id) + '</code> ' + esc(c.src ?? '') + ' <span class="status ' + esc(c.status) + '">' + esc(c.status) + '</span></li>').join('') + '</ul>' : '<p>None.</p>'));
   if (s.output !== undefined) parts.push(section('Output', '<div id="i-output">' + tree(s.output, 0) + '</div>'));
   if (s.error) parts.push(section('Error', '<pre id="i-error" class="error">' + esc((s.error.name ? s.error.name + ': ' : '') + s.error.message) + '</pre>'));

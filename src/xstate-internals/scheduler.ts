@@ -82,7 +82,7 @@ function trackedSchedule(
     delay,
     id,
     startedAt: Date.now(),
-    dueAt: (system[CLOCK] as Clock).now() + delay,
+    dueAt: (system[CLOCK] as Clock).now() + dueIn(delay),
   };
   system._snapshot._scheduledEvents[key] = entry;
   const timeout: Timeout = {
@@ -137,6 +137,16 @@ function timeoutsOf(system: InternalSystem): Timeouts {
   return timeouts;
 }
 
+/**
+ * How long after scheduling a delay falls due: a NaN or negative delay fires
+ * at once (Node's timers and the test clock both take it as 0), so it is
+ * dated now, never NaN; a delay past any date (1e20, Infinity) stays as it is.
+ */
+function dueIn(delay: number): number {
+  // biome-ignore lint/complexity/useMathMinMax: Math.max(NaN, 0) is NaN; this is 0
+  return delay > 0 ? delay : 0;
+}
+
 function pathOf(root: AnyActorRef, actor: AnyActorRef): string[] | undefined {
   const path: string[] = [];
   let current: AnyActorRef | undefined = actor;
@@ -172,8 +182,8 @@ export function readTimers(root: AnyActorRef): PersistedTimer[] {
         uncancellable: false,
       }));
   for (const { entry, uncancellable } of pending) {
-    const dueAt = entry.dueAt ?? entry.startedAt + entry.delay;
-    if (!Number.isFinite(dueAt)) continue;
+    // An infinite delay is kept (due never), so the state after a restart is the same.
+    const dueAt = entry.dueAt ?? entry.startedAt + dueIn(entry.delay);
     const source = pathOf(root, entry.source);
     const target = pathOf(root, entry.target);
     if (!source || !target) continue;
