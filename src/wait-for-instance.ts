@@ -3,6 +3,7 @@ import { assertInstanceId } from './instance-id.js';
 import { assertType, elsewhere, machineOf, type RegistryParts, reach } from './registry-parts.js';
 import type { InstanceStatus } from './status.js';
 import {
+  assertSignal,
   deadlineOf,
   toPredicate,
   type WaitCondition,
@@ -32,6 +33,7 @@ export async function waitForInstance(
   const test = toPredicate(condition);
   // The timeout counts from the call, not from when the registry got round to it.
   const deadline = deadlineOf(parts.clock, options.timeoutMs);
+  assertSignal(options.signal);
   await parts.gate.ready();
   // A passivated instance changes only while live: activate it to watch it.
   if (parts.instances.get(id)?.passive || (parts.cluster && !parts.instances.has(id))) {

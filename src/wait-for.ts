@@ -33,6 +33,24 @@ export function toPredicate(condition: WaitCondition): (status: InstanceStatus) 
   return (status) => wanted.includes(status.status);
 }
 
+/** Throws `INVALID_ARGUMENT` unless `signal` is absent or an `AbortSignal` (by its shape: one from another realm is fine). */
+export function assertSignal(signal: unknown): asserts signal is AbortSignal | undefined {
+  if (signal === undefined) return;
+  const s = signal as Partial<AbortSignal> | null;
+  if (
+    !s ||
+    typeof s !== 'object' ||
+    typeof s.aborted !== 'boolean' ||
+    typeof s.addEventListener !== 'function' ||
+    typeof s.removeEventListener !== 'function'
+  ) {
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      "waitFor: signal must be an AbortSignal (for example AbortSignal.timeout(ms), or an AbortController's signal).",
+    );
+  }
+}
+
 /** The absolute deadline for `timeoutMs` from now on `clock`; throws `INVALID_ARGUMENT` for a bad timeout. */
 export function deadlineOf(clock: Clock, timeoutMs: number | undefined): number | undefined {
   if (timeoutMs === undefined) return undefined;
@@ -70,11 +88,11 @@ export function watchInstance(
   return new Promise<InstanceStatus>((resolve, reject) => {
     let timer: unknown;
     const onAbort = () => done(abortedError(instance.id));
-    const done = (err?: RegistryError, status?: InstanceStatus) => {
+    const done = (err?: unknown, status?: InstanceStatus) => {
       instance.waiters?.delete(check);
       signal?.removeEventListener('abort', onAbort);
       if (timer !== undefined) clock.clearTimeout(timer);
-      if (err) reject(err);
+      if (err !== undefined) reject(err);
       else resolve(status as InstanceStatus);
     };
     const check = () => {
@@ -91,7 +109,16 @@ export function watchInstance(
       }
       if (options.gate.isClosing) return done(options.gate.closedError());
       const status = statusOf(instance);
-      if (test(status)) done(undefined, status);
+      // The caller's predicate runs inside XState's processing of the change:
+      // what it throws is this wait's failure, never XState's (which would
+      // leave the actor's mailbox stuck, or crash the process from a timer).
+      let met: boolean;
+      try {
+        met = test(status);
+      } catch (err) {
+        return done(err);
+      }
+      if (met) done(undefined, status);
     };
     instance.waiters ??= new Set();
     instance.waiters.add(check);
