@@ -46,7 +46,7 @@ export function encodeInstance(
   if (bytes > maxBytes) {
     throw new RegistryError(
       'SNAPSHOT_TOO_LARGE',
-      `The state of instance '${instance.id}' is ${bytes} bytes, over the limit of ${maxBytes}; keep large data outside the actor's context or raise maxRecordBytes.`,
+      `The state of instance '${instance.id}' is ${bytes} bytes, over the limit of ${maxBytes}; keep large data out of the actor's context, events and history, or raise maxRecordBytes (and the store's own limit, such as FileStore's maxFileBytes, if that is lower).`,
       { details: { id: instance.id, bytes, limit: maxBytes } },
     );
   }

@@ -188,7 +188,7 @@ export function resolveOptions<M extends MachineMap>(options: RegistryOptions<M>
   }
   const logger = options.logger ?? console.error.bind(console);
   const maxPending = options.maxPendingWrites ?? 10_000;
-  const maxRecordBytes = options.maxRecordBytes ?? 16 * 1024 * 1024;
+  const maxRecordBytes = recordLimit(options.maxRecordBytes, store);
   const idempotency = resolveIdempotency(options.idempotency, maxRecordBytes);
   const idle = options.idleTimeoutMs;
   if (idle !== undefined && !(Number.isFinite(idle) && idle > 0)) {
@@ -226,4 +226,22 @@ export function resolveOptions<M extends MachineMap>(options: RegistryOptions<M>
     history,
     telemetry: options.telemetry,
   };
+}
+
+/**
+ * The largest record the registry writes: `maxRecordBytes` (16 MiB by
+ * default), and never more than the store loads back. A `maxRecordBytes` set
+ * above the store's own limit is refused: those records would be written, then
+ * set aside at the next start.
+ */
+function recordLimit(given: number | undefined, store: Store): number {
+  const storeLimit = store.maxRecordBytes ?? Number.POSITIVE_INFINITY;
+  if (given !== undefined && given > storeLimit) {
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      `maxRecordBytes (${given}) is above the largest record the store loads back (${storeLimit} bytes); raise the store's limit too (FileStore's maxFileBytes), or lower maxRecordBytes.`,
+      { details: { maxRecordBytes: given, storeLimit } },
+    );
+  }
+  return Math.min(given ?? 16 * 1024 * 1024, storeLimit);
 }

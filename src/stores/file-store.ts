@@ -65,6 +65,10 @@ export class FileStore implements Store {
   readonly #quarantine: string;
   readonly #fs: FsLayer;
   readonly #maxFileBytes: number;
+  /** The registry writes no record larger than it reads back: `maxFileBytes`. */
+  get maxRecordBytes(): number {
+    return this.#maxFileBytes;
+  }
   readonly #io: IoLimit;
   #lock: DirLock | undefined;
   #open = false;

@@ -129,6 +129,13 @@ export interface RecordMeta {
  * ```
  */
 export interface Store {
+  /**
+   * The largest record (UTF-8 bytes) this store writes and loads back, if it
+   * has a limit of its own (the file store's `maxFileBytes`): the registry
+   * refuses larger states before writing (`SNAPSHOT_TOO_LARGE`), as it does
+   * past `maxRecordBytes`, so nothing is written that the next start would set aside.
+   */
+  readonly maxRecordBytes?: number;
   open(): Promise<void>;
   load(): AsyncIterable<StoredEntry>;
   read(id: string): Promise<string | undefined>;
