@@ -58,12 +58,13 @@ export function toNodeListener(
               ),
         ),
         method,
+        req,
       );
       return;
     }
     Promise.resolve()
       .then(() => handler(request))
-      .then((response) => send(res, response, method))
+      .then((response) => send(res, response, method, req))
       .catch(() => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end();
@@ -71,8 +72,19 @@ export function toNodeListener(
   };
 }
 
-async function send(res: ServerResponse, response: Response, method: string): Promise<void> {
-  res.writeHead(response.status, Object.fromEntries(response.headers));
+async function send(
+  res: ServerResponse,
+  response: Response,
+  method: string,
+  req: IncomingMessage,
+): Promise<void> {
+  const headers = Object.fromEntries(response.headers);
+  // Answered before the body was read (too large, wrong type, no route...): once
+  // the body is handed to a web stream, Node no longer discards what is left of
+  // it, so the next request on this connection would never be read. Closing
+  // the connection after the answer keeps the client's next request off it.
+  if (!req.complete) headers.connection = 'close';
+  res.writeHead(response.status, headers);
   if (!response.body || method === 'HEAD') return void res.end();
   const reader = response.body.getReader();
   res.on('close', () => void reader.cancel().catch(() => {}));
