@@ -188,11 +188,20 @@ export function matchRoute(
       target: { id },
       run: async () => {
         const input = (await body(false)) as { reason?: unknown } | undefined;
-        const reason =
-          input && typeof input === 'object' && typeof input.reason === 'string'
-            ? input.reason
-            : undefined;
-        return json(200, linked(await registry.stop(id, reason)));
+        // A body that is not { reason?: string } is refused: dropping it would
+        // stop the instance without the reason the client sent.
+        if (
+          input !== undefined &&
+          (!input ||
+            typeof input !== 'object' ||
+            Array.isArray(input) ||
+            (input.reason !== undefined && typeof input.reason !== 'string'))
+        )
+          throw new RegistryError(
+            'INVALID_ARGUMENT',
+            'A stop takes no body, or {"reason": "..."} with a string reason.',
+          );
+        return json(200, linked(await registry.stop(id, input?.reason as string | undefined)));
       },
     };
   }

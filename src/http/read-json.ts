@@ -20,7 +20,12 @@ export async function readJson(
 ): Promise<unknown> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);
-  const text = await readText(request, maxBytes);
+  const bytes = await readBytes(request, maxBytes);
+  let strict: string | undefined;
+  try {
+    strict = UTF8.decode(bytes);
+  } catch {}
+  const text = strict ?? bytes.toString('utf8');
   if (text.trim() === '') {
     if (required)
       throw new RegistryError(
@@ -36,8 +41,12 @@ export async function readJson(
       `The body must be JSON with content-type application/json, got '${type || 'none'}'.`,
     );
   }
+  // Decoded leniently, a bad byte would become U+FFFD in the stored value without a word.
+  if (strict === undefined)
+    throw new HttpError('INVALID_JSON', 'The body is not valid UTF-8; send it encoded as UTF-8.');
+  let value: unknown;
   try {
-    return safeJsonParse(text);
+    value = safeJsonParse(strict);
   } catch (cause) {
     throw new HttpError(
       'INVALID_JSON',
@@ -45,6 +54,23 @@ export async function readJson(
       { cause },
     );
   }
+  // JSON.parse reads 1e400 as Infinity, a value JSON cannot hold: refused, not
+  // stored as something the client never sent. Only a long exponent can overflow.
+  if (/[eE][+]?\d{3}/.test(strict) && hasInfinity(value, 0))
+    throw new HttpError(
+      'INVALID_JSON',
+      'A number in the body is too large for a double (it would read as Infinity).',
+    );
+  return value;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+function hasInfinity(value: unknown, depth: number): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  if (!value || typeof value !== 'object' || depth > 1000) return false;
+  for (const item of Object.values(value)) if (hasInfinity(item, depth + 1)) return true;
+  return false;
 }
 
 function tooLarge(maxBytes: number): HttpError {
@@ -53,8 +79,8 @@ function tooLarge(maxBytes: number): HttpError {
   });
 }
 
-async function readText(request: Request, maxBytes: number): Promise<string> {
-  if (!request.body) return '';
+async function readBytes(request: Request, maxBytes: number): Promise<Buffer> {
+  if (!request.body) return Buffer.alloc(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -68,5 +94,5 @@ async function readText(request: Request, maxBytes: number): Promise<string> {
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }

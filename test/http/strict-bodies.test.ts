@@ -1,0 +1,101 @@
+/**
+ * A body the server cannot take exactly is refused, never stored changed:
+ * bytes that are not UTF-8 became U+FFFD in the stored value, a number past a
+ * double's range became Infinity, and a stop whose reason was not a string
+ * stopped the instance without it; all three were accepted.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assign, setup } from 'xstate';
+import { createRegistry, type Registry } from '../../src/index.js';
+import { type Listening, serve } from './support.js';
+
+const keeper = setup({
+  types: { context: {} as { data: unknown }, events: {} as { type: 'SET'; data: unknown } },
+}).createMachine({
+  id: 'keeper',
+  context: { data: null },
+  on: { SET: { actions: assign({ data: ({ event }) => event.data }) } },
+});
+
+describe('HTTP bodies are taken exactly or refused', () => {
+  let registry: Registry<{ keeper: typeof keeper }>;
+  let server: Listening;
+  beforeAll(async () => {
+    registry = createRegistry({ machines: { keeper } });
+    await registry.start();
+    server = await serve(registry);
+  });
+  afterAll(async () => {
+    await server.close();
+    await registry.close();
+  });
+  const post = (path: string, body: string | Uint8Array) =>
+    fetch(`${server.base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    }).then(async (r) => ({
+      status: r.status,
+      code: ((await r.json()) as { error?: { code?: string } }).error?.code,
+    }));
+
+  it.each([
+    [
+      'bytes that are not UTF-8',
+      Buffer.concat([
+        Buffer.from('{"type":"SET","data":"'),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('"}'),
+      ]),
+    ],
+    ['a number past the range of a double', '{"type":"SET","data":1e400}'],
+    ['a negative one', '{"type":"SET","data":{"n":[-2E+999]}}'],
+  ])('%s: 400 INVALID_JSON, and the context is unchanged', async (_, body) => {
+    const id = `k-${Math.random().toString(36).slice(2)}`;
+    await registry.spawnSingleton('keeper', id);
+    expect(await post(`/instances/${id}/events`, body)).toEqual({
+      status: 400,
+      code: 'INVALID_JSON',
+    });
+    expect((await registry.getStatus(id))?.context).toEqual({ data: null });
+  });
+
+  it('keeps what it can hold exactly: text with any characters, and numbers with long exponents in range', async () => {
+    await registry.spawnSingleton('keeper', 'exact');
+    const data = { text: 'héllo ✓ 𝄞', small: 1e-300, big: 1.5e308 };
+    expect(
+      (await post('/instances/exact/events', JSON.stringify({ type: 'SET', data }))).status,
+    ).toBe(202);
+    expect((await registry.getStatus('exact'))?.context).toEqual({ data });
+  });
+
+  it.each([
+    ['an object', '{"reason":{"a":1}}'],
+    ['a number', '{"reason":5}'],
+    ['not an object', '"done"'],
+  ])(
+    'a stop whose reason is %s: 400 INVALID_ARGUMENT, and the instance keeps running',
+    async (_, body) => {
+      const id = `s-${Math.random().toString(36).slice(2)}`;
+      await registry.spawnSingleton('keeper', id);
+      expect(await post(`/instances/${id}/stop`, body)).toEqual({
+        status: 400,
+        code: 'INVALID_ARGUMENT',
+      });
+      expect((await registry.getStatus(id))?.status).toBe('running');
+    },
+  );
+
+  it('a stop with a string reason, or with no body, still stops', async () => {
+    await registry.spawnSingleton('keeper', 'why');
+    await registry.spawnSingleton('keeper', 'plain');
+    expect((await post('/instances/why/stop', '{"reason":"migrated"}')).status).toBe(200);
+    expect((await registry.getStatus('why'))?.stopReason).toBe('migrated');
+    const r = await fetch(`${server.base}/instances/plain/stop`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(r.status).toBe(200);
+    expect((await registry.getStatus('plain'))?.status).toBe('stopped');
+  });
+});
