@@ -88,6 +88,28 @@ function toSet<T extends string>(value: T | readonly T[] | undefined): Set<T> | 
   return new Set(typeof value === 'string' ? [value] : value);
 }
 
+/**
+ * The `type` of a list or count filter (a type name or a list of them) as a
+ * set; throws `INVALID_ARGUMENT` for anything else, naming `call`.
+ *
+ * @example
+ * ```ts
+ * typesOf(['job', 'approval'], 'counts()'); // Set { 'job', 'approval' }
+ * ```
+ */
+export function typesOf(value: unknown, call: string): Set<string> | undefined {
+  if (
+    value !== undefined &&
+    typeof value !== 'string' &&
+    !(Array.isArray(value) && value.every((t) => typeof t === 'string'))
+  )
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      `${call}: type must be a machine type name or a list of them.`,
+    );
+  return toSet(value as string | string[] | undefined);
+}
+
 /** The cursor naming `instance` as the last item of a page in `order`. */
 export function encodeCursor(instance: Instance, order: ListOrder = 'created'): string {
   const key =
@@ -153,6 +175,16 @@ export function normalizeFilter(filter: ListFilter = {}): NormalizedFilter {
       { details: { limit } },
     );
   }
+  if (
+    filter.status !== undefined &&
+    typeof filter.status !== 'string' &&
+    !Array.isArray(filter.status)
+  )
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      `list(): status must be one of ${STATUSES.join(', ')}, or a list of them.`,
+    );
+  const types = typesOf(filter.type, 'list()');
   const statuses = toSet(filter.status);
   for (const s of statuses ?? []) {
     if (!STATUSES.includes(s)) {
@@ -175,7 +207,7 @@ export function normalizeFilter(filter: ListFilter = {}): NormalizedFilter {
   if (filter.cursor !== undefined) decodeCursor(filter.cursor, order);
   return {
     statuses,
-    types: toSet(filter.type),
+    types,
     idPrefix: filter.idPrefix || undefined,
     order,
     createdFrom: toTime(filter.createdFrom, 'createdFrom'),

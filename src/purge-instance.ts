@@ -19,6 +19,15 @@ export async function purgeInstance(
   options: { force?: boolean } = {},
 ): Promise<void> {
   assertInstanceId(id);
+  if (
+    options === null ||
+    typeof options !== 'object' ||
+    (options.force !== undefined && typeof options.force !== 'boolean')
+  )
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      'purge() takes an ID and, optionally, { force: true } to purge a running instance.',
+    );
   await parts.gate.ready();
   for (;;) {
     const outcome = await parts.gate.exclusive(id, async () => {

@@ -1,5 +1,6 @@
 import { RegistryError } from './errors.js';
 import type { CountFilter } from './instance-index.js';
+import { typesOf } from './list-query.js';
 import type { RegistryParts } from './registry-parts.js';
 import type { StatusCounts } from './status-tally.js';
 
@@ -77,6 +78,7 @@ export async function countStatuses(
     throw new RegistryError('INVALID_ARGUMENT', 'counts() takes a filter object.');
   if (filter.idPrefix !== undefined && typeof filter.idPrefix !== 'string')
     throw new RegistryError('INVALID_ARGUMENT', 'counts(): idPrefix must be a string.');
+  typesOf(filter.type, 'counts()');
   // With a cluster store the database counts every process's instances, as last stored.
   if (parts.cluster) return parts.cluster.counts(filter);
   return parts.instances.counts(filter);

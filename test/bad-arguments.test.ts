@@ -1,0 +1,52 @@
+/**
+ * Arguments of the wrong type got a bare TypeError (no `code`) from deep
+ * inside: `list({ type: 5 })` and `counts({ type: 5 })` ("5 is not
+ * iterable"), `list({ status: 5 })`, and `purge(id, null)` (reading `force`
+ * of null). Each now gets `INVALID_ARGUMENT` naming the call.
+ */
+import { describe, expect, it } from 'vitest';
+import { setup } from 'xstate';
+import { isRegistryError } from '../src/index.js';
+import { createTestRegistry } from '../src/testing/index.js';
+
+const m = setup({}).createMachine({ id: 'm', initial: 'a', states: { a: {} } });
+
+describe('arguments of the wrong type', () => {
+  it.each([
+    ['list({ type: 5 })', (r: any) => r.list({ type: 5 })],
+    ['list({ type: [5] })', (r: any) => r.list({ type: [5] })],
+    ['list({ status: 5 })', (r: any) => r.list({ status: 5 })],
+    ['counts({ type: 5 })', (r: any) => r.counts({ type: 5 })],
+    ['counts({ type: {} })', (r: any) => r.counts({ type: {} })],
+    ["purge('x', null)", (r: any) => r.purge('x', null)],
+    ["purge('x', { force: 'yes' })", (r: any) => r.purge('x', { force: 'yes' })],
+  ])('%s: INVALID_ARGUMENT, and nothing changes', async (_, call) => {
+    const r = await createTestRegistry({ machines: { m } });
+    try {
+      await r.spawnSingleton('m', 'x');
+      const err = await Promise.resolve()
+        .then(() => call(r))
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(isRegistryError(err, 'INVALID_ARGUMENT')).toBe(true);
+      expect((await r.getStatus('x'))?.status).toBe('running');
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('the right types still work', async () => {
+    const r = await createTestRegistry({ machines: { m } });
+    try {
+      await r.spawnSingleton('m', 'x');
+      expect((await r.list({ type: ['m'], status: 'running' })).items).toHaveLength(1);
+      expect((await r.counts({ type: 'm' })).running).toBe(1);
+      await r.purge('x', { force: true });
+      expect(await r.getStatus('x')).toBeUndefined();
+    } finally {
+      await r.close();
+    }
+  });
+});
