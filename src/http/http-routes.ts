@@ -6,12 +6,15 @@ import { dashboardHtml } from './dashboard.js';
 import { json } from './error-response.js';
 import { eventStream } from './event-stream.js';
 import { HttpError } from './http-error.js';
+import { type HttpTarget, prefixTarget } from './http-target.js';
 import { idempotentCreateId } from './idempotent-create.js';
 import { decodeSegment, enumParam, intParam, listFilter } from './instance-path.js';
 import { eventReply, longPoll } from './instance-replies.js';
 import { opsRoute } from './ops-routes.js';
 import { readJson } from './read-json.js';
 import { streamFilter } from './stream-filter.js';
+
+export type { HttpTarget } from './http-target.js';
 
 /**
  * What a request asks to do, as `authorize` sees it.
@@ -22,20 +25,6 @@ import { streamFilter } from './stream-filter.js';
  * ```
  */
 export type HttpAction = 'create' | 'read' | 'list' | 'send' | 'stop' | 'purge' | 'dashboard';
-
-/**
- * The instance a request is about, when it is about one.
- *
- * @example
- * ```ts
- * const authorize: Authorize = (request, _action, target: HttpTarget) =>
- *   target.id === undefined || target.id.startsWith(`${tenantOf(request)}/`);
- * ```
- */
-export interface HttpTarget {
-  id?: string;
-  type?: string;
-}
 
 /**
  * A matched request: what it asks to do and to which instance (for
@@ -129,7 +118,7 @@ export function matchRoute(
     const filter = streamFilter(params);
     return {
       action: 'dashboard',
-      target: filter.id === undefined ? {} : { id: filter.id },
+      target: filter.id === undefined ? prefixTarget(filter.idPrefix) : { id: filter.id },
       run: async () => eventStream(registry, ctx.feed, filter, linked, request.signal, maxStream),
     };
   }
@@ -144,7 +133,7 @@ export function matchRoute(
     const filter = listFilter(params);
     return {
       action: 'list',
-      target: {},
+      target: prefixTarget(filter.idPrefix),
       run: async () => {
         const page = await registry.list(filter);
         return json(200, {

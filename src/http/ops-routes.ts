@@ -1,12 +1,13 @@
 import type { Registry } from '../registry.js';
 import { json } from './error-response.js';
 import { HttpError } from './http-error.js';
+import { type HttpTarget, prefixTarget } from './http-target.js';
 import { listFilter } from './instance-path.js';
 
 /** A matched operator route (the same shape as the routing table's `Route`). */
 interface OpsRoute {
   action: 'list' | 'read';
-  target: Record<string, never>;
+  target: HttpTarget;
   run: () => Promise<Response>;
 }
 
@@ -34,7 +35,7 @@ export function opsRoute(
     const { type, idPrefix } = listFilter(params);
     return {
       action: 'list',
-      target: {},
+      target: prefixTarget(idPrefix),
       run: async () =>
         json(
           200,
