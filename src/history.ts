@@ -77,6 +77,12 @@ export interface HistoryPage {
 /** {@link HistoryOptions} checked, with defaults, and the clock retention by age runs on. */
 export interface HistoryConfig {
   maxEntries: number;
+  /**
+   * The most the journal of one instance takes in its record (UTF-8 bytes of
+   * its entries): a quarter of `maxRecordBytes`, so it can never make the
+   * state unwritable. The oldest entries go first.
+   */
+  maxBytes: number;
   maxAgeMs: number;
   redact: ((entry: HistoryEntry) => HistoryEntry) | undefined;
   clock: Clock;
@@ -91,13 +97,14 @@ const invalid = (message: string) => new RegistryError('INVALID_ARGUMENT', messa
  *
  * @example
  * ```ts
- * const config = resolveHistory({ maxEntries: 20 }, clock, report); // { maxEntries: 20, maxAgeMs: Infinity, ... }
+ * const config = resolveHistory({ maxEntries: 20 }, clock, report, 16 * 1024 * 1024); // { maxEntries: 20, maxAgeMs: Infinity, ... }
  * ```
  */
 export function resolveHistory(
   options: HistoryOptions | undefined,
   clock: Clock,
   report: (error: RegistryError) => void,
+  maxRecordBytes = Number.POSITIVE_INFINITY,
 ): HistoryConfig | undefined {
   if (options === undefined) return undefined;
   if (!options || typeof options !== 'object')
@@ -114,7 +121,20 @@ export function resolveHistory(
     (!Array.isArray(options.types) || options.types.some((t) => typeof t !== 'string'))
   )
     throw invalid('history.types must be an array of machine type names.');
-  return { maxEntries, maxAgeMs, redact, clock, report };
+  return { maxEntries, maxBytes: Math.floor(maxRecordBytes / 4), maxAgeMs, redact, clock, report };
+}
+
+// Each entry's size, measured once: entries are never changed once kept.
+const sizes = new WeakMap<HistoryEntry, number>();
+
+/** The UTF-8 bytes of `entry` as JSON (what it adds to the record, give or take a comma). */
+function sizeOf(entry: HistoryEntry): number {
+  let size = sizes.get(entry);
+  if (size === undefined) {
+    size = Buffer.byteLength(JSON.stringify(entry));
+    sizes.set(entry, size);
+  }
+  return size;
 }
 
 /** A JSON copy of a value (what a record can hold); `undefined` when there is none. */
@@ -179,10 +199,13 @@ export class HistoryLog {
   seq: number;
   /** The root's state value as of the last transition (or hosting): the next entry's `before`. */
   last: unknown;
+  /** The UTF-8 bytes of `entries` as JSON, kept as they come and go. */
+  #bytes = 0;
 
   constructor(stored?: StoredHistory) {
     this.entries = stored ? [...stored.entries] : [];
     this.seq = stored?.seq ?? 0;
+    for (const entry of this.entries) this.#bytes += sizeOf(entry);
   }
 
   /** Journals a transition of the root to `after` caused by `event` from `source`. */
@@ -225,22 +248,33 @@ export class HistoryLog {
       entry.event = { type: String(entry.event.type).slice(0, 256), truncated: true };
     entry.before = jsonCopy(entry.before) ?? null;
     entry.after = jsonCopy(entry.after) ?? null;
+    // Nor may many payloads under that cap together: an entry over the whole
+    // journal's budget keeps its event type only.
+    if (sizeOf(entry) > config.maxBytes)
+      entry = {
+        ...entry,
+        event: { type: String(entry.event.type).slice(0, 256), truncated: true },
+      };
     this.seq = entry.seq;
     this.entries.push(entry);
+    this.#bytes += sizeOf(entry);
     this.prune(config);
   }
 
-  /** Drops what is over the count or past the age. */
+  /** Drops what is over the count, over the journal's bytes, or past the age; oldest first. */
   prune(config: HistoryConfig): void {
-    const over = this.entries.length - config.maxEntries;
-    if (over > 0) this.entries.splice(0, over);
+    let drop = Math.max(0, this.entries.length - config.maxEntries);
+    let bytes = this.#bytes;
+    for (let i = 0; i < drop; i++) bytes -= sizeOf(this.entries[i] as HistoryEntry);
+    while (drop < this.entries.length && bytes > config.maxBytes)
+      bytes -= sizeOf(this.entries[drop++] as HistoryEntry);
     if (config.maxAgeMs !== Number.POSITIVE_INFINITY) {
       const oldest = config.clock.now() - config.maxAgeMs;
-      let stale = 0;
-      while (stale < this.entries.length && (this.entries[stale] as HistoryEntry).at < oldest)
-        stale++;
-      if (stale) this.entries.splice(0, stale);
+      while (drop < this.entries.length && (this.entries[drop] as HistoryEntry).at < oldest)
+        bytes -= sizeOf(this.entries[drop++] as HistoryEntry);
     }
+    if (drop) this.entries.splice(0, drop);
+    this.#bytes = bytes;
   }
 
   /** What the record keeps, pruned as of now. */

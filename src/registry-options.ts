@@ -198,7 +198,7 @@ export function resolveOptions<M extends MachineMap>(options: RegistryOptions<M>
     );
   }
   // Its report is wired to the registry's emitter once there is one (assembleRegistry).
-  const history = resolveHistory(options.history, clock, () => {});
+  const history = resolveHistory(options.history, clock, () => {}, maxRecordBytes);
   const historyTypes = options.history?.types;
   for (const type of historyTypes ?? []) {
     if (!machines.has(type))
