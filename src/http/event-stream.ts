@@ -65,6 +65,62 @@ export function streamMessage(
 }
 
 /**
+ * Counts per batch and count filter, shared by every stream that shows them;
+ * keyed by the batch's `statuses`, the one object every subscriber is handed.
+ */
+const shared = new WeakMap<object, Map<string, Promise<StatusCounts | undefined>>>();
+
+/**
+ * The counts a stream with `filter` shows after `batch`, or `undefined` when
+ * it shows none (one instance's page) or none of the instances they count
+ * changed (the tab's counts still hold). Read once per batch for all the
+ * streams with the same count filter: before, every stream read its own at
+ * every batch, so a few hundred idle tabs with an ID prefix walked the
+ * prefix's instances hundreds of times per batch and stalled the server.
+ *
+ * @example
+ * ```ts
+ * const counts = await countsFor(registry, batch, { limit: 50, idPrefix: 'acme/' });
+ * ```
+ */
+export function countsFor(
+  registry: Registry<any>,
+  batch: ChangeBatch,
+  filter: StreamFilter,
+): Promise<StatusCounts | undefined> {
+  if (filter.id !== undefined || (!batch.overflow && !touchesCounts(batch, filter)))
+    return Promise.resolve(undefined);
+  const types = filter.types ? [...filter.types].sort() : undefined;
+  const key = JSON.stringify([types ?? null, filter.idPrefix ?? null]);
+  let byFilter = shared.get(batch.statuses);
+  if (!byFilter) {
+    byFilter = new Map();
+    shared.set(batch.statuses, byFilter);
+  }
+  let counts = byFilter.get(key);
+  if (!counts) {
+    counts = registry
+      .counts({
+        ...(types ? { type: types } : {}),
+        ...(filter.idPrefix ? { idPrefix: filter.idPrefix } : {}),
+      })
+      .catch(() => undefined);
+    byFilter.set(key, counts);
+  }
+  return counts;
+}
+
+/** Whether `batch` changed an instance the stream's counts count (a purged one may have been). */
+function touchesCounts(batch: ChangeBatch, filter: StreamFilter): boolean {
+  for (const [id, status] of batch.statuses) {
+    if (filter.idPrefix && !id.startsWith(filter.idPrefix)) continue;
+    if (filter.types && status && !filter.types.has(status.type)) continue;
+    return true;
+  }
+  return false;
+}
+
+/**
  * A server-sent event stream of what changed, for one dashboard tab: each
  * message carries the changed statuses themselves (a row's summary, or the full
  * status on an instance page) for the instances the tab's filter selects, the
@@ -92,15 +148,6 @@ export function eventStream(
   let unsubscribe: (() => void) | undefined;
   let finished = false;
   let self: ReadableStreamDefaultController<Uint8Array> | undefined;
-  const countsOf = async (): Promise<StatusCounts | undefined> =>
-    filter.id !== undefined
-      ? undefined
-      : registry
-          .counts({
-            ...(filter.types ? { type: [...filter.types] } : {}),
-            ...(filter.idPrefix ? { idPrefix: filter.idPrefix } : {}),
-          })
-          .catch(() => undefined);
 
   const stream = new ReadableStream<Uint8Array>(
     {
@@ -129,7 +176,7 @@ export function eventStream(
         // answers late must not let an older status overwrite a newer one in the tab.
         let ordered = Promise.resolve();
         unsubscribe = feed.subscribe((batch) => {
-          const counts = filter.id === undefined ? countsOf() : Promise.resolve(undefined);
+          const counts = countsFor(registry, batch, filter);
           ordered = ordered
             .then(() => counts)
             .then((c) => {
