@@ -161,11 +161,14 @@ export function isJsonType(type: string): boolean {
   return /^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type.trim());
 }
 
+/**
+ * The name of a `name[:port]` Host; anything else is returned whole, so it
+ * matches no name (cut at the last colon, `localhost:@evil.com` read as `localhost`).
+ */
 function hostname(host: string): string {
   const lower = host.toLowerCase();
-  if (lower.startsWith('[')) return lower.slice(0, lower.indexOf(']') + 1);
-  const colon = lower.lastIndexOf(':');
-  return colon === -1 ? lower : lower.slice(0, colon);
+  const parts = /^(\[[0-9a-f:.]*\]|[^:[\]]*)(?::\d*)?$/.exec(lower);
+  return parts?.[1] ?? lower;
 }
 
 function sameOrigin(origin: string, host: string): boolean {

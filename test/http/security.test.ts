@@ -139,6 +139,20 @@ describe('attacks with raw requests against a real server on 127.0.0.1 (default 
     await unchanged();
   });
 
+  it('a Host that is not name[:port] matches no allowed name, loopback or listed', async () => {
+    // Cut at the last colon, 'localhost:@evil.com' read as 'localhost'.
+    for (const host of [
+      'localhost:@evil.com',
+      '127.0.0.1:x',
+      '[::1]:@evil.com',
+      'localhost:80:81',
+    ]) {
+      const res = await raw(srv.port, 'GET', '/instances', { host });
+      expect(res.status, host).toBe(403);
+      expect(codeOf(res)).toBe('HOST_NOT_ALLOWED');
+    }
+  });
+
   it('loopback names are allowed hosts: localhost, 127.0.0.1, [::1], *.localhost', async () => {
     for (const host of [
       'localhost',
@@ -360,5 +374,8 @@ describe('cors and allowedHosts options', () => {
       403,
     );
     expect((await raw(srv.port, 'GET', '/instances', { host: '127.0.0.1' })).status).toBe(403);
+    expect(
+      (await raw(srv.port, 'GET', '/instances', { host: 'registry.internal:@evil.com' })).status,
+    ).toBe(403);
   });
 });
