@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SimulatedClock } from 'xstate';
+import { createMachine, SimulatedClock } from 'xstate';
 import { demoMachines } from '../examples/machines.js';
 import { createTestRegistry, TestClock } from '../src/testing/index.js';
 
@@ -75,6 +75,31 @@ describe('TestClock: bad input and runaway timers', () => {
     expect(codeOf(() => new TestClock(Number.NaN))).toBe('INVALID_ARGUMENT');
     for (const timerLimit of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(codeOf(() => new TestClock(0, { timerLimit }))).toBe('INVALID_ARGUMENT');
+    }
+  });
+
+  it('refuses times a Date and a record cannot hold (before 0, past 8.64e15): instances stamped there were lost at restart', () => {
+    for (const start of [-1, 8.64e15 + 1, 9e15])
+      expect(
+        codeOf(() => new TestClock(start)),
+        String(start),
+      ).toBe('INVALID_ARGUMENT');
+    const clock = new TestClock(8.64e15 - 10);
+    expect(codeOf(() => clock.increment(11))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => clock.set(8.64e15 + 1))).toBe('INVALID_ARGUMENT');
+    clock.increment(10);
+    expect(clock.now()).toBe(8.64e15);
+  });
+
+  it('a registry on a clock at the last time a Date holds restarts with its instances', async () => {
+    const clock = new TestClock(8.64e15);
+    let r = await createTestRegistry({ machines: { m: createMachine({}) }, clock });
+    await r.spawnSingleton('m', 'late');
+    r = await r.restart();
+    try {
+      expect((await r.getStatus('late'))?.status).toBe('running');
+    } finally {
+      await r.close();
     }
   });
 

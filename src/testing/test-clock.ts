@@ -3,6 +3,12 @@ import { RegistryError } from '../errors.js';
 import { TimerQueue } from './timer-queue.js';
 
 const DEFAULT_TIMER_LIMIT = 100_000;
+/**
+ * The latest time a `Date` holds (8.64e15 ms, in the year 275760): records
+ * stamped later are refused at load, so a test clock past it would lose
+ * every instance at the next restart.
+ */
+const MAX_TIME = 8.64e15;
 
 const invalid = (message: string, details: Record<string, unknown>) =>
   new RegistryError('INVALID_ARGUMENT', message, { details });
@@ -52,8 +58,11 @@ export class TestClock implements ManualClock {
    *   would hang the test.
    */
   constructor(start = 0, options: { timerLimit?: number } = {}) {
-    if (!Number.isFinite(start))
-      throw invalid('TestClock needs a finite start time (epoch ms).', { start });
+    if (!(start >= 0 && start <= MAX_TIME))
+      throw invalid(
+        'TestClock needs a start time (epoch ms) from 0 to 8.64e15, the range a Date and a record hold.',
+        { start },
+      );
     const limit = options.timerLimit ?? DEFAULT_TIMER_LIMIT;
     if (!Number.isSafeInteger(limit) || limit < 1)
       throw invalid('TestClock: timerLimit must be a positive integer.', { timerLimit: limit });
@@ -107,6 +116,11 @@ export class TestClock implements ManualClock {
         time,
         now: this.#now,
       });
+    if (time > MAX_TIME)
+      throw invalid(
+        'TestClock cannot go past 8.64e15 ms (the latest time a Date and a record hold): instances stamped later could not be loaded again.',
+        { time, now: this.#now },
+      );
     const outer = this.#firing;
     this.#firing = true;
     let chained = 0;
