@@ -6,7 +6,11 @@ import type { RowColumns } from './postgres-row.js';
 
 /**
  * One statement, one snapshot: the row as it is (`cur`), an insert when there
- * is none, and an update only when the lease is free, expired or ours. An
+ * is none, and an update only when the lease is free, expired or ours. A new
+ * lease's epoch comes from the table's sequence, never from the row alone: a
+ * row deleted (purged) and inserted again must not give its ID an epoch a
+ * paused owner of the old row still holds, or that owner's late write would
+ * pass the fence. An
  * UPDATE whose WHERE fails and an INSERT that is not attempted take no lock and
  * no transaction ID, so a refusal costs a read.
  *
@@ -21,13 +25,13 @@ export function claimStatement(t: string): string {
         SELECT owner, lease_expires_at FROM ${t} WHERE id = $1::text
       ), ins AS (
         INSERT INTO ${t} (id, owner, lease_expires_at, epoch, record, type, status, created_at, updated_at, machine_version)
-        SELECT $1::text, $2::text, ${lease}, 1, $4::text, $5::text, $6::text, $7::bigint, $8::bigint, $9::bigint
+        SELECT $1::text, $2::text, ${lease}, nextval('${t}_epoch'), $4::text, $5::text, $6::text, $7::bigint, $8::bigint, $9::bigint
         WHERE NOT EXISTS (SELECT 1 FROM cur)
         ON CONFLICT (id) DO NOTHING
         RETURNING epoch, record, true AS created
       ), upd AS (
         UPDATE ${t} AS t SET owner = $2::text, lease_expires_at = ${lease},
-          epoch = CASE WHEN t.owner = $2::text THEN t.epoch ELSE t.epoch + 1 END
+          epoch = CASE WHEN t.owner = $2::text THEN t.epoch ELSE GREATEST(nextval('${t}_epoch'), t.epoch + 1) END
         WHERE t.id = $1::text AND (t.owner IS NULL OR t.owner = $2::text OR t.lease_expires_at < now())
         RETURNING t.epoch, t.record, false AS created
       )

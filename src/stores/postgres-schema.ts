@@ -69,6 +69,16 @@ export async function migrateSchema(pool: pg.Pool, t: string): Promise<void> {
       CREATE INDEX IF NOT EXISTS ${t}_id_prefix ON ${t} (id text_pattern_ops) WHERE record IS NOT NULL;
       CREATE INDEX IF NOT EXISTS ${t}_by_updated_id ON ${t} (updated_at, id) WHERE record IS NOT NULL;
     `);
+    // Epochs come from one sequence (see claimStatement), made once past the
+    // highest epoch the table holds. Older processes keep counting per row.
+    await client.query(`
+      DO $$ BEGIN
+        IF to_regclass('${t}_epoch') IS NULL THEN
+          CREATE SEQUENCE ${t}_epoch;
+          PERFORM setval('${t}_epoch', GREATEST(1, (SELECT coalesce(max(epoch), 0) FROM ${t})));
+        END IF;
+      END $$;
+    `);
     if (version < SCHEMA_VERSION) {
       await client.query(`DELETE FROM ${t}_schema`);
       await client.query(`INSERT INTO ${t}_schema (version) VALUES ($1)`, [SCHEMA_VERSION]);
