@@ -41,6 +41,13 @@ export type IdempotencyEntry = [key: string, appliedAt: number];
  */
 export class IdempotencyLog {
   readonly #keys = new Map<string, number>();
+  /**
+   * Keys of mail applied to the instance but not yet deleted from the inbox
+   * (its delete failed): kept past `maxKeys` and the retention until it is,
+   * or the next try would apply that mail again. In memory only: the record
+   * written meanwhile keeps them, so a new owner finds them there.
+   */
+  #pinned: Set<string> | undefined;
 
   constructor(entries: readonly IdempotencyEntry[] = []) {
     for (const [key, at] of entries) this.#keys.set(key, at);
@@ -59,8 +66,24 @@ export class IdempotencyLog {
     this.#expire(now - bounds.retentionMs);
     for (const oldest of this.#keys.keys()) {
       if (this.#keys.size <= bounds.maxKeys) break;
-      this.#keys.delete(oldest);
+      if (!this.#pinned?.has(oldest)) this.#keys.delete(oldest);
     }
+  }
+
+  /** Keeps `key` (applied from mail not yet deleted) until {@link unpin}: see `#pinned`. */
+  pin(key: string): void {
+    this.#pinned ??= new Set();
+    this.#pinned.add(key);
+  }
+
+  unpin(key: string): void {
+    this.#pinned?.delete(key);
+    if (this.#pinned?.size === 0) this.#pinned = undefined;
+  }
+
+  /** Whether some key waits for its mail to be deleted (the instance must stay hosted here until then). */
+  get pinned(): boolean {
+    return this.#pinned !== undefined;
   }
 
   get size(): number {
@@ -76,7 +99,7 @@ export class IdempotencyLog {
     // Map order is application order, so the oldest come first.
     for (const [key, at] of this.#keys) {
       if (at > cutoff) break;
-      this.#keys.delete(key);
+      if (!this.#pinned?.has(key)) this.#keys.delete(key);
     }
   }
 }

@@ -182,6 +182,8 @@ export class Passivation {
       instance.gone ||
       instance.status !== 'running' ||
       instance.waiters?.size ||
+      // Mail applied but not yet deleted: unloading would drop the keys kept for it.
+      instance.idempotencyKeys?.pinned ||
       now - instance.lastActive < this.#d.idleTimeoutMs
     ) {
       return;

@@ -210,6 +210,13 @@ export class RemoteDelivery implements RemoteCalls {
       // may have skipped the write), or an instance a message purged here.
       if (after ? p.instances.get(id) !== after || after !== instance : !purged) return;
       await this.#d.inbox.remove(mail.map((m) => m.seq));
+      // Deleted: the keys of this mail may go the way of any other key now.
+      const log = after?.idempotencyKeys;
+      if (log?.pinned)
+        for (const m of mail) {
+          const body = parseMail(m.body);
+          if (body?.kind === 'event') log.unpin(body.key);
+        }
       if (mail.length < batch) return;
     }
   }
@@ -259,7 +266,11 @@ export class RemoteDelivery implements RemoteCalls {
       return true;
     }
     const now = p.clock.now();
-    if (instance.idempotencyKeys?.has(body.key, now, p.idempotency)) return false;
+    // Applied (now, or on a try whose delete failed): its key stays until the mail is deleted.
+    if (instance.idempotencyKeys?.has(body.key, now, p.idempotency)) {
+      instance.idempotencyKeys.pin(body.key);
+      return false;
+    }
     if (instance.status !== 'running' || !instance.actor) {
       p.emitter.emit('error', notRunning(instance, mail));
       return false;
@@ -267,6 +278,7 @@ export class RemoteDelivery implements RemoteCalls {
     if (p.passivation) instance.lastActive = now;
     instance.idempotencyKeys ??= new IdempotencyLog();
     instance.idempotencyKeys.add(body.key, now, p.idempotency);
+    instance.idempotencyKeys.pin(body.key);
     p.persister.markDirty(instance);
     instance.actor.send(body.event as AnyEventObject);
     return false;

@@ -1,0 +1,53 @@
+/**
+ * The owner applies mail, writes the state with the mail's idempotency keys,
+ * then deletes the mail from the inbox. When that delete failed (a dropped
+ * connection), the mail stayed for the next try, but nothing kept its keys:
+ * keyed sends made meanwhile pushed them out of the instance's key log
+ * (`maxKeys`), and the next try applied the mail a second time.
+ */
+import { describe, expect, it } from 'vitest';
+import { machines } from '../fixtures.js';
+import { freshTable, noPg, pgRegistries, sql, until } from './helpers.js';
+
+const inboxSize = (table: string) =>
+  sql<{ n: string }>(`SELECT count(*) AS n FROM ${table}_inbox`).then((r) => Number(r[0]?.n));
+
+describe.skipIf(noPg)('PostgreSQL: mail whose delete failed', () => {
+  const { registryOn } = pgRegistries();
+
+  it('is not applied again, however many keyed sends push its key out of the log before the retry', async () => {
+    const table = freshTable();
+    const a = registryOn(table, machines, { idempotency: { maxKeys: 2 } });
+    const b = registryOn(table, machines, { idempotency: { maxKeys: 2 } });
+    await a.registry.start();
+    await b.registry.start();
+    a.registry.on('error', () => {});
+    await a.registry.spawnSingleton('counter', 'x');
+    // Fault injection: the owner's first delete of applied mail fails.
+    const inbox = a.store.inbox;
+    const remove = inbox.remove.bind(inbox);
+    let deletes = 0;
+    inbox.remove = async (seqs) => {
+      if (deletes++ === 0) throw new Error('connection lost (injected)');
+      return remove(seqs);
+    };
+    await b.registry.send('x', { type: 'INC' }, { idempotencyKey: 'remote-1' });
+    await until(
+      async () => deletes,
+      (n) => n >= 1,
+      'the owner to apply the mail and fail to delete it',
+    );
+    // Two keyed sends push remote-1 out of a two-key log.
+    await a.registry.send('x', { type: 'INC' }, { idempotencyKey: 'local-a' });
+    await a.registry.send('x', { type: 'INC' }, { idempotencyKey: 'local-b' });
+    // More mail makes the owner go through its inbox again.
+    await b.registry.send('x', { type: 'INC' }, { idempotencyKey: 'remote-2' });
+    await until(
+      () => inboxSize(table),
+      (n) => n === 0,
+      'the inbox to empty',
+    );
+    await a.registry.flush();
+    expect((await a.registry.getStatus('x'))?.context).toMatchObject({ count: 4 });
+  }, 60_000);
+});
