@@ -176,21 +176,24 @@ export function matchRoute(
       action: 'stop',
       target: { id },
       run: async () => {
-        const input = (await body(false)) as { reason?: unknown } | undefined;
+        const input = (await body(false)) as { reason?: unknown } | null | undefined;
         // A body that is not { reason?: string } is refused: dropping it would
-        // stop the instance without the reason the client sent.
+        // stop the instance without the reason the client sent. `null` (a
+        // serializer's "nothing") is no body, and a null reason no reason.
         if (
-          input !== undefined &&
-          (!input ||
-            typeof input !== 'object' ||
+          input != null &&
+          (typeof input !== 'object' ||
             Array.isArray(input) ||
-            (input.reason !== undefined && typeof input.reason !== 'string'))
+            (input.reason != null && typeof input.reason !== 'string'))
         )
           throw new RegistryError(
             'INVALID_ARGUMENT',
             'A stop takes no body, or {"reason": "..."} with a string reason.',
           );
-        return json(200, linked(await registry.stop(id, input?.reason as string | undefined)));
+        return json(
+          200,
+          linked(await registry.stop(id, (input?.reason ?? undefined) as string | undefined)),
+        );
       },
     };
   }

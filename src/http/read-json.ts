@@ -55,8 +55,9 @@ export async function readJson(
     );
   }
   // JSON.parse reads 1e400 as Infinity, a value JSON cannot hold: refused, not
-  // stored as something the client never sent. Only a long exponent can overflow.
-  if (/[eE][+]?\d{3}/.test(strict) && hasInfinity(value, 0))
+  // stored as something the client never sent. Only a three-digit exponent or
+  // a run of over 308 digits can overflow.
+  if (/[eE][+]?\d{3}|\d{309}/.test(strict) && hasInfinity(value, 0))
     throw new HttpError(
       'INVALID_JSON',
       'A number in the body is too large for a double (it would read as Infinity).',

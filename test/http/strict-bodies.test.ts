@@ -50,6 +50,7 @@ describe('HTTP bodies are taken exactly or refused', () => {
     ],
     ['a number past the range of a double', '{"type":"SET","data":1e400}'],
     ['a negative one', '{"type":"SET","data":{"n":[-2E+999]}}'],
+    ['an integer of 400 digits (no exponent)', `{"type":"SET","data":1${'0'.repeat(399)}}`],
   ])('%s: 400 INVALID_JSON, and the context is unchanged', async (_, body) => {
     const id = `k-${Math.random().toString(36).slice(2)}`;
     await registry.spawnSingleton('keeper', id);
@@ -83,6 +84,24 @@ describe('HTTP bodies are taken exactly or refused', () => {
         code: 'INVALID_ARGUMENT',
       });
       expect((await registry.getStatus(id))?.status).toBe('running');
+    },
+  );
+
+  it.each([
+    ['null', 'null'],
+    ['a null reason', '{"reason":null}'],
+    ['an empty object', '{}'],
+  ])(
+    'a stop whose body is %s stops, with no reason (serializers write an empty field as null)',
+    async (_, body) => {
+      const id = `n-${Math.random().toString(36).slice(2)}`;
+      await registry.spawnSingleton('keeper', id);
+      expect((await post(`/instances/${id}/stop`, body)).status).toBe(200);
+      const status = await registry.getStatus(id);
+      expect({ status: status?.status, reason: status?.stopReason }).toEqual({
+        status: 'stopped',
+        reason: undefined,
+      });
     },
   );
 
