@@ -6,10 +6,15 @@
  * Infinity), or on a NaN or negative delay (which fires at once), was written
  * fine and set aside as a corrupt record at the next start, and was gone.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
+import { view } from '../src/cli/cli-output.js';
+import type { CliRecord } from '../src/cli/cli-store.js';
 import { createRegistry, FileStore, type Registry } from '../src/index.js';
-import { TestClock } from '../src/testing/index.js';
+import { fileNameFor } from '../src/stores/file-name.js';
+import { parseRecord, TestClock } from '../src/testing/index.js';
 import { tempDir } from './helpers.js';
 
 const START = Date.UTC(2026, 10, 28);
@@ -88,6 +93,21 @@ describe('delayed events whatever their delay', () => {
       expect(r.get('w')?.getSnapshot().value).toBe('fired');
     } finally {
       await r.close();
+    }
+  });
+
+  it('the command line shows such due times instead of failing (show printed "Invalid time value")', async () => {
+    for (const [delay, shown] of [
+      [1e20, (now: number) => now + 1e20],
+      [Number.POSITIVE_INFINITY, () => 'never'],
+    ] as const) {
+      const { r, dir, clock } = await hosting(delay);
+      await r.close();
+      const text = readFileSync(join(dir, 'instances', fileNameFor('w')), 'utf8');
+      const record = parseRecord(text);
+      expect(view({ record, raw: JSON.parse(text) } as CliRecord).timers).toEqual([
+        { event: 'xstate.after.wait.waiting.waiting', dueAt: shown(clock.now()) },
+      ]);
     }
   });
 });

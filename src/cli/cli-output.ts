@@ -22,6 +22,12 @@ export interface CliOutput {
  * io.out(JSON.stringify(view(found)));
  * ```
  */
+/** A due time as a date; one past any date (a delay of 1e20 ms) as its number; an infinite one as 'never'. */
+function dueText(ms: number): string | number {
+  if (ms === Number.POSITIVE_INFINITY) return 'never';
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : ms;
+}
+
 export function view({ record }: CliRecord) {
   const snapshot = record.snapshot as { value?: unknown; context?: unknown; output?: unknown };
   return {
@@ -37,7 +43,7 @@ export function view({ record }: CliRecord) {
     updatedAt: new Date(record.updatedAt).toISOString(),
     timers: record.timers.map((t) => ({
       event: t.event.type,
-      dueAt: new Date(t.dueAt).toISOString(),
+      dueAt: dueText(t.dueAt),
     })),
   };
 }
