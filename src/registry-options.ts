@@ -235,7 +235,21 @@ export function resolveOptions<M extends MachineMap>(options: RegistryOptions<M>
  * set aside at the next start.
  */
 function recordLimit(given: number | undefined, store: Store): number {
+  if (given !== undefined && !(typeof given === 'number' && given > 0))
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      'maxRecordBytes must be a positive number of bytes.',
+      {
+        details: { maxRecordBytes: given },
+      },
+    );
   const storeLimit = store.maxRecordBytes ?? Number.POSITIVE_INFINITY;
+  if (!(storeLimit > 0))
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      `The store's maxRecordBytes must be a positive number, got ${storeLimit}.`,
+      { details: { storeLimit } },
+    );
   if (given !== undefined && given > storeLimit) {
     throw new RegistryError(
       'INVALID_ARGUMENT',

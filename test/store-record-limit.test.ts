@@ -59,4 +59,22 @@ describe('a store with a record size limit of its own', () => {
     expect(isRegistryError(refused, 'INVALID_ARGUMENT')).toBe(true);
     expect((refused as Error).message).toContain('maxFileBytes');
   });
+
+  it.each([
+    ['NaN (Number of an unset variable)', Number.NaN],
+    ['zero', 0],
+    ['a fraction', 1.5],
+  ])(
+    'a FileStore maxFileBytes of %s is refused with INVALID_ARGUMENT naming it',
+    (_, maxFileBytes) => {
+      let refused: unknown;
+      try {
+        new FileStore({ dir: '/nonexistent-never-opened', maxFileBytes });
+      } catch (err) {
+        refused = err;
+      }
+      expect(isRegistryError(refused, 'INVALID_ARGUMENT')).toBe(true);
+      expect((refused as Error).message).toContain('maxFileBytes');
+    },
+  );
 });

@@ -97,6 +97,13 @@ export class FileStore implements Store {
     this.#quarantine = join(this.dir, 'quarantine');
     this.#fs = options.fs ?? nodeFs;
     this.#maxFileBytes = options.maxFileBytes ?? 64 * 1024 * 1024;
+    if (!Number.isSafeInteger(this.#maxFileBytes) || this.#maxFileBytes < 1) {
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        'FileStore maxFileBytes must be a positive integer (the largest record file it reads, in bytes).',
+        { details: { maxFileBytes: this.#maxFileBytes } },
+      );
+    }
     const io = options.maxConcurrentIo ?? 32;
     if (!Number.isInteger(io) || io < 1) {
       throw new RegistryError(
