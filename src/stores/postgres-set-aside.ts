@@ -39,8 +39,10 @@ export async function listSetAside(
     }
     params.push(key.micros);
     if (key.seq === undefined) {
-      // A cursor from a version without seq: where it stopped, by time alone.
-      after = `WHERE ${MICROS} < $2::bigint`;
+      // A cursor from a version without seq, which ordered ties by ID: the rows
+      // after it in that order (a tie may be seen twice, never skipped).
+      params.push(key.id);
+      after = `WHERE ${MICROS} < $2::bigint OR (${MICROS} = $2::bigint AND id > $3)`;
     } else {
       params.push(key.seq);
       after = `WHERE (${MICROS}, seq) < ($2::bigint, $3::bigint)`;

@@ -52,4 +52,24 @@ describe.skipIf(noPg)('PostgreSQL: set-aside keys', () => {
       await store.close();
     }
   });
+
+  it('a cursor an earlier version handed out (ID and microsecond) pages on to the rows after it, ties included', async () => {
+    const table = freshTable();
+    const store = new PostgresStore({ connectionString: server.url, table });
+    await store.open();
+    try {
+      await sql(
+        `INSERT INTO ${table}_quarantine (id, record, reason, at) VALUES
+           ('a', 'x', 'ra', '2026-11-28T10:00:00Z'), ('b', 'x', 'rb', '2026-11-28T10:00:00Z'),
+           ('c', 'x', 'rc', '2026-11-28T10:00:00Z'), ('d', 'x', 'rd', '2026-11-28T09:00:00Z')`,
+      );
+      // Earlier versions ordered ties by ID: after 'a' came 'b' and 'c', then 'd'.
+      const micros = String(Date.UTC(2026, 10, 28, 10) * 1000);
+      const cursor = Buffer.from(JSON.stringify(['a', micros])).toString('base64url');
+      const page = await store.listSetAside({ cursor, limit: 10 });
+      expect(page.items.map((e) => e.id).sort()).toEqual(['b', 'c', 'd']);
+    } finally {
+      await store.close();
+    }
+  });
 });
