@@ -124,29 +124,27 @@ export function resolveHistory(
   return { maxEntries, maxBytes: Math.floor(maxRecordBytes / 4), maxAgeMs, redact, clock, report };
 }
 
-// Each entry's size, measured once: entries are never changed once kept.
-const sizes = new WeakMap<HistoryEntry, number>();
-
 /** The UTF-8 bytes of `entry` as JSON (what it adds to the record, give or take a comma). */
 function sizeOf(entry: HistoryEntry): number {
-  let size = sizes.get(entry);
-  if (size === undefined) {
-    size = Buffer.byteLength(JSON.stringify(entry));
-    sizes.set(entry, size);
-  }
-  return size;
+  return Buffer.byteLength(JSON.stringify(entry));
 }
 
-/** A JSON copy of a value (what a record can hold); `undefined` when there is none. */
-function jsonCopy(value: unknown): unknown {
+/**
+ * A JSON copy of a value (what a record can hold; `undefined` when there is
+ * none), and its JSON text.
+ */
+function jsonCopyText(value: unknown): [unknown, string | undefined] {
   try {
     const text = JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-    return text === undefined ? undefined : JSON.parse(text);
+    return text === undefined ? [undefined, undefined] : [JSON.parse(text), text];
   } catch {
     // A cycle: the journal shows that there was a value, not the value.
-    return '[unserializable]';
+    return ['[unserializable]', '"[unserializable]"'];
   }
 }
+
+/** The JSON of an entry without its six values (see {@link HistoryLog.add}'s size). */
+const ENTRY_SHELL = '{"seq":,"at":,"source":"","event":,"before":,"after":}'.length;
 
 /** What a record keeps of the history: the last sequence number given out, and the entries. */
 export interface StoredHistory {
@@ -199,13 +197,15 @@ export class HistoryLog {
   seq: number;
   /** The root's state value as of the last transition (or hosting): the next entry's `before`. */
   last: unknown;
-  /** The UTF-8 bytes of `entries` as JSON, kept as they come and go. */
+  /** The UTF-8 bytes of each entry as JSON (entries are never changed once kept), and their sum. */
+  readonly #sizes: number[];
   #bytes = 0;
 
   constructor(stored?: StoredHistory) {
     this.entries = stored ? [...stored.entries] : [];
     this.seq = stored?.seq ?? 0;
-    for (const entry of this.entries) this.#bytes += sizeOf(entry);
+    this.#sizes = this.entries.map(sizeOf);
+    for (const size of this.#sizes) this.#bytes += size;
   }
 
   /** Journals a transition of the root to `after` caused by `event` from `source`. */
@@ -238,42 +238,71 @@ export class HistoryLog {
         );
       }
     }
-    entry.event = jsonCopy(entry.event) as HistoryEntry['event'];
+    let eventText: string | undefined;
+    [entry.event, eventText] = jsonCopyText(entry.event) as [HistoryEntry['event'], string];
     // A cycle or a getter that throws leaves no object with a type: keep the type alone.
-    if (!entry.event || typeof entry.event !== 'object' || typeof entry.event.type !== 'string')
+    if (!entry.event || typeof entry.event !== 'object' || typeof entry.event.type !== 'string') {
       entry.event = { type: String(event.type) };
+      eventText = JSON.stringify(entry.event);
+    }
     // The journal is written with the state: one huge payload must not push the
     // record past maxRecordBytes and stop the instance's state from being stored.
-    if (JSON.stringify(entry.event).length > MAX_EVENT_CHARS)
+    if (eventText.length > MAX_EVENT_CHARS) {
       entry.event = { type: String(entry.event.type).slice(0, 256), truncated: true };
-    entry.before = jsonCopy(entry.before) ?? null;
-    entry.after = jsonCopy(entry.after) ?? null;
+      eventText = JSON.stringify(entry.event);
+    }
+    const [beforeCopy, beforeText = 'null'] = jsonCopyText(entry.before);
+    const [afterCopy, afterText = 'null'] = jsonCopyText(entry.after);
+    entry.before = beforeCopy ?? null;
+    entry.after = afterCopy ?? null;
+    // Without a redact hook the entry has exactly these six fields, so its size
+    // is known from the texts made above (a hook may add fields: measured whole).
+    let size = config.redact
+      ? sizeOf(entry)
+      : ENTRY_SHELL +
+        String(entry.seq).length +
+        String(entry.at).length +
+        entry.source.length +
+        Buffer.byteLength(eventText) +
+        Buffer.byteLength(beforeText) +
+        Buffer.byteLength(afterText);
     // Nor may many payloads under that cap together: an entry over the whole
     // journal's budget keeps its event type only.
-    if (sizeOf(entry) > config.maxBytes)
+    if (size > config.maxBytes) {
       entry = {
         ...entry,
         event: { type: String(entry.event.type).slice(0, 256), truncated: true },
       };
+      size = sizeOf(entry);
+    }
     this.seq = entry.seq;
     this.entries.push(entry);
-    this.#bytes += sizeOf(entry);
+    this.#sizes.push(size);
+    this.#bytes += size;
     this.prune(config);
+  }
+
+  /** The UTF-8 bytes of the entries kept, as JSON (what the journal adds to the record, give or take commas). */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Drops what is over the count, over the journal's bytes, or past the age; oldest first. */
   prune(config: HistoryConfig): void {
+    const sizes = this.#sizes;
     let drop = Math.max(0, this.entries.length - config.maxEntries);
     let bytes = this.#bytes;
-    for (let i = 0; i < drop; i++) bytes -= sizeOf(this.entries[i] as HistoryEntry);
-    while (drop < this.entries.length && bytes > config.maxBytes)
-      bytes -= sizeOf(this.entries[drop++] as HistoryEntry);
+    for (let i = 0; i < drop; i++) bytes -= sizes[i] as number;
+    while (drop < this.entries.length && bytes > config.maxBytes) bytes -= sizes[drop++] as number;
     if (config.maxAgeMs !== Number.POSITIVE_INFINITY) {
       const oldest = config.clock.now() - config.maxAgeMs;
       while (drop < this.entries.length && (this.entries[drop] as HistoryEntry).at < oldest)
-        bytes -= sizeOf(this.entries[drop++] as HistoryEntry);
+        bytes -= sizes[drop++] as number;
     }
-    if (drop) this.entries.splice(0, drop);
+    if (drop) {
+      this.entries.splice(0, drop);
+      sizes.splice(0, drop);
+    }
     this.#bytes = bytes;
   }
 

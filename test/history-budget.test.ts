@@ -8,7 +8,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
-import { createTestRegistry } from '../src/testing/index.js';
+import { HistoryLog, resolveHistory } from '../src/history.js';
+import { createTestRegistry, TestClock } from '../src/testing/index.js';
 
 const notes = setup({
   types: { context: {} as { n: number }, events: {} as { type: 'NOTE'; text: string } },
@@ -65,5 +66,31 @@ describe('the history journal within maxRecordBytes', () => {
     } finally {
       await r.close();
     }
+  });
+});
+
+describe('the journal’s own count of its bytes', () => {
+  it('is the UTF-8 size of its entries as JSON, whatever they hold', () => {
+    const config = resolveHistory({ maxEntries: 50 }, new TestClock(1_000), () => {});
+    if (!config) throw new Error('history is on');
+    const log = new HistoryLog();
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const events = [
+      { type: 'A' },
+      { type: 'É', note: 'naïve ✓ 𝄞' },
+      { type: 'B', big: 10n },
+      { type: 'C', nested: { list: [1, 'two', null] }, gone: undefined },
+      { type: 'D', cyclic },
+      { type: 'E', text: 'z'.repeat(20_000) },
+    ];
+    for (const [i, event] of events.entries()) {
+      log.add(config, 'api', event, { step: i, é: 'ü' });
+    }
+    expect(log.entries).toHaveLength(6);
+    const measured = log.entries.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)), 0);
+    expect(log.bytes).toBe(measured);
+    // Loaded from a record, the same entries count the same.
+    expect(new HistoryLog({ seq: log.seq, entries: log.entries }).bytes).toBe(measured);
   });
 });
