@@ -6,6 +6,7 @@
  * (`maxKeys`), and the next try applied the mail a second time.
  */
 import { describe, expect, it } from 'vitest';
+import { TestClock } from '../../src/testing/index.js';
 import { machines } from '../fixtures.js';
 import { freshTable, noPg, pgRegistries, sql, until } from './helpers.js';
 
@@ -49,5 +50,58 @@ describe.skipIf(noPg)('PostgreSQL: mail whose delete failed', () => {
     );
     await a.registry.flush();
     expect((await a.registry.getStatus('x'))?.context).toMatchObject({ count: 4 });
+  }, 60_000);
+
+  it('keeps its instance hosted, not passivated, until the mail is deleted', async () => {
+    const table = freshTable();
+    const clock = new TestClock(Date.now());
+    const a = registryOn(table, machines, { idleTimeoutMs: 1_000, clock });
+    const b = registryOn(table, machines);
+    await a.registry.start();
+    await b.registry.start();
+    a.registry.on('error', () => {});
+    await a.registry.spawnSingleton('counter', 'x');
+    // Fault injection: the owner's deletes of applied mail fail until `healed`.
+    const inbox = a.store.inbox;
+    const remove = inbox.remove.bind(inbox);
+    let healed = false;
+    let failed = 0;
+    inbox.remove = async (seqs) => {
+      if (!healed) {
+        failed++;
+        throw new Error('connection lost (injected)');
+      }
+      return remove(seqs);
+    };
+    await b.registry.send('x', { type: 'INC' }, { idempotencyKey: 'remote-1' });
+    await until(
+      async () => failed,
+      (n) => n >= 1,
+      'the owner to fail to delete the mail',
+    );
+    // Idle far past the timeout: passivation would drop the key kept for the mail.
+    for (let i = 0; i < 5; i++) {
+      clock.increment(1_000);
+      await a.registry.flush();
+    }
+    expect(a.registry.stats()).toMatchObject({ live: 1, passive: 0 });
+    // Deleted at last (more mail makes the owner go through its inbox): now it may sleep.
+    healed = true;
+    await b.registry.send('x', { type: 'INC' }, { idempotencyKey: 'remote-2' });
+    await until(
+      () => inboxSize(table),
+      (n) => n === 0,
+      'the inbox to empty',
+    );
+    await until(
+      async () => {
+        clock.increment(1_000);
+        await a.registry.flush();
+        return a.registry.stats().passive;
+      },
+      (n) => n === 1,
+      'the instance to passivate once its mail is deleted',
+    );
+    expect((await a.registry.getStatus('x'))?.context).toMatchObject({ count: 2 });
   }, 60_000);
 });
