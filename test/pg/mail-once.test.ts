@@ -16,25 +16,46 @@ const inboxSize = (table: string) =>
 describe.skipIf(noPg)('PostgreSQL: mail whose delete failed', () => {
   const { registryOn } = pgRegistries();
 
-  it('is not applied again, however many keyed sends push its key out of the log before the retry', async () => {
-    const table = freshTable();
-    const a = registryOn(table, machines, { idempotency: { maxKeys: 2 } });
-    const b = registryOn(table, machines, { idempotency: { maxKeys: 2 } });
+  /**
+   * An owner `a` (with `extra` options) hosting counter `x`, a sender `b` (with
+   * `extra`'s idempotency options), and a fault injected into the owner's
+   * deletes of applied mail: the n-th delete (from 1) throws while `fails(n)`.
+   */
+  async function owning(
+    table: string,
+    extra: Record<string, unknown>,
+    fails: (n: number) => boolean,
+  ) {
+    const a = registryOn(table, machines, extra);
+    const b = registryOn(
+      table,
+      machines,
+      extra.idempotency ? { idempotency: extra.idempotency } : {},
+    );
     await a.registry.start();
     await b.registry.start();
     a.registry.on('error', () => {});
     await a.registry.spawnSingleton('counter', 'x');
-    // Fault injection: the owner's first delete of applied mail fails.
+    const fault = { deletes: 0, failed: 0 };
     const inbox = a.store.inbox;
     const remove = inbox.remove.bind(inbox);
-    let deletes = 0;
     inbox.remove = async (seqs) => {
-      if (deletes++ === 0) throw new Error('connection lost (injected)');
+      if (fails(++fault.deletes)) {
+        fault.failed++;
+        throw new Error('connection lost (injected)');
+      }
       return remove(seqs);
     };
+    return { a, b, fault };
+  }
+
+  it('is not applied again, however many keyed sends push its key out of the log before the retry', async () => {
+    const table = freshTable();
+    // The owner's first delete of applied mail fails.
+    const { a, b, fault } = await owning(table, { idempotency: { maxKeys: 2 } }, (n) => n === 1);
     await b.registry.send('x', { type: 'INC' }, { idempotencyKey: 'remote-1' });
     await until(
-      async () => deletes,
+      async () => fault.failed,
       (n) => n >= 1,
       'the owner to apply the mail and fail to delete it',
     );
@@ -55,27 +76,12 @@ describe.skipIf(noPg)('PostgreSQL: mail whose delete failed', () => {
   it('keeps its instance hosted, not passivated, until the mail is deleted', async () => {
     const table = freshTable();
     const clock = new TestClock(Date.now());
-    const a = registryOn(table, machines, { idleTimeoutMs: 1_000, clock });
-    const b = registryOn(table, machines);
-    await a.registry.start();
-    await b.registry.start();
-    a.registry.on('error', () => {});
-    await a.registry.spawnSingleton('counter', 'x');
-    // Fault injection: the owner's deletes of applied mail fail until `healed`.
-    const inbox = a.store.inbox;
-    const remove = inbox.remove.bind(inbox);
+    // The owner's deletes of applied mail fail until `healed`.
     let healed = false;
-    let failed = 0;
-    inbox.remove = async (seqs) => {
-      if (!healed) {
-        failed++;
-        throw new Error('connection lost (injected)');
-      }
-      return remove(seqs);
-    };
+    const { a, b, fault } = await owning(table, { idleTimeoutMs: 1_000, clock }, () => !healed);
     await b.registry.send('x', { type: 'INC' }, { idempotencyKey: 'remote-1' });
     await until(
-      async () => failed,
+      async () => fault.failed,
       (n) => n >= 1,
       'the owner to fail to delete the mail',
     );
