@@ -7,6 +7,7 @@ import { HttpError } from './http-error.js';
 import { type HttpAction, type HttpTarget, matchRoute, type RouteContext } from './http-routes.js';
 import { encodeInstanceId } from './instance-path.js';
 import { probe } from './instance-replies.js';
+import { StreamSlots } from './stream-slots.js';
 
 /**
  * Decides whether a request may do `action`: `true` allows it; `false` (or
@@ -57,6 +58,12 @@ export interface HttpHandlerOptions {
   dashboard?: boolean;
   /** How far one event-stream client may fall behind before it is dropped, in bytes. Default 256 KiB. */
   maxStreamBufferBytes?: number;
+  /**
+   * How many event streams (dashboard tabs) may be open at once; past it,
+   * `GET /events` answers 503 `TOO_MANY_STREAMS` with `Retry-After: 5`. Each
+   * may hold `maxStreamBufferBytes`, so this bounds their memory. Default 200.
+   */
+  maxEventStreams?: number;
   /**
    * Accept XState's own event types (`xstate.*`) over HTTP. Default false: they
    * answer 400 `RESERVED_EVENT`, even when the registry itself allows them.
@@ -122,6 +129,7 @@ export function createHttpHandler(
   const linkBase = (options.publicUrl ?? base).replace(/\/+$/, '');
   const withDashboard = options.dashboard ?? true;
   const maxStream = options.maxStreamBufferBytes ?? 256 * 1024;
+  const streams = new StreamSlots(options.maxEventStreams ?? 200);
   const exposeErrors = options.exposeErrors === true;
   const authorize = options.authorize;
   const reserved = options.allowReservedEvents === true;
@@ -150,6 +158,7 @@ export function createHttpHandler(
     withDashboard,
     base,
     maxStream,
+    streams,
     reserved,
     linked,
     created,

@@ -29,6 +29,7 @@ const STATUS: Partial<Record<RegistryErrorCode | HttpErrorCode, number>> = {
   REGISTRY_NOT_STARTED: 503,
   PERSIST_FAILED: 503,
   NOT_READY: 503,
+  TOO_MANY_STREAMS: 503,
   TIMEOUT: 504,
 };
 
@@ -73,6 +74,8 @@ export function errorResponse(err: unknown, headers: Record<string, string> = {}
     ? 503
     : (STATUS[error.code as RegistryErrorCode | HttpErrorCode] ?? 500);
   if (leftForAnother && !('retry-after' in headers)) headers = { ...headers, 'retry-after': '1' };
+  // Streams close when tabs do; the dashboard retries a refused stream after as long.
+  if (error.code === 'TOO_MANY_STREAMS') headers = { ...headers, 'retry-after': '5' };
   const body =
     status >= 500
       ? { code: error.code, message: maskPaths(error.message) }

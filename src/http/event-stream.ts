@@ -132,7 +132,8 @@ function touchesCounts(batch: ChangeBatch, filter: StreamFilter): boolean {
  *
  * @example
  * ```ts
- * const response = eventStream(registry, feed, filter, view, request.signal, 256 * 1024);
+ * const release = slots.take();
+ * const response = eventStream(registry, feed, filter, view, request.signal, { maxQueuedBytes: 256 * 1024, release });
  * ```
  */
 export function eventStream(
@@ -141,8 +142,13 @@ export function eventStream(
   filter: StreamFilter,
   view: (status: InstanceStatus) => InstanceStatus,
   signal: AbortSignal,
-  maxQueuedBytes: number,
+  limits: {
+    maxQueuedBytes: number;
+    /** Gives back the stream's slot in its handler's count when it ends, however it ends. */
+    release: () => void;
+  },
 ): Response {
+  const { maxQueuedBytes, release } = limits;
   const encoder = new TextEncoder();
   let keepalive: ReturnType<typeof setInterval> | undefined;
   let unsubscribe: (() => void) | undefined;
@@ -211,6 +217,7 @@ export function eventStream(
     unsubscribe?.();
     if (keepalive) clearInterval(keepalive);
     if (self) open.delete(self);
+    release();
   }
 
   return new Response(stream, {

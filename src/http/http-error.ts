@@ -20,6 +20,7 @@ export type HttpErrorCode =
   | 'HOST_NOT_ALLOWED'
   | 'BODY_CONSUMED'
   | 'NOT_READY'
+  | 'TOO_MANY_STREAMS'
   | 'INTERNAL';
 
 /**

@@ -13,6 +13,7 @@ import { eventReply, longPoll } from './instance-replies.js';
 import { opsRoute } from './ops-routes.js';
 import { readJson } from './read-json.js';
 import { streamFilter } from './stream-filter.js';
+import type { StreamSlots } from './stream-slots.js';
 
 export type { HttpTarget } from './http-target.js';
 
@@ -48,7 +49,7 @@ export interface Route {
  *
  * @example
  * ```ts
- * const ctx: RouteContext = { registry, maxBody, maxWait, withDashboard, base, maxStream, reserved, linked, created };
+ * const ctx: RouteContext = { registry, maxBody, maxWait, withDashboard,  base, maxStream, streams, reserved, linked, created };
  * ```
  */
 export interface RouteContext {
@@ -58,6 +59,8 @@ export interface RouteContext {
   withDashboard: boolean;
   base: string;
   maxStream: number;
+  /** The open event streams' slots (one count per handler). */
+  streams: StreamSlots;
   reserved: boolean;
   linked: (status: InstanceStatus) => InstanceStatus;
   created: (status: InstanceStatus) => Response;
@@ -119,7 +122,11 @@ export function matchRoute(
     return {
       action: 'dashboard',
       target: filter.id === undefined ? prefixTarget(filter.idPrefix) : { id: filter.id },
-      run: async () => eventStream(registry, ctx.feed, filter, linked, request.signal, maxStream),
+      run: async () =>
+        eventStream(registry, ctx.feed, filter, linked, request.signal, {
+          maxQueuedBytes: maxStream,
+          release: ctx.streams.take(),
+        }),
     };
   }
   const ops = opsRoute(ctx, raw, method, params, allow);
