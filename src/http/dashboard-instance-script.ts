@@ -74,7 +74,8 @@ function showInstance(id) {
     renderInstance(await res.json());
     loadHistory(id);
   };
-  source.onerror = () => live('reconnecting…');
+  const s = source;
+  source.onerror = () => streamFailed(s, () => showInstance(id));
   source.onmessage = (e) => {
     const m = JSON.parse(e.data);
     for (const s of m.changed ?? []) {

@@ -31,6 +31,14 @@ function filterParams() {
   return p;
 }
 function live(text) { $('live').textContent = text; }
+// EventSource gives up on an answer other than a stream (a 503 TOO_MANY_STREAMS
+// when the server has its maxEventStreams open): open it again after a while.
+function streamFailed(s, reconnect) {
+  if (s !== source) return;
+  if (s.readyState !== EventSource.CLOSED) return live('reconnecting…');
+  live('refused by the server (busy?); retrying in 5 s…');
+  setTimeout(() => { if (s === source) reconnect(); }, 5000);
+}
 function renderCounts(c) {
   $('counts').innerHTML = ['', ...STATUSES].map((s) =>
     '<button type="button" class="count ' + (s || 'all') + (view.status === s ? ' on' : '') + '" data-status="' + s + '">' +
@@ -94,7 +102,8 @@ function connectList() {
   p.set('limit', String(view.limit));
   source = new EventSource(base + '/events?' + p);
   source.onopen = () => { live('live'); loadPage(); loadCounts(); };
-  source.onerror = () => live('reconnecting…');
+  const s = source;
+  source.onerror = () => streamFailed(s, connectList);
   source.onmessage = (e) => apply(JSON.parse(e.data));
 }
 function applyFilter() {
