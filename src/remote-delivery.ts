@@ -109,13 +109,16 @@ export class RemoteDelivery implements RemoteCalls {
       );
       const wake = this.#d.inbox.changed(id, wait);
       let value: T;
+      let finished: boolean;
       try {
         value = await read();
+        // `done` runs the caller's predicate, which may throw too.
+        finished = done(value);
       } catch (err) {
         wake.cancel();
         throw err;
       }
-      if (done(value)) {
+      if (finished) {
         wake.cancel();
         return value;
       }

@@ -346,6 +346,40 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
     });
   });
 
+  it('a waitFor predicate that throws on a remote status cancels its wake-up at once (no notice left waiting for the poll interval)', async () => {
+    const table = freshTable();
+    const a = registryOn(table, machines);
+    const b = registryOn(table, machines);
+    await a.registry.start();
+    await b.registry.start();
+    await a.registry.spawnSingleton('counter', 'thrower');
+    await a.registry.flush();
+    // Instrumentation only: the real inbox, with its outstanding wake-ups counted.
+    let outstanding = 0;
+    const changed = b.store.inbox.changed.bind(b.store.inbox);
+    b.store.inbox.changed = (id, ms) => {
+      const wake = changed(id, ms);
+      outstanding++;
+      let open = true;
+      return {
+        landed: wake.landed,
+        cancel: () => {
+          if (open) outstanding--;
+          open = false;
+          wake.cancel();
+        },
+      };
+    };
+    const boom = new Error('predicate failed');
+    for (let i = 0; i < 5; i++)
+      await expect(
+        b.registry.waitFor('thrower', () => {
+          throw boom;
+        }),
+      ).rejects.toBe(boom);
+    expect(outstanding).toBe(0);
+  });
+
   it('bad input never reaches the owner or harms it: an event JSON cannot carry is refused, a damaged message is reported and dropped', async () => {
     const table = freshTable();
     const a = registryOn(table, machines);
