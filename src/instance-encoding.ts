@@ -19,11 +19,12 @@ import type { RecordMeta } from './stores/store.js';
 export function encodeInstance(
   instance: Instance,
   maxBytes: number,
+  stopping?: Parameters<Instance['toRecord']>[0],
 ): { text: string; meta: RecordMeta } {
   let text: string;
   let meta: RecordMeta;
   try {
-    const record = instance.toRecord();
+    const record = instance.toRecord(stopping);
     // What the store may index, from the very record written (never parsed back).
     meta = {
       type: record.type,

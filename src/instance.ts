@@ -291,8 +291,12 @@ export class Instance {
     }
   }
 
-  /** The envelope to write, built from the latest state (so coalesced writes carry the newest). */
-  toRecord(): InstanceRecord {
+  /**
+   * The envelope to write, built from the latest state (so coalesced writes
+   * carry the newest). With `stopping`, the record a stop would write if it
+   * stopped the actor now: the same snapshot, no timers, the stop's fields.
+   */
+  toRecord(stopping?: { stopReason: string | undefined; updatedAt: number }): InstanceRecord {
     const snapshot = this.snapshot();
     if (snapshot === undefined) {
       throw new RegistryError(
@@ -308,17 +312,20 @@ export class Instance {
       id: this.id,
       type: this.def.type,
       machineVersion: this.def.version,
-      status: this.status,
+      status: stopping ? 'stopped' : this.status,
       createdAt: this.createdAt,
-      updatedAt: this.updatedAt,
+      updatedAt: stopping ? stopping.updatedAt : this.updatedAt,
       snapshot,
-      timers: this.frozen
-        ? this.frozen.timers
-        : this.actor && this.status === 'running'
-          ? readTimers(this.actor)
-          : [],
+      timers: stopping
+        ? []
+        : this.frozen
+          ? this.frozen.timers
+          : this.actor && this.status === 'running'
+            ? readTimers(this.actor)
+            : [],
     };
-    if (this.stopReason !== undefined) record.stopReason = this.stopReason;
+    const stopReason = stopping ? stopping.stopReason : this.stopReason;
+    if (stopReason !== undefined) record.stopReason = stopReason;
     if (this.error !== undefined) record.error = this.error;
     if (this.idempotencyKeys?.size) record.idempotencyKeys = this.idempotencyKeys.toJSON();
     if (this.history && this.def.history) record.history = this.history.toJSON(this.def.history);

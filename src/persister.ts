@@ -175,10 +175,14 @@ export class Persister {
 
   /**
    * The record `instance` would be written as now, and its metadata; throws
-   * `NOT_SERIALIZABLE` or `SNAPSHOT_TOO_LARGE` as a write would.
+   * `NOT_SERIALIZABLE` or `SNAPSHOT_TOO_LARGE` as a write would. With
+   * `stopping`, the record a stop would write now (see `Instance.toRecord`).
    */
-  encode(instance: Instance): { text: string; meta: RecordMeta } {
-    return encodeInstance(instance, this.#maxBytes);
+  encode(
+    instance: Instance,
+    stopping?: Parameters<Instance['toRecord']>[0],
+  ): { text: string; meta: RecordMeta } {
+    return encodeInstance(instance, this.#maxBytes, stopping);
   }
 
   #serialize(instance: Instance): { text: string; meta: RecordMeta } {

@@ -1,4 +1,5 @@
 import { RegistryError } from './errors.js';
+import type { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
 import { elsewhere, type RegistryParts, reach, whenDurable } from './registry-parts.js';
 import { type InstanceStatus, statusOf } from './status.js';
@@ -57,9 +58,34 @@ export function stopHere(
     throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to stop.`, {
       details: { id },
     });
-  if (instance.status !== 'running') return statusOf(instance);
+  // Finished already: a strict caller still learns whether its end is stored.
+  if (instance.status !== 'running') return whenDurable(parts, instance, () => statusOf(instance));
+  assertStoppable(parts, instance, reason);
   parts.actors.detach(instance, false);
   parts.instances.finish(instance, 'stopped', { stopReason: reason });
   parts.emitter.emit('stopped', { id, type: instance.type, reason });
   return whenDurable(parts, instance, () => statusOf(instance));
+}
+
+/**
+ * Refuses a stop whose final record the store would refuse (over
+ * `maxRecordBytes`, or not serializable), before anything stops: stopped in
+ * memory but running in the store, the instance would run again after a restart.
+ */
+function assertStoppable(
+  parts: RegistryParts,
+  instance: Instance,
+  reason: string | undefined,
+): void {
+  try {
+    parts.persister.encode(instance, { stopReason: reason, updatedAt: parts.clock.now() });
+  } catch (err) {
+    // An inline child: the final record leaves it out (see Instance.freeze), so a stop can store it.
+    if (!(err instanceof RegistryError) || err.details.child !== undefined) return;
+    throw new RegistryError(
+      err.code,
+      `${err.message} The instance was not stopped and runs on: stop it with a shorter reason, or remove it with purge(id, { force: true }).`,
+      { cause: err, details: err.details as never },
+    );
+  }
 }
