@@ -95,3 +95,21 @@ export function refusedMailError(m: Mail, err: RegistryError): RegistryError {
     },
   );
 }
+
+/**
+ * The error an owner reports for a mailed stop it refused before stopping
+ * anything, because the instance's final record could not be stored; the
+ * message is deleted and the instance runs on.
+ *
+ * @example
+ * ```ts
+ * emitter.emit('error', refusedStopError(mail, tooLarge));
+ * ```
+ */
+export function refusedStopError(m: Mail, err: RegistryError): RegistryError {
+  return new RegistryError(
+    err.code as 'SNAPSHOT_TOO_LARGE',
+    `A stop for instance '${m.id}' from ${m.sender} was refused and dropped: ${err.message}`,
+    { cause: err, details: { ...err.details, id: m.id, mail: { sender: m.sender, seq: m.seq } } },
+  );
+}

@@ -2,7 +2,7 @@ import type { AnyEventObject } from 'xstate';
 import { isRegistryError, RegistryError } from './errors.js';
 import { IdempotencyLog } from './idempotency.js';
 import type { Instance } from './instance.js';
-import { encodeMail, newKey, parseMail, refusedMailError } from './mail-codec.js';
+import { encodeMail, newKey, parseMail, refusedMailError, refusedStopError } from './mail-codec.js';
 import {
   bringHere,
   type RegistryParts,
@@ -130,7 +130,7 @@ export class RemoteDelivery implements RemoteCalls {
         wake.cancel();
         throw new RegistryError(
           'TIMEOUT',
-          `The ${bounded} of instance '${id}' was handed to the process that hosts it, which did not record it within ${this.#d.answerWithinMs} ms. The request stays in its inbox and is applied once that process (or the one that takes the instance over) gets to it; check that process, or call again.`,
+          `The ${bounded} of instance '${id}' was handed to the process that hosts it, which did not record it within ${this.#d.answerWithinMs} ms. The request stays in its inbox and is applied once that process (or the one that takes the instance over) gets to it, unless that process refused it (a stop whose final record it cannot store: an 'error' event there says so); check that process, or call again.`,
           { details: { id, deadline: new Date(deadline).toISOString() } },
         );
       }
@@ -261,7 +261,18 @@ export class RemoteDelivery implements RemoteCalls {
     }
     if (!instance) return false;
     if (body.kind === 'stop') {
-      await this.#d.stopHere(mail.id, body.reason);
+      try {
+        await this.#d.stopHere(mail.id, body.reason);
+      } catch (err) {
+        // Refused before it stopped anything (its final record cannot be stored):
+        // reported and deleted, or every later message would wait behind it.
+        if (
+          !isRegistryError(err, 'SNAPSHOT_TOO_LARGE') &&
+          !isRegistryError(err, 'NOT_SERIALIZABLE')
+        )
+          throw err;
+        p.emitter.emit('error', refusedStopError(mail, err));
+      }
       return false;
     }
     if (body.kind === 'purge') {

@@ -380,6 +380,42 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
     expect(outstanding).toBe(0);
   });
 
+  it('a mailed stop whose final record is too large is refused by the owner, reported, and dropped: the instance runs on and later mail still flows', async () => {
+    const table = freshTable();
+    const limits = { maxRecordBytes: 4000 };
+    const a = registryOn(table, machines, limits);
+    const b = registryOn(table, machines, limits);
+    const errors: Array<{ code: string; details: Record<string, unknown> }> = [];
+    a.registry.on('error', (e) => errors.push(e as never));
+    await a.registry.start();
+    await b.registry.start();
+    await a.registry.spawnSingleton('counter', 'big-stop');
+    await a.registry.flush();
+    const stopping = b.registry.stop('big-stop', 'x'.repeat(8000)).catch((e: unknown) => e);
+    await until(
+      async () => errors.length,
+      (n) => n > 0,
+      'the owner to report the refused stop',
+    );
+    expect(errors[0]).toMatchObject({
+      code: 'SNAPSHOT_TOO_LARGE',
+      details: { id: 'big-stop', mail: { sender: b.store.ownerId } },
+    });
+    // Not a poison message: the next mail is applied, and the inbox empties.
+    await b.registry.send('big-stop', { type: 'INC' });
+    await until(
+      () => inboxSize(table),
+      (n) => n === 0,
+      'the owner to apply the next mail',
+    );
+    expect(a.registry.get('big-stop')?.getSnapshot()).toMatchObject({
+      status: 'active',
+      context: { count: 1 },
+    });
+    await b.registry.close();
+    expect(await stopping).toBeInstanceOf(Error);
+  });
+
   it('bad input never reaches the owner or harms it: an event JSON cannot carry is refused, a damaged message is reported and dropped', async () => {
     const table = freshTable();
     const a = registryOn(table, machines);
