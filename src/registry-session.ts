@@ -24,7 +24,10 @@ export class Session {
   /** Whether this registry opened the store (and so is the one to close it). */
   #storeOpened = false;
   #unwatchStore: (() => void) | undefined;
+  /** The close under way (unset again when it fails, so that close() can be retried). */
   #closing: Promise<void> | undefined;
+  /** Whether close() has wound down the actors, timers and listeners (done once). */
+  #wound = false;
 
   constructor(parts: RegistryParts, delivery: Delivery) {
     this.#parts = parts;
@@ -72,10 +75,21 @@ export class Session {
   }
 
   close(): Promise<void> {
-    const p = this.#parts;
     if (this.#closing) return this.#closing;
-    const { was, start } = p.gate.closing();
-    this.#closing = (async () => {
+    this.#closing = this.#close().catch((err: unknown) => {
+      // Not closed (writes failed that may yet succeed): what the store still owes
+      // stays in memory (retried in the background), and a later close() tries again.
+      if (this.#parts.gate.phase !== 'closed') this.#closing = undefined;
+      throw err;
+    });
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const p = this.#parts;
+    if (!this.#wound) {
+      this.#wound = true;
+      const { was, start } = p.gate.closing();
       if (was === 'new') {
         p.gate.closed();
         return;
@@ -90,19 +104,29 @@ export class Session {
       }
       this.#delivery.release(true);
       p.watchers.closeAll();
-      try {
-        await p.persister.flush();
-      } finally {
-        p.persister.dispose();
-        // Only the registry that opened the store closes it: another one may own it.
-        this.#unwatchStore?.();
-        p.cluster?.dispose();
-        if (this.#storeOpened) await p.store.close();
-        this.#storeOpened = false;
-        p.gate.closed();
-      }
-    })();
-    return this.#closing;
+    }
+    if (p.gate.phase === 'closed') return;
+    let refused: unknown;
+    try {
+      await p.persister.flush();
+    } catch (err) {
+      // A failed write may succeed later (a database back, a disk freed): the
+      // store stays open for a retry. A refused state (too large, not
+      // serializable) or a lost lease never will: close, and say so.
+      if (mayYetSucceed(err)) throw err;
+      refused = err;
+    }
+    try {
+      p.persister.dispose();
+      this.#unwatchStore?.();
+      p.cluster?.dispose();
+      // Only the registry that opened the store closes it: another one may own it.
+      if (this.#storeOpened) await p.store.close();
+      this.#storeOpened = false;
+    } finally {
+      p.gate.closed();
+    }
+    if (refused) throw refused;
   }
 
   /**
@@ -155,4 +179,13 @@ export class Session {
     }
     p.gate.startFailed();
   }
+}
+
+/** Whether a flush failure names a write that failed (and may succeed on a retry). */
+function mayYetSucceed(err: unknown): boolean {
+  if (!(err instanceof RegistryError)) return true;
+  const failures = (err.details as { failures?: Record<string, string> }).failures;
+  return failures
+    ? Object.values(failures).includes('PERSIST_FAILED')
+    : err.code === 'PERSIST_FAILED';
 }

@@ -118,10 +118,18 @@ describe('flush() and close() name exactly what is not durable', () => {
       (e) => e,
     );
     expect([...closing.details.ids].sort()).toEqual(['b1', 'b2', 'b3']);
+    // The failed close kept the store (its writes may yet succeed): another owner is refused.
+    await expect(
+      createRegistry({ machines, store: new FileStore({ dir }) }).start(),
+    ).rejects.toMatchObject({
+      code: 'STORE_LOCKED',
+    });
     failing = false;
+    // Retried once the fault is gone, the close writes the three and gives the store up.
+    await registry.close();
     const again = createRegistry({ machines, store: new FileStore({ dir }) });
     const summary = await again.start();
-    expect(summary.restored).toBe(3);
+    expect(summary.restored).toBe(6);
     await again.close();
   });
 });
