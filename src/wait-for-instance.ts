@@ -4,6 +4,7 @@ import { assertType, elsewhere, machineOf, type RegistryParts, reach } from './r
 import type { InstanceStatus } from './status.js';
 import {
   assertSignal,
+  bounded,
   deadlineOf,
   toPredicate,
   type WaitCondition,
@@ -37,18 +38,24 @@ export async function waitForInstance(
   await parts.gate.ready();
   // A passivated instance changes only while live: activate it to watch it.
   if (parts.instances.get(id)?.passive || (parts.cluster && !parts.instances.has(id))) {
+    // Claiming, activating and reading go to the store, which may block: the
+    // wait's own deadline and signal still end it.
+    const limits = { clock: parts.clock, deadline, signal: options.signal };
     // Hosted by another process: watched through its stored status.
-    if (!(await parts.gate.exclusive(id, () => reach(parts, id))))
-      return watchStored(
+    if (
+      !(await bounded(
+        parts.gate.exclusive(id, () => reach(parts, id)),
         id,
-        (done) => elsewhere(parts, id, done, { deadline, signal: options.signal }),
-        test,
-        {
-          clock: parts.clock,
-          deadline,
-          signal: options.signal,
+        limits,
+      ))
+    )
+      return bounded(
+        watchStored(id, (done) => elsewhere(parts, id, done, limits), test, {
+          ...limits,
           type: options.type,
-        },
+        }),
+        id,
+        limits,
       );
   }
   const instance = parts.instances.get(id);

@@ -142,6 +142,56 @@ export function watchInstance(
   });
 }
 
+/**
+ * `work` (claiming, activating or reading an instance for a wait), cut short
+ * by the wait's own deadline on `clock` (`TIMEOUT`) and by `signal`
+ * (`ABORTED`): a store that blocks (a locked table, a stalled disk) must not
+ * hold a wait past either. What `work` answers after that is dropped.
+ *
+ * @example
+ * ```ts
+ * const here = await bounded(gate.exclusive(id, () => reach(parts, id)), id, { clock, deadline, signal });
+ * ```
+ */
+export function bounded<T>(
+  work: Promise<T>,
+  id: string,
+  options: { clock: Clock; deadline: number | undefined; signal?: AbortSignal | undefined },
+): Promise<T> {
+  const { clock, deadline, signal } = options;
+  if (deadline === undefined && signal === undefined) return work;
+  return new Promise<T>((resolve, reject) => {
+    let timer: unknown;
+    const onAbort = () => finish(() => reject(abortedError(id)));
+    const finish = (settle: () => void) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (timer !== undefined) clock.clearTimeout(timer);
+      timer = undefined;
+      settle();
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (deadline !== undefined)
+      timer = clock.setTimeout(
+        () =>
+          finish(() =>
+            reject(
+              new RegistryError(
+                'TIMEOUT',
+                `Instance '${id}' did not reach the awaited condition in time.`,
+                { details: { id, deadline: new Date(deadline).toISOString() } },
+              ),
+            ),
+          ),
+        Math.max(0, deadline - clock.now()),
+      );
+    work.then(
+      (value) => finish(() => resolve(value)),
+      (err: unknown) => finish(() => reject(err)),
+    );
+  });
+}
+
 function abortedError(id: string): RegistryError {
   return new RegistryError('ABORTED', `Waiting for instance '${id}' was aborted by its signal.`, {
     details: { id },

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { machines } from '../fixtures.js';
 import { freshTable, noPg, pgRegistries, server, sql, until as untilWithin } from './helpers.js';
@@ -345,6 +346,40 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
       code: 'INSTANCE_NOT_FOUND',
     });
   });
+
+  it('waitFor on an instance hosted elsewhere ends by its timeout and its signal even while the database blocks every read of it', async () => {
+    const table = freshTable();
+    const a = registryOn(table, machines);
+    const b = registryOn(table, machines);
+    await a.registry.start();
+    await b.registry.start();
+    await a.registry.spawnSingleton('counter', 'locked');
+    await a.registry.flush();
+    const locker = new pg.Client({ connectionString: server.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+      const never = (s: { status: string }) => s.status === 'done';
+      // Bounds on waiting only: each wait must settle while the lock is still held.
+      const settled = <T>(p: Promise<T>) =>
+        Promise.race([
+          p.then(
+            () => 'resolved',
+            (e: { code?: string }) => e.code,
+          ),
+          sleep(30_000).then(() => 'hung'),
+        ]);
+      expect(await settled(b.registry.waitFor('locked', never, { timeoutMs: 50 }))).toBe('TIMEOUT');
+      const abort = new AbortController();
+      const aborted = settled(b.registry.waitFor('locked', never, { signal: abort.signal }));
+      abort.abort();
+      expect(await aborted).toBe('ABORTED');
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+  }, 90_000);
 
   it('a waitFor predicate that throws on a remote status cancels its wake-up at once (no notice left waiting for the poll interval)', async () => {
     const table = freshTable();
