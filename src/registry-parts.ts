@@ -70,6 +70,8 @@ export interface RemoteCalls {
     done: (value: T) => boolean,
     options?: UntilOptions,
   ): Promise<T>;
+  /** `waitFor` calls watching an instance hosted elsewhere now (part of `stats().waiters`). */
+  readonly waiting: number;
 }
 
 /**
@@ -80,6 +82,8 @@ export interface RemoteCalls {
  */
 export interface UntilOptions {
   bounded?: string;
+  /** A `waitFor`: counted in `waiting` while it runs. */
+  waiter?: boolean;
   deadline?: number | undefined;
   signal?: AbortSignal | undefined;
 }

@@ -43,7 +43,8 @@ export function registryStats(parts: RegistryParts): RegistryStats {
     live,
     passive,
     pendingWrites: parts.persister.queued,
-    waiters,
+    // Waits on instances other processes host watch the store, not an instance here.
+    waiters: waiters + (parts.remote?.waiting ?? 0),
   };
 }
 

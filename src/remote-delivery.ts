@@ -91,11 +91,32 @@ export class RemoteDelivery implements RemoteCalls {
     return this.#d.inbox.recordLanded(id, timeoutMs);
   }
 
+  #waiting = 0;
+
+  get waiting(): number {
+    return this.#waiting;
+  }
+
   async until<T>(
     id: string,
     read: () => Promise<T>,
     done: (value: T) => boolean,
     options: UntilOptions = {},
+  ): Promise<T> {
+    if (!options.waiter) return this.#until(id, read, done, options);
+    this.#waiting++;
+    try {
+      return await this.#until(id, read, done, options);
+    } finally {
+      this.#waiting--;
+    }
+  }
+
+  async #until<T>(
+    id: string,
+    read: () => Promise<T>,
+    done: (value: T) => boolean,
+    options: UntilOptions,
   ): Promise<T> {
     const p = this.#d.parts;
     const { bounded, signal } = options;

@@ -50,7 +50,7 @@ export async function waitForInstance(
       ))
     )
       return bounded(
-        watchStored(id, (done) => elsewhere(parts, id, done, limits), test, {
+        watchStored(id, (done) => elsewhere(parts, id, done, { ...limits, waiter: true }), test, {
           ...limits,
           type: options.type,
         }),

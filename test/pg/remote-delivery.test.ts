@@ -381,6 +381,34 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
     }
   }, 90_000);
 
+  it('stats().waiters counts waitFor calls on instances other processes host', async () => {
+    const table = freshTable();
+    const a = registryOn(table, machines);
+    const b = registryOn(table, machines);
+    await a.registry.start();
+    await b.registry.start();
+    await a.registry.spawnSingleton('counter', 'far');
+    await b.registry.spawnSingleton('counter', 'near');
+    await a.registry.flush();
+    const abort = new AbortController();
+    const never = (s: { status: string }) => s.status === 'done';
+    const far = b.registry.waitFor('far', never, { signal: abort.signal }).catch((e) => e);
+    const near = b.registry.waitFor('near', never, { signal: abort.signal }).catch((e) => e);
+    await until(
+      async () => b.registry.stats().waiters,
+      (n) => n === 2,
+      'both waits to be counted',
+    );
+    abort.abort();
+    expect(await far).toMatchObject({ code: 'ABORTED' });
+    expect(await near).toMatchObject({ code: 'ABORTED' });
+    await until(
+      async () => b.registry.stats().waiters,
+      (n) => n === 0,
+      'both waits to be gone from the count',
+    );
+  });
+
   it('a waitFor predicate that throws on a remote status cancels its wake-up at once (no notice left waiting for the poll interval)', async () => {
     const table = freshTable();
     const a = registryOn(table, machines);
