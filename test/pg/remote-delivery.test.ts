@@ -266,6 +266,18 @@ describe.skipIf(noPg)('HTTP on any node', () => {
 describe.skipIf(noPg)('placement and clean-up (in one process, two registries)', () => {
   const { registryOn } = pgRegistries();
 
+  /** Two started registries on a fresh table; `a` hosts a counter named `id`, written. */
+  async function hostedByA(id: string, extra: Record<string, unknown> = {}) {
+    const table = freshTable();
+    const a = registryOn(table, machines, extra);
+    const b = registryOn(table, machines, extra);
+    await a.registry.start();
+    await b.registry.start();
+    await a.registry.spawnSingleton('counter', id);
+    await a.registry.flush();
+    return { table, a, b };
+  }
+
   it('a process that closes hands its instances over at once: another adopts them without a sweep or a lease expiry', async () => {
     const table = freshTable();
     // Sweeps every 60 s and 30 s leases: only the hand-over can move them within the test.
@@ -321,13 +333,7 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
   });
 
   it('waitFor on an instance hosted elsewhere times out, aborts and names a wrong type like a local wait', async () => {
-    const table = freshTable();
-    const a = registryOn(table, machines);
-    const b = registryOn(table, machines);
-    await a.registry.start();
-    await b.registry.start();
-    await a.registry.spawnSingleton('counter', 'w');
-    await a.registry.flush();
+    const { a, b } = await hostedByA('w');
     const never = (s: { status: string }) => s.status === 'done';
     await expect(b.registry.waitFor('w', never, { timeoutMs: 100 })).rejects.toMatchObject({
       code: 'TIMEOUT',
@@ -348,13 +354,7 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
   });
 
   it('waitFor on an instance hosted elsewhere ends by its timeout and its signal even while the database blocks every read of it', async () => {
-    const table = freshTable();
-    const a = registryOn(table, machines);
-    const b = registryOn(table, machines);
-    await a.registry.start();
-    await b.registry.start();
-    await a.registry.spawnSingleton('counter', 'locked');
-    await a.registry.flush();
+    const { table, a, b } = await hostedByA('locked');
     const locker = new pg.Client({ connectionString: server.url });
     await locker.connect();
     try {
@@ -382,14 +382,8 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
   }, 90_000);
 
   it('stats().waiters counts waitFor calls on instances other processes host', async () => {
-    const table = freshTable();
-    const a = registryOn(table, machines);
-    const b = registryOn(table, machines);
-    await a.registry.start();
-    await b.registry.start();
-    await a.registry.spawnSingleton('counter', 'far');
+    const { a, b } = await hostedByA('far');
     await b.registry.spawnSingleton('counter', 'near');
-    await a.registry.flush();
     const abort = new AbortController();
     const never = (s: { status: string }) => s.status === 'done';
     const far = b.registry.waitFor('far', never, { signal: abort.signal }).catch((e) => e);
@@ -410,13 +404,7 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
   });
 
   it('a waitFor predicate that throws on a remote status cancels its wake-up at once (no notice left waiting for the poll interval)', async () => {
-    const table = freshTable();
-    const a = registryOn(table, machines);
-    const b = registryOn(table, machines);
-    await a.registry.start();
-    await b.registry.start();
-    await a.registry.spawnSingleton('counter', 'thrower');
-    await a.registry.flush();
+    const { a, b } = await hostedByA('thrower');
     // Instrumentation only: the real inbox, with its outstanding wake-ups counted.
     let outstanding = 0;
     const changed = b.store.inbox.changed.bind(b.store.inbox);
@@ -444,16 +432,9 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
   });
 
   it('a mailed stop whose final record is too large is refused by the owner, reported, and dropped: the instance runs on and later mail still flows', async () => {
-    const table = freshTable();
-    const limits = { maxRecordBytes: 4000 };
-    const a = registryOn(table, machines, limits);
-    const b = registryOn(table, machines, limits);
+    const { table, a, b } = await hostedByA('big-stop', { maxRecordBytes: 4000 });
     const errors: Array<{ code: string; details: Record<string, unknown> }> = [];
     a.registry.on('error', (e) => errors.push(e as never));
-    await a.registry.start();
-    await b.registry.start();
-    await a.registry.spawnSingleton('counter', 'big-stop');
-    await a.registry.flush();
     const stopping = b.registry.stop('big-stop', 'x'.repeat(8000)).catch((e: unknown) => e);
     await until(
       async () => errors.length,
