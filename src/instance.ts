@@ -184,24 +184,28 @@ export class Instance {
     if (!actor || this.frozen) return;
     try {
       Instance.#setRare(this, 'frozen', {
-        snapshot: this.snapshot(),
+        snapshot: withTimers ? this.snapshot() : this.#endSnapshot(actor),
         timers: withTimers && this.status === 'running' ? readTimers(actor) : [],
       });
     } catch (err) {
-      if (!withTimers && (err as RegistryError).details?.child !== undefined) {
-        // Stopped for good (stop, purge): its final record is never restored into
-        // an actor, and its inline children stop with it, so they are left out
-        // rather than losing the stop itself.
-        Instance.#setRare(this, 'frozen', {
-          snapshot: withoutInlineChildren(persistedSnapshot(actor)),
-          timers: [],
-        });
-        return;
-      }
       // Not persistable (see snapshot()). The actor is about to stop, and a
       // stopped actor's snapshot must never be written in place of its state:
       // every later write reports this error and the last good record stays.
       this.unfreezable = err;
+    }
+  }
+
+  /**
+   * The state an instance stopped for good (stop, purge) keeps. Its final
+   * record is never restored into an actor, and its inline children stop with
+   * it, so they are left out rather than losing the stop itself.
+   */
+  #endSnapshot(actor: AnyActor): unknown {
+    try {
+      return this.snapshot();
+    } catch (err) {
+      if ((err as RegistryError).details?.child === undefined) throw err;
+      return withoutInlineChildren(persistedSnapshot(actor));
     }
   }
 
@@ -297,7 +301,7 @@ export class Instance {
    * stopped the actor now: the same snapshot, no timers, the stop's fields.
    */
   toRecord(stopping?: { stopReason: string | undefined; updatedAt: number }): InstanceRecord {
-    const snapshot = this.snapshot();
+    const snapshot = stopping && this.actor ? this.#endSnapshot(this.actor) : this.snapshot();
     if (snapshot === undefined) {
       throw new RegistryError(
         'NOT_SERIALIZABLE',

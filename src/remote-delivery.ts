@@ -9,6 +9,7 @@ import {
   type RemoteCalls,
   type UntilOptions,
 } from './registry-parts.js';
+import { isStopRefusal } from './stop-instance.js';
 import type { ClusterInbox, Mail, MailBody } from './stores/cluster-inbox.js';
 
 export interface RemoteDeliveryDeps {
@@ -287,11 +288,7 @@ export class RemoteDelivery implements RemoteCalls {
       } catch (err) {
         // Refused before it stopped anything (its final record cannot be stored):
         // reported and deleted, or every later message would wait behind it.
-        if (
-          !isRegistryError(err, 'SNAPSHOT_TOO_LARGE') &&
-          !isRegistryError(err, 'NOT_SERIALIZABLE')
-        )
-          throw err;
+        if (!isStopRefusal(err)) throw err;
         p.emitter.emit('error', refusedStopError(mail, err));
       }
       return false;

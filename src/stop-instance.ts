@@ -67,6 +67,22 @@ export function stopHere(
   return whenDurable(parts, instance, () => statusOf(instance));
 }
 
+/** The refusals of {@link assertStoppable}: a stop that stopped nothing. */
+const refusals = new WeakSet<object>();
+
+/**
+ * Whether `err` is a stop refused before it stopped anything (its final record
+ * could not be stored): the instance runs on, unlike a stop whose write failed.
+ *
+ * @example
+ * ```ts
+ * try { await stopHere(parts, id, reason); } catch (err) { if (!isStopRefusal(err)) throw err; }
+ * ```
+ */
+export function isStopRefusal(err: unknown): err is RegistryError {
+  return typeof err === 'object' && err !== null && refusals.has(err);
+}
+
 /**
  * Refuses a stop whose final record the store would refuse (over
  * `maxRecordBytes`, or not serializable), before anything stops: stopped in
@@ -77,15 +93,29 @@ function assertStoppable(
   instance: Instance,
   reason: string | undefined,
 ): void {
+  const now = parts.clock.now();
   try {
-    parts.persister.encode(instance, { stopReason: reason, updatedAt: parts.clock.now() });
+    parts.persister.encode(instance, { stopReason: reason, updatedAt: now });
   } catch (err) {
-    // An inline child: the final record leaves it out (see Instance.freeze), so a stop can store it.
-    if (!(err instanceof RegistryError) || err.details.child !== undefined) return;
-    throw new RegistryError(
+    if (!(err instanceof RegistryError)) throw err;
+    // Without the reason too? Then the state itself cannot be stored, and no reason helps.
+    let reasonFits = false;
+    if (reason !== undefined) {
+      try {
+        parts.persister.encode(instance, { stopReason: undefined, updatedAt: now });
+        reasonFits = true;
+      } catch {}
+    }
+    const refusal = new RegistryError(
       err.code,
-      `${err.message} The instance was not stopped and runs on: stop it with a shorter reason, or remove it with purge(id, { force: true }).`,
+      `${err.message} The instance was not stopped and runs on: ${
+        reasonFits
+          ? 'stop it with a shorter reason'
+          : 'its state cannot be stored as it is, so remove it with purge(id, { force: true })'
+      }.`,
       { cause: err, details: err.details as never },
     );
+    refusals.add(refusal);
+    throw refusal;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assign, createMachine } from 'xstate';
+import { assign, createMachine, spawnChild } from 'xstate';
 import { createRegistry, MemoryStore } from '../src/index.js';
 
 // A stop whose final record the store would refuse (over maxRecordBytes) used
@@ -14,6 +14,13 @@ const job = createMachine({
 });
 const machines = { job };
 const LIMIT = 2000;
+const note = createMachine({
+  id: 'note',
+  context: { text: '' },
+  on: {
+    SET: { actions: assign({ text: ({ event }) => (event as unknown as { text: string }).text }) },
+  },
+});
 
 async function hosted(durability: 'strict' | 'relaxed', store = new MemoryStore()) {
   const registry = createRegistry({ machines, store, maxRecordBytes: LIMIT, durability });
@@ -85,7 +92,8 @@ describe.each(['strict', 'relaxed'] as const)(
       await registry.flush();
       const record = JSON.parse(store.peek('k') as string);
       expect(record.status).toBe('stopped');
-      expect(Buffer.byteLength(store.peek('k') as string)).toBeLessThanOrEqual(LIMIT);
+      // Exactly at the limit (the reason is ASCII): a check stricter than the write would stop short of it.
+      expect(Buffer.byteLength(store.peek('k') as string)).toBe(LIMIT);
       await registry.close();
     });
   },
@@ -125,3 +133,67 @@ describe('stop of an instance whose end is not stored (strict)', () => {
     await registry.close().catch(() => {});
   });
 });
+
+describe.each(['strict', 'relaxed'] as const)(
+  'stop refusals that no reason fixes (%s)',
+  (durability) => {
+    it('an inline child does not get a stop past the check: its final record (children left out) is what is measured', async () => {
+      const job = createMachine({
+        id: 'job',
+        initial: 'idle',
+        states: {
+          idle: {
+            on: {
+              GO: { target: 'working', actions: spawnChild(createMachine({}), { id: 'worker' }) },
+            },
+          },
+          working: {},
+        },
+      });
+      const store = new MemoryStore();
+      const registry = createRegistry({
+        machines: { job },
+        store,
+        maxRecordBytes: LIMIT,
+        durability,
+      });
+      registry.on('error', () => {});
+      await registry.start();
+      await registry.spawnSingleton('job', 'j');
+      await registry.flush();
+      await registry.send('j', { type: 'GO' }).catch(() => {});
+      await expect(registry.stop('j', 'x'.repeat(3 * LIMIT))).rejects.toMatchObject({
+        code: 'SNAPSHOT_TOO_LARGE',
+      });
+      expect((await registry.getStatus('j'))?.status).toBe('running');
+      // A reason that fits stops it, inline child and all.
+      expect((await registry.stop('j', 'enough'))?.status).toBe('stopped');
+      await registry.flush();
+      expect(JSON.parse(store.peek('j') as string)).toMatchObject({
+        status: 'stopped',
+        stopReason: 'enough',
+      });
+      await registry.close();
+    });
+
+    it('a state that cannot be stored at all: the refusal says to purge, not to shorten the reason', async () => {
+      const store = new MemoryStore();
+      const registry = createRegistry({
+        machines: { note },
+        store,
+        maxRecordBytes: LIMIT,
+        durability,
+      });
+      registry.on('error', () => {});
+      await registry.start();
+      await registry.spawnSingleton('note', 'n');
+      await registry.send('n', { type: 'SET', text: 'z'.repeat(3 * LIMIT) }).catch(() => {});
+      const refused = await registry.stop('n', 'short').catch((e: Error) => e);
+      expect(refused).toMatchObject({ code: 'SNAPSHOT_TOO_LARGE' });
+      expect((refused as Error).message).toMatch(/purge\(id, \{ force: true \}\)/);
+      expect((refused as Error).message).not.toMatch(/shorter reason/);
+      await registry.purge('n', { force: true });
+      await registry.close();
+    });
+  },
+);
