@@ -61,7 +61,8 @@ export interface HttpHandlerOptions {
   /**
    * How many event streams (dashboard tabs) may be open at once; past it,
    * `GET /events` answers 503 `TOO_MANY_STREAMS` with `Retry-After: 5`. Each
-   * may hold `maxStreamBufferBytes`, so this bounds their memory. Default 200.
+   * may hold `maxStreamBufferBytes`, so this bounds their memory. Default 200;
+   * `Infinity` for no cap.
    */
   maxEventStreams?: number;
   /**

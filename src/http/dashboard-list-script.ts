@@ -36,7 +36,7 @@ function live(text) { $('live').textContent = text; }
 function streamFailed(s, reconnect) {
   if (s !== source) return;
   if (s.readyState !== EventSource.CLOSED) return live('reconnecting…');
-  live('refused by the server (busy?); retrying in 5 s…');
+  live('refused by the server (see its Retry-After); retrying in 5 s…');
   setTimeout(() => { if (s === source) reconnect(); }, 5000);
 }
 function renderCounts(c) {

@@ -11,6 +11,8 @@ const MAX_REMOVED = 1000;
 /** The queues of the open event streams in this process, for {@link eventStreamStats}. */
 const open = new Set<ReadableStreamDefaultController<Uint8Array>>();
 let dropped = 0;
+/** The requests of the open streams, kept alive while they stream (see {@link eventStream}). */
+const streaming = new Set<Request>();
 
 /**
  * Gauges of the dashboard's event streams in this process: bytes queued for
@@ -133,7 +135,7 @@ function touchesCounts(batch: ChangeBatch, filter: StreamFilter): boolean {
  * @example
  * ```ts
  * const release = slots.take();
- * const response = eventStream(registry, feed, filter, view, request.signal, { maxQueuedBytes: 256 * 1024, release });
+ * const response = eventStream(registry, feed, filter, view, request, { maxQueuedBytes: 256 * 1024, release });
  * ```
  */
 export function eventStream(
@@ -141,7 +143,7 @@ export function eventStream(
   feed: ChangeFeed,
   filter: StreamFilter,
   view: (status: InstanceStatus) => InstanceStatus,
-  signal: AbortSignal,
+  request: Request,
   limits: {
     maxQueuedBytes: number;
     /** Gives back the stream's slot in its handler's count when it ends, however it ends. */
@@ -149,6 +151,11 @@ export function eventStream(
   },
 ): Response {
   const { maxQueuedBytes, release } = limits;
+  // Held until the stream ends: Node's Request follows the client's hang-up
+  // through a weak reference, lost (and the stream's slot with it) once the
+  // Request is collected, which a server that keeps only the body allows.
+  streaming.add(request);
+  const signal = request.signal;
   const encoder = new TextEncoder();
   let keepalive: ReturnType<typeof setInterval> | undefined;
   let unsubscribe: (() => void) | undefined;
@@ -217,6 +224,7 @@ export function eventStream(
     unsubscribe?.();
     if (keepalive) clearInterval(keepalive);
     if (self) open.delete(self);
+    streaming.delete(request);
     release();
   }
 

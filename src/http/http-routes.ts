@@ -123,7 +123,7 @@ export function matchRoute(
       action: 'dashboard',
       target: filter.id === undefined ? prefixTarget(filter.idPrefix) : { id: filter.id },
       run: async () =>
-        eventStream(registry, ctx.feed, filter, linked, request.signal, {
+        eventStream(registry, ctx.feed, filter, linked, request, {
           maxQueuedBytes: maxStream,
           release: ctx.streams.take(),
         }),

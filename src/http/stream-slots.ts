@@ -18,10 +18,10 @@ export class StreamSlots {
   #open = 0;
 
   constructor(readonly max: number) {
-    if (!Number.isSafeInteger(max) || max < 0)
+    if (!(Number.isSafeInteger(max) || max === Number.POSITIVE_INFINITY) || max < 0)
       throw new RegistryError(
         'INVALID_ARGUMENT',
-        `maxEventStreams must be a non-negative integer; got ${String(max)}.`,
+        `maxEventStreams must be a non-negative integer (or Infinity for no cap); got ${String(max)}.`,
         { details: { option: 'maxEventStreams' } },
       );
   }

@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoMachines } from '../../examples/machines.js';
 import { createHttpHandler, eventStreamStats } from '../../src/http/index.js';
@@ -67,11 +70,16 @@ describe('open event streams are capped per handler (maxEventStreams)', () => {
     other.close();
   });
 
-  it('refuses a maxEventStreams that is not a non-negative integer, at creation', () => {
-    for (const bad of [-1, 1.5, Number.NaN, '10', Number.POSITIVE_INFINITY])
+  it('refuses a maxEventStreams that is not a non-negative integer (or Infinity: no cap), at creation', async () => {
+    for (const bad of [-1, 1.5, Number.NaN, '10', Number.NEGATIVE_INFINITY])
       expect(() => createHttpHandler(registry, { maxEventStreams: bad as number })).toThrowError(
         expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
       );
+    const uncapped = createHttpHandler(registry, { maxEventStreams: Number.POSITIVE_INFINITY });
+    const many = [];
+    for (let i = 0; i < 250; i++) many.push(await open(uncapped));
+    expect(many.every((s) => s.response.status === 200)).toBe(true);
+    for (const s of many) s.close();
   });
 
   it('over a real server: the refused client gets the JSON answer, not a hung stream', async () => {
@@ -90,4 +98,15 @@ describe('open event streams are capped per handler (maxEventStreams)', () => {
       await server.close();
     }
   });
+
+  it('gives a slot back when the client hangs up even after the Request object was collected (the Fetch handler alone)', async () => {
+    // Node's Request follows the caller's signal through a weak reference: once
+    // the Request was collected, the hang-up never reached the stream, whose slot stayed taken.
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', join(import.meta.dirname, 'stream-gc-child.ts')],
+      { timeout: 60_000 },
+    );
+    expect(JSON.parse(stdout)).toEqual({ status: 200, held: 3 });
+  }, 90_000);
 });
