@@ -96,12 +96,8 @@ export class LeaseBook {
     this.bare.clear();
   }
 
-  /**
-   * Renews every lease held, through `via` (a pool of its own: queued behind
-   * the ordinary queries of a busy pool, renewals came too late and every
-   * lease lapsed); the ones that come back missing were lost.
-   */
-  async renew(via: pg.Pool): Promise<void> {
+  /** Renews every lease held; the ones that come back missing were lost. */
+  async renew(): Promise<void> {
     // One renewal at a time: a renewal slowed by row locks (another process
     // writing rows this one lost) must not be joined by the next tick's, or they
     // pile up until they hold every connection of the pool and nothing else
@@ -110,7 +106,7 @@ export class LeaseBook {
     this.#renewing = true;
     const ids = [...this.epochs.keys()];
     try {
-      const kept = await renewRows(via, this.#t, this.#ownerId, ids, this.#leaseMs);
+      const kept = await renewRows(this.#pool, this.#t, this.#ownerId, ids, this.#leaseMs);
       for (const id of ids) {
         if (!this.epochs.has(id)) continue; // released meanwhile
         if (kept.get(id) === this.epochs.get(id)) continue;

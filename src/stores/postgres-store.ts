@@ -63,8 +63,6 @@ export class PostgresStore implements ClusterStore {
   readonly #lostListeners = new Set<(id: string) => void>();
   readonly #errorListeners = new Set<(err: unknown) => void>();
   #renewTimer: ReturnType<typeof setInterval> | undefined;
-  /** One connection for lease renewals alone, open while the store is. */
-  #renewPool: pg.Pool | undefined;
   #open = false;
 
   constructor(options: PostgresStoreOptions) {
@@ -113,16 +111,9 @@ export class PostgresStore implements ClusterStore {
     await migrateSchema(this.#pool, this.#t);
     await this.inbox.open();
     this.#open = true;
-    // Renewals never wait behind the pool's queue: a process busy enough to
-    // fill it would otherwise lose every lease it holds.
-    // Of the pool's own class: one handed in may be a subclass (instrumented, say).
-    const Pool = this.#pool.constructor as typeof pg.Pool;
-    const renewPool = new Pool({ ...this.#pool.options, max: 1 });
-    renewPool.on('error', (err) => this.#reportError(err));
-    this.#renewPool = renewPool;
     this.#renewTimer = setInterval(
       () => {
-        if (this.#open) void this.#leases.renew(renewPool);
+        if (this.#open) void this.#leases.renew();
       },
       Math.max(100, this.#leaseMs / 3),
     );
@@ -256,9 +247,6 @@ export class PostgresStore implements ClusterStore {
       this.#reportError(err);
     }
     this.#leases.clear();
-    // Ended after the release: a renewal still running holds its rows, which the release waits for.
-    await this.#renewPool?.end().catch((err: unknown) => this.#reportError(err));
-    this.#renewPool = undefined;
     if (this.#ownsPool) await this.#pool.end();
   }
 

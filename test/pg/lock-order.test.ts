@@ -81,7 +81,7 @@ describe.skipIf(noPg)(
           );
           // The batch goes out at the next turn; the renewal at once, beside it.
           await new Promise((resolve) => setImmediate(resolve));
-          const [applied] = await Promise.all([Promise.all(writes), leases.renew(pool)]);
+          const [applied] = await Promise.all([Promise.all(writes), leases.renew()]);
           expect(applied.every(Boolean)).toBe(true);
           expect({ round, failures, renewErrors: renewErrors.length, lost }).toEqual({
             round,
@@ -142,7 +142,7 @@ describe.skipIf(noPg)(
       try {
         await blocker.query('BEGIN');
         await blocker.query(`SELECT id FROM ${table} WHERE id = 'row-15' FOR UPDATE`);
-        const renewal = leases.renew(pool);
+        const renewal = leases.renew();
         await until(1);
         const release = releaseAllRows(pool, table, owner);
         await until(2);
