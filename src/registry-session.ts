@@ -28,6 +28,8 @@ export class Session {
   #closing: Promise<void> | undefined;
   /** Whether close() has wound down the actors, timers and listeners (done once). */
   #wound = false;
+  /** After a close that failed to write: tries it again as writes land (the unsubscribe). */
+  #retryOnProgress: (() => void) | undefined;
 
   constructor(parts: RegistryParts, delivery: Delivery) {
     this.#parts = parts;
@@ -78,8 +80,16 @@ export class Session {
     if (this.#closing) return this.#closing;
     this.#closing = this.#close().catch((err: unknown) => {
       // Not closed (writes failed that may yet succeed): what the store still owes
-      // stays in memory (retried in the background), and a later close() tries again.
-      if (this.#parts.gate.phase !== 'closed') this.#closing = undefined;
+      // stays in memory, retried in the background, and the close is tried again
+      // whenever one of them lands, so it finishes by itself once they all have
+      // (a caller that only logs the rejection does not hold the store for good);
+      // a later close() tries at once.
+      if (this.#parts.gate.phase !== 'closed') {
+        this.#closing = undefined;
+        this.#retryOnProgress ??= this.#parts.persister.onSettled(() => {
+          if (!this.#closing) void this.close().catch(() => {});
+        });
+      }
       throw err;
     });
     return this.#closing;
@@ -116,6 +126,7 @@ export class Session {
       if (mayYetSucceed(err)) throw err;
       refused = err;
     }
+    this.#retryOnProgress?.();
     try {
       p.persister.dispose();
       this.#unwatchStore?.();

@@ -89,4 +89,23 @@ describe.each(['relaxed', 'strict'] as const)('close() that fails to write (%s)'
     await expect(registry.close()).rejects.toMatchObject({ code: 'SNAPSHOT_TOO_LARGE' });
     expect(store.closes).toBe(1);
   });
+
+  it('finishes by itself once the background retries land: a caller that only logged the rejection does not hold the store for good', async () => {
+    const store = new FlakyStore();
+    const registry = createRegistry({ machines, store, durability });
+    registry.on('error', () => {});
+    await registry.start();
+    await registry.spawnSingleton('counter', 'c');
+    await registry.flush();
+    store.failing = true;
+    await registry.send('c', { type: 'INC' }).catch(() => {});
+    await expect(registry.close()).rejects.toMatchObject({ code: 'PERSIST_FAILED' });
+    store.failing = false;
+    // No second close(): the persister's retry (100 ms backoff) lands, and the close completes.
+    for (let i = 0; i < 200 && store.closes === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(store.closes).toBe(1);
+    expect(JSON.parse(store.peek('c') as string).snapshot.context.count).toBe(1);
+    await registry.close();
+    expect(store.closes).toBe(1);
+  });
 });
