@@ -72,6 +72,8 @@ export interface RemoteCalls {
   ): Promise<T>;
   /** `waitFor` calls watching an instance hosted elsewhere now (part of `stats().waiters`). */
   readonly waiting: number;
+  /** Counts `wait` in {@link waiting} until it settles for its caller; returns it. */
+  waits<T>(wait: Promise<T>): Promise<T>;
 }
 
 /**
@@ -82,8 +84,6 @@ export interface RemoteCalls {
  */
 export interface UntilOptions {
   bounded?: string;
-  /** A `waitFor`: counted in `waiting` while it runs. */
-  waiter?: boolean;
   deadline?: number | undefined;
   signal?: AbortSignal | undefined;
 }

@@ -98,19 +98,22 @@ export class RemoteDelivery implements RemoteCalls {
     return this.#waiting;
   }
 
-  async until<T>(
+  waits<T>(wait: Promise<T>): Promise<T> {
+    this.#waiting++;
+    const done = () => {
+      this.#waiting--;
+    };
+    wait.then(done, done);
+    return wait;
+  }
+
+  until<T>(
     id: string,
     read: () => Promise<T>,
     done: (value: T) => boolean,
     options: UntilOptions = {},
   ): Promise<T> {
-    if (!options.waiter) return this.#until(id, read, done, options);
-    this.#waiting++;
-    try {
-      return await this.#until(id, read, done, options);
-    } finally {
-      this.#waiting--;
-    }
+    return this.#until(id, read, done, options);
   }
 
   async #until<T>(

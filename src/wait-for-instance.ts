@@ -48,15 +48,19 @@ export async function waitForInstance(
         id,
         limits,
       ))
-    )
-      return bounded(
-        watchStored(id, (done) => elsewhere(parts, id, done, { ...limits, waiter: true }), test, {
+    ) {
+      const watched = bounded(
+        watchStored(id, (done) => elsewhere(parts, id, done, limits), test, {
           ...limits,
           type: options.type,
         }),
         id,
         limits,
       );
+      // Counted in stats().waiters until it ends for the caller (a read the
+      // store still holds may outlive it).
+      return parts.remote ? parts.remote.waits(watched) : watched;
+    }
   }
   const instance = parts.instances.get(id);
   if (!instance) {

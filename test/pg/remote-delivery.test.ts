@@ -353,33 +353,60 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
     });
   });
 
-  it('waitFor on an instance hosted elsewhere ends by its timeout and its signal even while the database blocks every read of it', async () => {
-    const { table, a, b } = await hostedByA('locked');
+  it('waitFor on an instance hosted elsewhere ends by its timeout and its signal even while the database blocks every read of it, and leaves the waiters gauge', async () => {
+    const { table, b } = await hostedByA('locked');
+    const never = (s: { status: string }) => s.status === 'done';
+    // Bounds on waiting only: each wait must settle while the lock is still held.
+    const settled = <T>(p: Promise<T>) =>
+      Promise.race([
+        p.then(
+          () => 'resolved',
+          (e: { code?: string }) => e.code,
+        ),
+        sleep(30_000).then(() => 'hung'),
+      ]);
+    /** Statements of other sessions waiting for the lock. */
+    const blocked = async () =>
+      Number(
+        (
+          await sql<{ n: string }>(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+          )
+        )[0]?.n,
+      );
+    // A wait already watching (its reads poll the stored status every second).
+    const watching = new AbortController();
+    const watched = settled(b.registry.waitFor('locked', never, { signal: watching.signal }));
+    await until(
+      async () => b.registry.stats().waiters,
+      (n) => n === 1,
+      'the wait to watch',
+    );
     const locker = new pg.Client({ connectionString: server.url });
     await locker.connect();
     try {
       await locker.query('BEGIN');
       await locker.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
-      const never = (s: { status: string }) => s.status === 'done';
-      // Bounds on waiting only: each wait must settle while the lock is still held.
-      const settled = <T>(p: Promise<T>) =>
-        Promise.race([
-          p.then(
-            () => 'resolved',
-            (e: { code?: string }) => e.code,
-          ),
-          sleep(30_000).then(() => 'hung'),
-        ]);
+      await until(blocked, (n) => n >= 1, "the watching wait's read to block on the lock");
+      // Aborted while its read is blocked: it ends, and the gauge with it.
+      watching.abort();
+      expect(await watched).toBe('ABORTED');
+      expect(b.registry.stats().waiters).toBe(0);
+      // A new wait blocks in its claim: its timeout still ends it.
       expect(await settled(b.registry.waitFor('locked', never, { timeoutMs: 50 }))).toBe('TIMEOUT');
+      // And a signal aborted while the claim is blocked (not before it started).
+      const before = await blocked();
       const abort = new AbortController();
       const aborted = settled(b.registry.waitFor('locked', never, { signal: abort.signal }));
+      await until(blocked, (n) => n > before, 'the claim to block on the lock');
       abort.abort();
       expect(await aborted).toBe('ABORTED');
+      expect(b.registry.stats().waiters).toBe(0);
     } finally {
       await locker.query('ROLLBACK');
       await locker.end();
     }
-  }, 90_000);
+  }, 120_000);
 
   it('stats().waiters counts waitFor calls on instances other processes host', async () => {
     const { a, b } = await hostedByA('far');
