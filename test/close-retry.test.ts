@@ -27,15 +27,21 @@ class FlakyStore extends MemoryStore {
   }
 }
 
+/** A started registry hosting counter 'c', written, over a store whose writes now fail. */
+async function failingUnder(durability: 'relaxed' | 'strict') {
+  const store = new FlakyStore();
+  const registry = createRegistry({ machines, store, durability });
+  registry.on('error', () => {});
+  await registry.start();
+  await registry.spawnSingleton('counter', 'c');
+  await registry.flush();
+  store.failing = true;
+  return { store, registry };
+}
+
 describe.each(['relaxed', 'strict'] as const)('close() that fails to write (%s)', (durability) => {
   it('rejects naming the instances, keeps their state, and a later close() writes it and closes the store', async () => {
-    const store = new FlakyStore();
-    const registry = createRegistry({ machines, store, durability });
-    registry.on('error', () => {});
-    await registry.start();
-    await registry.spawnSingleton('counter', 'c');
-    await registry.flush();
-    store.failing = true;
+    const { store, registry } = await failingUnder(durability);
     // Relaxed sends are acknowledged before their write; strict ones are rejected but applied.
     for (let i = 0; i < 3; i++) await registry.send('c', { type: 'INC' }).catch(() => {});
     await expect(registry.close()).rejects.toMatchObject({
@@ -91,13 +97,7 @@ describe.each(['relaxed', 'strict'] as const)('close() that fails to write (%s)'
   });
 
   it('finishes by itself once the background retries land: a caller that only logged the rejection does not hold the store for good', async () => {
-    const store = new FlakyStore();
-    const registry = createRegistry({ machines, store, durability });
-    registry.on('error', () => {});
-    await registry.start();
-    await registry.spawnSingleton('counter', 'c');
-    await registry.flush();
-    store.failing = true;
+    const { store, registry } = await failingUnder(durability);
     await registry.send('c', { type: 'INC' }).catch(() => {});
     await expect(registry.close()).rejects.toMatchObject({ code: 'PERSIST_FAILED' });
     store.failing = false;
