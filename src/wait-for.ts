@@ -126,16 +126,7 @@ export function watchInstance(
     if (deadline !== undefined) {
       const timeoutMs = deadline - clock.now();
       timer = clock.setTimeout(
-        () =>
-          done(
-            new RegistryError(
-              'TIMEOUT',
-              `Instance '${instance.id}' did not reach the awaited condition in time.`,
-              {
-                details: { id: instance.id, deadline: new Date(deadline).toISOString() },
-              },
-            ),
-          ),
+        () => done(timeoutError(instance.id, deadline)),
         Math.max(0, timeoutMs),
       );
     }
@@ -173,16 +164,7 @@ export function bounded<T>(
     signal?.addEventListener('abort', onAbort, { once: true });
     if (deadline !== undefined)
       timer = clock.setTimeout(
-        () =>
-          finish(() =>
-            reject(
-              new RegistryError(
-                'TIMEOUT',
-                `Instance '${id}' did not reach the awaited condition in time.`,
-                { details: { id, deadline: new Date(deadline).toISOString() } },
-              ),
-            ),
-          ),
+        () => finish(() => reject(timeoutError(id, deadline))),
         Math.max(0, deadline - clock.now()),
       );
     work.then(
@@ -190,6 +172,16 @@ export function bounded<T>(
       (err: unknown) => finish(() => reject(err)),
     );
   });
+}
+
+function timeoutError(id: string, deadline: number): RegistryError {
+  return new RegistryError(
+    'TIMEOUT',
+    `Instance '${id}' did not reach the awaited condition in time.`,
+    {
+      details: { id, deadline: new Date(deadline).toISOString() },
+    },
+  );
 }
 
 function abortedError(id: string): RegistryError {
@@ -235,11 +227,7 @@ export async function watchStored(
     } else if (test(s)) return true;
     else if (signal?.aborted) failure = abortedError(id);
     else if (deadline !== undefined && clock.now() >= deadline) {
-      failure = new RegistryError(
-        'TIMEOUT',
-        `Instance '${id}' did not reach the awaited condition in time.`,
-        { details: { id, deadline: new Date(deadline).toISOString() } },
-      );
+      failure = timeoutError(id, deadline);
     }
     return failure !== undefined;
   });
