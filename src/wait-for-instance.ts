@@ -42,13 +42,14 @@ export async function waitForInstance(
     // wait's own deadline and signal still end it.
     const limits = { clock: parts.clock, deadline, signal: options.signal };
     // Hosted by another process: watched through its stored status.
-    if (
-      !(await bounded(
-        parts.gate.exclusive(id, () => reach(parts, id)),
-        id,
-        limits,
-      ))
-    ) {
+    const here = await bounded(
+      parts.gate.exclusive(id, () => reach(parts, id)),
+      id,
+      limits,
+    );
+    // Or adopted finished, and already given back (finished instances are
+    // nobody's): its stored status is the one to watch.
+    if (!here || (parts.remote && !parts.instances.has(id))) {
       const watched = bounded(
         watchStored(id, (done) => elsewhere(parts, id, done, limits), test, {
           ...limits,
