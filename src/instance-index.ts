@@ -55,14 +55,13 @@ export class InstanceIndex extends Map<string, Instance> {
   #updatedByStatus = new Map<InstanceStatusName, UpdateOrder>();
   #tally = new StatusTally();
   /**
-   * The newest entry added to the update orders, and the status it was filed
-   * under: until a read or a sweep sorts those orders, it is the last entry of
-   * each list it is in, so the next change of its instance (a spawn's start
-   * after its admission, a burst of sends) moves it forward without looking up
-   * its type's and status's lists.
+   * Instances changed since the update orders were last read, each once (its
+   * `latestUpdate` is {@link UNFILED} meanwhile). Only `list({ order: 'updated' })`
+   * reads those orders, so a change costs a push here, not three sorted
+   * insertions: sends that go round 100 actors cost as much as a burst to one,
+   * and a burst files its instance once.
    */
-  #lastEntry: UpdateEntry | undefined = undefined;
-  #lastStatus: InstanceStatusName | undefined = undefined;
+  #unfiled: Instance[] = [];
 
   override set(id: string, instance: Instance): this {
     const previous = super.get(id);
@@ -74,8 +73,7 @@ export class InstanceIndex extends Map<string, Instance> {
     } else this.#ids.add(id);
     this.#all.add(instance);
     orderIn(this.#byType, instance.type, CreationOrder).add(instance);
-    // Just set: no need to look it up again, as touch() would.
-    this.#fileUpdate(instance);
+    this.#queueUpdate(instance);
     this.#fileStatus(instance);
     return this;
   }
@@ -111,7 +109,8 @@ export class InstanceIndex extends Map<string, Instance> {
     this.#ids = new IdOrder();
     this.#idStale = 0;
     this.#updated = new UpdateOrder();
-    this.#lastEntry = undefined;
+    for (const instance of this.#unfiled) instance.latestUpdate = undefined;
+    this.#unfiled = [];
     this.#updatedByType.clear();
     this.#updatedByStatus.clear();
     this.#tally.clear();
@@ -122,48 +121,37 @@ export class InstanceIndex extends Map<string, Instance> {
    * calls it on every change.
    */
   touch(instance: Instance): void {
-    if (super.get(instance.id) === instance) this.#fileUpdate(instance);
+    if (super.get(instance.id) === instance) this.#queueUpdate(instance);
     this.#fileStatus(instance);
   }
 
-  /** Files the change of an instance the map holds under the update order and the tally. */
-  #fileUpdate(instance: Instance): void {
-    const at = instance.updatedAt;
-    const last = this.#lastEntry;
-    if (
-      last !== undefined &&
-      last === instance.latestUpdate &&
-      last.at <= at &&
-      this.#lastStatus === instance.status
-    ) {
-      last.at = at;
-      this.#tally.count(instance);
-      return;
-    }
-    const byType = orderIn(this.#updatedByType, instance.type, UpdateOrder);
-    const byStatus = orderIn(this.#updatedByStatus, instance.status, UpdateOrder);
-    const latest = instance.latestUpdate as UpdateEntry | undefined;
-    // Its latest entry is still the newest of every list it is in (a spawn's
-    // admission and start, a burst of sends to one actor): moving it forward
-    // keeps each list sorted, and no stale entry is left behind to keep and sweep.
-    if (
-      latest !== undefined &&
-      latest.at <= at &&
-      this.#updated.isLast(latest) &&
-      byType.isLast(latest) &&
-      byStatus.isLast(latest)
-    ) {
-      latest.at = at;
-    } else {
-      const entry: UpdateEntry = { instance, at };
-      instance.latestUpdate = entry;
-      this.#lastEntry = entry;
-      this.#lastStatus = instance.status;
-      this.#updated.add(entry);
-      byType.add(entry);
-      byStatus.add(entry);
-    }
+  /** Counts an instance the map holds under its status now, and queues it to be filed by update time. */
+  #queueUpdate(instance: Instance): void {
     this.#tally.count(instance);
+    if (instance.latestUpdate === UNFILED) return;
+    instance.latestUpdate = UNFILED;
+    const unfiled = this.#unfiled;
+    unfiled.push(instance);
+    // Instances removed while queued stay until filed: filing them once the queue
+    // outgrows the map keeps it bounded, at O(1) per change.
+    if (unfiled.length >= 1024 && unfiled.length > super.size) this.#fileUpdates();
+  }
+
+  /** Files every queued instance still in the map under the update orders, at its time now. */
+  #fileUpdates(): void {
+    const batch = this.#unfiled;
+    if (batch.length === 0) return;
+    this.#unfiled = [];
+    for (const instance of batch) {
+      instance.latestUpdate = undefined;
+      if (super.get(instance.id) !== instance) continue;
+      const entry: UpdateEntry = { instance, at: instance.updatedAt };
+      instance.latestUpdate = entry;
+      this.#updated.add(entry);
+      orderIn(this.#updatedByType, instance.type, UpdateOrder).add(entry);
+      orderIn(this.#updatedByStatus, instance.status, UpdateOrder).add(entry);
+    }
+    this.#sweepIfStale();
   }
 
   /** Files `instance` under its current status in creation order, once per status. */
@@ -240,8 +228,7 @@ export class InstanceIndex extends Map<string, Instance> {
 
   /** Newest-updated first: a k-way merge, read downwards, of the smaller index's update orders. */
   #byUpdate(f: NormalizedFilter): ListPage<Instance> {
-    // Reading sorts the update orders: the newest entry may no longer be last.
-    this.#lastEntry = undefined;
+    this.#fileUpdates();
     const byStatus = f.statuses && [...f.statuses].map((s) => this.#updatedByStatus.get(s));
     const byType = f.types && [...f.types].map((t) => this.#updatedByType.get(t));
     const size = (lists: Array<UpdateOrder | undefined>) =>
@@ -275,7 +262,6 @@ export class InstanceIndex extends Map<string, Instance> {
       this.#ids.keep((id) => super.has(id));
     }
     if (this.#updated.size >= 2048 && this.#updated.size >= 2 * this.size) {
-      this.#lastEntry = undefined;
       const live = (e: UpdateEntry) =>
         e.instance.latestUpdate === e && super.get(e.instance.id) === e.instance;
       for (const map of [this.#updatedByType, this.#updatedByStatus] as Map<unknown, UpdateOrder>[])
@@ -318,6 +304,9 @@ const STATUS_BIT: Record<InstanceStatusName, number> = {
   error: 4,
   stopped: 8,
 };
+
+/** The `latestUpdate` of an instance queued to be filed (its entries, if any, are stale). */
+const UNFILED: object = Object.freeze({});
 
 function orderIn<K, O>(map: Map<K, O>, key: K, make: new () => O): O {
   let order = map.get(key);

@@ -187,6 +187,31 @@ describe('InstanceIndex: update order and ID prefixes stay bounded', () => {
     expect(allPages((f) => index.page(f), { idPrefix: 'x29', limit: 4 })).toHaveLength(10);
     expect(index.counts()).toMatchObject({ running: 10, total: 10 });
   });
+
+  it('holds no more than a bounded number of removed instances when nothing ever reads the update order', async () => {
+    const index = new InstanceIndex();
+    const def = defs.get('a') as never;
+    // One survivor, so the index is never emptied (which drops everything at once).
+    index.set('keep', new Instance(toInstanceId('keep'), def, 0));
+    const churn = () => {
+      const made: WeakRef<Instance>[] = [];
+      for (let i = 0; i < 20_000; i++) {
+        const instance = new Instance(toInstanceId(`x${i}`), def, i);
+        index.set(instance.id, instance);
+        instance.updatedAt = i + 1;
+        index.touch(instance);
+        index.delete(instance.id);
+        made.push(new WeakRef(instance));
+      }
+      return made;
+    };
+    const refs = churn();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    // Changes are filed lazily; what waits to be filed, or swept, stays bounded.
+    expect(refs.filter((ref) => ref.deref() !== undefined).length).toBeLessThanOrEqual(2048);
+    expect(allPages((f) => index.page(f), { order: 'updated', limit: 4 })).toEqual(['keep@0']);
+  });
 });
 
 describe('registry.list() paging across inserts and removals', () => {
