@@ -13,7 +13,7 @@ import type { RecordMeta } from './store.js';
  *
  * @example
  * ```ts
- * const leases = new LeaseBook(pool, t, ownerId, 10_000, { onLost: (id) => {}, onError: (err) => {} });
+ * const leases = new LeaseBook(pool, pool, t, ownerId, 10_000, { onLost: (id) => {}, onError: (err) => {} });
  * leases.epochs.set('order-1', 1);
  * await leases.renew();
  * ```
@@ -30,6 +30,8 @@ export class LeaseBook {
   /** IDs claimed here with no record yet: their first write tells waiting processes it landed. */
   readonly bare = new Set<string>();
   readonly #pool: pg.Pool;
+  /** Renewals' own pool where there is one: queued behind a busy pool's queries, they came too late. */
+  readonly #renewalPool: pg.Pool;
   readonly #t: string;
   readonly #ownerId: string;
   readonly #leaseMs: number;
@@ -38,12 +40,14 @@ export class LeaseBook {
 
   constructor(
     pool: pg.Pool,
+    renewalPool: pg.Pool,
     t: string,
     ownerId: string,
     leaseMs: number,
     report: { onLost: (id: string) => void; onError: (err: unknown) => void },
   ) {
     this.#pool = pool;
+    this.#renewalPool = renewalPool;
     this.#t = t;
     this.#ownerId = ownerId;
     this.#leaseMs = leaseMs;
@@ -106,7 +110,7 @@ export class LeaseBook {
     this.#renewing = true;
     const ids = [...this.epochs.keys()];
     try {
-      const kept = await renewRows(this.#pool, this.#t, this.#ownerId, ids, this.#leaseMs);
+      const kept = await renewRows(this.#renewalPool, this.#t, this.#ownerId, ids, this.#leaseMs);
       for (const id of ids) {
         if (!this.epochs.has(id)) continue; // released meanwhile
         if (kept.get(id) === this.epochs.get(id)) continue;

@@ -16,6 +16,14 @@ export interface PostgresStoreOptions {
   connectionString?: string;
   /** Or a pool you manage (then `close()` leaves it open). */
   pool?: pg.Pool;
+  /**
+   * A pool for lease renewals alone (one connection is enough; `close()` leaves
+   * it open). Renewals that queue behind other queries on a busy pool come
+   * too late, and the leases lapse: with `connectionString` the store opens a
+   * one-connection pool of its own for them; with `pool`, pass one made the
+   * same way (with the same `connect` setup), or renewals share `pool`.
+   */
+  renewalPool?: pg.Pool;
   /** Table name (letters, digits, underscores). Default `xstate_registry_instances`. */
   table?: string;
   /** How long a lease lasts without renewal. Default 10,000 ms; renewed every third of it. */
@@ -39,6 +47,8 @@ export function resolvePostgresOptions(options: PostgresStoreOptions): {
   ownerId: string;
   ownsPool: boolean;
   pool: pg.Pool;
+  /** Where leases are renewed, and whether the store ends it on close. */
+  renewal: { pool: pg.Pool; owned: boolean };
 } {
   const table = options.table ?? 'xstate_registry_instances';
   if (!/^[a-z_][a-z0-9_]{0,40}$/.test(table)) {
@@ -53,11 +63,21 @@ export function resolvePostgresOptions(options: PostgresStoreOptions): {
       'PostgresStore needs { connectionString } or { pool }.',
     );
   }
+  const pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: 10 });
+  // Built from the caller's own arguments, never copied from a pool's options:
+  // pg keeps a password there non-enumerable, and a pool's `connect` setup
+  // (a search_path, say) is not in them at all.
+  const renewal = options.renewalPool
+    ? { pool: options.renewalPool, owned: false }
+    : options.pool
+      ? { pool, owned: false }
+      : { pool: new pg.Pool({ connectionString: options.connectionString, max: 1 }), owned: true };
   return {
     table,
     leaseMs: options.leaseMs ?? 10_000,
     ownerId: options.ownerId ?? `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
     ownsPool: !options.pool,
-    pool: options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: 10 }),
+    pool,
+    renewal,
   };
 }

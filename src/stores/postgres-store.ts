@@ -55,6 +55,7 @@ export class PostgresStore implements ClusterStore {
   readonly inbox: PostgresInbox;
   readonly #pool: pg.Pool;
   readonly #ownsPool: boolean;
+  readonly #renewal: { pool: pg.Pool; owned: boolean };
   readonly #t: string;
   readonly #leaseMs: number;
   readonly #leases: LeaseBook;
@@ -66,14 +67,15 @@ export class PostgresStore implements ClusterStore {
   #open = false;
 
   constructor(options: PostgresStoreOptions) {
-    const { table, leaseMs, ownerId, ownsPool, pool } = resolvePostgresOptions(options);
+    const { table, leaseMs, ownerId, ownsPool, pool, renewal } = resolvePostgresOptions(options);
     this.#t = table;
     this.#leaseMs = leaseMs;
     this.ownerId = ownerId;
     this.#ownsPool = ownsPool;
     this.#pool = pool;
     this.#claimSql = claimStatement(table);
-    this.#leases = new LeaseBook(pool, table, ownerId, leaseMs, {
+    this.#renewal = renewal;
+    this.#leases = new LeaseBook(pool, renewal.pool, table, ownerId, leaseMs, {
       onLost: (id) => {
         for (const listener of this.#lostListeners) listener(id);
       },
@@ -88,6 +90,7 @@ export class PostgresStore implements ClusterStore {
     );
     // An idle client whose server went away emits 'error'; unheard, it would crash the process.
     this.#pool.on('error', (err) => this.#reportError(err));
+    if (renewal.pool !== pool) renewal.pool.on('error', (err) => this.#reportError(err));
     this.inbox = new PostgresInbox(this.#pool, table, this.ownerId, (err) =>
       this.#reportError(err),
     );
@@ -248,6 +251,7 @@ export class PostgresStore implements ClusterStore {
     }
     this.#leases.clear();
     if (this.#ownsPool) await this.#pool.end();
+    if (this.#renewal.owned) await this.#renewal.pool.end();
   }
 
   #fenced(id: string, why: string): RegistryError {

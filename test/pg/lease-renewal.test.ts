@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRegistry } from '../../src/index.js';
 import { PostgresStore } from '../../src/postgres.js';
 import { counter } from '../fixtures.js';
-import { freshTable, noPg, server, until } from './helpers.js';
+import { freshTable, noPg, server, sql, until } from './helpers.js';
 
 /** Instrumentation, not a mock: every statement runs on the real server; the pool counts the lease renewals under way. */
 class RenewalCountingPool extends pg.Pool {
@@ -74,6 +74,122 @@ describe.skipIf(noPg)('lease renewal', () => {
       vi.useRealTimers();
       await registry.close();
       await pool.end().catch(() => {});
+    }
+  }, 60_000);
+
+  it('renews through a pool of its own: a store pool held by blocked queries does not cost the leases', async () => {
+    // Found by the PostgreSQL attack: renewals queued behind every other query
+    // of a busy pool, and the leases lapsed while the process was alive.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const table = freshTable();
+    const app = `renewal-${table}`;
+    const url = new URL(server.url as string);
+    url.searchParams.set('application_name', app);
+    const registryOn = (connectionString: string) =>
+      createRegistry({
+        machines: { counter },
+        store: new PostgresStore({ connectionString, table, leaseMs: 3_000 }),
+      });
+    const a = registryOn(url.toString());
+    const b = registryOn(server.url as string);
+    const locker = new pg.Client({ connectionString: server.url });
+    const leaseOf = async () =>
+      (
+        await sql<{ at: string }>(
+          `SELECT (extract(epoch FROM lease_expires_at) * 1000)::bigint::text AS at FROM ${table} WHERE id = 'busy'`,
+        )
+      )[0]?.at;
+    let sends: Promise<PromiseSettledResult<void>[]> | undefined;
+    try {
+      await a.start();
+      await b.start();
+      const ids = Array.from({ length: 12 }, (_, i) => `elsewhere-${i}`);
+      for (const id of ids) await b.spawnSingleton('counter', id);
+      await a.spawnSingleton('counter', 'busy');
+      await a.flush();
+      const before = await leaseOf();
+      // Mail for instances B hosts waits on the locked inbox: A's 10 connections are taken.
+      await locker.connect();
+      await locker.query('BEGIN');
+      await locker.query(`LOCK TABLE ${table}_inbox IN ACCESS EXCLUSIVE MODE`);
+      sends = Promise.allSettled(ids.map((id) => a.send(id, { type: 'INC' })));
+      await until(
+        async () =>
+          Number(
+            (
+              await sql<{ n: string }>(
+                `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+                [app],
+              )
+            )[0]?.n,
+          ),
+        (n) => n === 10,
+        "A's whole pool to wait on the inbox",
+      );
+      vi.advanceTimersByTime(1_000); // a renewal is due
+      await until(leaseOf, (at) => at !== undefined && at !== before, 'the lease to be renewed');
+      await locker.query('ROLLBACK');
+      // The mail held up meanwhile is delivered, once each.
+      expect((await sends).map((r) => r.status)).toEqual(ids.map(() => 'fulfilled'));
+      for (const id of ids)
+        await until(
+          async () => (await b.getStatus(id))?.context,
+          (c) => (c as { count: number } | undefined)?.count === 1,
+          `the mail to ${id}`,
+        );
+    } finally {
+      await locker.end().catch(() => {});
+      await sends;
+      vi.useRealTimers();
+      await Promise.allSettled([a.close(), b.close()]);
+    }
+  }, 60_000);
+
+  it('with a pool of yours, renews through the renewalPool you pass while your pool is busy', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const table = freshTable();
+    const pool = new pg.Pool({ connectionString: server.url, max: 1 });
+    const renewalPool = new pg.Pool({ connectionString: server.url, max: 1 });
+    const registry = createRegistry({
+      machines: { counter },
+      store: new PostgresStore({ pool, renewalPool, table, leaseMs: 3_000 }),
+    });
+    const marker = `pool-hog-${table}`;
+    const leaseOf = async () =>
+      (
+        await sql<{ at: string }>(
+          `SELECT (extract(epoch FROM lease_expires_at) * 1000)::bigint::text AS at FROM ${table} WHERE id = 'busy'`,
+        )
+      )[0]?.at;
+    try {
+      await registry.start();
+      await registry.spawnSingleton('counter', 'busy');
+      await registry.flush();
+      const before = await leaseOf();
+      // Your pool's one connection is taken by a long query.
+      const hog = pool.query(`SELECT pg_sleep(60) AS "${marker}"`).catch(() => {});
+      await until(
+        async () =>
+          (
+            await sql<{ n: string }>(
+              `SELECT count(*)::text AS n FROM pg_stat_activity WHERE query LIKE '%${marker}%' AND pid <> pg_backend_pid()`,
+            )
+          )[0]?.n,
+        (n) => n === '1',
+        'the long query to hold the pool',
+      );
+      vi.advanceTimersByTime(1_000); // a renewal is due
+      await until(leaseOf, (at) => at !== undefined && at !== before, 'the lease to be renewed');
+      await sql(
+        `SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%${marker}%' AND pid <> pg_backend_pid()`,
+      );
+      await hog;
+    } finally {
+      vi.useRealTimers();
+      await registry.close();
+      // Left open by close(): the pools are yours.
+      expect(renewalPool.ending).toBe(false);
+      await Promise.allSettled([pool.end(), renewalPool.end()]);
     }
   }, 60_000);
 });

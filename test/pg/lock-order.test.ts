@@ -47,7 +47,7 @@ describe.skipIf(noPg)(
         });
       const lost: string[] = [];
       const renewErrors: unknown[] = [];
-      const leases = new LeaseBook(pool, table, owner, 30_000, {
+      const leases = new LeaseBook(pool, pool, table, owner, 30_000, {
         onLost: (id) => lost.push(id),
         onError: (err) => renewErrors.push(err),
       });
@@ -123,7 +123,7 @@ describe.skipIf(noPg)(
       const blocker = new pg.Client({ connectionString: server.url });
       await blocker.connect();
       const renewErrors: unknown[] = [];
-      const leases = new LeaseBook(pool, table, owner, 30_000, {
+      const leases = new LeaseBook(pool, pool, table, owner, 30_000, {
         onLost: () => {},
         onError: (err) => renewErrors.push(err),
       });
