@@ -132,9 +132,10 @@ export class InstanceIndex extends Map<string, Instance> {
     instance.latestUpdate = UNFILED;
     const unfiled = this.#unfiled;
     unfiled.push(instance);
-    // Instances removed while queued stay until filed: filing them once the queue
-    // outgrows the map keeps it bounded, at O(1) per change.
-    if (unfiled.length >= 1024 && unfiled.length > super.size) this.#fileUpdates();
+    // Filed in batches as the queue grows, so that neither the queue (removed
+    // instances stay in it until filed) nor the pause of the read that files it
+    // grows with the number of instances.
+    if (unfiled.length >= FILE_AT) this.#fileUpdates();
   }
 
   /** Files every queued instance still in the map under the update orders, at its time now. */
@@ -142,6 +143,10 @@ export class InstanceIndex extends Map<string, Instance> {
     const batch = this.#unfiled;
     if (batch.length === 0) return;
     this.#unfiled = [];
+    // In update order, the entries are appended to each list as they are: they
+    // are newer than the ones filed before (the clock moves forward), so no
+    // read has to merge them in (restored instances, older, still are).
+    batch.sort(updatedBefore);
     for (const instance of batch) {
       instance.latestUpdate = undefined;
       if (super.get(instance.id) !== instance) continue;
@@ -304,6 +309,12 @@ const STATUS_BIT: Record<InstanceStatusName, number> = {
   error: 4,
   stopped: 8,
 };
+
+/** How many changed instances the update orders may lag behind by. */
+const FILE_AT = 2048;
+
+const updatedBefore = (a: Instance, b: Instance) =>
+  a.updatedAt - b.updatedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** The `latestUpdate` of an instance queued to be filed (its entries, if any, are stale). */
 const UNFILED: object = Object.freeze({});
