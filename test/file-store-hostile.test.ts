@@ -20,10 +20,14 @@ import { tempDir } from './helpers.js';
 
 const run = promisify(execFile);
 
+/** Where start() reads the files: a large store reads them in a worker thread. */
+type Reader = 'main thread' | 'worker' | 'broken-worker';
+
 interface ChildStart {
   summary: { restored: number; quarantined: Array<{ key: string; code: string; message: string }> };
   ids: string[];
   errors: string[];
+  loads: { workers: number; fallbacks: number; running: number };
 }
 
 /**
@@ -31,13 +35,14 @@ interface ChildStart {
  * (a FIFO opened synchronously blocks the child's event loop for good) is
  * killed after a generous minute and fails the test as a hang.
  */
-function startInChild(dir: string): Promise<ChildStart> {
+function startInChild(dir: string, reader: Reader = 'main thread'): Promise<ChildStart> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [
       '--import',
       'tsx',
       join(import.meta.dirname, 'support', 'start-store.ts'),
       dir,
+      ...(reader === 'main thread' ? [] : [reader]),
     ]);
     let out = '';
     let err = '';
@@ -64,46 +69,58 @@ async function seed(dir: string, ids: string[]): Promise<void> {
   await registry.close();
 }
 
-describe('only regular files are read', () => {
-  it('a FIFO, a directory, a symlink to /dev/zero (and, as root, a device) named like records are set aside without blocking', async () => {
-    const dir = await tempDir();
-    await seed(dir, ['good']);
-    const inst = join(dir, 'instances');
-    await run('mkfifo', [join(inst, fileNameFor('fifo'))]);
-    await mkdir(join(inst, fileNameFor('folder')));
-    await writeFile(join(inst, fileNameFor('folder'), 'inside.json'), '{}');
-    await symlink('/dev/zero', join(inst, fileNameFor('zero')));
-    // A symlink to a good record is not followed either: it could point anywhere.
-    await symlink(join(inst, fileNameFor('good')), join(inst, fileNameFor('alias')));
-    const special = ['fifo', 'folder', 'zero', 'alias'];
-    if (process.getuid?.() === 0) {
-      await run('mknod', [join(inst, fileNameFor('device')), 'c', '1', '5']);
-      special.push('device');
-    }
-    const { summary, ids } = await startInChild(dir);
-    expect(ids).toEqual(['good']);
-    expect(summary.restored).toBe(1);
-    expect(summary.quarantined.map((q) => q.key).sort()).toEqual(
-      special.map((id) => fileNameFor(id)).sort(),
-    );
-    for (const q of summary.quarantined) {
-      expect(q.code).toBe('CORRUPT_RECORD');
-      expect(q.message).toMatch(/not a regular file/);
-    }
-    expect(await readdir(inst)).toEqual([fileNameFor('good')]);
-    // Moved aside as they were: the FIFO is still a FIFO, the link still a link.
-    const aside = await readdir(join(dir, 'quarantine'));
-    const find = (id: string) =>
-      join(
-        dir,
-        'quarantine',
-        aside.find((n) => n.startsWith(fileNameFor(id).slice(0, 32)) && !n.endsWith('.txt')) ?? '',
+describe.each(['main thread', 'worker', 'broken-worker'] as const)(
+  'only regular files are read (reader: %s)',
+  (reader) => {
+    it('a FIFO, a directory, a symlink to /dev/zero (and, as root, a device) named like records are set aside without blocking', async () => {
+      const dir = await tempDir();
+      await seed(dir, ['good']);
+      const inst = join(dir, 'instances');
+      await run('mkfifo', [join(inst, fileNameFor('fifo'))]);
+      await mkdir(join(inst, fileNameFor('folder')));
+      await writeFile(join(inst, fileNameFor('folder'), 'inside.json'), '{}');
+      await symlink('/dev/zero', join(inst, fileNameFor('zero')));
+      // A symlink to a good record is not followed either: it could point anywhere.
+      await symlink(join(inst, fileNameFor('good')), join(inst, fileNameFor('alias')));
+      const special = ['fifo', 'folder', 'zero', 'alias'];
+      if (process.getuid?.() === 0) {
+        await run('mknod', [join(inst, fileNameFor('device')), 'c', '1', '5']);
+        special.push('device');
+      }
+      const { summary, ids, loads } = await startInChild(dir, reader);
+      // The path named is the one that read them.
+      expect(loads).toEqual({
+        workers: reader === 'main thread' ? 0 : 1,
+        fallbacks: reader === 'broken-worker' ? 1 : 0,
+        running: 0,
+      });
+      expect(ids).toEqual(['good']);
+      expect(summary.restored).toBe(1);
+      expect(summary.quarantined.map((q) => q.key).sort()).toEqual(
+        special.map((id) => fileNameFor(id)).sort(),
       );
-    expect((await lstat(find('fifo'))).isFIFO()).toBe(true);
-    expect((await lstat(find('zero'))).isSymbolicLink()).toBe(true);
-    expect((await lstat(find('folder'))).isDirectory()).toBe(true);
-  }, 120_000);
+      for (const q of summary.quarantined) {
+        expect(q.code).toBe('CORRUPT_RECORD');
+        expect(q.message).toMatch(/not a regular file/);
+      }
+      expect(await readdir(inst)).toEqual([fileNameFor('good')]);
+      // Moved aside as they were: the FIFO is still a FIFO, the link still a link.
+      const aside = await readdir(join(dir, 'quarantine'));
+      const find = (id: string) =>
+        join(
+          dir,
+          'quarantine',
+          aside.find((n) => n.startsWith(fileNameFor(id).slice(0, 32)) && !n.endsWith('.txt')) ??
+            '',
+        );
+      expect((await lstat(find('fifo'))).isFIFO()).toBe(true);
+      expect((await lstat(find('zero'))).isSymbolicLink()).toBe(true);
+      expect((await lstat(find('folder'))).isDirectory()).toBe(true);
+    }, 120_000);
+  },
+);
 
+describe('setting aside', () => {
   it('a quarantine that fails (EXDEV) is reported and never aborts start()', async () => {
     const dir = await tempDir();
     await seed(dir, ['good']);
