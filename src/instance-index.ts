@@ -73,8 +73,10 @@ export class InstanceIndex extends Map<string, Instance> {
     } else this.#ids.add(id);
     this.#all.add(instance);
     orderIn(this.#byType, instance.type, CreationOrder).add(instance);
-    this.#queueUpdate(instance);
+    // Status first: queuing may file the queue, whose sweep marks every
+    // instance in the map as listed under its status, this one included.
     this.#fileStatus(instance);
+    this.#queueUpdate(instance);
     return this;
   }
 
@@ -121,8 +123,9 @@ export class InstanceIndex extends Map<string, Instance> {
    * calls it on every change.
    */
   touch(instance: Instance): void {
-    if (super.get(instance.id) === instance) this.#queueUpdate(instance);
+    // Status first, as in set().
     this.#fileStatus(instance);
+    if (super.get(instance.id) === instance) this.#queueUpdate(instance);
   }
 
   /** Counts an instance the map holds under its status now, and queues it to be filed by update time. */

@@ -188,6 +188,20 @@ describe('InstanceIndex: update order and ID prefixes stay bounded', () => {
     expect(index.counts()).toMatchObject({ running: 10, total: 10 });
   });
 
+  it('files a replacing instance under its status even when its admission files the update queue (and sweeps)', () => {
+    // Found by review: the sweep run by filing the queue marked the new instance
+    // as listed before it was filed under its status, so list({ status }) lost it.
+    const index = new InstanceIndex();
+    const def = defs.get('a') as never;
+    index.set('keep', new Instance(toInstanceId('keep'), def, 0));
+    index.set('r', new Instance(toInstanceId('r'), def, 1));
+    index.page({ order: 'updated' });
+    for (let k = 1; k <= 2048; k++) {
+      index.set('r', new Instance(toInstanceId('r'), def, k + 1));
+      expect(index.page({ status: 'running' }).items.map((i) => i.id)).toEqual(['keep', 'r']);
+    }
+  });
+
   it('holds no more than a bounded number of removed instances when nothing ever reads the update order', async () => {
     const index = new InstanceIndex();
     const def = defs.get('a') as never;
