@@ -196,7 +196,8 @@ export class FileLoader {
       Atomics.store(taken, 1, 1);
       Atomics.add(taken, 0, 1);
       Atomics.notify(taken, 0);
-      void worker?.terminate();
+      // Awaited: the load ends once its worker has (a failed one too).
+      await worker?.terminate();
       release();
     }
     if (i < files.length) {
