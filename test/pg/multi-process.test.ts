@@ -13,7 +13,9 @@ const row = (table: string, id: string) =>
 describe.skipIf(noPg)('several processes on one database', () => {
   it('spawnSingleton races from 3 processes on 40 IDs: exactly one owner and one actor per ID', async () => {
     const table = freshTable();
-    const [a, b, c] = await start(3, table);
+    // A long lease: this test is about the creation race, and a takeover of a
+    // creator starved of CPU (two test files at once on two cores) is not one.
+    const [a, b, c] = await start(3, table, 'strict', 'v1', 30_000);
     const ids = Array.from({ length: 40 }, (_, i) => `race-${i}`);
     const answers = await Promise.all(
       [a, b, c].map((w) => (w as Worker).call({ op: 'ensureMany', type: 'counter', ids })),

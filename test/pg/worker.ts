@@ -70,7 +70,11 @@ const profiles = {
     beacon: counter,
   },
 };
-const store = new PostgresStore({ connectionString: url, table, leaseMs: 1000 });
+const store = new PostgresStore({
+  connectionString: url,
+  table,
+  leaseMs: Number(process.env.XR_LEASE_MS ?? 1000),
+});
 const registry = createRegistry({
   machines: profiles[profile] as typeof profiles.v1,
   store,

@@ -20,12 +20,18 @@ export function startWorker(
   durability: 'relaxed' | 'strict' = 'strict',
   /** Which deploy of the application the process runs (see worker.ts). */
   profile: 'v1' | 'v2' = 'v1',
+  /**
+   * The store's lease. Short by default so that takeover tests run quickly; a
+   * test about something else takes a long one, so that a process starved of
+   * CPU on a loaded machine does not lose its instances mid-test.
+   */
+  leaseMs = 1000,
 ): Promise<Worker> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', join(import.meta.dirname, 'worker.ts'), url, table, durability, profile],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
+      { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XR_LEASE_MS: String(leaseMs) } },
     );
     const notes: unknown[] = [];
     const pending = new Map<number, (v: unknown) => void>();
@@ -77,6 +83,7 @@ export function workerPool(
   table: string,
   durability?: 'relaxed' | 'strict',
   profile?: 'v1' | 'v2',
+  leaseMs?: number,
 ) => Promise<Worker[]> {
   let workers: Worker[] = [];
   afterEach(async () => {
@@ -87,9 +94,11 @@ export function workerPool(
     await Promise.all(workers.map((w) => w.exited));
     workers = [];
   });
-  return async (n, table, durability = 'strict', profile = 'v1') => {
+  return async (n, table, durability = 'strict', profile = 'v1', leaseMs = 1000) => {
     const started = await Promise.all(
-      Array.from({ length: n }, () => startWorker(url as string, table, durability, profile)),
+      Array.from({ length: n }, () =>
+        startWorker(url as string, table, durability, profile, leaseMs),
+      ),
     );
     workers.push(...started);
     return started;
