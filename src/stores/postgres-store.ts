@@ -65,6 +65,7 @@ export class PostgresStore implements ClusterStore {
   readonly #errorListeners = new Set<(err: unknown) => void>();
   #renewTimer: ReturnType<typeof setInterval> | undefined;
   #open = false;
+  #unhearPools: (() => void) | undefined;
 
   constructor(options: PostgresStoreOptions) {
     const { table, leaseMs, ownerId, ownsPool, pool, renewal } = resolvePostgresOptions(options);
@@ -88,9 +89,6 @@ export class PostgresStore implements ClusterStore {
       this.#leaseMs,
       `${table}_inbox`,
     );
-    // An idle client whose server went away emits 'error'; unheard, it would crash the process.
-    this.#pool.on('error', (err) => this.#reportError(err));
-    if (renewal.pool !== pool) renewal.pool.on('error', (err) => this.#reportError(err));
     this.inbox = new PostgresInbox(this.#pool, table, this.ownerId, (err) =>
       this.#reportError(err),
     );
@@ -111,8 +109,15 @@ export class PostgresStore implements ClusterStore {
   }
 
   async open(): Promise<void> {
-    await migrateSchema(this.#pool, this.#t);
-    await this.inbox.open();
+    this.#hearPools();
+    try {
+      await migrateSchema(this.#pool, this.#t);
+      await this.inbox.open();
+    } catch (err) {
+      this.#unhearPools?.();
+      this.#unhearPools = undefined;
+      throw err;
+    }
     this.#open = true;
     this.#renewTimer = setInterval(
       () => {
@@ -250,8 +255,26 @@ export class PostgresStore implements ClusterStore {
       this.#reportError(err);
     }
     this.#leases.clear();
+    this.#unhearPools?.();
+    this.#unhearPools = undefined;
     if (this.#ownsPool) await this.#pool.end();
     if (this.#renewal.owned) await this.#renewal.pool.end();
+  }
+
+  /**
+   * An idle client whose server went away emits 'error' on its pool; unheard,
+   * it would crash the process. The listeners go at close: a pool of the
+   * user's outlives this store, and one shared by many stores in turn must
+   * not collect a listener per store.
+   */
+  #hearPools(): void {
+    if (this.#unhearPools) return;
+    const report = (err: unknown) => this.#reportError(err);
+    const pools = new Set([this.#pool, this.#renewal.pool]);
+    for (const pool of pools) pool.on('error', report);
+    this.#unhearPools = () => {
+      for (const pool of pools) pool.off('error', report);
+    };
   }
 
   #fenced(id: string, why: string): RegistryError {

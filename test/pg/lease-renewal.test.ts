@@ -180,11 +180,12 @@ describe.skipIf(noPg)('lease renewal', () => {
       );
       vi.advanceTimersByTime(1_000); // a renewal is due
       await until(leaseOf, (at) => at !== undefined && at !== before, 'the lease to be renewed');
+    } finally {
+      // Cancelled on failure too, or the sleeping query would hold a server
+      // connection for a minute after the test.
       await sql(
         `SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%${marker}%' AND pid <> pg_backend_pid()`,
       );
-      await hog;
-    } finally {
       vi.useRealTimers();
       await registry.close();
       // Left open by close(): the pools are yours.
@@ -192,4 +193,30 @@ describe.skipIf(noPg)('lease renewal', () => {
       await Promise.allSettled([pool.end(), renewalPool.end()]);
     }
   }, 60_000);
+
+  it('hears your pools only while open: stores that share your pools in turn leave no listener behind', async () => {
+    const pool = new pg.Pool({ connectionString: server.url, max: 2 });
+    const renewalPool = new pg.Pool({ connectionString: server.url, max: 1 });
+    const counts = () => [pool.listenerCount('error'), renewalPool.listenerCount('error')];
+    const before = counts();
+    try {
+      for (let round = 0; round < 5; round++) {
+        const registry = createRegistry({
+          machines: { counter },
+          store: new PostgresStore({ pool, renewalPool, table: freshTable(), leaseMs: 3_000 }),
+        });
+        const errors: unknown[] = [];
+        registry.on('error', (e) => errors.push(e));
+        await registry.start();
+        expect(counts()).toEqual(before.map((n) => n + 1));
+        // An idle client's lost server is reported, not thrown at the process.
+        pool.emit('error', new Error('server closed the connection'));
+        expect(errors).toHaveLength(1);
+        await registry.close();
+        expect(counts()).toEqual(before);
+      }
+    } finally {
+      await Promise.allSettled([pool.end(), renewalPool.end()]);
+    }
+  });
 });
