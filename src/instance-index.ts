@@ -71,6 +71,7 @@ export class InstanceIndex extends Map<string, Instance> {
       this.#stale++;
       this.#tally.uncount(previous);
     } else this.#ids.add(id);
+    if (instance.listed !== 0) this.#forget(instance);
     this.#all.add(instance);
     orderIn(this.#byType, instance.type, CreationOrder).add(instance);
     // Status first: queuing may file the queue, whose sweep marks every
@@ -101,6 +102,19 @@ export class InstanceIndex extends Map<string, Instance> {
     for (const instance of super.values()) this.#tally.uncount(instance);
     super.clear();
     this.#reset();
+  }
+
+  /**
+   * Takes out the entries of an instance removed earlier and now added again:
+   * a sweep since may have dropped them while its marks stayed, or they may
+   * still be there and would list it twice. Rare, so a scan.
+   */
+  #forget(instance: Instance): void {
+    const other = (i: Instance) => i !== instance;
+    this.#all.keep(other);
+    for (const list of this.#byType.values()) list.keep(other);
+    for (const list of this.#byStatus.values()) list.keep(other);
+    instance.listed = 0;
   }
 
   #reset(): void {

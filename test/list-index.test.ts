@@ -38,6 +38,8 @@ const op = fc.oneof(
     type: fc.constantFrom('a', 'b', 'c'),
   }),
   fc.record({ kind: fc.constant('delete' as const), id: fc.integer({ min: 0, max: 40 }) }),
+  // The same object added again after its removal (a table that re-admits it).
+  fc.record({ kind: fc.constant('readd' as const), id: fc.integer({ min: 0, max: 40 }) }),
   fc.record({
     kind: fc.constant('change' as const),
     id: fc.integer({ min: 0, max: 40 }),
@@ -65,20 +67,26 @@ const filterArb = fc
   );
 
 describe('InstanceIndex: list() served from indexes', () => {
-  it('pages exactly as a full scan does, for every filter, after any inserts, removals and status changes', () => {
+  it('pages exactly as a full scan does, for every filter, after any inserts, removals, re-additions and status changes', () => {
     fc.assert(
       fc.property(
         fc.array(op, { maxLength: 120 }),
         fc.array(filterArb, { minLength: 1, maxLength: 6 }),
         (ops, filters) => {
           const index = new InstanceIndex();
+          const removed = new Map<string, Instance>();
           for (const o of ops) {
             const id = `i${o.id}`;
             if (o.kind === 'insert') {
               const inst = new Instance(toInstanceId(id), defs.get(o.type) as never, o.createdAt);
               index.set(id, inst);
             } else if (o.kind === 'delete') {
+              const inst = index.get(id);
+              if (inst) removed.set(id, inst);
               index.delete(id);
+            } else if (o.kind === 'readd') {
+              const inst = removed.get(id);
+              if (inst && !index.has(id)) index.set(id, inst);
             } else {
               const inst = index.get(id);
               if (inst) {
@@ -199,6 +207,32 @@ describe('InstanceIndex: update order and ID prefixes stay bounded', () => {
     for (let k = 1; k <= 2048; k++) {
       index.set('r', new Instance(toInstanceId('r'), def, k + 1));
       expect(index.page({ status: 'running' }).items.map((i) => i.id)).toEqual(['keep', 'r']);
+    }
+  });
+
+  it('lists an instance removed and added again once, under its status: before a sweep, after one, and after the index emptied', () => {
+    // Found by review: the object kept its marks of being filed, so once a
+    // sweep (or emptying the index) dropped its entries it was never filed again.
+    const def = defs.get('a') as never;
+    const ids = (index: InstanceIndex, filter: ListFilter) =>
+      index.page(filter).items.map((i) => i.id);
+    for (const between of ['nothing', 'a sweep', 'emptied'] as const) {
+      const index = new InstanceIndex();
+      if (between !== 'emptied') index.set('keep', new Instance(toInstanceId('keep'), def, 0));
+      const x = new Instance(toInstanceId('x'), def, 1);
+      index.set('x', x);
+      index.delete('x');
+      if (between === 'a sweep') {
+        for (let i = 0; i < 1100; i++)
+          index.set(`y${i}`, new Instance(toInstanceId(`y${i}`), def, 2 + i));
+        for (let i = 0; i < 1100; i++) index.delete(`y${i}`);
+      }
+      index.set('x', x);
+      const expected = between === 'emptied' ? ['x'] : ['keep', 'x'];
+      expect(ids(index, { status: 'running' }), between).toEqual(expected);
+      expect(ids(index, {}), between).toEqual(expected);
+      expect(ids(index, { type: 'a' }), between).toEqual(expected);
+      expect(ids(index, { order: 'updated' }).sort(), between).toEqual(expected);
     }
   });
 
