@@ -2,15 +2,30 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRegistry, type Registry } from '../../src/index.js';
 import { PostgresStore } from '../../src/postgres.js';
 import { counter } from '../fixtures.js';
-import { freshTable, noPg, server } from './helpers.js';
+import { freshTable, noPg, server, until } from './helpers.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
   await Promise.allSettled(open.splice(0).map((c) => c.close()));
 });
 
-async function registryOn(table: string) {
-  const store = new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 });
+/**
+ * A cluster store without an inbox, as a third party may write one: the
+ * PostgreSQL store with its inbox out of sight.
+ */
+function withoutInbox(store: PostgresStore): PostgresStore {
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === 'inbox') return undefined;
+      const value = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+async function registryOn(table: string, inbox = true) {
+  const pgStore = new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 });
+  const store = inbox ? pgStore : withoutInbox(pgStore);
   const registry = createRegistry({
     machines: { counter },
     store,
@@ -47,4 +62,81 @@ describe.skipIf(noPg)('waitFor on an instance that finished in another process',
       }
     }, 60_000);
   }
+
+  it('a wait its finished status does not meet watches the stored record: a replacement elsewhere wakes it', async () => {
+    const table = freshTable();
+    const a = await registryOn(table);
+    const b = await registryOn(table);
+    for (let i = 0; i < 3; i++) {
+      const id = `again-${i}`;
+      await a.spawnSingleton('counter', id);
+      await a.stop(id, 'first run');
+      await a.flush();
+      const waiting = b.waitFor(id, 'running', { timeoutMs: 30_000 });
+      waiting.catch(() => {});
+      // b has read it (adopted and given back) and waits.
+      await until(
+        async () => b.stats().waiters,
+        (n) => n === 1,
+        'the wait to be registered',
+      );
+      await a.spawnSingleton('counter', id, { ifFinished: 'replace' });
+      await expect(waiting).resolves.toMatchObject({ status: 'running', context: { count: 0 } });
+    }
+  }, 60_000);
+
+  it('a wait on an instance this process just stopped watches the stored record too', async () => {
+    const table = freshTable();
+    const a = await registryOn(table);
+    const b = await registryOn(table);
+    await b.spawnSingleton('counter', 'mine');
+    await b.stop('mine', 'first run');
+    const waiting = b.waitFor('mine', 'running', { timeoutMs: 30_000 });
+    waiting.catch(() => {});
+    await until(
+      async () => b.stats().waiters,
+      (n) => n === 1,
+      'the wait to be registered',
+    );
+    await a.spawnSingleton('counter', 'mine', { ifFinished: 'replace' });
+    await expect(waiting).resolves.toMatchObject({ status: 'running' });
+  }, 60_000);
+
+  describe('on a cluster store without an inbox', () => {
+    it('resolves with its stored status when that is what the caller waits for', async () => {
+      const table = freshTable();
+      const a = await registryOn(table, false);
+      const b = await registryOn(table, false);
+      for (let i = 0; i < 5; i++) {
+        const id = `job-${i}`;
+        await a.spawnSingleton('counter', id);
+        await a.send(id, { type: 'INC' });
+        await a.stop(id, 'done here');
+        await a.flush();
+        await expect(
+          b.waitFor(id, ['stopped', 'done'], { timeoutMs: 30_000 }),
+        ).resolves.toMatchObject({
+          status: 'stopped',
+          stopReason: 'done here',
+          context: { count: 1 },
+        });
+      }
+    });
+
+    it('fails at once, naming the status, for a wait that a finished instance elsewhere can never meet', async () => {
+      const table = freshTable();
+      const a = await registryOn(table, false);
+      const b = await registryOn(table, false);
+      await a.spawnSingleton('counter', 'over');
+      await a.stop('over', 'done here');
+      await a.flush();
+      await expect(b.waitFor('over', 'running')).rejects.toMatchObject({
+        code: 'INSTANCE_NOT_RUNNING',
+        details: { id: 'over', status: 'stopped' },
+      });
+      await expect(b.waitFor('nobody', 'running')).rejects.toMatchObject({
+        code: 'INSTANCE_NOT_FOUND',
+      });
+    });
+  });
 });
