@@ -27,6 +27,33 @@ export class KeyedMutex {
     return result;
   }
 
+  /**
+   * As `run`, but when nothing for `key` is queued, `fn` runs at once, in this
+   * call, instead of on a later microtask: for a caller on a hot path that
+   * has nothing to wait for (a write with no earlier one for its ID). Work
+   * queued after it still waits for it.
+   *
+   * @example
+   * ```ts
+   * await mutex.runNow(id, () => store.write(id, text, meta));
+   * ```
+   */
+  runNow<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    if (this.isLocked(key)) return this.run(key, fn);
+    let result: Promise<T>;
+    try {
+      result = fn();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const release = (): void => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    };
+    const tail: Promise<void> = result.then(release, release);
+    this.#tails.set(key, tail);
+    return result;
+  }
+
   /** Whether any work for `key` is queued or running. */
   isLocked(key: string): boolean {
     // Checked on every send: nothing locked, the usual case, needs no hash lookup.

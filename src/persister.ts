@@ -18,7 +18,39 @@ interface Waiter {
   /** The first attempt that started after the waiter arrived: only its failure, or a later one's, rejects it. */
   since: number;
   resolve: () => void;
-  reject: (err: RegistryError) => void;
+  reject: (err: RegistryError, instance: Instance) => void;
+}
+
+/**
+ * One `flush()`: a count of the instances it waits for and the failures so
+ * far, settled once the count reaches zero. Its waiters share its two
+ * callbacks, so a flush of 20,000 instances makes no promise per instance.
+ */
+class FlushGroup {
+  #left = 1;
+  readonly failed: Array<{ instance: Instance; error: RegistryError }> = [];
+  readonly done: Promise<void>;
+  #end!: () => void;
+
+  constructor() {
+    this.done = new Promise<void>((resolve) => {
+      this.#end = resolve;
+    });
+  }
+
+  /** One more instance to wait for. */
+  add(): void {
+    this.#left++;
+  }
+
+  readonly resolve = (): void => {
+    if (--this.#left === 0) this.#end();
+  };
+
+  readonly reject = (error: RegistryError, instance: Instance): void => {
+    this.failed.push({ instance, error: asRegistryError(error) });
+    this.resolve();
+  };
 }
 
 /**
@@ -138,8 +170,10 @@ export class Persister {
         const version = instance.version;
         attempt = ++this.#attemptSeq;
         const { text, meta } = this.#serialize(instance);
-        await this.#ids.run(instance.id, () => {
-          if (this.#isRetired(instance)) return undefined;
+        // At once when no earlier store call for the ID is under way: a write of
+        // a new instance costs no extra turn.
+        await this.#ids.runNow(instance.id, () => {
+          if (this.#isRetired(instance)) return Promise.resolve();
           const write = () => this.#store.write(instance.id, text, meta);
           return this.observeWrite ? this.observeWrite(instance, write) : write();
         });
@@ -212,7 +246,7 @@ export class Persister {
   #fail(instance: Instance, error: RegistryError, attempt: number): boolean {
     const list = this.#waiters.get(instance) ?? [];
     const later = list.filter((w) => w.since > attempt);
-    for (const w of list) if (w.since <= attempt) w.reject(error);
+    for (const w of list) if (w.since <= attempt) w.reject(error, instance);
     if (later.length) this.#waiters.set(instance, later);
     else this.#waiters.delete(instance);
     return later.length > 0;
@@ -238,14 +272,18 @@ export class Persister {
   /** Resolves once the current state of `instance` is durable; rejects if writing it fails. */
   durable(instance: Instance): Promise<void> {
     if (instance.durable >= instance.version || this.#isRetired(instance)) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const list = this.#waiters.get(instance) ?? [];
-      list.push({ version: instance.version, since: this.#attemptSeq + 1, resolve, reject });
-      this.#waiters.set(instance, list);
-      this.#queued.delete(instance);
-      if (this.#lastMarked === instance) this.#lastMarked = undefined;
-      void this.#write(instance);
-    });
+    return new Promise<void>((resolve, reject) => this.#await(instance, resolve, reject));
+  }
+
+  /** Calls `resolve` once the current state of `instance` is durable, `reject` if writing it fails; starts the write now. */
+  #await(instance: Instance, resolve: Waiter['resolve'], reject: Waiter['reject']): void {
+    const waiter = { version: instance.version, since: this.#attemptSeq + 1, resolve, reject };
+    const list = this.#waiters.get(instance);
+    if (list) list.push(waiter);
+    else this.#waiters.set(instance, [waiter]);
+    this.#queued.delete(instance);
+    if (this.#lastMarked === instance) this.#lastMarked = undefined;
+    void this.#write(instance);
   }
 
   /**
@@ -255,16 +293,24 @@ export class Persister {
    * when they all share one, else `PERSIST_FAILED`).
    */
   async flush(): Promise<void> {
+    if (this.#pending.size === 0) return;
+    const group = new FlushGroup();
+    // A copy: a write that completes synchronously leaves #pending meanwhile.
     const instances = [...this.#pending];
-    const results = await Promise.allSettled(instances.map((i) => this.durable(i)));
-    const failed: Array<{ id: string; error: RegistryError }> = [];
-    results.forEach((r, i) => {
-      if (r.status === 'rejected')
-        failed.push({ id: (instances[i] as Instance).id, error: asRegistryError(r.reason) });
-    });
-    const first = failed[0];
-    if (!first) return;
-    throw flushFailure(failed, first);
+    for (const instance of instances) {
+      if (instance.durable >= instance.version || this.#isRetired(instance)) continue;
+      group.add();
+      this.#await(instance, group.resolve, group.reject);
+    }
+    group.resolve(); // the count starts at one, so that it cannot reach zero while filling
+    await group.done;
+    if (group.failed.length === 0) return;
+    // Named in the order of the backlog, not of the failures, so that reports repeat.
+    const position = new Map(instances.map((instance, i) => [instance, i]));
+    const failed = group.failed
+      .sort((a, b) => (position.get(a.instance) ?? 0) - (position.get(b.instance) ?? 0))
+      .map(({ instance, error }) => ({ id: instance.id, error }));
+    throw flushFailure(failed, failed[0] as (typeof failed)[number]);
   }
 
   /**
@@ -283,7 +329,7 @@ export class Persister {
       // Its unwritten changes will never be written: whoever waits for them must hear so.
       const list = this.#waiters.get(instance) ?? [];
       this.#waiters.delete(instance);
-      for (const w of list) w.reject(lost);
+      for (const w of list) w.reject(lost, instance);
     } else {
       this.#settle(instance, Number.POSITIVE_INFINITY);
     }

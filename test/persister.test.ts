@@ -51,6 +51,51 @@ describe('Persister', () => {
     expect(instance.durable).toBe(instance.version);
   });
 
+  it('flush() waits for every write, and names the failed ones in the order of the backlog, whatever order they fail in', async () => {
+    const answers = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
+    class HeldStore extends MemoryStore {
+      override write(id: string, text: string) {
+        return new Promise<void>((resolve, reject) => answers.set(id, { resolve, reject })).then(
+          () => super.write(id, text),
+        );
+      }
+    }
+    const store = new HeldStore();
+    await store.open();
+    const persister = new Persister({ store, maxRecordBytes: 1 << 20, retryDelayMs: 60_000 });
+    const def = resolveMachines({ m: createMachine({}) }).get('m') as NonNullable<
+      ReturnType<ReturnType<typeof resolveMachines>['get']>
+    >;
+    const ids = ['a', 'b', 'c', 'd'];
+    for (const [i, id] of ids.entries()) {
+      const instance = new Instance(toInstanceId(id), def, i);
+      instance.writeLife({
+        frozen: { snapshot: { status: 'active', value: {}, context: {} }, timers: [] },
+      });
+      persister.markDirty(instance);
+    }
+    let settled = false;
+    const flushed = persister.flush().finally(() => {
+      settled = true;
+    });
+    flushed.catch(() => {});
+    expect([...answers.keys()]).toEqual(ids); // every write started by the flush
+    answers.get('d')?.reject(new Error('disk d'));
+    answers.get('b')?.resolve();
+    answers.get('c')?.reject(new Error('disk c'));
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false); // 'a' is still being written
+    answers.get('a')?.reject(new Error('disk a'));
+    const error = await flushed.then(
+      () => undefined,
+      (e: RegistryError) => e,
+    );
+    expect(error?.code).toBe('PERSIST_FAILED');
+    expect(error?.details).toMatchObject({ ids: ['a', 'c', 'd'] });
+    expect(persister.backlog).toBe(3);
+    persister.dispose();
+  });
+
   it('an instance lost to another owner rejects whoever waits for its unwritten changes', async () => {
     const { store, persister, instance, release } = setup();
     await store.open();
