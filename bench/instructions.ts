@@ -13,7 +13,7 @@
  * - `perf stat -e instructions:u` when the kernel exposes the counter: per
  *   scenario and side, a process with the timed parts minus one with setup and
  *   teardown only, divided by the operations;
- * - otherwise callgrind (valgrind): one process per side and scenario;
+ * - otherwise callgrind (valgrind): one process per side runs every scenario;
  *   a dump at each mark (see count-child.ts) isolates each round's timed part,
  *   counted on the main thread. The child reads each round's count back and
  *   runs rounds until one repeats the round before it (or, where rounds
@@ -121,27 +121,8 @@ interface SideCount {
   rounds?: number;
 }
 
-/**
- * callgrind: one process per side and scenario; per scenario, the settled
- * (last) round's count per operation. A process of its own, because in one
- * process for every scenario a scenario's count depended on the ones run
- * before it (what they left optimised, deoptimised or on the heap): 3p read
- * 0.936x counted alone and 0.730x after the others.
- */
+/** callgrind: one process per side; per scenario, the settled (last) round's count per operation. */
 async function callgrindSide(
-  plan: CountPlan,
-  side: ChildPlan['side'],
-): Promise<Map<string, SideCount>> {
-  const counts = new Map<string, SideCount>();
-  for (const s of plan.scenarios) {
-    for (const [name, count] of await callgrindRun({ ...plan, scenarios: [s] }, side))
-      counts.set(name, count);
-  }
-  return counts;
-}
-
-/** callgrind: one process for `side` running every scenario of `plan`. */
-async function callgrindRun(
   plan: CountPlan,
   side: ChildPlan['side'],
 ): Promise<Map<string, SideCount>> {
