@@ -1,4 +1,4 @@
-import { RegistryError } from './errors.js';
+import { isRegistryError, RegistryError } from './errors.js';
 import type { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
 import { assertType, elsewhere, machineOf, type RegistryParts, reach } from './registry-parts.js';
@@ -13,26 +13,30 @@ import {
   watchStored,
 } from './wait-for.js';
 
+type Limits = Parameters<typeof bounded>[2];
+
 /**
- * Whether a wait in a cluster watches the stored status rather than an
- * instance here: the instance is hosted elsewhere, already given back, or
- * finished here without meeting the wait (it is about to be given back).
+ * Whether a wait in a cluster watches the stored row rather than an instance
+ * here: the instance is hosted elsewhere, already gone from here (given back,
+ * taken over), or finished here without meeting the wait (it is about to be
+ * given back, and another process may replace it).
  */
-async function elsewhereToWatch(
+async function rowToWatch(
   parts: RegistryParts,
   instance: Instance | undefined,
   here: boolean,
   test: (status: InstanceStatus) => boolean,
-  limits: Parameters<typeof bounded>[2],
+  limits: Limits,
 ): Promise<boolean> {
-  if (!here || !instance) return true;
+  if (!here || !instance || instance.gone) return true;
   if (instance.status === 'running' || instance.passive || test(statusOf(instance))) return false;
-  // The stored status must not be older than the one here. A final record
-  // that cannot be written keeps the instance here, watched as it is.
+  // The row must not be older than the copy here. A final record that cannot
+  // be written keeps the copy here, watched as it is, unless the failure took
+  // it away (fenced: another process owns the row now).
   return bounded(
     parts.persister.durable(instance).then(
       () => true,
-      () => false,
+      () => instance.gone,
     ),
     instance.id,
     limits,
@@ -40,11 +44,38 @@ async function elsewhereToWatch(
 }
 
 /**
- * The answer for a finished instance in a cluster, on a store that cannot
- * watch it: its stored status if that is what the caller waits for. It
- * never changes here, so any other wait fails now instead of hanging.
+ * A wait on the stored row of `id`: read again until `test` holds where the
+ * store has an inbox (whose notices say when to read), or read once where it
+ * has none (see {@link answerFromRow}).
  */
-function finishedElsewhere(
+async function watchRow(
+  parts: RegistryParts,
+  id: string,
+  test: (status: InstanceStatus) => boolean,
+  limits: Limits,
+  type: string | undefined,
+): Promise<InstanceStatus> {
+  const { cluster, remote } = parts;
+  if (remote) {
+    const watched = bounded(
+      watchStored(id, (done) => elsewhere(parts, id, done, limits), test, { ...limits, type }),
+      id,
+      limits,
+    );
+    // Counted in stats().waiters until it ends for the caller (a read the
+    // store still holds may outlive it).
+    return remote.waits(watched);
+  }
+  const status = cluster ? await bounded(cluster.remoteStatus(id), id, limits) : undefined;
+  return answerFromRow(id, status, test, type);
+}
+
+/**
+ * The answer from a row, on a cluster store without an inbox, which cannot
+ * learn when another process changes it: the stored status if the caller
+ * waits for it; any other wait fails now instead of hanging.
+ */
+function answerFromRow(
   id: string,
   status: InstanceStatus | undefined,
   test: (status: InstanceStatus) => boolean,
@@ -57,6 +88,13 @@ function finishedElsewhere(
   }
   if (type !== undefined) assertType(id, status.type, type);
   if (test(status)) return status;
+  if (status.status === 'running') {
+    throw new RegistryError(
+      'OWNED_ELSEWHERE',
+      `Instance '${id}' runs in another process, and this store has no inbox to watch it from here: wait in the process that hosts it, or use a store with an inbox.`,
+      { details: { id } },
+    );
+  }
   throw new RegistryError(
     'INSTANCE_NOT_RUNNING',
     `Instance '${id}' has finished (${status.status}). In a cluster a finished instance is nobody's, and this store has no inbox to learn when another process replaces it: wait for its finished status, or use a store with an inbox.`,
@@ -90,7 +128,7 @@ export async function waitForInstance(
   await parts.gate.ready();
   // Claiming, activating and reading go to the store, which may block: the
   // wait's own deadline and signal still end it.
-  const limits = { clock: parts.clock, deadline, signal: options.signal };
+  const limits: Limits = { clock: parts.clock, deadline, signal: options.signal };
   let here = true;
   // A passivated instance changes only while live: activate it to watch it.
   if (parts.instances.get(id)?.passive || (parts.cluster && !parts.instances.has(id))) {
@@ -102,27 +140,8 @@ export async function waitForInstance(
   }
   // Taken now: in a cluster, a finished instance may be given back meanwhile.
   const instance = parts.instances.get(id);
-  if (parts.cluster && (await elsewhereToWatch(parts, instance, here, test, limits))) {
-    // Hosted by another process, or finished: finished instances are nobody's,
-    // so one adopted here for this call is given back at once, and another
-    // process may replace it. Its stored status is the one to watch.
-    if (parts.remote) {
-      const watched = bounded(
-        watchStored(id, (done) => elsewhere(parts, id, done, limits), test, {
-          ...limits,
-          type: options.type,
-        }),
-        id,
-        limits,
-      );
-      // Counted in stats().waiters until it ends for the caller (a read the
-      // store still holds may outlive it).
-      return parts.remote.waits(watched);
-    }
-    // A cluster store without an inbox reads the record but cannot learn
-    // when another process changes it.
-    const status = await bounded(parts.cluster.remoteStatus(id), id, limits);
-    return finishedElsewhere(id, status, test, options.type);
+  if (parts.cluster && (await rowToWatch(parts, instance, here, test, limits))) {
+    return watchRow(parts, id, test, limits, options.type);
   }
   if (!instance) {
     throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to wait for.`, {
@@ -130,10 +149,18 @@ export async function waitForInstance(
     });
   }
   if (options.type !== undefined) assertType(id, instance.type, options.type);
-  return watchInstance(instance, test, {
+  const local = watchInstance(instance, test, {
     clock: parts.clock,
     deadline,
     signal: options.signal,
     gate: parts.gate,
+  });
+  if (!parts.cluster) return local;
+  // In a cluster the copy here goes when it finishes (given back: finished
+  // instances are nobody's), is taken over or is purged. What became of it
+  // is in the row, which another process may still change.
+  return local.catch((err: unknown) => {
+    if (!instance.gone || !isRegistryError(err, 'INSTANCE_NOT_FOUND')) throw err;
+    return watchRow(parts, id, test, limits, options.type);
   });
 }

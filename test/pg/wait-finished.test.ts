@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { RegistryError } from '../../src/errors.js';
 import { createRegistry, type Registry } from '../../src/index.js';
 import { PostgresStore } from '../../src/postgres.js';
 import { counter } from '../fixtures.js';
-import { freshTable, noPg, server, until } from './helpers.js';
+import { freshTable, noPg, server, sql, until } from './helpers.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
@@ -23,9 +24,30 @@ function withoutInbox(store: PostgresStore): PostgresStore {
   });
 }
 
-async function registryOn(table: string, inbox = true) {
+/**
+ * Fault injection: the store's writes of `id` wait for `held.answer` while it
+ * is set, and fail with what it is rejected with.
+ */
+function holdingWrites(store: PostgresStore, id: string, held: { answer?: Promise<void> }) {
+  return new Proxy(store, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target);
+      if (key !== 'write') return typeof value === 'function' ? value.bind(target) : value;
+      return async (writeId: string, ...rest: unknown[]) => {
+        if (held.answer && writeId === id) await held.answer;
+        return (value as (...a: unknown[]) => Promise<void>).call(target, writeId, ...rest);
+      };
+    },
+  });
+}
+
+async function registryOn(
+  table: string,
+  inbox = true,
+  wrap: (store: PostgresStore) => PostgresStore = (store) => store,
+) {
   const pgStore = new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 });
-  const store = inbox ? pgStore : withoutInbox(pgStore);
+  const store = wrap(inbox ? pgStore : withoutInbox(pgStore));
   const registry = createRegistry({
     machines: { counter },
     store,
@@ -100,6 +122,57 @@ describe.skipIf(noPg)('waitFor on an instance that finished in another process',
     );
     await a.spawnSingleton('counter', 'mine', { ifFinished: 'replace' });
     await expect(waiting).resolves.toMatchObject({ status: 'running' });
+  }, 60_000);
+
+  it('a wait on an instance whose final write was fenced watches the row, and does not hang', async () => {
+    // Found by review: the wait was attached to the copy here, which the
+    // fenced write had already taken away, so it waited for its deadline.
+    const table = freshTable();
+    const held: { answer?: Promise<void> } = {};
+    const b = await registryOn(table, true, (store) => holdingWrites(store, 'x', held));
+    b.on('error', () => {});
+    await b.spawnSingleton('counter', 'x');
+    await b.flush();
+    let fence!: (err: unknown) => void;
+    held.answer = new Promise<void>((_, reject) => {
+      fence = reject;
+    });
+    await b.stop('x', 'first run');
+    const waiting = b.waitFor('x', 'running', { timeoutMs: 20_000 });
+    waiting.catch(() => {});
+    fence(
+      new RegistryError('FENCED', 'another process owns it now (injected)', {
+        details: { id: 'x' },
+      }),
+    );
+    held.answer = undefined;
+    // The stop never landed: the row still says running, and that is the answer.
+    await expect(waiting).resolves.toMatchObject({ status: 'running' });
+  }, 60_000);
+
+  it('a wait that began while the instance ran here follows it after this process stops it and another replaces it', async () => {
+    // Found by review: the wait was attached to the copy here, so giving the
+    // finished copy back ended it with INSTANCE_NOT_FOUND.
+    const table = freshTable();
+    const a = await registryOn(table);
+    const b = await registryOn(table);
+    await b.spawnSingleton('counter', 'y');
+    const waiting = b.waitFor(
+      'y',
+      (s) => s.status === 'running' && (s.context as { count: number }).count === 1,
+      { timeoutMs: 30_000 },
+    );
+    waiting.catch(() => {});
+    await b.stop('y', 'first run');
+    await until(
+      async () =>
+        (await sql<{ owner: string | null }>(`SELECT owner FROM ${table} WHERE id = 'y'`))[0],
+      (row) => row?.owner === null,
+      'the finished instance to be given back',
+    );
+    await a.spawnSingleton('counter', 'y', { ifFinished: 'replace' });
+    await a.send('y', { type: 'INC' });
+    await expect(waiting).resolves.toMatchObject({ status: 'running', context: { count: 1 } });
   }, 60_000);
 
   describe('on a cluster store without an inbox', () => {
