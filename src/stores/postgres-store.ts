@@ -66,6 +66,7 @@ export class PostgresStore implements ClusterStore {
   #renewTimer: ReturnType<typeof setInterval> | undefined;
   #open = false;
   #unhearPools: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
 
   constructor(options: PostgresStoreOptions) {
     const { table, leaseMs, ownerId, ownsPool, pool, renewal } = resolvePostgresOptions(options);
@@ -109,15 +110,11 @@ export class PostgresStore implements ClusterStore {
   }
 
   async open(): Promise<void> {
+    // Heard from here until close(), a failed open included: its pools may
+    // hold idle clients whose server can still go away.
     this.#hearPools();
-    try {
-      await migrateSchema(this.#pool, this.#t);
-      await this.inbox.open();
-    } catch (err) {
-      this.#unhearPools?.();
-      this.#unhearPools = undefined;
-      throw err;
-    }
+    await migrateSchema(this.#pool, this.#t);
+    await this.inbox.open();
     this.#open = true;
     this.#renewTimer = setInterval(
       () => {
@@ -241,24 +238,40 @@ export class PostgresStore implements ClusterStore {
     return countByStatus(this.#pool, this.#t, filter);
   }
 
-  async close(): Promise<void> {
-    if (!this.#open) return;
-    this.#open = false;
-    if (this.#renewTimer) clearInterval(this.#renewTimer);
-    await this.inbox.close();
-    // Give up every lease at once, so other processes can take over without waiting for expiry.
+  /**
+   * Gives up every lease and ends the pools the store opened; after a failed
+   * `open()` too, which took no lease but may have opened connections.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close().finally(() => {
+      this.#closing = undefined;
+    });
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#open) {
+      this.#open = false;
+      if (this.#renewTimer) clearInterval(this.#renewTimer);
+      await this.inbox.close();
+      // Give up every lease at once, so other processes can take over without waiting for expiry.
+      try {
+        await releaseAllRows(this.#pool, this.#t, this.ownerId);
+        // The others adopt what this process hosted now, not at their next sweep.
+        await this.inbox.announceRelease();
+      } catch (err) {
+        this.#reportError(err);
+      }
+      this.#leases.clear();
+    } else if (!this.#unhearPools) return; // never opened, or closed already
     try {
-      await releaseAllRows(this.#pool, this.#t, this.ownerId);
-      // The others adopt what this process hosted now, not at their next sweep.
-      await this.inbox.announceRelease();
-    } catch (err) {
-      this.#reportError(err);
+      if (this.#ownsPool) await this.#pool.end();
+      if (this.#renewal.owned) await this.#renewal.pool.end();
+    } finally {
+      // After the ends: a client that fails while its pool shuts down is heard.
+      this.#unhearPools?.();
+      this.#unhearPools = undefined;
     }
-    this.#leases.clear();
-    this.#unhearPools?.();
-    this.#unhearPools = undefined;
-    if (this.#ownsPool) await this.#pool.end();
-    if (this.#renewal.owned) await this.#renewal.pool.end();
   }
 
   /**

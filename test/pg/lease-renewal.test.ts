@@ -155,6 +155,7 @@ describe.skipIf(noPg)('lease renewal', () => {
       store: new PostgresStore({ pool, renewalPool, table, leaseMs: 3_000 }),
     });
     const marker = `pool-hog-${table}`;
+    let hog: Promise<unknown> | undefined;
     const leaseOf = async () =>
       (
         await sql<{ at: string }>(
@@ -167,7 +168,7 @@ describe.skipIf(noPg)('lease renewal', () => {
       await registry.flush();
       const before = await leaseOf();
       // Your pool's one connection is taken by a long query.
-      const hog = pool.query(`SELECT pg_sleep(60) AS "${marker}"`).catch(() => {});
+      hog = pool.query(`SELECT pg_sleep(60) AS "${marker}"`).catch(() => {});
       await until(
         async () =>
           (
@@ -186,6 +187,7 @@ describe.skipIf(noPg)('lease renewal', () => {
       await sql(
         `SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%${marker}%' AND pid <> pg_backend_pid()`,
       );
+      await hog;
       vi.useRealTimers();
       await registry.close();
       // Left open by close(): the pools are yours.
@@ -218,5 +220,42 @@ describe.skipIf(noPg)('lease renewal', () => {
     } finally {
       await Promise.allSettled([pool.end(), renewalPool.end()]);
     }
+  });
+
+  it('after a failed open, a connection its pool loses is reported, not thrown, and close() ends the pool', async () => {
+    // Found by review: a failed open took the error listeners off a pool the
+    // store had opened, whose idle client then crashed the process when its
+    // server went away; and close() after a failed open ended nothing.
+    const table = freshTable();
+    const app = `xr_failed_open_${table}`;
+    const url = `${server.url}${server.url?.includes('?') ? '&' : '?'}application_name=${app}`;
+    const store = new PostgresStore({ connectionString: url, table, leaseMs: 3_000 });
+    const errors: unknown[] = [];
+    store.onError((err) => errors.push(err));
+    // Fault injection: the inbox cannot start.
+    (store.inbox as unknown as { open: () => Promise<void> }).open = async () => {
+      throw new Error('inbox down (injected)');
+    };
+    await expect(store.open()).rejects.toThrow('inbox down');
+    const connections = () =>
+      sql<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
+        [app],
+      ).then((r) => r[0]?.n ?? 0);
+    // Creating the schema left an idle client in the store's pool: its server goes away.
+    expect(await connections()).toBeGreaterThan(0);
+    await sql(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+      [app],
+    );
+    await until(
+      async () => errors.length,
+      (n) => n > 0,
+      'the lost connection to be reported',
+    );
+    // A second client, so that close() has a connection to end.
+    await expect(store.open()).rejects.toThrow('inbox down');
+    await store.close();
+    expect(await connections()).toBe(0);
   });
 });
