@@ -72,7 +72,8 @@ afterEach(async () => {
 });
 
 function counted(table: string, extra: Record<string, unknown> = {}) {
-  const pool = new CountingPool({ connectionString: server.url, max: 4 });
+  // Named, so that lock waits can be told from other test files' (two run at once).
+  const pool = new CountingPool({ connectionString: server.url, max: 4, application_name: table });
   const store = new PostgresStore({ pool, table, leaseMs: 30_000 });
   const registry = createRegistry({
     machines: { plain, counter, reminder },
@@ -102,11 +103,19 @@ const countOf = (record: string | null | undefined) =>
   (JSON.parse(record ?? 'null') as { snapshot: { context: { count: number } } }).snapshot.context
     .count;
 
-/** Resolves once a backend of the test cluster waits on a lock (PostgreSQL reports it; no clock involved). */
-async function someoneWaitsOnALock(stop: { done: boolean }): Promise<'blocked' | undefined> {
+/**
+ * Resolves once a connection of the pool named `app` waits on a lock
+ * (PostgreSQL reports it; no clock involved). Only that pool's: another test
+ * file may be waiting on locks of its own meanwhile.
+ */
+async function someoneWaitsOnALock(
+  stop: { done: boolean },
+  app: string,
+): Promise<'blocked' | undefined> {
   while (!stop.done) {
     const waiting = await sql(
-      `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+      `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = $1`,
+      [app],
     );
     if (waiting.length > 0) return 'blocked';
     await new Promise((r) => setTimeout(r, 20));
@@ -141,7 +150,7 @@ describe.skipIf(noPg)('the PostgreSQL hot path', () => {
       await holder.query(`SELECT id FROM ${table} WHERE id = $1 FOR UPDATE NOWAIT`, ['held']);
       const stop = { done: false };
       const refusals = Promise.all([1, 2, 3].map(() => store.claim('held'))).then(() => 'refused');
-      const outcome = await Promise.race([refusals, someoneWaitsOnALock(stop)]);
+      const outcome = await Promise.race([refusals, someoneWaitsOnALock(stop, table)]);
       stop.done = true;
       await holder.query('ROLLBACK');
       await refusals;

@@ -40,7 +40,9 @@ describe.skipIf(noPg)('several processes on one database', () => {
 
   it('an owner killed with SIGKILL is taken over after its lease expires, state and timers intact', async () => {
     const table = freshTable();
-    const [a, b, c] = (await start(3, table)) as [Worker, Worker, Worker];
+    // 3 s, not 1 s: the survivors must not take the instances from each other
+    // when one is starved of CPU (two test files run at once).
+    const [a, b, c] = (await start(3, table, 'strict', 'v1', 3_000)) as [Worker, Worker, Worker];
     expect((await a.call({ op: 'ensure', type: 'alarm', id: 'alarm' })).created).toBe(true);
     await a.call({ op: 'ensure', type: 'counter', id: 'tally' });
     for (let i = 0; i < 3; i++)

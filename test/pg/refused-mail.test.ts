@@ -19,7 +19,9 @@ describe.skipIf(noPg)('mail whose result cannot be stored', () => {
     let owner: Worker;
     let sender: Worker;
     try {
-      [owner, sender] = (await start(2, table)) as [Worker, Worker];
+      // A long lease: the owner must keep 'big' throughout (two test files run
+      // at once, and a process starved of CPU past a 1 s lease would lose it).
+      [owner, sender] = (await start(2, table, 'strict', 'v1', 30_000)) as [Worker, Worker];
     } finally {
       delete process.env.XR_MAX_RECORD_BYTES;
     }
