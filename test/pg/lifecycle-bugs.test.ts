@@ -53,6 +53,46 @@ describe.skipIf(noPg)('a finished instance adopted by another process gives its 
   }
 });
 
+describe.skipIf(noPg)('a finished instance whose final write failed once', () => {
+  it('gives its lease back once the retried write lands', async () => {
+    // Found by review: the lease was given back only after the first try of
+    // the final write; a retried write that succeeded left it held for ever.
+    const table = freshTable();
+    let failNext = false;
+    const store = new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 });
+    // Fault injection: the next write of 'job' fails, as a full disk or a lost connection would.
+    const flaky = new Proxy(store, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target);
+        if (key !== 'write') return typeof value === 'function' ? value.bind(target) : value;
+        return (id: string, ...rest: unknown[]) => {
+          if (id === 'job' && failNext) {
+            failNext = false;
+            return Promise.reject(new Error('connection lost (injected)'));
+          }
+          return (value as (...a: unknown[]) => Promise<void>).call(target, id, ...rest);
+        };
+      },
+    });
+    const registry = createRegistry({
+      machines: { counter },
+      store: flaky,
+      takeoverIntervalMs: 60_000,
+    }) as unknown as Registry;
+    const errors: RegistryError[] = [];
+    registry.on('error', (e) => errors.push(e as RegistryError));
+    open.push(registry);
+    await registry.start();
+    await registry.spawnSingleton('counter', 'job');
+    await registry.flush();
+    failNext = true;
+    await registry.send('job', { type: 'FINISH' });
+    await vi.waitFor(() => expect(errors.map((e) => e.code)).toContain('PERSIST_FAILED'));
+    await vi.waitFor(async () => expect(await owner(table, 'job')).toBeNull(), { timeout: 20_000 });
+    expect((await registry.getStatus('job'))?.status).toBe('done');
+  }, 60_000);
+});
+
 describe.skipIf(noPg)('PostgresStore.remove', () => {
   it('a purge fenced by another owner rejects FENCED, emits no purged, and leaves the row', async () => {
     const table = freshTable();
