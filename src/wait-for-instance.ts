@@ -149,18 +149,39 @@ export async function waitForInstance(
     });
   }
   if (options.type !== undefined) assertType(id, instance.type, options.type);
-  const local = watchInstance(instance, test, {
-    clock: parts.clock,
-    deadline,
-    signal: options.signal,
-    gate: parts.gate,
-  });
+  return watchHere(parts, instance, test, limits, options.type);
+}
+
+/**
+ * A wait on the copy here. In a cluster the copy goes when it finishes (given
+ * back: finished instances are nobody's), is taken over, purged or replaced;
+ * the wait then follows what took its place: a new copy here, or the row.
+ */
+function watchHere(
+  parts: RegistryParts,
+  instance: Instance,
+  test: (status: InstanceStatus) => boolean,
+  limits: Limits,
+  type: string | undefined,
+): Promise<InstanceStatus> {
+  const local = watchInstance(instance, test, { ...limits, gate: parts.gate });
   if (!parts.cluster) return local;
-  // In a cluster the copy here goes when it finishes (given back: finished
-  // instances are nobody's), is taken over or is purged. What became of it
-  // is in the row, which another process may still change.
-  return local.catch((err: unknown) => {
+  const id = instance.id;
+  return local.catch(async (err: unknown) => {
     if (!instance.gone || !isRegistryError(err, 'INSTANCE_NOT_FOUND')) throw err;
-    return watchRow(parts, id, test, limits, options.type);
+    // What took the copy away (a purge, a give-back, a replacement) holds the
+    // ID's lock until the store has caught up with it: the row read after it
+    // is not the one it was about to delete or overwrite.
+    await bounded(
+      parts.gate.exclusive(id, async () => {}),
+      id,
+      limits,
+    );
+    const next = parts.instances.get(id);
+    if (next && !next.gone) {
+      if (type !== undefined) assertType(id, next.type, type);
+      return watchHere(parts, next, test, limits, type);
+    }
+    return watchRow(parts, id, test, limits, type);
   });
 }

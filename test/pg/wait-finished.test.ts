@@ -196,6 +196,22 @@ describe.skipIf(noPg)('waitFor on an instance that finished in another process',
       }
     });
 
+    it('a wait on an instance purged here rejects INSTANCE_NOT_FOUND, not from the row about to be deleted', async () => {
+      // Found by review: the wait read the row before the purge had deleted it,
+      // and answered that another process ran the instance.
+      const table = freshTable();
+      const b = await registryOn(table, false);
+      for (let i = 0; i < 5; i++) {
+        const id = `p-${i}`;
+        await b.spawnSingleton('counter', id);
+        await b.flush();
+        const waiting = b.waitFor(id, 'done', { timeoutMs: 30_000 });
+        waiting.catch(() => {});
+        await b.purge(id, { force: true });
+        await expect(waiting).rejects.toMatchObject({ code: 'INSTANCE_NOT_FOUND' });
+      }
+    });
+
     it('fails at once, naming the status, for a wait that a finished instance elsewhere can never meet', async () => {
       const table = freshTable();
       const a = await registryOn(table, false);
