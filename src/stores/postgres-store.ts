@@ -65,7 +65,7 @@ export class PostgresStore implements ClusterStore {
   readonly #errorListeners = new Set<(err: unknown) => void>();
   #renewTimer: ReturnType<typeof setInterval> | undefined;
   #open = false;
-  #unhearPools: (() => void) | undefined;
+  #unhearPools: ((owned?: boolean) => void) | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: PostgresStoreOptions) {
@@ -110,11 +110,19 @@ export class PostgresStore implements ClusterStore {
   }
 
   async open(): Promise<void> {
-    // Heard from here until close(), a failed open included: its pools may
-    // hold idle clients whose server can still go away.
+    // Heard from here until close(). After a failed open, the pools this
+    // store made are still heard (they may hold idle clients whose server can
+    // go away, and only close() ends them), but not yours: a registry that
+    // failed to open a store never closes it, so a retry loop over one pool
+    // of yours would collect a listener per try.
     this.#hearPools();
-    await migrateSchema(this.#pool, this.#t);
-    await this.inbox.open();
+    try {
+      await migrateSchema(this.#pool, this.#t);
+      await this.inbox.open();
+    } catch (err) {
+      this.#unhearPools?.(false);
+      throw err;
+    }
     this.#open = true;
     this.#renewTimer = setInterval(
       () => {
@@ -283,10 +291,20 @@ export class PostgresStore implements ClusterStore {
   #hearPools(): void {
     if (this.#unhearPools) return;
     const report = (err: unknown) => this.#reportError(err);
-    const pools = new Set([this.#pool, this.#renewal.pool]);
-    for (const pool of pools) pool.on('error', report);
-    this.#unhearPools = () => {
-      for (const pool of pools) pool.off('error', report);
+    const pools = new Map<pg.Pool, boolean>([
+      [this.#pool, this.#ownsPool],
+      [this.#renewal.pool, this.#renewal.owned],
+    ]);
+    for (const pool of pools.keys()) pool.on('error', report);
+    // `owned: false` takes the listeners off the user's pools only.
+    this.#unhearPools = (owned = true) => {
+      for (const [pool, ours] of pools) {
+        if (owned || !ours) {
+          pool.off('error', report);
+          pools.delete(pool);
+        }
+      }
+      if (pools.size === 0) this.#unhearPools = undefined;
     };
   }
 

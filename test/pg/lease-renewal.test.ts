@@ -258,4 +258,24 @@ describe.skipIf(noPg)('lease renewal', () => {
     await store.close();
     expect(await connections()).toBe(0);
   });
+
+  it('a failed open leaves no listener on your pools, so a retry loop over one pool does not collect them', async () => {
+    // Found by review: a registry that failed to open its store never closes it.
+    const pool = new pg.Pool({ connectionString: server.url, max: 2 });
+    const before = pool.listenerCount('error');
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const store = new PostgresStore({ pool, table: freshTable(), leaseMs: 3_000 });
+        // Fault injection: the inbox cannot start.
+        (store.inbox as unknown as { open: () => Promise<void> }).open = async () => {
+          throw new Error('inbox down (injected)');
+        };
+        const registry = createRegistry({ machines: { counter }, store });
+        await expect(registry.start()).rejects.toThrow('inbox down');
+        expect(pool.listenerCount('error')).toBe(before);
+      }
+    } finally {
+      await pool.end();
+    }
+  });
 });
