@@ -65,7 +65,8 @@ export class PostgresStore implements ClusterStore {
   readonly #errorListeners = new Set<(err: unknown) => void>();
   #renewTimer: ReturnType<typeof setInterval> | undefined;
   #open = false;
-  #unhearPools: ((owned?: boolean) => void) | undefined;
+  /** Takes the store's 'error' listeners off its pools: all of them, or with `all: false` only the user's. */
+  #unhearPools: ((all?: boolean) => void) | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: PostgresStoreOptions) {
@@ -296,10 +297,9 @@ export class PostgresStore implements ClusterStore {
       [this.#renewal.pool, this.#renewal.owned],
     ]);
     for (const pool of pools.keys()) pool.on('error', report);
-    // `owned: false` takes the listeners off the user's pools only.
-    this.#unhearPools = (owned = true) => {
+    this.#unhearPools = (all = true) => {
       for (const [pool, ours] of pools) {
-        if (owned || !ours) {
+        if (all || !ours) {
           pool.off('error', report);
           pools.delete(pool);
         }
