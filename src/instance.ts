@@ -9,7 +9,7 @@ import type { ResolvedMachine } from './machines.js';
 import { persistableSnapshot } from './persistable-snapshot.js';
 import { type FrozenState, RareFields } from './rare-fields.js';
 import { type InstanceRecord, type InstanceStatusName, RECORD_FORMAT } from './record.js';
-import { persistedSnapshot } from './xstate-internals/actor-hooks.js';
+import { persistedSnapshot } from './xstate-internals/persisted-snapshot.js';
 import { readTimers } from './xstate-internals/scheduler.js';
 
 /** Re-exported: the instance table and others name it from here. */

@@ -2,7 +2,7 @@ import type { AnyActor } from 'xstate';
 import { RegistryError } from './errors.js';
 import { inlineChild, withoutInlineChildren } from './inline-child.js';
 import type { InstanceStatusName } from './record.js';
-import { persistedSnapshot } from './xstate-internals/actor-hooks.js';
+import { persistedSnapshot } from './xstate-internals/persisted-snapshot.js';
 
 /**
  * The persisted snapshot of a live actor as of now, checked to be one a

@@ -3,8 +3,7 @@
  * an actor tree through `system._sendInspectionEvent` (the public `inspect`
  * option sees the same events, but makes XState copy every inspection event of
  * every transition, which cost a fifth of the time of each `send`), the source
- * of each event delivered to the root (for history), the persisted snapshot of
- * an actor with inline children, loud sends to a stopped actor, and whether
+ * of each event delivered to the root (for history), loud sends to a stopped actor, and whether
  * `start()` would run anything. `src/xstate-internals/` is the one place that
  * reaches into XState; `test/xstate-internals.test.ts` pins every shape used.
  */
@@ -12,24 +11,6 @@ import type { AnyActorRef, AnyEventObject } from 'xstate';
 import { noteDelivery } from '../event-source.js';
 import { type SnapshotWatcher, Watch } from '../snapshot-watch.js';
 import { FIRING, type InternalSystem, systemOf } from './internal-system.js';
-/**
- * `actor.getPersistedSnapshot()`, the same in XState's development and
- * production builds: the development build throws a generic error on an inline
- * (unregistered) child while the production one persists the child's logic
- * object as its `src`. The undocumented `__unsafeAllowInlineActors` option makes
- * both return the snapshot, so the caller can find the child by its `src` and
- * name it in its error.
- *
- * @example
- * ```ts
- * const snapshot = persistedSnapshot(actor); // children[id].src is a string, or the inline logic
- * ```
- */
-export function persistedSnapshot(actor: AnyActorRef): unknown {
-  return (
-    actor as unknown as { getPersistedSnapshot(options: unknown): unknown }
-  ).getPersistedSnapshot({ __unsafeAllowInlineActors: true });
-}
 
 const WATCH = Symbol('xstate-registry.watch');
 

@@ -1,0 +1,170 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  type AnyActor,
+  assign,
+  createActor,
+  createMachine,
+  fromPromise,
+  setup,
+  spawnChild,
+} from 'xstate';
+import {
+  directPersistence,
+  persistedSnapshot,
+} from '../src/xstate-internals/persisted-snapshot.js';
+
+// persistedSnapshot builds a machine's persisted snapshot itself for most
+// actors. These tests pin that it gives exactly what XState's
+// getPersistedSnapshot gives: the same keys in the same order, the same values,
+// and the context object itself. If an XState upgrade breaks one, fix
+// src/xstate-internals/persisted-snapshot.ts before anything else.
+
+const xstates = (actor: AnyActor) =>
+  (actor as unknown as { getPersistedSnapshot(o: unknown): unknown }).getPersistedSnapshot({
+    __unsafeAllowInlineActors: true,
+  });
+
+function expectSame(actor: AnyActor): void {
+  const ours = persistedSnapshot(actor) as Record<string, unknown>;
+  const theirs = xstates(actor) as Record<string, unknown>;
+  expect(Object.keys(ours)).toEqual(Object.keys(theirs));
+  expect(ours).toStrictEqual(theirs);
+  expect(JSON.stringify(ours)).toBe(JSON.stringify(theirs));
+  // The context itself when XState keeps it (no actor in it), a copy when not.
+  const context = actor.getSnapshot().context;
+  expect(ours.context === context).toBe(theirs.context === context);
+}
+
+/** Makes XState's own method throw, so that only the direct build can answer. */
+function withoutXStatesMethod(actor: AnyActor): AnyActor {
+  (actor as unknown as { getPersistedSnapshot: unknown }).getPersistedSnapshot = () => {
+    throw new Error('XState method called');
+  };
+  return actor;
+}
+
+const nested = createMachine({
+  initial: 'a',
+  context: { n: 1, list: [{ sku: 'x', qty: 2 }], deep: { deeper: { on: true } } },
+  states: {
+    a: {
+      initial: 'b',
+      states: { b: { on: { NEXT: 'c' } }, c: {}, h: { type: 'history', history: 'deep' } },
+      on: { OUT: 'p' },
+    },
+    p: {
+      type: 'parallel',
+      states: {
+        x: { initial: 'x1', states: { x1: { on: { X: 'x2' } }, x2: {} } },
+        y: { initial: 'y1', states: { y1: {} } },
+      },
+      on: { BACK: 'a.h', END: 'f' },
+    },
+    f: { type: 'final' },
+  },
+  output: ({ context }) => ({ total: context.n }),
+});
+
+describe('persistedSnapshot', () => {
+  it('builds machine snapshots itself under this XState version', () => {
+    expect(directPersistence).toBe(true);
+  });
+
+  it('gives what getPersistedSnapshot gives, through states, history, parallel regions and output', () => {
+    const actor = createActor(nested).start();
+    const steps = [undefined, 'NEXT', 'OUT', 'X', 'BACK', 'OUT', 'END'];
+    for (const step of steps) {
+      if (step) actor.send({ type: step });
+      expectSame(actor);
+      // And of the same state restored.
+      expectSame(createActor(nested, { snapshot: xstates(actor) as never }).start());
+    }
+    expect(actor.getSnapshot().status).toBe('done');
+    expect((persistedSnapshot(actor) as { output: unknown }).output).toEqual({ total: 1 });
+  });
+
+  it('does not call XState for an actor without children or actors in its context', () => {
+    const actor = withoutXStatesMethod(createActor(nested).start());
+    actor.send({ type: 'NEXT' });
+    actor.send({ type: 'OUT' });
+    const snapshot = persistedSnapshot(actor) as { value: unknown; historyValue: object };
+    expect(snapshot.value).toEqual({ p: { x: 'x1', y: 'y1' } });
+    expect(Object.keys(snapshot.historyValue)).not.toHaveLength(0);
+  });
+
+  it('keeps an error and a machine without context as XState does', () => {
+    const failing = createMachine({
+      initial: 'a',
+      states: {
+        a: {
+          on: {
+            BOOM: {
+              actions: () => {
+                throw new Error('boom');
+              },
+            },
+          },
+        },
+      },
+    });
+    const actor = createActor(failing);
+    actor.subscribe({ error: () => {} });
+    actor.start();
+    expectSame(actor);
+    actor.send({ type: 'BOOM' });
+    expect(actor.getSnapshot().status).toBe('error');
+    expectSame(actor);
+    expect((persistedSnapshot(actor) as { error: Error }).error.message).toBe('boom');
+  });
+
+  it('leaves actors with children, and contexts holding actors, to XState', () => {
+    const child = fromPromise(() => new Promise<void>(() => {}));
+    const parent = setup({ actors: { child } }).createMachine({
+      context: ({ spawn }) => ({ ref: spawn('child', { id: 'kid' }) as unknown, n: 1 }),
+      entry: spawnChild('child', { id: 'other' }),
+    });
+    const actor = createActor(parent).start();
+    const snapshot = persistedSnapshot(actor) as {
+      children: Record<string, unknown>;
+      context: { ref: unknown };
+    };
+    expect(Object.keys(snapshot.children).sort()).toEqual(['kid', 'other']);
+    expect(snapshot.context.ref).toEqual({ xstate$$type: 1, id: 'kid' });
+    expectSame(actor);
+
+    // An actor in the context, and no children: still XState's replacement.
+    const holder = createMachine({ context: { inner: { ref: actor } } });
+    const held = createActor(holder).start();
+    expect(
+      (persistedSnapshot(held) as { context: { inner: { ref: unknown } } }).context.inner.ref,
+    ).toEqual({ xstate$$type: 1, id: actor.id });
+    expectSame(held);
+    actor.stop();
+  });
+
+  it('gives what getPersistedSnapshot gives for any context', () => {
+    fc.assert(
+      fc.property(fc.object({ withNullPrototype: true }), fc.anything(), (context, extra) => {
+        const machine = createMachine({
+          context: { ...context, extra } as Record<string, unknown>,
+          on: { SET: { actions: assign({ extra: () => ({ after: extra }) }) } },
+        });
+        const actor = createActor(machine).start();
+        expectSame(actor);
+        actor.send({ type: 'SET' });
+        expectSame(actor);
+        actor.stop();
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses a cyclic context with the RangeError XState gives', () => {
+    const context: Record<string, unknown> = { n: 1 };
+    context.self = context;
+    const actor = createActor(createMachine({ context })).start();
+    expect(() => xstates(actor)).toThrow(RangeError);
+    expect(() => persistedSnapshot(actor)).toThrow(RangeError);
+  });
+});
