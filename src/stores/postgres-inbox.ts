@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { ClusterInbox, Mail } from './cluster-inbox.js';
 import { underAdvisoryLock } from './postgres-schema.js';
+import type { PostgresPools } from './postgres-store-options.js';
 
 /**
  * The mail between the processes of one PostgreSQL cluster: a table next to the
@@ -11,13 +12,13 @@ import { underAdvisoryLock } from './postgres-schema.js';
  *
  * @example
  * ```ts
- * const inbox = new PostgresInbox(pool, 'xstate_registry_instances', ownerId, report);
+ * const inbox = new PostgresInbox({ main: pool, renewal: pool }, 'xstate_registry_instances', ownerId, report);
  * await inbox.open();
  * await inbox.post('order-7', JSON.stringify({ kind: 'stop' }));
  * ```
  */
 export class PostgresInbox implements ClusterInbox {
-  readonly #pool: pg.Pool;
+  readonly #pools: Readonly<PostgresPools>;
   readonly #t: string;
   readonly #ownerId: string;
   readonly #report: (err: unknown) => void;
@@ -28,8 +29,13 @@ export class PostgresInbox implements ClusterInbox {
   #open = false;
   #retry: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(pool: pg.Pool, table: string, ownerId: string, report: (err: unknown) => void) {
-    this.#pool = pool;
+  constructor(
+    pools: Readonly<PostgresPools>,
+    table: string,
+    ownerId: string,
+    report: (err: unknown) => void,
+  ) {
+    this.#pools = pools;
     this.#t = table;
     this.#ownerId = ownerId;
     this.#report = report;
@@ -41,7 +47,7 @@ export class PostgresInbox implements ClusterInbox {
   }
 
   async open(): Promise<void> {
-    await underAdvisoryLock(this.#pool, `xstate-registry:${this.#channel}`, (client) =>
+    await underAdvisoryLock(this.#pools.main, `xstate-registry:${this.#channel}`, (client) =>
       client.query(`
         CREATE TABLE IF NOT EXISTS ${this.#t}_inbox (
           seq bigserial PRIMARY KEY,
@@ -67,7 +73,7 @@ export class PostgresInbox implements ClusterInbox {
   }
 
   async post(id: string, body: string): Promise<void> {
-    await this.#pool.query(
+    await this.#pools.main.query(
       `WITH m AS (INSERT INTO ${this.#t}_inbox (instance_id, sender, body) VALUES ($1, $2, $3) RETURNING instance_id)
        SELECT pg_notify($4, 'mail:' || instance_id) FROM m`,
       [id, this.#ownerId, body, this.#channel],
@@ -75,7 +81,7 @@ export class PostgresInbox implements ClusterInbox {
   }
 
   async pending(id: string, limit: number): Promise<Mail[]> {
-    const { rows } = await this.#pool.query(
+    const { rows } = await this.#pools.main.query(
       // Ordered by the bigint column (i.seq), not by the text alias `seq` an
       // unqualified ORDER BY would pick: as text, '10' sorts before '9'.
       `SELECT i.seq::text AS seq, i.instance_id AS id, i.sender, i.body FROM ${this.#t}_inbox AS i
@@ -88,7 +94,7 @@ export class PostgresInbox implements ClusterInbox {
   async remove(seqs: readonly string[]): Promise<void> {
     if (seqs.length === 0) return;
     // Applied mail changed its instance: callers waiting on it elsewhere read it again now.
-    await this.#pool.query(
+    await this.#pools.main.query(
       `WITH d AS (DELETE FROM ${this.#t}_inbox WHERE seq = ANY($1::bigint[]) RETURNING instance_id)
        SELECT pg_notify($2, 'changed:' || instance_id) FROM (SELECT DISTINCT instance_id FROM d) AS x`,
       [[...seqs], this.#channel],
@@ -96,7 +102,7 @@ export class PostgresInbox implements ClusterInbox {
   }
 
   async mailForMe(): Promise<string[]> {
-    const { rows } = await this.#pool.query(
+    const { rows } = await this.#pools.main.query(
       `SELECT DISTINCT i.instance_id AS id FROM ${this.#t}_inbox i JOIN ${this.#t} t ON t.id = i.instance_id
        WHERE t.owner = $1`,
       [this.#ownerId],
@@ -108,7 +114,7 @@ export class PostgresInbox implements ClusterInbox {
     // Kept: mail for a running instance (hosted or orphaned: its next owner
     // applies it), for one still owned (its owner finishes applying), and for
     // one being created (no record yet).
-    const { rows } = await this.#pool.query(
+    const { rows } = await this.#pools.main.query(
       `DELETE FROM ${this.#t}_inbox i WHERE NOT EXISTS (
          SELECT 1 FROM ${this.#t} t WHERE t.id = i.instance_id
            AND (t.status = 'running' OR t.owner IS NOT NULL OR t.record IS NULL))
@@ -119,7 +125,7 @@ export class PostgresInbox implements ClusterInbox {
 
   /** Tells the other processes that this one gave up its instances (a clean shutdown). */
   async announceRelease(): Promise<void> {
-    await this.#pool.query('SELECT pg_notify($1, $2)', [this.#channel, 'released']);
+    await this.#pools.main.query('SELECT pg_notify($1, $2)', [this.#channel, 'released']);
   }
 
   recordLanded(id: string, timeoutMs: number): { landed: Promise<void>; cancel(): void } {
@@ -158,7 +164,7 @@ export class PostgresInbox implements ClusterInbox {
   async #listen(): Promise<void> {
     // A connection of its own, not one of the pool's: held for good, it would
     // shrink the pool and keep `pool.end()` waiting.
-    const client = new pg.Client(this.#pool.options);
+    const client = new pg.Client(this.#pools.main.options);
     await client.connect();
     client.on('notification', (n) => {
       if (n.channel !== this.#channel || n.payload === undefined) return;

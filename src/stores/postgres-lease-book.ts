@@ -1,8 +1,8 @@
-import type pg from 'pg';
 import { RegistryError } from '../errors.js';
 import type { ClaimResult } from './cluster-store.js';
 import { claimRows, renewRows } from './postgres-lease.js';
 import { columnsOf } from './postgres-row.js';
+import type { PostgresPools } from './postgres-store-options.js';
 import type { RecordMeta } from './store.js';
 
 /**
@@ -13,7 +13,7 @@ import type { RecordMeta } from './store.js';
  *
  * @example
  * ```ts
- * const leases = new LeaseBook(pool, pool, t, ownerId, 10_000, { onLost: (id) => {}, onError: (err) => {} });
+ * const leases = new LeaseBook({ main: pool, renewal: pool }, t, ownerId, 10_000, { onLost: (id) => {}, onError: (err) => {} });
  * leases.epochs.set('order-1', 1);
  * await leases.renew();
  * ```
@@ -29,9 +29,8 @@ export class LeaseBook {
   readonly released = new Map<string, number>();
   /** IDs claimed here with no record yet: their first write tells waiting processes it landed. */
   readonly bare = new Set<string>();
-  readonly #pool: pg.Pool;
-  /** Renewals' own pool where there is one: queued behind a busy pool's queries, they came too late. */
-  readonly #renewalPool: pg.Pool;
+  /** Renewals go to `renewal`, their own pool where there is one: queued behind a busy pool's queries, they came too late. */
+  readonly #pools: Readonly<PostgresPools>;
   readonly #t: string;
   readonly #ownerId: string;
   readonly #leaseMs: number;
@@ -39,15 +38,13 @@ export class LeaseBook {
   #renewing = false;
 
   constructor(
-    pool: pg.Pool,
-    renewalPool: pg.Pool,
+    pools: Readonly<PostgresPools>,
     t: string,
     ownerId: string,
     leaseMs: number,
     report: { onLost: (id: string) => void; onError: (err: unknown) => void },
   ) {
-    this.#pool = pool;
-    this.#renewalPool = renewalPool;
+    this.#pools = pools;
     this.#t = t;
     this.#ownerId = ownerId;
     this.#leaseMs = leaseMs;
@@ -65,7 +62,7 @@ export class LeaseBook {
   ): Promise<ClaimResult> {
     const columns = initial ? columnsOf(id, initial.text, initial.meta) : undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const all = await claimRows(this.#pool, this.#t, sql, {
+      const all = await claimRows(this.#pools.main, this.#t, sql, {
         id,
         ownerId: this.#ownerId,
         leaseMs: this.#leaseMs,
@@ -110,7 +107,7 @@ export class LeaseBook {
     this.#renewing = true;
     const ids = [...this.epochs.keys()];
     try {
-      const kept = await renewRows(this.#renewalPool, this.#t, this.#ownerId, ids, this.#leaseMs);
+      const kept = await renewRows(this.#pools.renewal, this.#t, this.#ownerId, ids, this.#leaseMs);
       for (const id of ids) {
         if (!this.epochs.has(id)) continue; // released meanwhile
         if (kept.get(id) === this.epochs.get(id)) continue;

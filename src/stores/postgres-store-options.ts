@@ -33,22 +33,39 @@ export interface PostgresStoreOptions {
 }
 
 /**
- * The options checked, defaults filled in, and the pool opened when the
- * caller gave none (`ownsPool`: the store ends it on close).
+ * The pools a {@link PostgresStore} and its parts work through: `main` for
+ * everything but renewals, `renewal` for those (the same pool when renewals
+ * share it). The store replaces the pools it made itself when it opens again
+ * after `close()` ended them; its parts read them from here at each use.
  *
  * @example
  * ```ts
- * const { pool, table, leaseMs, ownerId, ownsPool } = resolvePostgresOptions({ connectionString });
+ * const pools: PostgresPools = { main: pool, renewal: pool };
+ * ```
+ */
+export interface PostgresPools {
+  main: pg.Pool;
+  renewal: pg.Pool;
+}
+
+/**
+ * The options checked and defaults filled in, with `makePools()`, which opens
+ * the pools the caller gave none for (`owns`: the store ends those on close,
+ * and makes new ones to open again) and returns the caller's as they are.
+ *
+ * @example
+ * ```ts
+ * const { table, leaseMs, ownerId, owns, makePools } = resolvePostgresOptions({ connectionString });
+ * const pools = makePools(); // owns.main: the store ends pools.main on close
  * ```
  */
 export function resolvePostgresOptions(options: PostgresStoreOptions): {
   table: string;
   leaseMs: number;
   ownerId: string;
-  ownsPool: boolean;
-  pool: pg.Pool;
-  /** Where leases are renewed, and whether the store ends it on close. */
-  renewal: { pool: pg.Pool; owned: boolean };
+  /** Which of the pools the store made, and so ends on close. */
+  owns: { main: boolean; renewal: boolean };
+  makePools: () => PostgresPools;
 } {
   const table = options.table ?? 'xstate_registry_instances';
   if (!/^[a-z_][a-z0-9_]{0,40}$/.test(table)) {
@@ -63,21 +80,20 @@ export function resolvePostgresOptions(options: PostgresStoreOptions): {
       'PostgresStore needs { connectionString } or { pool }.',
     );
   }
-  const pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: 10 });
+  const { pool: userPool, renewalPool, connectionString } = options;
   // Built from the caller's own arguments, never copied from a pool's options:
   // pg keeps a password there non-enumerable, and a pool's `connect` setup
   // (a search_path, say) is not in them at all.
-  const renewal = options.renewalPool
-    ? { pool: options.renewalPool, owned: false }
-    : options.pool
-      ? { pool, owned: false }
-      : { pool: new pg.Pool({ connectionString: options.connectionString, max: 1 }), owned: true };
+  const makePools = (): PostgresPools => {
+    const main = userPool ?? new pg.Pool({ connectionString, max: 10 });
+    const renewal = renewalPool ?? (userPool ? main : new pg.Pool({ connectionString, max: 1 }));
+    return { main, renewal };
+  };
   return {
     table,
     leaseMs: options.leaseMs ?? 10_000,
     ownerId: options.ownerId ?? `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
-    ownsPool: !options.pool,
-    pool,
-    renewal,
+    owns: { main: !userPool, renewal: !renewalPool && !userPool },
+    makePools,
   };
 }

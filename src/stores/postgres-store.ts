@@ -17,7 +17,11 @@ import {
 } from './postgres-row.js';
 import { migrateSchema } from './postgres-schema.js';
 import { listSetAside, restoreSetAside } from './postgres-set-aside.js';
-import { type PostgresStoreOptions, resolvePostgresOptions } from './postgres-store-options.js';
+import {
+  type PostgresPools,
+  type PostgresStoreOptions,
+  resolvePostgresOptions,
+} from './postgres-store-options.js';
 import { PostgresWriteBatch, type RowWrite } from './postgres-write-batch.js';
 import {
   type RecordMeta,
@@ -53,9 +57,12 @@ export class PostgresStore implements ClusterStore {
   }
   /** Mail for instances hosted by other processes (see {@link PostgresInbox}). */
   readonly inbox: PostgresInbox;
-  readonly #pool: pg.Pool;
-  readonly #ownsPool: boolean;
-  readonly #renewal: { pool: pg.Pool; owned: boolean };
+  /** The pools in use, read by the store's parts at each use; see {@link PostgresPools}. */
+  readonly #pools: PostgresPools;
+  readonly #owns: { main: boolean; renewal: boolean };
+  readonly #makePools: () => PostgresPools;
+  /** Whether close() ended the pools the store made: open() makes new ones. */
+  #ended = false;
   readonly #t: string;
   readonly #leaseMs: number;
   readonly #leases: LeaseBook;
@@ -70,28 +77,28 @@ export class PostgresStore implements ClusterStore {
   #closing: Promise<void> | undefined;
 
   constructor(options: PostgresStoreOptions) {
-    const { table, leaseMs, ownerId, ownsPool, pool, renewal } = resolvePostgresOptions(options);
+    const { table, leaseMs, ownerId, owns, makePools } = resolvePostgresOptions(options);
     this.#t = table;
     this.#leaseMs = leaseMs;
     this.ownerId = ownerId;
-    this.#ownsPool = ownsPool;
-    this.#pool = pool;
+    this.#owns = owns;
+    this.#makePools = makePools;
+    this.#pools = makePools();
     this.#claimSql = claimStatement(table);
-    this.#renewal = renewal;
-    this.#leases = new LeaseBook(pool, renewal.pool, table, ownerId, leaseMs, {
+    this.#leases = new LeaseBook(this.#pools, table, ownerId, leaseMs, {
       onLost: (id) => {
         for (const listener of this.#lostListeners) listener(id);
       },
       onError: (err) => this.#reportError(err),
     });
     this.#batch = new PostgresWriteBatch(
-      this.#pool,
+      this.#pools,
       table,
       this.ownerId,
       this.#leaseMs,
       `${table}_inbox`,
     );
-    this.inbox = new PostgresInbox(this.#pool, table, this.ownerId, (err) =>
+    this.inbox = new PostgresInbox(this.#pools, table, this.ownerId, (err) =>
       this.#reportError(err),
     );
   }
@@ -111,6 +118,12 @@ export class PostgresStore implements ClusterStore {
   }
 
   async open(): Promise<void> {
+    // Opened again after close() (a registry retrying its start, or a new
+    // registry over this store): the pools the store made were ended.
+    if (this.#ended) {
+      Object.assign(this.#pools, this.#makePools());
+      this.#ended = false;
+    }
     // Heard from here until close(). After a failed open, the pools this
     // store made are still heard (they may hold idle clients whose server can
     // go away, and only close() ends them), but not yours: a registry that
@@ -118,7 +131,7 @@ export class PostgresStore implements ClusterStore {
     // of yours would collect a listener per try.
     this.#hearPools();
     try {
-      await migrateSchema(this.#pool, this.#t);
+      await migrateSchema(this.#pools.main, this.#t);
       await this.inbox.open();
     } catch (err) {
       this.#unhearPools?.(false);
@@ -151,12 +164,12 @@ export class PostgresStore implements ClusterStore {
     // Given up already by the finishing write, in the same commit.
     if (this.#leases.released.delete(id)) return;
     this.#leases.epochs.delete(id);
-    await releaseRow(this.#pool, this.#t, id, this.ownerId);
+    await releaseRow(this.#pools.main, this.#t, id, this.ownerId);
   }
 
   async *load(): AsyncIterable<StoredEntry> {
     this.#assertOpen();
-    for (const row of await loadRows(this.#pool, this.#t))
+    for (const row of await loadRows(this.#pools.main, this.#t))
       yield { kind: 'record', key: storeKey(row.id), text: row.record };
   }
 
@@ -164,7 +177,7 @@ export class PostgresStore implements ClusterStore {
     this.#assertOpen();
     // Never stored (claim refuses it); querying would match the row of another ID.
     if (LONE_SURROGATE.test(id)) return undefined;
-    return readRow(this.#pool, this.#t, id);
+    return readRow(this.#pools.main, this.#t, id);
   }
 
   async write(id: string, text: string, meta: RecordMeta): Promise<void> {
@@ -202,13 +215,13 @@ export class PostgresStore implements ClusterStore {
     this.#leases.released.delete(id);
     this.#leases.bare.delete(id);
     // No row deleted: another process took the instance over, and its row is its own now.
-    if (!(await deleteFencedRow(this.#pool, this.#t, id, this.ownerId, epoch)))
+    if (!(await deleteFencedRow(this.#pools.main, this.#t, id, this.ownerId, epoch)))
       throw this.#fenced(id, 'another process took it over');
   }
 
   async quarantine(key: string, reason: string): Promise<void> {
     this.#assertOpen();
-    await quarantineRow(this.#pool, this.#t, key, reason);
+    await quarantineRow(this.#pools.main, this.#t, key, reason);
     this.#leases.epochs.delete(key);
     this.#leases.released.delete(key);
   }
@@ -220,22 +233,22 @@ export class PostgresStore implements ClusterStore {
    */
   async listSetAside(query?: SetAsideQuery): Promise<SetAsidePage> {
     this.#assertOpen();
-    return listSetAside(this.#pool, this.#t, query);
+    return listSetAside(this.#pools.main, this.#t, query);
   }
   /** Puts a quarantined row back, hosted by nobody (see postgres-set-aside.ts). */
   async restoreSetAside(key: string): Promise<void> {
     this.#assertOpen();
-    return restoreSetAside(this.#pool, this.#t, key);
+    return restoreSetAside(this.#pools.main, this.#t, key);
   }
 
   async orphans(limit: number, decodable?: ReadonlyMap<string, number>): Promise<string[]> {
     this.#assertOpen();
-    return orphanIds(this.#pool, this.#t, limit, decodable);
+    return orphanIds(this.#pools.main, this.#t, limit, decodable);
   }
 
   async query(q: StoreQuery): Promise<StoredPage> {
     this.#assertOpen();
-    return queryPage(this.#pool, this.#t, q);
+    return queryPage(this.#pools.main, this.#t, q);
   }
 
   /** How many stored instances have each status, by SQL (`count(*) GROUP BY status`). */
@@ -244,7 +257,7 @@ export class PostgresStore implements ClusterStore {
     idPrefix?: string;
   }): Promise<Record<string, number>> {
     this.#assertOpen();
-    return countByStatus(this.#pool, this.#t, filter);
+    return countByStatus(this.#pools.main, this.#t, filter);
   }
 
   /**
@@ -265,7 +278,7 @@ export class PostgresStore implements ClusterStore {
       await this.inbox.close();
       // Give up every lease at once, so other processes can take over without waiting for expiry.
       try {
-        await releaseAllRows(this.#pool, this.#t, this.ownerId);
+        await releaseAllRows(this.#pools.main, this.#t, this.ownerId);
         // The others adopt what this process hosted now, not at their next sweep.
         await this.inbox.announceRelease();
       } catch (err) {
@@ -274,8 +287,9 @@ export class PostgresStore implements ClusterStore {
       this.#leases.clear();
     } else if (!this.#unhearPools) return; // never opened, or closed already
     try {
-      if (this.#ownsPool) await this.#pool.end();
-      if (this.#renewal.owned) await this.#renewal.pool.end();
+      this.#ended = this.#owns.main || this.#owns.renewal;
+      if (this.#owns.main) await this.#pools.main.end();
+      if (this.#owns.renewal) await this.#pools.renewal.end();
     } finally {
       // After the ends: a client that fails while its pool shuts down is heard.
       this.#unhearPools?.();
@@ -293,8 +307,8 @@ export class PostgresStore implements ClusterStore {
     if (this.#unhearPools) return;
     const report = (err: unknown) => this.#reportError(err);
     const pools = new Map<pg.Pool, boolean>([
-      [this.#pool, this.#ownsPool],
-      [this.#renewal.pool, this.#renewal.owned],
+      [this.#pools.main, this.#owns.main],
+      [this.#pools.renewal, this.#owns.renewal],
     ]);
     for (const pool of pools.keys()) pool.on('error', report);
     this.#unhearPools = (all = true) => {

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type { PostgresPools } from './postgres-store-options.js';
 
 /** One fenced write as the batch sends it: the row's columns and the epoch it must still have. */
 export interface RowWrite {
@@ -38,12 +38,12 @@ const MAX_ROWS = 500;
  *
  * @example
  * ```ts
- * const batch = new PostgresWriteBatch(pool, 'xstate_registry_instances', ownerId, 10_000, 'xstate_registry_instances_inbox');
+ * const batch = new PostgresWriteBatch({ main: pool, renewal: pool }, 'xstate_registry_instances', ownerId, 10_000, 'xstate_registry_instances_inbox');
  * const applied = await batch.write({ id: 'order-7', text, type: 'order', status: 'running', ... , epoch: 3, final: false, announce: false });
  * ```
  */
 export class PostgresWriteBatch {
-  readonly #pool: pg.Pool;
+  readonly #pools: Readonly<PostgresPools>;
   readonly #sql: string;
   /** Named: each connection parses and plans the statement once. */
   readonly #name: string;
@@ -52,8 +52,14 @@ export class PostgresWriteBatch {
   #queue: Queued[] = [];
   #scheduled = false;
 
-  constructor(pool: pg.Pool, table: string, ownerId: string, leaseMs: number, channel: string) {
-    this.#pool = pool;
+  constructor(
+    pools: Readonly<PostgresPools>,
+    table: string,
+    ownerId: string,
+    leaseMs: number,
+    channel: string,
+  ) {
+    this.#pools = pools;
     this.#ownerId = ownerId;
     this.#leaseMs = leaseMs;
     this.#name = `xstate-registry:write:${table}`;
@@ -125,7 +131,7 @@ export class PostgresWriteBatch {
   async #send(chunk: Queued[]): Promise<void> {
     const col = <K extends keyof RowWrite>(k: K) => chunk.map((q) => q.row[k] ?? null);
     try {
-      const { rows } = await this.#pool.query({
+      const { rows } = await this.#pools.main.query({
         name: this.#name,
         text: this.#sql,
         values: [

@@ -47,11 +47,17 @@ describe.skipIf(noPg)(
         });
       const lost: string[] = [];
       const renewErrors: unknown[] = [];
-      const leases = new LeaseBook(pool, pool, table, owner, 30_000, {
+      const leases = new LeaseBook({ main: pool, renewal: pool }, table, owner, 30_000, {
         onLost: (id) => lost.push(id),
         onError: (err) => renewErrors.push(err),
       });
-      const batch = new PostgresWriteBatch(pool, table, owner, 30_000, `${table}_inbox`);
+      const batch = new PostgresWriteBatch(
+        { main: pool, renewal: pool },
+        table,
+        owner,
+        30_000,
+        `${table}_inbox`,
+      );
       try {
         const orders = fc.sample(
           fc.tuple(
@@ -123,7 +129,7 @@ describe.skipIf(noPg)(
       const blocker = new pg.Client({ connectionString: server.url });
       await blocker.connect();
       const renewErrors: unknown[] = [];
-      const leases = new LeaseBook(pool, pool, table, owner, 30_000, {
+      const leases = new LeaseBook({ main: pool, renewal: pool }, table, owner, 30_000, {
         onLost: () => {},
         onError: (err) => renewErrors.push(err),
       });
