@@ -66,7 +66,16 @@ async function watchRow(
     // store still holds may outlive it).
     return remote.waits(watched);
   }
-  const status = cluster ? await bounded(cluster.remoteStatus(id), id, limits) : undefined;
+  let status: InstanceStatus | undefined;
+  try {
+    status = cluster ? await bounded(cluster.remoteStatus(id), id, limits) : undefined;
+  } catch (err) {
+    // A store closed under the read: the registry's close is the answer.
+    parts.gate.assertOpen();
+    throw err;
+  }
+  // Read while the registry closed: a wait ends with the close, as a wait here does.
+  parts.gate.assertOpen();
   return answerFromRow(id, status, test, type);
 }
 

@@ -41,6 +41,28 @@ function holdingWrites(store: PostgresStore, id: string, held: { answer?: Promis
   });
 }
 
+/**
+ * Fault injection: the store's reads of `id` are counted in `held.reads`, and
+ * wait for `held.answer` while it is set.
+ */
+function holdingReads(
+  store: PostgresStore,
+  id: string,
+  held: { answer?: Promise<void>; reads: number },
+) {
+  return new Proxy(store, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target);
+      if (key !== 'read') return typeof value === 'function' ? value.bind(target) : value;
+      return async (readId: string) => {
+        if (readId === id) held.reads++;
+        if (held.answer && readId === id) await held.answer;
+        return (value as (id: string) => Promise<unknown>).call(target, readId);
+      };
+    },
+  });
+}
+
 async function registryOn(
   table: string,
   inbox = true,
@@ -210,6 +232,33 @@ describe.skipIf(noPg)('waitFor on an instance that finished in another process',
         await b.purge(id, { force: true });
         await expect(waiting).rejects.toMatchObject({ code: 'INSTANCE_NOT_FOUND' });
       }
+    });
+
+    it('a wait whose read of the row outlasts the start of close() rejects REGISTRY_CLOSED', async () => {
+      // The answer came from the row (INSTANCE_NOT_RUNNING) or from the
+      // closed store (STORE_CLOSED), not from the registry's close.
+      const table = freshTable();
+      const a = await registryOn(table, false);
+      let release = () => {};
+      const held: { answer?: Promise<void>; reads: number } = { reads: 0 };
+      const b = await registryOn(table, false, (store) => holdingReads(store, 'far', held));
+      await a.spawnSingleton('counter', 'far');
+      await a.stop('far', 'done there');
+      await a.flush();
+      held.answer = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const waiting = b.waitFor('far', 'done', { timeoutMs: 30_000 });
+      waiting.catch(() => {});
+      await until(
+        async () => held.reads,
+        (n) => n > 0,
+        'the wait to read the row',
+      );
+      const closing = b.close();
+      release();
+      await expect(waiting).rejects.toMatchObject({ code: 'REGISTRY_CLOSED' });
+      await closing;
     });
 
     it('fails at once, naming the status, for a wait that a finished instance elsewhere can never meet', async () => {
