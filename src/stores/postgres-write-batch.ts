@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { PostgresPools } from './postgres-store-options.js';
 
 /** One fenced write as the batch sends it: the row's columns and the epoch it must still have. */
@@ -45,6 +46,8 @@ const MAX_ROWS = 500;
 export class PostgresWriteBatch {
   readonly #pools: Readonly<PostgresPools>;
   readonly #sql: string;
+  /** The same for one row: a plain fenced UPDATE, which the server runs in half the time. */
+  readonly #sqlOne: string;
   /** Named: each connection parses and plans the statement once. */
   readonly #name: string;
   readonly #ownerId: string;
@@ -87,6 +90,16 @@ export class PostgresWriteBatch {
       FROM v, locked
       WHERE t.id = v.id AND locked.id = t.id AND t.epoch = v.epoch AND (t.owner = $1 OR t.owner IS NULL)
       RETURNING t.id, CASE WHEN v.announce THEN pg_notify('${channel}', 'record:' || t.id) END`;
+    // SET reads the row as it was, as the batch's t.owner does.
+    this.#sqlOne = `UPDATE ${table} SET
+        record = $4::text, type = $5::text, status = $6::text, created_at = $7::bigint,
+        updated_at = $8::bigint, machine_version = $9::bigint,
+        owner = CASE WHEN $11::boolean THEN NULL ELSE $1 END,
+        lease_expires_at = CASE WHEN $11::boolean THEN NULL
+          WHEN owner IS NULL THEN now() + make_interval(secs => $2::double precision / 1000)
+          ELSE lease_expires_at END
+      WHERE id = $3::text AND epoch = $10::bigint AND (owner = $1 OR owner IS NULL)
+      RETURNING id, CASE WHEN $12::boolean THEN pg_notify('${channel}', 'record:' || id) END`;
   }
 
   /** Resolves `true` once the row is written, `false` if its fence refused it; rejects if the statement failed. */
@@ -128,27 +141,55 @@ export class PostgresWriteBatch {
     }
   };
 
-  async #send(chunk: Queued[]): Promise<void> {
+  /** The one-row statement's query for `row`. */
+  #one(row: RowWrite): pg.QueryConfig {
+    return {
+      name: `${this.#name}:one`,
+      text: this.#sqlOne,
+      values: [
+        this.#ownerId,
+        this.#leaseMs,
+        row.id,
+        row.text,
+        row.type ?? null,
+        row.status ?? null,
+        row.createdAt ?? null,
+        row.updatedAt ?? null,
+        row.machineVersion ?? null,
+        row.epoch,
+        row.final,
+        row.announce,
+      ],
+    };
+  }
+
+  /** The batch statement's query for the rows of `chunk`. */
+  #many(chunk: Queued[]): pg.QueryConfig {
     const col = <K extends keyof RowWrite>(k: K) => chunk.map((q) => q.row[k] ?? null);
+    return {
+      name: this.#name,
+      text: this.#sql,
+      values: [
+        this.#ownerId,
+        this.#leaseMs,
+        col('id'),
+        col('text'),
+        col('type'),
+        col('status'),
+        col('createdAt'),
+        col('updatedAt'),
+        col('machineVersion'),
+        col('epoch'),
+        col('final'),
+        col('announce'),
+      ],
+    };
+  }
+
+  async #send(chunk: Queued[]): Promise<void> {
     try {
-      const { rows } = await this.#pools.main.query({
-        name: this.#name,
-        text: this.#sql,
-        values: [
-          this.#ownerId,
-          this.#leaseMs,
-          col('id'),
-          col('text'),
-          col('type'),
-          col('status'),
-          col('createdAt'),
-          col('updatedAt'),
-          col('machineVersion'),
-          col('epoch'),
-          col('final'),
-          col('announce'),
-        ],
-      });
+      const only = chunk.length === 1 ? chunk[0]?.row : undefined;
+      const { rows } = await this.#pools.main.query(only ? this.#one(only) : this.#many(chunk));
       const applied = new Set((rows as Array<{ id: string }>).map((r) => r.id));
       for (const q of chunk) q.resolve(applied.has(q.row.id));
     } catch (err) {
