@@ -36,12 +36,17 @@ function expectSame(actor: AnyActor): void {
   expect(ours.context === context).toBe(theirs.context === context);
 }
 
-/** Makes XState's own method throw, so that only the direct build can answer. */
-function withoutXStatesMethod(actor: AnyActor): AnyActor {
-  (actor as unknown as { getPersistedSnapshot: unknown }).getPersistedSnapshot = () => {
-    throw new Error('XState method called');
-  };
-  return actor;
+/**
+ * Which path answered: XState's rest spread copies an enumerable symbol key of
+ * the live snapshot, the direct build (fixed keys) does not. A marker only
+ * tests can set; nothing in the registry adds keys to a snapshot.
+ */
+const MARK = Symbol('mark');
+function answeredDirectly(actor: AnyActor): boolean {
+  (actor.getSnapshot() as unknown as Record<symbol, unknown>)[MARK] = true;
+  const persisted = persistedSnapshot(actor) as Record<symbol, unknown>;
+  delete (actor.getSnapshot() as unknown as Record<symbol, unknown>)[MARK];
+  return !(MARK in persisted);
 }
 
 const nested = createMachine({
@@ -84,13 +89,34 @@ describe('persistedSnapshot', () => {
     expect((persistedSnapshot(actor) as { output: unknown }).output).toEqual({ total: 1 });
   });
 
-  it('does not call XState for an actor without children or actors in its context', () => {
-    const actor = withoutXStatesMethod(createActor(nested).start());
+  it('answers directly for an actor without children or actors in its context', () => {
+    const actor = createActor(nested).start();
     actor.send({ type: 'NEXT' });
     actor.send({ type: 'OUT' });
+    expect(answeredDirectly(actor)).toBe(true);
     const snapshot = persistedSnapshot(actor) as { value: unknown; historyValue: object };
     expect(snapshot.value).toEqual({ p: { x: 'x1', y: 'y1' } });
     expect(Object.keys(snapshot.historyValue)).not.toHaveLength(0);
+  });
+
+  it('leaves to them a getPersistedSnapshot set on the machine or the actor (say, one that redacts)', () => {
+    const redacted = { redacted: true };
+    const machine = createMachine({ context: { secret: 's' } });
+    const xstateMethod = machine.getPersistedSnapshot;
+    machine.getPersistedSnapshot = (snapshot, options) =>
+      ({ ...(xstateMethod(snapshot, options) as object), context: redacted }) as never;
+    const onMachine = createActor(machine).start();
+    expect((persistedSnapshot(onMachine) as { context: unknown }).context).toBe(redacted);
+    expect(answeredDirectly(onMachine)).toBe(false);
+
+    const plain = createMachine({ context: { secret: 's' } });
+    const onActor = createActor(plain).start();
+    (onActor as unknown as { getPersistedSnapshot: () => unknown }).getPersistedSnapshot = () => ({
+      context: redacted,
+    });
+    expect(persistedSnapshot(onActor)).toEqual({ context: redacted });
+    // The same machine's other actors still answer directly.
+    expect(answeredDirectly(createActor(plain).start())).toBe(true);
   });
 
   it('keeps an error and a machine without context as XState does', () => {

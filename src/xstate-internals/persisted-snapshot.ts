@@ -24,9 +24,40 @@ interface MachineSnapshot {
 }
 
 interface ActorInternals {
-  logic: { constructor: unknown };
+  logic: { constructor: unknown; getPersistedSnapshot: unknown };
   _snapshot: MachineSnapshot;
   getPersistedSnapshot(options: unknown): unknown;
+}
+
+/** What marks an actor and its machine as persisting the way XState does, read off a sample at load. */
+interface XStateShapes {
+  /** XState's `StateMachine`: a subclass could persist otherwise. */
+  machineClass: unknown;
+  /** `Actor.prototype.getPersistedSnapshot`: one set on the actor itself is the user's. */
+  actorMethod: unknown;
+  /** The name of the copy StateMachine's constructor binds to each machine (`bound getPersistedSnapshot`). */
+  boundName: string;
+}
+
+/** Each machine's `getPersistedSnapshot`, and whether it is still the one XState bound (the name is built on each read). */
+const xstateBound = new WeakMap<object, boolean>();
+let lastMethod: unknown;
+let lastBound = false;
+
+function persistsAsXState(actor: ActorInternals, shapes: XStateShapes): boolean {
+  const method = actor.logic.getPersistedSnapshot;
+  if (actor.getPersistedSnapshot !== shapes.actorMethod || typeof method !== 'function')
+    return false;
+  // Writes come in runs of one machine: the last answer first, then the table.
+  if (method === lastMethod) return lastBound;
+  let bound = xstateBound.get(method);
+  if (bound === undefined) {
+    bound = method.name === shapes.boundName;
+    xstateBound.set(method, bound);
+  }
+  lastMethod = method;
+  lastBound = bound;
+  return bound;
 }
 
 /** XState's own path, the same in its development and production builds (see {@link persistedSnapshot}). */
@@ -68,13 +99,13 @@ function hasChildren(children: Record<string, unknown>): boolean {
 }
 
 /** The direct build, or `undefined` when the actor is not one it covers. */
-function direct(actor: ActorInternals, machineClass: unknown): unknown {
+function direct(actor: ActorInternals, shapes: XStateShapes): unknown {
   const snapshot = actor._snapshot;
   if (
     !snapshot ||
     snapshot.machine !== actor.logic ||
-    // XState's StateMachine itself: a subclass could persist otherwise.
-    actor.logic.constructor !== machineClass ||
+    actor.logic.constructor !== shapes.machineClass ||
+    !persistsAsXState(actor, shapes) ||
     hasChildren(snapshot.children) ||
     holdsActorRef(snapshot.context)
   )
@@ -92,11 +123,19 @@ function direct(actor: ActorInternals, machineClass: unknown): unknown {
 }
 
 /**
- * XState's `StateMachine` class, or `undefined` when this XState version's
- * persisted form differs from the direct build on a sample (then every actor
- * goes to XState's method).
+ * What marks XState's own machines and actors, or `undefined` when this XState
+ * version's persisted form differs from the direct build on a sample, or the
+ * sample fails (then every actor goes to XState's method).
  */
-function checkedMachineClass(): unknown {
+function checkedShapes(): XStateShapes | undefined {
+  try {
+    return sampleShapes();
+  } catch {
+    return undefined;
+  }
+}
+
+function sampleShapes(): XStateShapes | undefined {
   const machine = createMachine({
     initial: 'a',
     context: { n: 1, list: [{ sku: 'x', qty: 2 }], nested: { deep: { on: true } } },
@@ -107,17 +146,24 @@ function checkedMachineClass(): unknown {
   });
   const actor = createActor(machine).start();
   actor.send({ type: 'GO' });
-  const ours = direct(actor as unknown as ActorInternals, machine.constructor);
+  const shapes: XStateShapes = {
+    machineClass: machine.constructor,
+    actorMethod: (Object.getPrototypeOf(actor) as ActorInternals).getPersistedSnapshot,
+    boundName: machine.getPersistedSnapshot.name,
+  };
+  const ours = direct(actor as unknown as ActorInternals, shapes);
   const theirs = xstatePersisted(actor);
   actor.stop();
   const same =
-    JSON.stringify(Object.keys(ours ?? {})) === JSON.stringify(Object.keys(theirs ?? {})) &&
+    typeof ours === 'object' &&
+    ours !== null &&
+    JSON.stringify(Object.keys(ours)) === JSON.stringify(Object.keys(theirs ?? {})) &&
     JSON.stringify(ours) === JSON.stringify(theirs) &&
-    (ours as MachineSnapshot).context === (theirs as MachineSnapshot).context;
-  return same ? machine.constructor : undefined;
+    (ours as MachineSnapshot).context === (theirs as MachineSnapshot | undefined)?.context;
+  return same ? shapes : undefined;
 }
 
-const machineClass = checkedMachineClass();
+const shapes = checkedShapes();
 
 /**
  * Whether {@link persistedSnapshot} builds machine snapshots directly under
@@ -128,7 +174,7 @@ const machineClass = checkedMachineClass();
  * expect(directPersistence).toBe(true);
  * ```
  */
-export const directPersistence = machineClass !== undefined;
+export const directPersistence = shapes !== undefined;
 
 /**
  * `actor.getPersistedSnapshot()`, the same in XState's development and
@@ -145,7 +191,7 @@ export const directPersistence = machineClass !== undefined;
  */
 export function persistedSnapshot(actor: AnyActorRef): unknown {
   return (
-    (machineClass !== undefined && direct(actor as unknown as ActorInternals, machineClass)) ||
+    (shapes !== undefined && direct(actor as unknown as ActorInternals, shapes)) ||
     xstatePersisted(actor)
   );
 }
