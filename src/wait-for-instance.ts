@@ -74,9 +74,14 @@ async function watchRow(
     parts.gate.assertOpen();
     throw err;
   }
-  // Read while the registry closed: a wait ends with the close, as a wait here does.
-  parts.gate.assertOpen();
-  return answerFromRow(id, status, test, type);
+  try {
+    return answerFromRow(id, status, test, type);
+  } catch (err) {
+    // Read while the registry closed: a wait the row does not meet ends with
+    // the close, as a wait here does (one the row meets resolves, as there).
+    parts.gate.assertOpen();
+    throw err;
+  }
 }
 
 /**

@@ -118,6 +118,9 @@ export class PostgresStore implements ClusterStore {
   }
 
   async open(): Promise<void> {
+    // A close still under way (a registry closing while the next one starts
+    // over this store) ends the pools it found: open after it, not beside it.
+    await this.#closing?.catch(() => {});
     // Opened again after close() (a registry retrying its start, or a new
     // registry over this store): the pools the store made were ended.
     if (this.#ended) {
@@ -272,6 +275,8 @@ export class PostgresStore implements ClusterStore {
   }
 
   async #close(): Promise<void> {
+    // The pools to end are the ones in use now, whatever happens meanwhile.
+    const { main, renewal } = this.#pools;
     if (this.#open) {
       this.#open = false;
       if (this.#renewTimer) clearInterval(this.#renewTimer);
@@ -288,8 +293,8 @@ export class PostgresStore implements ClusterStore {
     } else if (!this.#unhearPools) return; // never opened, or closed already
     try {
       this.#ended = this.#owns.main || this.#owns.renewal;
-      if (this.#owns.main) await this.#pools.main.end();
-      if (this.#owns.renewal) await this.#pools.renewal.end();
+      if (this.#owns.main) await main.end();
+      if (this.#owns.renewal) await renewal.end();
     } finally {
       // After the ends: a client that fails while its pool shuts down is heard.
       this.#unhearPools?.();

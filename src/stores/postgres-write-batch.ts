@@ -50,6 +50,8 @@ export class PostgresWriteBatch {
   readonly #sqlOne: string;
   /** Named: each connection parses and plans the statement once. */
   readonly #name: string;
+  /** Distinct from {@link #name} within PostgreSQL's 63 characters, for a table name of up to 41. */
+  readonly #nameOne: string;
   readonly #ownerId: string;
   readonly #leaseMs: number;
   #queue: Queued[] = [];
@@ -66,6 +68,7 @@ export class PostgresWriteBatch {
     this.#ownerId = ownerId;
     this.#leaseMs = leaseMs;
     this.#name = `xstate-registry:write:${table}`;
+    this.#nameOne = `xstate-registry:w1:${table}`;
     // A row released by this owner's own finishing write (owner NULL, same
     // epoch) may be written again by it (a replacement): any other claim in
     // between raised the epoch, so the epoch alone still fences it.
@@ -144,7 +147,7 @@ export class PostgresWriteBatch {
   /** The one-row statement's query for `row`. */
   #one(row: RowWrite): pg.QueryConfig {
     return {
-      name: `${this.#name}:one`,
+      name: this.#nameOne,
       text: this.#sqlOne,
       values: [
         this.#ownerId,

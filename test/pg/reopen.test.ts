@@ -34,6 +34,33 @@ describe.skipIf(noPg)('a PostgresStore opened again after close()', () => {
     }
   });
 
+  it('an open() while close() is still under way waits for it, then works over new pools', async () => {
+    // Found by review: the open went ahead beside the close, which then ended
+    // the pools the opened store worked through.
+    const table = freshTable();
+    const store = new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 });
+    await store.open();
+    await store.claim('before');
+    const closing = store.close();
+    const opening = store.open();
+    await closing;
+    await opening;
+    try {
+      const claimed = await store.claim('after');
+      expect(claimed).toMatchObject({ owned: true });
+      await store.write('after', '{"n":1}', {
+        type: 'counter',
+        status: 'running',
+        machineVersion: 1,
+        createdAt: 1,
+        updatedAt: 1,
+      });
+      expect(await store.read('after')).toBe('{"n":1}');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('serves a second registry after the first one closed, with its instances where they were', async () => {
     const table = freshTable();
     const store = new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 });

@@ -261,6 +261,32 @@ describe.skipIf(noPg)('waitFor on an instance that finished in another process',
       await closing;
     });
 
+    it('a wait the row meets resolves with it, even when close() began during the read', async () => {
+      // Found by review: the close was checked before the row's answer.
+      const table = freshTable();
+      const a = await registryOn(table, false);
+      let release = () => {};
+      const held: { answer?: Promise<void>; reads: number } = { reads: 0 };
+      const b = await registryOn(table, false, (store) => holdingReads(store, 'far', held));
+      await a.spawnSingleton('counter', 'far');
+      await a.stop('far', 'done there');
+      await a.flush();
+      held.answer = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const waiting = b.waitFor('far', ['stopped', 'done'], { timeoutMs: 30_000 });
+      waiting.catch(() => {});
+      await until(
+        async () => held.reads,
+        (n) => n > 0,
+        'the wait to read the row',
+      );
+      const closing = b.close();
+      release();
+      await expect(waiting).resolves.toMatchObject({ status: 'stopped', stopReason: 'done there' });
+      await closing;
+    });
+
     it('fails at once, naming the status, for a wait that a finished instance elsewhere can never meet', async () => {
       const table = freshTable();
       const a = await registryOn(table, false);
