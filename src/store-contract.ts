@@ -151,6 +151,25 @@ export function storeContract(
       await second.close();
     });
 
+    it('the same store object opened again while open fails with STORE_LOCKED, and keeps working', async () => {
+      // Two registries over one store object: for a shared store they would
+      // share its owner ID and so its leases, and both host the same instances.
+      const { store } = await make();
+      const opens = await Promise.allSettled([store.open(), store.open()]);
+      expect(opens.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+      const refused = opens.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+      expect(refused.reason).toMatchObject({ code: 'STORE_LOCKED' });
+      await expect(store.open()).rejects.toMatchObject({ code: 'STORE_LOCKED' });
+      await own(store, 'x');
+      await store.write('x', '{"v":1}', meta());
+      expect(json(await store.read('x'))).toEqual({ v: 1 });
+      await store.close();
+      await store.open();
+      await own(store, 'x');
+      expect(json(await store.read('x'))).toEqual({ v: 1 });
+      await store.close();
+    });
+
     it('quarantine moves an entry aside so load no longer yields it', async () => {
       const { store } = await make();
       await store.open();

@@ -72,6 +72,8 @@ export class PostgresStore implements ClusterStore {
   readonly #errorListeners = new Set<(err: unknown) => void>();
   #renewTimer: ReturnType<typeof setInterval> | undefined;
   #open = false;
+  /** An open() under way: a second one is refused as if the first had finished. */
+  #opening = false;
   /** Takes the store's 'error' listeners off its pools: all of them, or with `all: false` only the user's. */
   #unhearPools: ((all?: boolean) => void) | undefined;
   #closing: Promise<void> | undefined;
@@ -121,6 +123,23 @@ export class PostgresStore implements ClusterStore {
     // A close still under way (a registry closing while the next one starts
     // over this store) ends the pools it found: open after it, not beside it.
     await this.#closing?.catch(() => {});
+    // Two registries over one store object would share its owner ID, and so
+    // its leases: both would host the same instances. Each needs its own store.
+    if (this.#open || this.#opening) {
+      throw new RegistryError(
+        'STORE_LOCKED',
+        'This PostgresStore is already open (a running registry uses it); give each registry its own PostgresStore. Several may share one database and table.',
+      );
+    }
+    this.#opening = true;
+    try {
+      await this.#openOnce();
+    } finally {
+      this.#opening = false;
+    }
+  }
+
+  async #openOnce(): Promise<void> {
     // Opened again after close() (a registry retrying its start, or a new
     // registry over this store): the pools the store made were ended.
     if (this.#ended) {
