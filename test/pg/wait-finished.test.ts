@@ -234,9 +234,11 @@ describe.skipIf(noPg)('waitFor on an instance that finished in another process',
       }
     });
 
-    it('a wait whose read of the row outlasts the start of close() rejects REGISTRY_CLOSED', async () => {
-      // The answer came from the row (INSTANCE_NOT_RUNNING) or from the
-      // closed store (STORE_CLOSED), not from the registry's close.
+    /**
+     * A wait on 'far' (stopped by another process) from a registry whose
+     * read of the row is held until its close() has begun.
+     */
+    async function waitAcrossClose(condition: 'done' | Array<'stopped' | 'done'>) {
       const table = freshTable();
       const a = await registryOn(table, false);
       let release = () => {};
@@ -248,7 +250,7 @@ describe.skipIf(noPg)('waitFor on an instance that finished in another process',
       held.answer = new Promise<void>((resolve) => {
         release = resolve;
       });
-      const waiting = b.waitFor('far', 'done', { timeoutMs: 30_000 });
+      const waiting = b.waitFor('far', condition, { timeoutMs: 30_000 });
       waiting.catch(() => {});
       await until(
         async () => held.reads,
@@ -257,32 +259,20 @@ describe.skipIf(noPg)('waitFor on an instance that finished in another process',
       );
       const closing = b.close();
       release();
+      return { waiting, closing };
+    }
+
+    it('a wait whose read of the row outlasts the start of close() rejects REGISTRY_CLOSED', async () => {
+      // The answer came from the row (INSTANCE_NOT_RUNNING) or from the
+      // closed store (STORE_CLOSED), not from the registry's close.
+      const { waiting, closing } = await waitAcrossClose('done');
       await expect(waiting).rejects.toMatchObject({ code: 'REGISTRY_CLOSED' });
       await closing;
     });
 
     it('a wait the row meets resolves with it, even when close() began during the read', async () => {
       // Found by review: the close was checked before the row's answer.
-      const table = freshTable();
-      const a = await registryOn(table, false);
-      let release = () => {};
-      const held: { answer?: Promise<void>; reads: number } = { reads: 0 };
-      const b = await registryOn(table, false, (store) => holdingReads(store, 'far', held));
-      await a.spawnSingleton('counter', 'far');
-      await a.stop('far', 'done there');
-      await a.flush();
-      held.answer = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      const waiting = b.waitFor('far', ['stopped', 'done'], { timeoutMs: 30_000 });
-      waiting.catch(() => {});
-      await until(
-        async () => held.reads,
-        (n) => n > 0,
-        'the wait to read the row',
-      );
-      const closing = b.close();
-      release();
+      const { waiting, closing } = await waitAcrossClose(['stopped', 'done']);
       await expect(waiting).resolves.toMatchObject({ status: 'stopped', stopReason: 'done there' });
       await closing;
     });
