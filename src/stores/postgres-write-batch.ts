@@ -46,7 +46,7 @@ const MAX_ROWS = 500;
 export class PostgresWriteBatch {
   readonly #pools: Readonly<PostgresPools>;
   readonly #sql: string;
-  /** The same for one row: a plain fenced UPDATE, which the server runs in half the time. */
+  /** The same for one row: a plain fenced UPDATE (a strict finishing send took 1.45 ms against 1.9 ms with the batch statement). */
   readonly #sqlOne: string;
   /** Named: each connection parses and plans the statement once. */
   readonly #name: string;
