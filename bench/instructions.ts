@@ -3,12 +3,11 @@
  * shared machine, beside the wall-clock rounds. Each side of each counted
  * scenario runs in bench/count-child.ts, compiled to plain JavaScript (no
  * loader whose caches would move the counts), under V8's --predictable mode:
- * one thread does all of V8's work (compilers and GC included; callgrind
- * leaves the compilers out), with fixed hash and random seeds and a fixed GC
- * schedule, so what the main thread runs no longer depends on when a helper
- * thread finishes. Without it, whether a round ran before or after the
- * optimized code was installed was a matter of timing: two identical passes
- * differed by up to 12% per scenario.
+ * one thread does all of V8's work (compilers and GC included), with fixed
+ * hash and random seeds and a fixed GC schedule, so what the main thread runs
+ * no longer depends on when a helper thread finishes. Without it, whether a
+ * round ran before or after the optimized code was installed was a matter of
+ * timing: two identical passes differed by up to 12% per scenario.
  *
  * The counter is chosen at run time (BENCH_COUNTER=perf|callgrind|none forces one):
  * - `perf stat -e instructions:u` when the kernel exposes the counter: per
@@ -19,9 +18,8 @@
  *   counted on the main thread. The child reads each round's count back and
  *   runs rounds until one repeats the round before it (or, where rounds
  *   alternate with and without a garbage collection, the one before that)
- *   within {@link SETTLE_WITHIN}: the hot code is then optimized. V8's
- *   compilers themselves are not counted (see {@link COMPILER_ENTRIES}).
- *   The figure is the last round (or the mean of the
+ *   within {@link SETTLE_WITHIN}: the compiler's work, counted in the first
+ *   rounds, is then done. The figure is the last round (or the mean of the
  *   alternating two), and the difference between the repeating rounds is
  *   reported as the scenario's spread (with two passes, the larger of that
  *   and the difference between the passes);
@@ -52,29 +50,6 @@ export const NODE_FLAGS = process.env.BENCH_COUNT_NODE_FLAGS
       '--random-seed=1',
       '--expose-gc',
     ];
-
-/**
- * V8's compilers, left out of callgrind's counts: collection is toggled off on
- * entry to each and back on when it returns. Lazy bytecode compilation,
- * Sparkplug and TurboFan are warm-up, not the cost of running the code, and
- * under --predictable TurboFan runs on the main thread, where a normal process
- * runs it on a helper thread. Without this, a scenario whose rounds each build
- * a new registry recompiled its hot functions in round after round (optimized
- * code embeds the round's closures, and a closure that dies takes the code
- * with it: "weak objects" in --trace-deopt): the 100-actor file-store sends
- * never settled in 20 rounds, moving between 35,000 and 81,000 instructions per
- * send with nothing but TurboFan's work between them. The names cover V8 11
- * (Node 20) to 13 (Node 24); a name that does not exist toggles nothing. None
- * of them runs inside another, except a Sparkplug batch started by a lazy
- * compilation, which is then counted (a few thousand instructions).
- */
-export const COMPILER_ENTRIES = [
-  'v8::internal::Runtime_Compile*',
-  'v8::internal::Runtime_InstallBaselineCode*',
-  'v8::internal::Runtime_Optimize*Eager*',
-  'v8::internal::Runtime_Start*OptimizeJob*',
-  'v8::internal::baseline::BaselineBatchCompiler::CompileBatch*',
-];
 
 /** Two consecutive rounds within this (relative) end a scenario's rounds under callgrind. */
 export const SETTLE_WITHIN = 0.001;
@@ -168,9 +143,6 @@ async function callgrindSide(
         '--separate-threads=yes',
         '--dump-before=uv_getrusage',
         `--callgrind-out-file=${out}`,
-        ...COMPILER_ENTRIES.map((f) => `--toggle-collect=${f}`),
-        // After the toggles: callgrind turns collection off at start when it meets one.
-        '--collect-atstart=yes',
         process.execPath,
         ...NODE_FLAGS,
         childScript(),
@@ -334,6 +306,6 @@ export async function countInstructions(plan: CountPlan): Promise<Counts> {
   const how =
     tool === 'perf'
       ? 'perf stat -e instructions:u, a setup-only process subtracted, mean of the rounds'
-      : `${execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).trim()} callgrind, main thread without V8's compilers, rounds until they repeat within ${100 * SETTLE_WITHIN}%, the last one (or the mean of two that alternate)`;
+      : `${execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).trim()} callgrind, main thread, rounds until they repeat within ${100 * SETTLE_WITHIN}%, the last one (or the mean of two that alternate)`;
   return { tool: `${how}; node ${NODE_FLAGS.join(' ')}`, byScenario };
 }
