@@ -30,8 +30,12 @@ const MAX_CHANGED = 10_000;
  */
 export interface ChangeBatch {
   statuses: Map<string, InstanceStatus | undefined>;
-  /** The IDs whose status (running, done...) may have changed, or that were purged. */
-  statusChanged: Set<string>;
+  /**
+   * The IDs whose status (running, done...) may have changed, or that were
+   * purged, each with its instance's type: a stream filtered by type may only
+   * be told of a purged ID of its own type.
+   */
+  statusChanged: Map<string, string>;
   overflow: boolean;
 }
 
@@ -52,16 +56,16 @@ export class ChangeFeed {
   readonly #registry: Registry<any>;
   readonly #subscribers = new Set<(batch: ChangeBatch) => void>();
   #changed = new Set<string>();
-  #statusChanged = new Set<string>();
+  #statusChanged = new Map<string, string>();
   #overflow = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushing = false;
   readonly #listeners = WATCHED.map((name) => ({
     name,
-    fn: ({ id }: { id: string }) => {
+    fn: ({ id, type }: { id: string; type: string }) => {
       if (this.#changed.size < MAX_CHANGED) {
         this.#changed.add(id);
-        if (STATUS_EVENTS.has(name)) this.#statusChanged.add(id);
+        if (STATUS_EVENTS.has(name)) this.#statusChanged.set(id, type);
       } else this.#overflow = true;
       this.#schedule();
     },
@@ -98,7 +102,7 @@ export class ChangeFeed {
     const overflow = this.#overflow;
     const statusChanged = this.#statusChanged;
     this.#changed = new Set();
-    this.#statusChanged = new Set();
+    this.#statusChanged = new Map();
     this.#overflow = false;
     if (ids.length === 0 && !overflow) return;
     this.#flushing = true;

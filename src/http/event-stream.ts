@@ -50,9 +50,10 @@ export function streamMessage(
   const removed: string[] = [];
   for (const [id, status] of batch.statuses) {
     if (status && matchesStream(status, filter)) shown.push(status);
-    // Only a new status (or a purge) takes an instance out of a filter it matched.
-    else if (batch.statusChanged.has(id) && (filter.id === undefined || filter.id === id))
-      removed.push(id);
+    // Only a new status (or a purge) takes an instance out of a filter it matched,
+    // and only one the filter's ID, prefix and types select: any other ID is
+    // none of this stream's business (its client may not be allowed to see it).
+    else if (inScope(id, batch.statusChanged.get(id), filter)) removed.push(id);
   }
   if (shown.length === 0 && removed.length === 0) return undefined;
   if (removed.length > MAX_REMOVED) return { reload: true, ...(counts ? { counts } : {}) };
@@ -64,6 +65,16 @@ export function streamMessage(
     .slice(0, filter.limit)
     .map((s) => (filter.id !== undefined ? view(s) : rowSummary(view(s))));
   return { changed, removed, ...(counts ? { counts } : {}) };
+}
+
+/** Whether `filter` selects an ID of `type` whatever its status (false without a type: no status change). */
+function inScope(id: string, type: string | undefined, filter: StreamFilter): boolean {
+  return (
+    type !== undefined &&
+    (filter.id === undefined || filter.id === id) &&
+    (filter.idPrefix === undefined || id.startsWith(filter.idPrefix)) &&
+    (filter.types === undefined || filter.types.has(type))
+  );
 }
 
 /**
