@@ -21,6 +21,14 @@ export async function stopInstance(
   reason?: string,
 ): Promise<InstanceStatus> {
   assertInstanceId(id);
+  // Checked here, not at write: a record with another kind of reason is one its
+  // own loader refuses, so the stopped instance would be set aside at the next start.
+  if (reason !== undefined && typeof reason !== 'string')
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      `A stop reason must be a string, not ${reason === null ? 'null' : typeof reason}: pass a string, or leave it out.`,
+      { details: { id } },
+    );
   await parts.gate.ready();
   const here = await parts.gate.exclusive(id, async () => {
     parts.gate.assertOpen();
