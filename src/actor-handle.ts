@@ -12,14 +12,14 @@ import type { WaitCondition } from './wait-for.js';
  * handle does not import the registry.
  */
 export interface HandleTarget {
-  send(id: string, event: any, options?: { idempotencyKey?: string }): Promise<void>;
+  send(id: string, event: any, options: { idempotencyKey?: string; type: string }): Promise<void>;
   getStatus(id: string, options: { type: string }): Promise<InstanceStatus | undefined>;
   waitFor(
     id: string,
     condition: any,
     options: { type: string; timeoutMs?: number; signal?: AbortSignal },
   ): Promise<InstanceStatus>;
-  stop(id: string, reason?: string): Promise<InstanceStatus>;
+  stop(id: string, reason: string | undefined, options: { type: string }): Promise<InstanceStatus>;
 }
 
 /**
@@ -89,7 +89,7 @@ export class ActorHandle<M extends MachineMap = MachineMap, K extends TypeName<M
 
   /** Delivers `event` to the instance, wherever it lives now (see `registry.send`). */
   send(event: EventOf<M, K>, options?: { idempotencyKey?: string }): Promise<void> {
-    return this.#target.send(this.id, event, options);
+    return this.#target.send(this.id, event, { ...options, type: this.type });
   }
 
   /**
@@ -146,7 +146,7 @@ export class ActorHandle<M extends MachineMap = MachineMap, K extends TypeName<M
 
   /** Stops the instance and records it as `stopped` (see `registry.stop`). */
   stop(reason?: string): Promise<StatusOf<M, K>> {
-    return this.#target.stop(this.id, reason) as Promise<StatusOf<M, K>>;
+    return this.#target.stop(this.id, reason, { type: this.type }) as Promise<StatusOf<M, K>>;
   }
 }
 

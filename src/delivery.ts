@@ -4,7 +4,7 @@ import { assertEvent, assertNotReserved } from './event-shape.js';
 import { sendFrom } from './event-source.js';
 import { assertIdempotencyKey, IdempotencyLog } from './idempotency.js';
 import { assertInstanceId } from './instance-id.js';
-import { bringHere, type RegistryParts } from './registry-parts.js';
+import { assertType, bringHere, type RegistryParts } from './registry-parts.js';
 
 /**
  * Event delivery past the registry's fast path: checked input, idempotency
@@ -37,7 +37,7 @@ export class Delivery {
     }
   }
 
-  async send(id: string, event: AnyEventObject, key?: string): Promise<void> {
+  async send(id: string, event: AnyEventObject, key?: string, type?: string): Promise<void> {
     const p = this.#parts;
     assertInstanceId(id);
     assertEvent(event);
@@ -53,6 +53,7 @@ export class Delivery {
           `No instance '${id}'; create it with spawnSingleton first.`,
           { details: { id } },
         );
+      if (type !== undefined) assertType(id, instance.type, type);
       // A repeat answers like the first call, even once that call finished the instance.
       if (key !== undefined && instance.idempotencyKeys?.has(key, p.clock.now(), p.idempotency))
         return instance;

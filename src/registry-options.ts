@@ -87,6 +87,12 @@ export interface SendOptions {
    * produced is durable (strict), so a client may retry a failed or lost answer.
    */
   idempotencyKey?: string;
+  /**
+   * Delivers only to an instance of this type (`TYPE_MISMATCH` otherwise), as
+   * an `ActorHandle` does: an event meant for one machine never reaches another
+   * that took its ID. Not checked for an instance another process hosts.
+   */
+  type?: string;
 }
 
 /**

@@ -190,9 +190,14 @@ export class Registry<M extends MachineMap = MachineMap> extends RegistryView<M>
     return sendTraced(this.#parts, this.#delivery, this.#telemetry, id, event, options);
   }
 
-  /** Stops the running instance `id` and records it as `stopped`. Stopping a finished instance does nothing. */
-  stop(id: string, reason?: string): Promise<InstanceStatus> {
-    return stopInstance(this.#parts, id, reason);
+  /**
+   * Stops the running instance `id` and records it as `stopped`. Stopping a
+   * finished instance does nothing. With `type`, only an instance of that type
+   * (`TYPE_MISMATCH` otherwise), as an `ActorHandle` does; not checked for an
+   * instance another process hosts.
+   */
+  stop(id: string, reason?: string, options: { type?: string } = {}): Promise<InstanceStatus> {
+    return stopInstance(this.#parts, id, reason, options.type);
   }
 
   /** Forgets a finished instance entirely, in memory and in the store. A running one only with `{ force: true }`. */

@@ -22,12 +22,14 @@ export function sendEvent(
   delivery: Delivery,
   id: string,
   event: AnyEventObject,
-  options?: { idempotencyKey?: string },
+  options?: { idempotencyKey?: string; type?: string },
 ): Promise<void> {
   // Fast path (relaxed durability, nothing in flight for the ID): deliver now.
   const instance = parts.instances.get(id);
   if (
-    options?.idempotencyKey === undefined &&
+    (options === undefined ||
+      (options.idempotencyKey === undefined &&
+        (options.type === undefined || options.type === instance?.type))) &&
     instance?.actor &&
     instance.status === 'running' &&
     parts.gate.phase === 'open' &&
@@ -41,7 +43,7 @@ export function sendEvent(
     else instance.actor.send(event);
     return RESOLVED;
   }
-  return delivery.send(id, event, options?.idempotencyKey);
+  return delivery.send(id, event, options?.idempotencyKey, options?.type);
 }
 
 /**
@@ -59,7 +61,7 @@ export function sendTraced(
   telemetry: TelemetryHook,
   id: string,
   event: AnyEventObject,
-  options?: { idempotencyKey?: string },
+  options?: { idempotencyKey?: string; type?: string },
 ): Promise<void> {
   if (!telemetry.active) return sendEvent(parts, delivery, id, event, options);
   const type = parts.instances.get(id)?.type;

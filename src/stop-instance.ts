@@ -1,7 +1,7 @@
 import { RegistryError } from './errors.js';
 import type { Instance } from './instance.js';
 import { assertInstanceId } from './instance-id.js';
-import { elsewhere, type RegistryParts, reach, whenDurable } from './registry-parts.js';
+import { assertType, elsewhere, type RegistryParts, reach, whenDurable } from './registry-parts.js';
 import { type InstanceStatus, statusOf } from './status.js';
 
 /**
@@ -19,6 +19,7 @@ export async function stopInstance(
   parts: RegistryParts,
   id: string,
   reason?: string,
+  type?: string,
 ): Promise<InstanceStatus> {
   assertInstanceId(id);
   // Checked here, not at write: a record with another kind of reason is one its
@@ -32,7 +33,11 @@ export async function stopInstance(
   await parts.gate.ready();
   const here = await parts.gate.exclusive(id, async () => {
     parts.gate.assertOpen();
-    if (await reach(parts, id)) return stopHere(parts, id, reason);
+    if (await reach(parts, id)) {
+      const instance = parts.instances.get(id);
+      if (type !== undefined && instance) assertType(id, instance.type, type);
+      return stopHere(parts, id, reason);
+    }
     await parts.remote?.post(id, { kind: 'stop', reason });
     return undefined;
   });

@@ -16,22 +16,30 @@ afterEach(async () => {
 
 describe.each([123, null, { why: 'x' }, ['x'], true])('stop with the reason %j', (reason) => {
   it('is refused with INVALID_ARGUMENT; the instance runs on and survives a restart', async () => {
-    r = await createTestRegistry({ machines });
-    await r.spawnSingleton('counter', 'c');
-    await expect(r.stop('c', reason as unknown as string)).rejects.toMatchObject({
+    let reg = await createTestRegistry({ machines });
+    r = reg;
+    await reg.spawnSingleton('counter', 'c');
+    await expect(reg.stop('c', reason as unknown as string)).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
       message: expect.stringMatching(/stop reason must be a string/),
     });
-    await expect(r.actor('counter', 'c').stop(reason as unknown as string)).rejects.toMatchObject({
-      code: 'INVALID_ARGUMENT',
-    });
-    expect((await r.getStatus('c'))?.status).toBe('running');
-    r = await r.restart();
-    expect((await r.quarantined()).items).toEqual([]);
-    expect((await r.getStatus('c'))?.status).toBe('running');
+    await expect(reg.actor('counter', 'c').stop(reason as unknown as string)).rejects.toMatchObject(
+      {
+        code: 'INVALID_ARGUMENT',
+      },
+    );
+    expect((await reg.getStatus('c'))?.status).toBe('running');
+    reg = await reg.restart();
+    r = reg;
+    expect((await reg.quarantined())?.items ?? []).toEqual([]);
+    expect((await reg.getStatus('c'))?.status).toBe('running');
     // A string reason still stops it, and is kept across a restart.
-    await r.stop('c', 'done with it');
-    r = await r.restart();
-    expect(await r.getStatus('c')).toMatchObject({ status: 'stopped', stopReason: 'done with it' });
+    await reg.stop('c', 'done with it');
+    reg = await reg.restart();
+    r = reg;
+    expect(await reg.getStatus('c')).toMatchObject({
+      status: 'stopped',
+      stopReason: 'done with it',
+    });
   });
 });
