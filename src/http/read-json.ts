@@ -57,7 +57,7 @@ export async function readJson(
   // JSON.parse reads 1e400 as Infinity, a value JSON cannot hold: refused, not
   // stored as something the client never sent. Only a three-digit exponent or
   // a run of over 308 digits can overflow.
-  if (/[eE][+]?\d{3}|\d{309}/.test(strict) && hasInfinity(value, 0))
+  if (/[eE][+]?\d{3}|\d{309}/.test(strict) && hasInfinity(value))
     throw new HttpError(
       'INVALID_JSON',
       'A number in the body is too large for a double (it would read as Infinity).',
@@ -67,10 +67,19 @@ export async function readJson(
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-function hasInfinity(value: unknown, depth: number): boolean {
-  if (typeof value === 'number') return !Number.isFinite(value);
-  if (!value || typeof value !== 'object' || depth > 1000) return false;
-  for (const item of Object.values(value)) if (hasInfinity(item, depth + 1)) return true;
+// A loop over a stack, not recursion: a parsed body may nest far deeper than
+// the call stack reaches (JSON.parse does not recurse), and a walk that gave up
+// at some depth let 1e400 through below it.
+function hasInfinity(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return true;
+    } else if (value && typeof value === 'object') {
+      for (const item of Object.values(value)) stack.push(item);
+    }
+  }
   return false;
 }
 

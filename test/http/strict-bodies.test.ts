@@ -51,6 +51,15 @@ describe('HTTP bodies are taken exactly or refused', () => {
     ['a number past the range of a double', '{"type":"SET","data":1e400}'],
     ['a negative one', '{"type":"SET","data":{"n":[-2E+999]}}'],
     ['an integer of 400 digits (no exponent)', `{"type":"SET","data":1${'0'.repeat(399)}}`],
+    // The check once gave up past 1,000 levels, and let it through below them.
+    [
+      'one nested 1,005 arrays deep',
+      `{"type":"SET","data":${'['.repeat(1005)}1e400${']'.repeat(1005)}}`,
+    ],
+    [
+      'one nested 100,000 objects deep',
+      `{"type":"SET","data":${'{"a":'.repeat(100_000)}1e400${'}'.repeat(100_000)}}`,
+    ],
   ])('%s: 400 INVALID_JSON, and the context is unchanged', async (_, body) => {
     const id = `k-${Math.random().toString(36).slice(2)}`;
     await registry.spawnSingleton('keeper', id);
