@@ -105,7 +105,8 @@ export class ActorHandle<M extends MachineMap = MachineMap, K extends TypeName<M
   /**
    * Calls `observer` with the status after every change this process makes to
    * the instance, across passivation and replacement; `error` once it is
-   * purged; `complete` when the registry closes. An observer that throws is
+   * purged; `complete` when the registry closes (at once if it has closed
+   * already: nothing will change again). An observer that throws is
    * reported as an `error` event of the registry.
    */
   subscribe(

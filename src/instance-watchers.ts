@@ -23,12 +23,19 @@ export interface InstanceWatcher {
  */
 export class InstanceWatchers {
   readonly #byId = new Map<string, Set<InstanceWatcher>>();
+  /** Set by {@link closeAll}: the registry is closed, and nothing will change again. */
+  #closed = false;
 
   get size(): number {
     return this.#byId.size;
   }
 
+  /** Watches `id`; once the registry is closed, `watcher` is told so at once and kept nowhere. */
   add(id: string, watcher: InstanceWatcher): () => void {
+    if (this.#closed) {
+      watcher.closed();
+      return () => {};
+    }
     const set = this.#byId.get(id) ?? new Set<InstanceWatcher>();
     this.#byId.set(id, set);
     set.add(watcher);
@@ -56,6 +63,7 @@ export class InstanceWatchers {
   }
 
   closeAll(): void {
+    this.#closed = true;
     const all = [...this.#byId.values()];
     this.#byId.clear();
     for (const set of all) for (const watcher of set) watcher.closed();

@@ -67,6 +67,16 @@ describe('registry.actor(type, id): a stable handle', () => {
     // The closed registry's handle fails loudly instead of dropping the event.
     expect(completed).toEqual(['complete']);
     expect(await codeOf(old.send({ type: 'INC' }))).toBe('REGISTRY_CLOSED');
+    // Subscribing after the close completes at once: it used to wait for ever,
+    // and the closed registry kept the observer.
+    const late: string[] = [];
+    const sub = old.subscribe({
+      next: () => late.push('next'),
+      error: (err) => late.push(`error ${err.code}`),
+      complete: () => late.push('complete'),
+    });
+    expect(late).toEqual(['complete']);
+    sub.unsubscribe();
     const fresh = r.actor('counter', 'c');
     await fresh.send({ type: 'INC' });
     expect((await fresh.getSnapshot()).context.count).toBe(2);
