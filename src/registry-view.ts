@@ -219,8 +219,9 @@ export class RegistryView<M extends MachineMap = MachineMap> {
   waitFor(
     id: string,
     condition: WaitCondition<any>,
-    options: { timeoutMs?: number; signal?: AbortSignal; type?: string } = {},
+    options?: { timeoutMs?: number; signal?: AbortSignal; type?: string },
   ): Promise<InstanceStatus> {
-    return waitForInstance(this.#parts, id, condition, options);
+    // null reads as no options, as getStatus and send read it.
+    return waitForInstance(this.#parts, id, condition, options ?? {});
   }
 }

@@ -196,8 +196,8 @@ export class Registry<M extends MachineMap = MachineMap> extends RegistryView<M>
    * (`TYPE_MISMATCH` otherwise), as an `ActorHandle` does; not checked for an
    * instance another process hosts.
    */
-  stop(id: string, reason?: string, options: { type?: string } = {}): Promise<InstanceStatus> {
-    return stopInstance(this.#parts, id, reason, options.type);
+  stop(id: string, reason?: string, options?: { type?: string }): Promise<InstanceStatus> {
+    return stopInstance(this.#parts, id, reason, options?.type);
   }
 
   /** Forgets a finished instance entirely, in memory and in the store. A running one only with `{ force: true }`. */

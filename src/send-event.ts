@@ -27,7 +27,7 @@ export function sendEvent(
   // Fast path (relaxed durability, nothing in flight for the ID): deliver now.
   const instance = parts.instances.get(id);
   if (
-    (options === undefined ||
+    (options == null ||
       (options.idempotencyKey === undefined &&
         (options.type === undefined || options.type === instance?.type))) &&
     instance?.actor &&

@@ -20,6 +20,9 @@ describe('arguments of the wrong type', () => {
     ['counts({ type: {} })', (r: any) => r.counts({ type: {} })],
     ["purge('x', null)", (r: any) => r.purge('x', null)],
     ["purge('x', { force: 'yes' })", (r: any) => r.purge('x', { force: 'yes' })],
+    // Both used to call cursor.slice while building the error: a TypeError.
+    ['quarantined({ cursor: 5 })', (r: any) => r.quarantined({ cursor: 5 })],
+    ['quarantined({ cursor: null })', (r: any) => r.quarantined({ cursor: null })],
   ])('%s: INVALID_ARGUMENT, and nothing changes', async (_, call) => {
     const r = await createTestRegistry({ machines: { m } });
     try {
@@ -32,6 +35,19 @@ describe('arguments of the wrong type', () => {
         );
       expect(isRegistryError(err, 'INVALID_ARGUMENT')).toBe(true);
       expect((await r.getStatus('x'))?.status).toBe('running');
+    } finally {
+      await r.close();
+    }
+  });
+
+  // These used to read a field of null: a TypeError. Like getStatus(id, null), they now read null as no options.
+  it('null options of send, waitFor and stop read as none', async () => {
+    const r = await createTestRegistry({ machines: { m } });
+    try {
+      await r.spawnSingleton('m', 'x');
+      await (r as any).send('x', { type: 'PING' }, null);
+      expect((await (r as any).waitFor('x', 'running', null)).status).toBe('running');
+      expect((await (r as any).stop('x', 'by hand', null)).status).toBe('stopped');
     } finally {
       await r.close();
     }

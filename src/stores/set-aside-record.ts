@@ -179,7 +179,8 @@ export function setAsideCursor(last: SetAsidePosition): string {
   return Buffer.from(JSON.stringify([last.at, last.key])).toString('base64url');
 }
 
-function decodeCursor(cursor: string): SetAsidePosition {
+function decodeCursor(cursor: unknown): SetAsidePosition {
+  if (typeof cursor !== 'string') throw badSetAsideCursor(cursor);
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
     if (Array.isArray(v) && v.length === 2 && Number.isFinite(v[0]) && typeof v[1] === 'string')
@@ -198,11 +199,16 @@ function decodeCursor(cursor: string): SetAsidePosition {
  * throw badSetAsideCursor('zzz');
  * ```
  */
-export function badSetAsideCursor(cursor: string): RegistryError {
+export function badSetAsideCursor(cursor: unknown): RegistryError {
+  // Any value may arrive from an untyped caller: described, never called into.
+  const shown =
+    typeof cursor === 'string'
+      ? cursor.slice(0, 100)
+      : `(${cursor === null ? 'null' : typeof cursor})`;
   return new RegistryError(
     'INVALID_ARGUMENT',
-    `${JSON.stringify(cursor.slice(0, 100))} is not a set-aside listing's cursor; list again without one.`,
-    { details: { cursor: cursor.slice(0, 100) } },
+    `${JSON.stringify(shown)} is not a set-aside listing's cursor; list again without one.`,
+    { details: { cursor: shown } },
   );
 }
 
