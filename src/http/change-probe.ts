@@ -1,4 +1,4 @@
-import type { AnyEventObject } from 'xstate';
+import type { AnyActor, AnyEventObject } from 'xstate';
 import type { Registry } from '../registry.js';
 import type { InstanceStatus } from '../status.js';
 
@@ -49,7 +49,8 @@ export class ChangeProbe {
    * event changed the instance's status, state value or context.
    */
   async track(id: string, event: AnyEventObject, send: () => Promise<void>): Promise<boolean> {
-    // Not live here (passive, or hosted by another process): start from the stored status.
+    // Not live here (passive, or hosted by another process): start from the stored
+    // status, a JSON view; an activation replaces it with the exact state (see #onActivated).
     const stored = this.#registry.get(id) ? undefined : await this.#registry.getStatus(id);
     const watch: Watch = { event, before: undefined, after: undefined };
     // Synchronously with the read of the live state: no transition can fall in between.
@@ -73,6 +74,15 @@ export class ChangeProbe {
       : false;
   }
 
+  // A passivated instance the event activates: its state as restored is the exact
+  // "before", where the stored status shows Maps, Sets and BigInts only as JSON
+  // (so an ignored event would read as a change).
+  readonly #onActivated = (a: { id: string; actor: AnyActor }): void => {
+    const watches = this.#watches.get(a.id);
+    if (!watches) return;
+    for (const w of watches) if (!w.after) w.before = a.actor.getSnapshot() as Shown;
+  };
+
   readonly #onTransition = (t: { id: string; snapshot: unknown; event: AnyEventObject }): void => {
     const watches = this.#watches.get(t.id);
     if (!watches) return;
@@ -84,7 +94,10 @@ export class ChangeProbe {
   };
 
   #add(id: string, watch: Watch): void {
-    if (this.#listening++ === 0) this.#registry.on('transition', this.#onTransition);
+    if (this.#listening++ === 0) {
+      this.#registry.on('transition', this.#onTransition);
+      this.#registry.on('activated', this.#onActivated);
+    }
     const set = this.#watches.get(id) ?? new Set<Watch>();
     this.#watches.set(id, set);
     set.add(watch);
@@ -94,7 +107,10 @@ export class ChangeProbe {
     const set = this.#watches.get(id);
     set?.delete(watch);
     if (set?.size === 0) this.#watches.delete(id);
-    if (--this.#listening === 0) this.#registry.off('transition', this.#onTransition);
+    if (--this.#listening === 0) {
+      this.#registry.off('transition', this.#onTransition);
+      this.#registry.off('activated', this.#onActivated);
+    }
   }
 }
 
