@@ -69,12 +69,20 @@ function viewReplacer(): (key: string, value: unknown) => unknown {
   };
 }
 
+// viewReplacer without its cycle check, which costs a scan of the path per value:
+// a cycle makes JSON.stringify throw, and only then does the full one run.
+function shownAsJson(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  return value instanceof Map || value instanceof Set ? [...value] : value;
+}
+
 function jsonCopy(value: unknown): unknown {
   if (value === undefined) return undefined;
   try {
-    return JSON.parse(JSON.stringify(value));
+    // A replacer even for plain JSON: without it a Map or Set showed as {}.
+    return JSON.parse(JSON.stringify(value, shownAsJson));
   } catch {
-    // A BigInt or a cycle, which exact state allows: show it rather than null.
+    // A cycle, which exact state allows: show it rather than null.
     try {
       return JSON.parse(JSON.stringify(value, viewReplacer()));
     } catch {

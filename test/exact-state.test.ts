@@ -207,6 +207,17 @@ describe('getStatus, a JSON view of exact state', () => {
       data: { big: '10', map: [['k', 1]], set: ['x'], cyclic: [['me', '[Circular]']], n: 1 },
     });
   });
+
+  // Only a BigInt or a cycle used to bring in the view: a Map or Set alone showed as {}.
+  it('shows a Map and a Set by their entries without a BigInt or a cycle beside them, in list() too', async () => {
+    r = await createTestRegistry({ machines: { keeper } });
+    await r.spawnSingleton('keeper', 'm', {
+      input: { map: new Map([['k', { a: 1 }]]), set: new Set([1, 2]), at: new Date(0) },
+    });
+    const shown = { data: { map: [['k', { a: 1 }]], set: [1, 2], at: '1970-01-01T00:00:00.000Z' } };
+    expect((await r.getStatus('m'))?.context).toEqual(shown);
+    expect((await r.list()).items.find((s) => s.id === 'm')?.context).toEqual(shown);
+  });
 });
 
 describe('what cannot be stored is refused at write time, naming the path', () => {
