@@ -13,8 +13,12 @@ import type { AnyActorRef } from 'xstate';
 export function resolvePath(root: AnyActorRef, path: readonly string[]): AnyActorRef | undefined {
   let current: AnyActorRef | undefined = root;
   for (const id of path) {
-    const snapshot: { children?: Record<string, AnyActorRef> } | undefined = current?.getSnapshot();
-    current = snapshot?.children?.[id];
+    const children: Record<string, AnyActorRef> | undefined = (
+      current?.getSnapshot() as { children?: Record<string, AnyActorRef> } | undefined
+    )?.children;
+    // Own children only: a stored path of "constructor" or "toString" must not
+    // reach what every object inherits (a timer sent there crashed the process).
+    current = children && Object.hasOwn(children, id) ? children[id] : undefined;
     if (!current) return undefined;
   }
   return current;

@@ -136,6 +136,14 @@ export function encodeRecord(record: InstanceRecord): string {
   return `${head.slice(0, -1)},"state":${rich}}`;
 }
 
+/** A timer's source or target: child IDs from the root, each a string. */
+function isPath(path: unknown): path is string[] {
+  if (!Array.isArray(path)) return false;
+  // A loop, not every(): the rich encoding can store holes, which every() skips.
+  for (let i = 0; i < path.length; i++) if (typeof path[i] !== 'string') return false;
+  return true;
+}
+
 function decodeState(r: Record<string, unknown>): void {
   // Version 1 had no encoding; a version-2 record without one is plain JSON too.
   const encoding = (
@@ -205,15 +213,15 @@ export function parseRecord(text: string): InstanceRecord {
     if (
       !timer ||
       typeof timer.id !== 'string' ||
-      !Array.isArray(timer.source) ||
-      !Array.isArray(timer.target) ||
+      !isPath(timer.source) ||
+      !isPath(timer.target) ||
       !timer.event ||
       typeof timer.event.type !== 'string' ||
       !isDueTime(timer.dueAt) ||
       (timer.uncancellable !== undefined && timer.uncancellable !== true)
     ) {
       throw corrupt(
-        'The record has a malformed pending delayed event (it needs an id, source and target paths, an event with a type, a due time (a number), and `uncancellable` true or absent).',
+        'The record has a malformed pending delayed event (it needs an id, source and target paths of child IDs (strings), an event with a type, a due time (a number), and `uncancellable` true or absent).',
       );
     }
   }

@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMachine } from 'xstate';
-import { MemoryStore } from '../src/index.js';
+import { createRegistry, MemoryStore } from '../src/index.js';
 import {
   createTestRegistry,
   parseRecord,
   safeJsonParse,
+  TestClock,
   type TestRegistry,
 } from '../src/testing/index.js';
 
@@ -73,6 +74,14 @@ describe('parseRecord', () => {
         ],
       },
     ],
+    [
+      'timer path holding an object (list() then threw a TypeError)',
+      { timers: [{ id: 't', source: [{}], target: [], event: { type: 'X' }, dueAt: 1 }] },
+    ],
+    [
+      'timer target holding a number',
+      { timers: [{ id: 't', source: [], target: [5], event: { type: 'X' }, dueAt: 1 }] },
+    ],
     ['stopReason', { stopReason: 42 }],
     ['error', { error: { message: 1 } }],
     ['encoding', { format: 'xstate-registry/2', encoding: 'yaml' }],
@@ -116,4 +125,36 @@ describe('validation at load', () => {
     expect(page.items.map((s) => s.id)).toEqual(['good']);
     expect(page.items[0]?.createdAt).toBe('1970-01-01T00:00:00.001Z');
   });
+
+  // A child ID that every object inherits was taken for a child: the timer,
+  // sent there when it fell due, threw from a timer callback and the process died.
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
+    'a delayed event addressed to a child named %j that does not exist is dropped and reported, never delivered',
+    async (child) => {
+      const store = new MemoryStore();
+      const timer = (dueAt: number) => ({
+        id: 't',
+        source: [],
+        target: [child],
+        event: { type: 'X' },
+        dueAt,
+      });
+      store.inject('overdue', record('overdue', { timers: [timer(0)] }));
+      store.inject('later', record('later', { timers: [timer(1_060_000)] }));
+      store.inject('bystander', record('bystander', {}));
+      const clock = new TestClock(1_000_000);
+      const registry = createRegistry({ machines: { m }, store, clock });
+      const errors: string[] = [];
+      registry.on('error', (e) => errors.push(e.message));
+      await registry.start();
+      clock.increment(120_000);
+      expect((await registry.list()).items.map((s) => [s.id, s.status])).toEqual([
+        ['bystander', 'running'],
+        ['later', 'running'],
+        ['overdue', 'running'],
+      ]);
+      await registry.close();
+      expect(errors.filter((e) => /no longer exists/.test(e))).toHaveLength(2);
+    },
+  );
 });
