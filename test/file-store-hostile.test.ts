@@ -117,6 +117,34 @@ describe.each(['main thread', 'worker', 'broken-worker'] as const)(
       expect((await lstat(find('zero'))).isSymbolicLink()).toBe(true);
       expect((await lstat(find('folder'))).isDirectory()).toBe(true);
     }, 120_000);
+
+    // Read leniently, the damaged byte loaded as U+FFFD, and the next write made it permanent.
+    it('a record with a byte that is not UTF-8 is set aside; a real U+FFFD still loads', async () => {
+      const dir = await tempDir();
+      const registry = createRegistry({ machines, store: new FileStore({ dir }) });
+      await registry.start();
+      await registry.spawnSingleton('counter', 'damaged', { input: { label: 'caf\u00e9' } });
+      await registry.spawnSingleton('counter', 'genuine', { input: { label: 'caf\u00e9 \ufffd' } });
+      await registry.close();
+      const file = join(dir, 'instances', fileNameFor('damaged'));
+      const bytes = await readFile(file);
+      const at = bytes.indexOf(Buffer.from('caf\u00e9')) + 4;
+      expect(bytes[at]).toBe(0xa9);
+      bytes[at] = 0xff; // C3 FF: not UTF-8
+      await writeFile(file, bytes);
+      const { summary, ids } = await startInChild(dir, reader);
+      expect(ids).toEqual(['genuine']);
+      expect(summary.quarantined.map((q) => [q.key, q.code])).toEqual([
+        [fileNameFor('damaged'), 'CORRUPT_RECORD'],
+      ]);
+      expect(summary.quarantined[0]?.message).toMatch(/not valid UTF-8/);
+      const again = createRegistry({ machines, store: new FileStore({ dir }) });
+      await again.start();
+      expect((await again.getStatus('genuine'))?.context).toMatchObject({
+        label: 'caf\u00e9 \ufffd',
+      });
+      await again.close();
+    }, 120_000);
   },
 );
 

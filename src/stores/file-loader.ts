@@ -263,6 +263,17 @@ export class FileLoader {
         ),
       };
     }
+    if (code === 'EILSEQ') {
+      return {
+        kind: 'unreadable',
+        key: storeKey(name),
+        error: new RegistryError(
+          'CORRUPT_RECORD',
+          `${path} is not valid UTF-8 (a damaged byte); it was not loaded, so no character is silently replaced.`,
+          { cause: error, details: { path } },
+        ),
+      };
+    }
     if (code !== 'EFBIG') return { kind: 'unreadable', key: storeKey(name), error };
     return {
       kind: 'unreadable',

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import {
   close,
   closeSync,
@@ -74,7 +75,6 @@ export interface FsLayer {
 }
 
 /** One options object for every read: a string option is copied into a new one per call. */
-const UTF8 = { encoding: 'utf8' } as const;
 
 function kindOf(stats: Stats): string {
   if (stats.isDirectory()) return 'a directory';
@@ -184,7 +184,12 @@ export function readRegularFileSync(path: string, maxBytes?: number): string {
         size,
       });
     }
-    return readFileSync(fd, UTF8);
+    const bytes = readFileSync(fd);
+    // Decoded leniently, a damaged byte would load as U+FFFD, and the next write
+    // would make the change permanent: refused, so the record is set aside.
+    if (!isUtf8(bytes))
+      throw Object.assign(new Error(`${path} is not valid UTF-8`), { code: 'EILSEQ' });
+    return bytes.toString('utf8');
   } finally {
     closeSync(fd);
   }
