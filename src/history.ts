@@ -167,14 +167,16 @@ const SOURCES = new Set(['api', 'http', 'timer', 'child', 'direct']);
  */
 export function isStoredHistory(value: unknown): value is StoredHistory {
   const h = value as Partial<StoredHistory> | null;
-  if (!h || typeof h !== 'object' || !Number.isInteger(h.seq) || !Array.isArray(h.entries))
+  // Safe integers only: past 2^53, seq + 1 no longer grows, seqs repeat, and
+  // the next record of the instance would fail this very check.
+  if (!h || typeof h !== 'object' || !Number.isSafeInteger(h.seq) || !Array.isArray(h.entries))
     return false;
   let previous = 0;
   for (const e of h.entries as Partial<HistoryEntry>[]) {
     if (
       !e ||
       typeof e !== 'object' ||
-      !Number.isInteger(e.seq) ||
+      !Number.isSafeInteger(e.seq) ||
       (e.seq as number) <= previous ||
       (e.seq as number) > (h.seq as number) ||
       typeof e.at !== 'number' ||

@@ -283,26 +283,46 @@ describe('history: paging and bad input', () => {
     }
   });
 
-  it('a record whose history is damaged is set aside as CORRUPT_RECORD, not loaded', async () => {
-    r = await createTestRegistry({ machines, history: {} });
-    await r.spawnSingleton('counter', 'c');
-    await r.send('c', { type: 'INC' });
-    await r.flush();
-    const record = JSON.parse((await r.store.read('c')) as string);
-    record.history.entries[0].source = 'nowhere';
-    await r.store.write('c', JSON.stringify(record));
-    await r.close();
-    const again = createRegistry({
-      machines,
-      store: r.store,
-      clock: r.clock as TestClock,
-      history: {},
-    });
-    others.push(again);
-    const summary = await again.start();
-    expect(summary.quarantined.map((q) => q.code)).toEqual(['CORRUPT_RECORD']);
-    expect(await again.getStatus('c')).toBeUndefined();
-  });
+  it.each([
+    [
+      'an entry with an unknown source',
+      (h: any) => {
+        h.entries[0].source = 'nowhere';
+      },
+    ],
+    // Past 2^53, seq + 1 stops growing: seqs repeat ("never reused" broken), and
+    // the instance's next record failed this check: set aside one restart later.
+    ['a seq past 2^53', (h: any) => Object.assign(h, { seq: 2 ** 53, entries: [] })],
+    [
+      'an entry seq past 2^53',
+      (h: any) => {
+        h.seq = 2 ** 53 + 2;
+        h.entries[0].seq = 2 ** 53 + 2;
+      },
+    ],
+  ])(
+    'a record whose history has %s is set aside as CORRUPT_RECORD, not loaded',
+    async (_, damage) => {
+      r = await createTestRegistry({ machines, history: {} });
+      await r.spawnSingleton('counter', 'c');
+      await r.send('c', { type: 'INC' });
+      await r.flush();
+      const record = JSON.parse((await r.store.read('c')) as string);
+      damage(record.history);
+      await r.store.write('c', JSON.stringify(record));
+      await r.close();
+      const again = createRegistry({
+        machines,
+        store: r.store,
+        clock: r.clock as TestClock,
+        history: {},
+      });
+      others.push(again);
+      const summary = await again.start();
+      expect(summary.quarantined.map((q) => q.code)).toEqual(['CORRUPT_RECORD']);
+      expect(await again.getStatus('c')).toBeUndefined();
+    },
+  );
 });
 
 describe('history: stored with the instance', () => {
