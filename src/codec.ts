@@ -13,7 +13,7 @@
  */
 import { DevalueError, stringify, unflatten } from 'devalue';
 import { RegistryError } from './errors.js';
-import { exactOperations, refusal } from './exact-operations.js';
+import { exactOperations, refusal, refuse } from './exact-operations.js';
 import { isPlainState, MAX_DEPTH } from './plain-json.js';
 
 /** Which encoding a record's state is written in. */
@@ -21,6 +21,7 @@ export type StateEncoding = 'json' | 'devalue';
 
 const ERROR_TYPES: Record<string, ErrorConstructor> = {
   Error,
+  AggregateError: AggregateError as unknown as ErrorConstructor,
   TypeError,
   RangeError,
   SyntaxError,
@@ -29,32 +30,69 @@ const ERROR_TYPES: Record<string, ErrorConstructor> = {
   URIError,
 };
 
+// What an Error may hold of its own beyond its enumerable fields: what the
+// constructors make (an AggregateError's `errors` too) and a `name` (Node's
+// AssertionError has one), all stored. Anything else would be lost: refused.
+const ERROR_OWN = new Set<string | symbol>(['name', 'message', 'stack', 'cause']);
+
+/** Why `error` cannot be kept exactly, or undefined. */
+function errorProblem(error: Error, aggregate: boolean): string | undefined {
+  if (typeof error.message !== 'string') return 'an Error whose message is not a string';
+  for (const key of Reflect.ownKeys(error)) {
+    if (typeof key === 'symbol') return `an Error with the symbol key ${key.toString()}`;
+    if (ERROR_OWN.has(key) || (aggregate && key === 'errors')) continue;
+    if (!Object.getOwnPropertyDescriptor(error, key)?.enumerable)
+      return `an Error with the non-enumerable property '${key}', which is not stored`;
+  }
+  if (aggregate && !Array.isArray((error as AggregateError).errors))
+    return 'an AggregateError whose errors are not an array';
+  return undefined;
+}
+
 // Errors are what machines fail with (`snapshot.error`) and what actors output:
-// kept with name, message, stack, cause and own fields (such as `code`).
-// Subclasses come back as the built-in class of the same name, or as `Error`.
+// kept with name, message, stack, cause and own fields (such as `code`), an
+// AggregateError with its errors. Subclasses come back as the built-in class of
+// the same name, or as `Error`.
 const reducers = {
   Error: (value: unknown) => {
     if (!(value instanceof Error)) return false;
+    const aggregate = value instanceof AggregateError;
+    const problem = errorProblem(value, aggregate);
+    if (problem) {
+      refuse(value, problem);
+      return false;
+    }
     const own: Record<string, unknown> = {};
     for (const key of Object.keys(value))
       own[key] = (value as unknown as Record<string, unknown>)[key];
     const out: unknown[] = [value.name, value.message, value.stack, own];
-    if ('cause' in value) out.push(value.cause);
+    const hasCause = 'cause' in value;
+    // An AggregateError's parts are seven: [..., cause, errors, hasCause]. Every
+    // other Error's stay as records have always held them: four, and the cause.
+    if (aggregate)
+      out.push(hasCause ? value.cause : undefined, [...(value as AggregateError).errors], hasCause);
+    else if (hasCause) out.push(value.cause);
     return out;
   },
 };
 
 const revivers = {
   Error: (parts: unknown) => {
-    const [name, message, stack, own, ...cause] = parts as [
+    const [name, message, stack, own] = parts as [
       string,
       string,
       string | undefined,
       Record<string, unknown>,
-      ...unknown[],
     ];
+    const list = parts as unknown[];
+    const aggregated = list.length === 7;
+    const hasCause = aggregated ? list[6] === true : list.length === 5;
+    const options = hasCause ? { cause: list[4] } : undefined;
     const Type = (Object.hasOwn(ERROR_TYPES, name) && ERROR_TYPES[name]) || Error;
-    const error = cause.length ? new Type(message, { cause: cause[0] }) : new Type(message);
+    const error: Error =
+      Type === (AggregateError as unknown)
+        ? new AggregateError(aggregated && Array.isArray(list[5]) ? list[5] : [], message, options)
+        : new Type(message, options);
     if (error.name !== name)
       Object.defineProperty(error, 'name', { value: name, configurable: true, writable: true });
     if (stack === undefined) delete (error as { stack?: string }).stack;

@@ -78,7 +78,16 @@ export const refusal: { value: unknown; reason: string } = { value: undefined, r
 /** A tag devalue does not know: it falls through to `shapeOf`, which refuses the value. */
 const REFUSED = 'xstate-registry:refused';
 
-function refuse(value: unknown, reason: string): string {
+/**
+ * Marks `value` as refused with `reason`: the operations below then refuse it,
+ * and the error names that reason (for a reducer that finds a value it cannot keep).
+ *
+ * @example
+ * ```ts
+ * refuse(error, 'an Error with a symbol key');
+ * ```
+ */
+export function refuse(value: unknown, reason: string): string {
   refusal.value = value;
   refusal.reason = reason;
   return REFUSED;
@@ -134,6 +143,8 @@ const TYPED = new Set([...KINDS.values()].map(([tag]) => tag).filter((t) => t.en
  */
 export const exactOperations: Partial<StringifyOperations> = {
   tagOf(value: object): string {
+    // Refused already, by a reducer that knew why.
+    if (refusal.value === value) return REFUSED;
     const proto = Object.getPrototypeOf(value) as object | null;
     if (proto === null || proto === Object.prototype) return 'Object';
     if (proto === Array.prototype) {

@@ -1,3 +1,4 @@
+import assert from 'node:assert';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assign, createMachine, raise, setup } from 'xstate';
 import { MemoryStore } from '../src/index.js';
@@ -193,6 +194,95 @@ describe('more value kinds across a restart', () => {
     expect(Object.is(data.byObject.get(data.key), -0)).toBe(true);
     expect(Object.getPrototypeOf(data.bare)).toBe(null);
   });
+});
+
+describe('Errors across a restart: kept exactly, or refused', () => {
+  it('an AggregateError keeps its class, errors, cause and fields', async () => {
+    const made = () =>
+      Object.assign(
+        new AggregateError([new RangeError('one'), 'two'], 'both failed', { cause: 'why' }),
+        { code: 'E_BOTH' },
+      );
+    r = await createTestRegistry({ machines: { keeper } });
+    await r.spawnSingleton('keeper', 'a', { input: { e: made(), plain: new Error('x') } });
+    r = await r.restart();
+    const { e, plain } = r.get('a')!.getSnapshot().context.data as {
+      e: AggregateError;
+      plain: Error;
+    };
+    expect(e).toBeInstanceOf(AggregateError);
+    expect(e.errors[0]).toBeInstanceOf(RangeError);
+    expect(e.errors.map(String)).toEqual(['RangeError: one', 'two']);
+    expect([e.message, e.cause, (e as { code?: string }).code]).toEqual([
+      'both failed',
+      'why',
+      'E_BOTH',
+    ]);
+    expect(plain).toBeInstanceOf(Error);
+    expect('cause' in plain).toBe(false);
+  });
+
+  it("Node's own errors are kept (an AssertionError holds its own non-enumerable name)", async () => {
+    const thrown = (f: () => void) => {
+      try {
+        f();
+      } catch (err) {
+        return err as Error;
+      }
+      throw new Error('did not throw');
+    };
+    const assertion = thrown(() => assert.strictEqual(1, 2));
+    const url = thrown(() => new URL('nope'));
+    r = await createTestRegistry({ machines: { keeper } });
+    await r.spawnSingleton('keeper', 'n', { input: { assertion, url } });
+    r = await r.restart();
+    const data = r.get('n')?.getSnapshot().context.data as { assertion: Error; url: Error };
+    expect([data.assertion.name, data.assertion.message]).toEqual([
+      assertion.name,
+      assertion.message,
+    ]);
+    expect((data.assertion as unknown as { operator: string }).operator).toBe('strictEqual');
+    expect(data.url).toBeInstanceOf(TypeError);
+    expect((data.url as unknown as { code: string }).code).toBe('ERR_INVALID_URL');
+  });
+
+  // Each was silently dropped or changed at the next restart.
+  it.each([
+    [
+      'a non-enumerable own property',
+      () => Object.defineProperty(new Error('x'), 'retryAt', { value: 123, enumerable: false }),
+      /non-enumerable property 'retryAt'/,
+    ],
+    [
+      'a symbol key',
+      () => Object.assign(new Error('x'), { [Symbol('tag')]: 1 }),
+      /symbol key Symbol\(tag\)/,
+    ],
+    [
+      'a message that is not a string',
+      () => Object.assign(new Error('x'), { message: 42 }),
+      /message is not a string/,
+    ],
+  ])(
+    'an Error with %s is refused with NOT_SERIALIZABLE naming it, never changed',
+    async (_, make, reason) => {
+      r = await createTestRegistry({ machines: { keeper } });
+      await r.spawnSingleton('keeper', 'k', { input: { ok: 1 } });
+      await r.flush();
+      const before = r.store.peek('k');
+      await expect(
+        r.spawnSingleton('keeper', 'k2', { input: { e: make() } }),
+      ).resolves.toBeDefined();
+      const err = await r.flush().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ code: expect.stringMatching(/NOT_SERIALIZABLE|PERSIST_FAILED/) });
+      expect(String((await r.getStatus('k2'))?.persistError?.message)).toMatch(reason);
+      expect(r.store.peek('k')).toBe(before);
+      expect(r.store.peek('k2')).toBeUndefined();
+    },
+  );
 });
 
 describe('getStatus, a JSON view of exact state', () => {
