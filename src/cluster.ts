@@ -166,8 +166,9 @@ export class ClusterHosting {
         emitter: this.#d.emitter,
       });
     } catch (err) {
-      // As at start(): set aside with its reason. Kept claimed, it would stay leased
+      // As at start(): set aside with its reason (its pending write retired). Kept claimed, it would stay leased
       // to this process (which cannot host it) and unreachable for everyone else.
+      this.#d.instances.drop(instance);
       throw await this.#quarantine(id, err, 'RESTORE_FAILED', 'could not be restored');
     }
     this.#d.instances.admit(instance);

@@ -121,12 +121,21 @@ export function resume(
   timers: readonly PersistedTimer[],
   deps: {
     clock: Clock;
-    actors: Pick<ActorHost, 'host'>;
+    actors: Pick<ActorHost, 'host' | 'detach'>;
     emitter: Pick<RegistryEmitter, 'emit'>;
   },
 ): AnyActor {
   const actor = deps.actors.host(instance, { snapshot });
-  for (const dropped of restoreTimers(actor, timers, deps.clock)) {
+  let droppedTimers: ReturnType<typeof restoreTimers>;
+  try {
+    droppedTimers = restoreTimers(actor, timers, deps.clock);
+  } catch (err) {
+    // The actor runs already: stopped here, for every caller (start, activation,
+    // takeover), or it would live on unhosted and write back the record set aside.
+    deps.actors.detach(instance, false);
+    throw err;
+  }
+  for (const dropped of droppedTimers) {
     deps.emitter.emit(
       'error',
       new RegistryError(

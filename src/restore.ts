@@ -3,6 +3,7 @@ import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
 import { decodeParsed, failHydration, instanceFromRecord, resume } from './hydration.js';
 import { persistedHasInFlightWork } from './in-flight-work.js';
+import type { Instance } from './instance.js';
 import type { InstanceTable } from './instance-table.js';
 import type { ResolvedMachine } from './machines.js';
 import type { Passivation } from './passivation.js';
@@ -63,8 +64,8 @@ export interface RestoreContext {
   store: Store;
   machines: Map<string, ResolvedMachine>;
   clock: Clock;
-  instances: Pick<InstanceTable, 'has' | 'admit' | 'changed'>;
-  actors: Pick<ActorHost, 'host'>;
+  instances: Pick<InstanceTable, 'has' | 'admit' | 'changed' | 'drop'>;
+  actors: Pick<ActorHost, 'host' | 'detach'>;
   emitter: Pick<RegistryEmitter, 'emit' | 'has'>;
   /** With idle passivation: index a running instance without hosting it, waking it when its first timer falls due. */
   passivation?: Pick<Passivation, 'sleep'> | undefined;
@@ -111,6 +112,7 @@ function restoreEntry(
   summary: StartSummary,
 ): Promise<void> | undefined {
   let id: string | undefined;
+  let instance: Instance | undefined;
   try {
     if (entry.kind === 'unreadable') {
       if (entry.error instanceof RegistryError) throw entry.error;
@@ -137,7 +139,7 @@ function restoreEntry(
     }
     const decoded = decodeParsed(parsed, ctx.machines);
     const { record, def, snapshot, migrated } = decoded;
-    const instance = instanceFromRecord(decoded);
+    instance = instanceFromRecord(decoded);
     if (record.status !== 'running') {
       ctx.instances.admit(instance);
       summary.finished++;
@@ -165,6 +167,9 @@ function restoreEntry(
       ctx.instances.changed(instance);
     }
   } catch (cause) {
+    // Its pending write (its actor marked it dirty as it started) is retired: the
+    // record set aside must not come back. A no-op for an instance never made.
+    if (instance) ctx.instances.drop(instance);
     return setAsideEntry(ctx, entry, id, cause, summary);
   }
   return undefined;
