@@ -115,6 +115,15 @@ export class Passivation {
       let decoded: DecodedRecord;
       try {
         decoded = decodeRecord(text, this.#d.machines);
+        // Another instance's record put in its place while it slept (a copied
+        // file) is not loaded as this one's state; start() refuses it the same way.
+        const { id, type } = decoded.record;
+        if (id !== instance.id || type !== instance.type)
+          throw new RegistryError(
+            'CORRUPT_RECORD',
+            `The stored record of passivated instance '${instance.id}' (${instance.type}) holds instance '${id}' (${type}): set aside, never loaded in its place.`,
+            { details: { id: instance.id } },
+          );
       } catch (err) {
         throw await this.#setAside(instance, err, 'CORRUPT_RECORD');
       }

@@ -52,6 +52,24 @@ describe('idle passivation', () => {
     expect(log).toEqual(['passivated:c']);
   });
 
+  // It loaded b's state as a's: start() refused such a copy, activation did not look.
+  it("another instance's record copied in place of a passivated one's is set aside, never loaded as its state", async () => {
+    await idleRegistry();
+    await r.spawnSingleton('counter', 'a');
+    await r.spawnSingleton('counter', 'b');
+    await r.send('b', { type: 'INC' });
+    r.clock.increment(120_000);
+    await settle();
+    await r.flush();
+    expect([r.get('a'), r.get('b')]).toEqual([undefined, undefined]);
+    r.store.inject('a', r.store.peek('b') as string);
+    await expect(r.send('a', { type: 'INC' })).rejects.toMatchObject({ code: 'CORRUPT_RECORD' });
+    expect(await r.getStatus('a')).toBeUndefined();
+    expect(r.store.quarantined.get('a')?.reason).toMatch(/holds instance 'b'/);
+    // b itself is untouched.
+    expect((await r.getStatus('b'))?.context).toMatchObject({ count: 1 });
+  });
+
   it('send activates exactly once under 100 concurrent calls, without re-running entry actions', async () => {
     const log = await idleRegistry();
     await r.spawnSingleton('counter', 'c');
