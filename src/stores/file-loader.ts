@@ -252,37 +252,28 @@ export class FileLoader {
   /** The entry of a file that could not be read, saying why. */
   #unreadable(name: string, path: string, error: unknown): StoredEntry {
     const { code, size, kind } = error as { code?: string; size?: number; kind?: string };
-    if (code === 'ENOTREG') {
-      return {
-        kind: 'unreadable',
-        key: storeKey(name),
-        error: new RegistryError(
-          'CORRUPT_RECORD',
-          `${path} is ${kind}, not a regular file; it was not read.`,
-          { details: { path } },
-        ),
-      };
-    }
-    if (code === 'EILSEQ') {
-      return {
-        kind: 'unreadable',
-        key: storeKey(name),
-        error: new RegistryError(
-          'CORRUPT_RECORD',
-          `${path} is not valid UTF-8 (a damaged byte); it was not loaded, so no character is silently replaced.`,
-          { cause: error, details: { path } },
-        ),
-      };
-    }
-    if (code !== 'EFBIG') return { kind: 'unreadable', key: storeKey(name), error };
-    return {
-      kind: 'unreadable',
-      key: storeKey(name),
-      error: new RegistryError(
-        'SNAPSHOT_TOO_LARGE',
-        `${path} is ${size} bytes, over maxFileBytes (${this.#maxFileBytes}); it was not read.`,
-        { details: { path, bytes: size } },
-      ),
-    };
+    const why =
+      code === 'ENOTREG'
+        ? new RegistryError(
+            'CORRUPT_RECORD',
+            `${path} is ${kind}, not a regular file; it was not read.`,
+            {
+              details: { path },
+            },
+          )
+        : code === 'EILSEQ'
+          ? new RegistryError(
+              'CORRUPT_RECORD',
+              `${path} is not valid UTF-8 (a damaged byte); it was not loaded, so no character is silently replaced.`,
+              { cause: error, details: { path } },
+            )
+          : code === 'EFBIG'
+            ? new RegistryError(
+                'SNAPSHOT_TOO_LARGE',
+                `${path} is ${size} bytes, over maxFileBytes (${this.#maxFileBytes}); it was not read.`,
+                { details: { path, bytes: size } },
+              )
+            : error;
+    return { kind: 'unreadable', key: storeKey(name), error: why };
   }
 }

@@ -5,16 +5,11 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { demoMachines } from '../../examples/machines.js';
-import type { HttpTarget } from '../../src/http/index.js';
 import { createRegistry, type Registry } from '../../src/index.js';
-import { type Listening, serve } from './support.js';
+import { type Listening, serve, tenantPolicy } from './support.js';
 
 // The README's tenant policy: a tenant reaches only IDs under its own prefix.
-const authorize = (request: Request, _action: string, target: HttpTarget) => {
-  const mine = `${request.headers.get('x-tenant') ?? ''}/`;
-  if (target.id !== undefined) return target.id.startsWith(mine);
-  return target.idPrefix?.startsWith(mine) === true;
-};
+const authorize = tenantPolicy;
 
 let registry: Registry<typeof demoMachines>;
 let server: Listening;

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import {
   createHttpHandler,
   type HttpHandlerOptions,
+  type HttpTarget,
   toNodeListener,
 } from '../../src/http/index.js';
 import type { Registry } from '../../src/index.js';
@@ -110,4 +111,14 @@ export function codeOf(res: RawResponse): string | undefined {
 export async function snapshotOf(registry: Registry<any>): Promise<string> {
   const page = await registry.list({ limit: 1000 });
   return JSON.stringify(page.items.map((s) => [s.id, s.status, s.value, s.context, s.updatedAt]));
+}
+
+/**
+ * The README's tenant policy (one tenant per ID prefix, named by the
+ * `x-tenant` header), as a user would copy it.
+ */
+export function tenantPolicy(request: Request, _action: string, target: HttpTarget): boolean {
+  const mine = `${request.headers.get('x-tenant') ?? ''}/`;
+  if (target.id !== undefined) return target.id.startsWith(mine);
+  return target.idPrefix?.startsWith(mine) === true; // everything else reaches other tenants
 }

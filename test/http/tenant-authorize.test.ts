@@ -9,18 +9,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoMachines } from '../../examples/machines.js';
-import type { HttpTarget } from '../../src/http/index.js';
 import { createRegistry, type Registry } from '../../src/index.js';
-import { type Listening, serve } from './support.js';
-
-const tenantOf = (request: Request) => request.headers.get('x-tenant') ?? '';
+import { type Listening, serve, tenantPolicy } from './support.js';
 
 /** The example of HttpTarget's TSDoc and the README, as a user would copy it. */
-const authorize = (request: Request, _action: string, target: HttpTarget) => {
-  const mine = `${tenantOf(request)}/`;
-  if (target.id !== undefined) return target.id.startsWith(mine);
-  return target.idPrefix?.startsWith(mine) === true; // everything else reaches other tenants
-};
+const authorize = tenantPolicy;
 
 describe('a tenant policy keyed on ID prefixes', () => {
   let registry: Registry<typeof demoMachines>;
