@@ -32,17 +32,24 @@ const ERROR_TYPES: Record<string, ErrorConstructor> = {
 
 // What an Error may hold of its own beyond its enumerable fields: what the
 // constructors make (an AggregateError's `errors` too) and a `name` (Node's
-// AssertionError has one), all stored. Anything else would be lost: refused.
+// AssertionError has one), all stored. Anything else would be lost: refused,
+// but for non-enumerable symbols (see errorProblem).
 const ERROR_OWN = new Set<string | symbol>(['name', 'message', 'stack', 'cause']);
 
 /** Why `error` cannot be kept exactly, or undefined. */
 function errorProblem(error: Error, aggregate: boolean): string | undefined {
   if (typeof error.message !== 'string') return 'an Error whose message is not a string';
   for (const key of Reflect.ownKeys(error)) {
-    if (typeof key === 'symbol') return `an Error with the symbol key ${key.toString()}`;
-    if (ERROR_OWN.has(key) || (aggregate && key === 'errors')) continue;
-    if (!Object.getOwnPropertyDescriptor(error, key)?.enumerable)
+    if (typeof key === 'string' && (ERROR_OWN.has(key) || (aggregate && key === 'errors')))
+      continue;
+    const enumerable = Object.getOwnPropertyDescriptor(error, key)?.enumerable;
+    if (typeof key === 'symbol') {
+      // A hidden symbol is the runtime's brand (Node's errors carry
+      // Symbol(kIsNodeError)), not data: not stored, not refused.
+      if (enumerable) return `an Error with the symbol key ${key.toString()}`;
+    } else if (!enumerable) {
       return `an Error with the non-enumerable property '${key}', which is not stored`;
+    }
   }
   if (aggregate && !Array.isArray((error as AggregateError).errors))
     return 'an AggregateError whose errors are not an array';
@@ -88,7 +95,10 @@ const revivers = {
     const aggregated = list.length === 7;
     const hasCause = aggregated ? list[6] === true : list.length === 5;
     const options = hasCause ? { cause: list[4] } : undefined;
-    const Type = (Object.hasOwn(ERROR_TYPES, name) && ERROR_TYPES[name]) || Error;
+    // The seven-part form is an AggregateError's whatever its name (it may be renamed).
+    const Type = aggregated
+      ? (AggregateError as unknown as ErrorConstructor)
+      : (Object.hasOwn(ERROR_TYPES, name) && ERROR_TYPES[name]) || Error;
     const error: Error =
       Type === (AggregateError as unknown)
         ? new AggregateError(aggregated && Array.isArray(list[5]) ? list[5] : [], message, options)

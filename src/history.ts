@@ -212,6 +212,10 @@ export class HistoryLog {
 
   /** Journals a transition of the root to `after` caused by `event` from `source`. */
   add(config: HistoryConfig, source: HistorySource, event: { type: string }, after: unknown): void {
+    // A journal that has given out every safe seq records no more (at a million
+    // transitions a second, after 285 years): past it, seqs would repeat, and
+    // the record would fail its own load check.
+    if (this.seq >= Number.MAX_SAFE_INTEGER) return;
     let entry: HistoryEntry = {
       seq: this.seq + 1,
       at: config.clock.now(),

@@ -102,6 +102,8 @@ export class Session {
       const { was, start } = p.gate.closing();
       if (was === 'new') {
         p.gate.closed();
+        // Handles may subscribe before start(): they are told of the close too.
+        p.watchers.closeAll();
         return;
       }
       await start?.catch(() => {});

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isRegistryError, type RegistryError } from '../src/index.js';
+import { createRegistry, isRegistryError, type RegistryError } from '../src/index.js';
 import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
 import { entries, machines } from './fixtures.js';
 
@@ -80,6 +80,15 @@ describe('registry.actor(type, id): a stable handle', () => {
     const fresh = r.actor('counter', 'c');
     await fresh.send({ type: 'INC' });
     expect((await fresh.getSnapshot()).context.count).toBe(2);
+  });
+
+  it('subscribers of a registry closed before it ever started are told complete', async () => {
+    const never = createRegistry({ machines });
+    const seen: string[] = [];
+    never.actor('counter', 'c').subscribe({ complete: () => seen.push('before close') });
+    await never.close();
+    never.actor('counter', 'c').subscribe({ complete: () => seen.push('after close') });
+    expect(seen).toEqual(['before close', 'after close']);
   });
 
   it('subscribe sees every change across passivation and replacement, then errors once purged', async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert';
+import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assign, createMachine, raise, setup } from 'xstate';
 import { MemoryStore } from '../src/index.js';
@@ -220,6 +221,38 @@ describe('Errors across a restart: kept exactly, or refused', () => {
     ]);
     expect(plain).toBeInstanceOf(Error);
     expect('cause' in plain).toBe(false);
+  });
+
+  it('a renamed AggregateError keeps its class and errors (the class is told by its form, not its name)', async () => {
+    const renamed = Object.assign(new AggregateError([new Error('one')], 'batch failed'), {
+      name: 'BatchError',
+    });
+    r = await createTestRegistry({ machines: { keeper } });
+    await r.spawnSingleton('keeper', 'b', { input: { e: renamed } });
+    r = await r.restart();
+    const e = r.get('b')?.getSnapshot().context.data.e as AggregateError;
+    expect(e).toBeInstanceOf(AggregateError);
+    expect([e.name, e.errors.map((x: Error) => x.message)]).toEqual(['BatchError', ['one']]);
+  });
+
+  // Node's SystemError carries a hidden Symbol(kIsNodeError): refusing it made
+  // such an error, caught into context, impossible to store.
+  it('a Node SystemError is kept (its hidden brand symbol is not data)', async () => {
+    const thrown = (() => {
+      try {
+        os.setPriority(999_999, 0);
+      } catch (err) {
+        return err as Error & { code: string; info: object };
+      }
+      throw new Error('did not throw');
+    })();
+    expect(Object.getOwnPropertySymbols(thrown)).toHaveLength(1);
+    r = await createTestRegistry({ machines: { keeper } });
+    await r.spawnSingleton('keeper', 's', { input: { e: thrown } });
+    r = await r.restart();
+    const e = r.get('s')?.getSnapshot().context.data.e as typeof thrown;
+    expect([e.name, e.message, e.code]).toEqual([thrown.name, thrown.message, thrown.code]);
+    expect(e.info).toEqual(thrown.info);
   });
 
   it("Node's own errors are kept (an AssertionError holds its own non-enumerable name)", async () => {

@@ -325,6 +325,30 @@ describe('history: paging and bad input', () => {
   );
 });
 
+describe('history: the last safe seq', () => {
+  // Accepted at load, the journal's next seq was 2^53: not safe, so the
+  // instance's next record failed the load check and was set aside.
+  it('a journal at the last safe seq records no more, and its instance keeps loading', async () => {
+    r = await createTestRegistry({ machines, history: {} });
+    await r.spawnSingleton('counter', 'c');
+    await r.send('c', { type: 'INC' });
+    await r.flush();
+    const record = JSON.parse((await r.store.read('c')) as string);
+    record.history.seq = Number.MAX_SAFE_INTEGER;
+    record.history.entries[0].seq = Number.MAX_SAFE_INTEGER;
+    await r.store.write('c', JSON.stringify(record));
+    r = await r.restart();
+    await r.send('c', { type: 'INC' });
+    await r.send('c', { type: 'INC' });
+    await r.flush();
+    r = await r.restart();
+    expect((await r.quarantined())?.items ?? []).toEqual([]);
+    expect((await r.getStatus('c'))?.context).toMatchObject({ count: 3 });
+    const seqs = (await r.history('c')).items.map((e) => e.seq);
+    expect(seqs).toEqual([Number.MAX_SAFE_INTEGER]);
+  });
+});
+
 describe('history: stored with the instance', () => {
   it('survives a restart over a FileStore', async () => {
     const dir = await tempDir();
