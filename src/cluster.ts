@@ -2,7 +2,13 @@ import type { ClusterDeps, ClusterMail } from './cluster-deps.js';
 import { countCluster, listCluster, reportClusterError } from './cluster-query.js';
 import { isRegistryError, RegistryError } from './errors.js';
 import { foreignRecord, statusOfStoredText } from './foreign-record.js';
-import { decodeRecord, failHydration, instanceFromRecord, resume } from './hydration.js';
+import {
+  assertRecordOf,
+  decodeRecord,
+  failHydration,
+  instanceFromRecord,
+  resume,
+} from './hydration.js';
 import type { Instance } from './instance.js';
 import type { CountFilter } from './instance-index.js';
 import type { ListFilter, ListPage } from './list-query.js';
@@ -149,6 +155,11 @@ export class ClusterHosting {
         throw foreign;
       }
       throw await this.#quarantine(id, err, 'CORRUPT_RECORD', 'could not be decoded');
+    }
+    try {
+      assertRecordOf(decoded.record, id);
+    } catch (err) {
+      throw await this.#quarantine(id, err, 'CORRUPT_RECORD', 'holds another instance');
     }
     const instance = instanceFromRecord(decoded);
     if (instance.status !== 'running') {

@@ -1,5 +1,6 @@
 import { RegistryError } from './errors.js';
 import { type HistoryEntry, type HistoryPage, historyPage, historyPaging } from './history.js';
+import { assertRecordOf } from './hydration.js';
 import { assertInstanceId } from './instance-id.js';
 import { parseRecord } from './record.js';
 import type { RegistryParts } from './registry-parts.js';
@@ -31,6 +32,8 @@ export async function readHistory(
     const text = await parts.store.read(id);
     if (text !== undefined) {
       const record = parseRecord(text);
+      // Another instance's record in its place: its journal is not shown as this one's.
+      assertRecordOf(record, id, instance?.type);
       type = record.type;
       entries = record.history?.entries;
     }

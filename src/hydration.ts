@@ -61,6 +61,29 @@ export interface DecodedRecord {
 }
 
 /**
+ * Throws `CORRUPT_RECORD` unless `record` is instance `id`'s (and of `type`,
+ * when known): another instance's record put in its place (a copied file) is
+ * never read as its state. start() tells the same from a record's key.
+ *
+ * @example
+ * ```ts
+ * assertRecordOf(decoded.record, instance.id, instance.type);
+ * ```
+ */
+export function assertRecordOf(
+  record: { id: string; type: string },
+  id: string,
+  type?: string,
+): void {
+  if (record.id === id && (type === undefined || record.type === type)) return;
+  throw new RegistryError(
+    'CORRUPT_RECORD',
+    `The stored record of instance '${id}' holds instance '${record.id}' (${record.type}): set aside, never read in its place.`,
+    { details: { id } },
+  );
+}
+
+/**
  * Parses a stored record, finds its machine and migrates its snapshot; throws
  * `CORRUPT_RECORD`, `UNKNOWN_MACHINE` or `MIGRATION_FAILED`.
  */

@@ -3,7 +3,13 @@ import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
 import { HistoryLog } from './history.js';
-import { type DecodedRecord, decodeRecord, failHydration, resume } from './hydration.js';
+import {
+  assertRecordOf,
+  type DecodedRecord,
+  decodeRecord,
+  failHydration,
+  resume,
+} from './hydration.js';
 import { IdempotencyLog } from './idempotency.js';
 import { hasInFlightWork } from './in-flight-work.js';
 import type { Instance } from './instance.js';
@@ -115,15 +121,8 @@ export class Passivation {
       let decoded: DecodedRecord;
       try {
         decoded = decodeRecord(text, this.#d.machines);
-        // Another instance's record put in its place while it slept (a copied
-        // file) is not loaded as this one's state; start() refuses it the same way.
-        const { id, type } = decoded.record;
-        if (id !== instance.id || type !== instance.type)
-          throw new RegistryError(
-            'CORRUPT_RECORD',
-            `The stored record of passivated instance '${instance.id}' (${instance.type}) holds instance '${id}' (${type}): set aside, never loaded in its place.`,
-            { details: { id: instance.id } },
-          );
+        // Another instance's record put in its place while it slept (a copied file).
+        assertRecordOf(decoded.record, instance.id, instance.type);
       } catch (err) {
         throw await this.#setAside(instance, err, 'CORRUPT_RECORD');
       }

@@ -1,4 +1,4 @@
-import { decodeRecord } from './hydration.js';
+import { assertRecordOf, decodeRecord } from './hydration.js';
 import type { Instance } from './instance.js';
 import type { ResolvedMachine } from './machines.js';
 import { type InstanceStatus, statusOf } from './status.js';
@@ -21,5 +21,7 @@ export async function storedStatus(
   if (!instance.passive || instance.frozen) return statusOf(instance);
   const text = await store.read(instance.id);
   const decoded = text === undefined ? undefined : decodeRecord(text, machines);
+  // Another instance's record in its place is not shown as its state (activation sets it aside).
+  if (decoded) assertRecordOf(decoded.record, instance.id, instance.type);
   return statusOf(instance, decoded?.snapshot, decoded?.record.timers);
 }

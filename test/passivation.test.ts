@@ -63,11 +63,26 @@ describe('idle passivation', () => {
     await r.flush();
     expect([r.get('a'), r.get('b')]).toEqual([undefined, undefined]);
     r.store.inject('a', r.store.peek('b') as string);
+    // Reads of the sleeping instance do not show b's state as a's either.
+    await expect(r.getStatus('a')).rejects.toMatchObject({ code: 'CORRUPT_RECORD' });
     await expect(r.send('a', { type: 'INC' })).rejects.toMatchObject({ code: 'CORRUPT_RECORD' });
     expect(await r.getStatus('a')).toBeUndefined();
     expect(r.store.quarantined.get('a')?.reason).toMatch(/holds instance 'b'/);
     // b itself is untouched.
     expect((await r.getStatus('b'))?.context).toMatchObject({ count: 1 });
+  });
+
+  it("nor is its journal read as the sleeping one's", async () => {
+    r = await createTestRegistry({ machines: all, idleTimeoutMs: 60_000, history: {} });
+    await r.spawnSingleton('counter', 'a');
+    await r.spawnSingleton('counter', 'b');
+    await r.send('b', { type: 'INC', by: 'secret' } as never);
+    r.clock.increment(120_000);
+    await settle();
+    await r.flush();
+    r.store.inject('a', r.store.peek('b') as string);
+    await expect(r.history('a')).rejects.toMatchObject({ code: 'CORRUPT_RECORD' });
+    expect((await r.history('b')).items).toHaveLength(1);
   });
 
   it('send activates exactly once under 100 concurrent calls, without re-running entry actions', async () => {
