@@ -143,7 +143,15 @@ describe.each(['main thread', 'worker', 'broken-worker'] as const)(
       expect((await again.getStatus('genuine'))?.context).toMatchObject({
         label: 'caf\u00e9 \ufffd',
       });
+      // Set aside, it is still listed with its ID, and can be put back byte for byte.
+      const listed = (await again.quarantined())?.items ?? [];
+      expect(listed.map((q) => q.id)).toEqual(['damaged']);
       await again.close();
+      const store = new FileStore({ dir });
+      await store.open();
+      await store.restoreSetAside(listed[0]?.key as string);
+      await store.close();
+      expect(await readFile(file)).toEqual(bytes);
     }, 120_000);
   },
 );

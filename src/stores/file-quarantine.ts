@@ -108,7 +108,8 @@ export class FileQuarantine {
     for (const name of chosen) {
       const base = name.slice(0, -'.json'.length);
       const text = await this.#io
-        .run(() => this.#fs.readFile(join(this.#quarantine, name), this.#maxFileBytes))
+        // Lenient: a record set aside for a damaged byte is still listed with its ID.
+        .run(() => this.#fs.readFile(join(this.#quarantine, name), this.#maxFileBytes, true))
         .catch(() => undefined);
       const reason = await this.#io
         .run(() => this.#fs.readFile(join(this.#quarantine, `${base}.reason.txt`), 64 * 1024))
@@ -131,7 +132,8 @@ export class FileQuarantine {
     const from = join(this.#quarantine, key);
     let text: string;
     try {
-      text = await this.#fs.readFile(from, this.#maxFileBytes);
+      // Lenient: only its ID is read; the file goes back byte for byte.
+      text = await this.#fs.readFile(from, this.#maxFileBytes, true);
     } catch {
       throw unknownSetAside(key);
     }

@@ -58,8 +58,10 @@ export interface FsLayer {
    * the call rejects with an error whose `code` is `'EFBIG'` and `size` its size.
    * Only a regular file is read: a symlink is not followed, and a directory, FIFO,
    * socket or device is refused (without blocking) with `code` `'ENOTREG'` and `kind`.
+   * Bytes that are not UTF-8 reject with `code` `'EILSEQ'`, unless `lenient`
+   * (then each reads as U+FFFD: for showing a set-aside file, never for loading one).
    */
-  readFile(path: string, maxBytes?: number): Promise<string>;
+  readFile(path: string, maxBytes?: number, lenient?: boolean): Promise<string>;
   /** Opens for writing: `'wx'` fails if the file exists, `'w'` truncates. */
   open(path: string, flags: 'w' | 'wx'): Promise<FileHandleLike>;
   rename(from: string, to: string): Promise<void>;
@@ -73,8 +75,6 @@ export interface FsLayer {
    */
   lock(dir: string): Promise<DirLock>;
 }
-
-/** One options object for every read: a string option is copied into a new one per call. */
 
 function kindOf(stats: Stats): string {
   if (stats.isDirectory()) return 'a directory';
@@ -135,7 +135,7 @@ export const nodeFs: FsLayer = {
   // Reads are synchronous: they happen at start() (thousands of small files, where
   // fs/promises spends most of its time hopping through libuv's thread pool, 10x
   // slower) and one at a time on activation. The store yields between batches.
-  readFile: async (path, maxBytes) => readRegularFileSync(path, maxBytes),
+  readFile: async (path, maxBytes, lenient) => readRegularFileSync(path, maxBytes, lenient),
   // Writes use plain descriptors and fs callbacks: a FileHandle (open, writeFile,
   // sync, close) costs several times more main-thread work per record written.
   open: (path, flags) => openFd(path, flags),
@@ -165,7 +165,7 @@ export const nodeFs: FsLayer = {
  * const text = readRegularFileSync('/data/instances/x.json', 64 * 1024 * 1024);
  * ```
  */
-export function readRegularFileSync(path: string, maxBytes?: number): string {
+export function readRegularFileSync(path: string, maxBytes?: number, lenient = false): string {
   let fd: number;
   try {
     // Never follow a symlink (it may point at a device), never wait on a FIFO.
@@ -187,7 +187,7 @@ export function readRegularFileSync(path: string, maxBytes?: number): string {
     const bytes = readFileSync(fd);
     // Decoded leniently, a damaged byte would load as U+FFFD, and the next write
     // would make the change permanent: refused, so the record is set aside.
-    if (!isUtf8(bytes))
+    if (!lenient && !isUtf8(bytes))
       throw Object.assign(new Error(`${path} is not valid UTF-8`), { code: 'EILSEQ' });
     return bytes.toString('utf8');
   } finally {
