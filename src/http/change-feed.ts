@@ -32,10 +32,10 @@ export interface ChangeBatch {
   statuses: Map<string, InstanceStatus | undefined>;
   /**
    * The IDs whose status (running, done...) may have changed, or that were
-   * purged, each with its instance's type: a stream filtered by type may only
-   * be told of a purged ID of its own type.
+   * purged, each with the types it had in the batch (purged and created again
+   * as another type: both): a stream filtered by type is told only of IDs it selected.
    */
-  statusChanged: Map<string, string>;
+  statusChanged: Map<string, Set<string>>;
   overflow: boolean;
 }
 
@@ -56,7 +56,7 @@ export class ChangeFeed {
   readonly #registry: Registry<any>;
   readonly #subscribers = new Set<(batch: ChangeBatch) => void>();
   #changed = new Set<string>();
-  #statusChanged = new Map<string, string>();
+  #statusChanged = new Map<string, Set<string>>();
   #overflow = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushing = false;
@@ -65,7 +65,11 @@ export class ChangeFeed {
     fn: ({ id, type }: { id: string; type: string }) => {
       if (this.#changed.size < MAX_CHANGED) {
         this.#changed.add(id);
-        if (STATUS_EVENTS.has(name)) this.#statusChanged.set(id, type);
+        if (STATUS_EVENTS.has(name)) {
+          const types = this.#statusChanged.get(id);
+          if (types) types.add(type);
+          else this.#statusChanged.set(id, new Set([type]));
+        }
       } else this.#overflow = true;
       this.#schedule();
     },

@@ -67,14 +67,17 @@ export function streamMessage(
   return { changed, removed, ...(counts ? { counts } : {}) };
 }
 
-/** Whether `filter` selects an ID of `type` whatever its status (false without a type: no status change). */
-function inScope(id: string, type: string | undefined, filter: StreamFilter): boolean {
-  return (
-    type !== undefined &&
-    (filter.id === undefined || filter.id === id) &&
-    (filter.idPrefix === undefined || id.startsWith(filter.idPrefix)) &&
-    (filter.types === undefined || filter.types.has(type))
-  );
+/**
+ * Whether `filter` selects an ID that had one of `types` whatever its status
+ * (false without types: its status did not change).
+ */
+function inScope(id: string, types: Set<string> | undefined, filter: StreamFilter): boolean {
+  if (types === undefined) return false;
+  if (filter.id !== undefined && filter.id !== id) return false;
+  if (filter.idPrefix !== undefined && !id.startsWith(filter.idPrefix)) return false;
+  if (filter.types === undefined) return true;
+  for (const type of types) if (filter.types.has(type)) return true;
+  return false;
 }
 
 /**

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { demoMachines } from '../../examples/machines.js';
-import { createRegistry, type Registry } from '../../src/index.js';
+import { streamMessage } from '../../src/http/event-stream.js';
+import { createRegistry, type InstanceStatus, type Registry } from '../../src/index.js';
 import { type Listening, serve, tenantPolicy } from './support.js';
 
 // The README's tenant policy: a tenant reaches only IDs under its own prefix.
@@ -95,4 +96,30 @@ it('a status change or purge inside the filter is still reported as removed', as
     .filter((l) => l.startsWith('data:'))
     .flatMap((l) => (JSON.parse(l.slice(5)) as { removed?: string[] }).removed ?? []);
   expect(removed).toEqual(expect.arrayContaining(['a/3', 'a/4']));
+});
+
+// One batch (100 ms) can hold a purge and a re-creation of the ID as another
+// type: the feed keeps both types, so a stream of the first type still removes it.
+it('an ID purged and created again as another type within one batch leaves a stream of its old type', () => {
+  const recreated: InstanceStatus = {
+    id: 'a/x',
+    type: 'heartbeat',
+    status: 'running',
+    value: 'beating',
+    context: {},
+    createdAt: '2026-11-29T00:00:00.000Z',
+    updatedAt: '2026-11-29T00:00:00.000Z',
+    timers: [],
+    children: [],
+  };
+  const batch = {
+    statuses: new Map([['a/x', recreated]]),
+    statusChanged: new Map([['a/x', new Set(['approval', 'heartbeat'])]]),
+    overflow: false,
+  };
+  const message = (types: string[]) =>
+    streamMessage(batch, { limit: 50, types: new Set(types), idPrefix: 'a/' }, (s) => s, undefined);
+  expect(message(['approval'])).toMatchObject({ changed: [], removed: ['a/x'] });
+  expect(message(['heartbeat'])).toMatchObject({ removed: [] });
+  expect(message(['job'])).toBeUndefined();
 });
