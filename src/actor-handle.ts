@@ -128,7 +128,9 @@ export class ActorHandle<M extends MachineMap = MachineMap, K extends TypeName<M
       }
     };
     const unsubscribe = this.#watchers.add(this.id, {
-      changed: (status) => o.next && guard(() => o.next?.(status as StatusOf<M, K>)),
+      // An instance of another type under the ID (created after a purge) is not this handle's.
+      changed: (status) =>
+        status.type === this.type && o.next && guard(() => o.next?.(status as StatusOf<M, K>)),
       gone: (err) => o.error && guard(() => o.error?.(err)),
       closed: () => o.complete && guard(() => o.complete?.()),
     });

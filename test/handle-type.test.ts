@@ -29,11 +29,15 @@ it('a handle of another type neither feeds nor stops the instance', async () => 
     { code: 'TYPE_MISMATCH' },
   );
   await expect(wrong.stop('wrong handle')).rejects.toMatchObject({ code: 'TYPE_MISMATCH' });
+  // Nor does its subscriber hear the counter's changes.
+  const heard: string[] = [];
+  wrong.subscribe((s) => heard.push(s.type));
   expect(await reg.getStatus('c')).toMatchObject({ status: 'running', context: { count: 0 } });
   // The right handle still works, on the fast path and the slow one.
   await reg.actor('counter', 'c').send({ type: 'INC' });
   await reg.actor('counter', 'c').send({ type: 'INC' }, { idempotencyKey: 'k' });
   expect(await reg.getStatus('c')).toMatchObject({ context: { count: 2 } });
+  expect(heard).toEqual([]);
   await expect(reg.actor('counter', 'c').stop('right handle')).resolves.toMatchObject({
     status: 'stopped',
   });
