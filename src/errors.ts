@@ -67,7 +67,7 @@ export interface RegistryErrorDetails {
   OWNED_ELSEWHERE: { id: string; owner?: string; leaseExpiresAt?: number } & WriteFailureDetails;
   /** `owner`: this process, whose write was refused. */
   FENCED: { id: string; owner?: string } & WriteFailureDetails;
-  QUARANTINE_FAILED: { key: string };
+  QUARANTINE_FAILED: { key: string; id?: string };
   /** `lost`: passivated instances whose state lived only in the lost store entries. */
   STORE_REPAIRED: { dir?: string; lost?: string[] };
   RESERVED_EVENT: { type: string };

@@ -7,6 +7,7 @@ import { moveTo } from './lifecycle.js';
 import type { ListFilter, ListPage } from './list-query.js';
 import { statusOf } from './status.js';
 import type { StatusCounts } from './status-tally.js';
+import { type Store, type StoreKey, storeKey } from './stores/store.js';
 
 /**
  * What the table needs from the persister: dropping the pending writes of an
@@ -56,6 +57,8 @@ export class InstanceTable {
   readonly #writes: PendingWrites;
   readonly #watchers: Pick<InstanceWatchers, 'size' | 'changed'> | undefined;
   #leases: Leases | undefined;
+  /** Keys of records that could be neither loaded nor set aside (see {@link leaveInPlace}). */
+  readonly #leftInPlace = new Set<StoreKey>();
 
   constructor(deps: {
     clock: Clock;
@@ -188,8 +191,28 @@ export class InstanceTable {
     this.#leave(instance, lost);
   }
 
+  /**
+   * A stored record that could be neither loaded nor moved aside stays where it
+   * is, under `key`: remembered until the table is cleared, so that no new
+   * instance of its ID is written over it (see {@link leftInPlace}).
+   */
+  leaveInPlace(key: StoreKey): void {
+    this.#leftInPlace.add(key);
+  }
+
+  /**
+   * The key under which `store` holds a record of `id` that was left in place,
+   * or `undefined`. Free when none was: no key is computed.
+   */
+  leftInPlace(id: string, store: Pick<Store, 'keyOf'>): StoreKey | undefined {
+    if (this.#leftInPlace.size === 0) return undefined;
+    const key = store.keyOf?.(id) ?? storeKey(id);
+    return this.#leftInPlace.has(key) ? key : undefined;
+  }
+
   /** Drops every instance (a failed start undone), without telling anyone: nobody could ask yet. */
   clear(): void {
+    this.#leftInPlace.clear();
     for (const instance of this.#index.values()) {
       moveTo(instance, 'gone');
       this.#clearWakeTimer(instance);

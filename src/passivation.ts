@@ -156,7 +156,8 @@ export class Passivation {
   /**
    * A passive instance whose stored record cannot be hydrated leaves the table
    * (its waiters told) and its record is moved aside and reported, as at start:
-   * it is not retried on every call, and the ID is free to be created afresh.
+   * it is not retried on every call, and the ID is free to be created afresh
+   * (unless moving it failed: then it stays, and so does the ID's record).
    */
   async #setAside(
     instance: Instance,
@@ -166,14 +167,16 @@ export class Passivation {
     const actor = instance.actor;
     this.#d.instances.drop(instance);
     if (actor) this.#d.actors.detach(instance, false);
-    const { error } = await failHydration(
+    const key = this.#d.store.keyOf?.(instance.id) ?? storeKey(instance.id);
+    const { error, moved } = await failHydration(
       this.#d.store,
       (name, payload) => this.#d.emitter.emit(name, payload),
-      this.#d.store.keyOf?.(instance.id) ?? storeKey(instance.id),
+      key,
       instance.id,
       err,
       code,
     );
+    if (!moved) this.#d.instances.leaveInPlace(key);
     return error;
   }
 

@@ -64,7 +64,7 @@ export interface RestoreContext {
   store: Store;
   machines: Map<string, ResolvedMachine>;
   clock: Clock;
-  instances: Pick<InstanceTable, 'has' | 'admit' | 'changed' | 'drop'>;
+  instances: Pick<InstanceTable, 'has' | 'admit' | 'changed' | 'drop' | 'leaveInPlace'>;
   actors: Pick<ActorHost, 'host' | 'detach'>;
   emitter: Pick<RegistryEmitter, 'emit' | 'has'>;
   /** With idle passivation: index a running instance without hosting it, waking it when its first timer falls due. */
@@ -190,6 +190,7 @@ async function setAsideEntry(
     cause,
     'RESTORE_FAILED',
   );
+  if (!moved) ctx.instances.leaveInPlace(entry.key);
   summary.quarantined.push({
     key: entry.key,
     ...(id === undefined ? {} : { id }),

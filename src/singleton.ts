@@ -254,6 +254,10 @@ function ensureNow(
     }
     // 'replace': the new record overwrites the old one; admitting the new instance
     // drops the old one, and its pending writes with it.
+  } else if (!p.cluster) {
+    // A cluster store's claim reads the row first, so only a local store could be written over.
+    const key = p.instances.leftInPlace(id, p.store);
+    if (key !== undefined) throw leftInPlace(id, key);
   }
   const instance = new Instance(id, def, p.clock.now());
   p.instances.admit(instance);
@@ -263,6 +267,14 @@ function ensureNow(
     p.emitter.emit('spawned', { id, type, actor, replaced: existing !== undefined });
   const created: EnsureResult = { actor, created: true, instance };
   return p.durability === 'strict' ? whenDurable(p, instance, () => created) : created;
+}
+
+function leftInPlace(id: string, key: string): RegistryError {
+  return new RegistryError(
+    'QUARANTINE_FAILED',
+    `Instance '${id}' has a stored record ('${key}') that could be neither loaded nor moved aside; it was left in place, and no new instance is written over it. Repair the record or move it out of the store, then start the registry again.`,
+    { details: { key, id } },
+  );
 }
 
 interface First {

@@ -181,6 +181,47 @@ describe('setting aside', () => {
     expect(await readdir(join(dir, 'quarantine'))).toEqual([]);
     await registry.close();
   });
+
+  it('a record left in place because it could not be set aside is never written over by a new instance of its ID', async () => {
+    const dir = await tempDir();
+    const inst = join(dir, 'instances');
+    // One record that does not parse, one of a type this registry lacks (a good record).
+    const first = createRegistry({ machines, store: new FileStore({ dir }) });
+    await first.start();
+    await first.spawnSingleton('counter', 'other');
+    await first.send('other', { type: 'INC' });
+    await first.close();
+    await writeFile(join(inst, fileNameFor('bad')), '{not json');
+    const good = await readFile(join(inst, fileNameFor('other')), 'utf8');
+    const exdev = () =>
+      Promise.reject(Object.assign(new Error('EXDEV: cross-device link'), { code: 'EXDEV' }));
+    const fs: FsLayer = { ...nodeFs, link: exdev, rename: exdev };
+    const { counter: _counter, ...withoutCounter } = machines;
+    const registry = createRegistry({
+      machines: { ...withoutCounter, other: machines.counter },
+      store: new FileStore({ dir, fs }),
+    });
+    registry.on('error', () => {});
+    const summary = await registry.start();
+    expect(summary.quarantined.map((q) => q.movedAside)).toEqual([false, false]);
+    // Both IDs are refused, with the reason, rather than created over their records.
+    for (const id of ['bad', 'other'])
+      await expect(registry.spawnSingleton('other', id)).rejects.toMatchObject({
+        code: 'QUARANTINE_FAILED',
+        details: { key: fileNameFor(id) },
+      });
+    await registry.close();
+    expect(await readFile(join(inst, fileNameFor('bad')), 'utf8')).toBe('{not json');
+    expect(await readFile(join(inst, fileNameFor('other')), 'utf8')).toBe(good);
+    // Once the operator moves them out (or the move works), a restart frees the IDs.
+    const again = createRegistry({ machines, store: new FileStore({ dir }) });
+    again.on('error', () => {});
+    const next = await again.start();
+    expect(next.quarantined.map((q) => q.movedAside)).toEqual([undefined]);
+    expect((await again.getStatus('other'))?.context).toMatchObject({ count: 1 });
+    await again.spawnSingleton('counter', 'bad');
+    await again.close();
+  });
 });
 
 describe('record identity', () => {

@@ -72,6 +72,26 @@ describe('idle passivation', () => {
     expect((await r.getStatus('b'))?.context).toMatchObject({ count: 1 });
   });
 
+  it('a sleeping record that can be neither loaded nor set aside is never written over by a new instance of its ID', async () => {
+    await idleRegistry();
+    r.on('error', () => {});
+    await r.spawnSingleton('counter', 'a');
+    r.clock.increment(120_000);
+    await settle();
+    await r.flush();
+    expect(r.get('a')).toBeUndefined();
+    r.store.inject('a', '{damaged');
+    // Fault injection: the store cannot move anything aside.
+    r.store.quarantine = () => Promise.reject(new Error('EIO: cannot move'));
+    await expect(r.send('a', { type: 'INC' })).rejects.toMatchObject({ code: 'CORRUPT_RECORD' });
+    await expect(r.spawnSingleton('counter', 'a')).rejects.toMatchObject({
+      code: 'QUARANTINE_FAILED',
+      details: { id: 'a' },
+    });
+    await r.flush();
+    expect(r.store.peek('a')).toBe('{damaged');
+  });
+
   it("nor is its journal read as the sleeping one's", async () => {
     r = await createTestRegistry({ machines: all, idleTimeoutMs: 60_000, history: {} });
     await r.spawnSingleton('counter', 'a');
