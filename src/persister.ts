@@ -339,10 +339,34 @@ export class Persister {
     return instance.gone || instance.durable === RETIRED;
   }
 
-  /** Forgets `instance` in the store, after any write of it already under way. */
-  async remove(instance: Instance): Promise<void> {
-    this.retire(instance);
-    await this.#ids.run(instance.id, () => this.#store.remove(instance.id));
+  /**
+   * Forgets `instance` in the store, after any write of it already under way,
+   * and calls `removed` (to drop it from memory) in the same step, before any
+   * later write of it can start: a purge either happens entirely or not at all.
+   * If the store fails, nothing changes (its writes go on) and this rejects
+   * with `PERSIST_FAILED`; a `FENCED` store (another owner now) still calls
+   * `removed`, since the instance is no longer this process's either way.
+   */
+  async remove(instance: Instance, removed: () => void = () => {}): Promise<void> {
+    await this.#ids.run(instance.id, async () => {
+      try {
+        await this.#store.remove(instance.id);
+      } catch (cause) {
+        if (cause instanceof RegistryError && cause.code === 'FENCED') {
+          removed();
+          this.retire(instance);
+        }
+        throw cause instanceof RegistryError && cause.code !== 'STORE_CLOSED'
+          ? cause
+          : new RegistryError(
+              'PERSIST_FAILED',
+              `Deleting the record of instance '${instance.id}' failed, so it was not purged: it stays as it was. Check the store (disk space, permissions), then call purge again.`,
+              { cause, details: { id: instance.id } },
+            );
+      }
+      removed();
+      this.retire(instance);
+    });
   }
 
   /** Stops retrying; pending writes are abandoned (used only after a final flush). */

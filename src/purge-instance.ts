@@ -66,13 +66,14 @@ export async function purgeHere(parts: RegistryParts, id: string, force: boolean
     throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to purge.`, {
       details: { id },
     });
-  if (instance.status === 'running') {
-    if (!force) throw running(id);
-    parts.actors.detach(instance, false);
-  }
-  // Purged here, or fenced by the store (another process owns it now): gone from this process either way.
-  parts.instances.drop(instance);
-  await parts.persister.remove(instance);
+  if (instance.status === 'running' && !force) throw running(id);
+  // Out of memory only once the store has deleted it (or fenced it: another
+  // process owns it now), in the same step: a failed delete leaves it as it
+  // was, running or not, for the caller to retry.
+  await parts.persister.remove(instance, () => {
+    if (instance.status === 'running') parts.actors.detach(instance, false);
+    parts.instances.drop(instance);
+  });
   parts.watchers.gone(
     id,
     new RegistryError('INSTANCE_NOT_FOUND', `Instance '${id}' was purged.`, {

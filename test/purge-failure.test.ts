@@ -1,0 +1,79 @@
+/**
+ * A purge whose store delete failed used to drop the instance from memory
+ * first: the call rejected with the bare fs error, a retry answered
+ * INSTANCE_NOT_FOUND, and after a restart the instance was back (a forced
+ * purge had also thrown away its unwritten state). Now nothing changes until
+ * the store has deleted the record: the purge rejects with PERSIST_FAILED, the
+ * instance stays as it was, and the purge can be retried.
+ */
+import { describe, expect, it } from 'vitest';
+import { createRegistry, FileStore, isRegistryError } from '../src/index.js';
+import { type FsLayer, nodeFs } from '../src/testing/index.js';
+import { machines } from './fixtures.js';
+import { tempDir } from './helpers.js';
+
+/** A file store whose next `unlink` fails once with EIO (fault injection). */
+function faultyStore(dir: string) {
+  const fault = { armed: false };
+  const fs: FsLayer = {
+    ...nodeFs,
+    unlink: (path) => {
+      if (!fault.armed) return nodeFs.unlink(path);
+      fault.armed = false;
+      return Promise.reject(
+        Object.assign(new Error(`EIO: i/o error, unlink '${path}'`), { code: 'EIO' }),
+      );
+    },
+  };
+  return { store: new FileStore({ dir, fs }), fault };
+}
+
+describe.each(['relaxed', 'strict'] as const)('%s: a purge whose delete fails', (durability) => {
+  it('a finished instance: rejects PERSIST_FAILED, stays as it was, and a retried purge works', async () => {
+    const dir = await tempDir();
+    const { store, fault } = faultyStore(dir);
+    const r = createRegistry({ machines, store, durability });
+    await r.start();
+    await r.spawnSingleton('counter', 'c');
+    await r.send('c', { type: 'INC' });
+    await r.stop('c', 'done with it');
+    fault.armed = true;
+    const err = await r.purge('c').catch((e: unknown) => e);
+    expect(isRegistryError(err, 'PERSIST_FAILED')).toBe(true);
+    expect((err as Error).message).toMatch(/not purged/);
+    expect(await r.getStatus('c')).toMatchObject({ status: 'stopped', context: { count: 1 } });
+    await r.close();
+    // The store agrees with what the registry said.
+    const again = createRegistry({ machines, store: new FileStore({ dir }), durability });
+    await again.start();
+    expect(await again.getStatus('c')).toMatchObject({ status: 'stopped', context: { count: 1 } });
+    await again.purge('c');
+    expect(await again.getStatus('c')).toBeUndefined();
+    await again.close();
+  });
+
+  it('a running instance purged with force: still running and writing, and a retried purge works', async () => {
+    const dir = await tempDir();
+    const { store, fault } = faultyStore(dir);
+    const r = createRegistry({ machines, store, durability });
+    await r.start();
+    const actor = await r.spawnSingleton('counter', 'c');
+    await r.send('c', { type: 'INC' });
+    fault.armed = true;
+    await expect(r.purge('c', { force: true })).rejects.toMatchObject({ code: 'PERSIST_FAILED' });
+    expect(r.get('c')).toBe(actor);
+    await r.send('c', { type: 'INC' });
+    await r.flush();
+    await r.close();
+    const again = createRegistry({ machines, store: new FileStore({ dir }), durability });
+    await again.start();
+    expect(await again.getStatus('c')).toMatchObject({ status: 'running', context: { count: 2 } });
+    await again.purge('c', { force: true });
+    expect(again.get('c')).toBeUndefined();
+    await again.close();
+    const third = createRegistry({ machines, store: new FileStore({ dir }), durability });
+    await third.start();
+    expect(await third.getStatus('c')).toBeUndefined();
+    await third.close();
+  });
+});
