@@ -86,16 +86,34 @@ export class Passivation {
     }
     let next = Number.POSITIVE_INFINITY;
     for (const t of timers) next = Math.min(next, t.dueAt);
-    if (next === Number.POSITIVE_INFINITY || this.#stopped) return;
-    instance.wakeTimer = this.#d.clock.setTimeout(
-      () => {
-        instance.wakeTimer = undefined;
-        this.#d.gate
-          .exclusive(instance.id, () => this.activate(instance))
-          .catch((err) => this.#report(instance, err));
-      },
-      Math.max(0, next - this.#d.clock.now()),
-    );
+    if (next === Number.POSITIVE_INFINITY) return;
+    this.#wakeAfter(instance, Math.max(0, next - this.#d.clock.now()), 0);
+  }
+
+  /**
+   * Arms the wake-up of a passive instance. An activation that fails because
+   * the store did (a read that failed) leaves it passive, and is tried again, after a delay that doubles from 100 ms up to 30 s: its delayed
+   * event is due, and nothing else would wake it.
+   */
+  #wakeAfter(instance: Instance, delay: number, retries: number): void {
+    if (this.#stopped) return;
+    instance.wakeTimer = this.#d.clock.setTimeout(() => {
+      instance.wakeTimer = undefined;
+      this.#d.gate
+        .exclusive(instance.id, () => this.activate(instance))
+        .catch((err) => {
+          this.#report(instance, err);
+          // Only a store that failed may do better next time; a record that cannot be restored would not.
+          if (
+            err instanceof RegistryError &&
+            err.code === 'PERSIST_FAILED' &&
+            instance.passive &&
+            !instance.gone &&
+            instance.wakeTimer === undefined
+          )
+            this.#wakeAfter(instance, Math.min(100 * 2 ** retries, 30_000), retries + 1);
+        });
+    }, delay);
   }
 
   /**
@@ -110,7 +128,18 @@ export class Passivation {
     if (instance.frozen) {
       ({ snapshot, timers } = instance.frozen);
     } else {
-      const text = await this.#d.store.read(instance.id);
+      let text: string | undefined;
+      try {
+        text = await this.#d.store.read(instance.id);
+      } catch (cause) {
+        throw cause instanceof RegistryError
+          ? cause
+          : new RegistryError(
+              'PERSIST_FAILED',
+              `Reading the stored record of passivated instance '${instance.id}' failed; it stays passive (a due delayed event wakes it again). Check the store, then retry.`,
+              { cause, details: { id: instance.id } },
+            );
+      }
       if (text === undefined) {
         throw new RegistryError(
           'RESTORE_FAILED',

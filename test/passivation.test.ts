@@ -149,6 +149,49 @@ describe('idle passivation', () => {
     expect(await r.getStatus('po')).toMatchObject({ status: 'done', value: 'expired' });
   });
 
+  // The wake-up was armed once: a read that failed reported an error and left the event unfired for good.
+  it('a wake-up whose store read fails once is tried again, and the delayed event fires', async () => {
+    const log = await idleRegistry(10_000);
+    const errors: string[] = [];
+    r.on('error', (e) => errors.push(e.code));
+    await r.spawnSingleton('approval', 'po'); // expires after a day
+    r.clock.increment(30_000);
+    await settle();
+    expect(log).toEqual(['passivated:po']);
+    const read = r.store.read.bind(r.store);
+    let failures = 1;
+    r.store.read = (id) =>
+      failures-- > 0 ? Promise.reject(new Error('EIO: i/o error, read')) : read(id);
+    r.clock.increment(86_400_000 - 30_000);
+    await settle();
+    expect(errors).toEqual(['PERSIST_FAILED']);
+    expect(log).toEqual(['passivated:po']);
+    // Tried again after a backoff on the registry's clock, not at the next unrelated call.
+    r.clock.increment(1_000);
+    await settle();
+    expect(log).toEqual(['passivated:po', 'activated:po']);
+    expect(await r.getStatus('po')).toMatchObject({ status: 'done', value: 'expired' });
+  });
+
+  // Callers got the store's bare Error (no code) from the activation's read.
+  it('a store read that fails while activating reaches callers as PERSIST_FAILED, and the instance stays', async () => {
+    await idleRegistry();
+    await r.spawnSingleton('counter', 'c');
+    r.clock.increment(120_000);
+    await settle();
+    expect(r.get('c')).toBeUndefined();
+    const read = r.store.read.bind(r.store);
+    let failures = 1;
+    r.store.read = (id) =>
+      failures-- > 0 ? Promise.reject(new Error('EIO: i/o error, read')) : read(id);
+    await expect(r.send('c', { type: 'INC' })).rejects.toMatchObject({
+      code: 'PERSIST_FAILED',
+      details: { id: 'c' },
+    });
+    await r.send('c', { type: 'INC' });
+    expect(r.get('c')?.getSnapshot().context.count).toBe(1);
+  });
+
   it('an actor with someone waiting on it is not passivated', async () => {
     const log = await idleRegistry();
     await r.spawnSingleton('counter', 'c');
