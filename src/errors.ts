@@ -194,3 +194,21 @@ export function serializeError(err: unknown): SerializedError {
   }
   return { name: 'Error', message: String(err) };
 }
+
+/**
+ * A short description of a value for an error message, which never throws
+ * (`String()` throws for a symbol and for an object without a prototype).
+ *
+ * @example
+ * ```ts
+ * describeValue(Symbol('s')); // 'Symbol(s)'
+ * describeValue(Object.create(null)); // 'an object'
+ * ```
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'symbol') return value.toString();
+  if (value === null) return 'null';
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  if (typeof value === 'function') return 'a function';
+  return String(value);
+}

@@ -1,4 +1,4 @@
-import { RegistryError } from './errors.js';
+import { describeValue, RegistryError } from './errors.js';
 
 /**
  * The longest instance ID accepted, in UTF-16 code units (JavaScript string length).
@@ -70,7 +70,7 @@ export function toInstanceId(id: unknown): InstanceId {
     throw new RegistryError(
       'INVALID_INSTANCE_ID',
       `Instance ID must be a string, got ${id === null ? 'null' : typeof id}.`,
-      { details: { id: String(id) } },
+      { details: { id: describeValue(id) } },
     );
   }
   if (id.length === 0 || id.length > MAX_INSTANCE_ID_LENGTH) {

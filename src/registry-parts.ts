@@ -1,7 +1,7 @@
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import type { ClusterHosting } from './cluster.js';
-import { isRegistryError, RegistryError } from './errors.js';
+import { describeValue, isRegistryError, RegistryError } from './errors.js';
 import type { IdempotencyOptions } from './idempotency.js';
 import type { Instance } from './instance.js';
 import type { InstanceTable } from './instance-table.js';
@@ -102,6 +102,12 @@ export function machineOf(
 ): ResolvedMachine {
   const def = machines.get(type);
   if (!def) {
+    if (typeof type !== 'string')
+      throw new RegistryError(
+        'UNKNOWN_MACHINE',
+        `A machine type is a string naming a registered machine, got ${describeValue(type)}; known types: ${[...machines.keys()].join(', ') || '(none)'}.`,
+        { details: { type: describeValue(type) } },
+      );
     throw new RegistryError(
       'UNKNOWN_MACHINE',
       `No machine registered under type '${type}'; known types: ${[...machines.keys()].join(', ') || '(none)'}.`,
@@ -161,6 +167,11 @@ export async function bringHere(
  */
 export function assertType(id: string, actual: string, expected: string): void {
   if (actual !== expected) {
+    if (typeof expected !== 'string')
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        `The type option must be a string naming a machine type, got ${describeValue(expected)}.`,
+      );
     throw new RegistryError(
       'TYPE_MISMATCH',
       `Instance '${id}' has type '${actual}', not '${expected}'; name its own type.`,

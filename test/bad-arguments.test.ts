@@ -40,6 +40,54 @@ describe('arguments of the wrong type', () => {
     }
   });
 
+  // Building the error itself threw: String() of a symbol or of an object without a prototype.
+  it.each([
+    ['getStatus(nullProto)', (r: any) => r.getStatus(Object.create(null)), 'INVALID_INSTANCE_ID'],
+    [
+      'send(nullProto, e)',
+      (r: any) => r.send(Object.create(null), { type: 'X' }),
+      'INVALID_INSTANCE_ID',
+    ],
+    [
+      "spawnSingleton('m', nullProto)",
+      (r: any) => r.spawnSingleton('m', Object.create(null)),
+      'INVALID_INSTANCE_ID',
+    ],
+    ['history(nullProto)', (r: any) => r.history(Object.create(null)), 'INVALID_INSTANCE_ID'],
+    [
+      "spawnSingleton(Symbol(), 'y')",
+      (r: any) => r.spawnSingleton(Symbol('s'), 'y'),
+      'UNKNOWN_MACHINE',
+    ],
+    ['spawn(Symbol())', (r: any) => r.spawn(Symbol('s')), 'UNKNOWN_MACHINE'],
+    ["actor(nullProto, 'x')", (r: any) => r.actor(Object.create(null), 'x'), 'UNKNOWN_MACHINE'],
+    [
+      "getStatus('x', { type: Symbol() })",
+      (r: any) => r.getStatus('x', { type: Symbol('s') }),
+      'UNKNOWN_MACHINE',
+    ],
+    [
+      "send('x', e, { type: nullProto })",
+      (r: any) => r.send('x', { type: 'X' }, { type: Object.create(null) }),
+      'INVALID_ARGUMENT',
+    ],
+  ])('%s: a coded error, not a bare TypeError', async (_, call, code) => {
+    const r = await createTestRegistry({ machines: { m } });
+    try {
+      await r.spawnSingleton('m', 'x');
+      const err = await Promise.resolve()
+        .then(() => call(r))
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(isRegistryError(err, code as 'INVALID_ARGUMENT')).toBe(true);
+      expect((await r.getStatus('x'))?.status).toBe('running');
+    } finally {
+      await r.close();
+    }
+  });
+
   // These used to read a field of null: a TypeError. Like getStatus(id, null), they now read null as no options.
   it('null options of send, waitFor and stop read as none', async () => {
     const r = await createTestRegistry({ machines: { m } });
