@@ -167,9 +167,10 @@ export async function waitForInstance(
 }
 
 /**
- * A wait on the copy here. In a cluster the copy goes when it finishes (given
- * back: finished instances are nobody's), is taken over, purged or replaced;
- * the wait then follows what took its place: a new copy here, or the row.
+ * A wait on the copy here. A replaced instance's wait follows the new one. In
+ * a cluster the copy also goes when it finishes (given back: finished
+ * instances are nobody's) or is taken over; the wait then follows what took
+ * its place: a new copy here, or the row.
  */
 function watchHere(
   parts: RegistryParts,
@@ -179,10 +180,17 @@ function watchHere(
   type: string | undefined,
 ): Promise<InstanceStatus> {
   const local = watchInstance(instance, test, { ...limits, gate: parts.gate });
-  if (!parts.cluster) return local;
   const id = instance.id;
   return local.catch(async (err: unknown) => {
     if (!instance.gone || !isRegistryError(err, 'INSTANCE_NOT_FOUND')) throw err;
+    if (!parts.cluster) {
+      // Replaced (`ifFinished: 'replace'`): the new instance is in the table by
+      // now, admitted in the step that dropped this one. Purged: nothing is.
+      const next = parts.instances.get(id);
+      if (!next || next.gone) throw err;
+      if (type !== undefined) assertType(id, next.type, type);
+      return watchHere(parts, next, test, limits, type);
+    }
     // What took the copy away (a purge, a give-back, a replacement) holds the
     // ID's lock until the store has caught up with it: the row read after it
     // is not the one it was about to delete or overwrite.

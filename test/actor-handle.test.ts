@@ -56,6 +56,25 @@ describe('registry.actor(type, id): a stable handle', () => {
     expect(after).toMatchObject({ status: 'running', context: { count: 1, label: 'second' } });
   });
 
+  // Both waits rejected INSTANCE_NOT_FOUND ("purged or taken over") although the ID was running again.
+  it('a wait pending across a replacement follows the new instance; across a purge it rejects', async () => {
+    r = await createTestRegistry({ machines });
+    await r.spawnSingleton('counter', 'c');
+    await r.stop('c', 'first run over');
+    const handle = r.actor('counter', 'c');
+    const viaRegistry = r.waitFor('c', 'running');
+    const viaHandle = handle.waitFor((s) => s.status === 'running' && s.context.count === 1);
+    await new Promise((resolve) => setImmediate(resolve)); // both are waiting on the stopped one
+    expect(r.stats().waiters).toBe(2);
+    await r.spawnSingleton('counter', 'c', { ifFinished: 'replace' });
+    await handle.send({ type: 'INC' });
+    expect((await viaRegistry).status).toBe('running');
+    expect((await viaHandle).context.count).toBe(1);
+    const gone = handle.waitFor((s) => s.context.count === 5);
+    await r.purge('c', { force: true });
+    expect(await codeOf(gone)).toBe('INSTANCE_NOT_FOUND');
+  });
+
   it('keeps working across a restart by another registry over the same store', async () => {
     r = await createTestRegistry({ machines });
     await r.spawnSingleton('counter', 'c');
