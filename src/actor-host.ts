@@ -14,7 +14,7 @@ import type { Instance } from './instance.js';
 import type { InstanceTable } from './instance-table.js';
 import type { RegistryEmitter } from './registry-events.js';
 import { reportSendsAfterStop, watchSnapshots } from './xstate-internals/actor-hooks.js';
-import { trackTimers } from './xstate-internals/scheduler.js';
+import { clearTimers, trackTimers } from './xstate-internals/scheduler.js';
 
 /**
  * Creates, wires, watches and stops the XState actors of a registry's
@@ -256,6 +256,7 @@ export class ActorHost {
     const actor = instance.actor;
     if (!actor) return;
     actor.stop();
+    clearTimers(actor);
     this.orphan(instance.id, actor);
   }
 

@@ -188,3 +188,33 @@ describe('delayed events XState scheduled twice under one ID survive restarts', 
     expect(seen).toEqual(same(seen));
   });
 });
+
+// The timeout XState lost track of kept running after the registry stopped the
+// actor: one more per passivation cycle, and still armed after close().
+describe('a timeout XState lost track of ends with the hosted actor', () => {
+  it('no timer outlives passivation or close()', async () => {
+    const hourly = counting.createMachine({
+      context: { ticks: 0 },
+      on: {
+        PING: { actions: raise({ type: 'TICK' }, { delay: 3_600_000, id: 'tick' }) },
+        TICK: { actions: tick },
+      },
+    });
+    const clock = new TestClock(START);
+    const r = await createTestRegistry({ machines: { m: hourly }, clock, idleTimeoutMs: 10_000 });
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+    await r.spawnSingleton('m', 'x');
+    await r.send('x', { type: 'PING' });
+    await r.send('x', { type: 'PING' }); // the first timeout is now untracked by XState
+    const live = clock.pending;
+    for (let i = 0; i < 5; i++) {
+      clock.increment(20_000); // passivated (the sweep)...
+      await settle();
+      expect(r.get('x')).toBeUndefined();
+      await r.send('x', { type: 'NOTHING' }); // ...and activated again
+    }
+    expect(clock.pending).toBe(live);
+    await r.close();
+    expect(clock.pending).toBe(0);
+  });
+});

@@ -258,3 +258,25 @@ export function restoreTimers(
   }
   return dropped;
 }
+
+/**
+ * Clears every timeout still armed for `root`'s system, once the registry has
+ * stopped the actor: XState's stop cancels the delayed events it tracks, but
+ * not one it lost track of (scheduled twice under one ID), which would keep
+ * the stopped actor and the process alive until it fell due. Its state is in
+ * the record already (`uncancellable`), for the actor's next life.
+ *
+ * @example
+ * ```ts
+ * actor.stop();
+ * clearTimers(actor);
+ * ```
+ */
+export function clearTimers(root: AnyActorRef): void {
+  const system = systemOf(root);
+  const timeouts = system[TIMERS];
+  if (!timeouts) return;
+  for (const timeout of timeouts.live) system._clock.clearTimeout(timeout.handle);
+  timeouts.live.clear();
+  timeouts.byKey.clear();
+}
