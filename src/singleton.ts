@@ -1,5 +1,6 @@
 import type { AnyActor } from 'xstate';
 import { isRegistryError, RegistryError } from './errors.js';
+import { HistoryLog } from './history.js';
 import { decodeRecord, instanceFromRecord } from './hydration.js';
 import { Instance } from './instance.js';
 import { type InstanceId, toInstanceId } from './instance-id.js';
@@ -260,6 +261,10 @@ function ensureNow(
     if (key !== undefined) throw leftInPlace(id, key);
   }
   const instance = new Instance(id, def, p.clock.now());
+  // A replacement's journal is its own, but its seq goes on from the last one's:
+  // a history cursor held across the replacement still pages on.
+  const before = existing?.history;
+  if (before) instance.history = new HistoryLog({ seq: before.seq, entries: [] });
   p.instances.admit(instance);
   const actor = p.actors.host(instance, { input });
   // Every new ID passes here: no event object when nobody listens, no closure when relaxed.

@@ -120,6 +120,26 @@ describe('history: what each entry records', () => {
     expect(brief((await r.history('j')).items)).toEqual(EVERY_SOURCE.slice(0, 3));
   });
 
+  // The new instance's journal started again at 1: a poller's cursor silently read an empty page.
+  it('a replacement starts a new journal that continues the sequence, so a cursor still pages on', async () => {
+    r = await createTestRegistry({ machines, history: {} });
+    await r.spawnSingleton('counter', 'c');
+    await r.send('c', { type: 'INC' });
+    await r.send('c', { type: 'FINISH' });
+    const first = await r.history('c');
+    expect(first.items.map((e) => e.seq)).toEqual([1, 2]);
+    const cursor = String(first.items.at(-1)?.seq);
+    await r.spawnSingleton('counter', 'c', { ifFinished: 'replace' });
+    await r.send('c', { type: 'INC' });
+    const next = await r.history('c', { cursor });
+    expect(next.items.map((e) => [e.seq, e.event.type])).toEqual([[3, 'INC']]);
+    // Only the new instance's own transitions, and the same after a restart.
+    expect((await r.history('c')).items.map((e) => e.seq)).toEqual([3]);
+    r = await r.restart();
+    await r.send('c', { type: 'INC' });
+    expect((await r.history('c')).items.map((e) => e.seq)).toEqual([3, 4]);
+  });
+
   it('is off by default: an empty page, and nothing in the record', async () => {
     r = await createTestRegistry({ machines });
     await r.spawnSingleton('counter', 'c');
