@@ -167,6 +167,9 @@ export const exactOperations: Partial<StringifyOperations> = {
       return refuse(value, `a ${tag} with its own property ${keyName(extra)}, which is not stored`);
     if (tag === 'RegExp' && (value as RegExp).lastIndex !== 0)
       return refuse(value, 'a RegExp part-way through a match (lastIndex is not 0)');
+    // It would come back fixed-size (resize() throwing, views no longer tracking its length).
+    if (tag === 'ArrayBuffer' && (value as { resizable?: boolean }).resizable === true)
+      return refuse(value, 'a resizable ArrayBuffer (its maxByteLength is not stored)');
     return tag;
   },
   shapeOf(value: object) {

@@ -362,6 +362,17 @@ describe('what cannot be stored is refused at write time, naming the path', () =
       'context.data.customer',
     ],
     ['a Map subclass', { index: new (class Index extends Map {})() }, 'context.data.index'],
+    // It came back fixed-size: resize() threw, and a view on it no longer tracked its length.
+    [
+      'a resizable ArrayBuffer',
+      { buf: new ArrayBuffer(8, { maxByteLength: 64 } as never) },
+      'context.data.buf',
+    ],
+    [
+      'a view on a resizable ArrayBuffer',
+      { view: new Uint8Array(new ArrayBuffer(8, { maxByteLength: 64 } as never)) },
+      'context.data.view',
+    ],
   ])('%s: NOT_SERIALIZABLE, and the last good record stays', async (_name, bad, path) => {
     const holder = setup({
       types: { context: {} as { data: unknown } },
