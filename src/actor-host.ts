@@ -196,6 +196,8 @@ export class ActorHost {
         return;
       case 'done':
         if (instance.status !== 'running') return;
+        // XState stopped it, but not a timeout it lost track of (see clearTimers).
+        clearTimers(actor);
         this.#instances.finish(instance, 'done');
         this.#transition(instance, snapshot, event);
         this.#emitter.emit('done', {
@@ -210,6 +212,7 @@ export class ActorHost {
       case 'stopped':
         // Someone called actor.stop() directly: the registry records what happened.
         if (instance.status !== 'running') return;
+        clearTimers(actor);
         this.#instances.finish(instance, 'stopped', {
           stopReason: 'actor.stop() was called directly',
         });
@@ -246,6 +249,7 @@ export class ActorHost {
     )
       return;
     const error = serializeError(err);
+    clearTimers(actor);
     this.#instances.finish(instance, 'error', { error });
     this.#emitter.emit('failed', { id: instance.id, type: instance.type, error });
   }

@@ -217,4 +217,29 @@ describe('a timeout XState lost track of ends with the hosted actor', () => {
     await r.close();
     expect(clock.pending).toBe(0);
   });
+
+  it('nor does one outlive an instance that finished', async () => {
+    const finishing = counting.createMachine({
+      context: { ticks: 0 },
+      initial: 'a',
+      states: {
+        a: {
+          on: {
+            PING: { actions: raise({ type: 'TICK' }, { delay: 3_600_000, id: 'tick' }) },
+            FINISH: 'done',
+          },
+        },
+        done: { type: 'final' },
+      },
+    });
+    const clock = new TestClock(START);
+    const r = await createTestRegistry({ machines: { m: finishing }, clock });
+    await r.spawnSingleton('m', 'x');
+    await r.send('x', { type: 'PING' });
+    await r.send('x', { type: 'PING' });
+    expect(clock.pending).toBe(2);
+    await r.send('x', { type: 'FINISH' });
+    expect(clock.pending).toBe(0);
+    await r.close();
+  });
 });
