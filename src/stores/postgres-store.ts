@@ -233,12 +233,24 @@ export class PostgresStore implements ClusterStore {
     this.#assertOpen();
     const epoch = this.#leases.epochs.get(id) ?? this.#leases.released.get(id);
     if (epoch === undefined) throw this.#fenced(id, 'this process holds no lease on it');
-    this.#leases.epochs.delete(id);
+    // Out of the lease book while the row goes (not renewed, not announced)...
+    const released = this.#leases.released.get(id);
+    const held = this.#leases.epochs.delete(id);
     this.#leases.released.delete(id);
-    this.#leases.bare.delete(id);
+    const bare = this.#leases.bare.delete(id);
+    let deleted: boolean;
+    try {
+      deleted = await deleteFencedRow(this.#pools.main, this.#t, id, this.ownerId, epoch);
+    } catch (err) {
+      // ...and back in it if the DELETE failed: the instance stays this
+      // process's, as it was, and its next write is fenced by the same epoch.
+      if (held) this.#leases.epochs.set(id, epoch);
+      if (released !== undefined) this.#leases.released.set(id, released);
+      if (bare) this.#leases.bare.add(id);
+      throw err;
+    }
     // No row deleted: another process took the instance over, and its row is its own now.
-    if (!(await deleteFencedRow(this.#pools.main, this.#t, id, this.ownerId, epoch)))
-      throw this.#fenced(id, 'another process took it over');
+    if (!deleted) throw this.#fenced(id, 'another process took it over');
   }
 
   async quarantine(key: string, reason: string): Promise<void> {
