@@ -347,15 +347,23 @@ export class Persister {
    * with `PERSIST_FAILED`; a `FENCED` store (another owner now) still calls
    * `removed`, since the instance is no longer this process's either way.
    */
-  async remove(instance: Instance, removed: () => void = () => {}): Promise<void> {
+  async remove(
+    instance: Instance,
+    removed: (lost?: RegistryError) => void = () => {},
+  ): Promise<void> {
     await this.#ids.run(instance.id, async () => {
       try {
         await this.#store.remove(instance.id);
       } catch (cause) {
         if (cause instanceof RegistryError && cause.code === 'FENCED') {
-          removed();
-          this.retire(instance);
+          // Another process's now: whoever waits for its writes hears so.
+          this.#removed(instance, removed, cause);
+          throw cause;
         }
+        // The store may have deleted it all the same (a directory sync that
+        // failed after the unlink): the record is written again as it is, so
+        // that the store holds what the registry still says.
+        this.markDirty(instance);
         throw cause instanceof RegistryError && cause.code !== 'STORE_CLOSED'
           ? cause
           : new RegistryError(
@@ -364,9 +372,20 @@ export class Persister {
               { cause, details: { id: instance.id } },
             );
       }
-      removed();
-      this.retire(instance);
+      this.#removed(instance, removed, undefined);
     });
+  }
+
+  #removed(
+    instance: Instance,
+    removed: (lost?: RegistryError) => void,
+    lost: RegistryError | undefined,
+  ): void {
+    try {
+      removed(lost);
+    } finally {
+      this.retire(instance, lost);
+    }
   }
 
   /** Stops retrying; pending writes are abandoned (used only after a final flush). */

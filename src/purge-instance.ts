@@ -70,9 +70,12 @@ export async function purgeHere(parts: RegistryParts, id: string, force: boolean
   // Out of memory only once the store has deleted it (or fenced it: another
   // process owns it now), in the same step: a failed delete leaves it as it
   // was, running or not, for the caller to retry.
-  await parts.persister.remove(instance, () => {
-    if (instance.status === 'running') parts.actors.detach(instance, false);
-    parts.instances.drop(instance);
+  await parts.persister.remove(instance, (lost) => {
+    try {
+      if (instance.status === 'running') parts.actors.detach(instance, false);
+    } finally {
+      parts.instances.drop(instance, lost);
+    }
   });
   parts.watchers.gone(
     id,

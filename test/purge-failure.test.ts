@@ -28,6 +28,49 @@ function faultyStore(dir: string) {
   return { store: new FileStore({ dir, fs }), fault };
 }
 
+/** One whose `unlink` works but the directory sync after it fails once: the file is gone, not durably. */
+function unsyncedStore(dir: string) {
+  const fault = { armed: false, unlinked: false };
+  const fs: FsLayer = {
+    ...nodeFs,
+    unlink: async (path) => {
+      await nodeFs.unlink(path);
+      if (fault.armed) fault.unlinked = true;
+    },
+    syncDir: (path) => {
+      if (!fault.unlinked) return nodeFs.syncDir(path);
+      fault.armed = fault.unlinked = false;
+      return Promise.reject(
+        Object.assign(new Error(`EIO: i/o error, fsync '${path}'`), { code: 'EIO' }),
+      );
+    },
+  };
+  return { store: new FileStore({ dir, fs }), fault };
+}
+
+// The delete may have happened although the store reported a failure: the
+// record is written again, so that disk and registry still agree.
+it('a purge whose unlink worked but whose directory sync failed: the instance and its record stay', async () => {
+  const dir = await tempDir();
+  const { store, fault } = unsyncedStore(dir);
+  const r = createRegistry({ machines, store });
+  await r.start();
+  r.on('error', () => {});
+  await r.spawnSingleton('counter', 'c');
+  await r.send('c', { type: 'INC' });
+  await r.stop('c', 'done with it');
+  await r.flush();
+  fault.armed = true;
+  await expect(r.purge('c')).rejects.toMatchObject({ code: 'PERSIST_FAILED' });
+  expect(fault.armed).toBe(false); // the fault did fire
+  await r.flush();
+  await r.close();
+  const again = createRegistry({ machines, store: new FileStore({ dir }) });
+  await again.start();
+  expect(await again.getStatus('c')).toMatchObject({ status: 'stopped', context: { count: 1 } });
+  await again.close();
+});
+
 describe.each(['relaxed', 'strict'] as const)('%s: a purge whose delete fails', (durability) => {
   it('a finished instance: rejects PERSIST_FAILED, stays as it was, and a retried purge works', async () => {
     const dir = await tempDir();
