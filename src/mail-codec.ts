@@ -1,14 +1,20 @@
 import { nanoid } from 'nanoid';
-import { RegistryError } from './errors.js';
+import { chooseEncoding, decodeRich, encodeRich } from './codec.js';
+import { isRegistryError, RegistryError } from './errors.js';
 import { isEvent } from './event-shape.js';
+import { safeJsonParse } from './record.js';
 import type { Mail, MailBody } from './stores/cluster-inbox.js';
 
 // The mail between cluster processes (src/remote-delivery.ts) as stored text, and its reports.
 
 /**
- * A message as JSON text. An event JSON cannot carry (a BigInt, a cycle) is
- * refused before anything is posted; what JSON drops (`undefined`, functions)
- * would be dropped by the owner's record all the same.
+ * A message as JSON text. An event that is plain JSON is written as it is; a
+ * richer one (a Date, a Map, `undefined`, NaN, -0, a BigInt, a cycle...) is
+ * also written in the exact encoding records use (`encoding: 'devalue'`,
+ * `state`), which the owner reads, so it arrives exactly as a local send
+ * delivers it. Beside it stays the plain JSON form older versions read, where
+ * JSON can hold one. What neither can hold (a function, a symbol) is refused
+ * with `NOT_SERIALIZABLE`, naming its path, before anything is posted.
  *
  * @example
  * ```ts
@@ -16,15 +22,31 @@ import type { Mail, MailBody } from './stores/cluster-inbox.js';
  * ```
  */
 export function encodeMail(id: string, mail: MailBody): string {
+  if (mail.kind !== 'event') return JSON.stringify(mail);
+  // The event as a record's context: checked and encoded the same way.
+  const state = { snapshot: { context: mail.event }, timers: [] };
+  if (chooseEncoding(state) === 'json') return JSON.stringify(mail);
+  let rich: string;
   try {
-    return JSON.stringify(mail);
+    rich = encodeRich(state, id);
   } catch (cause) {
+    const path = isRegistryError(cause, 'NOT_SERIALIZABLE')
+      ? (cause.details.path ?? '').replace(/^context/, 'event')
+      : 'event';
     throw new RegistryError(
       'NOT_SERIALIZABLE',
-      `The event for instance '${id}' cannot be sent to the process that hosts it: it is not JSON (a BigInt or a cycle?). Send plain JSON data.`,
-      { cause, details: { id } },
+      `The event for instance '${id}' cannot be sent to the process that hosts it: it holds a value no encoding keeps at ${path} (a function, a symbol, a class instance?). Send data: plain values, Date, Map, Set, BigInt, RegExp, typed arrays, Errors.`,
+      { cause, details: { id, path } },
     );
   }
+  let plain: string | undefined;
+  try {
+    plain = JSON.stringify(mail);
+  } catch {
+    plain = undefined; // a BigInt or a cycle: only this version reads it
+  }
+  const head = plain === undefined ? JSON.stringify({ kind: 'event', key: mail.key }) : plain;
+  return `${head.slice(0, -1)},"encoding":"devalue","state":${rich}}`;
 }
 
 /**
@@ -38,14 +60,23 @@ export function encodeMail(id: string, mail: MailBody): string {
 export function parseMail(text: string): MailBody | undefined {
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = safeJsonParse(text);
   } catch {
     return undefined;
   }
   if (!raw || typeof raw !== 'object') return undefined;
   const m = raw as Record<string, unknown>;
-  if (m.kind === 'event' && typeof m.key === 'string' && m.key !== '' && isEvent(m.event))
-    return { kind: 'event', event: m.event, key: m.key };
+  if (m.kind === 'event' && typeof m.key === 'string' && m.key !== '') {
+    let event = m.event;
+    if (m.encoding === 'devalue') {
+      try {
+        event = (decodeRich(m.state).snapshot as { context?: unknown } | undefined)?.context;
+      } catch {
+        return undefined;
+      }
+    }
+    return isEvent(event) ? { kind: 'event', event, key: m.key } : undefined;
+  }
   if (m.kind === 'stop' && (m.reason === undefined || typeof m.reason === 'string'))
     return { kind: 'stop', reason: m.reason };
   if (m.kind === 'purge') return { kind: 'purge' };
