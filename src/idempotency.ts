@@ -59,6 +59,16 @@ export class IdempotencyLog {
     return this.#keys.has(key);
   }
 
+  /**
+   * Whether `key` is in the log at all, however old: for mail still in the
+   * inbox, whose key in a record proves it was applied there (the retention
+   * bounds what a client may repeat, not how long a crashed owner's undeleted
+   * mail may wait for the next owner).
+   */
+  holds(key: string): boolean {
+    return this.#keys.has(key);
+  }
+
   /** Remembers `key` as applied at `now`, forgetting the oldest keys beyond the bounds. */
   add(key: string, now: number, bounds: Required<IdempotencyOptions>): void {
     this.#keys.delete(key);

@@ -187,6 +187,8 @@ export class RemoteDelivery implements RemoteCalls {
    * reported once, and tried again only once the state has changed.
    */
   readonly #refused = new WeakMap<Instance, { version: number; reported: Set<string> }>();
+  /** Instances whose mail was drained here before (see drainHere's first drain). */
+  readonly #drained = new WeakSet<Instance>();
 
   /** Applies the mail of `id` if this process hosts it (takes the ID's lock). */
   async drain(id: string): Promise<void> {
@@ -216,6 +218,17 @@ export class RemoteDelivery implements RemoteCalls {
       const refused = this.#refused.get(instance);
       if (refused?.version === instance.version && mail.every((m) => refused.reported.has(m.seq)))
         return;
+      // The first drain of an instance this process loaded from its record
+      // (adopted, taken over, restarted): mail its last owner applied but did
+      // not delete has its key in the record, however long ago. Pinned, it
+      // outlives the retention until the mail is deleted: applied once.
+      const held = instance.idempotencyKeys;
+      if (held && !this.#drained.has(instance))
+        for (const m of mail) {
+          const body = parseMail(m.body);
+          if (body?.kind === 'event' && held.holds(body.key)) held.pin(body.key);
+        }
+      this.#drained.add(instance);
       let purged = false;
       for (const m of mail) purged = (await this.#apply(m)) || purged;
       const after = p.instances.get(id);
@@ -301,7 +314,8 @@ export class RemoteDelivery implements RemoteCalls {
       return true;
     }
     const now = p.clock.now();
-    // Applied (now, or on a try whose delete failed): its key stays until the mail is deleted.
+    // Applied (now, on a try whose delete failed, or by an owner that died
+    // before deleting it: pinned by drainHere): its key stays until the mail is deleted.
     if (instance.idempotencyKeys?.has(body.key, now, p.idempotency)) {
       instance.idempotencyKeys.pin(body.key);
       return false;

@@ -339,6 +339,37 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
     expect(b.registry.get('once')?.getSnapshot().context.count).toBe(2);
   });
 
+  // The next owner took the key in the record for expired, and applied the mail again.
+  it('mail left behind is skipped however long after the retention the next owner finds it', async () => {
+    const table = freshTable();
+    const extra = { durability: 'strict', idempotency: { retentionMs: 50 } };
+    const a = registryOn(table, machines, extra);
+    const b = registryOn(table, machines, extra);
+    await a.registry.start();
+    await b.registry.start();
+    await a.registry.spawnSingleton('counter', 'late');
+    await b.registry.send('late', { type: 'INC' }, { idempotencyKey: 'inc-1' });
+    await until(
+      () => inboxSize(table),
+      (n) => n === 0,
+      'A to apply and delete the mail',
+    );
+    // Left behind by an owner that died before the delete, and found long after.
+    await sql(`INSERT INTO ${table}_inbox (instance_id, sender, body) VALUES ($1, $2, $3)`, [
+      'late',
+      b.store.ownerId,
+      JSON.stringify({ kind: 'event', event: { type: 'INC' }, key: 'inc-1' }),
+    ]);
+    await sleep(200);
+    await a.registry.close();
+    await until(
+      () => inboxSize(table),
+      (n) => n === 0,
+      'B to take over and clean the mail up',
+    );
+    expect(b.registry.get('late')?.getSnapshot().context.count).toBe(1);
+  });
+
   it('waitFor on an instance hosted elsewhere times out, aborts and names a wrong type like a local wait', async () => {
     const { b } = await hostedByA('w');
     const never = (s: { status: string }) => s.status === 'done';
