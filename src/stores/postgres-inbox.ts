@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { ClusterInbox, Mail } from './cluster-inbox.js';
-import { underAdvisoryLock } from './postgres-schema.js';
+import { missingObjects, underAdvisoryLock } from './postgres-schema.js';
 import type { PostgresPools } from './postgres-store-options.js';
 
 /**
@@ -47,18 +47,24 @@ export class PostgresInbox implements ClusterInbox {
   }
 
   async open(): Promise<void> {
-    await underAdvisoryLock(this.#pools.main, `xstate-registry:${this.#channel}`, (client) =>
-      client.query(`
-        CREATE TABLE IF NOT EXISTS ${this.#t}_inbox (
-          seq bigserial PRIMARY KEY,
-          instance_id text NOT NULL,
-          sender text NOT NULL,
-          body text NOT NULL,
-          posted_at timestamptz NOT NULL DEFAULT now()
+    const t = this.#t;
+    await underAdvisoryLock(this.#pools.main, `xstate-registry:${this.#channel}`, async (client) => {
+      // Only what is missing: see migrateSchema (the index's lock would hold every poster up).
+      const missing = await missingObjects(client, [`${t}_inbox`, `${t}_inbox_by_id`]);
+      if (missing.has(`${t}_inbox`))
+        await client.query(`
+          CREATE TABLE IF NOT EXISTS ${t}_inbox (
+            seq bigserial PRIMARY KEY,
+            instance_id text NOT NULL,
+            sender text NOT NULL,
+            body text NOT NULL,
+            posted_at timestamptz NOT NULL DEFAULT now()
+          )`);
+      if (missing.has(`${t}_inbox_by_id`))
+        await client.query(
+          `CREATE INDEX IF NOT EXISTS ${t}_inbox_by_id ON ${t}_inbox (instance_id, seq)`,
         );
-        CREATE INDEX IF NOT EXISTS ${this.#t}_inbox_by_id ON ${this.#t}_inbox (instance_id, seq);
-      `),
-    );
+    });
     this.#open = true;
     await this.#listen();
   }

@@ -64,11 +64,25 @@ export async function migrateSchema(pool: pg.Pool, t: string): Promise<void> {
     // one ID was set aside twice in one microsecond): added to older tables too
     // without a schema version, which older processes would refuse; they
     // insert set-aside rows without naming seq, and get the default.
-    await client.query(`
-      ALTER TABLE ${t}_quarantine ADD COLUMN IF NOT EXISTS seq bigserial;
-      CREATE INDEX IF NOT EXISTS ${t}_id_prefix ON ${t} (id text_pattern_ops) WHERE record IS NOT NULL;
-      CREATE INDEX IF NOT EXISTS ${t}_by_updated_id ON ${t} (updated_at, id) WHERE record IS NOT NULL;
-    `);
+    // Only what is missing: `IF NOT EXISTS` takes its lock before it looks (a
+    // SHARE lock on the table for an index), so running them at every start
+    // held every writer of the cluster up behind a starting process, for as
+    // long as it took (or was paused).
+    const missing = await missingObjects(client, [`${t}_id_prefix`, `${t}_by_updated_id`]);
+    const hasSeq = await client.query(
+      `SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'seq' AND NOT attisdropped`,
+      [`${t}_quarantine`],
+    );
+    if (hasSeq.rowCount === 0)
+      await client.query(`ALTER TABLE ${t}_quarantine ADD COLUMN IF NOT EXISTS seq bigserial`);
+    if (missing.has(`${t}_id_prefix`))
+      await client.query(
+        `CREATE INDEX IF NOT EXISTS ${t}_id_prefix ON ${t} (id text_pattern_ops) WHERE record IS NOT NULL`,
+      );
+    if (missing.has(`${t}_by_updated_id`))
+      await client.query(
+        `CREATE INDEX IF NOT EXISTS ${t}_by_updated_id ON ${t} (updated_at, id) WHERE record IS NOT NULL`,
+      );
     // Epochs come from one sequence (see claimStatement), made once past the
     // highest epoch the table holds. Older processes keep counting per row.
     await client.query(`
@@ -84,6 +98,23 @@ export async function migrateSchema(pool: pg.Pool, t: string): Promise<void> {
       await client.query(`INSERT INTO ${t}_schema (version) VALUES ($1)`, [SCHEMA_VERSION]);
     }
   });
+}
+
+/**
+ * Which of the relations (tables, indexes, sequences) named `names` do not
+ * exist yet, looked up in the catalog without locking anything.
+ *
+ * @example
+ * ```ts
+ * if ((await missingObjects(client, ['jobs_by_updated_id'])).size) await client.query('CREATE INDEX ...');
+ * ```
+ */
+export async function missingObjects(client: pg.PoolClient, names: string[]): Promise<Set<string>> {
+  const { rows } = await client.query<{ name: string }>(
+    'SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NULL',
+    [names],
+  );
+  return new Set(rows.map((r) => r.name));
 }
 
 /**
