@@ -228,7 +228,7 @@ export function resolveOptions<M extends MachineMap>(options: RegistryOptions<M>
     maxRecordBytes,
     idempotency,
     idleTimeoutMs: idle,
-    takeoverIntervalMs: options.takeoverIntervalMs ?? 2000,
+    takeoverIntervalMs: takeoverInterval(options.takeoverIntervalMs),
     history,
     telemetry: options.telemetry,
   };
@@ -264,4 +264,15 @@ function recordLimit(given: number | undefined, store: Store): number {
     );
   }
   return Math.min(given ?? 16 * 1024 * 1024, storeLimit);
+}
+
+/** The sweep interval: NaN or 0 would sweep the table every millisecond. */
+function takeoverInterval(ms: number | undefined): number {
+  if (ms === undefined) return 2000;
+  if (typeof ms !== 'number' || !(ms >= 10 && ms <= 2 ** 31 - 1))
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      `takeoverIntervalMs must be a number of milliseconds from 10 to ${2 ** 31 - 1}, got ${String(ms)}.`,
+    );
+  return ms;
 }

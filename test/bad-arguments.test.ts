@@ -88,6 +88,26 @@ describe('arguments of the wrong type', () => {
     }
   });
 
+  // NaN reached SQL ("interval out of range"), 1e10 overflowed the renewal timer into a 1 ms loop,
+  // and a NaN sweep interval scanned the table every millisecond.
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, 0, -5, 1e10, '5000'])(
+    'PostgresStore leaseMs %s and takeoverIntervalMs %s are refused with INVALID_ARGUMENT',
+    async (bad) => {
+      const { PostgresStore } = await import('../src/postgres.js');
+      expect(
+        () =>
+          new PostgresStore({
+            connectionString: 'postgres://x@127.0.0.1:1/x',
+            leaseMs: bad as never,
+          }),
+      ).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      const { createRegistry } = await import('../src/index.js');
+      expect(() => createRegistry({ machines: { m }, takeoverIntervalMs: bad as never })).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    },
+  );
+
   // These used to read a field of null: a TypeError. Like getStatus(id, null), they now read null as no options.
   it('null options of send, waitFor and stop read as none', async () => {
     const r = await createTestRegistry({ machines: { m } });

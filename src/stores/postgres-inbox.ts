@@ -48,11 +48,14 @@ export class PostgresInbox implements ClusterInbox {
 
   async open(): Promise<void> {
     const t = this.#t;
-    await underAdvisoryLock(this.#pools.main, `xstate-registry:${this.#channel}`, async (client) => {
-      // Only what is missing: see migrateSchema (the index's lock would hold every poster up).
-      const missing = await missingObjects(client, [`${t}_inbox`, `${t}_inbox_by_id`]);
-      if (missing.has(`${t}_inbox`))
-        await client.query(`
+    await underAdvisoryLock(
+      this.#pools.main,
+      `xstate-registry:${this.#channel}`,
+      async (client) => {
+        // Only what is missing: see migrateSchema (the index's lock would hold every poster up).
+        const missing = await missingObjects(client, [`${t}_inbox`, `${t}_inbox_by_id`]);
+        if (missing.has(`${t}_inbox`))
+          await client.query(`
           CREATE TABLE IF NOT EXISTS ${t}_inbox (
             seq bigserial PRIMARY KEY,
             instance_id text NOT NULL,
@@ -60,11 +63,12 @@ export class PostgresInbox implements ClusterInbox {
             body text NOT NULL,
             posted_at timestamptz NOT NULL DEFAULT now()
           )`);
-      if (missing.has(`${t}_inbox_by_id`))
-        await client.query(
-          `CREATE INDEX IF NOT EXISTS ${t}_inbox_by_id ON ${t}_inbox (instance_id, seq)`,
-        );
-    });
+        if (missing.has(`${t}_inbox_by_id`))
+          await client.query(
+            `CREATE INDEX IF NOT EXISTS ${t}_inbox_by_id ON ${t}_inbox (instance_id, seq)`,
+          );
+      },
+    );
     this.#open = true;
     await this.#listen();
   }

@@ -3,6 +3,9 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import { RegistryError } from '../errors.js';
 
+/** The longest delay Node's timers take (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * How a {@link PostgresStore} reaches its database and names its leases.
  *
@@ -89,9 +92,17 @@ export function resolvePostgresOptions(options: PostgresStoreOptions): {
     const renewal = renewalPool ?? (userPool ? main : new pg.Pool({ connectionString, max: 1 }));
     return { main, renewal };
   };
+  const leaseMs = options.leaseMs ?? 10_000;
+  // Renewed every third of it, on Node's timers, which take at most 2^31 - 1 ms
+  // (a longer delay fires at once: a renewal loop); NaN would reach SQL.
+  if (typeof leaseMs !== 'number' || !(leaseMs >= 100 && leaseMs <= MAX_TIMER_MS))
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      `PostgresStore: leaseMs must be a number of milliseconds from 100 to ${MAX_TIMER_MS}, got ${String(leaseMs)}.`,
+    );
   return {
     table,
-    leaseMs: options.leaseMs ?? 10_000,
+    leaseMs,
     ownerId: options.ownerId ?? `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
     owns: { main: !userPool, renewal: !renewalPool && !userPool },
     makePools,
