@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import { RegistryError } from './errors.js';
+import { describeValue, RegistryError } from './errors.js';
 import type { EventSource } from './event-source.js';
 
 /**
@@ -338,7 +338,7 @@ export function historyPaging(options: { cursor?: string | null; limit?: number 
   if (cursor === undefined || cursor === null || cursor === '') return { after: 0, limit };
   if (typeof cursor !== 'string' || !/^\d{1,15}$/.test(cursor))
     throw invalid(
-      `Unknown history cursor ${JSON.stringify(String(cursor).slice(0, 100))}; pass the cursor of the previous page, or none for the first.`,
+      `Unknown history cursor ${JSON.stringify(describeValue(cursor).slice(0, 100))}; pass the cursor of the previous page, or none for the first.`,
     );
   return { after: Number(cursor), limit };
 }

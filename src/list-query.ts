@@ -1,4 +1,4 @@
-import { RegistryError } from './errors.js';
+import { describeValue, RegistryError } from './errors.js';
 import type { Instance } from './instance.js';
 import type { InstanceStatusName } from './record.js';
 
@@ -69,18 +69,30 @@ export type ListOrder = 'created' | 'updated';
 export const MAX_LIST_LIMIT = 1000;
 const STATUSES: readonly InstanceStatusName[] = ['running', 'done', 'error', 'stopped'];
 
+// Stored times are whole milliseconds from 0 to 8.64e15 (what a Date holds).
+const MAX_TIME = 8.64e15;
+
 function toTime(value: TimeInput | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const ms =
-    value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Date.parse(value);
+    value instanceof Date
+      ? value.getTime()
+      : typeof value === 'number'
+        ? value
+        : typeof value === 'string'
+          ? Date.parse(value)
+          : Number.NaN;
   if (!Number.isFinite(ms)) {
     throw new RegistryError(
       'INVALID_ARGUMENT',
       `list(): ${name} is not a valid time; pass a Date, epoch milliseconds or an ISO 8601 string.`,
-      { details: { [name]: String(value) } },
+      { details: { [name]: describeValue(value) } },
     );
   }
-  return ms;
+  // As a bound on whole stored times, within their range: the same page, and
+  // a value every store can compare (a database's bigint column takes no 1.5 or 1e300).
+  const bounded = Math.min(Math.max(ms, -1), MAX_TIME + 1);
+  return name.endsWith('From') ? Math.ceil(bounded) : Math.floor(bounded);
 }
 
 function toSet<T extends string>(value: T | readonly T[] | undefined): Set<T> | undefined {

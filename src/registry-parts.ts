@@ -104,9 +104,8 @@ export function machineOf(
   if (!def) {
     if (typeof type !== 'string')
       throw new RegistryError(
-        'UNKNOWN_MACHINE',
+        'INVALID_ARGUMENT',
         `A machine type is a string naming a registered machine, got ${describeValue(type)}; known types: ${[...machines.keys()].join(', ') || '(none)'}.`,
-        { details: { type: describeValue(type) } },
       );
     throw new RegistryError(
       'UNKNOWN_MACHINE',

@@ -57,18 +57,33 @@ describe('arguments of the wrong type', () => {
     [
       "spawnSingleton(Symbol(), 'y')",
       (r: any) => r.spawnSingleton(Symbol('s'), 'y'),
-      'UNKNOWN_MACHINE',
+      'INVALID_ARGUMENT',
     ],
-    ['spawn(Symbol())', (r: any) => r.spawn(Symbol('s')), 'UNKNOWN_MACHINE'],
-    ["actor(nullProto, 'x')", (r: any) => r.actor(Object.create(null), 'x'), 'UNKNOWN_MACHINE'],
+    ['spawn(Symbol())', (r: any) => r.spawn(Symbol('s')), 'INVALID_ARGUMENT'],
+    ["actor(nullProto, 'x')", (r: any) => r.actor(Object.create(null), 'x'), 'INVALID_ARGUMENT'],
     [
       "getStatus('x', { type: Symbol() })",
       (r: any) => r.getStatus('x', { type: Symbol('s') }),
-      'UNKNOWN_MACHINE',
+      'INVALID_ARGUMENT',
     ],
     [
       "send('x', e, { type: nullProto })",
       (r: any) => r.send('x', { type: 'X' }, { type: Object.create(null) }),
+      'INVALID_ARGUMENT',
+    ],
+    [
+      'history(x, { cursor: nullProto })',
+      (r: any) => r.history('x', { cursor: Object.create(null) }),
+      'INVALID_ARGUMENT',
+    ],
+    [
+      'list({ createdFrom: Symbol() })',
+      (r: any) => r.list({ createdFrom: Symbol('s') }),
+      'INVALID_ARGUMENT',
+    ],
+    [
+      'list({ updatedTo: nullProto })',
+      (r: any) => r.list({ updatedTo: Object.create(null) }),
       'INVALID_ARGUMENT',
     ],
   ])('%s: a coded error, not a bare TypeError', async (_, call, code) => {

@@ -88,7 +88,7 @@ function decodeCursor(cursor: string, updated: boolean): [number, string] {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
     if (
       Array.isArray(v) &&
-      typeof v[0] === 'number' &&
+      Number.isSafeInteger(v[0]) &&
       typeof v[1] === 'string' &&
       v.length === (updated ? 3 : 2) &&
       (!updated || v[2] === 'u')

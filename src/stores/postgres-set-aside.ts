@@ -134,7 +134,12 @@ interface SetAsideKey {
 
 /** The {@link SetAsideKey} of a key `listSetAside` made. */
 function decodeSetAsideKey(key: string): SetAsideKey {
-  const int = (v: unknown) => /^-?\d{1,19}$/.test(String(v));
+  // A bigint, as the column holds it: in range, or PostgreSQL refuses the query.
+  const int = (v: unknown) =>
+    (typeof v === 'string' || typeof v === 'number') &&
+    /^-?\d{1,19}$/.test(String(v)) &&
+    BigInt(v) >= -(2n ** 63n) &&
+    BigInt(v) < 2n ** 63n;
   try {
     const v = JSON.parse(Buffer.from(key, 'base64url').toString('utf8')) as unknown;
     if (

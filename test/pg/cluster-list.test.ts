@@ -90,4 +90,29 @@ describe.skipIf(noPg)('cluster-mode list features', () => {
     });
     expect(await b.registry.counts({ type: ['nope'] })).toMatchObject({ total: 0 });
   });
+
+  // Each reached the database as it was: a DatabaseError (22P02, 22003), a 500 over HTTP.
+  it('times that are not whole stored milliseconds, and forged cursors, answer like a local list', async () => {
+    const { a } = await seeded();
+    const t0 = Date.UTC(2026, 0, 1);
+    const ids = async (filter: object) =>
+      (await a.registry.list(filter as never)).items.map((s) => s.id);
+    expect(await ids({ createdFrom: t0 + 999.5 })).toEqual(await ids({ createdFrom: t0 + 1000 }));
+    expect(await ids({ createdTo: t0 + 1000.5 })).toEqual(await ids({ createdTo: t0 + 1000 }));
+    expect(await ids({ createdFrom: 1e300 })).toEqual([]);
+    expect(await ids({ updatedTo: -1e300 })).toEqual([]);
+    expect(await ids({ createdFrom: -1e300 })).toHaveLength(5);
+    const forge = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    for (const cursor of [forge([1.5, 'a']), forge([1e300, 'a']), forge([2 ** 60, 'a'])])
+      await expect(a.registry.list({ cursor })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+    for (const cursor of [
+      forge(['a', '99999999999999999999']),
+      forge(['a', '1', '9223372036854775808']),
+    ])
+      await expect(a.registry.quarantined({ cursor })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+  });
 });
