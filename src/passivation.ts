@@ -1,7 +1,7 @@
 import type { AnyActor } from 'xstate';
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
-import { RegistryError } from './errors.js';
+import { isRegistryError, RegistryError } from './errors.js';
 import { HistoryLog } from './history.js';
 import {
   assertRecordOf,
@@ -132,6 +132,14 @@ export class Passivation {
       try {
         text = await this.#d.store.read(instance.id);
       } catch (cause) {
+        // A record the store refuses to read (damaged bytes, not a regular
+        // file, over its size limit) is set aside, as start() would: a retry
+        // would only be refused again.
+        if (
+          isRegistryError(cause, 'CORRUPT_RECORD') ||
+          isRegistryError(cause, 'SNAPSHOT_TOO_LARGE')
+        )
+          throw await this.#setAside(instance, cause, 'CORRUPT_RECORD');
         throw cause instanceof RegistryError
           ? cause
           : new RegistryError(

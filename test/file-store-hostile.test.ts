@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 import { createRegistry, FileStore } from '../src/index.js';
 import { fileNameFor } from '../src/stores/file-name.js';
-import { type FsLayer, nodeFs } from '../src/testing/index.js';
+import { type FsLayer, nodeFs, TestClock } from '../src/testing/index.js';
 import { machines } from './fixtures.js';
 import { tempDir } from './helpers.js';
 
@@ -221,6 +221,37 @@ describe('setting aside', () => {
     expect((await again.getStatus('other'))?.context).toMatchObject({ count: 1 });
     await again.spawnSingleton('counter', 'bad');
     await again.close();
+  });
+});
+
+describe('activation', () => {
+  // The store's refusal reached every call and the wake-up, and the record was never set aside.
+  it('a passivated record the store refuses to read is set aside, as start() would, not retried for ever', async () => {
+    const dir = await tempDir();
+    const clock = new TestClock(Date.UTC(2026, 0, 1));
+    const r = createRegistry({
+      machines,
+      store: new FileStore({ dir }),
+      clock,
+      idleTimeoutMs: 1000,
+    });
+    r.on('error', () => {});
+    await r.start();
+    await r.spawnSingleton('counter', 'c');
+    clock.increment(5000);
+    await new Promise((resolve) => setImmediate(resolve));
+    await r.flush();
+    expect(r.get('c')).toBeUndefined();
+    // Not valid UTF-8: the store refuses it (CORRUPT_RECORD) before anything parses it.
+    await writeFile(
+      join(dir, 'instances', fileNameFor('c')),
+      Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
+    );
+    await expect(r.send('c', { type: 'INC' })).rejects.toMatchObject({ code: 'CORRUPT_RECORD' });
+    expect(await r.getStatus('c')).toBeUndefined();
+    expect(await readdir(join(dir, 'quarantine'))).toHaveLength(2); // the record and its reason
+    await r.spawnSingleton('counter', 'c'); // the ID is free again
+    await r.close();
   });
 });
 
