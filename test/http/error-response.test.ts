@@ -26,4 +26,17 @@ describe('errorResponse', () => {
     expect(errorResponse(new RegistryError('UNKNOWN_MACHINE', 'no such type')).status).toBe(404);
     expect(errorResponse(new RegistryError('MIGRATION_FAILED', 'migrate threw')).status).toBe(500);
   });
+
+  // It answered 500 without its details: the ID is taken by a record left in place, a conflict the operator resolves.
+  it('answers QUARANTINE_FAILED (an ID whose record was left in place) with 409 and its details', async () => {
+    const response = errorResponse(
+      new RegistryError('QUARANTINE_FAILED', 'left in place', {
+        details: { key: 'c.json', id: 'c' },
+      }),
+    );
+    expect(response.status).toBe(409);
+    expect(await response.json()).toMatchObject({
+      error: { code: 'QUARANTINE_FAILED', details: { key: 'c.json', id: 'c' } },
+    });
+  });
 });
