@@ -1,7 +1,7 @@
 import type { AnyEventObject } from 'xstate';
 import { isRegistryError, RegistryError } from './errors.js';
 import { assertEvent, assertNotReserved } from './event-shape.js';
-import { sendFrom } from './event-source.js';
+import { claimedSource, sendFrom } from './event-source.js';
 import { assertIdempotencyKey, IdempotencyLog } from './idempotency.js';
 import { assertInstanceId } from './instance-id.js';
 import { assertType, bringHere, type RegistryParts } from './registry-parts.js';
@@ -93,7 +93,8 @@ export class Delivery {
               if (!p.remote || !isRegistryError(err, 'OWNED_ELSEWHERE')) throw err;
               // Hosted by another live process: mail it there. Posted under the
               // ID's lock, so this process's events for it keep their order.
-              await p.remote.post(id, { kind: 'event', event, key: key ?? '' });
+              const source = claimedSource(event) === 'http' ? 'http' : 'api';
+              await p.remote.post(id, { kind: 'event', event, key: key ?? '', source });
               return undefined;
             }
             return deliver();

@@ -56,6 +56,18 @@ export function claimSource(event: AnyEventObject, source: EventSource): () => v
 }
 
 /**
+ * The source claimed for `event` by a caller further out (the HTTP layer), if any.
+ *
+ * @example
+ * ```ts
+ * const source = claimedSource(event) ?? 'api'; // sent on to another process's instance
+ * ```
+ */
+export function claimedSource(event: AnyEventObject): EventSource | undefined {
+  return claimed.get(event);
+}
+
+/**
  * Where the last delivery of `event` to a watched root came from; `undefined`
  * if it was never delivered to one whose sources are tracked.
  *

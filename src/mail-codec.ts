@@ -45,7 +45,10 @@ export function encodeMail(id: string, mail: MailBody): string {
   } catch {
     plain = undefined; // a BigInt or a cycle: only this version reads it
   }
-  const head = plain === undefined ? JSON.stringify({ kind: 'event', key: mail.key }) : plain;
+  const head =
+    plain === undefined
+      ? JSON.stringify({ kind: 'event', key: mail.key, source: mail.source })
+      : plain;
   return `${head.slice(0, -1)},"encoding":"devalue","state":${rich}}`;
 }
 
@@ -75,7 +78,10 @@ export function parseMail(text: string): MailBody | undefined {
         return undefined;
       }
     }
-    return isEvent(event) ? { kind: 'event', event, key: m.key } : undefined;
+    if (!isEvent(event)) return undefined;
+    return m.source === 'http' || m.source === 'api'
+      ? { kind: 'event', event, key: m.key, source: m.source }
+      : { kind: 'event', event, key: m.key };
   }
   if (m.kind === 'stop' && (m.reason === undefined || typeof m.reason === 'string'))
     return { kind: 'stop', reason: m.reason };

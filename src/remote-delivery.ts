@@ -1,5 +1,6 @@
 import type { AnyEventObject } from 'xstate';
 import { isRegistryError, RegistryError } from './errors.js';
+import { sendFrom } from './event-source.js';
 import { IdempotencyLog } from './idempotency.js';
 import type { Instance } from './instance.js';
 import { encodeMail, newKey, parseMail, refusedMailError, refusedStopError } from './mail-codec.js';
@@ -329,7 +330,8 @@ export class RemoteDelivery implements RemoteCalls {
     instance.idempotencyKeys.add(body.key, now, p.idempotency);
     instance.idempotencyKeys.pin(body.key);
     p.persister.markDirty(instance);
-    instance.actor.send(body.event as AnyEventObject);
+    // Journaled as the sender's call came (a local send would say the same).
+    sendFrom(instance.actor, body.event as AnyEventObject, body.source ?? 'api');
     return false;
   }
 }

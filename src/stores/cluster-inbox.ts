@@ -11,7 +11,13 @@ import type { Store } from './store.js';
  * ```
  */
 export type MailBody =
-  | { kind: 'event'; event: unknown; key: string }
+  | {
+      kind: 'event';
+      event: unknown;
+      key: string;
+      /** Where the sender's call came from, for the owner's history (`'api'` when absent). */
+      source?: 'api' | 'http';
+    }
   | { kind: 'stop'; reason?: string | undefined }
   | { kind: 'purge' };
 

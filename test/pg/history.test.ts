@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createHttpHandler } from '../../src/http/index.js';
 import { counter } from '../fixtures.js';
 import { freshTable, noPg, pgRegistries } from './helpers.js';
 
@@ -36,6 +37,30 @@ describe.skipIf(noPg)('history in a PostgreSQL store', () => {
     const c = registryOn(table, machines, { history: {} }).registry;
     await c.start();
     expect((await c.history('c')).items.map((e) => e.seq)).toEqual([1, 2, 3]);
+  });
+
+  // They were journaled as 'direct': the owner applied mail with actor.send.
+  it("journals a send mailed from another process as 'api', and one from its HTTP API as 'http'", async () => {
+    const table = freshTable();
+    const a = registryOn(table, machines, { history: {} }).registry;
+    const b = registryOn(table, machines, { history: {} }).registry;
+    await a.start();
+    await b.start();
+    await a.spawnSingleton('counter', 'c');
+    await a.flush();
+    await b.send('c', { type: 'INC' });
+    const response = await createHttpHandler(b)(
+      new Request('http://localhost/instances/c/events', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'INC' }),
+      }),
+    );
+    expect(response.status).toBeLessThan(300);
+    const sources = async () => (await a.history('c')).items.map((e) => e.source);
+    for (let i = 0; i < 200 && (await sources()).length < 2; i++)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(await sources()).toEqual(['api', 'http']);
   });
 
   it('keeps at most maxEntries in the row', async () => {
