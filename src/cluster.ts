@@ -128,7 +128,8 @@ export class ClusterHosting {
     const claim = await this.#d.store.claim(id, initial).catch((err: unknown) => {
       // The database refused the first record (a constraint, a trigger): claim
       // without it, so the ordinary write reports the failure as it always has.
-      if (!initial || err instanceof RegistryError) throw err;
+      // (The store reports a database's refusal as PERSIST_FAILED.)
+      if (!initial || (err instanceof RegistryError && err.code !== 'PERSIST_FAILED')) throw err;
       return this.#d.store.claim(id);
     });
     if (!claim.owned) {

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { ClusterInbox, Mail } from './cluster-inbox.js';
+import { databaseFailed } from './postgres-failure.js';
 import { missingObjects, underAdvisoryLock } from './postgres-schema.js';
 import type { PostgresPools } from './postgres-store-options.js';
 
@@ -83,11 +84,13 @@ export class PostgresInbox implements ClusterInbox {
   }
 
   async post(id: string, body: string): Promise<void> {
-    await this.#pools.main.query(
-      `WITH m AS (INSERT INTO ${this.#t}_inbox (instance_id, sender, body) VALUES ($1, $2, $3) RETURNING instance_id)
+    await this.#pools.main
+      .query(
+        `WITH m AS (INSERT INTO ${this.#t}_inbox (instance_id, sender, body) VALUES ($1, $2, $3) RETURNING instance_id)
        SELECT pg_notify($4, 'mail:' || instance_id) FROM m`,
-      [id, this.#ownerId, body, this.#channel],
-    );
+        [id, this.#ownerId, body, this.#channel],
+      )
+      .catch(databaseFailed(`post a message for instance '${id}'`));
   }
 
   async pending(id: string, limit: number): Promise<Mail[]> {

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { RegistryError } from '../errors.js';
 import type { ClaimResult, ClusterStore, StoredPage, StoreQuery } from './cluster-store.js';
+import { databaseFailed } from './postgres-failure.js';
 import { PostgresInbox } from './postgres-inbox.js';
 import { claimStatement, orphanIds, releaseAllRows, releaseRow } from './postgres-lease.js';
 import { LeaseBook } from './postgres-lease-book.js';
@@ -178,7 +179,9 @@ export class PostgresStore implements ClusterStore {
   async claim(id: string, initial?: { text: string; meta: RecordMeta }): Promise<ClaimResult> {
     this.#assertOpen();
     assertStorableId(id);
-    return this.#leases.claim(this.#claimSql, id, initial);
+    return this.#leases
+      .claim(this.#claimSql, id, initial)
+      .catch(databaseFailed(`claim instance '${id}'`));
   }
 
   async release(id: string): Promise<void> {
@@ -186,7 +189,9 @@ export class PostgresStore implements ClusterStore {
     // Given up already by the finishing write, in the same commit.
     if (this.#leases.released.delete(id)) return;
     this.#leases.epochs.delete(id);
-    await releaseRow(this.#pools.main, this.#t, id, this.ownerId);
+    await releaseRow(this.#pools.main, this.#t, id, this.ownerId).catch(
+      databaseFailed(`give up the lease of instance '${id}'`),
+    );
   }
 
   async *load(): AsyncIterable<StoredEntry> {
@@ -199,7 +204,9 @@ export class PostgresStore implements ClusterStore {
     this.#assertOpen();
     // Never stored (claim refuses it); querying would match the row of another ID.
     if (LONE_SURROGATE.test(id)) return undefined;
-    return readRow(this.#pools.main, this.#t, id);
+    return readRow(this.#pools.main, this.#t, id).catch(
+      databaseFailed(`read the record of instance '${id}'`),
+    );
   }
 
   async write(id: string, text: string, meta: RecordMeta): Promise<void> {
@@ -255,7 +262,9 @@ export class PostgresStore implements ClusterStore {
 
   async quarantine(key: string, reason: string): Promise<void> {
     this.#assertOpen();
-    await quarantineRow(this.#pools.main, this.#t, key, reason);
+    await quarantineRow(this.#pools.main, this.#t, key, reason).catch(
+      databaseFailed(`set the row '${key}' aside`),
+    );
     this.#leases.epochs.delete(key);
     this.#leases.released.delete(key);
   }
@@ -267,22 +276,28 @@ export class PostgresStore implements ClusterStore {
    */
   async listSetAside(query?: SetAsideQuery): Promise<SetAsidePage> {
     this.#assertOpen();
-    return listSetAside(this.#pools.main, this.#t, query);
+    return listSetAside(this.#pools.main, this.#t, query).catch(
+      databaseFailed('list the rows set aside'),
+    );
   }
   /** Puts a quarantined row back, hosted by nobody (see postgres-set-aside.ts). */
   async restoreSetAside(key: string): Promise<void> {
     this.#assertOpen();
-    return restoreSetAside(this.#pools.main, this.#t, key);
+    return restoreSetAside(this.#pools.main, this.#t, key).catch(
+      databaseFailed(`put the row '${key}' back`),
+    );
   }
 
   async orphans(limit: number, decodable?: ReadonlyMap<string, number>): Promise<string[]> {
     this.#assertOpen();
-    return orphanIds(this.#pools.main, this.#t, limit, decodable);
+    return orphanIds(this.#pools.main, this.#t, limit, decodable).catch(
+      databaseFailed('look for instances whose owner died'),
+    );
   }
 
   async query(q: StoreQuery): Promise<StoredPage> {
     this.#assertOpen();
-    return queryPage(this.#pools.main, this.#t, q);
+    return queryPage(this.#pools.main, this.#t, q).catch(databaseFailed('list instances'));
   }
 
   /** How many stored instances have each status, by SQL (`count(*) GROUP BY status`). */
@@ -291,7 +306,9 @@ export class PostgresStore implements ClusterStore {
     idPrefix?: string;
   }): Promise<Record<string, number>> {
     this.#assertOpen();
-    return countByStatus(this.#pools.main, this.#t, filter);
+    return countByStatus(this.#pools.main, this.#t, filter).catch(
+      databaseFailed('count instances'),
+    );
   }
 
   /**
