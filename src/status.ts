@@ -76,7 +76,17 @@ function shownAsJson(_key: string, value: unknown): unknown {
   return value instanceof Map || value instanceof Set ? [...value] : value;
 }
 
-function jsonCopy(value: unknown): unknown {
+/**
+ * A JSON copy of a value as statuses show it: a BigInt as its digits, a Map
+ * or Set as its entries, a cycle as `'[Circular]'` (what `getStatus` gives,
+ * and the CLI prints).
+ *
+ * @example
+ * ```ts
+ * jsonCopy({ n: 2n, m: new Map([[1, 'a']]) }); // { n: '2', m: [[1, 'a']] }
+ * ```
+ */
+export function jsonCopy(value: unknown): unknown {
   if (value === undefined) return undefined;
   try {
     // A replacer even for plain JSON: without it a Map or Set showed as {}.

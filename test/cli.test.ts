@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setup } from 'xstate';
 import { demoMachines } from '../examples/machines.js';
 import { createRegistry, FileStore } from '../src/index.js';
 import { fileNameFor } from '../src/stores/file-name.js';
-import { buildCli, cli } from './support/cli.js';
+import { buildCli, CLI_BIN, cli } from './support/cli.js';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -177,5 +178,59 @@ describe('the xstate-registry CLI (built, as a child process) over a FileStore d
       /^error INVALID_ARGUMENT: Unknown command/,
     );
     expect((await cli('--help')).code).toBe(0);
+    // These answered exit code 1, and an empty name list listed nothing at all.
+    for (const args of [
+      ['frobnicate'],
+      ['show'],
+      ['ls', '--status', 'sleeping'],
+      ['ls', '--limit', '0'],
+      ['ls', '--order', 'x'],
+      ['ls', '--status', ''],
+      ['ls', '--type', ','],
+    ])
+      expect([args.join(' '), (await cli('--store', dir, ...args)).code]).toEqual([
+        args.join(' '),
+        2,
+      ]);
+  }, 60_000);
+
+  // `ls | head -1` crashed with an unhandled EPIPE and its stack trace.
+  it('stops quietly when the reader of its output goes away', async () => {
+    const run = await new Promise<{ code: number | null; err: string }>((done) => {
+      let err = '';
+      const child = spawn('bash', [
+        '-c',
+        `set -o pipefail; "${process.execPath}" "${CLI_BIN}" --store "${dir}" ls --json | true`,
+      ]);
+      child.stderr.on('data', (d) => {
+        err += String(d);
+      });
+      child.on('close', (code) => done({ code, err }));
+    });
+    expect(run).toEqual({ code: 0, err: '' });
+  }, 60_000);
+
+  // show threw on a BigInt ("Do not know how to serialize a BigInt") and printed a Map or Set as {}.
+  it('shows a BigInt, a Map and a Set as getStatus does', async () => {
+    const rich = mkdtempSync(join(tmpdir(), 'xr-cli-rich-'));
+    const holder = setup({ types: { context: {} as Record<string, unknown> } }).createMachine({
+      context: { n: 2n ** 70n, m: new Map([[1, { a: 1 }]]), s: new Set([1, 2]) },
+    });
+    const registry = createRegistry({ machines: { holder }, store: new FileStore({ dir: rich }) });
+    await registry.start();
+    await registry.spawnSingleton('holder', 'h');
+    const status = await registry.getStatus('h');
+    await registry.close();
+    const shown = await cli('--store', rich, 'show', 'h');
+    expect(shown.code).toBe(0);
+    expect(JSON.parse(shown.out).context).toEqual(status?.context);
+    expect(JSON.parse(shown.out).context).toEqual({
+      n: String(2n ** 70n),
+      m: [[1, { a: 1 }]],
+      s: [1, 2],
+    });
+    const listed = await cli('--store', rich, 'ls', '--json');
+    expect(JSON.parse(listed.out).context).toEqual(status?.context);
+    rmSync(rich, { recursive: true, force: true });
   }, 60_000);
 });

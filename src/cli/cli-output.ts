@@ -1,3 +1,4 @@
+import { jsonCopy } from '../status.js';
 import type { CliRecord } from './cli-store.js';
 
 /**
@@ -34,9 +35,10 @@ export function view({ record }: CliRecord) {
     id: record.id,
     type: record.type,
     status: record.status,
-    value: snapshot.value,
-    context: snapshot.context,
-    ...(snapshot.output !== undefined ? { output: snapshot.output } : {}),
+    // As getStatus shows them: a BigInt made JSON.stringify throw, a Map showed as {}.
+    value: jsonCopy(snapshot.value),
+    context: jsonCopy(snapshot.context),
+    ...(snapshot.output !== undefined ? { output: jsonCopy(snapshot.output) } : {}),
     ...(record.error ? { error: record.error } : {}),
     ...(record.stopReason !== undefined ? { stopReason: record.stopReason } : {}),
     createdAt: new Date(record.createdAt).toISOString(),

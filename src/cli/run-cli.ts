@@ -69,7 +69,7 @@ export async function runCli(argv: string[], terminal: CliOutput): Promise<numbe
   } catch (err) {
     if (err instanceof RegistryError) {
       io.err(`error ${err.code}: ${err.message}`);
-      return 1;
+      return err.details.usage === true ? 2 : 1;
     }
     io.err(`error: ${(err as Error).message}`);
     return 1;
@@ -108,7 +108,7 @@ async function dispatch(
   io: CliOutput,
 ): Promise<number> {
   const needId = (id: string | undefined): string => {
-    if (!id) throw new RegistryError('INVALID_ARGUMENT', `${command} needs an instance ID.`);
+    if (!id) throw usage(`${command} needs an instance ID.`);
     return id;
   };
   switch (command) {
@@ -159,7 +159,7 @@ async function dispatch(
         // Page by page: a quarantine of millions is printed without holding it.
         const limit = values.limit === undefined ? Number.POSITIVE_INFINITY : Number(values.limit);
         if (limit !== Number.POSITIVE_INFINITY && (!Number.isInteger(limit) || limit < 1))
-          throw new RegistryError('INVALID_ARGUMENT', '--limit must be a positive integer.');
+          throw usage('--limit must be a positive integer.');
         let shown = 0;
         let cursor: string | null = null;
         do {
@@ -186,46 +186,37 @@ async function dispatch(
         return 0;
       }
       if (sub === 'restore') {
-        if (!third)
-          throw new RegistryError(
-            'INVALID_ARGUMENT',
-            'quarantine restore needs a KEY (see quarantine ls).',
-          );
+        if (!third) throw usage('quarantine restore needs a KEY (see quarantine ls).');
         await store.restoreSetAside(third);
         io.out(`restored ${third}; it is loaded at the next start`);
         return 0;
       }
-      throw new RegistryError(
-        'INVALID_ARGUMENT',
-        `Unknown quarantine command ${JSON.stringify(sub)}; use ls or restore.`,
-      );
+      throw usage(`Unknown quarantine command ${JSON.stringify(sub)}; use ls or restore.`);
     default:
-      throw new RegistryError(
-        'INVALID_ARGUMENT',
-        `Unknown command ${JSON.stringify(command)}.\n\n${USAGE}`,
-      );
+      throw usage(`Unknown command ${JSON.stringify(command)}.\n\n${USAGE}`);
   }
 }
 
 async function ls(store: CliStore, values: Values, io: CliOutput): Promise<number> {
-  const list = (v: string | undefined) => v?.split(',').filter(Boolean);
-  const statuses = list(values.status);
+  const list = (v: string | undefined, name: string) => {
+    const names = v?.split(',').filter(Boolean);
+    // `--status ''` listed nothing, silently.
+    if (names?.length === 0) throw usage(`--${name} needs at least one name.`);
+    return names;
+  };
+  const statuses = list(values.status, 'status');
   for (const s of statuses ?? [])
     if (!STATUSES.includes(s))
-      throw new RegistryError(
-        'INVALID_ARGUMENT',
-        `--status must be among ${STATUSES.join(', ')}; got ${JSON.stringify(s)}.`,
-      );
-  const types = list(values.type);
+      throw usage(`--status must be among ${STATUSES.join(', ')}; got ${JSON.stringify(s)}.`);
+  const types = list(values.type, 'type');
   const limit = values.limit === undefined ? 100 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LS_LIMIT)
-    throw new RegistryError(
-      'INVALID_ARGUMENT',
+    throw usage(
       `--limit must be an integer from 1 to ${MAX_LS_LIMIT}; narrow the listing with --status, --type or --prefix.`,
     );
   const order = values.order ?? 'created';
   if (order !== 'created' && order !== 'updated')
-    throw new RegistryError('INVALID_ARGUMENT', "--order must be 'created' or 'updated'.");
+    throw usage("--order must be 'created' or 'updated'.");
   const key = (r: CliRecord) => (order === 'updated' ? -r.record.updatedAt : r.record.createdAt);
   // The first `limit` in order, picked as records stream by: a store of millions
   // is listed in memory bounded by the page, never held whole.
@@ -256,4 +247,9 @@ function notFound(id: string): RegistryError {
   return new RegistryError('INSTANCE_NOT_FOUND', `No stored record for instance '${id}'.`, {
     details: { id },
   });
+}
+
+/** A command line this CLI cannot run as given: `INVALID_ARGUMENT`, exit code 2. */
+function usage(message: string): RegistryError {
+  return new RegistryError('INVALID_ARGUMENT', message, { details: { usage: true } });
 }
