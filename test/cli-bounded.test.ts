@@ -86,7 +86,7 @@ describe('cli ls is bounded by its --limit, however many records match', () => {
     ).toEqual(['big/3999', 'big/3998']);
     // A limit beyond what one listing holds is refused with what to do instead.
     const tooMany = await cliWithHeap(96, '--store', dir, 'ls', '--limit', '10001');
-    expect(tooMany.code).toBe(1);
+    expect(tooMany.code).toBe(2); // bad usage, as the README's exit codes say (it was 1)
     expect(tooMany.err).toMatch(/INVALID_ARGUMENT: --limit must be an integer from 1 to 10000/);
   }, 240_000);
 
