@@ -224,6 +224,26 @@ describe('setting aside', () => {
   });
 });
 
+describe('opening', () => {
+  // start() rejected with the bare ENOTDIR/EEXIST of mkdir, without a code.
+  it('a dir that is a file, or holds a file named instances, is refused with INVALID_ARGUMENT', async () => {
+    const base = await tempDir();
+    const file = join(base, 'a-file');
+    await writeFile(file, 'x');
+    const inner = join(base, 'holds-a-file');
+    await mkdir(inner);
+    await writeFile(join(inner, 'instances'), 'x');
+    for (const dir of [file, inner]) {
+      const registry = createRegistry({ machines, store: new FileStore({ dir }) });
+      await expect(registry.start()).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        details: { dir },
+      });
+    }
+    expect(await readFile(join(inner, 'instances'), 'utf8')).toBe('x');
+  });
+});
+
 describe('activation', () => {
   // The store's refusal reached every call and the wake-up, and the record was never set aside.
   it('a passivated record the store refuses to read is set aside, as start() would, not retried for ever', async () => {

@@ -140,10 +140,33 @@ export class FileStore implements Store {
   }
 
   async open(): Promise<void> {
-    await this.#fs.mkdir(this.#instances);
-    await this.#fs.mkdir(this.#quarantine);
-    this.#lock = await this.#fs.lock(this.dir);
+    try {
+      await this.#fs.mkdir(this.#instances);
+      await this.#fs.mkdir(this.#quarantine);
+      this.#lock = await this.#fs.lock(this.dir);
+    } catch (cause) {
+      throw this.#openFailed(cause);
+    }
     this.#open = true;
+  }
+
+  /** A failed open as a coded error (start() rejected with ENOTDIR or EACCES, no code). */
+  #openFailed(cause: unknown): unknown {
+    if (cause instanceof RegistryError) return cause;
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    // Something else than a directory where one belongs: the option names a wrong place.
+    if (code === 'ENOTDIR' || code === 'EEXIST')
+      return new RegistryError(
+        'INVALID_ARGUMENT',
+        `FileStore cannot use '${this.dir}': it, or its instances/ or quarantine/, is not a directory (${reason}). Name a directory of its own (it is created if missing).`,
+        { cause, details: { dir: this.dir } },
+      );
+    return new RegistryError(
+      'PERSIST_FAILED',
+      `FileStore could not open '${this.dir}' (${reason}); check that this process may create and write files there.`,
+      { cause },
+    );
   }
 
   /**
