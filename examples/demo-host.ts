@@ -14,6 +14,12 @@ import { demoMachines } from './machines.js';
 
 const port = Number(process.env.PORT ?? 3000);
 const dir = process.env.DATA_DIR ?? './data';
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(
+    `PORT must be a port number from 0 to 65535 (0: any free port), got '${process.env.PORT}'.`,
+  );
+  process.exit(1);
+}
 
 const registry = createRegistry({ machines: demoMachines, store: new FileStore({ dir }) });
 registry.on('error', (err) => console.error(`[registry] ${err.code}: ${err.message}`));
@@ -35,7 +41,11 @@ await new Promise<void>((resolve) => {
   server.listen(port, '127.0.0.1', resolve);
 });
 
-const summary = await registry.start();
+// A data directory that is not one, or that another host owns: one line, not a stack.
+const summary = await registry.start().catch((err: Error & { code?: string }) => {
+  console.error(`Cannot start on ${dir}: ${err.code ?? 'error'}: ${err.message}`);
+  process.exit(1);
+});
 console.log(
   `Resumed ${summary.restored} running instance(s), ${summary.finished} finished, from ${new FileStore({ dir }).dir}`,
 );
@@ -54,7 +64,15 @@ async function shutdown(signal: string) {
   console.log(`${signal}: flushing and closing…`);
   server.closeAllConnections?.();
   server.close();
-  await registry.close();
+  try {
+    await registry.close();
+  } catch (err) {
+    // Writes that failed (a full disk): say which, in one line, and exit; the
+    // instances resume at the next start from their last durable state.
+    const e = err as Error & { code?: string };
+    console.error(`Closed with writes missing: ${e.code ?? 'error'}: ${e.message}`);
+    process.exit(1);
+  }
   console.log('closed cleanly');
   process.exit(0);
 }

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -65,6 +66,46 @@ describe('the demo host (npm start)', () => {
       await new Promise((r) => taken.close(r));
     }
   }, 60_000);
+
+  // Each printed a stack trace: PORT was never checked, and start() had no catch.
+  it.each([
+    ['a PORT that is not a port', { PORT: 'abc' }, /^PORT must be a port number/],
+    [
+      'a DATA_DIR that is a file',
+      { PORT: '0', DATA_DIR: 'FILE' },
+      /^Cannot start on .*INVALID_ARGUMENT/,
+    ],
+  ])(
+    '%s: one line, exit 1',
+    async (_name, env, line) => {
+      const base = await tempDir();
+      const file = join(base, 'a-file');
+      writeFileSync(file, 'x');
+      const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo-host.ts'], {
+        cwd: root,
+        env: {
+          ...process.env,
+          DATA_DIR: base,
+          ...env,
+          ...(env.DATA_DIR === 'FILE' ? { DATA_DIR: file } : {}),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout?.on('data', (d) => {
+        out += d;
+      });
+      child.stderr?.on('data', (d) => {
+        out += d;
+      });
+      const code = await new Promise<number | null>((r) => child.on('exit', r));
+      expect(code).toBe(1);
+      const lines = out.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(line);
+    },
+    60_000,
+  );
 
   it('prints its URL and a curl line, and resumes its instances after a restart', async () => {
     const dataDir = await tempDir();
