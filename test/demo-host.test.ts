@@ -77,7 +77,7 @@ describe('the demo host (npm start)', () => {
     ],
   ])(
     '%s: one line, exit 1',
-    async (_name, env, line) => {
+    async (_name, env: Record<string, string>, line) => {
       const base = await tempDir();
       const file = join(base, 'a-file');
       writeFileSync(file, 'x');
