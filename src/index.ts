@@ -66,7 +66,7 @@ export {
   unknownSetAside,
 } from './stores/store.js';
 export type { TelemetryOptions } from './telemetry-options.js';
-export type { TypedRegistryEvents } from './typed-events.js';
+export type { InternalEvent, TypedRegistryEvents } from './typed-events.js';
 export type {
   ActorOf,
   CreateArgs,

@@ -7,6 +7,23 @@ import type { ActorOf, EventOf, OutputOf, SnapshotOf, TypeName } from './types.j
 type PerType<M extends MachineMap, P extends { [K in TypeName<M>]: unknown }> = P[TypeName<M>];
 
 /**
+ * An event XState itself sends a machine, which `transition` reports as it
+ * reports the machine's own: a delayed transition firing
+ * (`xstate.after.1000.job.waiting`), a child's result (`xstate.done.actor.…`,
+ * `xstate.error.actor.…`), and the like. Their types all start with `xstate.`,
+ * so a check of `event.type` against the machine's own types narrows them away.
+ *
+ * @example
+ * ```ts
+ * registry.on('transition', (e) => {
+ *   if (e.event.type.startsWith('xstate.')) return; // timers, children
+ *   audit(e.id, e.event);
+ * });
+ * ```
+ */
+export type InternalEvent = { type: `xstate.${string}`; [key: string]: unknown };
+
+/**
  * The registry's lifecycle events with payloads typed from its machines: each
  * payload is a union discriminated on `type`, so checking `type` narrows the
  * actor, snapshot, event and output to that machine's.
@@ -43,7 +60,8 @@ export type TypedRegistryEvents<M extends MachineMap> = Omit<
         id: string;
         type: K;
         snapshot: SnapshotOf<M, K>;
-        event: EventOf<M, K>;
+        /** The machine's own events, or one XState sent it (see {@link InternalEvent}). */
+        event: EventOf<M, K> | InternalEvent;
       };
     }
   >;

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { type Actor, assign, setup } from 'xstate';
-import type { InstanceStatus, RegistryError } from '../src/index.js';
+import type { InstanceStatus, InternalEvent, RegistryError } from '../src/index.js';
 import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
 import { counter, reminder } from './fixtures.js';
 
@@ -120,7 +120,10 @@ describe('types', () => {
     r.on('transition', (e) => {
       if (e.type === 'job') {
         expectTypeOf(e.snapshot.context).toEqualTypeOf<{ day: string; runs: number }>();
-        expectTypeOf(e.event).toEqualTypeOf<{ type: 'RUN' } | { type: 'CANCEL'; reason: string }>();
+        // XState's own events arrive too (a delayed transition, a child's result): typed so.
+        expectTypeOf(e.event).toEqualTypeOf<
+          { type: 'RUN' } | { type: 'CANCEL'; reason: string } | InternalEvent
+        >();
         seen.push(`${e.event.type}:${e.snapshot.context.runs}`);
       }
     });
