@@ -140,6 +140,14 @@ export class ClusterHosting {
       );
     }
     if (claim.created) return 'created';
+    // Never fetched (see PostgresStoreOptions.maxRecordBytes): set aside like any record that cannot load.
+    if (claim.oversized !== undefined)
+      throw await this.#quarantine(
+        id,
+        oversizedError(id, claim.oversized, this.#d.store.maxRecordBytes),
+        'CORRUPT_RECORD',
+        'is too large to read',
+      );
     if (claim.text === undefined) {
       if (!create) await this.#d.store.release(id);
       return 'missing';
@@ -277,4 +285,12 @@ export class ClusterHosting {
   counts(filter: CountFilter): Promise<StatusCounts> {
     return countCluster(this.#d.store, filter);
   }
+}
+
+function oversizedError(id: string, bytes: number, limit: number | undefined): RegistryError {
+  return new RegistryError(
+    'SNAPSHOT_TOO_LARGE',
+    `The stored record of instance '${id}' is ${bytes} bytes, over the store's maxRecordBytes (${limit}): it was not read, and is set aside.`,
+    { details: { id, bytes, ...(limit === undefined ? {} : { limit }) } },
+  );
 }

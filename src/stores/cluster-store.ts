@@ -16,6 +16,8 @@ export type ClaimResult =
       text: string | undefined;
       /** The ID was never stored, and the claim stored the `initial` record it was given. */
       created?: true;
+      /** The size of a stored record too large to read (`text` is then undefined): never fetched. */
+      oversized?: number;
     }
   | { owned: false; owner: string; expiresAt: number };
 

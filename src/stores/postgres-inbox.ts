@@ -28,6 +28,7 @@ export class PostgresInbox implements ClusterInbox {
   readonly #noticeWaiters = new Map<string, Set<() => void>>();
   #client: pg.Client | undefined;
   #open = false;
+  readonly #maxBytes: number;
   #retry: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -35,7 +36,10 @@ export class PostgresInbox implements ClusterInbox {
     table: string,
     ownerId: string,
     report: (err: unknown) => void,
+    /** Messages larger than this are never fetched: they read as empty, and are reported and dropped. */
+    maxBytes = 64 * 1024 * 1024,
   ) {
+    this.#maxBytes = maxBytes;
     this.#pools = pools;
     this.#t = table;
     this.#ownerId = ownerId;
@@ -97,7 +101,8 @@ export class PostgresInbox implements ClusterInbox {
     const { rows } = await this.#pools.main.query(
       // Ordered by the bigint column (i.seq), not by the text alias `seq` an
       // unqualified ORDER BY would pick: as text, '10' sorts before '9'.
-      `SELECT i.seq::text AS seq, i.instance_id AS id, i.sender, i.body FROM ${this.#t}_inbox AS i
+      `SELECT i.seq::text AS seq, i.instance_id AS id, i.sender,
+         CASE WHEN octet_length(i.body) <= ${this.#maxBytes} THEN i.body ELSE '' END AS body FROM ${this.#t}_inbox AS i
        WHERE i.instance_id = $1 ORDER BY i.seq LIMIT $2`,
       [id, limit],
     );

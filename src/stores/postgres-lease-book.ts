@@ -73,9 +73,11 @@ export class LeaseBook {
         const epoch = Number(won.epoch);
         this.epochs.set(id, epoch);
         this.released.delete(id);
-        if (won.record === null) this.bare.add(id);
+        const oversized = won.record === null && won.bytes !== null;
+        if (won.record === null && !oversized) this.bare.add(id);
         const result: ClaimResult = { owned: true, epoch, text: won.record ?? undefined };
         if (won.created && initial) result.created = true;
+        if (oversized) result.oversized = Number(won.bytes);
         return result;
       }
       const other = all.find((row) => row.owner !== null);

@@ -16,10 +16,13 @@ import type { RowColumns } from './postgres-row.js';
  *
  * @example
  * ```ts
- * const sql = claimStatement('xstate_registry_instances'); // built once per store
+ * const sql = claimStatement('xstate_registry_instances', 64 * 1024 * 1024); // built once per store
  * ```
  */
-export function claimStatement(t: string): string {
+export function claimStatement(t: string, maxBytes: number): string {
+  // The record only if it is small enough to fetch; its size either way.
+  const record = (c: string) =>
+    `CASE WHEN octet_length(${c}) <= ${maxBytes} THEN ${c} END AS record, octet_length(${c}) AS bytes`;
   const lease = 'now() + make_interval(secs => $3::double precision / 1000)';
   return `WITH cur AS (
         SELECT owner, lease_expires_at FROM ${t} WHERE id = $1::text
@@ -28,16 +31,16 @@ export function claimStatement(t: string): string {
         SELECT $1::text, $2::text, ${lease}, nextval('${t}_epoch'), $4::text, $5::text, $6::text, $7::bigint, $8::bigint, $9::bigint
         WHERE NOT EXISTS (SELECT 1 FROM cur)
         ON CONFLICT (id) DO NOTHING
-        RETURNING epoch, record, true AS created
+        RETURNING epoch, ${record('record')}, true AS created
       ), upd AS (
         UPDATE ${t} AS t SET owner = $2::text, lease_expires_at = ${lease},
           epoch = CASE WHEN t.owner = $2::text THEN t.epoch ELSE GREATEST(nextval('${t}_epoch'), t.epoch + 1) END
         WHERE t.id = $1::text AND (t.owner IS NULL OR t.owner = $2::text OR t.lease_expires_at < now())
-        RETURNING t.epoch, t.record, false AS created
+        RETURNING t.epoch, ${record('t.record')}, false AS created
       )
-      SELECT epoch, record, created, NULL::text AS owner, NULL::bigint AS until, NULL::boolean AS live FROM ins
-      UNION ALL SELECT epoch, record, created, NULL, NULL, NULL FROM upd
-      UNION ALL SELECT NULL, NULL, NULL, owner, (extract(epoch from lease_expires_at) * 1000)::bigint,
+      SELECT epoch, record, bytes, created, NULL::text AS owner, NULL::bigint AS until, NULL::boolean AS live FROM ins
+      UNION ALL SELECT epoch, record, bytes, created, NULL, NULL, NULL FROM upd
+      UNION ALL SELECT NULL, NULL, NULL, NULL, owner, (extract(epoch from lease_expires_at) * 1000)::bigint,
         lease_expires_at >= now() FROM cur`;
 }
 
@@ -52,7 +55,9 @@ export function claimStatement(t: string): string {
  */
 export interface ClaimRow {
   epoch: string | null;
+  /** Null when there is none, or when it is over the size asked for (see `bytes`). */
   record: string | null;
+  bytes: string | null;
   created: boolean | null;
   owner: string | null;
   until: string | null;

@@ -109,11 +109,42 @@ export function fencedError(id: string, owner: string, why: string): RegistryErr
 export async function loadRows(
   pool: pg.Pool,
   t: string,
-): Promise<Array<{ id: string; record: string }>> {
+  maxBytes: number,
+): Promise<Array<{ id: string; record: string | null; bytes: string }>> {
   const { rows } = await pool.query(
-    `SELECT id, record FROM ${t} WHERE record IS NOT NULL ORDER BY created_at, id`,
+    `SELECT id, ${sizedRecord(maxBytes)} FROM ${t} WHERE record IS NOT NULL ORDER BY created_at, id`,
   );
-  return rows as Array<{ id: string; record: string }>;
+  return rows as Array<{ id: string; record: string | null; bytes: string }>;
+}
+
+/**
+ * The select list of a record no larger than `maxBytes` (NULL past it, never
+ * fetched) and its size: a row of hundreds of megabytes written by hand would
+ * otherwise crash the process inside the driver.
+ *
+ * @example
+ * ```ts
+ * await pool.query(`SELECT id, ${sizedRecord(1 << 26)} FROM ${t}`);
+ * ```
+ */
+export function sizedRecord(maxBytes: number, column = 'record'): string {
+  return `CASE WHEN octet_length(${column}) <= ${maxBytes} THEN ${column} END AS record, octet_length(${column})::bigint AS bytes`;
+}
+
+/**
+ * The error for a record over the size the store reads.
+ *
+ * @example
+ * ```ts
+ * throw oversizedRecord('order-1', 700_000_000, 64 << 20);
+ * ```
+ */
+export function oversizedRecord(id: string, bytes: number, limit: number): RegistryError {
+  return new RegistryError(
+    'SNAPSHOT_TOO_LARGE',
+    `The stored record of instance '${id}' is ${bytes} bytes, over the store's maxRecordBytes (${limit}): it is not read. No registry writes one that large; it was written by something else.`,
+    { details: { id, bytes, limit } },
+  );
 }
 
 /**
@@ -124,12 +155,19 @@ export async function loadRows(
  * const text = await readRow(pool, t, 'order-1');
  * ```
  */
-export async function readRow(pool: pg.Pool, t: string, id: string): Promise<string | undefined> {
+export async function readRow(
+  pool: pg.Pool,
+  t: string,
+  id: string,
+  maxBytes: number,
+): Promise<string | undefined> {
   const { rows } = await pool.query(
-    `SELECT record FROM ${t} WHERE id = $1 AND record IS NOT NULL`,
+    `SELECT ${sizedRecord(maxBytes)} FROM ${t} WHERE id = $1 AND record IS NOT NULL`,
     [id],
   );
-  return (rows[0] as { record: string } | undefined)?.record;
+  const row = rows[0] as { record: string | null; bytes: string } | undefined;
+  if (row && row.record === null) throw oversizedRecord(id, Number(row.bytes), maxBytes);
+  return row?.record ?? undefined;
 }
 
 /**

@@ -3,6 +3,9 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import { RegistryError } from '../errors.js';
 
+/** The most a record may be: well under what one string holds in V8 (about 512 MiB of UTF-16). */
+const MAX_READ = 256 * 1024 * 1024;
+
 /** The longest delay Node's timers take (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -33,6 +36,14 @@ export interface PostgresStoreOptions {
   leaseMs?: number;
   /** This process's name in leases. Default `<host>/<pid>/<random>`, unique per process start. */
   ownerId?: string;
+  /**
+   * The largest record (and inbox message), in bytes, the store reads: a
+   * larger one is refused by its size, asked of the database first, and never
+   * fetched (a row of hundreds of megabytes, written by hand, would crash the
+   * process inside the driver). Default 64 MiB, at most 256 MiB; the registry
+   * writes nothing larger.
+   */
+  maxRecordBytes?: number;
 }
 
 /**
@@ -65,6 +76,7 @@ export interface PostgresPools {
 export function resolvePostgresOptions(options: PostgresStoreOptions): {
   table: string;
   leaseMs: number;
+  maxRecordBytes: number;
   ownerId: string;
   /** Which of the pools the store made, and so ends on close. */
   owns: { main: boolean; renewal: boolean };
@@ -100,9 +112,16 @@ export function resolvePostgresOptions(options: PostgresStoreOptions): {
       'INVALID_ARGUMENT',
       `PostgresStore: leaseMs must be a number of milliseconds from 100 to ${MAX_TIMER_MS}, got ${String(leaseMs)}.`,
     );
+  const maxRecordBytes = options.maxRecordBytes ?? 64 * 1024 * 1024;
+  if (!Number.isSafeInteger(maxRecordBytes) || maxRecordBytes < 1024 || maxRecordBytes > MAX_READ)
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      `PostgresStore: maxRecordBytes must be a whole number of bytes from 1024 to ${MAX_READ}, got ${String(maxRecordBytes)}.`,
+    );
   return {
     table,
     leaseMs,
+    maxRecordBytes,
     ownerId: options.ownerId ?? `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
     owns: { main: !userPool, renewal: !renewalPool && !userPool },
     makePools,

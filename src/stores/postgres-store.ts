@@ -13,6 +13,7 @@ import {
   fencedError,
   LONE_SURROGATE,
   loadRows,
+  oversizedRecord,
   quarantineRow,
   readRow,
 } from './postgres-row.js';
@@ -65,6 +66,8 @@ export class PostgresStore implements ClusterStore {
   /** Whether close() ended the pools the store made: open() makes new ones. */
   #ended = false;
   readonly #t: string;
+  /** The largest record it reads (and so the registry writes); see {@link PostgresStoreOptions.maxRecordBytes}. */
+  readonly maxRecordBytes: number;
   readonly #leaseMs: number;
   readonly #leases: LeaseBook;
   readonly #batch: PostgresWriteBatch;
@@ -80,14 +83,16 @@ export class PostgresStore implements ClusterStore {
   #closing: Promise<void> | undefined;
 
   constructor(options: PostgresStoreOptions) {
-    const { table, leaseMs, ownerId, owns, makePools } = resolvePostgresOptions(options);
+    const { table, leaseMs, ownerId, owns, makePools, maxRecordBytes } =
+      resolvePostgresOptions(options);
     this.#t = table;
+    this.maxRecordBytes = maxRecordBytes;
     this.#leaseMs = leaseMs;
     this.ownerId = ownerId;
     this.#owns = owns;
     this.#makePools = makePools;
     this.#pools = makePools();
-    this.#claimSql = claimStatement(table);
+    this.#claimSql = claimStatement(table, maxRecordBytes);
     this.#leases = new LeaseBook(this.#pools, table, ownerId, leaseMs, {
       onLost: (id) => {
         for (const listener of this.#lostListeners) listener(id);
@@ -101,8 +106,12 @@ export class PostgresStore implements ClusterStore {
       this.#leaseMs,
       `${table}_inbox`,
     );
-    this.inbox = new PostgresInbox(this.#pools, table, this.ownerId, (err) =>
-      this.#reportError(err),
+    this.inbox = new PostgresInbox(
+      this.#pools,
+      table,
+      this.ownerId,
+      (err) => this.#reportError(err),
+      maxRecordBytes,
     );
   }
 
@@ -196,15 +205,21 @@ export class PostgresStore implements ClusterStore {
 
   async *load(): AsyncIterable<StoredEntry> {
     this.#assertOpen();
-    for (const row of await loadRows(this.#pools.main, this.#t))
-      yield { kind: 'record', key: storeKey(row.id), text: row.record };
+    for (const row of await loadRows(this.#pools.main, this.#t, this.maxRecordBytes))
+      yield row.record === null
+        ? {
+            kind: 'unreadable',
+            key: storeKey(row.id),
+            error: oversizedRecord(row.id, Number(row.bytes), this.maxRecordBytes),
+          }
+        : { kind: 'record', key: storeKey(row.id), text: row.record };
   }
 
   async read(id: string): Promise<string | undefined> {
     this.#assertOpen();
     // Never stored (claim refuses it); querying would match the row of another ID.
     if (LONE_SURROGATE.test(id)) return undefined;
-    return readRow(this.#pools.main, this.#t, id).catch(
+    return readRow(this.#pools.main, this.#t, id, this.maxRecordBytes).catch(
       databaseFailed(`read the record of instance '${id}'`),
     );
   }
@@ -297,7 +312,9 @@ export class PostgresStore implements ClusterStore {
 
   async query(q: StoreQuery): Promise<StoredPage> {
     this.#assertOpen();
-    return queryPage(this.#pools.main, this.#t, q).catch(databaseFailed('list instances'));
+    return queryPage(this.#pools.main, this.#t, q, this.maxRecordBytes).catch(
+      databaseFailed('list instances'),
+    );
   }
 
   /** How many stored instances have each status, by SQL (`count(*) GROUP BY status`). */

@@ -1,0 +1,108 @@
+/**
+ * A row whose record (or an inbox message) is larger than the store reads was
+ * fetched whole: 600 million characters crashed the process inside the
+ * driver (ERR_STRING_TOO_LONG), on getStatus and on the takeover sweep's
+ * claim alike, and the next owner to claim it crashed the same way. The store
+ * now asks for the size first (octet_length) and never fetches more than
+ * `maxRecordBytes`: an oversized record is set aside like any other bad one,
+ * an oversized message is reported and dropped. A small limit stands in for
+ * the driver's here.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRegistry } from '../../src/index.js';
+import { PostgresStore } from '../../src/postgres.js';
+import { machines } from '../fixtures.js';
+import { freshTable, noPg, server, sql, until } from './helpers.js';
+
+const open: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.allSettled(open.splice(0).map((c) => c.close()));
+});
+
+const LIMIT = 64 * 1024;
+
+function registryOn(table: string) {
+  const registry = createRegistry({
+    machines,
+    store: new PostgresStore({
+      connectionString: server.url,
+      table,
+      leaseMs: 30_000,
+      maxRecordBytes: LIMIT,
+    }),
+    maxRecordBytes: LIMIT,
+    takeoverIntervalMs: 60_000,
+  });
+  open.push(registry);
+  return registry;
+}
+
+describe.skipIf(noPg)('PostgreSQL: a record or message over maxRecordBytes', () => {
+  it('is never fetched: reads refuse it, a claim sets it aside, other instances carry on', async () => {
+    const table = freshTable();
+    const registry = registryOn(table);
+    const errors: string[] = [];
+    registry.on('error', (e) => errors.push(e.code));
+    const quarantined: string[] = [];
+    registry.on('quarantined', ({ key }) => quarantined.push(key));
+    await registry.start();
+    await registry.spawnSingleton('counter', 'fine');
+    await registry.spawnSingleton('counter', 'big');
+    await registry.close();
+    // Grown by hand past the limit, under a lease of a process that is alive (so others read the row).
+    await sql(
+      `UPDATE ${table} SET record = rpad(record, ${LIMIT * 4}, ' '), owner = 'ghost',
+         lease_expires_at = now() + interval '1 hour' WHERE id = 'big'`,
+    );
+    const again = registryOn(table);
+    again.on('error', () => {});
+    again.on('quarantined', ({ key }) => quarantined.push(key));
+    await again.start();
+    // A read of the row refuses it with its size.
+    await expect(again.getStatus('big')).rejects.toMatchObject({
+      code: 'SNAPSHOT_TOO_LARGE',
+      details: { id: 'big', limit: LIMIT },
+    });
+    // list() leaves out what it cannot read (getStatus names it), and shows the rest.
+    expect((await again.list()).items.map((s) => s.id)).toEqual(['fine']);
+    // Once its owner is gone, claiming it (a send) sets it aside, as any record that cannot be loaded.
+    await sql(`UPDATE ${table} SET owner = NULL WHERE id = 'big'`);
+    await expect(again.send('big', { type: 'INC' })).rejects.toMatchObject({
+      code: 'SNAPSHOT_TOO_LARGE',
+    });
+    expect(quarantined).toEqual(['big']);
+    expect(await sql(`SELECT id FROM ${table} WHERE id = 'big'`)).toEqual([]);
+    expect(await sql(`SELECT id FROM ${table}_quarantine`)).toEqual([{ id: 'big' }]);
+    // list() skips nothing it can show, and shows no more than it can read.
+    expect((await again.list()).items.map((s) => s.id)).toEqual(['fine']);
+    await again.send('fine', { type: 'INC' });
+    expect((await again.getStatus('fine'))?.context).toMatchObject({ count: 1 });
+  });
+
+  it('an inbox message over the limit is reported and dropped, and later mail still arrives', async () => {
+    const table = freshTable();
+    const owner = registryOn(table);
+    const sender = registryOn(table);
+    const reported: string[] = [];
+    owner.on('error', (e) => reported.push(e.code));
+    await owner.start();
+    await sender.start();
+    await owner.spawnSingleton('counter', 'c');
+    await owner.flush();
+    await sql(`INSERT INTO ${table}_inbox (instance_id, sender, body) VALUES ('c', 'x', $1)`, [
+      JSON.stringify({
+        kind: 'event',
+        key: 'k1',
+        event: { type: 'INC', pad: ' '.repeat(LIMIT * 2) },
+      }),
+    ]);
+    await sender.send('c', { type: 'INC' });
+    await until(
+      async () => (await sql(`SELECT count(*)::int AS n FROM ${table}_inbox`))[0]?.n,
+      (n) => n === 0,
+      'the mail to be drained',
+    );
+    expect(owner.get('c')?.getSnapshot().context.count).toBe(1);
+    expect(reported).toContain('INVALID_EVENT');
+  });
+});
