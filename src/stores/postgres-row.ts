@@ -172,7 +172,7 @@ export async function readRow(
 
 /**
  * Deletes the row of `id` if it is still at `epoch` and held by `owner` or
- * nobody; false when no row was deleted.
+ * nobody, and the mail waiting for it; false when no row was deleted.
  *
  * @example
  * ```ts
@@ -186,11 +186,18 @@ export async function deleteFencedRow(
   owner: string,
   epoch: number,
 ): Promise<boolean> {
-  const result = await pool.query(
-    `DELETE FROM ${t} WHERE id = $1 AND epoch = $3 AND (owner = $2 OR owner IS NULL)`,
+  // Its mail goes with it, in the same commit: a message posted to this
+  // instance must never reach a new one created later under the same ID.
+  const { rows } = await pool.query(
+    `WITH del AS (
+       DELETE FROM ${t} WHERE id = $1 AND epoch = $3 AND (owner = $2 OR owner IS NULL) RETURNING id
+     ), mail AS (
+       DELETE FROM ${t}_inbox WHERE instance_id = $1 AND EXISTS (SELECT 1 FROM del) RETURNING seq
+     )
+     SELECT (SELECT count(*) FROM del)::int AS deleted, (SELECT count(*) FROM mail)::int AS mail`,
     [id, owner, epoch],
   );
-  return result.rowCount !== 0;
+  return (rows[0] as { deleted: number }).deleted !== 0;
 }
 
 /**

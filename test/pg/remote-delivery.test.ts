@@ -339,6 +339,33 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
     expect(b.registry.get('once')?.getSnapshot().context.count).toBe(2);
   });
 
+  // Mail posted to the purged instance waited in the inbox and was applied to the new one under its ID.
+  it('mail for an instance that is purged goes with it, never to a new instance under the same ID', async () => {
+    const table = freshTable();
+    const a = registryOn(table, machines);
+    const b = registryOn(table, machines);
+    await a.registry.start();
+    await b.registry.start();
+    await a.registry.spawnSingleton('counter', 'x');
+    await a.registry.flush();
+    // Posted for the first instance, not yet applied (no notice reached its owner).
+    await sql(`INSERT INTO ${table}_inbox (instance_id, sender, body) VALUES ($1, $2, $3)`, [
+      'x',
+      b.store.ownerId,
+      JSON.stringify({ kind: 'event', event: { type: 'INC' }, key: 'for-the-old-one' }),
+    ]);
+    await a.registry.purge('x', { force: true });
+    await a.registry.spawnSingleton('counter', 'x');
+    await a.registry.flush();
+    await b.registry.send('x', { type: 'INC' });
+    await until(
+      () => inboxSize(table),
+      (n) => n === 0,
+      'the mail to be drained',
+    );
+    expect(a.registry.get('x')?.getSnapshot().context.count).toBe(1);
+  });
+
   // The next owner took the key in the record for expired, and applied the mail again.
   it('mail left behind is skipped however long after the retention the next owner finds it', async () => {
     const table = freshTable();
