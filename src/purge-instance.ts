@@ -37,8 +37,14 @@ export async function purgeInstance(
         return 'done';
       }
       const there = await parts.cluster?.remoteStatus(id);
+      // No record anywhere (a claim whose first record never came, or gone
+      // meanwhile): nothing to purge, as getStatus says. Retrying looped for ever.
+      if (there === undefined)
+        throw new RegistryError('INSTANCE_NOT_FOUND', `No instance '${id}' to purge.`, {
+          details: { id },
+        });
       // Finished there, its lease given back in a moment: then it is nobody's.
-      if (there?.status !== 'running') return 'retry';
+      if (there.status !== 'running') return 'retry';
       if (!options.force) throw running(id);
       await parts.remote?.post(id, { kind: 'purge' });
       return 'posted';

@@ -339,6 +339,20 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
     expect(b.registry.get('once')?.getSnapshot().context.count).toBe(2);
   });
 
+  // The purge looped for ever (a claim and a read every 50 ms): the row had no record to read.
+  it('purge of an ID another live process claimed without a record answers INSTANCE_NOT_FOUND', async () => {
+    const table = freshTable();
+    const b = registryOn(table, machines);
+    await b.registry.start();
+    await sql(
+      `INSERT INTO ${table} (id, owner, lease_expires_at, epoch) VALUES ('bare', 'ghost', now() + interval '1 hour', 1)`,
+    );
+    expect(await b.registry.getStatus('bare')).toBeUndefined();
+    await expect(b.registry.purge('bare', { force: true })).rejects.toMatchObject({
+      code: 'INSTANCE_NOT_FOUND',
+    });
+  });
+
   // Mail posted to the purged instance waited in the inbox and was applied to the new one under its ID.
   it('mail for an instance that is purged goes with it, never to a new instance under the same ID', async () => {
     const table = freshTable();
