@@ -120,7 +120,7 @@ export interface SpawnSingletonOptions {
  * const { actor, created, status } = await registry.ensureSingleton('job', 'nightly');
  * ```
  */
-export interface SingletonResult<TActor, THandle = ActorHandle> {
+export interface SingletonResult<TActor, THandle = ActorHandle, TStatus = InstanceStatus> {
   /**
    * The XState actor. For an instance another process hosts, it stays there:
    * this is a stand-in whose `send` is forwarded to the owner (see
@@ -134,7 +134,7 @@ export interface SingletonResult<TActor, THandle = ActorHandle> {
   handle: THandle;
   /** Whether this call created the actor (an HTTP layer answers 201 rather than 200). */
   created: boolean;
-  status: InstanceStatus;
+  status: TStatus;
 }
 
 /**

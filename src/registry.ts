@@ -21,7 +21,7 @@ import { ensureSingleton, spawnSingleton, spawnWithNewId } from './spawn.js';
 import type { InstanceStatus } from './status.js';
 import { stopInstance } from './stop-instance.js';
 import { TelemetryHook } from './telemetry-hook.js';
-import type { ActorOf, CreateArgs, EventOf, TypeName } from './types.js';
+import type { ActorOf, CreateArgs, EventOf, StatusOf, TypeName, TypeOption } from './types.js';
 
 export type {
   Durability,
@@ -133,7 +133,7 @@ export class Registry<M extends MachineMap = MachineMap> extends RegistryView<M>
     type: K,
     id: string,
     ...[options]: CreateArgs<M, K, SpawnSingletonOptions>
-  ): Promise<SingletonResult<ActorOf<M, K>, ActorHandle<M, K>>> {
+  ): Promise<SingletonResult<ActorOf<M, K>, ActorHandle<M, K>, StatusOf<M, K>>> {
     const result = ensureSingleton(
       this.#parts,
       this.#telemetry,
@@ -143,7 +143,9 @@ export class Registry<M extends MachineMap = MachineMap> extends RegistryView<M>
       this.#reach,
       (instanceId) => this.actor(type, instanceId),
     );
-    return result as unknown as Promise<SingletonResult<ActorOf<M, K>, ActorHandle<M, K>>>;
+    return result as unknown as Promise<
+      SingletonResult<ActorOf<M, K>, ActorHandle<M, K>, StatusOf<M, K>>
+    >;
   }
 
   // Made once: a closure per spawnSingleton call would be an allocation on every spawn.
@@ -196,6 +198,12 @@ export class Registry<M extends MachineMap = MachineMap> extends RegistryView<M>
    * (`TYPE_MISMATCH` otherwise), as an `ActorHandle` does; not checked for an
    * instance another process hosts.
    */
+  stop(id: string, reason?: string): Promise<StatusOf<M>>;
+  stop<K extends TypeName<M>>(
+    id: string,
+    reason: string | undefined,
+    options: TypeOption<K>,
+  ): Promise<StatusOf<M, K>>;
   stop(id: string, reason?: string, options?: { type?: string }): Promise<InstanceStatus> {
     return stopInstance(this.#parts, id, reason, options?.type);
   }

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { type Actor, assign, setup } from 'xstate';
-import type { InstanceStatus, InternalEvent, RegistryError } from '../src/index.js';
+import type { InstanceStatus, InternalEvent, RegistryError, StatusOf } from '../src/index.js';
 import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
 import { counter, reminder } from './fixtures.js';
 
@@ -112,6 +112,22 @@ describe('types', () => {
     await only.send('j', { type: 'TYPO' });
     expect((await only.getStatus('j', { type: 'job' }))?.context.runs).toBe(1);
     await only.close();
+  });
+
+  // stop() and ensureSingleton's status were InstanceStatus (context: unknown) whatever was named.
+  it('types the status stop() and ensureSingleton give back', async () => {
+    r = await createTestRegistry({ machines });
+    const ensured = await r.ensureSingleton('job', 'j', { input: { day: 'mon' } });
+    expectTypeOf(ensured.status.context).toEqualTypeOf<{ day: string; runs: number }>();
+    const stopped = await r.stop('j', 'done', { type: 'job' });
+    expectTypeOf(stopped.context).toEqualTypeOf<{ day: string; runs: number }>();
+    expect(stopped).toMatchObject({ status: 'stopped', context: { day: 'mon' } });
+    const any = await r.stop('j');
+    expectTypeOf(any).toEqualTypeOf<StatusOf<typeof machines>>();
+    // @ts-expect-error no machine is called 'nope'
+    await expect(r.stop('j', 'x', { type: 'nope' })).rejects.toMatchObject({
+      code: 'TYPE_MISMATCH',
+    });
   });
 
   it('types lifecycle events per machine', async () => {
