@@ -73,6 +73,7 @@ export type {
   EventOf,
   InputOf,
   InputOption,
+  JsonCopy,
   MachineFor,
   OutputOf,
   SnapshotOf,

@@ -72,9 +72,44 @@ export type InputOf<M extends MachineMap, K extends keyof M> = InputFrom<Machine
 export type OutputOf<M extends MachineMap, K extends keyof M> = OutputFrom<MachineFor<M, K>>;
 
 /**
+ * What a value of type `T` becomes in a status, which holds JSON copies (see
+ * `getStatus`): a `Date` its ISO string, a `BigInt` its digits, a `Map` or
+ * `Set` its entries, functions and `undefined` fields gone, and plain data as
+ * it was. So a status's `context.when.getTime()` does not compile where it
+ * would throw.
+ *
+ * @example
+ * ```ts
+ * type Shown = JsonCopy<{ at: Date; seen: Map<string, number>; n: bigint }>;
+ * // { at: string; seen: [string, number][]; n: string }
+ * ```
+ */
+export type JsonCopy<T> = 0 extends 1 & T
+  ? // biome-ignore lint/suspicious/noExplicitAny: any stays any
+    any
+  : T extends string | number | boolean | null | undefined
+    ? T
+    : T extends bigint | Date
+      ? string
+      : T extends Map<infer K, infer V>
+        ? Array<[JsonCopy<K>, JsonCopy<V>]>
+        : T extends Set<infer V>
+          ? JsonCopy<V>[]
+          : T extends (...args: never[]) => unknown
+            ? undefined
+            : T extends readonly unknown[]
+              ? { -readonly [I in keyof T]: JsonCopy<T[I]> }
+              : T extends RegExp | ArrayBuffer | ArrayBufferView | Error
+                ? Record<string, unknown>
+                : T extends object
+                  ? { -readonly [P in keyof T as P extends symbol ? never : P]: JsonCopy<T[P]> }
+                  : unknown;
+
+/**
  * The status of an instance of type `K`, with its context and output typed from
  * the machine; with no `K` (or a union), a union discriminated on `type`.
- * `context` and `output` are JSON copies: a `Date` in them arrives as a string.
+ * `context` and `output` are JSON copies, typed as such ({@link JsonCopy}): a
+ * `Date` in them arrives as a string.
  *
  * @example
  * ```ts
@@ -83,7 +118,9 @@ export type OutputOf<M extends MachineMap, K extends keyof M> = OutputFrom<Machi
  * ```
  */
 export type StatusOf<M extends MachineMap, K extends keyof M = TypeName<M>> =
-  K extends TypeName<M> ? InstanceStatus<K, ContextFrom<MachineFor<M, K>>, OutputOf<M, K>> : never;
+  K extends TypeName<M>
+    ? InstanceStatus<K, JsonCopy<ContextFrom<MachineFor<M, K>>>, JsonCopy<OutputOf<M, K>>>
+    : never;
 
 /**
  * Whether an input may be left out: XState's own rule for `createActor`

@@ -155,3 +155,37 @@ describe('types', () => {
     expect(seen).toEqual(['RUN:1']);
   });
 });
+
+// A status is a JSON copy: its context's Date was typed Date, and .getTime() compiled, then threw.
+describe('a status is typed as the JSON copy it is', () => {
+  it('Dates as strings, Maps and Sets as entries, BigInts as digits', async () => {
+    const when = setup({
+      types: {
+        context: {} as { at: Date; seen: Map<string, number>; tags: Set<string>; n: bigint },
+      },
+    }).createMachine({
+      context: {
+        at: new Date(0),
+        seen: new Map([['a', 1]]),
+        tags: new Set(['x']),
+        n: 2n,
+      },
+    });
+    const reg = await createTestRegistry({ machines: { when } });
+    try {
+      await reg.spawnSingleton('when', 'w');
+      const s = await reg.getStatus('w', { type: 'when' });
+      expectTypeOf(s?.context).toEqualTypeOf<
+        { at: string; seen: [string, number][]; tags: string[]; n: string } | undefined
+      >();
+      expect(s?.context).toEqual({
+        at: new Date(0).toISOString(),
+        seen: [['a', 1]],
+        tags: ['x'],
+        n: '2',
+      });
+    } finally {
+      await reg.close();
+    }
+  });
+});
