@@ -194,7 +194,9 @@ export async function deleteFencedRow(
      ), mail AS (
        DELETE FROM ${t}_inbox WHERE instance_id = $1 AND EXISTS (SELECT 1 FROM del) RETURNING seq
      )
-     SELECT (SELECT count(*) FROM del)::int AS deleted, (SELECT count(*) FROM mail)::int AS mail`,
+     SELECT (SELECT count(*) FROM del)::int AS deleted, (SELECT count(*) FROM mail)::int AS mail,
+       -- Callers waiting elsewhere (a mailed purge's sender) read it again now, as when mail is deleted.
+       (SELECT pg_notify('${t}_inbox', 'changed:' || id) FROM del) AS notified`,
     [id, owner, epoch],
   );
   return (rows[0] as { deleted: number }).deleted !== 0;

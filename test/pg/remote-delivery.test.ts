@@ -339,6 +339,31 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
     expect(b.registry.get('once')?.getSnapshot().context.count).toBe(2);
   });
 
+  // Deleting the mail with the row left the owner's own delete nothing to announce: a mailed
+  // purge's sender heard nothing and waited for its once-a-second poll.
+  it('a purge announces the change on the inbox channel, as applied mail does', async () => {
+    const table = freshTable();
+    const a = registryOn(table, machines);
+    await a.registry.start();
+    await a.registry.spawnSingleton('counter', 'x');
+    await a.registry.flush();
+    const listener = new pg.Client({ connectionString: server.url });
+    await listener.connect();
+    try {
+      const heard: string[] = [];
+      listener.on('notification', (n) => heard.push(String(n.payload)));
+      await listener.query(`LISTEN ${table}_inbox`);
+      await a.registry.purge('x', { force: true });
+      await until(
+        async () => heard,
+        (h) => h.includes('changed:x'),
+        'the purge to be announced',
+      );
+    } finally {
+      await listener.end();
+    }
+  });
+
   // The purge looped for ever (a claim and a read every 50 ms): the row had no record to read.
   it('purge of an ID another live process claimed without a record answers INSTANCE_NOT_FOUND', async () => {
     const table = freshTable();
