@@ -1,6 +1,6 @@
 import { nanoid } from 'nanoid';
 import { chooseEncoding, decodeRich, encodeRich } from './codec.js';
-import { isRegistryError, RegistryError } from './errors.js';
+import { RegistryError } from './errors.js';
 import { isEvent } from './event-shape.js';
 import { safeJsonParse } from './record.js';
 import type { Mail, MailBody } from './stores/cluster-inbox.js';
@@ -9,12 +9,12 @@ import type { Mail, MailBody } from './stores/cluster-inbox.js';
 
 /**
  * A message as JSON text. An event that is plain JSON is written as it is; a
- * richer one (a Date, a Map, `undefined`, NaN, -0, a BigInt, a cycle...) is
- * also written in the exact encoding records use (`encoding: 'devalue'`,
- * `state`), which the owner reads, so it arrives exactly as a local send
- * delivers it. Beside it stays the plain JSON form older versions read, where
- * JSON can hold one. What neither can hold (a function, a symbol) is refused
- * with `NOT_SERIALIZABLE`, naming its path, before anything is posted.
+ * richer one (a Date, a Map, `undefined`, NaN, -0...) is also written in the
+ * exact encoding records use (`encoding: 'devalue'`, `state`), which this
+ * version's owner reads, so it arrives exactly as a local send delivers it;
+ * beside it stays the plain JSON form that older versions read. An event with
+ * no JSON form at all (a BigInt, a cycle) is refused with `NOT_SERIALIZABLE`
+ * before anything is posted.
  *
  * @example
  * ```ts
@@ -22,34 +22,32 @@ import type { Mail, MailBody } from './stores/cluster-inbox.js';
  * ```
  */
 export function encodeMail(id: string, mail: MailBody): string {
-  if (mail.kind !== 'event') return JSON.stringify(mail);
+  // The plain JSON form every version reads. An event without one (a BigInt,
+  // a cycle) is refused, as it always was: an older owner in a rolling deploy
+  // could read nothing of it, and would drop it after the send was acknowledged.
+  let plain: string;
+  try {
+    plain = JSON.stringify(mail);
+  } catch (cause) {
+    throw new RegistryError(
+      'NOT_SERIALIZABLE',
+      `The event for instance '${id}' cannot be sent to the process that hosts it: it has no JSON form (a BigInt or a cycle?). Send it as plain data (a BigInt as a string), or from the process that hosts the instance.`,
+      { cause, details: { id } },
+    );
+  }
+  if (mail.kind !== 'event') return plain;
   // The event as a record's context: checked and encoded the same way.
   const state = { snapshot: { context: mail.event }, timers: [] };
-  if (chooseEncoding(state) === 'json') return JSON.stringify(mail);
+  if (chooseEncoding(state) === 'json') return plain;
   let rich: string;
   try {
     rich = encodeRich(state, id);
-  } catch (cause) {
-    const path = isRegistryError(cause, 'NOT_SERIALIZABLE')
-      ? (cause.details.path ?? '').replace(/^context/, 'event')
-      : 'event';
-    throw new RegistryError(
-      'NOT_SERIALIZABLE',
-      `The event for instance '${id}' cannot be sent to the process that hosts it: it holds a value no encoding keeps at ${path} (a function, a symbol, a class instance?). Send data: plain values, Date, Map, Set, BigInt, RegExp, typed arrays, Errors.`,
-      { cause, details: { id, path } },
-    );
-  }
-  let plain: string | undefined;
-  try {
-    plain = JSON.stringify(mail);
   } catch {
-    plain = undefined; // a BigInt or a cycle: only this version reads it
+    // Nothing the exact encoding keeps (a class instance with toJSON, a Buffer):
+    // its JSON form, as mail always carried it.
+    return plain;
   }
-  const head =
-    plain === undefined
-      ? JSON.stringify({ kind: 'event', key: mail.key, source: mail.source })
-      : plain;
-  return `${head.slice(0, -1)},"encoding":"devalue","state":${rich}}`;
+  return `${plain.slice(0, -1)},"encoding":"devalue","state":${rich}}`;
 }
 
 /**
@@ -75,7 +73,7 @@ export function parseMail(text: string): MailBody | undefined {
       try {
         event = (decodeRich(m.state).snapshot as { context?: unknown } | undefined)?.context;
       } catch {
-        return undefined;
+        event = m.event; // damaged: the plain form beside it, as an older owner reads it
       }
     }
     if (!isEvent(event)) return undefined;

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { RegistryError } from '../errors.js';
 import type { ClusterInbox, Mail } from './cluster-inbox.js';
 import { databaseFailed } from './postgres-failure.js';
 import { missingObjects, underAdvisoryLock } from './postgres-schema.js';
@@ -88,6 +89,14 @@ export class PostgresInbox implements ClusterInbox {
   }
 
   async post(id: string, body: string): Promise<void> {
+    // An owner reads no message past the limit (it would drop it): refused here, before it is acknowledged.
+    const bytes = Buffer.byteLength(body);
+    if (bytes > this.#maxBytes)
+      throw new RegistryError(
+        'SNAPSHOT_TOO_LARGE',
+        `The message for instance '${id}' is ${bytes} bytes, over the store's maxRecordBytes (${this.#maxBytes}); send a smaller event.`,
+        { details: { id, bytes, limit: this.#maxBytes } },
+      );
     await this.#pools.main
       .query(
         `WITH m AS (INSERT INTO ${this.#t}_inbox (instance_id, sender, body) VALUES ($1, $2, $3) RETURNING instance_id)

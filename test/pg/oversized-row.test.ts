@@ -96,6 +96,10 @@ describe.skipIf(noPg)('PostgreSQL: a record or message over maxRecordBytes', () 
         event: { type: 'INC', pad: ' '.repeat(LIMIT * 2) },
       }),
     ]);
+    // A sender never posts one: refused before it is acknowledged, since no owner would read it.
+    await expect(
+      sender.send('c', { type: 'INC', pad: ' '.repeat(LIMIT * 2) } as never),
+    ).rejects.toMatchObject({ code: 'SNAPSHOT_TOO_LARGE', details: { id: 'c', limit: LIMIT } });
     await sender.send('c', { type: 'INC' });
     await until(
       async () => (await sql(`SELECT count(*)::int AS n FROM ${table}_inbox`))[0]?.n,

@@ -621,7 +621,6 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
         nan: Number.NaN,
         ninf: Number.NEGATIVE_INFINITY,
         nzero: -0,
-        big: 2n ** 70n,
         pair: [shared, shared],
       };
       // A cycle a context can hold (XState cannot persist one of plain objects).
@@ -643,26 +642,36 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
     expect(rich?.at).toEqual(make().at);
     expect(rich?.m).toStrictEqual(make().m);
     expect('missing' in (rich ?? {})).toBe(true);
-    expect([rich?.nan, rich?.ninf, rich?.big]).toEqual([
-      Number.NaN,
-      Number.NEGATIVE_INFINITY,
-      2n ** 70n,
-    ]);
+    expect([rich?.nan, rich?.ninf]).toEqual([Number.NaN, Number.NEGATIVE_INFINITY]);
     expect(Object.is(rich?.nzero, -0)).toBe(true);
     expect((rich?.pair as unknown[])[0]).toBe((rich?.pair as unknown[])[1]);
     const loop = rich?.loop as Map<string, unknown>;
     expect(loop.get('self')).toBe(loop);
     expect(plain).toEqual({ type: 'SET', plain: [1, 'x', null] });
-    // What cannot be encoded at all is still refused before anything is posted, naming where.
-    await expect(
-      b.registry.send('k', { type: 'SET', onSave: () => {} } as never),
-    ).rejects.toMatchObject({
+    // An event with no JSON form at all is refused before anything is posted, as it always
+    // was: an older owner in a rolling deploy could read nothing of it.
+    await expect(b.registry.send('k', { type: 'SET', n: 1n } as never)).rejects.toMatchObject({
       code: 'NOT_SERIALIZABLE',
-      details: { id: 'k', path: 'event.onSave' },
+    });
+    // One the exact encoding cannot keep (a class with toJSON) travels as its JSON, as it always did.
+    class Money {
+      toJSON() {
+        return { cents: 5 };
+      }
+    }
+    await b.registry.send('k', { type: 'SET', price: new Money() } as never);
+    await until(
+      () => inboxSize(table),
+      (n) => n === 0,
+      'the mail to be drained',
+    );
+    expect((a.registry.get('k')?.getSnapshot().context.got as unknown[])[2]).toEqual({
+      type: 'SET',
+      price: { cents: 5 },
     });
   });
 
-  it('bad input never reaches the owner or harms it: an event that cannot be encoded is refused, a damaged message is reported and dropped', async () => {
+  it('bad input never reaches the owner or harms it: an event JSON cannot carry is refused, a damaged message is reported and dropped', async () => {
     const table = freshTable();
     const a = registryOn(table, machines);
     const b = registryOn(table, machines);
@@ -672,10 +681,9 @@ describe.skipIf(noPg)('placement and clean-up (in one process, two registries)',
     await b.registry.start();
     await a.registry.spawnSingleton('counter', 'safe');
     await a.registry.flush();
-    for (const event of [
-      { type: 'INC', f: () => {} },
-      { type: 'INC', s: Symbol('s') },
-    ])
+    const cyclic: Record<string, unknown> = { type: 'INC' };
+    cyclic.self = cyclic;
+    for (const event of [{ type: 'INC', n: 1n }, cyclic])
       await expect(b.registry.send('safe', event as never)).rejects.toMatchObject({
         code: 'NOT_SERIALIZABLE',
       });
