@@ -140,14 +140,12 @@ export class ClusterHosting {
       );
     }
     if (claim.created) return 'created';
-    // Never fetched (see PostgresStoreOptions.maxRecordBytes): set aside like any record that cannot load.
-    if (claim.oversized !== undefined)
-      throw await this.#quarantine(
-        id,
-        oversizedError(id, claim.oversized, this.#d.store.maxRecordBytes),
-        'CORRUPT_RECORD',
-        'is too large to read',
-      );
+    // Never fetched (see PostgresStoreOptions.maxRecordBytes), and left where it
+    // is: a process configured with a larger limit may host it.
+    if (claim.oversized !== undefined) {
+      await this.#d.store.release(id);
+      throw oversizedError(id, claim.oversized, this.#d.store.maxRecordBytes);
+    }
     if (claim.text === undefined) {
       if (!create) await this.#d.store.release(id);
       return 'missing';
@@ -290,7 +288,7 @@ export class ClusterHosting {
 function oversizedError(id: string, bytes: number, limit: number | undefined): RegistryError {
   return new RegistryError(
     'SNAPSHOT_TOO_LARGE',
-    `The stored record of instance '${id}' is ${bytes} bytes, over the store's maxRecordBytes (${limit}): it was not read, and is set aside.`,
+    `The stored record of instance '${id}' is ${bytes} bytes, over this store's maxRecordBytes (${limit}): it is left where it is, unread, for a process whose store reads that much (or for an operator to shrink or remove).`,
     { details: { id, bytes, ...(limit === undefined ? {} : { limit }) } },
   );
 }

@@ -362,8 +362,10 @@ export class Persister {
         }
         // The store may have deleted it all the same (a directory sync that
         // failed after the unlink): the record is written again as it is, so
-        // that the store holds what the registry still says.
-        this.markDirty(instance);
+        // that the store holds what the registry still says. (A passive
+        // instance has no state in memory to write: its record stays as the
+        // store left it.)
+        if (instance.actor || instance.frozen) this.markDirty(instance);
         throw cause instanceof RegistryError && cause.code !== 'STORE_CLOSED'
           ? cause
           : new RegistryError(

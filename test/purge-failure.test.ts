@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRegistry, FileStore, isRegistryError } from '../src/index.js';
-import { type FsLayer, nodeFs } from '../src/testing/index.js';
+import { type FsLayer, nodeFs, TestClock } from '../src/testing/index.js';
 import { machines } from './fixtures.js';
 import { tempDir } from './helpers.js';
 
@@ -69,6 +69,29 @@ it('a purge whose unlink worked but whose directory sync failed: the instance an
   await again.start();
   expect(await again.getStatus('c')).toMatchObject({ status: 'stopped', context: { count: 1 } });
   await again.close();
+});
+
+// The rewrite after a failed delete met a passive instance with no state in memory:
+// flush() and close() then failed with NOT_SERIALIZABLE.
+it('a purge of a passive instance whose delete fails leaves flush() and close() working', async () => {
+  const dir = await tempDir();
+  const { store, fault } = unsyncedStore(dir);
+  const clock = new TestClock(Date.UTC(2026, 0, 1));
+  const r = createRegistry({ machines, store, clock, idleTimeoutMs: 1000 });
+  const errors: string[] = [];
+  r.on('error', (e) => errors.push(e.code));
+  await r.start();
+  await r.spawnSingleton('counter', 'c');
+  await r.flush();
+  clock.increment(5000);
+  await new Promise((resolve) => setImmediate(resolve));
+  await r.flush();
+  expect(r.get('c')).toBeUndefined();
+  fault.armed = true;
+  await expect(r.purge('c', { force: true })).rejects.toMatchObject({ code: 'PERSIST_FAILED' });
+  await r.flush();
+  await r.close();
+  expect(errors).not.toContain('NOT_SERIALIZABLE');
 });
 
 describe.each(['relaxed', 'strict'] as const)('%s: a purge whose delete fails', (durability) => {

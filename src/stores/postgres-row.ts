@@ -142,7 +142,7 @@ export function sizedRecord(maxBytes: number, column = 'record'): string {
 export function oversizedRecord(id: string, bytes: number, limit: number): RegistryError {
   return new RegistryError(
     'SNAPSHOT_TOO_LARGE',
-    `The stored record of instance '${id}' is ${bytes} bytes, over the store's maxRecordBytes (${limit}): it is not read. No registry writes one that large; it was written by something else.`,
+    `The stored record of instance '${id}' is ${bytes} bytes, over this store's maxRecordBytes (${limit}): it is not read. A process whose store reads that much can host it; or shrink or remove it.`,
     { details: { id, bytes, limit } },
   );
 }

@@ -38,7 +38,7 @@ function registryOn(table: string) {
 }
 
 describe.skipIf(noPg)('PostgreSQL: a record or message over maxRecordBytes', () => {
-  it('is never fetched: reads refuse it, a claim sets it aside, other instances carry on', async () => {
+  it('is never fetched: reads and claims refuse it and leave it in place, other instances carry on', async () => {
     const table = freshTable();
     const registry = registryOn(table);
     const errors: string[] = [];
@@ -65,16 +65,16 @@ describe.skipIf(noPg)('PostgreSQL: a record or message over maxRecordBytes', () 
     });
     // list() leaves out what it cannot read (getStatus names it), and shows the rest.
     expect((await again.list()).items.map((s) => s.id)).toEqual(['fine']);
-    // Once its owner is gone, claiming it (a send) sets it aside, as any record that cannot be loaded.
+    // Once its owner is gone, claiming it (a send) refuses it and leaves it where it is, unowned:
+    // a process whose store reads that much may host it (limits may differ during a rollout).
     await sql(`UPDATE ${table} SET owner = NULL WHERE id = 'big'`);
     await expect(again.send('big', { type: 'INC' })).rejects.toMatchObject({
       code: 'SNAPSHOT_TOO_LARGE',
     });
-    expect(quarantined).toEqual(['big']);
-    expect(await sql(`SELECT id FROM ${table} WHERE id = 'big'`)).toEqual([]);
-    expect(await sql(`SELECT id FROM ${table}_quarantine`)).toEqual([{ id: 'big' }]);
-    // list() skips nothing it can show, and shows no more than it can read.
-    expect((await again.list()).items.map((s) => s.id)).toEqual(['fine']);
+    expect(quarantined).toEqual([]);
+    expect(await sql(`SELECT id, owner FROM ${table} WHERE id = 'big'`)).toEqual([
+      { id: 'big', owner: null },
+    ]);
     await again.send('fine', { type: 'INC' });
     expect((await again.getStatus('fine'))?.context).toMatchObject({ count: 1 });
   });
