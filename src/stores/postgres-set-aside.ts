@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { RegistryError } from '../errors.js';
+import { oversizedRecord, sizedRecord } from './postgres-row.js';
 import {
   badSetAsideCursor,
   type SetAsidePage,
@@ -83,17 +84,25 @@ export async function listSetAside(
  * await restoreSetAside(pool, 'xstate_registry_instances', key);
  * ```
  */
-export async function restoreSetAside(pool: pg.Pool, t: string, key: string): Promise<void> {
+export async function restoreSetAside(
+  pool: pg.Pool,
+  t: string,
+  key: string,
+  maxBytes: number,
+): Promise<void> {
   const { id, micros, seq } = decodeSetAsideKey(key);
   // A key from a version without seq names its ID and time only.
   const match = (seqParam: string) =>
     `id = $1 AND ${MICROS} = $2::bigint AND (${seqParam}::bigint IS NULL OR seq = ${seqParam}::bigint)`;
   const { rows } = await pool.query(
-    `SELECT record FROM ${t}_quarantine WHERE ${match('$3')} LIMIT 1`,
+    `SELECT ${sizedRecord(maxBytes)} FROM ${t}_quarantine WHERE ${match('$3')} LIMIT 1`,
     [id, micros, seq ?? null],
   );
-  const found = rows[0] as { record: string | null } | undefined;
+  const found = rows[0] as { record: string | null; bytes: string | null } | undefined;
   if (!found) throw unknownSetAside(key);
+  // Never fetched whole (see sizedRecord): nor put back, since no claim would read it.
+  if (found.record === null && found.bytes !== null)
+    throw oversizedRecord(id, Number(found.bytes), maxBytes);
   const r = columnsFromRecord(found.record);
   const { rows: done } = await pool.query(
     `WITH q AS (SELECT ctid FROM ${t}_quarantine WHERE ${match('$9')} LIMIT 1),

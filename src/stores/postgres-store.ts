@@ -298,7 +298,7 @@ export class PostgresStore implements ClusterStore {
   /** Puts a quarantined row back, hosted by nobody (see postgres-set-aside.ts). */
   async restoreSetAside(key: string): Promise<void> {
     this.#assertOpen();
-    return restoreSetAside(this.#pools.main, this.#t, key).catch(
+    return restoreSetAside(this.#pools.main, this.#t, key, this.maxRecordBytes).catch(
       databaseFailed(`put the row '${key}' back`),
     );
   }

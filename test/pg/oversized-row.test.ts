@@ -79,6 +79,35 @@ describe.skipIf(noPg)('PostgreSQL: a record or message over maxRecordBytes', () 
     expect((await again.getStatus('fine'))?.context).toMatchObject({ count: 1 });
   });
 
+  // Restoring it fetched the whole record (the crash the reads now avoid), then put it back for every claim to refuse.
+  it('a set-aside record over the limit is listed with its size, and not put back', async () => {
+    const table = freshTable();
+    const registry = registryOn(table);
+    await registry.start();
+    await sql(
+      `INSERT INTO ${table}_quarantine (id, record, reason) VALUES ('huge', $1, 'by hand')`,
+      [`{${' '.repeat(LIMIT * 2)}}`],
+    );
+    const listed = (await registry.quarantined())?.items ?? [];
+    expect(listed.map((q) => [q.id, q.bytes])).toEqual([['huge', LIMIT * 2 + 2]]);
+    await registry.close();
+    const store = new PostgresStore({
+      connectionString: server.url,
+      table,
+      leaseMs: 30_000,
+      maxRecordBytes: LIMIT,
+    });
+    await store.open();
+    try {
+      await expect(store.restoreSetAside(listed[0]?.key as string)).rejects.toMatchObject({
+        code: 'SNAPSHOT_TOO_LARGE',
+      });
+    } finally {
+      await store.close();
+    }
+    expect(await sql(`SELECT id FROM ${table}`)).toEqual([]);
+  });
+
   it('an inbox message over the limit is reported and dropped, and later mail still arrives', async () => {
     const table = freshTable();
     const owner = registryOn(table);
