@@ -107,10 +107,10 @@ export function resolvePostgresOptions(options: PostgresStoreOptions): {
   const leaseMs = options.leaseMs ?? 10_000;
   // Renewed every third of it, on Node's timers, which take at most 2^31 - 1 ms
   // (a longer delay fires at once: a renewal loop); NaN would reach SQL.
-  if (typeof leaseMs !== 'number' || !(leaseMs >= 100 && leaseMs <= MAX_TIMER_MS))
+  if (typeof leaseMs !== 'number' || !(leaseMs >= 300 && leaseMs <= MAX_TIMER_MS))
     throw new RegistryError(
       'INVALID_ARGUMENT',
-      `PostgresStore: leaseMs must be a number of milliseconds from 100 to ${MAX_TIMER_MS}, got ${String(leaseMs)}.`,
+      `PostgresStore: leaseMs must be a number of milliseconds from 300 to ${MAX_TIMER_MS}, got ${String(leaseMs)}.`,
     );
   const maxRecordBytes = options.maxRecordBytes ?? 64 * 1024 * 1024;
   if (!Number.isSafeInteger(maxRecordBytes) || maxRecordBytes < 1024 || maxRecordBytes > MAX_READ)
