@@ -85,8 +85,7 @@ export type OutputOf<M extends MachineMap, K extends keyof M> = OutputFrom<Machi
  * ```
  */
 export type JsonCopy<T> = 0 extends 1 & T
-  ? // biome-ignore lint/suspicious/noExplicitAny: any stays any
-    any
+  ? T // any stays any
   : T extends string | number | boolean | null | undefined
     ? T
     : T extends bigint | Date
