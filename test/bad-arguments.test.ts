@@ -11,6 +11,24 @@ import { createTestRegistry } from '../src/testing/index.js';
 
 const m = setup({}).createMachine({ id: 'm', initial: 'a', states: { a: {} } });
 
+/** Makes `call` on a registry hosting 'x': it must fail with `code`, and leave 'x' running. */
+async function refusedWith(call: (r: any) => unknown, code: 'INVALID_ARGUMENT'): Promise<void> {
+  const r = await createTestRegistry({ machines: { m } });
+  try {
+    await r.spawnSingleton('m', 'x');
+    const err = await Promise.resolve()
+      .then(() => call(r))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect([isRegistryError(err, code), (err as { code?: string })?.code]).toEqual([true, code]);
+    expect((await r.getStatus('x'))?.status).toBe('running');
+  } finally {
+    await r.close();
+  }
+}
+
 describe('arguments of the wrong type', () => {
   it.each([
     ['list({ type: 5 })', (r: any) => r.list({ type: 5 })],
@@ -23,22 +41,9 @@ describe('arguments of the wrong type', () => {
     // Both used to call cursor.slice while building the error: a TypeError.
     ['quarantined({ cursor: 5 })', (r: any) => r.quarantined({ cursor: 5 })],
     ['quarantined({ cursor: null })', (r: any) => r.quarantined({ cursor: null })],
-  ])('%s: INVALID_ARGUMENT, and nothing changes', async (_, call) => {
-    const r = await createTestRegistry({ machines: { m } });
-    try {
-      await r.spawnSingleton('m', 'x');
-      const err = await Promise.resolve()
-        .then(() => call(r))
-        .then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-      expect(isRegistryError(err, 'INVALID_ARGUMENT')).toBe(true);
-      expect((await r.getStatus('x'))?.status).toBe('running');
-    } finally {
-      await r.close();
-    }
-  });
+  ])('%s: INVALID_ARGUMENT, and nothing changes', (_, call) =>
+    refusedWith(call, 'INVALID_ARGUMENT'),
+  );
 
   // Building the error itself threw: String() of a symbol or of an object without a prototype.
   it.each([
@@ -86,22 +91,9 @@ describe('arguments of the wrong type', () => {
       (r: any) => r.list({ updatedTo: Object.create(null) }),
       'INVALID_ARGUMENT',
     ],
-  ])('%s: a coded error, not a bare TypeError', async (_, call, code) => {
-    const r = await createTestRegistry({ machines: { m } });
-    try {
-      await r.spawnSingleton('m', 'x');
-      const err = await Promise.resolve()
-        .then(() => call(r))
-        .then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-      expect(isRegistryError(err, code as 'INVALID_ARGUMENT')).toBe(true);
-      expect((await r.getStatus('x'))?.status).toBe('running');
-    } finally {
-      await r.close();
-    }
-  });
+  ])('%s: a coded error, not a bare TypeError', (_, call, code) =>
+    refusedWith(call, code as 'INVALID_ARGUMENT'),
+  );
 
   // NaN reached SQL ("interval out of range"), 1e10 overflowed the renewal timer into a 1 ms loop,
   // and a NaN sweep interval scanned the table every millisecond.

@@ -39,27 +39,36 @@ function stop(child: ChildProcess): Promise<number | null> {
   });
 }
 
+/** Runs the demo host with `env` until it exits by itself: its exit code and everything it printed. */
+function runHostToExit(
+  env: Record<string, string>,
+): Promise<{ code: number | null; lines: string[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo-host.ts'], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  for (const stream of [child.stdout, child.stderr])
+    stream?.on('data', (d) => {
+      out += d;
+    });
+  return new Promise((resolve) =>
+    child.on('exit', (code) => resolve({ code, lines: out.trim().split('\n') })),
+  );
+}
+
 describe('the demo host (npm start)', () => {
   it('on a taken port prints one line that names PORT, and exits 1', async () => {
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
     const { port } = taken.address() as AddressInfo;
     try {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo-host.ts'], {
-        cwd: root,
-        env: { ...process.env, PORT: String(port), DATA_DIR: await tempDir() },
-        stdio: ['ignore', 'pipe', 'pipe'],
+      const { code, lines } = await runHostToExit({
+        PORT: String(port),
+        DATA_DIR: await tempDir(),
       });
-      let out = '';
-      child.stdout?.on('data', (d) => {
-        out += d;
-      });
-      child.stderr?.on('data', (d) => {
-        out += d;
-      });
-      const code = await new Promise<number | null>((r) => child.on('exit', r));
       expect(code).toBe(1);
-      const lines = out.trim().split('\n');
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(new RegExp(`Port ${port} .*taken.*PORT=`));
     } finally {
@@ -81,26 +90,12 @@ describe('the demo host (npm start)', () => {
       const base = await tempDir();
       const file = join(base, 'a-file');
       writeFileSync(file, 'x');
-      const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo-host.ts'], {
-        cwd: root,
-        env: {
-          ...process.env,
-          DATA_DIR: base,
-          ...env,
-          ...(env.DATA_DIR === 'FILE' ? { DATA_DIR: file } : {}),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+      const { code, lines } = await runHostToExit({
+        DATA_DIR: base,
+        ...env,
+        ...(env.DATA_DIR === 'FILE' ? { DATA_DIR: file } : {}),
       });
-      let out = '';
-      child.stdout?.on('data', (d) => {
-        out += d;
-      });
-      child.stderr?.on('data', (d) => {
-        out += d;
-      });
-      const code = await new Promise<number | null>((r) => child.on('exit', r));
       expect(code).toBe(1);
-      const lines = out.trim().split('\n');
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(line);
     },
