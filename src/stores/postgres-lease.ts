@@ -101,7 +101,10 @@ export async function claimRows(
 
 /**
  * Lets go of `owner`'s lease on `id`. A row claimed for a record that never
- * came is deleted; any other is let go.
+ * came is deleted; any other is let go, unheld from now: the takeover sweep
+ * takes the longest unheld first, so a row given back because this process
+ * cannot host it (a newer format, an oversized record) goes behind the other
+ * orphans instead of filling every sweep.
  *
  * @example
  * ```ts
@@ -116,7 +119,7 @@ export async function releaseRow(
 ): Promise<void> {
   await pool.query(
     `WITH gone AS (DELETE FROM ${t} WHERE id = $1 AND owner = $2 AND record IS NULL RETURNING id)
-       UPDATE ${t} SET owner = NULL, lease_expires_at = NULL
+       UPDATE ${t} SET owner = NULL, lease_expires_at = now()
        WHERE id = $1 AND owner = $2 AND NOT EXISTS (SELECT 1 FROM gone)`,
     [id, owner],
   );
