@@ -182,17 +182,35 @@ export interface SerializedError {
  * ```
  */
 export function serializeError(err: unknown): SerializedError {
-  if (err instanceof Error) {
-    const out: SerializedError = { name: err.name, message: err.message };
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string') out.code = code;
-    if (err.stack) out.stack = err.stack;
-    return out;
+  // It runs inside XState's observer of a failed actor, where a throw would
+  // escape as an uncaught exception and end the process: a failure whose
+  // parts cannot be read or turned into text (a getter that throws, an
+  // object without a prototype) is described, never rethrown.
+  try {
+    if (err instanceof Error) {
+      const out: SerializedError = { name: asText(err.name), message: asText(err.message) };
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string') out.code = code;
+      const stack = err.stack;
+      if (stack) out.stack = asText(stack);
+      return out;
+    }
+    if (err && typeof err === 'object' && 'message' in err) {
+      return { name: 'Error', message: asText((err as { message: unknown }).message) };
+    }
+    return { name: 'Error', message: asText(err) };
+  } catch {
+    return { name: 'Error', message: `a failure that cannot be read (${describeValue(err)})` };
   }
-  if (err && typeof err === 'object' && 'message' in err) {
-    return { name: 'Error', message: String((err as { message: unknown }).message) };
+}
+
+function asText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return String(value);
+  } catch {
+    return describeValue(value);
   }
-  return { name: 'Error', message: String(err) };
 }
 
 /**
