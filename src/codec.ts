@@ -76,8 +76,10 @@ const reducers = {
     const hasCause = 'cause' in value;
     // An AggregateError's parts are seven: [..., cause, errors, hasCause]. Every
     // other Error's stay as records have always held them: four, and the cause.
+    // The array itself, not a copy: a copy turned holes into undefined (and
+    // shared references into copies).
     if (aggregate)
-      out.push(hasCause ? value.cause : undefined, [...(value as AggregateError).errors], hasCause);
+      out.push(hasCause ? value.cause : undefined, (value as AggregateError).errors, hasCause);
     else if (hasCause) out.push(value.cause);
     return out;
   },
@@ -101,8 +103,18 @@ const revivers = {
       : (Object.hasOwn(ERROR_TYPES, name) && ERROR_TYPES[name]) || Error;
     const error: Error =
       Type === (AggregateError as unknown)
-        ? new AggregateError(aggregated && Array.isArray(list[5]) ? list[5] : [], message, options)
+        ? new AggregateError([], message, options)
         : new Type(message, options);
+    // Set as stored, not passed to the constructor, which copies it element by
+    // element: a sparse array of length 2e8 in a 349-byte record took the
+    // process down (heap out of memory) at every start.
+    if (Type === (AggregateError as unknown) && aggregated && Array.isArray(list[5]))
+      Object.defineProperty(error, 'errors', {
+        value: list[5],
+        configurable: true,
+        writable: true,
+        enumerable: false,
+      });
     if (error.name !== name)
       Object.defineProperty(error, 'name', { value: name, configurable: true, writable: true });
     if (stack === undefined) delete (error as { stack?: string }).stack;

@@ -1,8 +1,11 @@
 import assert from 'node:assert';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assign, createMachine, raise, setup } from 'xstate';
-import { MemoryStore } from '../src/index.js';
+import { createRegistry, FileStore, MemoryStore } from '../src/index.js';
+import { fileNameFor } from '../src/stores/file-name.js';
 import { createTestRegistry, parseRecord, type TestRegistry } from '../src/testing/index.js';
 
 let r: TestRegistry<any>;
@@ -221,6 +224,66 @@ describe('Errors across a restart: kept exactly, or refused', () => {
     ]);
     expect(plain).toBeInstanceOf(Error);
     expect('cause' in plain).toBe(false);
+  });
+
+  // The errors were copied element by element, on write and on read: holes
+  // came back as undefined, and a hand-made record holding a sparse array of
+  // length 2e8 (349 bytes) ran the process out of heap at every start.
+  it("an AggregateError's errors keep their holes, and a huge sparse list in a record loads", async () => {
+    const errors: unknown[] = [new Error('one')];
+    errors[2] = 'three';
+    const shared = { errors };
+    const e = new AggregateError(errors, 'gaps');
+    Object.defineProperty(e, 'errors', { value: errors, writable: true, configurable: true });
+    r = await createTestRegistry({ machines: { keeper } });
+    await r.spawnSingleton('keeper', 'g', { input: { e, shared } });
+    r = await r.restart();
+    const data = r.get('g')?.getSnapshot().context.data as {
+      e: AggregateError;
+      shared: typeof shared;
+    };
+    expect(data.e.errors).toHaveLength(3);
+    expect(1 in data.e.errors).toBe(false);
+    expect(data.e.errors[2]).toBe('three');
+    expect(data.e.errors).toBe(data.shared.errors);
+
+    // The same by hand, as a file in a store: an errors list of length 2e8, nearly all holes.
+    const dir = await mkdtemp(join(os.tmpdir(), 'xr-aggregate-'));
+    const first = createRegistry({ machines: { keeper }, store: new FileStore({ dir }) });
+    await first.start();
+    await first.spawnSingleton('keeper', 'bad', { input: { n: 1 } });
+    await first.close();
+    const path = join(dir, 'instances', fileNameFor('bad'));
+    const record = JSON.parse(await readFile(path, 'utf8'));
+    record.encoding = 'devalue';
+    record.state = [
+      { snapshot: 1, timers: 4 },
+      { status: 2, value: 3, historyValue: 3, context: 5, children: 3 },
+      'active',
+      {},
+      [],
+      { data: 6 },
+      ['Error', 7],
+      [8, 9, -1, 10, -1, 11, 12],
+      'AggregateError',
+      'm',
+      {},
+      [-7, 2e8],
+      false,
+    ];
+    await writeFile(path, JSON.stringify(record));
+    const again = createRegistry({ machines: { keeper }, store: new FileStore({ dir }) });
+    try {
+      const summary = await again.start();
+      expect(summary.quarantined).toEqual([]);
+      const loaded = again.get('bad')?.getSnapshot().context.data as AggregateError;
+      expect(loaded).toBeInstanceOf(AggregateError);
+      expect(loaded.errors.length).toBe(2e8);
+      expect(0 in loaded.errors).toBe(false);
+    } finally {
+      await again.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('a renamed AggregateError keeps its class and errors (the class is told by its form, not its name)', async () => {
