@@ -50,7 +50,7 @@ export interface RegistryErrorDetails {
   } & WriteFailureDetails;
   /** `path`: where in the state the unstorable value is; `child`: an inline child actor's ID. */
   NOT_SERIALIZABLE: { id: string; path?: string; child?: string } & WriteFailureDetails;
-  STORE_LOCKED: { dir?: string; ownerId?: string };
+  STORE_LOCKED: { dir?: string };
   STORE_CLOSED: WriteFailureDetails;
   CORRUPT_RECORD: { id?: string; key?: string; path?: string } & WriteFailureDetails;
   RESTORE_FAILED: { id?: string; child?: string };

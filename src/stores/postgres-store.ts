@@ -6,7 +6,6 @@ import { PostgresInbox } from './postgres-inbox.js';
 import { claimStatement, orphanIds, releaseAllRows, releaseRow } from './postgres-lease.js';
 import { LeaseBook } from './postgres-lease-book.js';
 import { countByStatus, queryPage } from './postgres-list.js';
-import { PostgresOwnerLock } from './postgres-owner-lock.js';
 import {
   assertStorableId,
   columnsOf,
@@ -82,8 +81,6 @@ export class PostgresStore implements ClusterStore {
   /** Takes the store's 'error' listeners off its pools: all of them, or with `all: false` only the user's. */
   #unhearPools: ((all?: boolean) => void) | undefined;
   #closing: Promise<void> | undefined;
-  /** Held from open() to close(): no other live process uses this owner ID on the table. */
-  #ownerLock: PostgresOwnerLock | undefined;
 
   constructor(options: PostgresStoreOptions) {
     const { table, leaseMs, ownerId, owns, makePools, maxRecordBytes } =
@@ -165,26 +162,13 @@ export class PostgresStore implements ClusterStore {
     // failed to open a store never closes it, so a retry loop over one pool
     // of yours would collect a listener per try.
     this.#hearPools();
-    const ownerLock = new PostgresOwnerLock(
-      this.#pools.main.options,
-      this.#t,
-      this.ownerId,
-      (err) => this.#reportError(err),
-    );
     try {
       await migrateSchema(this.#pools.main, this.#t);
-      await ownerLock.acquire();
-      try {
-        await this.inbox.open();
-      } catch (err) {
-        await ownerLock.release();
-        throw err;
-      }
+      await this.inbox.open();
     } catch (err) {
       this.#unhearPools?.(false);
       throw err;
     }
-    this.#ownerLock = ownerLock;
     this.#open = true;
     this.#renewTimer = setInterval(
       () => {
@@ -371,9 +355,6 @@ export class PostgresStore implements ClusterStore {
         this.#reportError(err);
       }
       this.#leases.clear();
-      // Last: a process that takes this owner ID next finds no lease of ours.
-      await this.#ownerLock?.release();
-      this.#ownerLock = undefined;
     } else if (!this.#unhearPools) return; // never opened, or closed already
     try {
       this.#ended = this.#owns.main || this.#owns.renewal;
