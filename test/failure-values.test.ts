@@ -66,6 +66,8 @@ describe('a machine failing with a value that cannot be turned into text', () =>
       expect(await registry.getStatus('f')).toMatchObject({ status: 'error' });
       await registry.send('neighbour', { type: 'INC' });
       expect((await registry.getStatus('neighbour'))?.context).toMatchObject({ count: 1 });
+      if (storable) await registry.flush();
+      else await expect(registry.flush()).rejects.toMatchObject({ code: 'NOT_SERIALIZABLE' });
     },
   );
 });

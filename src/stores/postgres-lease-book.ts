@@ -66,6 +66,7 @@ export class LeaseBook {
         id,
         ownerId: this.#ownerId,
         leaseMs: this.#leaseMs,
+        heldEpoch: this.epochs.get(id),
         ...(initial ? { text: initial.text, columns } : {}),
       });
       const won = all.find((row) => row.epoch !== null);

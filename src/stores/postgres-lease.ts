@@ -6,7 +6,11 @@ import type { RowColumns } from './postgres-row.js';
 
 /**
  * One statement, one snapshot: the row as it is (`cur`), an insert when there
- * is none, and an update only when the lease is free, expired or ours. A new
+ * is none, and an update only when the lease is free, expired or ours. The
+ * epoch stays only for a lease this store holds now (`$10`, the epoch it
+ * knows): two processes given one ownerId, or a process restarted under its
+ * old name, each take a new epoch, which fences the other's writes and shows
+ * at its next renewal as a lost lease. A new
  * lease's epoch comes from the table's sequence, never from the row alone: a
  * row deleted (purged) and inserted again must not give its ID an epoch a
  * paused owner of the old row still holds, or that owner's late write would
@@ -34,7 +38,7 @@ export function claimStatement(t: string, maxBytes: number): string {
         RETURNING epoch, ${record('record')}, true AS created
       ), upd AS (
         UPDATE ${t} AS t SET owner = $2::text, lease_expires_at = ${lease},
-          epoch = CASE WHEN t.owner = $2::text THEN t.epoch ELSE GREATEST(nextval('${t}_epoch'), t.epoch + 1) END
+          epoch = CASE WHEN t.owner = $2::text AND t.epoch = $10::bigint THEN t.epoch ELSE GREATEST(nextval('${t}_epoch'), t.epoch + 1) END
         WHERE t.id = $1::text AND (t.owner IS NULL OR t.owner = $2::text OR t.lease_expires_at < now())
         RETURNING t.epoch, ${record('t.record')}, false AS created
       )
@@ -77,7 +81,15 @@ export async function claimRows(
   pool: pg.Pool,
   t: string,
   sql: string,
-  claim: { id: string; ownerId: string; leaseMs: number; text?: string; columns?: RowColumns },
+  claim: {
+    id: string;
+    ownerId: string;
+    leaseMs: number;
+    /** The epoch of the lease this store holds on `id` now, if it holds one. */
+    heldEpoch?: number | undefined;
+    text?: string;
+    columns?: RowColumns;
+  },
 ): Promise<ClaimRow[]> {
   const r = claim.columns ?? {};
   const { rows } = await pool.query({
@@ -94,6 +106,7 @@ export async function claimRows(
       r.createdAt ?? null,
       r.updatedAt ?? null,
       r.machineVersion ?? null,
+      claim.heldEpoch ?? null,
     ],
   });
   return rows as ClaimRow[];

@@ -34,7 +34,13 @@ export interface PostgresStoreOptions {
   table?: string;
   /** How long a lease lasts without renewal. Default 10,000 ms; renewed every third of it. */
   leaseMs?: number;
-  /** This process's name in leases. Default `<host>/<pid>/<random>`, unique per process start. */
+  /**
+   * This process's name in leases (shown as the owner in `OWNED_ELSEWHERE`).
+   * Default `<host>/<pid>/<random>`, unique per process start. A fixed name
+   * (a pod's) is safe: leases are fenced by epoch, not by name, so a process
+   * restarted under its old name takes its rows back at once, and two live
+   * processes given one name never both hold a lease (each claim fences the other).
+   */
   ownerId?: string;
   /**
    * The largest record (and inbox message), in bytes, the store reads: a

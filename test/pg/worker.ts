@@ -74,6 +74,7 @@ const store = new PostgresStore({
   connectionString: url,
   table,
   leaseMs: Number(process.env.XR_LEASE_MS ?? 1000),
+  ...(process.env.XR_OWNER_ID ? { ownerId: process.env.XR_OWNER_ID } : {}),
 });
 const registry = createRegistry({
   machines: profiles[profile] as typeof profiles.v1,

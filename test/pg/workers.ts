@@ -26,12 +26,17 @@ export function startWorker(
    * CPU on a loaded machine does not lose its instances mid-test.
    */
   leaseMs = 1000,
+  /** More of the process's environment (XR_OWNER_ID: its store's ownerId). */
+  env: Record<string, string> = {},
 ): Promise<Worker> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', join(import.meta.dirname, 'worker.ts'), url, table, durability, profile],
-      { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XR_LEASE_MS: String(leaseMs) } },
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, XR_LEASE_MS: String(leaseMs), ...env },
+      },
     );
     const notes: unknown[] = [];
     const pending = new Map<number, (v: unknown) => void>();
