@@ -119,13 +119,26 @@ export function crossSiteGuard(options: CrossSiteOptions): (request: Request) =>
         }),
       };
     }
-    if (!SAFE_METHODS.has(method)) {
-      // A browser names the site that caused a request even when it sends no Origin.
-      const site = request.headers.get('sec-fetch-site');
-      if (!crossOrigin && (site === 'cross-site' || site === 'same-site')) {
+    // A browser names the site that caused a request even when it sends no
+    // Origin (an iframe, an image, a no-cors fetch). State changes from another
+    // site are refused; so are reads, but for a top-level navigation (a link
+    // to the dashboard): another site's iframes of /events took every stream
+    // slot, and its long polls kept instances from passivating.
+    const site = request.headers.get('sec-fetch-site');
+    if (!crossOrigin && (site === 'cross-site' || site === 'same-site')) {
+      if (!SAFE_METHODS.has(method)) {
         throw new HttpError(
           'CROSS_ORIGIN_REFUSED',
           'A state-changing request from another site is refused; allow its origin with the cors option.',
+        );
+      }
+      const navigation =
+        request.headers.get('sec-fetch-mode') === 'navigate' &&
+        request.headers.get('sec-fetch-dest') === 'document';
+      if (!navigation) {
+        throw new HttpError(
+          'CROSS_ORIGIN_REFUSED',
+          'A read from another site that is not a followed link (an iframe, an image, a no-cors fetch) is refused; allow its origin with the cors option.',
         );
       }
     }

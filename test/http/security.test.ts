@@ -119,6 +119,53 @@ describe('attacks with raw requests against a real server on 127.0.0.1 (default 
     await unchanged();
   });
 
+  // A page on another site loaded ~250 iframes of /events (an iframe sends no
+  // Origin), took every event-stream slot and locked the operator's dashboard
+  // out with 503 TOO_MANY_STREAMS; long polls the same way kept instances from
+  // passivating. A read the browser marks cross-site or same-site is refused
+  // unless it is a top-level navigation (a link to the dashboard still works).
+  it('a GET a browser marks cross-site (iframe, image, no-cors fetch): 403; a link followed: served', async () => {
+    for (const [target, dest, mode] of [
+      ['/events', 'iframe', 'navigate'],
+      ['/instances/victim?waitMs=60000', 'iframe', 'navigate'],
+      ['/instances', 'image', 'no-cors'],
+      ['/events', 'empty', 'no-cors'],
+      ['/', 'iframe', 'navigate'],
+    ] as const) {
+      for (const site of ['cross-site', 'same-site']) {
+        const res = await raw(
+          srv.port,
+          'GET',
+          target,
+          { 'sec-fetch-site': site, 'sec-fetch-dest': dest, 'sec-fetch-mode': mode },
+          '',
+        );
+        expect(res.status, `${site} ${dest} ${target}`).toBe(403);
+        expect(JSON.parse(res.body).error.code).toBe('CROSS_ORIGIN_REFUSED');
+      }
+    }
+    const followed = await raw(
+      srv.port,
+      'GET',
+      '/',
+      {
+        'sec-fetch-site': 'cross-site',
+        'sec-fetch-dest': 'document',
+        'sec-fetch-mode': 'navigate',
+      },
+      '',
+    );
+    expect(followed.status).toBe(200);
+    const own = await raw(
+      srv.port,
+      'GET',
+      '/instances/victim',
+      { 'sec-fetch-site': 'same-origin', 'sec-fetch-dest': 'empty', 'sec-fetch-mode': 'cors' },
+      '',
+    );
+    expect(own.status).toBe(200);
+  });
+
   it('DNS rebinding (Host and Origin of the attacker name): 403 HOST_NOT_ALLOWED for reads and writes', async () => {
     const evil = {
       host: `rebind.evil.example:${srv.port}`,
