@@ -1,6 +1,7 @@
 import type { Clock } from './clock.js';
 import { describeValue, RegistryError } from './errors.js';
 import type { EventSource } from './event-source.js';
+import { jsonViewText } from './json-view.js';
 
 /**
  * Where the event behind a transition came from: `registry.send` (`'api'`),
@@ -135,7 +136,9 @@ function sizeOf(entry: HistoryEntry): number {
  */
 function jsonCopyText(value: unknown): [unknown, string | undefined] {
   try {
-    const text = JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+    // As statuses show it, in bounded time (an event holding a shared
+    // reference 22 levels deep blocked a send for 23 s here).
+    const text = jsonViewText(value, false);
     return text === undefined ? [undefined, undefined] : [JSON.parse(text), text];
   } catch {
     // A cycle: the journal shows that there was a value, not the value.

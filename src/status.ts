@@ -1,5 +1,6 @@
 import type { SerializedError } from './errors.js';
 import type { Instance } from './instance.js';
+import { jsonViewText } from './json-view.js';
 import type { PersistedTimer } from './persisted-timer.js';
 import type { InstanceRecord, InstanceStatusName } from './record.js';
 import {
@@ -53,29 +54,6 @@ export interface InstanceStatus<
   children: ChildStatus[];
 }
 
-// What plain JSON cannot show: a BigInt as its digits, a Map or Set as its
-// entries, a repeated object (a cycle) as "[Circular]".
-function viewReplacer(): (key: string, value: unknown) => unknown {
-  // The objects being rendered, from the root down to the current holder.
-  const path: Array<{ original: object; shown: object }> = [];
-  return function (this: object, _key, value) {
-    while (path.length && path[path.length - 1]?.shown !== this) path.pop();
-    if (typeof value === 'bigint') return value.toString();
-    if (!value || typeof value !== 'object') return value;
-    if (path.some((p) => p.original === value)) return '[Circular]';
-    const shown = value instanceof Map || value instanceof Set ? [...value] : value;
-    path.push({ original: value, shown });
-    return shown;
-  };
-}
-
-// viewReplacer without its cycle check, which costs a scan of the path per value:
-// a cycle makes JSON.stringify throw, and only then does the full one run.
-function shownAsJson(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  return value instanceof Map || value instanceof Set ? [...value] : value;
-}
-
 /**
  * A JSON copy of a value as statuses show it: a BigInt as its digits, a Map
  * or Set as its entries, a cycle as `'[Circular]'` (what `getStatus` gives,
@@ -89,15 +67,11 @@ function shownAsJson(_key: string, value: unknown): unknown {
 export function jsonCopy(value: unknown): unknown {
   if (value === undefined) return undefined;
   try {
-    // A replacer even for plain JSON: without it a Map or Set showed as {}.
-    return JSON.parse(JSON.stringify(value, shownAsJson));
+    const text = jsonViewText(value);
+    return text === undefined ? null : JSON.parse(text);
   } catch {
-    // A cycle, which exact state allows: show it rather than null.
-    try {
-      return JSON.parse(JSON.stringify(value, viewReplacer()));
-    } catch {
-      return null;
-    }
+    // A getter that throws: nothing to show.
+    return null;
   }
 }
 
