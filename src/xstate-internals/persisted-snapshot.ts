@@ -69,16 +69,54 @@ function xstatePersisted(actor: AnyActorRef): unknown {
 
 // XState's persistContext replaces each actor reference found in the context
 // (at any depth) and otherwise returns the context itself. It finds one by
-// these three keys; so does this, in the same order, recursing the same way
-// (a cycle overflows the stack here as it does there: a RangeError).
-function holdsActorRef(part: unknown): boolean {
+// these three keys; so does this, in the same order, recursing the same way.
+// XState's walk visits an object once per path to it: an object reached twice
+// at each of 30 levels took 2^30 steps (a flush blocked for minutes). Past
+// WALK_BUDGET keys this walk starts over, visiting each object once (and no
+// typed array's elements); a cycle, which overflows XState's stack, is a
+// RangeError here too.
+const WALK_BUDGET = 10_000;
+let steps = 0;
+const OVER_BUDGET = new Error('over budget');
+
+function holdsActorRef(context: unknown): boolean {
+  steps = WALK_BUDGET;
+  try {
+    return walk(context);
+  } catch (err) {
+    if (err !== OVER_BUDGET) throw err;
+    return walkOnce(context as object, new Set(), new Set());
+  }
+}
+
+function walk(part: unknown): boolean {
+  for (const key in part as Record<string, unknown>) {
+    if (--steps < 0) throw OVER_BUDGET;
+    const value = (part as Record<string, unknown>)[key];
+    if (value && typeof value === 'object') {
+      if ('sessionId' in value && 'send' in value && 'ref' in value) return true;
+      // for-in lists every key of a typed array before the first step.
+      if (!ArrayBuffer.isView(value) && walk(value)) return true;
+    }
+  }
+  return false;
+}
+
+function walkOnce(part: object, done: Set<object>, onPath: Set<object>): boolean {
+  onPath.add(part);
   for (const key in part as Record<string, unknown>) {
     const value = (part as Record<string, unknown>)[key];
     if (value && typeof value === 'object') {
       if ('sessionId' in value && 'send' in value && 'ref' in value) return true;
-      if (holdsActorRef(value)) return true;
+      if (onPath.has(value))
+        throw new RangeError('Maximum call stack size exceeded: the context holds a cycle');
+      // A typed array's elements are numbers: millions of keys, never a reference.
+      if (ArrayBuffer.isView(value)) continue;
+      if (!done.has(value) && walkOnce(value, done, onPath)) return true;
     }
   }
+  onPath.delete(part);
+  done.add(part);
   return false;
 }
 
