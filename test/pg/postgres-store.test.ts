@@ -175,8 +175,12 @@ describe.skipIf(noPg)('PostgresStore', () => {
     await a.registry.spawnSingleton('counter', 'mine');
     await a.registry.flush();
     await expect(b.registry.purge('mine')).rejects.toMatchObject({ code: 'INSTANCE_RUNNING' });
+    // The owner drops it from memory once its delete has committed, which b
+    // may hear of first (under load it did): wait for the owner's own word.
+    const purgedByOwner = new Promise((resolve) => a.registry.on('purged', resolve));
     await b.registry.purge('mine', { force: true });
     expect(await b.registry.getStatus('mine')).toBeUndefined();
+    expect(await purgedByOwner).toMatchObject({ id: 'mine' });
     expect(a.registry.get('mine')).toBeUndefined();
   });
 
