@@ -39,6 +39,9 @@ const ERROR_OWN = new Set<string | symbol>(['name', 'message', 'stack', 'cause']
 /** Why `error` cannot be kept exactly, or undefined. */
 function errorProblem(error: Error, aggregate: boolean): string | undefined {
   if (typeof error.message !== 'string') return 'an Error whose message is not a string';
+  // A record's errors are read back by name: one without a string name was
+  // written, then refused at the next start.
+  if (typeof error.name !== 'string') return 'an Error whose name is not a string';
   for (const key of Reflect.ownKeys(error)) {
     if (typeof key === 'string' && (ERROR_OWN.has(key) || (aggregate && key === 'errors')))
       continue;

@@ -1,5 +1,6 @@
-import { RegistryError } from './errors.js';
+import { describeValue, RegistryError } from './errors.js';
 import type { Instance } from './instance.js';
+import type { PersistedTimer } from './persisted-timer.js';
 import { encodeRecord } from './record.js';
 import type { RecordMeta } from './stores/store.js';
 
@@ -25,6 +26,7 @@ export function encodeInstance(
   let meta: RecordMeta;
   try {
     const record = instance.toRecord(stopping);
+    assertRestorableTimers(instance.id, record.timers);
     // What the store may index, from the very record written (never parsed back).
     meta = {
       type: record.type,
@@ -52,4 +54,30 @@ export function encodeInstance(
     );
   }
   return { text, meta };
+}
+
+/**
+ * A delayed event XState scheduled with a type or an id that is not a string
+ * (`raise(() => ({ type: 42 }), { delay })`, `{ id: 7 }`) runs, but a record
+ * holding it is refused at load (an event needs a string type): it was
+ * written, and the instance was set aside at the next start. Refused here, at
+ * the write, naming the delayed event.
+ */
+function assertRestorableTimers(id: string, timers: readonly PersistedTimer[]): void {
+  for (let i = 0; i < timers.length; i++) {
+    const timer = timers[i] as PersistedTimer;
+    const event = timer.event as { type?: unknown } | null;
+    const what =
+      typeof timer.id !== 'string'
+        ? `an id that is not a string (${describeValue(timer.id)})`
+        : !event || typeof event.type !== 'string'
+          ? `an event whose type is not a string (${describeValue(event?.type)})`
+          : undefined;
+    if (what === undefined) continue;
+    throw new RegistryError(
+      'NOT_SERIALIZABLE',
+      `The state of instance '${id}' cannot be stored: its pending delayed event timers[${i}] has ${what}, which could not be scheduled again after a restart; give delayed events a string type and, if any, a string id. Nothing was written.`,
+      { details: { id, path: `timers[${i}]` } },
+    );
+  }
 }

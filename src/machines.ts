@@ -90,6 +90,15 @@ export function resolveMachines(machines: MachineMap): Map<string, ResolvedMachi
   }
   const out = new Map<string, ResolvedMachine>();
   for (const [type, def] of Object.entries(machines)) {
+    // A record names its type, and one with an empty name is refused at load:
+    // every instance of such a type was written, then set aside at the next start.
+    if (type === '') {
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        "machines has a type named '' (the empty string); give every machine type a non-empty name.",
+        { details: { type } },
+      );
+    }
     const machine = isVersioned(def) ? def.machine : def;
     if (!machine || typeof (machine as AnyStateMachine).transition !== 'function') {
       throw new RegistryError(
