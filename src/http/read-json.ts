@@ -55,9 +55,10 @@ export async function readJson(
     );
   }
   // JSON.parse reads 1e400 as Infinity, a value JSON cannot hold: refused, not
-  // stored as something the client never sent. Only a three-digit exponent or
-  // a run of over 308 digits can overflow.
-  if (/[eE][+]?\d{3}|\d{309}/.test(strict) && hasInfinity(value))
+  // stored as something the client never sent. Only a three-digit exponent,
+  // or a run of digits long enough that a two-digit exponent (at most 99) or
+  // none lifts it past 10^308, can overflow: 210 digits or more.
+  if (/[eE][+]?\d{3}|\d{210}/.test(strict) && hasInfinity(value))
     throw new HttpError(
       'INVALID_JSON',
       'A number in the body is too large for a double (it would read as Infinity).',

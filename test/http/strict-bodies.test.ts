@@ -51,6 +51,9 @@ describe('HTTP bodies are taken exactly or refused', () => {
     ['a number past the range of a double', '{"type":"SET","data":1e400}'],
     ['a negative one', '{"type":"SET","data":{"n":[-2E+999]}}'],
     ['an integer of 400 digits (no exponent)', `{"type":"SET","data":1${'0'.repeat(399)}}`],
+    // Short exponents with long mantissas got past the check (found by an attack).
+    ['301 digits and a one-digit exponent', `{"type":"SET","data":1${'0'.repeat(300)}e9}`],
+    ['250 digits and a two-digit exponent', `{"type":"SET","data":${'9'.repeat(250)}e99}`],
     // The check once gave up past 1,000 levels, and let it through below them.
     [
       'one nested 1,005 arrays deep',
