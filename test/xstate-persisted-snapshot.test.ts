@@ -174,6 +174,19 @@ describe('persistedSnapshot', () => {
     actor.stop();
   });
 
+  /** A plain object holding `fields` as its own keys ("__proto__" too). */
+  function ownKeys(fields: Record<string, unknown>): Record<string, unknown> {
+    const object: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(fields))
+      Object.defineProperty(object, key, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    return object;
+  }
+
   it('gives what getPersistedSnapshot gives for any context', () => {
     fc.assert(
       fc.property(fc.object({ withNullPrototype: true }), fc.anything(), (context, extra) => {
@@ -187,7 +200,12 @@ describe('persistedSnapshot', () => {
         expectSame(actor);
         actor.stop();
       }),
-      { numRuns: 300 },
+      {
+        numRuns: 300,
+        // What stop 29's CI drew (seed 1390739709): a "__proto__" key that
+        // XState's assign turns into the context's prototype.
+        examples: [[ownKeys({ length: Object.create(null), ['__proto__']: [] }), []]],
+      },
     );
   });
 
