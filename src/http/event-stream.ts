@@ -184,10 +184,7 @@ export function eventStream(
         const send = (text: string) => {
           if (finished) return;
           const bytes = encoder.encode(text);
-          // What waits unread (see eventStreamStats), not this message's size:
-          // a client that reads gets a message larger than the limit too.
-          const queued = -(controller.desiredSize ?? 0);
-          if (queued > 0 && queued + bytes.byteLength > maxQueuedBytes) {
+          if (bytes.byteLength - (controller.desiredSize ?? 0) > maxQueuedBytes) {
             // The client stopped reading: end its stream rather than buffer without bound.
             dropped++;
             cleanup();
