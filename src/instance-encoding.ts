@@ -1,7 +1,7 @@
 import { describeValue, RegistryError } from './errors.js';
 import type { Instance } from './instance.js';
 import type { PersistedTimer } from './persisted-timer.js';
-import { encodeRecord } from './record.js';
+import { encodeRecord, isRestorableTimer } from './record.js';
 import type { RecordMeta } from './stores/store.js';
 
 /**
@@ -58,7 +58,8 @@ export function encodeInstance(
 
 /**
  * A delayed event XState scheduled with a type or an id that is not a string
- * (`raise(() => ({ type: 42 }), { delay })`, `{ id: 7 }`) runs, but a record
+ * (`raise(() => ({ type: 42 }), { delay })`, `{ id: 7 }`), or from a child
+ * spawned with an id that is not a string, runs, but a record
  * holding it is refused at load (an event needs a string type): it was
  * written, and the instance was set aside at the next start. Refused here, at
  * the write, naming the delayed event.
@@ -66,17 +67,17 @@ export function encodeInstance(
 function assertRestorableTimers(id: string, timers: readonly PersistedTimer[]): void {
   for (let i = 0; i < timers.length; i++) {
     const timer = timers[i] as PersistedTimer;
+    if (isRestorableTimer(timer)) continue;
     const event = timer.event as { type?: unknown } | null;
     const what =
       typeof timer.id !== 'string'
         ? `an id that is not a string (${describeValue(timer.id)})`
         : !event || typeof event.type !== 'string'
           ? `an event whose type is not a string (${describeValue(event?.type)})`
-          : undefined;
-    if (what === undefined) continue;
+          : 'a source or target actor whose id is not a string, or a due time out of range';
     throw new RegistryError(
       'NOT_SERIALIZABLE',
-      `The state of instance '${id}' cannot be stored: its pending delayed event timers[${i}] has ${what}, which could not be scheduled again after a restart; give delayed events a string type and, if any, a string id. Nothing was written.`,
+      `The state of instance '${id}' cannot be stored: its pending delayed event timers[${i}] has ${what}, which could not be scheduled again after a restart; give delayed events a string type and, if any, a string id, and child actors string ids. Nothing was written.`,
       { details: { id, path: `timers[${i}]` } },
     );
   }

@@ -137,6 +137,30 @@ export function encodeRecord(record: InstanceRecord): string {
 }
 
 /** A timer's source or target: child IDs from the root, each a string. */
+/**
+ * Whether a pending delayed event can be scheduled again from a record: what
+ * the loader requires of each, and the write refuses (see encodeInstance), so
+ * that nothing is written that the next start would set aside.
+ *
+ * @example
+ * ```ts
+ * isRestorableTimer({ id: 'ping', source: [], target: [], event: { type: 'PING' }, dueAt: 0 }); // true
+ * ```
+ */
+export function isRestorableTimer(t: unknown): boolean {
+  const timer = t as Partial<PersistedTimer> | null;
+  return !(
+    !timer ||
+    typeof timer.id !== 'string' ||
+    !isPath(timer.source) ||
+    !isPath(timer.target) ||
+    !timer.event ||
+    typeof timer.event.type !== 'string' ||
+    !isDueTime(timer.dueAt) ||
+    (timer.uncancellable !== undefined && timer.uncancellable !== true)
+  );
+}
+
 function isPath(path: unknown): path is string[] {
   if (!Array.isArray(path)) return false;
   // A loop, not every(): the rich encoding can store holes, which every() skips.
@@ -209,17 +233,7 @@ export function parseRecord(text: string): InstanceRecord {
   if (!r.snapshot || typeof r.snapshot !== 'object') throw corrupt('The record has no snapshot.');
   if (!Array.isArray(r.timers)) throw corrupt('The record has no timers array.');
   for (const t of r.timers as unknown[]) {
-    const timer = t as Partial<PersistedTimer> | null;
-    if (
-      !timer ||
-      typeof timer.id !== 'string' ||
-      !isPath(timer.source) ||
-      !isPath(timer.target) ||
-      !timer.event ||
-      typeof timer.event.type !== 'string' ||
-      !isDueTime(timer.dueAt) ||
-      (timer.uncancellable !== undefined && timer.uncancellable !== true)
-    ) {
+    if (!isRestorableTimer(t)) {
       throw corrupt(
         'The record has a malformed pending delayed event (it needs an id, source and target paths of child IDs (strings), an event with a type, a due time (a number), and `uncancellable` true or absent).',
       );

@@ -7,7 +7,7 @@
  * (INVALID_ARGUMENT); the last good record stays and loads.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { assign, createMachine, raise, setup } from 'xstate';
+import { assign, createMachine, raise, setup, spawnChild } from 'xstate';
 import { createRegistry, MemoryStore } from '../src/index.js';
 import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
 
@@ -58,6 +58,30 @@ describe('a state that could be written but not loaded', () => {
       expect(await again.getStatus('x')).toMatchObject({ status: 'running', value: 'idle' });
     },
   );
+
+  it('a delayed event of a child spawned with an id that is not a string is refused at the write', async () => {
+    const child = createMachine({ initial: 'a', states: { a: { after: { 60000: 'b' } }, b: {} } });
+    const parent = setup({ actors: { child } }).createMachine({
+      initial: 'idle',
+      states: {
+        idle: { on: { GO: 'spawned' } },
+        spawned: { entry: spawnChild('child', { id: 7 as never }) },
+      },
+    });
+    const machines = { parent };
+    const registry = await createTestRegistry({ machines });
+    r = registry as never;
+    await registry.spawnSingleton('parent', 'p');
+    await registry.flush();
+    await registry.send('p', { type: 'GO' });
+    await expect(registry.flush()).rejects.toMatchObject({
+      code: 'NOT_SERIALIZABLE',
+      details: { id: 'p', path: 'timers[0]' },
+    });
+    const again = await restarted(registry, machines);
+    r = again as never;
+    expect(await again.getStatus('p')).toMatchObject({ status: 'running', value: 'idle' });
+  });
 
   it('an Error whose name is not a string is refused at the write', async () => {
     const keeper = setup({}).createMachine({
