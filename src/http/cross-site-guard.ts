@@ -138,7 +138,7 @@ export function crossSiteGuard(options: CrossSiteOptions): (request: Request) =>
       if (!navigation) {
         throw new HttpError(
           'CROSS_ORIGIN_REFUSED',
-          'A read from another site that is not a followed link (an iframe, an image, a no-cors fetch) is refused; allow its origin with the cors option.',
+          'A read from another site that is not a followed link (an iframe, an image, a no-cors fetch) is refused: such requests carry no Origin for the cors option to allow. Open the page itself, or fetch with CORS from an origin the cors option lists.',
         );
       }
     }

@@ -36,10 +36,12 @@ export interface PostgresStoreOptions {
   leaseMs?: number;
   /**
    * This process's name in leases (shown as the owner in `OWNED_ELSEWHERE`).
-   * Default `<host>/<pid>/<random>`, unique per process start. A fixed name
-   * (a pod's) is safe: leases are fenced by epoch, not by name, so a process
-   * restarted under its old name takes its rows back at once, and two live
-   * processes given one name never both hold a lease (each claim fences the other).
+   * Default `<host>/<pid>/<random>`, unique per process start. It must be
+   * unique among live processes; a fixed name (a pod's) may be reused by the
+   * process's replacement, which takes its rows back at once. Leases are
+   * fenced by epoch, so two live processes given one name never both write
+   * an instance (each claim fences the other), but they take instances from
+   * each other, and one closing gives up the other's leases.
    */
   ownerId?: string;
   /**
