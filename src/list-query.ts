@@ -140,7 +140,7 @@ export function decodeCursor(cursor: string, order: ListOrder = 'created'): [num
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
     if (
       Array.isArray(parsed) &&
-      typeof parsed[0] === 'number' &&
+      Number.isFinite(parsed[0]) &&
       typeof parsed[1] === 'string' &&
       parsed.length === (order === 'updated' ? 3 : 2) &&
       (order !== 'updated' || parsed[2] === 'u')
