@@ -166,7 +166,9 @@ export function createHttpHandler(
     feed: new ChangeFeed(registry),
   };
 
-  return async (request) => {
+  return async (request) => hardened(await answer(request));
+
+  async function answer(request: Request): Promise<Response> {
     let corsHeaders: Record<string, string> = {};
     try {
       const url = new URL(request.url);
@@ -198,7 +200,23 @@ export function createHttpHandler(
       const allowHeader = (err as { allow?: string }).allow;
       return errorResponse(err, { ...corsHeaders, ...(allowHeader ? { allow: allowHeader } : {}) });
     }
-  };
+  }
+}
+
+/**
+ * Every answer: never sniffed as another type (a status holds what clients
+ * sent), and never cached (statuses change, and may be private), unless the
+ * route said otherwise.
+ */
+function hardened(response: Response): Response {
+  try {
+    const headers = response.headers;
+    if (!headers.has('x-content-type-options')) headers.set('x-content-type-options', 'nosniff');
+    if (!headers.has('cache-control')) headers.set('cache-control', 'no-store');
+  } catch {
+    // An `authorize` hook's answer whose headers are immutable goes out as it is.
+  }
+  return response;
 }
 
 export type { HttpAction, HttpTarget } from './http-routes.js';

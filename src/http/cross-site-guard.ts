@@ -35,6 +35,8 @@ export type GuardResult = { preflight: Response } | { headers: Record<string, st
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const ALLOWED_METHODS = 'GET, HEAD, POST, DELETE, OPTIONS';
+/** The answers' own headers that are not CORS-safelisted. */
+const EXPOSED_HEADERS = 'location, retry-after, allow, idempotent-replayed';
 const LOOPBACK = /^(localhost|[\w-]+\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 /** The header that marks a request no HTML form, `sendBeacon` or no-cors fetch could have sent. */
 export const REQUEST_HEADER = 'x-requested-with';
@@ -77,6 +79,8 @@ export function crossSiteGuard(options: CrossSiteOptions): (request: Request) =>
   };
   const corsHeaders = (origin: string): Record<string, string> => ({
     'access-control-allow-origin': origin,
+    // Without it a page of an allowed origin reads none of these (a create's Location).
+    'access-control-expose-headers': EXPOSED_HEADERS,
     vary: 'Origin',
     ...(cors?.credentials ? { 'access-control-allow-credentials': 'true' } : {}),
   });

@@ -399,6 +399,10 @@ describe('cors and allowedHosts options', () => {
     );
     expect(res.status).toBe(201);
     expect(res.headers['access-control-allow-origin']).toBe(origin);
+    // A page of that origin can read where its instance lives, and when to retry.
+    expect(res.headers['access-control-expose-headers']?.split(/,\s*/)).toEqual(
+      expect.arrayContaining(['location', 'retry-after', 'allow', 'idempotent-replayed']),
+    );
     const other = await raw(
       srv.port,
       'POST',
@@ -424,5 +428,56 @@ describe('cors and allowedHosts options', () => {
     expect(
       (await raw(srv.port, 'GET', '/instances', { host: 'registry.internal:@evil.com' })).status,
     ).toBe(403);
+  });
+});
+
+describe('the headers of every answer', () => {
+  let registry: Registry<typeof machines>;
+  let srv: Awaited<ReturnType<typeof serve>>;
+  beforeAll(async () => {
+    registry = createRegistry({ machines });
+    await registry.start();
+    srv = await serve(registry, {
+      // A hook's answer may have immutable headers (Response.redirect): it goes out unchanged.
+      authorize: (request) =>
+        new URL(request.url).searchParams.has('login')
+          ? Response.redirect('http://127.0.0.1/login', 302)
+          : true,
+    });
+  });
+  afterAll(async () => {
+    await srv.close();
+    await registry.close();
+  });
+
+  it('say nosniff and no-store: statuses, errors, probes, preflights, the dashboard and the event stream', async () => {
+    const json = { 'content-type': 'application/json' };
+    const answers = {
+      create: await raw(srv.port, 'POST', '/instances/approval/h1', json, '{}'),
+      status: await raw(srv.port, 'GET', '/instances/h1'),
+      list: await raw(srv.port, 'GET', '/instances?limit=5'),
+      notFound: await raw(srv.port, 'GET', '/instances/nobody'),
+      badJson: await raw(srv.port, 'POST', '/instances/h1/events', json, '{'),
+      wrongMethod: await raw(srv.port, 'PUT', '/instances/h1', json, '{}'),
+      health: await raw(srv.port, 'GET', '/healthz'),
+      ready: await raw(srv.port, 'GET', '/readyz'),
+      preflight: await raw(srv.port, 'OPTIONS', '/instances/h1'),
+      dashboard: await raw(srv.port, 'GET', '/'),
+    };
+    expect(Object.values(answers).map((a) => a.status)).toEqual([
+      201, 200, 200, 404, 400, 405, 200, 200, 204, 200,
+    ]);
+    for (const [name, answer] of Object.entries(answers)) {
+      expect([name, answer.headers['x-content-type-options']]).toEqual([name, 'nosniff']);
+      expect([name, answer.headers['cache-control']]).toEqual([name, 'no-store']);
+    }
+    const stream = new AbortController();
+    const events = await fetch(`${srv.base}/events`, { signal: stream.signal });
+    expect(events.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(events.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(events.headers.get('cache-control')).toBe('no-store');
+    stream.abort();
+    const login = await raw(srv.port, 'GET', '/instances/h1?login');
+    expect([login.status, login.headers.location]).toEqual([302, 'http://127.0.0.1/login']);
   });
 });
