@@ -67,17 +67,19 @@ function showInstance(id) {
   $('i-body').innerHTML = 'Loading…';
   $('i-history').innerHTML = '';
   source = new EventSource(base + '/events?id=' + encodeURIComponent(id));
-  source.onopen = async () => {
-    live('live');
+  // Read whole: on opening, and when a change is too large for the stream (a reload notice).
+  const refresh = async () => {
     const res = await fetch(base + '/instances/' + encodeId(id));
     if (res.status === 404) { $('i-body').innerHTML = '<p id="i-gone">No such instance (purged?).</p>'; current = undefined; return; }
     renderInstance(await res.json());
     loadHistory(id);
   };
+  source.onopen = () => { live('live'); refresh(); };
   const s = source;
   source.onerror = () => streamFailed(s, () => showInstance(id));
   source.onmessage = (e) => {
     const m = JSON.parse(e.data);
+    if (m.reload) { refresh(); return; }
     for (const s of m.changed ?? []) {
       if (s.id !== id) continue;
       renderInstance(s);

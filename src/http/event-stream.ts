@@ -68,6 +68,20 @@ export function streamMessage(
 }
 
 /**
+ * The event for `message`, or a `reload` notice when the message alone is
+ * larger than a client may fall behind (an instance page whose context is
+ * megabytes): the tab reads what changed with a request, and the stream's
+ * memory bound holds. Before, such a message dropped even a client that read
+ * everything, on every change.
+ */
+function fitted(message: object, counts: StatusCounts | undefined, maxBytes: number): string {
+  const text = `data: ${JSON.stringify(message)}\n\n`;
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: most messages skip the count.
+  if (text.length * 3 <= maxBytes || Buffer.byteLength(text) <= maxBytes) return text;
+  return `data: ${JSON.stringify({ reload: true, ...(counts ? { counts } : {}) })}\n\n`;
+}
+
+/**
  * Whether `filter` selects an ID that had one of `types` whatever its status
  * (false without types: its status did not change).
  */
@@ -142,7 +156,8 @@ function touchesCounts(batch: ChangeBatch, filter: StreamFilter): boolean {
  * status on an instance page) for the instances the tab's filter selects, the
  * IDs that left it, and the counts per status, batched at most every 100 ms,
  * so a tab never needs a request per change. At most `limit` statuses per
- * message, newest-updated first (`{"reload":true}` when a batch is huge). Each
+ * message, newest-updated first (`{"reload":true}` when a batch is huge, or its
+ * message larger than `maxQueuedBytes`: the tab reads it with a request). Each
  * client may fall `maxQueuedBytes` behind; one that stops reading past that is
  * dropped, so a client that never reads costs bounded memory.
  *
@@ -208,7 +223,7 @@ export function eventStream(
             .then(() => counts)
             .then((c) => {
               const message = streamMessage(batch, filter, view, c);
-              if (message) send(`data: ${JSON.stringify(message)}\n\n`);
+              if (message) send(fitted(message, c, maxQueuedBytes));
             });
         });
         keepalive = setInterval(() => send(': keepalive\n\n'), KEEPALIVE_MS);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoMachines } from '../../examples/machines.js';
+import { eventStreamStats } from '../../src/http/index.js';
 import { createRegistry, type Registry } from '../../src/index.js';
 import { TestClock } from '../../src/testing/index.js';
 import { type Listening, serve } from './support.js';
@@ -121,6 +122,30 @@ describe('GET /events: filtered, batched statuses', () => {
       (all) => all.some((m) => m.removed.includes('one/x')),
     );
     expect(purged.flatMap((m) => m.changed)).toEqual([]);
+  });
+
+  // A message larger than maxStreamBufferBytes (256 KiB here) dropped the client
+  // even when it read everything: an instance page whose context is over 256 KiB
+  // was cut on every change. It gets a reload notice instead, and reads the status.
+  it('tells a client that reads to reload, rather than dropping it, when a change is larger than its buffer', async () => {
+    const big = 'x'.repeat(300 * 1024);
+    await registry.spawnSingleton('approval', 'big/one', { input: { subject: big } });
+    const droppedBefore = eventStreamStats().dropped;
+    const path = `/events?id=${encodeURIComponent('big/one')}`;
+    let purge: Promise<unknown> | undefined;
+    const got = await messages(
+      path,
+      () => registry.send('big/one', { type: 'APPROVE', by: 'ada' }),
+      (all) => {
+        // Still open after the notice: a later, small change (the purge) arrives on it.
+        if (!purge && all.some((m) => m.reload)) purge = registry.purge('big/one');
+        return all.some((m) => m.removed?.includes('big/one'));
+      },
+    );
+    await purge;
+    expect(got[0]).toEqual({ reload: true });
+    expect(got.at(-1)).toEqual({ changed: [], removed: ['big/one'] });
+    expect(eventStreamStats().dropped).toBe(droppedBefore);
   });
 
   it('rejects a bad filter with 400 INVALID_ARGUMENT', async () => {
