@@ -41,6 +41,16 @@ export async function readJson(
       `The body must be JSON with content-type application/json, got '${type || 'none'}'.`,
     );
   }
+  // Bytes in another charset can also be valid UTF-8 (Latin-1 "Ã©" is UTF-8 "é"):
+  // read as UTF-8, they would be stored changed.
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/.exec(type)?.[1];
+  if (charset !== undefined && !/^utf-?8$/.test(charset)) {
+    throw new HttpError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `The body must be JSON in UTF-8, but its content-type says charset '${charset.slice(0, 40)}'; send it as UTF-8, with charset=utf-8 or none.`,
+      { details: { contentType: type.slice(0, 200) } },
+    );
+  }
   // Decoded leniently, a bad byte would become U+FFFD in the stored value without a word.
   if (strict === undefined)
     throw new HttpError('INVALID_JSON', 'The body is not valid UTF-8; send it encoded as UTF-8.');

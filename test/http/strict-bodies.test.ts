@@ -73,6 +73,43 @@ describe('HTTP bodies are taken exactly or refused', () => {
     expect((await registry.getStatus(id))?.context).toEqual({ data: null });
   });
 
+  // "Ã©" in Latin-1 is the bytes C3 A9, which are also UTF-8 for "é": the
+  // server read them as UTF-8 whatever the charset said, and stored "é".
+  it.each([
+    'application/json; charset=iso-8859-1',
+    'application/json;charset="windows-1252"',
+    'application/json; charset=utf-16',
+  ])('a body declared in another charset (%s): 415, and the context is unchanged', async (type) => {
+    const id = `cs-${Math.random().toString(36).slice(2)}`;
+    await registry.spawnSingleton('keeper', id);
+    const res = await fetch(`${server.base}/instances/${id}/events`, {
+      method: 'POST',
+      headers: { 'content-type': type },
+      body: Buffer.from('{"type":"SET","data":"\u00c3\u00a9"}', 'latin1'),
+    });
+    expect(res.status).toBe(415);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
+    expect((await registry.getStatus(id))?.context).toEqual({ data: null });
+  });
+
+  it('takes a body declared UTF-8 in any spelling', async () => {
+    await registry.spawnSingleton('keeper', 'utf8-spellings');
+    for (const type of [
+      'application/json; charset=utf-8',
+      'application/json; charset=UTF8',
+      'application/json;charset="utf-8"',
+    ]) {
+      const res = await fetch(`${server.base}/instances/utf8-spellings/events`, {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body: JSON.stringify({ type: 'SET', data: type }),
+      });
+      expect([type, res.status]).toEqual([type, 202]);
+    }
+  });
+
   it('keeps what it can hold exactly: text with any characters, and numbers with long exponents in range', async () => {
     await registry.spawnSingleton('keeper', 'exact');
     const data = { text: 'héllo ✓ 𝄞', small: 1e-300, big: 1.5e308 };
