@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach } from 'vitest';
+import { bundled } from '../support/bundled.js';
 
 export interface Worker {
   ownerId: string;
@@ -14,7 +15,7 @@ export interface Worker {
 }
 
 /** Starts test/pg/worker.ts as a separate Node process on the shared database. */
-export function startWorker(
+export async function startWorker(
   url: string,
   table: string,
   durability: 'relaxed' | 'strict' = 'strict',
@@ -29,15 +30,12 @@ export function startWorker(
   /** More of the process's environment (XR_OWNER_ID: its store's ownerId). */
   env: Record<string, string> = {},
 ): Promise<Worker> {
+  const script = await bundled(join(import.meta.dirname, 'worker.ts'));
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(import.meta.dirname, 'worker.ts'), url, table, durability, profile],
-      {
-        stdio: ['pipe', 'pipe', 'pipe'],
-        env: { ...process.env, XR_LEASE_MS: String(leaseMs), ...env },
-      },
-    );
+    const child = spawn(process.execPath, [script, url, table, durability, profile], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, XR_LEASE_MS: String(leaseMs), ...env },
+    });
     const notes: unknown[] = [];
     const pending = new Map<number, (v: unknown) => void>();
     let seq = 0;
