@@ -40,9 +40,12 @@ function renderInstance(s) {
 }
 async function loadHistory(id) {
   const res = await fetch(base + '/instances/' + encodeId(id) + '/history?limit=100');
+  // The page moved on to another instance meanwhile: this one's timeline is not its.
+  if (id !== $('i-id').textContent) return;
   const el = $('i-history');
   if (!res.ok) { el.innerHTML = '<p class="muted">' + (res.status === 404 || res.status === 405 ? 'History is not available here.' : 'History could not be read (' + res.status + ').') + '</p>'; return; }
   const { items } = await res.json();
+  if (id !== $('i-id').textContent) return;
   el.innerHTML = items.length ? '<ol class="timeline">' + items.map((h) =>
     '<li><time>' + esc(new Date(h.at).toISOString()) + '</time> <span class="source">' + esc(h.source) + '</span> <code>' + esc(h.event?.type) + '</code> ' +
     '<code>' + esc(short(h.before)) + '</code> → <code>' + esc(short(h.after)) + '</code></li>').join('') + '</ol>'
@@ -60,6 +63,8 @@ async function act(method, path, body, question) {
 }
 function showInstance(id) {
   if (source) source.close();
+  clearTimeout(historyTimer);
+  historyTimer = undefined;
   $('list-view').hidden = true;
   $('instance-view').hidden = false;
   $('i-id').textContent = id;
@@ -67,15 +72,33 @@ function showInstance(id) {
   $('i-body').innerHTML = 'Loading…';
   $('i-history').innerHTML = '';
   source = new EventSource(base + '/events?id=' + encodeURIComponent(id));
-  // Read whole: on opening, and when a change is too large for the stream (a reload notice).
+  const s = source;
+  // Read whole: on opening, and when a change is too large for the stream (a
+  // reload notice, at every change of a large instance): one read at a time,
+  // at most one a second, and none that lands once the page shows another instance.
+  let reading = false, again = false, last = 0;
   const refresh = async () => {
-    const res = await fetch(base + '/instances/' + encodeId(id));
-    if (res.status === 404) { $('i-body').innerHTML = '<p id="i-gone">No such instance (purged?).</p>'; current = undefined; return; }
-    renderInstance(await res.json());
-    loadHistory(id);
+    if (reading) { again = true; return; }
+    reading = true;
+    try {
+      const wait = last + 1000 - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (s !== source) return;
+      const first = last === 0;
+      last = Date.now();
+      const res = await fetch(base + '/instances/' + encodeId(id));
+      const status = res.ok ? await res.json() : undefined;
+      if (s !== source) return;
+      if (res.status === 404) { $('i-body').innerHTML = '<p id="i-gone">No such instance (purged?).</p>'; current = undefined; return; }
+      if (!status) { $('i-body').innerHTML = '<p class="error">Could not read it (HTTP ' + res.status + ').</p>'; return; }
+      renderInstance(status);
+      historyTimer ??= setTimeout(() => { historyTimer = undefined; loadHistory(id); }, first ? 0 : 1000);
+    } finally {
+      reading = false;
+      if (again && s === source) { again = false; refresh(); }
+    }
   };
   source.onopen = () => { live('live'); refresh(); };
-  const s = source;
   source.onerror = () => streamFailed(s, () => showInstance(id));
   source.onmessage = (e) => {
     const m = JSON.parse(e.data);

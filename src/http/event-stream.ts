@@ -67,19 +67,7 @@ export function streamMessage(
   return { changed, removed, ...(counts ? { counts } : {}) };
 }
 
-/**
- * The event for `message`, or a `reload` notice when the message alone is
- * larger than a client may fall behind (an instance page whose context is
- * megabytes): the tab reads what changed with a request, and the stream's
- * memory bound holds. Before, such a message dropped even a client that read
- * everything, on every change.
- */
-function fitted(message: object, counts: StatusCounts | undefined, maxBytes: number): string {
-  const text = `data: ${JSON.stringify(message)}\n\n`;
-  // UTF-8 takes at most 3 bytes per UTF-16 unit: most messages skip the count.
-  if (text.length * 3 <= maxBytes || Buffer.byteLength(text) <= maxBytes) return text;
-  return `data: ${JSON.stringify({ reload: true, ...(counts ? { counts } : {}) })}\n\n`;
-}
+const data = (message: object) => `data: ${JSON.stringify(message)}\n\n`;
 
 /**
  * Whether `filter` selects an ID that had one of `types` whatever its status
@@ -156,10 +144,13 @@ function touchesCounts(batch: ChangeBatch, filter: StreamFilter): boolean {
  * status on an instance page) for the instances the tab's filter selects, the
  * IDs that left it, and the counts per status, batched at most every 100 ms,
  * so a tab never needs a request per change. At most `limit` statuses per
- * message, newest-updated first (`{"reload":true}` when a batch is huge, or its
- * message larger than `maxQueuedBytes`: the tab reads it with a request). Each
- * client may fall `maxQueuedBytes` behind; one that stops reading past that is
- * dropped, so a client that never reads costs bounded memory.
+ * message, newest-updated first (`{"reload":true}` when a batch is huge). Each
+ * client may fall `maxQueuedBytes` behind. A message that does not fit in what
+ * is left of that (an instance page whose context is megabytes) goes as a
+ * `reload` notice, and the tab reads what changed with a request: before, it
+ * dropped even a client that read everything, at every change. A client that
+ * stops reading is dropped once even the notices do not fit, so one that never
+ * reads costs bounded memory.
  *
  * @example
  * ```ts
@@ -196,10 +187,15 @@ export function eventStream(
       start(controller) {
         self = controller;
         open.add(controller);
-        const send = (text: string) => {
+        /** Sends `text`, or `notice` in its place when `text` would not fit in the client's buffer. */
+        const send = (text: string, notice?: string) => {
           if (finished) return;
-          const bytes = encoder.encode(text);
-          if (bytes.byteLength - (controller.desiredSize ?? 0) > maxQueuedBytes) {
+          let bytes = encoder.encode(text);
+          // With a byte-length strategy and a high-water mark of 0, -desiredSize is the bytes queued.
+          const queued = -(controller.desiredSize ?? 0);
+          if (notice !== undefined && queued + bytes.byteLength > maxQueuedBytes)
+            bytes = encoder.encode(notice);
+          if (queued + bytes.byteLength > maxQueuedBytes) {
             // The client stopped reading: end its stream rather than buffer without bound.
             dropped++;
             cleanup();
@@ -223,7 +219,7 @@ export function eventStream(
             .then(() => counts)
             .then((c) => {
               const message = streamMessage(batch, filter, view, c);
-              if (message) send(fitted(message, c, maxQueuedBytes));
+              if (message) send(data(message), data({ reload: true, ...(c ? { counts: c } : {}) }));
             });
         });
         keepalive = setInterval(() => send(': keepalive\n\n'), KEEPALIVE_MS);

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { demoMachines } from '../../examples/machines.js';
-import { eventStreamStats } from '../../src/http/index.js';
+import { createHttpHandler, eventStreamStats } from '../../src/http/index.js';
 import { createRegistry, type Registry } from '../../src/index.js';
 import { TestClock } from '../../src/testing/index.js';
 import { type Listening, serve } from './support.js';
@@ -146,6 +146,34 @@ describe('GET /events: filtered, batched statuses', () => {
     expect(got[0]).toEqual({ reload: true });
     expect(got.at(-1)).toEqual({ changed: [], removed: ['big/one'] });
     expect(eventStreamStats().dropped).toBe(droppedBefore);
+  });
+
+  // Found by review: a message smaller than the buffer, arriving while the
+  // client had not yet read what was queued, still dropped it.
+  it('sends a reload notice, not a drop, when a change does not fit in what is left of the buffer', async () => {
+    const handler = createHttpHandler(registry, { maxStreamBufferBytes: 2000 });
+    const res = await handler(new Request('http://localhost/events?id=fit%2Fone'));
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    // Unread, the first change's message (about 1,200 bytes) stays queued; the
+    // second's fits in 2,000 bytes alone, not beside it.
+    const queued = eventStreamStats().queuedBytes;
+    await registry.spawnSingleton('approval', 'fit/one', { input: { subject: 'x'.repeat(800) } });
+    await vi.waitFor(() => expect(eventStreamStats().queuedBytes).toBeGreaterThan(queued + 1000));
+    const first = eventStreamStats().queuedBytes;
+    await registry.send('fit/one', { type: 'APPROVE', by: 'ada' });
+    // Still unread when the second change goes out: it was queued or the client dropped.
+    await vi.waitFor(() => expect(eventStreamStats().queuedBytes).not.toBe(first));
+    let text = '';
+    while (!text.includes('"reload":true')) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`the stream ended: ${text.slice(0, 300)}`);
+      text += new TextDecoder().decode(value);
+    }
+    expect(text.startsWith('retry: 2000\n\n')).toBe(true);
+    // The first change as it was, then the notice in place of the second.
+    expect(text.match(/"status":"running"/g)).toHaveLength(1);
+    expect(text).not.toContain('"status":"done"');
+    await reader.cancel();
   });
 
   it('rejects a bad filter with 400 INVALID_ARGUMENT', async () => {
