@@ -21,9 +21,11 @@ export async function readJson(
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);
   const bytes = await readBytes(request, maxBytes);
+  const type = (request.headers.get('content-type') ?? '').toLowerCase();
+  const decoder = decoderFor(type);
   let strict: string | undefined;
   try {
-    strict = UTF8.decode(bytes);
+    if (decoder instanceof TextDecoder) strict = decoder.decode(bytes);
   } catch {}
   const text = strict ?? bytes.toString('utf8');
   if (text.trim() === '') {
@@ -34,26 +36,19 @@ export async function readJson(
       );
     return undefined;
   }
-  const type = (request.headers.get('content-type') ?? '').toLowerCase();
   if (!isJsonType(type)) {
     throw new HttpError(
       'UNSUPPORTED_MEDIA_TYPE',
       `The body must be JSON with content-type application/json, got '${type || 'none'}'.`,
     );
   }
-  // Bytes in another charset can also be valid UTF-8 (Latin-1 "Ã©" is UTF-8 "é"):
-  // read as UTF-8, they would be stored changed.
-  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/.exec(type)?.[1];
-  if (charset !== undefined && !/^utf-?8$/.test(charset)) {
-    throw new HttpError(
-      'UNSUPPORTED_MEDIA_TYPE',
-      `The body must be JSON in UTF-8, but its content-type says charset '${charset.slice(0, 40)}'; send it as UTF-8, with charset=utf-8 or none.`,
-      { details: { contentType: type.slice(0, 200) } },
-    );
-  }
+  if (decoder instanceof HttpError) throw decoder;
   // Decoded leniently, a bad byte would become U+FFFD in the stored value without a word.
   if (strict === undefined)
-    throw new HttpError('INVALID_JSON', 'The body is not valid UTF-8; send it encoded as UTF-8.');
+    throw new HttpError(
+      'INVALID_JSON',
+      `The body is not valid ${decoder.encoding}; send it encoded as UTF-8.`,
+    );
   let value: unknown;
   try {
     value = safeJsonParse(strict);
@@ -77,6 +72,40 @@ export async function readJson(
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The decoder of the charset `type` declares (UTF-8 when none), or the error
+ * for one it declares twice or that has no decoder. A body was read as UTF-8
+ * whatever its charset said, and Latin-1 "Ã©" (the bytes C3 A9) is also
+ * UTF-8 "é": it was stored changed. Decoded as declared, it is stored as sent.
+ */
+function decoderFor(type: string): InstanceType<typeof TextDecoder> | HttpError {
+  const charsets: string[] = [];
+  // Parameters in turn, a quoted value whole: `foo="a;charset=x"` declares none.
+  for (const [, name, value = ''] of type.matchAll(
+    /;\s*([^=;\s]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)/g,
+  )) {
+    if (name !== 'charset') continue;
+    const bare = value.trim();
+    const unquoted = bare.startsWith('"') ? bare.slice(1, -1).replace(/\\(.)/g, '$1') : bare;
+    if (unquoted !== '') charsets.push(unquoted);
+  }
+  const refuse = (why: string) =>
+    new HttpError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `The body's content-type ${why}; send JSON as UTF-8, with charset=utf-8 or none.`,
+      { details: { contentType: type.slice(0, 200) } },
+    );
+  if (charsets.length > 1) return refuse('declares more than one charset');
+  const [charset] = charsets;
+  if (charset === undefined) return UTF8;
+  try {
+    const decoder = new TextDecoder(charset, { fatal: true });
+    return decoder.encoding === 'utf-8' ? UTF8 : decoder;
+  } catch {
+    return refuse(`declares charset '${charset.slice(0, 40)}', which this server cannot decode`);
+  }
+}
 
 // A loop over a stack, not recursion: a parsed body may nest far deeper than
 // the call stack reaches (JSON.parse does not recurse), and a walk that gave up
