@@ -140,7 +140,9 @@ export function decodeCursor(cursor: string, order: ListOrder = 'created'): [num
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
     if (
       Array.isArray(parsed) &&
-      Number.isFinite(parsed[0]) &&
+      // A time a Date can hold, as every instance's is: 1e300 named no instance and paged nothing.
+      typeof parsed[0] === 'number' &&
+      Math.abs(parsed[0]) <= 8.64e15 &&
       typeof parsed[1] === 'string' &&
       parsed.length === (order === 'updated' ? 3 : 2) &&
       (order !== 'updated' || parsed[2] === 'u')

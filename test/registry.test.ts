@@ -294,6 +294,7 @@ describe('getStatus and list', () => {
       // Forged in the format handed out: a time no instance can have (JSON's 1e999 is Infinity).
       { cursor: Buffer.from('[1e999,"x"]').toString('base64url') },
       { cursor: Buffer.from('[-1e999,"x"]').toString('base64url') },
+      { cursor: Buffer.from('[1e300,"x"]').toString('base64url') },
       { cursor: Buffer.from('[1e999,"x","u"]').toString('base64url'), order: 'updated' },
       { status: 'zombie' },
       { createdFrom: 'not a date' },

@@ -209,14 +209,21 @@ export function createHttpHandler(
  * route said otherwise.
  */
 function hardened(response: Response): Response {
-  try {
-    const headers = response.headers;
+  const mark = (headers: Headers) => {
     if (!headers.has('x-content-type-options')) headers.set('x-content-type-options', 'nosniff');
     if (!headers.has('cache-control')) headers.set('cache-control', 'no-store');
+  };
+  try {
+    mark(response.headers);
+    return response;
   } catch {
-    // An `authorize` hook's answer whose headers are immutable goes out as it is.
+    // An `authorize` hook's answer with immutable headers (`Response.redirect`,
+    // an auth server's `fetch` answer passed on): marked on a copy.
+    if (response.status < 200) return response;
+    const copy = new Response(response.body, response);
+    mark(copy.headers);
+    return copy;
   }
-  return response;
 }
 
 export type { HttpAction, HttpTarget } from './http-routes.js';

@@ -1,8 +1,9 @@
+import { createServer } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import { demoMachines } from '../../examples/machines.js';
 import { createRegistry, type Registry } from '../../src/index.js';
-import { codeOf, raw, serve, snapshotOf } from './support.js';
+import { codeOf, type Listening, listen, raw, serve, snapshotOf } from './support.js';
 
 const machines = {
   ...demoMachines,
@@ -434,18 +435,28 @@ describe('cors and allowedHosts options', () => {
 describe('the headers of every answer', () => {
   let registry: Registry<typeof machines>;
   let srv: Awaited<ReturnType<typeof serve>>;
+  let upstream: Listening;
   beforeAll(async () => {
     registry = createRegistry({ machines });
     await registry.start();
+    upstream = await listen(
+      createServer((_req, res) =>
+        res.writeHead(401, { 'content-type': 'text/html' }).end('denied'),
+      ),
+    );
     srv = await serve(registry, {
-      // A hook's answer may have immutable headers (Response.redirect): it goes out unchanged.
-      authorize: (request) =>
-        new URL(request.url).searchParams.has('login')
-          ? Response.redirect('http://127.0.0.1/login', 302)
-          : true,
+      // A hook's answer may have immutable headers: Response.redirect, or an
+      // auth server's answer passed on.
+      authorize: (request) => {
+        const params = new URL(request.url).searchParams;
+        if (params.has('login')) return Response.redirect('http://127.0.0.1/login', 302);
+        if (params.has('upstream')) return fetch(upstream.base);
+        return true;
+      },
     });
   });
   afterAll(async () => {
+    await upstream.close();
     await srv.close();
     await registry.close();
   });
@@ -479,5 +490,11 @@ describe('the headers of every answer', () => {
     stream.abort();
     const login = await raw(srv.port, 'GET', '/instances/h1?login');
     expect([login.status, login.headers.location]).toEqual([302, 'http://127.0.0.1/login']);
+    const denied = await raw(srv.port, 'GET', '/instances/h1?upstream');
+    expect([denied.status, denied.body]).toEqual([401, 'denied']);
+    for (const answer of [login, denied]) {
+      expect(answer.headers['x-content-type-options']).toBe('nosniff');
+      expect(answer.headers['cache-control']).toBe('no-store');
+    }
   });
 });
