@@ -211,7 +211,14 @@ function deepPath(state: StatePayload): string {
         ? [...value].map(([k, v]) => [`.get(${String(k)})`, v])
         : value instanceof Set
           ? [...value].map((v, i) => [`[...${i}]`, v])
-          : Object.entries(value);
+          : value instanceof Error
+            ? // Not enumerable, and what nests Errors: a chain of causes.
+              ([
+                ...Object.entries(value),
+                ...('cause' in value ? [['cause', value.cause]] : []),
+                ...(value instanceof AggregateError ? [['errors', value.errors]] : []),
+              ] as Array<[unknown, unknown]>)
+            : Object.entries(value);
     for (const [key, item] of entries) {
       path.push(
         Array.isArray(value)

@@ -22,7 +22,7 @@ export type SnapshotMigration = (snapshot: any, fromVersion: number) => unknown;
  * ```ts
  * const machines = {
  *   job: { machine: jobMachine, version: 2, migrate: (s, from) => from === 1 ? upgrade(s) : s },
- * };
+ * } satisfies MachineMap;
  * ```
  */
 export interface VersionedMachine<TMachine extends AnyStateMachine = AnyStateMachine> {

@@ -34,8 +34,9 @@ export type InstanceStatusName = 'running' | 'done' | 'error' | 'stopped';
  *
  * @example
  * ```ts
- * const record: InstanceRecord = parseRecord(await store.read('j1'));
- * console.log(record.status, record.machineVersion);
+ * const text = await store.read('j1');
+ * const record: InstanceRecord | undefined = text === undefined ? undefined : parseRecord(text);
+ * console.log(record?.status, record?.machineVersion);
  * ```
  */
 export interface InstanceRecord {

@@ -45,7 +45,7 @@ export interface RegistryOptions<M extends MachineMap> {
   logger?: (...args: any[]) => void;
   /** Largest persisted record, in bytes. Default 16 MiB. */
   maxRecordBytes?: number;
-  /** With strict durability: how many changes may wait for the store before `send` waits too. Default 10,000. */
+  /** With strict durability: how many instances may wait for the store before `send` waits too. Default 10,000. */
   maxPendingWrites?: number;
   /**
    * Idle passivation: an actor with no activity for this long is persisted and

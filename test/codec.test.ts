@@ -164,9 +164,16 @@ describe('values that would change silently are refused, naming the path', () =>
     expect(() => contextAfter({ v })).toThrow(refused('context.v', message));
   });
 
+  let causes: unknown = 'root';
+  for (let i = 0; i < 20_000; i++) causes = new Error('e', { cause: causes });
+  let aggregates: unknown = 'root';
+  for (let i = 0; i < 20_000; i++) aggregates = new AggregateError([aggregates], 'e');
   it.each([
     ['an object', deep, 'context.v.deep'],
     ['an array', deepArray, 'context.v[0]'],
+    // Named from the cause chain, which the path once skipped: "(the state itself)".
+    ['an Error cause chain', causes, 'context.v.cause'],
+    ['an AggregateError chain', aggregates, 'context.v.errors'],
   ])('%s nested 20,000 deep: refused, the stack does not overflow', (_name, v, path) => {
     expect(() => contextAfter({ v })).toThrow(refused(path, /deeper than 1000 levels/));
   });

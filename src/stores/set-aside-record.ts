@@ -10,7 +10,7 @@ import { RegistryError } from '../errors.js';
  *
  * @example
  * ```ts
- * for (const r of await store.listSetAside?.() ?? []) console.log(r.key, r.id, r.reason);
+ * for (const r of (await store.listSetAside?.())?.items ?? []) console.log(r.key, r.id, r.reason);
  * ```
  */
 export interface SetAsideRecord {
@@ -109,7 +109,7 @@ export const DEFAULT_SET_ASIDE_LIMIT = 1_000;
  *
  * @example
  * ```ts
- * const next = await store.listSetAside({ limit: 100, cursor: page.cursor ?? undefined });
+ * const next = await fileStore.listSetAside({ limit: 100, cursor: page.cursor ?? undefined });
  * ```
  */
 export interface SetAsideQuery {
@@ -125,7 +125,7 @@ export interface SetAsideQuery {
  * @example
  * ```ts
  * for (let c: string | null | undefined; c !== null; ) {
- *   const page = await store.listSetAside({ cursor: c });
+ *   const page = await fileStore.listSetAside({ cursor: c });
  *   for (const r of page.items) console.log(r.key, r.reason);
  *   c = page.cursor;
  * }
