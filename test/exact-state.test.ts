@@ -530,6 +530,23 @@ describe('cycles', () => {
     }
   });
 
+  it('a new instance whose first state cannot be stored: a strict spawn rejects, it runs in memory only, and is gone after a restart', async () => {
+    r = await createTestRegistry({ machines: { keeper }, durability: 'strict' });
+    r.on('error', () => {});
+    await expect(
+      r.spawnSingleton('keeper', 'fn', { input: { onSave: () => {} } }),
+    ).rejects.toMatchObject({ code: 'NOT_SERIALIZABLE', details: { path: 'context.data.onSave' } });
+    expect(await r.getStatus('fn')).toMatchObject({
+      status: 'running',
+      persistError: { code: 'NOT_SERIALIZABLE' },
+    });
+    expect(r.store.peek('fn')).toBeUndefined();
+    // close() says so too, and the next start finds nothing under the ID.
+    await expect(r.close()).rejects.toMatchObject({ code: 'NOT_SERIALIZABLE' });
+    r = await createTestRegistry({ machines: { keeper }, store: r.store });
+    expect(await r.getStatus('fn')).toBeUndefined();
+  });
+
   it('a context nested 20,000 deep is refused with what to do, and other instances are unharmed', async () => {
     let deep: Record<string, unknown> = {};
     for (let i = 0; i < 20_000; i++) deep = { deep };
