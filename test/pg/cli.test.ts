@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { demoMachines } from '../../examples/machines.js';
 import { buildCli, cli } from '../support/cli.js';
 import { freshTable, noPg, pgRegistries, server, sql } from './helpers.js';
@@ -40,6 +40,47 @@ describe.skipIf(noPg)('the CLI over a PostgreSQL URL (built, as a child process)
       out: 'purged pg/done\n',
     });
     expect(await sql(`SELECT id FROM ${table} WHERE id = 'pg/done'`)).toEqual([]);
+    expect(await cli(...store, 'quarantine', 'ls')).toMatchObject({ code: 0, out: '' });
+  }, 60_000);
+
+  it('quarantine ls lists a set-aside row, and quarantine restore puts it back, never over a row its ID has again', async () => {
+    const table = freshTable();
+    const { registry } = registryOn(table, demoMachines, { durability: 'strict' });
+    await registry.start();
+    await registry.spawnSingleton('approval', 'q/1');
+    await registry.close();
+    // Damaged by hand: the next start sets it aside.
+    await sql(`UPDATE ${table} SET record = '{"not":"a record"}' WHERE id = 'q/1'`);
+    const { registry: again } = registryOn(table, demoMachines);
+    again.on('error', () => {});
+    await again.start(); // its takeover sweep finds the row and sets it aside
+    await vi.waitFor(
+      async () => expect(await sql(`SELECT id FROM ${table}_quarantine`)).toEqual([{ id: 'q/1' }]),
+      { timeout: 20_000, interval: 100 },
+    );
+    await again.close();
+    const store = ['--store', server.url as string, '--table', table];
+    const listed = await cli(...store, 'quarantine', 'ls', '--json');
+    expect(listed.code).toBe(0);
+    const key = JSON.parse(listed.out.trim()).key as string;
+
+    // Its ID has a record again: refused, nothing changes.
+    const { registry: third } = registryOn(table, demoMachines, { durability: 'strict' });
+    await third.start();
+    await third.spawnSingleton('approval', 'q/1');
+    await third.close();
+    expect(await cli(...store, 'quarantine', 'restore', key)).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/^error INSTANCE_EXISTS/),
+    });
+    await sql(`DELETE FROM ${table} WHERE id = 'q/1'`);
+    expect(await cli(...store, 'quarantine', 'restore', key)).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^restored /),
+    });
+    expect(await sql(`SELECT id, record FROM ${table}`)).toEqual([
+      { id: 'q/1', record: '{"not":"a record"}' },
+    ]);
     expect(await cli(...store, 'quarantine', 'ls')).toMatchObject({ code: 0, out: '' });
   }, 60_000);
 });
