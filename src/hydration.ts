@@ -12,6 +12,7 @@ import type { PersistedTimer } from './persisted-timer.js';
 import { type InstanceRecord, parseRecord } from './record.js';
 import type { RegistryEmitter, RegistryEvents } from './registry-events.js';
 import { setAside } from './set-aside.js';
+import { unknownStatePart } from './state-value.js';
 import type { Store, StoreKey } from './stores/store.js';
 import { restoreTimers } from './xstate-internals/scheduler.js';
 
@@ -108,6 +109,16 @@ export function decodeParsed(
   // Built as one literal (no spread): one object of one shape per record.
   const decoded: DecodedRecord = { record, def, snapshot, migrated };
   // Only a running instance is restored into an actor; a finished one is only shown.
+  if (record.status === 'running') {
+    const unknown = unknownStatePart(def.machine, (snapshot as { value?: unknown } | null)?.value);
+    if (unknown !== undefined) {
+      throw new RegistryError(
+        'RESTORE_FAILED',
+        `Instance '${record.id}' was stored in state ${unknown}, which machine '${def.type}' does not have; the machine may have changed incompatibly: add a version and a migration.`,
+        { details: { id: record.id } },
+      );
+    }
+  }
   const inline = record.status === 'running' ? inlineChild(decoded.snapshot) : undefined;
   if (inline) {
     throw new RegistryError(
