@@ -68,7 +68,29 @@ export async function readJson(
       'INVALID_JSON',
       'A number in the body is too large for a double (it would read as Infinity).',
     );
+  // XState stores a reference to a child actor as { xstate$$type: 1, id } and
+  // turns every such object back into the child (or undefined) at a restore:
+  // a client's object of that shape, copied into context, would come back changed.
+  if ((strict.includes('xstate') || strict.includes('\\u')) && hasKey(value, ACTOR_REF_KEY))
+    throw new HttpError(
+      'INVALID_JSON',
+      `The body holds the key '${ACTOR_REF_KEY}', which XState reserves for references to child actors: stored, the object would come back as one. Rename the key.`,
+    );
   return value;
+}
+
+const ACTOR_REF_KEY = 'xstate$$type';
+
+function hasKey(root: unknown, key: string): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (value && typeof value === 'object') {
+      if (Object.hasOwn(value, key)) return true;
+      for (const item of Object.values(value)) stack.push(item);
+    }
+  }
+  return false;
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });

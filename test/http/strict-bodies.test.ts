@@ -49,6 +49,12 @@ describe('HTTP bodies are taken exactly or refused', () => {
       ]),
     ],
     ['a number past the range of a double', '{"type":"SET","data":1e400}'],
+    // XState would restore it as a reference to a child actor (undefined here).
+    [
+      'an object shaped like a stored actor reference',
+      '{"type":"SET","data":{"a":[{"xstate$$type":1,"id":"x"}]}}',
+    ],
+    ['the same, its key escaped', '{"type":"SET","data":{"\\u0078state$$type":1,"id":"x"}}'],
     ['a negative one', '{"type":"SET","data":{"n":[-2E+999]}}'],
     ['an integer of 400 digits (no exponent)', `{"type":"SET","data":1${'0'.repeat(399)}}`],
     // Short exponents with long mantissas got past the check (found by an attack).
