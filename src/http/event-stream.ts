@@ -149,8 +149,8 @@ function touchesCounts(batch: ChangeBatch, filter: StreamFilter): boolean {
  * is left of that (an instance page whose context is megabytes) goes as a
  * `reload` notice, and the tab reads what changed with a request: before, it
  * dropped even a client that read everything, at every change. A client that
- * stops reading is dropped once even the notices do not fit, so one that never
- * reads costs bounded memory.
+ * has read nothing since its last notice is dropped at the next change that
+ * does not fit, so one that never reads costs bounded memory, and its slot.
  *
  * @example
  * ```ts
@@ -187,15 +187,25 @@ export function eventStream(
       start(controller) {
         self = controller;
         open.add(controller);
+        // Bytes enqueued in all; less those still queued, the bytes the client read.
+        let enqueued = 0;
+        // What the client had read when it was last sent a notice in place of a
+        // message (-1: never): one that has read nothing since gets no second one.
+        let readAtNotice = -1;
         /** Sends `text`, or `notice` in its place when `text` would not fit in the client's buffer. */
         const send = (text: string, notice?: string) => {
           if (finished) return;
           let bytes = encoder.encode(text);
           // With a byte-length strategy and a high-water mark of 0, -desiredSize is the bytes queued.
           const queued = -(controller.desiredSize ?? 0);
-          if (notice !== undefined && queued + bytes.byteLength > maxQueuedBytes)
+          let fits = queued + bytes.byteLength <= maxQueuedBytes;
+          const read = enqueued - queued;
+          if (!fits && notice !== undefined && read > readAtNotice) {
             bytes = encoder.encode(notice);
-          if (queued + bytes.byteLength > maxQueuedBytes) {
+            fits = queued + bytes.byteLength <= maxQueuedBytes;
+            readAtNotice = read;
+          }
+          if (!fits) {
             // The client stopped reading: end its stream rather than buffer without bound.
             dropped++;
             cleanup();
@@ -206,6 +216,7 @@ export function eventStream(
           }
           try {
             controller.enqueue(bytes);
+            enqueued += bytes.byteLength;
           } catch {
             cleanup();
           }
