@@ -151,9 +151,17 @@ function bodyOf(req: ParsedRequest, headers: Headers): RequestInit['body'] | und
     }
     headers.delete('content-length');
     headers.delete('transfer-encoding');
-    if (typeof parsed === 'string' || parsed instanceof Uint8Array)
-      return parsed as RequestInit['body'];
-    return JSON.stringify(parsed);
+    if (parsed instanceof Uint8Array) return parsed as RequestInit['body'];
+    // The parser decoded the body in its declared charset: passed on as text, it is UTF-8 now.
+    const type = headers.get('content-type');
+    if (type !== null) headers.set('content-type', withUtf8(type));
+    return typeof parsed === 'string' ? parsed : JSON.stringify(parsed);
   }
   return Readable.toWeb(req) as unknown as RequestInit['body'];
+}
+
+/** `type` with its charset parameter (if any, quoted values kept whole) set to utf-8. */
+function withUtf8(type: string): string {
+  const rest = type.replace(/;\s*charset\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)/gi, '');
+  return `${rest}; charset=utf-8`;
 }

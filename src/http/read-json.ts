@@ -1,5 +1,6 @@
 import { RegistryError } from '../errors.js';
 import { safeJsonParse } from '../record.js';
+import { bodyDecoder } from './body-charset.js';
 import { isJsonType } from './cross-site-guard.js';
 import { HttpError } from './http-error.js';
 
@@ -22,10 +23,10 @@ export async function readJson(
   if (declared > maxBytes) throw tooLarge(maxBytes);
   const bytes = await readBytes(request, maxBytes);
   const type = (request.headers.get('content-type') ?? '').toLowerCase();
-  const decoder = decoderFor(type);
+  const decoder = bodyDecoder(type, bytes);
   let strict: string | undefined;
   try {
-    if (decoder instanceof TextDecoder) strict = decoder.decode(bytes);
+    if (!(decoder instanceof HttpError)) strict = decoder.decode(bytes);
   } catch {}
   const text = strict ?? bytes.toString('utf8');
   if (text.trim() === '') {
@@ -91,42 +92,6 @@ function hasKey(root: unknown, key: string): boolean {
     }
   }
   return false;
-}
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * The decoder of the charset `type` declares (UTF-8 when none), or the error
- * for one it declares twice or that has no decoder. A body was read as UTF-8
- * whatever its charset said, and Latin-1 "Ã©" (the bytes C3 A9) is also
- * UTF-8 "é": it was stored changed. Decoded as declared, it is stored as sent.
- */
-function decoderFor(type: string): InstanceType<typeof TextDecoder> | HttpError {
-  const charsets: string[] = [];
-  // Parameters in turn, a quoted value whole: `foo="a;charset=x"` declares none.
-  for (const [, name, value = ''] of type.matchAll(
-    /;\s*([^=;\s]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)/g,
-  )) {
-    if (name !== 'charset') continue;
-    const bare = value.trim();
-    const unquoted = bare.startsWith('"') ? bare.slice(1, -1).replace(/\\(.)/g, '$1') : bare;
-    if (unquoted !== '') charsets.push(unquoted);
-  }
-  const refuse = (why: string) =>
-    new HttpError(
-      'UNSUPPORTED_MEDIA_TYPE',
-      `The body's content-type ${why}; send JSON as UTF-8, with charset=utf-8 or none.`,
-      { details: { contentType: type.slice(0, 200) } },
-    );
-  if (charsets.length > 1) return refuse('declares more than one charset');
-  const [charset] = charsets;
-  if (charset === undefined) return UTF8;
-  try {
-    const decoder = new TextDecoder(charset, { fatal: true });
-    return decoder.encoding === 'utf-8' ? UTF8 : decoder;
-  } catch {
-    return refuse(`declares charset '${charset.slice(0, 40)}', which this server cannot decode`);
-  }
 }
 
 // A loop over a stack, not recursion: a parsed body may nest far deeper than

@@ -111,6 +111,40 @@ describe('HTTP bodies are taken exactly or refused', () => {
     },
   );
 
+  // Found by review: Node 20 reads 0x80-0x9F of windows-1252 as C1 controls
+  // (Node 22 as € ’ ...), and a decoder given a label never looks for a BOM.
+  const utf16be = (text: string) => Buffer.from(text, 'utf16le').swap16();
+  it.each([
+    [
+      'windows-1252 bytes 0x80 and 0x92, the same on every Node',
+      'application/json; charset=windows-1252',
+      Buffer.from([...Buffer.from('{"type":"SET","data":"'), 0x80, 0x92, ...Buffer.from('"}')]),
+      '€’',
+    ],
+    [
+      'UTF-16 with a big-endian byte order mark, as Java writes it',
+      'application/json; charset=utf-16',
+      Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be('{"type":"SET","data":"é 𝄞"}')]),
+      'é 𝄞',
+    ],
+    [
+      'a UTF-8 byte order mark under a Latin-1 label',
+      'application/json; charset=iso-8859-1',
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"type":"SET","data":"é"}')]),
+      'é',
+    ],
+  ])('%s', async (_, type, body, stored) => {
+    const id = `bom-${Math.random().toString(36).slice(2)}`;
+    await registry.spawnSingleton('keeper', id);
+    const res = await fetch(`${server.base}/instances/${id}/events`, {
+      method: 'POST',
+      headers: { 'content-type': type },
+      body,
+    });
+    expect(res.status).toBe(202);
+    expect((await registry.getStatus(id))?.context).toEqual({ data: stored });
+  });
+
   it.each([
     'application/json; charset=no-such-charset',
     'application/json; charset=utf-8; charset=latin1',
