@@ -61,6 +61,10 @@ async function act(method, path, body, question) {
   $('a-result').className = 'error';
   return false;
 }
+// A read and the stream can cross: the status shown is never replaced by an older one.
+function newer(s) {
+  return !current || current.id !== s.id || Date.parse(s.updatedAt) >= Date.parse(current.updatedAt);
+}
 function showInstance(id) {
   if (source) source.close();
   clearTimeout(historyTimer);
@@ -91,6 +95,7 @@ function showInstance(id) {
       if (s !== source) return;
       if (res.status === 404) { $('i-body').innerHTML = '<p id="i-gone">No such instance (purged?).</p>'; current = undefined; return; }
       if (!status) { $('i-body').innerHTML = '<p class="error">Could not read it (HTTP ' + res.status + ').</p>'; return; }
+      if (!newer(status)) return;
       renderInstance(status);
       historyTimer ??= setTimeout(() => { historyTimer = undefined; loadHistory(id); }, first ? 0 : 1000);
     } finally {
@@ -104,7 +109,7 @@ function showInstance(id) {
     const m = JSON.parse(e.data);
     if (m.reload) { refresh(); return; }
     for (const s of m.changed ?? []) {
-      if (s.id !== id) continue;
+      if (s.id !== id || !newer(s)) continue;
       renderInstance(s);
       // The timeline grows with each change: read it again, at most once a second.
       historyTimer ??= setTimeout(() => { historyTimer = undefined; loadHistory(id); }, 1000);

@@ -56,13 +56,17 @@ function renderRows() {
   $('next').disabled = rows.size < view.limit;
   $('page').textContent = 'page ' + (cursors.length + 1);
 }
+// Only the answer to the latest read is shown: answers can land out of order.
+let pageSeq = 0;
 async function loadPage() {
+  const mine = ++pageSeq;
   const p = filterParams();
   p.set('order', 'updated');
   p.set('limit', String(view.limit));
   if (cursor) p.set('cursor', cursor);
   const res = await fetch(base + '/instances?' + p);
   const body = await res.json();
+  if (mine !== pageSeq) return;
   if (!res.ok) { $('rows').innerHTML = '<tr><td colspan="6" class="error">' + esc(body.error.code + ': ' + body.error.message) + '</td></tr>'; return; }
   rows = new Map(body.items.map((s) => [s.id, s]));
   renderRows();
@@ -84,7 +88,7 @@ async function loadQuarantine() {
 }
 function apply(m) {
   if (m.counts) renderCounts(m.counts);
-  if (m.reload) { loadPage(); return; }
+  if (m.reload) { reloadSoon(); return; }
   let emptied = false;
   for (const id of m.removed ?? []) emptied = rows.delete(id) || emptied;
   for (const s of m.changed ?? []) {
@@ -93,8 +97,18 @@ function apply(m) {
   }
   if (!cursor && rows.size > view.limit) rows = new Map([...rows.values()].sort(byNewest).slice(0, view.limit).map((s) => [s.id, s]));
   renderRows();
-  // A removed row leaves a gap that only the server can fill: at most one reload a second.
-  if (emptied && !refill) refill = setTimeout(() => { refill = undefined; loadPage(); }, 1000);
+  // A removed row leaves a gap that only the server can fill.
+  if (emptied) reloadSoon();
+}
+// Reads the page again at most once a second: a tab that falls behind gets a
+// reload notice at every batch.
+let lastReload = 0;
+function reloadSoon() {
+  if (refill) return;
+  const wait = lastReload + 1000 - Date.now();
+  const run = () => { refill = undefined; lastReload = Date.now(); loadPage(); };
+  if (wait <= 0) run();
+  else refill = setTimeout(run, wait);
 }
 function connectList() {
   if (source) source.close();
