@@ -478,10 +478,11 @@ describe('cycles', () => {
     });
   });
 
-  // The README says 1,000 levels always work, and a chain of 500 Errors: each
-  // kind that nests, through the registry's own write path (deeper in the
-  // stack than the codec alone), and a restart.
-  it('a context nested 1,000 levels deep (500 Errors), of each kind that nests, comes back exactly', async () => {
+  // The README says 1,000 levels always work, a chain of 500 causes and one of
+  // 250 AggregateErrors: each kind that nests, through the registry's own write
+  // path (deeper in the stack than the codec alone), and a restart. Measured on
+  // Node 20 (review): 864 causes and 547 AggregateErrors still pass.
+  it('a context nested 1,000 levels deep (500 causes, 250 AggregateErrors), of each kind that nests, comes back exactly', async () => {
     // Each kind: how to wrap a value one level deeper, and how to unwrap it
     // (undefined if the level is not what was wrapped). Compared level by level:
     // Node's own deep comparison overflows the stack on 1,000 nested Maps.
@@ -506,7 +507,7 @@ describe('cycles', () => {
         (v) => (v instanceof Error && v.message === 'e' ? v.cause : undefined),
       ],
       aggregates: [
-        500,
+        250,
         (v) => new AggregateError([v], 'e'),
         (v) => (v instanceof AggregateError && v.errors.length === 1 ? v.errors[0] : undefined),
       ],

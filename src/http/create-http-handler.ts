@@ -1,3 +1,4 @@
+import { RegistryError } from '../errors.js';
 import type { Registry } from '../registry.js';
 import type { InstanceStatus } from '../status.js';
 import { ChangeFeed } from './change-feed.js';
@@ -124,12 +125,14 @@ export function createHttpHandler(
   registry: Registry<any>,
   options: HttpHandlerOptions = {},
 ): FetchHandler {
-  const maxBody = options.maxBodyBytes ?? 1024 * 1024;
-  const maxWait = options.maxWaitMs ?? 60_000;
+  // NaN compared false with everything: no body was too large, no client too slow.
+  const maxBody = sizeOption(options, 'maxBodyBytes', 1024 * 1024, 0);
+  const maxWait = sizeOption(options, 'maxWaitMs', 60_000, 0);
   const base = (options.basePath ?? '').replace(/\/+$/, '');
   const linkBase = (options.publicUrl ?? base).replace(/\/+$/, '');
   const withDashboard = options.dashboard ?? true;
-  const maxStream = options.maxStreamBufferBytes ?? 256 * 1024;
+  // Below 64 bytes not even a reload notice fits, and every client is dropped.
+  const maxStream = sizeOption(options, 'maxStreamBufferBytes', 256 * 1024, 64);
   const streams = new StreamSlots(options.maxEventStreams ?? 200);
   const exposeErrors = options.exposeErrors === true;
   const authorize = options.authorize;
@@ -203,6 +206,22 @@ export function createHttpHandler(
   }
 }
 
+/** A whole number option of at least `min`, or its default; throws `INVALID_ARGUMENT`. */
+function sizeOption(
+  options: HttpHandlerOptions,
+  name: 'maxBodyBytes' | 'maxWaitMs' | 'maxStreamBufferBytes',
+  fallback: number,
+  min: number,
+): number {
+  const value = options[name] ?? fallback;
+  if (Number.isSafeInteger(value) && value >= min) return value;
+  throw new RegistryError(
+    'INVALID_ARGUMENT',
+    `createHttpHandler(): ${name} must be a whole number of at least ${min}; got ${String(value)}.`,
+    { details: { option: name } },
+  );
+}
+
 /**
  * Every answer: never sniffed as another type (a status holds what clients
  * sent), and never cached (statuses change, and may be private), unless the
@@ -219,8 +238,11 @@ function hardened(response: Response): Response {
   } catch {
     // An `authorize` hook's answer with immutable headers (`Response.redirect`,
     // an auth server's `fetch` answer passed on): marked on a copy.
-    if (response.status < 200) return response;
+    if (response.status < 200 || response.bodyUsed) return response;
     const copy = new Response(response.body, response);
+    // fetch() decoded the body: its length and coding no longer describe it.
+    for (const name of ['content-encoding', 'content-length', 'transfer-encoding'])
+      copy.headers.delete(name);
     mark(copy.headers);
     return copy;
   }

@@ -82,6 +82,28 @@ describe('open event streams are capped per handler (maxEventStreams)', () => {
     for (const s of many) s.close();
   });
 
+  // Found by review: NaN compared false with everything, so with
+  // maxStreamBufferBytes: NaN a client that never read was never dropped, and
+  // with maxBodyBytes: NaN no body was too large.
+  it('refuses size options that are not whole numbers in range, at creation', async () => {
+    for (const [option, bad] of [
+      ['maxStreamBufferBytes', Number.NaN],
+      ['maxStreamBufferBytes', 10],
+      ['maxStreamBufferBytes', Number.POSITIVE_INFINITY],
+      ['maxBodyBytes', Number.NaN],
+      ['maxBodyBytes', -1],
+      ['maxBodyBytes', '1000'],
+      ['maxWaitMs', Number.NaN],
+      ['maxWaitMs', 1.5],
+    ] as const)
+      expect(() => createHttpHandler(registry, { [option]: bad as number })).toThrowError(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', details: { option } }),
+      );
+    expect(() =>
+      createHttpHandler(registry, { maxStreamBufferBytes: 64, maxBodyBytes: 0, maxWaitMs: 0 }),
+    ).not.toThrow();
+  });
+
   it('over a real server: the refused client gets the JSON answer, not a hung stream', async () => {
     const server: Listening = await serve(registry, { maxEventStreams: 1 });
     try {
