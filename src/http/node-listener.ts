@@ -78,12 +78,16 @@ async function send(
   method: string,
   req: IncomingMessage,
 ): Promise<void> {
-  const headers = Object.fromEntries(response.headers);
+  const headers: Record<string, string | string[]> = Object.fromEntries(response.headers);
+  // Iterated, several Set-Cookie headers are several entries: only the last was kept.
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 1) headers['set-cookie'] = cookies;
   // Answered before the body was read (too large, wrong type, no route...): once
   // the body is handed to a web stream, Node no longer discards what is left of
   // it, so the next request on this connection would never be read. Closing
   // the connection after the answer keeps the client's next request off it.
   if (!req.complete) headers.connection = 'close';
+  if (response.statusText) res.statusMessage = response.statusText;
   res.writeHead(response.status, headers);
   if (!response.body || method === 'HEAD') return void res.end();
   const reader = response.body.getReader();

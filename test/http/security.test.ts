@@ -455,6 +455,13 @@ describe('the headers of every answer', () => {
         const params = new URL(request.url).searchParams;
         if (params.has('login')) return Response.redirect('http://127.0.0.1/login', 302);
         if (params.has('upstream')) return fetch(upstream.base);
+        if (params.has('cookies')) {
+          const headers = new Headers([
+            ['set-cookie', 'a=1; Path=/'],
+            ['set-cookie', 'b=2; Path=/'],
+          ]);
+          return new Response('go away', { status: 403, statusText: 'Go Away', headers });
+        }
         return true;
       },
     });
@@ -500,6 +507,13 @@ describe('the headers of every answer', () => {
       401,
       'denied',
       undefined,
+    ]);
+    // A hook's own answer goes out whole: every cookie, its status text (found by review).
+    const cookies = await fetch(`${srv.base}/instances/h1?cookies`);
+    expect([cookies.status, cookies.statusText, cookies.headers.getSetCookie()]).toEqual([
+      403,
+      'Go Away',
+      ['a=1; Path=/', 'b=2; Path=/'],
     ]);
     for (const answer of [login, denied]) {
       expect(answer.headers['x-content-type-options']).toBe('nosniff');
