@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { build } from 'esbuild';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -53,7 +54,8 @@ async function compile(entry: string): Promise<string> {
   );
   if (!exists) {
     await mkdir(dir, { recursive: true });
-    const temp = `${file}.${process.pid}.tmp`;
+    // Unique per writer even where test files share a process (a threads pool).
+    const temp = `${file}.${process.pid}.${threadId}.${randomUUID()}.tmp`;
     await writeFile(temp, code);
     await rename(temp, file);
   }
