@@ -521,7 +521,9 @@ describe('cycles', () => {
     await r.flush();
     r = await r.restart();
     for (const [id, [levels, , unwrap]] of Object.entries(kinds)) {
-      let value = (r.get(id)?.getSnapshot().context as { data: { value: unknown } }).data.value;
+      const actor = r.get(id);
+      assert(actor, `instance ${id} is live after the restart`);
+      let value = (actor.getSnapshot().context as { data: { value: unknown } }).data.value;
       let depth = 0;
       while (value !== 'leaf' && value !== undefined) {
         value = unwrap(value);
