@@ -37,12 +37,29 @@ export function bodyDecoder(type: string, bytes: Uint8Array): BodyDecoder | Http
   return bom === 'utf-8' ? UTF8 : new TextDecoder(bom, { fatal: true });
 }
 
+/** A content type's parameters in turn, a quoted value whole: `foo="a;charset=x"` declares none. */
+const PARAMETER = /;\s*([^=;\s]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)/g;
+
+/**
+ * `type` with its charset set to UTF-8, for a body passed on as text after a
+ * framework's parser decoded it in the charset it declared.
+ *
+ * @example
+ * ```ts
+ * utf8Type('application/json; charset=iso-8859-1'); // 'application/json; charset=utf-8'
+ * ```
+ */
+export function utf8Type(type: string): string {
+  const kept = [...type.matchAll(PARAMETER)].filter(
+    ([, name]) => name?.toLowerCase() !== 'charset',
+  );
+  const media = type.split(';', 1)[0]?.trim() ?? '';
+  return [media, ...kept.map(([whole]) => whole.replace(/^;\s*/, '')), 'charset=utf-8'].join('; ');
+}
+
 function declaredDecoder(type: string): BodyDecoder | HttpError {
   const charsets: string[] = [];
-  // Parameters in turn, a quoted value whole: `foo="a;charset=x"` declares none.
-  for (const [, name, value = ''] of type.matchAll(
-    /;\s*([^=;\s]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)/g,
-  )) {
+  for (const [, name, value = ''] of type.matchAll(PARAMETER)) {
     if (name !== 'charset') continue;
     const bare = value.trim();
     const unquoted = bare.startsWith('"') ? bare.slice(1, -1).replace(/\\(.)/g, '$1') : bare;

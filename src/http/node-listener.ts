@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { RegistryError } from '../errors.js';
+import { utf8Type } from './body-charset.js';
 import type { FetchHandler } from './create-http-handler.js';
 import { errorResponse } from './error-response.js';
 import { HttpError } from './http-error.js';
@@ -158,14 +159,8 @@ function bodyOf(req: ParsedRequest, headers: Headers): RequestInit['body'] | und
     if (parsed instanceof Uint8Array) return parsed as RequestInit['body'];
     // The parser decoded the body in its declared charset: passed on as text, it is UTF-8 now.
     const type = headers.get('content-type');
-    if (type !== null) headers.set('content-type', withUtf8(type));
+    if (type !== null) headers.set('content-type', utf8Type(type));
     return typeof parsed === 'string' ? parsed : JSON.stringify(parsed);
   }
   return Readable.toWeb(req) as unknown as RequestInit['body'];
-}
-
-/** `type` with its charset parameter (if any, quoted values kept whole) set to utf-8. */
-function withUtf8(type: string): string {
-  const rest = type.replace(/;\s*charset\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)/gi, '');
-  return `${rest}; charset=utf-8`;
 }

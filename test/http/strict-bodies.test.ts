@@ -79,6 +79,21 @@ describe('HTTP bodies are taken exactly or refused', () => {
     expect((await registry.getStatus(id))?.context).toEqual({ data: null });
   });
 
+  /** A new instance sent `body` with content type `type`: the answer's status and code, and its context. */
+  const sendTyped = async (type: string, body: string | Buffer) => {
+    const id = `cs-${Math.random().toString(36).slice(2)}`;
+    await registry.spawnSingleton('keeper', id);
+    const res = await fetch(`${server.base}/instances/${id}/events`, {
+      method: 'POST',
+      headers: { 'content-type': type },
+      body,
+    });
+    const code = res.ok
+      ? undefined
+      : ((await res.json()) as { error: { code: string } }).error.code;
+    return { status: res.status, code, context: (await registry.getStatus(id))?.context };
+  };
+
   // "Ã©" in Latin-1 is the bytes C3 A9, which are also UTF-8 for "é": the
   // server read every body as UTF-8 whatever the charset said, and stored "é".
   it.each([
@@ -92,8 +107,6 @@ describe('HTTP bodies are taken exactly or refused', () => {
   ])(
     'a body declared as %s is read in that charset and stored as sent',
     async (type, data, stored) => {
-      const id = `cs-${Math.random().toString(36).slice(2)}`;
-      await registry.spawnSingleton('keeper', id);
       const body = Buffer.concat([
         type.includes('utf-16')
           ? Buffer.from('{"type":"SET","data":', 'utf16le')
@@ -101,13 +114,11 @@ describe('HTTP bodies are taken exactly or refused', () => {
         data,
         type.includes('utf-16') ? Buffer.from('}', 'utf16le') : Buffer.from('}'),
       ]);
-      const res = await fetch(`${server.base}/instances/${id}/events`, {
-        method: 'POST',
-        headers: { 'content-type': type },
-        body,
+      expect(await sendTyped(type, body)).toEqual({
+        status: 202,
+        code: undefined,
+        context: { data: stored },
       });
-      expect(res.status).toBe(202);
-      expect((await registry.getStatus(id))?.context).toEqual({ data: stored });
     },
   );
 
@@ -134,33 +145,22 @@ describe('HTTP bodies are taken exactly or refused', () => {
       'é',
     ],
   ])('%s', async (_, type, body, stored) => {
-    const id = `bom-${Math.random().toString(36).slice(2)}`;
-    await registry.spawnSingleton('keeper', id);
-    const res = await fetch(`${server.base}/instances/${id}/events`, {
-      method: 'POST',
-      headers: { 'content-type': type },
-      body,
+    expect(await sendTyped(type, body)).toEqual({
+      status: 202,
+      code: undefined,
+      context: { data: stored },
     });
-    expect(res.status).toBe(202);
-    expect((await registry.getStatus(id))?.context).toEqual({ data: stored });
   });
 
   it.each([
     'application/json; charset=no-such-charset',
     'application/json; charset=utf-8; charset=latin1',
   ])('a body declared as %s: 415, and the context is unchanged', async (type) => {
-    const id = `cs-${Math.random().toString(36).slice(2)}`;
-    await registry.spawnSingleton('keeper', id);
-    const res = await fetch(`${server.base}/instances/${id}/events`, {
-      method: 'POST',
-      headers: { 'content-type': type },
-      body: '{"type":"SET","data":"x"}',
+    expect(await sendTyped(type, '{"type":"SET","data":"x"}')).toEqual({
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      context: { data: null },
     });
-    expect(res.status).toBe(415);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
-      'UNSUPPORTED_MEDIA_TYPE',
-    );
-    expect((await registry.getStatus(id))?.context).toEqual({ data: null });
   });
 
   it('takes a body declared UTF-8 in any spelling', async () => {
