@@ -12,6 +12,7 @@
  * refused with `NOT_SERIALIZABLE`, naming its path; nothing is dropped.
  */
 import { DevalueError, stringify, unflatten } from 'devalue';
+import { checkDevalueForm } from './devalue-form.js';
 import { RegistryError } from './errors.js';
 import { exactOperations, refusal, refuse } from './exact-operations.js';
 import { isPlainState, MAX_DEPTH } from './plain-json.js';
@@ -248,6 +249,7 @@ function deepPath(state: StatePayload): string {
  */
 export function decodeRich(parsed: unknown): StatePayload {
   if (!Array.isArray(parsed)) throw new Error('the encoded state is not an array');
+  checkDevalueForm(parsed);
   const state = unflatten(parsed, revivers) as Partial<StatePayload> | null;
   if (!state || typeof state !== 'object' || !Array.isArray(state.timers))
     throw new Error('the encoded state has no snapshot and timers');

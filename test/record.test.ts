@@ -126,6 +126,66 @@ describe('validation at load', () => {
     expect(page.items[0]?.createdAt).toBe('1970-01-01T00:00:00.001Z');
   });
 
+  // devalue's unflatten reads a reference that names no entry (out of range,
+  // fractional, or a hole's -2 outside an array) as undefined: a damaged
+  // record loaded with `n` silently gone instead of being set aside.
+  it.each([
+    ['negative', -9],
+    ['fractional', 1.5],
+    ["a hole's sentinel in an object", -2],
+    ['past the end', 1e9],
+  ])(
+    'a devalue record with a %s reference is set aside as corrupt, not loaded with undefined',
+    async (_name, ref) => {
+      const ctx = createMachine({
+        types: {} as { context: { at: Date; n: number; m: Map<string, number> } },
+        initial: 'a',
+        context: { at: new Date(0), n: 5, m: new Map([['k', 7]]) },
+        states: { a: {} },
+      });
+      const source = new MemoryStore();
+      const first = await createTestRegistry({ machines: { m: ctx }, store: source });
+      await first.spawnSingleton('m', 'x');
+      await first.close();
+      const text = source.peek('x') as string;
+      const stored = JSON.parse(text) as { encoding: string; state: unknown[] };
+      expect(stored.encoding).toBe('devalue');
+      const context = stored.state.find(
+        (e) => !!e && typeof e === 'object' && !Array.isArray(e) && 'n' in e,
+      ) as { n: unknown };
+      const map = stored.state.find((e) => Array.isArray(e) && e[0] === 'Map') as unknown[];
+      const store = new MemoryStore();
+      store.inject('x', text);
+      store.inject(
+        'y',
+        JSON.stringify({
+          ...stored,
+          id: 'y',
+          state: stored.state.map((e) => (e === context ? { ...context, n: ref } : e)),
+        }),
+      );
+      store.inject(
+        'z',
+        JSON.stringify({
+          ...stored,
+          id: 'z',
+          state: stored.state.map((e) => (e === map ? ['Map', map[1], ref] : e)),
+        }),
+      );
+      r = await createTestRegistry({ machines: { m: ctx }, store });
+      expect([...store.quarantined.keys()].sort()).toEqual(['y', 'z']);
+      expect(store.quarantined.get('y')?.reason).toMatch(
+        /^CORRUPT_RECORD: .*refers to .*names no value/,
+      );
+      // The untouched record loads exactly.
+      expect((await r.spawnSingleton('m', 'x')).getSnapshot().context).toEqual({
+        at: new Date(0),
+        n: 5,
+        m: new Map([['k', 7]]),
+      });
+    },
+  );
+
   // A child ID that every object inherits was taken for a child: the timer,
   // sent there when it fell due, threw from a timer callback and the process died.
   it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
