@@ -132,10 +132,10 @@ describe('validation at load', () => {
   it.each([
     ['negative', -9],
     ['fractional', 1.5],
-    ["a hole's sentinel in an object", -2],
+    ["a hole's -2 in an object", -2],
     ['past the end', 1e9],
   ])(
-    'a devalue record with a %s reference is set aside as corrupt, not loaded with undefined',
+    'a devalue record with a reference that is %s is set aside as corrupt, not loaded with undefined',
     async (_name, ref) => {
       const ctx = createMachine({
         types: {} as { context: { at: Date; n: number; m: Map<string, number> } },
