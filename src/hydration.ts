@@ -12,7 +12,7 @@ import type { PersistedTimer } from './persisted-timer.js';
 import { type InstanceRecord, parseRecord } from './record.js';
 import type { RegistryEmitter, RegistryEvents } from './registry-events.js';
 import { setAside } from './set-aside.js';
-import { unknownStatePart } from './state-value.js';
+import { unknownStoredState } from './state-value.js';
 import type { Store, StoreKey } from './stores/store.js';
 import { restoreTimers } from './xstate-internals/scheduler.js';
 
@@ -110,11 +110,18 @@ export function decodeParsed(
   const decoded: DecodedRecord = { record, def, snapshot, migrated };
   // Only a running instance is restored into an actor; a finished one is only shown.
   if (record.status === 'running') {
-    const unknown = unknownStatePart(def.machine, (snapshot as { value?: unknown } | null)?.value);
-    if (unknown !== undefined) {
+    const unknown = unknownStoredState(def.machine, snapshot);
+    if (unknown?.src !== undefined) {
       throw new RegistryError(
         'RESTORE_FAILED',
-        `Instance '${record.id}' was stored in state ${unknown}, which machine '${def.type}' does not have; the machine may have changed incompatibly: add a version and a migration.`,
+        `Instance '${record.id}' was stored with its child '${unknown.children.join('.')}' in state ${unknown.part}, which the child's machine '${unknown.src}' does not have; the child machine may have changed incompatibly: add a version and a migration to '${def.type}'.`,
+        { details: { id: record.id, child: unknown.children.join('.') } },
+      );
+    }
+    if (unknown) {
+      throw new RegistryError(
+        'RESTORE_FAILED',
+        `Instance '${record.id}' was stored in state ${unknown.part}, which machine '${def.type}' does not have; the machine may have changed incompatibly: add a version and a migration.`,
         { details: { id: record.id } },
       );
     }
