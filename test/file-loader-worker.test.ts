@@ -73,3 +73,37 @@ describe('reading a large store in a worker thread', () => {
     await vi.waitFor(() => expect(loaderTuning.stats.running).toBe(running), { timeout: 10_000 });
   });
 });
+
+// A batch was 64 files whatever their size: 64 records of up to maxFileBytes
+// each held at once (the CLI's ls over 40 records of 4 MiB needed 170 MB for
+// one batch). A batch now ends once it holds 8 Mi characters.
+describe('a load batch is bounded in characters as well as in files', () => {
+  it.each([
+    ['on the main thread', Number.POSITIVE_INFINITY],
+    ['in a worker thread', 0],
+  ])('%s', async (_, from) => {
+    const dir = await tempDir();
+    const store = new FileStore({ dir });
+    await store.open();
+    const MiB = 1024 * 1024;
+    for (let i = 0; i < 30; i++)
+      await store.write(`big-${i}`, JSON.stringify({ id: `big-${i}`, pad: 'x'.repeat(MiB) }));
+    for (let i = 0; i < 30; i++)
+      await store.write(`small-${i}`, JSON.stringify({ id: `small-${i}` }));
+    loaderTuning.workerFrom = from;
+    const sizes: number[] = [];
+    let entries = 0;
+    const loaded = store.load() as unknown as {
+      batches(): AsyncIterable<readonly { kind: string; text?: string }[]>;
+    };
+    for await (const batch of loaded.batches()) {
+      entries += batch.length;
+      sizes.push(batch.reduce((n, e) => n + (e.text?.length ?? 0), 0));
+    }
+    await store.close();
+    expect(entries).toBe(60);
+    // At most the budget plus the one file that crossed it.
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(8 * MiB + MiB + 100);
+    expect(sizes.length).toBeGreaterThanOrEqual(4);
+  });
+});

@@ -8,6 +8,12 @@ import type { IoLimit } from './io-limit.js';
 import { type StoredEntry, storeKey } from './store.js';
 
 const LOAD_BATCH = 64;
+/**
+ * A batch also ends once it holds this many characters of records: 64 large
+ * records (up to maxFileBytes each) were all held at once, so the CLI's `ls`
+ * over 40 records of 4 MiB needed 170 MB for the batch alone.
+ */
+const LOAD_BATCH_CHARS = 8 * 1024 * 1024;
 
 /** The worker at `url`; a .ts one (run from source, in tests) through tsx's loader, which workers do not inherit. */
 function startWorker(url: URL, job: ReadJob): Worker {
@@ -98,19 +104,26 @@ export class FileLoader {
    * (the real layer reads synchronously), and never more than one descriptor.
    */
   async *#batchesHere(files: string[], from: number): AsyncIterable<readonly StoredEntry[]> {
-    for (let i = from; i < files.length; i += LOAD_BATCH) {
+    for (let i = from; i < files.length; ) {
       const end = Math.min(i + LOAD_BATCH, files.length);
       const batch: StoredEntry[] = [];
+      let chars = 0;
+      const add = (entry: StoredEntry): boolean => {
+        batch.push(entry);
+        if (entry.kind === 'record') chars += entry.text.length;
+        return chars < LOAD_BATCH_CHARS;
+      };
       // The real layer is read without a promise per file; another layer (one
       // that injects faults) through its own readFile.
       if (this.#fs === nodeFs)
         await this.#io.run(async () => {
-          for (let k = i; k < end; k++) batch.push(this.#readInSync(files[k] as string));
+          for (let k = i; k < end && add(this.#readInSync(files[k] as string)); k++);
         });
       else
         await this.#io.run(async () => {
-          for (let k = i; k < end; k++) batch.push(await this.#readIn(files[k] as string));
+          for (let k = i; k < end && add(await this.#readIn(files[k] as string)); k++);
         });
+      i += batch.length;
       yield batch;
     }
   }
@@ -140,6 +153,7 @@ export class FileLoader {
       names: files,
       maxFileBytes: this.#maxFileBytes,
       batch: LOAD_BATCH,
+      batchChars: LOAD_BATCH_CHARS,
       ahead: 2,
       taken,
     };

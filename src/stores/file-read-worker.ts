@@ -16,7 +16,7 @@ import { readRegularFileSync } from './fs-layer.js';
  *
  * @example
  * ```ts
- * const job: ReadJob = { dir, names, maxFileBytes, batch: 64, ahead: 2, taken: new Int32Array(new SharedArrayBuffer(8)) };
+ * const job: ReadJob = { dir, names, maxFileBytes, batch: 64, batchChars: 8 << 20, ahead: 2, taken: new Int32Array(new SharedArrayBuffer(8)) };
  * ```
  */
 export interface ReadJob {
@@ -26,6 +26,8 @@ export interface ReadJob {
   names: string[];
   maxFileBytes: number;
   batch: number;
+  /** A batch also ends once it holds this many characters of records. */
+  batchChars: number;
   ahead: number;
   /** How many batches the main thread has taken (Atomics, index 0), and 1 at index 1 once it wants no more. */
   taken: Int32Array;
@@ -65,16 +67,22 @@ function read(path: string, maxFileBytes: number): ReadResult {
 }
 
 function runJob(port: NonNullable<typeof parentPort>, job: ReadJob): void {
-  const { dir, names, maxFileBytes, batch, ahead, taken } = job;
+  const { dir, names, maxFileBytes, batch, batchChars, ahead, taken } = job;
   let sent = 0;
-  for (let i = 0; i < names.length; i += batch) {
+  for (let i = 0; i < names.length; ) {
     // Wait while `ahead` batches are posted and not yet taken.
     for (let t = Atomics.load(taken, 0); sent - t >= ahead; t = Atomics.load(taken, 0))
       Atomics.wait(taken, 0, t);
     if (Atomics.load(taken, 1) === 1) return;
     const results: ReadResult[] = [];
     const end = Math.min(i + batch, names.length);
-    for (let k = i; k < end; k++) results.push(read(`${dir}${sep}${names[k]}`, maxFileBytes));
+    let chars = 0;
+    for (let k = i; k < end && chars < batchChars; k++) {
+      const result = read(`${dir}${sep}${names[k]}`, maxFileBytes);
+      results.push(result);
+      if (typeof result === 'string') chars += result.length;
+    }
+    i += results.length;
     port.postMessage(results);
     sent++;
   }
