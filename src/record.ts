@@ -86,10 +86,13 @@ export function safeJsonParse(text: string): unknown {
   return JSON.parse(text, dropProtoKeys);
 }
 
+/** How a CORRUPT_RECORD's message from {@link parseRecord} ends (a reader that moves nothing rewords it). */
+export const MOVED_ASIDE = ' The record was moved aside; restore it by hand or delete it.';
+
 function corrupt(message: string, cause?: unknown): RegistryError {
   return new RegistryError(
     'CORRUPT_RECORD',
-    `${message} The record was moved aside; restore it by hand or delete it.`,
+    `${message}${MOVED_ASIDE}`,
     cause === undefined ? {} : { cause },
   );
 }

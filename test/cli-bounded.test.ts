@@ -90,6 +90,50 @@ describe('cli ls is bounded by its --limit, however many records match', () => {
     expect(tooMany.err).toMatch(/INVALID_ARGUMENT: --limit must be an integer from 1 to 10000/);
   }, 240_000);
 
+  // Found by an attack: `ls` held each pick whole (parsed twice), so 40 records
+  // of 4 MiB, well under maxFileBytes, ran a 512 MB heap out of memory (V8's
+  // fatal error, exit 134, nothing printed). A pick now holds its table row;
+  // --json reads its picks again, one at a time, to print them.
+  it('lists 30 of 40 records of 4 MiB each (160 MB) in a 160 MB heap, and prints them whole with --json', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xr-cli-wide-'));
+    dirs.push(dir);
+    const registry = createRegistry({ machines: demoMachines, store: new FileStore({ dir }) });
+    await registry.start();
+    await registry.spawnSingleton('approval', 'seed', {
+      input: { subject: 'x'.repeat(4 * 1024 * 1024) },
+    });
+    await registry.close();
+    const seedFile = join(dir, 'instances', fileNameFor('seed'));
+    const seed = JSON.parse(readFileSync(seedFile, 'utf8')) as Record<string, unknown>;
+    rmSync(seedFile);
+    for (let i = 0; i < 40; i++) {
+      const id = `wide/${String(i).padStart(2, '0')}`;
+      writeFileSync(
+        join(dir, 'instances', fileNameFor(id)),
+        JSON.stringify({
+          ...seed,
+          id,
+          createdAt: 1_764_000_000_000 + i,
+          updatedAt: 1_764_000_000_000 + i,
+        }),
+      );
+    }
+    const human = await cliWithHeap(160, '--store', dir, 'ls', '--limit', '30');
+    expect(human.err).toContain('(10 more; raise --limit)');
+    expect(human.code).toBe(0);
+    const rows = human.out.trim().split('\n');
+    expect(rows).toHaveLength(31); // the header and 30 rows
+    expect(rows[1]).toMatch(/^wide\/00 /);
+    const json = await cliWithHeap(160, '--store', dir, 'ls', '--limit', '3', '--json');
+    expect(json.code).toBe(0);
+    const shown = json.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(shown.map((s) => s.id)).toEqual(['wide/00', 'wide/01', 'wide/02']);
+    expect(shown[2].context.subject).toHaveLength(4 * 1024 * 1024);
+  }, 240_000);
+
   it('TopK picks the first k of a stream in order, holding at most 2k', () => {
     const values = Array.from({ length: 10_000 }, (_, i) => (i * 7919) % 10_000);
     for (const k of [1, 2, 7, 100, 9_999, 10_000, 20_000]) {

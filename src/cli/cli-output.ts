@@ -1,5 +1,5 @@
+import type { InstanceRecord } from '../record.js';
 import { jsonCopy } from '../status.js';
-import type { CliRecord } from './cli-store.js';
 
 /**
  * Where the CLI writes: standard output and standard error.
@@ -29,7 +29,24 @@ function dueText(ms: number): string | number {
   return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : ms;
 }
 
-export function view({ record }: CliRecord) {
+/**
+ * A time as an ISO date, or as what it is when no date holds it: a tampered
+ * history entry's `at` of 1e300, or a set-aside file named with month 13,
+ * made `toISOString()` throw and the whole command fail.
+ *
+ * @example
+ * ```ts
+ * timeText(0); // '1970-01-01T00:00:00.000Z'
+ * timeText(1e300); // '1e+300'
+ * ```
+ */
+export function timeText(ms: unknown): string {
+  return typeof ms === 'number' && Math.abs(ms) <= 8.64e15
+    ? new Date(ms).toISOString()
+    : String(ms);
+}
+
+export function view({ record }: { record: InstanceRecord }) {
   const snapshot = record.snapshot as { value?: unknown; context?: unknown; output?: unknown };
   return {
     id: record.id,
@@ -82,8 +99,9 @@ export function terminalSafe(io: CliOutput): CliOutput {
  * ```
  */
 export function table(rows: string[][]): string[] {
-  // A newline or tab inside a cell would fake a row or a column of its own.
-  rows = rows.map((r) => r.map((c) => c.replace(IN_CELL, visible)));
+  // A newline or tab inside a cell would fake a row or a column of its own;
+  // the rest is escaped here too, so widths are those of what prints.
+  rows = rows.map((r) => r.map(cell));
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows.map((r) =>
     r
@@ -101,7 +119,27 @@ export function table(rows: string[][]): string[] {
  * short({ step: 3 }); // '{"step":3}'
  * ```
  */
-export const short = (v: unknown) => {
-  const s = JSON.stringify(v) ?? '';
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-};
+export const short = (v: unknown) => cut(JSON.stringify(v) ?? '');
+
+/**
+ * Text cut to `max` characters, so one wide field keeps a table readable.
+ *
+ * @example
+ * ```ts
+ * cut('x'.repeat(100)); // 57 x's and '...'
+ * ```
+ */
+export const cut = (text: string, max = 60) =>
+  text.length > max ? `${text.slice(0, max - 3)}...` : text;
+
+/**
+ * One field of a line of fields: a tab or newline in it would fake a field or
+ * a line of its own (an event type sent over HTTP can hold both), and a
+ * control character would reach the terminal; all print as `\u0009` and the like.
+ *
+ * @example
+ * ```ts
+ * cell('A\tB'); // 'A\\u0009B'
+ * ```
+ */
+export const cell = (text: string) => text.replace(IN_CELL, visible).replace(ACTIVE, visible);

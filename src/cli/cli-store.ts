@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegistryError } from '../errors.js';
-import { parseRecord } from '../record.js';
+import { type InstanceRecord, MOVED_ASIDE, parseRecord } from '../record.js';
 import { isClusterStore } from '../stores/cluster-store.js';
 import { FileStore } from '../stores/file-store.js';
 import type { SetAsidePage, SetAsideQuery, Store } from '../stores/store.js';
@@ -15,7 +15,7 @@ import type { SetAsidePage, SetAsideQuery, Store } from '../stores/store.js';
  * ```
  */
 export interface CliRecord {
-  record: ReturnType<typeof parseRecord>;
+  record: InstanceRecord;
   raw: Record<string, unknown>;
 }
 
@@ -32,7 +32,13 @@ export interface CliRecord {
  * ```
  */
 export interface CliStore {
-  records(): AsyncIterable<CliRecord>;
+  /**
+   * Every stored record, parsed once and not held: a record that cannot be
+   * parsed, or that lies in another ID's place (a copy or a renamed file, which
+   * the registry sets aside), is noted with {@link CliStore.skip} instead.
+   */
+  records(): AsyncIterable<InstanceRecord>;
+  /** The record of `id`; `CORRUPT_RECORD` when what is stored there cannot be read or is another ID's. */
   read(id: string): Promise<CliRecord | undefined>;
   /** Removes the record of `id`; refuses with STORE_LOCKED where a live process holds it. */
   remove(id: string): Promise<void>;
@@ -47,8 +53,39 @@ export interface CliStore {
   skip(line: string): void;
 }
 
-function parsed(text: string): CliRecord {
-  return { record: parseRecord(text), raw: JSON.parse(text) as Record<string, unknown> };
+/**
+ * parseRecord, with a CORRUPT_RECORD's message saying what a reader does: the
+ * registry's "was moved aside" is true where it loads, not where the CLI reads.
+ */
+function parseForCli(text: string): InstanceRecord {
+  try {
+    return parseRecord(text);
+  } catch (err) {
+    if (err instanceof RegistryError && err.message.endsWith(MOVED_ASIDE)) {
+      throw new RegistryError(
+        err.code,
+        `${err.message.slice(0, -MOVED_ASIDE.length)} A registry sets it aside when it starts; purge --force removes it.`,
+        { cause: err.cause, details: err.details },
+      );
+    }
+    throw err;
+  }
+}
+
+/** What stands where `id`'s record should be, if it is another ID's. */
+function strayOf(record: InstanceRecord, id: string): RegistryError | undefined {
+  if (record.id === id) return undefined;
+  return new RegistryError(
+    'CORRUPT_RECORD',
+    `The record stored for instance '${id}' is instance '${record.id}''s (a copy or a renamed file). A registry sets it aside when it starts; purge --force removes it.`,
+    { details: { id } },
+  );
+}
+
+/** Why an entry could not be read, in a word or two (a FIFO, a symlink, too large...). */
+function unreadableReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message ? `unreadable (${message})` : 'unreadable';
 }
 
 /**
@@ -63,13 +100,19 @@ export async function openCliStore(
   target: string,
   options: { write: boolean; table?: string },
 ): Promise<CliStore> {
-  if (/^postgres(ql)?:\/\//.test(target)) return openPostgres(target, options.table);
-  if (!existsSync(join(target, 'instances')))
+  if (/^postgres(ql)?:\/\//.test(target)) return openPostgres(target, options.table, options.write);
+  try {
+    statSync(join(target, 'instances'));
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
     throw new RegistryError(
       'INVALID_ARGUMENT',
-      `${target} is not a registry data directory (it has no instances/); pass the FileStore's dir, or a postgres:// URL.`,
-      { details: { store: target } },
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? `${target} is not a registry data directory (it has no instances/); pass the FileStore's dir, or a postgres:// URL.`
+        : `${target} cannot be read (${code ?? String(cause)}); check its permissions.`,
+      { cause, details: { store: target } },
     );
+  }
   const store = new FileStore({ dir: target });
   // Reading never takes the lock, so a live owner is never disturbed; a change
   // takes it, and fails with STORE_LOCKED while a live process owns the directory.
@@ -90,19 +133,35 @@ function fromStore(store: Store): CliStore {
     async *records() {
       for await (const entry of store.load()) {
         if (entry.kind !== 'record') {
-          self.skip(`${entry.key}: unreadable`);
+          self.skip(`${entry.key}: ${unreadableReason(entry.error)}`);
           continue;
         }
+        let record: InstanceRecord;
         try {
-          yield parsed(entry.text);
+          record = parseForCli(entry.text);
         } catch (err) {
           self.skip(`${entry.key}: ${(err as Error).message}`);
+          continue;
         }
+        // Listed once, under its own ID: a copy of a record under another
+        // name would list it twice (the registry sets such a copy aside).
+        const home = store.keyOf?.(record.id);
+        if (home !== undefined && home !== entry.key) {
+          self.skip(
+            `${entry.key}: holds instance '${record.id}''s record but is not its file (a copy or a renamed file, which a registry sets aside when it starts)`,
+          );
+          continue;
+        }
+        yield record;
       }
     },
     async read(id) {
       const text = await store.read(id);
-      return text === undefined ? undefined : parsed(text);
+      if (text === undefined) return undefined;
+      const record = parseForCli(text);
+      const stray = strayOf(record, id);
+      if (stray) throw stray;
+      return { record, raw: JSON.parse(text) as Record<string, unknown> };
     },
     remove: (id) => store.remove(id),
     async listSetAside(query) {
@@ -121,7 +180,11 @@ function fromStore(store: Store): CliStore {
 /** How long the CLI waits for PostgreSQL to accept a connection: a silent server must not hang it. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
-async function openPostgres(url: string, table: string | undefined): Promise<CliStore> {
+async function openPostgres(
+  url: string,
+  table: string | undefined,
+  write: boolean,
+): Promise<CliStore> {
   const [{ default: pg }, { PostgresStore }] = await Promise.all([
     import('pg'),
     import('../stores/postgres-store.js'),
@@ -134,7 +197,12 @@ async function openPostgres(url: string, table: string | undefined): Promise<Cli
   pool.on('error', () => {}); // an idle client's lost server: the next query reports it
   const store = new PostgresStore({ pool, ...(table ? { table } : {}) });
   try {
-    await store.open();
+    // Reading changes nothing; a change opens as a registry does, and so may
+    // migrate the schema: only once the table is known to be a registry's
+    // at this version (a mistyped --table created a fresh set of tables).
+    await store.checkSchema();
+    if (write) await store.open();
+    else await store.openReadOnly();
   } catch (cause) {
     await store.close().catch(() => {});
     await pool.end().catch(() => {});
@@ -163,7 +231,7 @@ async function openPostgres(url: string, table: string | undefined): Promise<Cli
         const page = await store.query({ limit: 1000, ...(cursor ? { cursor } : {}) });
         for (const text of page.texts) {
           try {
-            yield parsed(text);
+            yield parseForCli(text);
           } catch (err) {
             base.skip((err as Error).message);
           }
@@ -184,8 +252,28 @@ async function openPostgres(url: string, table: string | undefined): Promise<Cli
   };
 }
 
-function withoutPassword(url: string): string {
-  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^@/]*@/, '$1:***@');
+/**
+ * The URL as it may be printed: its password masked wherever the URL can
+ * carry one (`user:pass@`, `?password=`), also one with an unencoded `/` or
+ * `@` in it, which the old pattern left whole or half in an error message.
+ */
+export function withoutPassword(url: string): string {
+  const scheme = /^postgres(?:ql)?:\/\//.exec(url)?.[0] ?? '';
+  let rest = url.slice(scheme.length);
+  const query = rest.search(/[?#]/);
+  let tail = '';
+  if (query >= 0) {
+    tail = rest.slice(query).replace(/([?&]password=)[^&#]*/gi, '$1***');
+    rest = rest.slice(0, query);
+  }
+  // The credentials end at the last `@` before the query: a password may hold `@` and `/`.
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) {
+    const credentials = rest.slice(0, at);
+    const colon = credentials.indexOf(':');
+    if (colon >= 0) rest = `${credentials.slice(0, colon)}:***${rest.slice(at)}`;
+  }
+  return scheme + rest + tail;
 }
 
 function unsupported(what: string): RegistryError {

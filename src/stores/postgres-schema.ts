@@ -101,6 +101,38 @@ export async function migrateSchema(pool: pg.Pool, t: string): Promise<void> {
 }
 
 /**
+ * Checks, changing nothing, that table `t` exists at this package's schema
+ * version: what a reader (the CLI's `ls`) needs before it reads. A missing
+ * table is a wrong `--table` or database (`INVALID_ARGUMENT`); an older or
+ * newer schema is `STORE_CLOSED`, since only a starting registry migrates one.
+ *
+ * @example
+ * ```ts
+ * await checkSchema(pool, 'xstate_registry_instances');
+ * ```
+ */
+export async function checkSchema(pool: pg.Pool, t: string): Promise<void> {
+  const { rows } = await pool.query<{ schema: string | null; main: string | null }>(
+    'SELECT to_regclass($1)::text AS schema, to_regclass($2)::text AS main',
+    [`${t}_schema`, t],
+  );
+  if (!rows[0]?.schema || !rows[0].main)
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      `Table ${t} does not exist in this database: no registry has used it. Check the table name and the database in the URL.`,
+    );
+  const found = await pool.query<{ version: number }>(`SELECT version FROM ${t}_schema`);
+  const version = found.rows[0]?.version ?? 0;
+  if (version !== SCHEMA_VERSION)
+    throw new RegistryError(
+      'STORE_CLOSED',
+      version > SCHEMA_VERSION
+        ? `Table ${t} has schema version ${version}, newer than this xstate-registry (${SCHEMA_VERSION}); upgrade the package.`
+        : `Table ${t} has schema version ${version}, older than this xstate-registry's (${SCHEMA_VERSION}); a registry of this version migrates it when it starts (upgrade every process of the cluster together). Reading it does not.`,
+    );
+}
+
+/**
  * Which of the relations (tables, indexes, sequences) named `names` do not
  * exist yet, looked up in the catalog without locking anything.
  *

@@ -17,7 +17,7 @@ import {
   quarantineRow,
   readRow,
 } from './postgres-row.js';
-import { migrateSchema } from './postgres-schema.js';
+import { checkSchema, migrateSchema } from './postgres-schema.js';
 import { listSetAside, restoreSetAside } from './postgres-set-aside.js';
 import {
   type PostgresPools,
@@ -76,6 +76,8 @@ export class PostgresStore implements ClusterStore {
   readonly #errorListeners = new Set<(err: unknown) => void>();
   #renewTimer: ReturnType<typeof setInterval> | undefined;
   #open = false;
+  /** Opened by {@link PostgresStore.openReadOnly}. */
+  #readOnly = false;
   /** An open() under way: a second one is refused as if the first had finished. */
   #opening = false;
   /** Takes the store's 'error' listeners off its pools: all of them, or with `all: false` only the user's. */
@@ -147,6 +149,37 @@ export class PostgresStore implements ClusterStore {
     } finally {
       this.#opening = false;
     }
+  }
+
+  /**
+   * Opens for reading alone, as the CLI's `ls` and `show` do: the table must
+   * already exist at this package's schema version ({@link checkSchema}), and
+   * nothing is created, migrated or leased. Before, reading ran the store's
+   * whole setup: a mistyped table name created a fresh set of tables, and a
+   * schema-1 table was migrated (rewritten under an exclusive lock) by a read.
+   */
+  async openReadOnly(): Promise<void> {
+    await this.#closing?.catch(() => {});
+    if (this.#open || this.#opening)
+      throw new RegistryError('STORE_LOCKED', 'This PostgresStore is already open.');
+    if (this.#ended) {
+      Object.assign(this.#pools, this.#makePools());
+      this.#ended = false;
+    }
+    this.#hearPools();
+    try {
+      await this.checkSchema();
+    } catch (err) {
+      this.#unhearPools?.(false);
+      throw err;
+    }
+    this.#open = true;
+    this.#readOnly = true;
+  }
+
+  /** {@link checkSchema} on this store's table: changes nothing. */
+  checkSchema(): Promise<void> {
+    return checkSchema(this.#pools.main, this.#t);
   }
 
   async #openOnce(): Promise<void> {
@@ -342,7 +375,11 @@ export class PostgresStore implements ClusterStore {
   async #close(): Promise<void> {
     // The pools to end are the ones in use now, whatever happens meanwhile.
     const { main, renewal } = this.#pools;
-    if (this.#open) {
+    if (this.#open && this.#readOnly) {
+      // Read only: it took no lease and listens to nothing.
+      this.#open = false;
+      this.#readOnly = false;
+    } else if (this.#open) {
       this.#open = false;
       if (this.#renewTimer) clearInterval(this.#renewTimer);
       await this.inbox.close();

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { demoMachines } from '../../examples/machines.js';
 import { buildCli, cli } from '../support/cli.js';
-import { freshTable, noPg, pgRegistries, server, sql } from './helpers.js';
+import { createSchema1Table, freshTable, noPg, pgRegistries, server, sql } from './helpers.js';
 
 describe.skipIf(noPg)('the CLI over a PostgreSQL URL (built, as a child process)', () => {
   const { registryOn } = pgRegistries();
@@ -82,5 +82,60 @@ describe.skipIf(noPg)('the CLI over a PostgreSQL URL (built, as a child process)
       { id: 'q/1', record: '{"not":"a record"}' },
     ]);
     expect(await cli(...store, 'quarantine', 'ls')).toMatchObject({ code: 0, out: '' });
+  }, 60_000);
+
+  // Reading ran the store's whole setup: a mistyped --table made a fresh set
+  // of tables (and listed nothing, exit 0), and a schema-1 table was migrated,
+  // rewritten under an exclusive lock, by a read (found by an attack on the CLI).
+  it('reading changes nothing: a missing table is refused, not created; a schema-1 table is refused, not migrated', async () => {
+    const typo = `${freshTable()}_typo`;
+    const relations = () =>
+      sql(`SELECT relname FROM pg_class WHERE relname LIKE $1 ORDER BY relname`, [`${typo}%`]);
+    for (const command of [
+      ['ls'],
+      ['show', 'x'],
+      ['history', 'x'],
+      ['quarantine', 'ls'],
+      ['purge', 'x'],
+    ]) {
+      const r = await cli('--store', server.url as string, '--table', typo, ...command);
+      expect(r, command.join(' ')).toMatchObject({
+        code: 1,
+        err: expect.stringMatching(/^error INVALID_ARGUMENT: Table \S+ does not exist/),
+      });
+    }
+    expect(await relations()).toEqual([]);
+
+    const old = freshTable();
+    await createSchema1Table(old);
+    const columns = () =>
+      sql(
+        `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 ORDER BY column_name`,
+        [old],
+      );
+    const before = await columns();
+    for (const command of [['ls'], ['show', 'x'], ['purge', 'x']]) {
+      const r = await cli('--store', server.url as string, '--table', old, ...command);
+      expect(r, command.join(' ')).toMatchObject({
+        code: 1,
+        err: expect.stringMatching(/^error STORE_CLOSED: Table \S+ has schema version 1, older/),
+      });
+    }
+    expect(await columns()).toEqual(before);
+    expect(await sql(`SELECT version FROM ${old}_schema`)).toEqual([{ version: 1 }]);
+  }, 60_000);
+
+  it('masks the password in every form a URL carries one', async () => {
+    for (const [url, secret] of [
+      ['postgres://u:s3cret@127.0.0.1:1/db', 's3cret'],
+      ['postgres://u:se/cret@127.0.0.1:1/db', 'cret'],
+      ['postgres://u:se@cret@127.0.0.1:1/db', 'se@cret'],
+      ['postgres://u@127.0.0.1:1/db?password=s3cret', 's3cret'],
+    ] as const) {
+      const r = await cli('--store', url, 'ls');
+      expect(r.code, url).toBe(1);
+      expect(r.err, url).toMatch(/^error INVALID_ARGUMENT: /);
+      expect(r.err, url).not.toContain(secret);
+    }
   }, 60_000);
 });
