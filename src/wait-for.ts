@@ -125,10 +125,11 @@ export function watchInstance(
     signal?.addEventListener('abort', onAbort, { once: true });
     if (deadline !== undefined) {
       const timeoutMs = deadline - clock.now();
-      timer = clock.setTimeout(
-        () => done(timeoutError(instance.id, deadline)),
-        Math.max(0, timeoutMs),
-      );
+      // Passed already (a test clock moved on while the wait awaited the
+      // registry's start or an activation): a clock timer of 0 would fire
+      // only at the clock's next move, and the wait hung until then.
+      if (timeoutMs <= 0) return done(timeoutError(instance.id, deadline));
+      timer = clock.setTimeout(() => done(timeoutError(instance.id, deadline)), timeoutMs);
     }
   });
 }
@@ -160,17 +161,22 @@ export function bounded<T>(
       timer = undefined;
       settle();
     };
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (deadline !== undefined)
-      timer = clock.setTimeout(
-        () => finish(() => reject(timeoutError(id, deadline))),
-        Math.max(0, deadline - clock.now()),
-      );
+    // Handled first: a wait that ends before `work` does must not leave its
+    // failure unhandled (a rejection nobody hears ends the process).
     work.then(
       (value) => finish(() => resolve(value)),
       (err: unknown) => finish(() => reject(err)),
     );
+    if (signal?.aborted) return onAbort();
+    // Passed already: see watchInstance.
+    if (deadline !== undefined && deadline <= clock.now())
+      return finish(() => reject(timeoutError(id, deadline)));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (deadline !== undefined)
+      timer = clock.setTimeout(
+        () => finish(() => reject(timeoutError(id, deadline))),
+        deadline - clock.now(),
+      );
   });
 }
 

@@ -85,3 +85,56 @@ describe('a waitFor signal that is not an AbortSignal', () => {
     },
   );
 });
+
+/** How `promise` ended once the event loop has gone round (no clock moves meanwhile), or 'pending'. */
+async function outcome(promise: Promise<unknown>): Promise<string> {
+  let ended = 'pending';
+  promise.then(
+    () => {
+      ended = 'resolved';
+    },
+    (err: unknown) => {
+      ended = isRegistryError(err) ? err.code : String(err);
+    },
+  );
+  for (let i = 0; i < 50 && ended === 'pending'; i++) await new Promise((r) => setImmediate(r));
+  return ended;
+}
+
+// The deadline counts from the call, but the clock timer was armed only after
+// the wait had awaited the registry (its start, an activation): a test clock
+// moved past the deadline meanwhile left a timer of 0, which fires at the
+// clock's next move, so the wait hung (found by an attack on the lifecycle).
+const idle = setup({ types: { context: {} as { n: number } } }).createMachine({
+  id: 'counter',
+  context: { n: 0 },
+  initial: 'a',
+  states: { a: {} },
+});
+
+describe('a waitFor whose deadline passes before it is armed', () => {
+  it.each(['the registry', 'a handle', 'a passive instance'] as const)(
+    'through %s: rejects with TIMEOUT without another move of the clock',
+    async (through) => {
+      const r = await createTestRegistry({
+        machines: { counter: through === 'a passive instance' ? idle : counter },
+        ...(through === 'a passive instance' ? { idleTimeoutMs: 1_000 } : {}),
+      });
+      await r.spawnSingleton('counter', 'a');
+      if (through === 'a passive instance') {
+        const passivated: string[] = [];
+        r.on('passivated', ({ id }) => passivated.push(id));
+        r.clock.increment(5_000);
+        await new Promise((settle) => setImmediate(settle));
+        expect(passivated).toEqual(['a']);
+      }
+      const wait =
+        through === 'a handle'
+          ? r.actor('counter', 'a').waitFor((s) => s.context.n < 0, { timeoutMs: 1_000 })
+          : r.waitFor('a', 'done', { timeoutMs: 1_000 });
+      r.clock.increment(5_000);
+      expect(await outcome(wait)).toBe('TIMEOUT');
+      await r.close();
+    },
+  );
+});
