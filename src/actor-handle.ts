@@ -112,6 +112,16 @@ export class ActorHandle<M extends MachineMap = MachineMap, K extends TypeName<M
   subscribe(
     observer: HandleObserver<StatusOf<M, K>> | ((status: StatusOf<M, K>) => void),
   ): HandleSubscription {
+    // Checked here: a null observer was read on the instance's next change,
+    // inside XState's processing, which threw at that send and left the
+    // actor's mailbox stuck (later sends resolved, unapplied).
+    if (typeof observer !== 'function' && (typeof observer !== 'object' || observer === null)) {
+      throw new RegistryError(
+        'INVALID_ARGUMENT',
+        'subscribe takes a function or an observer object ({ next, error, complete }).',
+        { details: { id: this.id } },
+      );
+    }
     const o = typeof observer === 'function' ? { next: observer } : observer;
     const guard = (fn: () => void) => {
       try {

@@ -187,6 +187,19 @@ export function resolveOptions<M extends MachineMap>(options: RegistryOptions<M>
   const machines = resolveMachines(options.machines);
   const store = options.store ?? new MemoryStore();
   const clock = options.clock ?? systemClock;
+  // Checked here: a clock without these failed later, at start(), as a raw TypeError.
+  const c = clock as Partial<Clock> | null;
+  if (
+    !c ||
+    typeof c.now !== 'function' ||
+    typeof c.setTimeout !== 'function' ||
+    typeof c.clearTimeout !== 'function'
+  ) {
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      'clock must have now(), setTimeout() and clearTimeout() (a TestClock, or XState’s SimulatedClock).',
+    );
+  }
   const durability = options.durability ?? 'relaxed';
   const allowReserved = options.allowReservedEvents === true;
   if (durability !== 'relaxed' && durability !== 'strict') {
@@ -194,6 +207,16 @@ export function resolveOptions<M extends MachineMap>(options: RegistryOptions<M>
   }
   const logger = options.logger ?? console.error.bind(console);
   const maxPending = options.maxPendingWrites ?? 10_000;
+  // 0 or less made every strict send wait for ever; NaN turned backpressure off.
+  if (!(typeof maxPending === 'number' && maxPending >= 1)) {
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      'maxPendingWrites must be a number, 1 or more (Infinity: no backpressure).',
+    );
+  }
+  if (options.logger !== undefined && typeof options.logger !== 'function') {
+    throw new RegistryError('INVALID_ARGUMENT', 'logger must be a function.');
+  }
   const maxRecordBytes = recordLimit(options.maxRecordBytes, store);
   const idempotency = resolveIdempotency(options.idempotency, maxRecordBytes);
   const idle = options.idleTimeoutMs;

@@ -210,3 +210,44 @@ describe('registry.actor(type, id): a stable handle', () => {
     expect(await codeOf(r.getStatus('c', { type: 'reminder' }))).toBe('TYPE_MISMATCH');
   });
 });
+
+// Found by an attack on the lifecycle: each was taken, then failed later as a
+// raw TypeError, or lost acknowledged events.
+describe('arguments a handle or the registry would fail on later are refused at once', () => {
+  it('subscribe(null) is INVALID_ARGUMENT; the instance keeps applying every send', async () => {
+    const t = await createTestRegistry({ machines });
+    await t.spawnSingleton('counter', 'a');
+    const handle = t.actor('counter', 'a');
+    for (const bad of [null, undefined, 5, 'next'])
+      expect(() => handle.subscribe(bad as never), String(bad)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    for (let i = 0; i < 4; i++) await t.send('a', { type: 'INC' });
+    expect((await t.getStatus('a'))?.context).toMatchObject({ count: 4 });
+    await t.close();
+  });
+
+  it.each([
+    ['maxPendingWrites: 0', { maxPendingWrites: 0 }],
+    ['maxPendingWrites: -1', { maxPendingWrites: -1 }],
+    ['maxPendingWrites: NaN', { maxPendingWrites: Number.NaN }],
+    ['clock: {}', { clock: {} }],
+    ['logger: 5', { logger: 5 }],
+  ])('createRegistry refuses %s with INVALID_ARGUMENT', (_, options) => {
+    expect(() =>
+      createRegistry({ machines, durability: 'strict', ...(options as object) }),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  it('maxPendingWrites: Infinity is no backpressure, and strict sends resolve', async () => {
+    const t = await createTestRegistry({
+      machines,
+      durability: 'strict',
+      maxPendingWrites: Number.POSITIVE_INFINITY,
+    });
+    await t.spawnSingleton('counter', 'a');
+    await t.send('a', { type: 'INC' });
+    expect((await t.getStatus('a'))?.context).toMatchObject({ count: 1 });
+    await t.close();
+  });
+});
