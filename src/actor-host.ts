@@ -300,9 +300,14 @@ export class ActorHost {
   /** An actor object for an instance that is not running: the live one if we have it, else an inert one built from its last snapshot. */
   materialize(instance: Instance): AnyActor {
     if (instance.actor) return instance.actor;
+    const snapshot = instance.snapshot() as { status?: unknown } | undefined;
     const actor = createActor(instance.def.machine, {
       id: instance.id,
-      snapshot: instance.snapshot() as never,
+      // A stopped instance's record holds the snapshot it had while active:
+      // its actor said 'active' after a restart, and 'stopped' before.
+      snapshot: (instance.status === 'stopped' && snapshot
+        ? { ...snapshot, status: 'stopped' }
+        : snapshot) as never,
       clock: this.#clock,
     });
     actor.stop();

@@ -116,6 +116,22 @@ describe('spawnSingleton', () => {
     expect(entries.get('c1')).toBe(1);
   });
 
+  // Its record holds the snapshot it had while active: the inert actor said
+  // 'active' after a restart where the live one had said 'stopped' (found by an attack).
+  it('after a restart, a stopped instance is returned as an inert actor that says stopped, as before it', async () => {
+    let r = await testRegistry();
+    const live = await r.spawnSingleton('counter', 'c1');
+    live.send({ type: 'INC' });
+    await r.stop('c1', 'bye');
+    expect(live.getSnapshot().status).toBe('stopped');
+    r = await r.restart();
+    open.push(r);
+    const again = await r.spawnSingleton('counter', 'c1');
+    expect((await r.getStatus('c1'))?.status).toBe('stopped');
+    expect(again.getSnapshot().status).toBe('stopped');
+    expect(again.getSnapshot().context.count).toBe(1);
+  });
+
   it('rejects an ID that exists with another type with TYPE_MISMATCH, and unknown types with UNKNOWN_MACHINE', async () => {
     const r = await testRegistry();
     await r.spawnSingleton('counter', 'x');
