@@ -205,6 +205,8 @@ export class ActorHost {
           type: instance.type,
           output: snapshot.output,
         });
+        // Finished for good: a send to it is reported, as for a stopped one.
+        this.orphan(instance.id, actor);
         return;
       case 'error':
         this.#onFailed(instance, actor, snapshot.error);
@@ -252,6 +254,7 @@ export class ActorHost {
     clearTimers(actor);
     this.#instances.finish(instance, 'error', { error });
     this.#emitter.emit('failed', { id: instance.id, type: instance.type, error });
+    this.orphan(instance.id, actor);
   }
 
   /** Stops the actor on the registry's behalf; `keepTimers` when it will be resumed later (close). */
@@ -266,7 +269,7 @@ export class ActorHost {
 
   /**
    * A caller may still hold `actor` (from spawnSingleton) after the registry
-   * stopped hosting it (passivated, taken over, replaced, stopped, closed):
+   * stopped hosting it (finished, passivated, taken over, replaced, stopped, closed):
    * its sends would be dropped with only an XState warning, so they are
    * reported as `STALE_ACTOR` errors naming the ID and the fix.
    */
@@ -276,7 +279,7 @@ export class ActorHost {
         'error',
         new RegistryError(
           'STALE_ACTOR',
-          `Event '${String(event?.type)}' was sent to a stopped actor object of instance '${id}' (passivated, taken over, replaced, stopped or closed) and was not delivered. Hold registry.actor(type, id) instead, or call registry.send(id, event).`,
+          `Event '${String(event?.type)}' was sent to a stopped actor object of instance '${id}' (finished, passivated, taken over, replaced, stopped or closed) and was not delivered. Hold registry.actor(type, id) instead, or call registry.send(id, event).`,
           { details: { id, eventType: String(event?.type) } },
         ),
       ),
@@ -311,6 +314,7 @@ export class ActorHost {
       clock: this.#clock,
     });
     actor.stop();
+    this.orphan(instance.id, actor);
     instance.actor = actor;
     return actor;
   }

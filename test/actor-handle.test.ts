@@ -56,6 +56,33 @@ describe('registry.actor(type, id): a stable handle', () => {
     expect(after).toMatchObject({ status: 'running', context: { count: 1, label: 'second' } });
   });
 
+  // Only a stopped (detached) actor was reported: one that finished by itself
+  // or failed, then was replaced, dropped sends with XState's console warning
+  // alone; so did the inert actor of a finished instance (found by an attack).
+  it.each(['done', 'error', 'inert after a restart'] as const)(
+    'a send to the actor object of an instance that finished (%s) is reported as STALE_ACTOR, before and after a replacement',
+    async (how) => {
+      r = await createTestRegistry({ machines });
+      const type = how === 'error' ? 'failingOnStart' : 'counter';
+      let old = await r.spawnSingleton(type as 'counter', 'q');
+      if (how !== 'error') await r.send('q', { type: 'FINISH' });
+      expect((await r.getStatus('q'))?.status).toBe(how === 'error' ? 'error' : 'done');
+      if (how === 'inert after a restart') {
+        r = await r.restart();
+        old = await r.spawnSingleton('counter', 'q');
+      }
+      const errors: RegistryError[] = [];
+      r.on('error', (err) => errors.push(err));
+      old.send({ type: 'INC' });
+      await r.spawnSingleton(type as 'counter', 'q', { ifFinished: 'replace' });
+      old.send({ type: 'INC' });
+      expect(errors.map((e) => [e.code, e.details])).toEqual([
+        ['STALE_ACTOR', { id: 'q', eventType: 'INC' }],
+        ['STALE_ACTOR', { id: 'q', eventType: 'INC' }],
+      ]);
+    },
+  );
+
   // Both waits rejected INSTANCE_NOT_FOUND ("purged or taken over") although the ID was running again.
   it('a wait pending across a replacement follows the new instance; across a purge it rejects', async () => {
     r = await createTestRegistry({ machines });
