@@ -64,7 +64,7 @@ export class Delivery {
           { details: { id, status: instance.status } },
         );
       }
-      if (p.passivation) instance.lastActive = p.clock.now();
+      p.passivation?.touch(instance);
       if (key !== undefined) {
         // Remembered in the same record as the event's effect; marked dirty even if
         // the event changes nothing, so that its repeat is known after a restart.

@@ -57,10 +57,21 @@ export class Passivation {
     this.#scheduleSweep();
   }
 
+  /**
+   * An instance is live (spawned, activated, adopted): the sweep runs again if
+   * it had stopped. It stops while nothing is live, so that a test clock moved
+   * a year ahead does not fire a sweep every `idleTimeoutMs / 2` of it (one
+   * `clock.set(8.64e15)` never returned).
+   */
+  wake(): void {
+    if (this.#sweepTimer === undefined) this.#scheduleSweep();
+  }
+
   /** Stops sweeping and waking (at close). */
   stop(): void {
     this.#stopped = true;
     if (this.#sweepTimer !== undefined) this.#d.clock.clearTimeout(this.#sweepTimer);
+    this.#sweepTimer = undefined;
     for (const instance of this.#d.instances.values()) {
       if (instance.wakeTimer === undefined) continue;
       this.#d.clock.clearTimeout(instance.wakeTimer);
@@ -71,6 +82,7 @@ export class Passivation {
   /** Records activity: an idle actor is one with none for `idleTimeoutMs`. */
   touch(instance: Instance): void {
     instance.lastActive = this.#d.clock.now();
+    if (this.#sweepTimer === undefined) this.#scheduleSweep();
   }
 
   /** Marks `instance` passive (no actor) and wakes it when its earliest delayed event falls due. */
@@ -262,18 +274,20 @@ export class Passivation {
     if (this.#stopped) return;
     const every = Math.max(10, Math.min(this.#d.idleTimeoutMs / 2, 60_000));
     this.#sweepTimer = this.#d.clock.setTimeout(() => {
-      this.#sweep();
-      this.#scheduleSweep();
+      this.#sweepTimer = undefined;
+      if (this.#sweep()) this.#scheduleSweep();
     }, every);
   }
 
-  #sweep(): void {
+  /** Passivates the idle; answers whether any instance was live (so the sweep goes on). */
+  #sweep(): boolean {
     const cutoff = this.#d.clock.now() - this.#d.idleTimeoutMs;
+    let live = false;
     for (const instance of this.#d.instances.values()) {
+      if (!instance.actor || instance.passive || instance.status !== 'running') continue;
+      // Counted even when passivated now: one more sweep then finds none.
+      live = true;
       if (
-        instance.actor &&
-        !instance.passive &&
-        instance.status === 'running' &&
         instance.lastActive <= cutoff &&
         !instance.waiters?.size &&
         !this.#d.gate.locks.isLocked(instance.id)
@@ -283,6 +297,7 @@ export class Passivation {
           .catch((err) => this.#report(instance, err));
       }
     }
+    return live;
   }
 
   #report(instance: Instance, err: unknown): void {

@@ -94,6 +94,8 @@ export function assembleRegistry(o: ResolvedOptions): RegistryAssembly {
       })
     : undefined;
   if (cluster) instances.useLeases(cluster);
+  // An instance adopted here is live: idle passivation sweeps again if it had stopped.
+  if (cluster && passivation) emitter.on('restored', () => passivation.wake());
   // After the cluster's own subscription: a fenced write stops the local copy before it is reported.
   persister.onFailed((err) => emitter.emit('error', err));
   const base: RegistryParts = {

@@ -325,7 +325,7 @@ export class RemoteDelivery implements RemoteCalls {
       p.emitter.emit('error', notRunning(instance, mail));
       return false;
     }
-    if (p.passivation) instance.lastActive = now;
+    p.passivation?.touch(instance);
     instance.idempotencyKeys ??= new IdempotencyLog();
     instance.idempotencyKeys.add(body.key, now, p.idempotency);
     instance.idempotencyKeys.pin(body.key);

@@ -38,7 +38,7 @@ export function sendEvent(
     (parts.allowReserved || !isReservedEventType(event.type)) &&
     !parts.gate.locks.isLocked(id)
   ) {
-    if (parts.passivation) instance.lastActive = parts.clock.now();
+    parts.passivation?.touch(instance);
     if (instance.def.history) sendFrom(instance.actor, event, 'api');
     else instance.actor.send(event);
     return RESOLVED;

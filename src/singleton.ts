@@ -74,7 +74,7 @@ export function ensure(
     (p.durability === 'relaxed' || existing.durable >= existing.version)
   ) {
     // Activity for passivation, like every other use (a number store: no allocation).
-    if (p.passivation) existing.lastActive = p.clock.now();
+    p.passivation?.touch(existing);
     return { actor: existing.actor, created: false, instance: existing };
   }
   return ensureSlowly(p, type, id, options, existing);
@@ -249,7 +249,8 @@ function ensureNow(
       );
     }
     if (policy === 'return') {
-      existing.lastActive = p.clock.now();
+      if (p.passivation) p.passivation.touch(existing);
+      else existing.lastActive = p.clock.now();
       const actor = p.actors.materialize(existing);
       return whenDurable(p, existing, () => ({ actor, created: false, instance: existing }));
     }
@@ -267,6 +268,7 @@ function ensureNow(
   if (before) instance.history = new HistoryLog({ seq: before.seq, entries: [] });
   p.instances.admit(instance);
   const actor = p.actors.host(instance, { input });
+  p.passivation?.wake();
   // Every new ID passes here: no event object when nobody listens, no closure when relaxed.
   if (p.emitter.has('spawned'))
     p.emitter.emit('spawned', { id, type, actor, replaced: existing !== undefined });

@@ -9,7 +9,7 @@ import {
 } from 'xstate';
 import { demoMachines } from '../examples/machines.js';
 import { createRegistry, MemoryStore, type RegistryError } from '../src/index.js';
-import { createTestRegistry, type TestRegistry } from '../src/testing/index.js';
+import { createTestRegistry, TestClock, type TestRegistry } from '../src/testing/index.js';
 import { entries, machines } from './fixtures.js';
 import { ScheduledStore } from './support/scheduled-store.js';
 
@@ -465,5 +465,44 @@ describe('passivation and in-flight work', () => {
     await settle();
     await settle();
     expect(r.get('w')).toBeUndefined();
+  });
+});
+
+// The sweep fired every idleTimeoutMs / 2 whether or not anything was live: a
+// test clock moved a day ahead fired it 172,800 times at idleTimeoutMs 1000,
+// and clock.set(8.64e15) never returned (found by an attack on the lifecycle).
+describe('the idle sweep runs only while something is live', () => {
+  class CountingClock extends TestClock {
+    armed = 0;
+    override setTimeout(fn: (...args: any[]) => void, timeout: number): number {
+      this.armed++;
+      return super.setTimeout(fn, timeout);
+    }
+  }
+
+  it('sleeps while nothing is live, and passivates what is spawned or woken after a long quiet spell', async () => {
+    const clock = new CountingClock();
+    const log: string[] = [];
+    r = await createTestRegistry({ machines: all, idleTimeoutMs: 1_000, clock });
+    r.on('passivated', ({ id }) => log.push(`passivated:${id}`));
+    r.on('activated', ({ id }) => log.push(`activated:${id}`));
+    await r.spawnSingleton('counter', 'c');
+    clock.increment(2_000);
+    await settle();
+    expect(log).toEqual(['passivated:c']);
+    // Nothing live: a day, then the end of time, arm (almost) nothing.
+    clock.armed = 0;
+    clock.increment(86_400_000);
+    expect(clock.armed).toBeLessThanOrEqual(1);
+    clock.set(8.64e15 - 10_000_000);
+    expect(clock.armed).toBeLessThanOrEqual(1);
+    // A new instance, and a woken one, are passivated once idle, as before.
+    await r.spawnSingleton('counter', 'd');
+    await r.send('c', { type: 'INC' });
+    await settle();
+    clock.increment(2_000);
+    await settle();
+    expect(log.slice(0, 2)).toEqual(['passivated:c', 'activated:c']);
+    expect(log.slice(2).sort()).toEqual(['passivated:c', 'passivated:d']);
   });
 });

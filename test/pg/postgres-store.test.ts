@@ -296,6 +296,49 @@ describe.skipIf(noPg)('PostgreSQL restarting in the middle of traffic', () => {
 });
 
 describe.skipIf(noPg)('PostgresStore with idle passivation', () => {
+  // The idle sweep stops while nothing is live (a test clock's long jumps
+  // fired it every idleTimeoutMs / 2); an instance adopted from a process that
+  // closed is live here, and must start it again.
+  it('an instance adopted while nothing else was live is passivated once idle', async () => {
+    const { createTestRegistry, TestClock } = await import('../../src/testing/index.js');
+    const table = freshTable();
+    // From the wall clock's now: the adopted instance's times are process a's.
+    const clock = new TestClock(Date.now());
+    const b = await createTestRegistry({
+      machines,
+      store: new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 }) as never,
+      clock,
+      idleTimeoutMs: 1000,
+      takeoverIntervalMs: 60_000,
+    });
+    const a = createRegistry({
+      machines,
+      store: new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 }),
+      takeoverIntervalMs: 60_000,
+    });
+    try {
+      clock.increment(86_400_000); // nothing live: the sweep sleeps
+      await a.start();
+      await a.spawnSingleton('counter', 'moved');
+      const events: string[] = [];
+      b.on('restored', ({ id }) => events.push(`restored:${id}`));
+      b.on('passivated', ({ id }) => events.push(`passivated:${id}`));
+      await a.close(); // hands it over: b adopts it at the notice
+      for (let i = 0; !events.includes('restored:moved'); i++) {
+        if (i > 500) throw new Error(`never adopted: ${events.join(', ')}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      clock.increment(5000);
+      for (let i = 0; !events.includes('passivated:moved'); i++) {
+        if (i > 200) throw new Error(`never passivated: ${events.join(', ')}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    } finally {
+      await a.close().catch(() => {});
+      await b.close();
+    }
+  }, 60_000);
+
   it('a passivated instance keeps its lease, is read by query, and activates from its row', async () => {
     const { createTestRegistry, TestClock } = await import('../../src/testing/index.js');
     const table = freshTable();
