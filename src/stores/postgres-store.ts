@@ -219,7 +219,7 @@ export class PostgresStore implements ClusterStore {
    * inserted with it, so that creating an instance is one commit (`created`).
    */
   async claim(id: string, initial?: { text: string; meta: RecordMeta }): Promise<ClaimResult> {
-    this.#assertOpen();
+    this.#assertWritable();
     assertStorableId(id);
     return this.#leases
       .claim(this.#claimSql, id, initial)
@@ -258,7 +258,7 @@ export class PostgresStore implements ClusterStore {
   }
 
   async write(id: string, text: string, meta: RecordMeta): Promise<void> {
-    this.#assertOpen();
+    this.#assertWritable();
     const r = columnsOf(id, text, meta);
     const epoch = this.#leases.epochs.get(id) ?? this.#leases.released.get(id);
     if (epoch === undefined) throw this.#fenced(id, 'this process holds no lease on it');
@@ -285,7 +285,7 @@ export class PostgresStore implements ClusterStore {
   }
 
   async remove(id: string): Promise<void> {
-    this.#assertOpen();
+    this.#assertWritable();
     const epoch = this.#leases.epochs.get(id) ?? this.#leases.released.get(id);
     if (epoch === undefined) throw this.#fenced(id, 'this process holds no lease on it');
     // Out of the lease book while the row goes (not renewed, not announced)...
@@ -309,7 +309,7 @@ export class PostgresStore implements ClusterStore {
   }
 
   async quarantine(key: string, reason: string): Promise<void> {
-    this.#assertOpen();
+    this.#assertWritable();
     await quarantineRow(this.#pools.main, this.#t, key, reason).catch(
       databaseFailed(`set the row '${key}' aside`),
     );
@@ -330,7 +330,7 @@ export class PostgresStore implements ClusterStore {
   }
   /** Puts a quarantined row back, hosted by nobody (see postgres-set-aside.ts). */
   async restoreSetAside(key: string): Promise<void> {
-    this.#assertOpen();
+    this.#assertWritable();
     return restoreSetAside(this.#pools.main, this.#t, key, this.maxRecordBytes).catch(
       databaseFailed(`put the row '${key}' back`),
     );
@@ -435,6 +435,15 @@ export class PostgresStore implements ClusterStore {
 
   #reportError(err: unknown): void {
     for (const listener of this.#errorListeners) listener(err);
+  }
+
+  #assertWritable(): void {
+    this.#assertOpen();
+    if (this.#readOnly)
+      throw new RegistryError(
+        'STORE_LOCKED',
+        'This PostgresStore was opened read-only (openReadOnly); open it with open() to change it.',
+      );
   }
 
   #assertOpen(): void {
