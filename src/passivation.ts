@@ -46,6 +46,9 @@ export class Passivation {
   readonly #d: PassivationDeps;
   #sweepTimer: unknown;
   #stopped = false;
+  // Between start() and stop(): an instance adopted during start() (a
+  // cluster's takeover) must not arm a sweep that start() arms again.
+  #sweeping = false;
 
   constructor(deps: PassivationDeps) {
     this.#d = deps;
@@ -54,7 +57,8 @@ export class Passivation {
   /** Starts the periodic sweep for idle actors. */
   start(): void {
     this.#stopped = false;
-    this.#scheduleSweep();
+    this.#sweeping = true;
+    if (this.#sweepTimer === undefined) this.#scheduleSweep();
   }
 
   /**
@@ -70,6 +74,7 @@ export class Passivation {
   /** Stops sweeping and waking (at close). */
   stop(): void {
     this.#stopped = true;
+    this.#sweeping = false;
     if (this.#sweepTimer !== undefined) this.#d.clock.clearTimeout(this.#sweepTimer);
     this.#sweepTimer = undefined;
     for (const instance of this.#d.instances.values()) {
@@ -271,7 +276,7 @@ export class Passivation {
   }
 
   #scheduleSweep(): void {
-    if (this.#stopped) return;
+    if (!this.#sweeping) return;
     const every = Math.max(10, Math.min(this.#d.idleTimeoutMs / 2, 60_000));
     this.#sweepTimer = this.#d.clock.setTimeout(() => {
       this.#sweepTimer = undefined;

@@ -322,6 +322,7 @@ function startStored(
   p.instances.admit(instance);
   const version = instance.version;
   p.actors.start(instance, actor, true);
+  p.passivation?.wake();
   // start() ran nothing, so the stored record is the state: nothing to write,
   // unless something told of the start (a handle's watcher) changed it since.
   if (instance.status === 'running' && instance.version === version + 1) {

@@ -168,14 +168,14 @@ export function bounded<T>(
       (err: unknown) => finish(() => reject(err)),
     );
     if (signal?.aborted) return onAbort();
-    // Passed already: see watchInstance.
-    if (deadline !== undefined && deadline <= clock.now())
-      return finish(() => reject(timeoutError(id, deadline)));
     signal?.addEventListener('abort', onAbort, { once: true });
+    // A deadline passed already still lets `work` finish first (timeoutMs: 0 on
+    // a passivated instance answers from its status, as on a live one): the
+    // wait that follows it times out at once (see watchInstance).
     if (deadline !== undefined)
       timer = clock.setTimeout(
         () => finish(() => reject(timeoutError(id, deadline))),
-        deadline - clock.now(),
+        Math.max(0, deadline - clock.now()),
       );
   });
 }

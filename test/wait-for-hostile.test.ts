@@ -138,3 +138,17 @@ describe('a waitFor whose deadline passes before it is armed', () => {
     },
   );
 });
+
+// Found by a review of the fix above: timing the wait out before its
+// activation finished made timeoutMs: 0 on a passivated instance a TIMEOUT
+// where the same call on a live one answers its status.
+it('waitFor with timeoutMs 0 on a passivated instance that meets the condition answers its status', async () => {
+  const r = await createTestRegistry({ machines: { counter: idle }, idleTimeoutMs: 1000 });
+  await r.spawnSingleton('counter', 'p');
+  r.clock.increment(5000);
+  await new Promise((settle) => setImmediate(settle));
+  expect(r.get('p')).toBeUndefined(); // passivated
+  expect((await r.waitFor('p', 'running', { timeoutMs: 0 })).status).toBe('running');
+  await expect(r.waitFor('p', 'done', { timeoutMs: 0 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+  await r.close();
+});

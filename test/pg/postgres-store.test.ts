@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setup } from 'xstate';
 import { createRegistry, type RegistryError } from '../../src/index.js';
 import { PostgresStore } from '../../src/postgres.js';
 import { machines } from '../fixtures.js';
@@ -328,9 +329,12 @@ describe.skipIf(noPg)('PostgresStore with idle passivation', () => {
         if (i > 500) throw new Error(`never adopted: ${events.join(', ')}`);
         await new Promise((r) => setTimeout(r, 10));
       }
-      clock.increment(5000);
+      // Moved on while polling: a sweep skips an instance whose adoption
+      // still holds its lock (its mail being applied), and the next sweep
+      // fires only when the test clock moves.
       for (let i = 0; !events.includes('passivated:moved'); i++) {
         if (i > 200) throw new Error(`never passivated: ${events.join(', ')}`);
+        clock.increment(1000);
         await new Promise((r) => setTimeout(r, 10));
       }
     } finally {
@@ -338,6 +342,116 @@ describe.skipIf(noPg)('PostgresStore with idle passivation', () => {
       await b.close();
     }
   }, 60_000);
+
+  // Found by a review: a cluster spawn whose start runs nothing takes the
+  // claim-stored path, which did not wake the sweep; and an instance adopted
+  // during start() armed a second sweep whose timer outlived close().
+  it('an instance spawned on the claim-stored path after the sweep stopped is passivated once idle', async () => {
+    const { createTestRegistry, TestClock } = await import('../../src/testing/index.js');
+    const quiet = setup({}).createMachine({
+      id: 'quiet',
+      initial: 'a',
+      states: { a: { on: { GO: 'a' } } },
+    });
+    const clock = new TestClock(Date.now());
+    const r = await createTestRegistry({
+      machines: { quiet },
+      store: new PostgresStore({
+        connectionString: server.url,
+        table: freshTable(),
+        leaseMs: 30_000,
+      }) as never,
+      clock,
+      idleTimeoutMs: 1000,
+      takeoverIntervalMs: 60_000,
+    });
+    try {
+      const passivated: string[] = [];
+      r.on('passivated', ({ id }) => passivated.push(id));
+      clock.increment(5000); // nothing live: the sweep stops
+      await r.spawnSingleton('quiet', 'p');
+      for (let i = 0; passivated.length === 0; i++) {
+        if (i > 200) throw new Error('never passivated');
+        clock.increment(1000);
+        await new Promise((settle) => setTimeout(settle, 10));
+      }
+      expect(passivated).toEqual(['p']);
+    } finally {
+      await r.close();
+    }
+  }, 60_000);
+
+  it('an instance adopted during start() leaves no sweep timer after close()', async () => {
+    const { TestClock } = await import('../../src/testing/index.js');
+    const table = freshTable();
+    const a = createRegistry({
+      machines,
+      store: new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 }),
+      takeoverIntervalMs: 60_000,
+    });
+    await a.start();
+    await a.spawnSingleton('counter', 'orphan');
+    await a.close(); // released: b adopts it at its start
+    const live = new Set<unknown>();
+    class Tracking extends TestClock {
+      override setTimeout(fn: (...args: any[]) => void, ms: number): number {
+        const handle: number = super.setTimeout(() => {
+          live.delete(handle);
+          fn();
+        }, ms);
+        live.add(handle);
+        return handle;
+      }
+      override clearTimeout(handle: unknown): void {
+        live.delete(handle);
+        super.clearTimeout(handle as number);
+      }
+    }
+    const clock = new Tracking(Date.now() + 10_000);
+    const b = createRegistry({
+      machines,
+      store: new PostgresStore({ connectionString: server.url, table, leaseMs: 30_000 }),
+      clock,
+      idleTimeoutMs: 100_000,
+      takeoverIntervalMs: 60_000,
+    });
+    const restored: string[] = [];
+    b.on('restored', ({ id }) => restored.push(id));
+    await b.start();
+    expect(restored).toEqual(['orphan']);
+    await b.close();
+    expect(live.size).toBe(0);
+  }, 60_000);
+
+  it('opened read-only, it reads and refuses every change', async () => {
+    const table = freshTable();
+    const owner = new PostgresStore({ connectionString: server.url, table });
+    await owner.open();
+    await owner.close();
+    const reader = new PostgresStore({ connectionString: server.url, table });
+    await reader.openReadOnly();
+    try {
+      expect(await reader.read('x')).toBeUndefined();
+      const meta = {
+        type: 'counter',
+        status: 'running',
+        createdAt: 1,
+        updatedAt: 1,
+        machineVersion: 1,
+      } as never;
+      for (const change of [
+        () => reader.claim('x'),
+        () => reader.write('x', '{}', meta),
+        () => reader.remove('x'),
+        () => reader.quarantine('x', 'why'),
+        () => reader.restoreSetAside('x'),
+      ])
+        await expect(change()).rejects.toMatchObject({ code: 'STORE_LOCKED' });
+      expect(await sql(`SELECT id FROM ${table}`)).toEqual([]);
+    } finally {
+      await reader.close();
+    }
+  });
 
   it('a passivated instance keeps its lease, is read by query, and activates from its row', async () => {
     const { createTestRegistry, TestClock } = await import('../../src/testing/index.js');
