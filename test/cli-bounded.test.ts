@@ -94,7 +94,7 @@ describe('cli ls is bounded by its --limit, however many records match', () => {
   // of 4 MiB, well under maxFileBytes, ran a 512 MB heap out of memory (V8's
   // fatal error, exit 134, nothing printed). A pick now holds its table row;
   // --json reads its picks again, one at a time, to print them.
-  it('lists 30 of 40 records of 4 MiB each (160 MB) in a 160 MB heap, and prints them whole with --json', async () => {
+  it('lists 20 of 26 records of 4 MiB each (104 MiB) in a 96 MB heap, and prints them whole with --json', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xr-cli-wide-'));
     dirs.push(dir);
     const registry = createRegistry({ machines: demoMachines, store: new FileStore({ dir }) });
@@ -106,7 +106,7 @@ describe('cli ls is bounded by its --limit, however many records match', () => {
     const seedFile = join(dir, 'instances', fileNameFor('seed'));
     const seed = JSON.parse(readFileSync(seedFile, 'utf8')) as Record<string, unknown>;
     rmSync(seedFile);
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 26; i++) {
       const id = `wide/${String(i).padStart(2, '0')}`;
       writeFileSync(
         join(dir, 'instances', fileNameFor(id)),
@@ -118,13 +118,13 @@ describe('cli ls is bounded by its --limit, however many records match', () => {
         }),
       );
     }
-    const human = await cliWithHeap(160, '--store', dir, 'ls', '--limit', '30');
-    expect(human.err).toContain('(10 more; raise --limit)');
+    const human = await cliWithHeap(96, '--store', dir, 'ls', '--limit', '20');
+    expect(human.err).toContain('(6 more; raise --limit)');
     expect(human.code).toBe(0);
     const rows = human.out.trim().split('\n');
-    expect(rows).toHaveLength(31); // the header and 30 rows
+    expect(rows).toHaveLength(21); // the header and 20 rows
     expect(rows[1]).toMatch(/^wide\/00 /);
-    const json = await cliWithHeap(160, '--store', dir, 'ls', '--limit', '3', '--json');
+    const json = await cliWithHeap(96, '--store', dir, 'ls', '--limit', '3', '--json');
     expect(json.code).toBe(0);
     const shown = json.out
       .trim()
