@@ -62,6 +62,8 @@ describe.skipIf(noPg)('PostgreSQL: two processes with one ownerId', () => {
     second.on('lost', ({ id }) => lost.push(id));
     await second.start();
     await second.send('x', { type: 'INC' });
+    // Relaxed: the send resolves before its write lands (read too early, the row still said count 1).
+    await second.flush();
     const taken = await row(table);
     expect(taken).toMatchObject({ owner: 'twin', count: 2 });
     expect(Number(taken?.epoch)).toBeGreaterThan(Number(before?.epoch));
@@ -71,6 +73,7 @@ describe.skipIf(noPg)('PostgreSQL: two processes with one ownerId', () => {
     expect(refused).toMatchObject({ ok: false, code: 'FENCED' });
     expect(await row(table)).toEqual(taken);
     await second.send('x', { type: 'INC' });
+    await second.flush();
     expect(await row(table)).toMatchObject({ epoch: taken?.epoch, count: 3 });
     expect((await second.getStatus('x'))?.context).toMatchObject({ count: 3 });
     expect(lost).toEqual([]);
@@ -95,6 +98,7 @@ describe.skipIf(noPg)('PostgreSQL: two processes with one ownerId', () => {
     );
     expect(a.get('x')).toBeUndefined();
     await b.send('x', { type: 'INC' });
+    await b.flush();
     expect(await row(table)).toMatchObject({ count: 2 });
   });
 });
